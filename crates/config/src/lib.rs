@@ -1,0 +1,1 @@
+//! Configuration language (placeholder until the schema lands).

@@ -1,0 +1,6 @@
+//! Everything that touches the kernel outside of plain TCP/UDP lives here, so
+//! protocol crates stay pure and testable.
+//!
+//! Each module owns one kernel interface: `persist` for crash-safe files.
+
+pub mod persist;

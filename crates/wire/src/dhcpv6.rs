@@ -1,0 +1,1 @@
+//! DHCPv6 (RFC 8415) message and option codec.

@@ -1,0 +1,10 @@
+//! Packet codecs for every protocol the router speaks, with no I/O.
+//!
+//! Every decoder here treats its input as hostile: it is bounds-checked,
+//! rejects truncated or malformed data with an error (never a panic, never a
+//! silent drop of a bad option), and is fuzzed (see `fuzz/`). Encoders write
+//! exactly what the RFCs say, so peers that are strict accept our packets.
+//! Each protocol lives in its own module so a newcomer finds it by name.
+
+pub mod dhcpv6;
+pub mod nd;
