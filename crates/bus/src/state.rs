@@ -1,0 +1,174 @@
+//! What the router knows, as it travels on the bus.
+//!
+//! Field names here are part of the `cpectl status --json` contract (see
+//! `docs/status-json.md`), so rename nothing without updating that document.
+
+use ipnet::{IpNet, Ipv6Net};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::time::MonoTime;
+
+/// A deadline that never passes (DHCPv6 lifetime 0xffffffff, ULA prefixes).
+pub const INFINITE: MonoTime = MonoTime(u64::MAX);
+
+/// Where the WAN stands, as one word an engineer can grep for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WanState {
+    /// No WAN daemon has reported yet (just booted, or it is restarting).
+    #[default]
+    Unknown,
+    /// The link has no carrier or is administratively down.
+    Down,
+    /// Link up, waiting for the ISP (RA, PPPoE discovery, authentication...).
+    Connecting,
+    /// Link up and the ISP has given us what we need to route.
+    Up,
+}
+
+/// Facts the WAN daemon learns from the link and the ISP's Router
+/// Advertisements (and, on PPPoE, from IPCP/IPV6CP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct WanFacts {
+    /// "ipoe" or "pppoe", from the config.
+    pub mode: String,
+    /// The interface the ISP is on (the PPP unit's name on PPPoE).
+    pub interface: String,
+    /// Overall state.
+    pub state: WanState,
+    /// Why the state is what it is, in words for the serial console
+    /// ("no carrier on wan0", "waiting for RA", "PADO timeout"...).
+    pub reason: String,
+    /// Whether the kernel reports carrier.
+    pub carrier: bool,
+    /// Addresses on the WAN interface (global and link-local).
+    pub addresses: Vec<IpNet>,
+    /// IPv6 default router learned from RAs, if any.
+    pub default_router_v6: Option<Ipv6Addr>,
+    /// IPv4 gateway (DHCPv4 or IPCP), if any.
+    pub default_router_v4: Option<Ipv4Addr>,
+    /// The M flag of the last RA seen on the WAN (drives IA_NA "auto").
+    pub ra_managed: bool,
+    /// The O flag of the last RA seen on the WAN.
+    pub ra_other_config: bool,
+    /// Router lifetime of the last RA, seconds (0 = not a default router).
+    pub ra_router_lifetime: u32,
+    /// DNS servers learned on the link (RA RDNSS, IPCP, DHCPv4).
+    pub dns_servers: Vec<IpAddr>,
+    /// Link MTU in use on the WAN (1492 or less on PPPoE).
+    pub mtu: u32,
+}
+
+/// One prefix the ISP delegated to us, with absolute deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedPrefix {
+    /// The delegated prefix (e.g. a /56).
+    pub prefix: Ipv6Net,
+    /// When the preferred lifetime runs out.
+    pub preferred_until: MonoTime,
+    /// When the valid lifetime runs out (the prefix must be withdrawn).
+    pub valid_until: MonoTime,
+}
+
+/// What the DHCPv6 client knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Dhcp6Facts {
+    /// Client state machine state, e.g. "soliciting", "bound", "rebinding".
+    pub state: String,
+    /// The server we are bound to, DUID in hex.
+    pub server_duid: Option<String>,
+    /// The prefixes currently delegated.
+    pub delegated_prefixes: Vec<DelegatedPrefix>,
+    /// Prefixes that were replaced (renumbering) or withdrawn but are still
+    /// valid; LAN services keep advertising them deprecated until they expire.
+    pub previous_prefixes: Vec<DelegatedPrefix>,
+    /// IA_NA addresses leased on the WAN.
+    pub addresses: Vec<DelegatedAddress>,
+    /// DNS servers from option 23.
+    pub dns_servers: Vec<Ipv6Addr>,
+    /// Domain search list from option 24.
+    pub domains: Vec<String>,
+    /// When we renew (T1) and rebind (T2).
+    pub t1: Option<MonoTime>,
+    /// See `t1`.
+    pub t2: Option<MonoTime>,
+}
+
+/// An IA_NA address with its deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedAddress {
+    /// The address.
+    pub address: Ipv6Addr,
+    /// Preferred lifetime deadline.
+    pub preferred_until: MonoTime,
+    /// Valid lifetime deadline.
+    pub valid_until: MonoTime,
+}
+
+/// Where a LAN prefix comes from; RA and firewall treat them differently
+/// (a ULA is never routed to the WAN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixOrigin {
+    /// A /64 carved from the ISP's delegation.
+    Delegated,
+    /// A /64 from the router's own persisted ULA /48 (RFC 4193).
+    Ula,
+    /// A /64 listed in `lan.ra.prefixes`.
+    Static,
+}
+
+/// One /64 on a LAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanPrefix {
+    /// The /64.
+    pub prefix: Ipv6Net,
+    /// The router's own address in it (prefix::1).
+    pub router_address: Ipv6Addr,
+    /// Preferred lifetime deadline (already 0 = in the past when deprecated).
+    pub preferred_until: MonoTime,
+    /// Valid lifetime deadline.
+    pub valid_until: MonoTime,
+    /// True for a prefix being phased out after a renumbering.
+    pub deprecated: bool,
+    /// Where it comes from.
+    pub origin: PrefixOrigin,
+}
+
+/// Everything a LAN's daemons need, derived by the supervisor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LanFacts {
+    /// The LAN interface (e.g. br0).
+    pub interface: String,
+    /// Which /64 of each delegation this LAN gets.
+    pub subnet_id: u64,
+    /// All prefixes of this LAN, current ones first.
+    pub prefixes: Vec<LanPrefix>,
+}
+
+/// The snapshot the supervisor pushes to every daemon on every change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SharedState {
+    /// Increases with every change; daemons can log which one they act on.
+    pub generation: u64,
+    /// WAN facts as last published by the WAN daemon.
+    pub wan: WanFacts,
+    /// DHCPv6 facts as last published by the DHCPv6 client.
+    pub dhcp6: Dhcp6Facts,
+    /// One entry per `[[lan]]`, in config order.
+    pub lan: Vec<LanFacts>,
+    /// Upstream DNS servers learned from the WAN (DHCPv6 23, IPCP, RDNSS),
+    /// de-duplicated, in that order of preference.
+    pub upstream_dns: Vec<IpAddr>,
+}
+
+/// A fact a daemon publishes; the supervisor merges it into [`SharedState`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fact {
+    /// From the WAN daemon.
+    Wan(WanFacts),
+    /// From the DHCPv6 client.
+    Dhcp6(Dhcp6Facts),
+}

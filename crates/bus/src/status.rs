@@ -1,0 +1,227 @@
+//! The status report behind `cpectl status` and `cpectl status --json`.
+//!
+//! This is a published interface: field engineers and ISP tooling parse the
+//! JSON. Field names are documented in `docs/status-json.md`; add fields
+//! freely, never rename or remove one. Lifetimes are seconds remaining at the
+//! moment of the report; [`INFINITE_LFT`] means infinite, as on the wire.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::Ipv6Net;
+
+use crate::state::{DelegatedPrefix, PrefixOrigin, SharedState, WanState};
+use crate::time::MonoTime;
+
+/// The value of a lifetime that never ends (DHCPv6's 0xffffffff).
+pub const INFINITE_LFT: u64 = 0xffff_ffff;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StatusReport {
+    /// Product version of the running supervisor.
+    pub version: String,
+    /// `system.hostname`.
+    pub hostname: String,
+    /// The config file in force.
+    pub config_file: String,
+    /// How many configs have been applied since start (1 = the first).
+    pub config_generation: u64,
+    /// Seconds since the supervisor started.
+    pub uptime_s: u64,
+    /// Every supervised daemon.
+    pub daemons: Vec<DaemonReport>,
+    /// The WAN side.
+    pub wan: WanReport,
+    /// One entry per LAN.
+    pub lan: Vec<LanReport>,
+    /// Upstream DNS servers learned from the WAN.
+    pub upstream_dns: Vec<IpAddr>,
+    /// Each daemon's own status object, by daemon name.
+    pub daemon_status: BTreeMap<String, serde_json::Value>,
+}
+
+/// One supervised daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DaemonReport {
+    /// Daemon name (`wan`, `dhcp6c`, `ra`, ...).
+    pub name: String,
+    /// Process id while running.
+    pub pid: Option<u32>,
+    /// `running`, `backoff` (waiting to be restarted) or `stopped`.
+    pub state: String,
+    /// How many times it was restarted after dying.
+    pub restarts: u32,
+    /// Seconds since the current instance started.
+    pub uptime_s: Option<u64>,
+    /// How the previous instance ended ("signal 9", "exit 1").
+    pub last_exit: Option<String>,
+}
+
+/// The WAN in a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct WanReport {
+    /// ipoe | pppoe.
+    pub mode: String,
+    /// WAN interface.
+    pub interface: String,
+    /// unknown | down | connecting | up.
+    pub state: WanState,
+    /// Why, in words.
+    pub reason: String,
+    /// Carrier on the link.
+    pub carrier: bool,
+    /// Addresses with prefix length, RFC 5952 text.
+    pub addresses: Vec<String>,
+    /// IPv6 default router.
+    pub default_router_v6: Option<IpAddr>,
+    /// IPv4 gateway.
+    pub default_router_v4: Option<IpAddr>,
+    /// DNS servers learned on the WAN (all sources).
+    pub dns_servers: Vec<IpAddr>,
+    /// Current delegations with remaining lifetimes.
+    pub delegated_prefixes: Vec<PrefixReport>,
+    /// DHCPv6 client state.
+    pub dhcpv6: Dhcp6Report,
+}
+
+/// A prefix with remaining lifetimes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixReport {
+    /// The prefix.
+    pub prefix: Ipv6Net,
+    /// Seconds of preferred lifetime left.
+    pub preferred_lft: u64,
+    /// Seconds of valid lifetime left.
+    pub valid_lft: u64,
+}
+
+/// DHCPv6 client in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Dhcp6Report {
+    /// State machine state.
+    pub state: String,
+    /// Server DUID, hex.
+    pub server_duid: Option<String>,
+    /// Seconds until Renew.
+    pub t1_s: Option<u64>,
+    /// Seconds until Rebind.
+    pub t2_s: Option<u64>,
+    /// IA_NA addresses.
+    pub addresses: Vec<IpAddr>,
+    /// Prefixes being phased out after a renumbering.
+    pub previous_prefixes: Vec<PrefixReport>,
+}
+
+/// A LAN in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LanReport {
+    /// LAN interface.
+    pub interface: String,
+    /// Its subnet id.
+    pub subnet_id: u64,
+    /// Its /64s.
+    pub prefixes: Vec<LanPrefixReport>,
+}
+
+/// A LAN /64 in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanPrefixReport {
+    /// The /64.
+    pub prefix: Ipv6Net,
+    /// The router's address in it.
+    pub router_address: IpAddr,
+    /// Seconds of preferred lifetime left.
+    pub preferred_lft: u64,
+    /// Seconds of valid lifetime left.
+    pub valid_lft: u64,
+    /// Being phased out.
+    pub deprecated: bool,
+    /// delegated | ula | static.
+    pub origin: PrefixOrigin,
+}
+
+/// Seconds left until `until`, with the infinite deadline kept infinite.
+pub fn lifetime_left(until: MonoTime, now: MonoTime) -> u64 {
+    if until == crate::state::INFINITE {
+        INFINITE_LFT
+    } else {
+        until.secs_after(now).min(INFINITE_LFT - 1)
+    }
+}
+
+fn prefix_report(p: &DelegatedPrefix, now: MonoTime) -> PrefixReport {
+    PrefixReport {
+        prefix: p.prefix,
+        preferred_lft: lifetime_left(p.preferred_until, now),
+        valid_lft: lifetime_left(p.valid_until, now),
+    }
+}
+
+/// Builds the WAN and LAN parts of a report from the shared state.
+pub fn network_reports(state: &SharedState, now: MonoTime) -> (WanReport, Vec<LanReport>) {
+    let w = &state.wan;
+    let d = &state.dhcp6;
+    let mut dns: Vec<IpAddr> = Vec::new();
+    for a in d
+        .dns_servers
+        .iter()
+        .map(|a| IpAddr::V6(*a))
+        .chain(w.dns_servers.iter().copied())
+    {
+        let a = a.to_canonical();
+        if !dns.contains(&a) {
+            dns.push(a);
+        }
+    }
+    let wan = WanReport {
+        mode: w.mode.clone(),
+        interface: w.interface.clone(),
+        state: w.state,
+        reason: w.reason.clone(),
+        carrier: w.carrier,
+        addresses: w.addresses.iter().map(|a| a.to_string()).collect(),
+        default_router_v6: w.default_router_v6.map(IpAddr::V6),
+        default_router_v4: w.default_router_v4.map(IpAddr::V4),
+        dns_servers: dns,
+        delegated_prefixes: d
+            .delegated_prefixes
+            .iter()
+            .map(|p| prefix_report(p, now))
+            .collect(),
+        dhcpv6: Dhcp6Report {
+            state: d.state.clone(),
+            server_duid: d.server_duid.clone(),
+            t1_s: d.t1.map(|t| lifetime_left(t, now)),
+            t2_s: d.t2.map(|t| lifetime_left(t, now)),
+            addresses: d.addresses.iter().map(|a| IpAddr::V6(a.address)).collect(),
+            previous_prefixes: d
+                .previous_prefixes
+                .iter()
+                .map(|p| prefix_report(p, now))
+                .collect(),
+        },
+    };
+    let lan = state
+        .lan
+        .iter()
+        .map(|l| LanReport {
+            interface: l.interface.clone(),
+            subnet_id: l.subnet_id,
+            prefixes: l
+                .prefixes
+                .iter()
+                .map(|p| LanPrefixReport {
+                    prefix: p.prefix,
+                    router_address: IpAddr::V6(p.router_address),
+                    preferred_lft: lifetime_left(p.preferred_until, now),
+                    valid_lft: lifetime_left(p.valid_until, now),
+                    deprecated: p.deprecated,
+                    origin: p.origin,
+                })
+                .collect(),
+        })
+        .collect();
+    (wan, lan)
+}

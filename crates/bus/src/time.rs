@@ -1,0 +1,69 @@
+//! A point in time that means the same thing in every process of the router.
+//!
+//! Lifetimes (of prefixes, leases) cross process boundaries on the bus.
+//! `std::time::Instant` cannot be serialised and wall-clock time jumps when NTP
+//! syncs, so deadlines travel as milliseconds of `CLOCK_MONOTONIC`, which is
+//! one clock for the whole system and never goes backwards.
+
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// Milliseconds of `CLOCK_MONOTONIC` (time since boot, excluding suspend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MonoTime(pub u64);
+
+impl MonoTime {
+    /// The current monotonic time.
+    pub fn now() -> MonoTime {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC
+        // is always available on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        MonoTime(ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000)
+    }
+
+    /// Converts an `Instant` of this process (as used by the sans-IO engines)
+    /// into bus time, relative to now.
+    pub fn from_instant(at: Instant) -> MonoTime {
+        let now_i = Instant::now();
+        let now_m = MonoTime::now();
+        if at >= now_i {
+            now_m.add(at - now_i)
+        } else {
+            MonoTime(now_m.0.saturating_sub((now_i - at).as_millis() as u64))
+        }
+    }
+
+    /// This time plus a duration (saturating: "infinite" stays infinite).
+    pub fn add(self, d: Duration) -> MonoTime {
+        MonoTime(
+            self.0
+                .saturating_add(d.as_millis().min(u64::MAX as u128) as u64),
+        )
+    }
+
+    /// Whole seconds from `now` until this time; 0 once it has passed.
+    pub fn secs_after(self, now: MonoTime) -> u64 {
+        self.0.saturating_sub(now.0) / 1000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_map_to_monotonic_time() {
+        let now = MonoTime::now();
+        let later = MonoTime::from_instant(Instant::now() + Duration::from_secs(10));
+        let diff = later.0 - now.0;
+        assert!((9_900..=10_100).contains(&diff), "diff {diff}");
+        assert_eq!(later.secs_after(later), 0);
+        assert_eq!(MonoTime(5000).secs_after(MonoTime(1000)), 4);
+        assert_eq!(MonoTime(1000).secs_after(MonoTime(5000)), 0);
+    }
+}
