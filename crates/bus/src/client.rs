@@ -110,7 +110,7 @@ pub async fn connect(daemon: &str) -> io::Result<(Bus, Welcome)> {
         }
         match decode_line::<FromSupervisor>(&line) {
             Ok(FromSupervisor::Config { file, source }) => config = Some((file, source)),
-            Ok(FromSupervisor::State(s)) => break s,
+            Ok(FromSupervisor::State(s)) => break *s,
             Ok(FromSupervisor::Error { message }) => {
                 return Err(io::Error::new(io::ErrorKind::PermissionDenied, message));
             }
@@ -136,16 +136,11 @@ pub async fn connect(daemon: &str) -> io::Result<(Bus, Welcome)> {
     let (st_tx, st_rx) = watch::channel(None);
     tokio::spawn(async move {
         let mut line = Vec::new();
-        loop {
-            match read_line(&mut rd, &mut line).await {
-                Ok(Some(())) => {
-                    if let Ok(FromSupervisor::State(s)) = decode_line::<FromSupervisor>(&line) {
-                        if st_tx.send(Some(s)).is_err() {
-                            break;
-                        }
-                    }
-                }
-                _ => break,
+        while let Ok(Some(())) = read_line(&mut rd, &mut line).await {
+            if let Ok(FromSupervisor::State(s)) = decode_line::<FromSupervisor>(&line)
+                && st_tx.send(Some(*s)).is_err()
+            {
+                break;
             }
         }
         // Dropping st_tx tells next_state() the supervisor is gone.

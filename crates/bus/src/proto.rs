@@ -57,7 +57,7 @@ pub enum FromSupervisor {
         source: String,
     },
     /// A full state snapshot.
-    State(SharedState),
+    State(Box<SharedState>),
     /// Answer to [`Request::Status`].
     Status(Box<StatusReport>),
     /// Answer to [`Request::Reload`].

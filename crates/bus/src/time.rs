@@ -32,14 +32,14 @@ impl MonoTime {
         let now_i = Instant::now();
         let now_m = MonoTime::now();
         if at >= now_i {
-            now_m.add(at - now_i)
+            now_m.after(at - now_i)
         } else {
             MonoTime(now_m.0.saturating_sub((now_i - at).as_millis() as u64))
         }
     }
 
     /// This time plus a duration (saturating: "infinite" stays infinite).
-    pub fn add(self, d: Duration) -> MonoTime {
+    pub fn after(self, d: Duration) -> MonoTime {
         MonoTime(
             self.0
                 .saturating_add(d.as_millis().min(u64::MAX as u128) as u64),
