@@ -1,0 +1,357 @@
+//! Codec tests: hand-built packets, truncation sweeps, and property tests.
+
+use std::net::Ipv6Addr;
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// An Advertise as Kea sends it for IA_PD + DNS (built by hand from RFC 8415).
+fn advertise_bytes() -> Vec<u8> {
+    let mut b = vec![2, 0x12, 0x34, 0x56];
+    // Client ID: DUID-LL 02:00:00:00:00:01
+    b.extend_from_slice(&[0, 1, 0, 10, 0, 3, 0, 1, 2, 0, 0, 0, 0, 1]);
+    // Server ID: DUID-LLT
+    b.extend_from_slice(&[0, 2, 0, 14, 0, 1, 0, 1, 0, 0, 0, 9, 2, 0, 0, 0, 0, 0xfe]);
+    // Preference 10
+    b.extend_from_slice(&[0, 7, 0, 1, 10]);
+    // IA_PD iaid 7, T1 1800, T2 2880, one IAPREFIX 2001:db8:1200::/56 pref 3600 valid 7200
+    b.extend_from_slice(&[0, 25, 0, 41, 0, 0, 0, 7, 0, 0, 0x07, 0x08, 0, 0, 0x0b, 0x40]);
+    b.extend_from_slice(&[0, 26, 0, 25, 0, 0, 0x0e, 0x10, 0, 0, 0x1c, 0x20, 56]);
+    b.extend_from_slice(&[
+        0x20, 0x01, 0x0d, 0xb8, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    // DNS: 2001:db8::53
+    b.extend_from_slice(&[
+        0, 23, 0, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53,
+    ]);
+    // Domain list: example.jp
+    b.extend_from_slice(&[
+        0, 24, 0, 12, 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 2, b'j', b'p', 0,
+    ]);
+    b
+}
+
+/// Offsets where top-level options start (a cut there leaves a valid message).
+fn option_boundaries(b: &[u8]) -> Vec<usize> {
+    let mut at = 4;
+    let mut v = vec![4];
+    while at + 4 <= b.len() {
+        at += 4 + u16::from_be_bytes([b[at + 2], b[at + 3]]) as usize;
+        v.push(at);
+    }
+    v
+}
+
+#[test]
+fn decodes_advertise_with_ia_pd() {
+    let m = Message::decode(&advertise_bytes()).unwrap();
+    assert_eq!(m.msg_type, MessageType::Advertise);
+    assert_eq!(m.transaction_id.get(), 0x123456);
+    assert_eq!(
+        m.client_id().unwrap().to_hex(),
+        "00:03:00:01:02:00:00:00:00:01"
+    );
+    assert_eq!(m.server_id().unwrap().duid_type(), 1);
+    assert_eq!(m.preference(), 10);
+    let pd = m.ia_pds().next().unwrap();
+    assert_eq!((pd.iaid, pd.t1, pd.t2), (7, 1800, 2880));
+    let p = pd.prefixes().next().unwrap();
+    assert_eq!(p.prefix, "2001:db8:1200::".parse::<Ipv6Addr>().unwrap());
+    assert_eq!((p.prefix_len, p.preferred, p.valid), (56, 3600, 7200));
+    assert_eq!(
+        m.dns_servers(),
+        vec!["2001:db8::53".parse::<Ipv6Addr>().unwrap()]
+    );
+    assert_eq!(m.domain_list()[0].to_string(), "example.jp");
+    assert_eq!(m.to_bytes().unwrap(), advertise_bytes());
+}
+
+#[test]
+fn every_cut_inside_an_option_is_rejected() {
+    let full = advertise_bytes();
+    let boundaries = option_boundaries(&full);
+    for cut in 0..full.len() {
+        let r = Message::decode(&full[..cut]);
+        if boundaries.contains(&cut) {
+            assert!(r.is_ok(), "cut at boundary {cut} must decode");
+        } else {
+            assert!(r.is_err(), "cut at {cut} decoded: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn rejects_structural_errors_with_typed_kinds() {
+    let kind = |b: &[u8]| Message::decode(b).unwrap_err().kind;
+    assert_eq!(kind(&[7, 0, 0]), DecodeErrorKind::TooShort);
+    assert_eq!(kind(&[12, 0, 0, 0]), DecodeErrorKind::RelayMessage);
+    assert_eq!(
+        kind(&[7, 0, 0, 0, 0, 7]),
+        DecodeErrorKind::TruncatedOptionHeader
+    );
+    assert_eq!(
+        kind(&[7, 0, 0, 0, 0, 7, 0, 2, 1]),
+        DecodeErrorKind::OptionOverrun { code: 7 }
+    );
+    assert_eq!(
+        kind(&[7, 0, 0, 0, 0, 7, 0, 2, 1, 2]),
+        DecodeErrorKind::BadLength { code: 7, len: 2 }
+    );
+    // IA Prefix at message level.
+    let mut b = vec![7, 0, 0, 0, 0, 26, 0, 25];
+    b.extend_from_slice(&[0; 25]);
+    assert_eq!(kind(&b), DecodeErrorKind::MisplacedOption { code: 26 });
+    // IA_PD whose inner option overruns the IA_PD (but not the message).
+    let mut b = vec![7, 0, 0, 0, 0, 25, 0, 16, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&[0, 13, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(kind(&b), DecodeErrorKind::OptionOverrun { code: 13 });
+    // Prefix length 129.
+    let mut b = vec![7, 0, 0, 0, 0, 25, 0, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&[0, 26, 0, 25, 0, 0, 0, 1, 0, 0, 0, 1, 129]);
+    b.extend_from_slice(&[0; 16]);
+    assert_eq!(kind(&b), DecodeErrorKind::BadPrefixLength);
+    // Compressed domain name.
+    assert_eq!(
+        kind(&[7, 0, 0, 0, 0, 24, 0, 4, 1, b'a', 0xc0, 4]),
+        DecodeErrorKind::CompressedName
+    );
+    // DUID too short.
+    assert_eq!(
+        kind(&[7, 0, 0, 0, 0, 2, 0, 2, 0, 3]),
+        DecodeErrorKind::BadDuid
+    );
+    // Status message not UTF-8.
+    assert_eq!(
+        kind(&[7, 0, 0, 0, 0, 13, 0, 3, 0, 0, 0xff]),
+        DecodeErrorKind::BadUtf8
+    );
+    // DNS list not a multiple of 16.
+    assert!(matches!(
+        kind(&[7, 0, 0, 0, 0, 23, 0, 1, 0]),
+        DecodeErrorKind::BadLength { code: 23, .. }
+    ));
+    // NTP address suboption with 15 octets.
+    let mut b = vec![7, 0, 0, 0, 0, 56, 0, 19, 0, 1, 0, 15];
+    b.extend_from_slice(&[0; 15]);
+    assert_eq!(kind(&b), DecodeErrorKind::BadLength { code: 1, len: 15 });
+}
+
+#[test]
+fn encodes_solicit_exactly() {
+    let duid = Duid::link_layer(HW_TYPE_ETHERNET, &[2, 0, 0, 0, 0, 1]).unwrap();
+    let mut m = Message::new(MessageType::Solicit, TransactionId::new(0xff_abcdef));
+    m.options = vec![
+        DhcpOption::ClientId(duid),
+        DhcpOption::ElapsedTime(0),
+        DhcpOption::RapidCommit,
+        DhcpOption::Oro(vec![23, 24, 82]),
+        DhcpOption::IaPd(IaPd {
+            iaid: 1,
+            t1: 0,
+            t2: 0,
+            options: vec![DhcpOption::IaPrefix(IaPrefix {
+                preferred: 0,
+                valid: 0,
+                prefix_len: 56,
+                prefix: Ipv6Addr::UNSPECIFIED,
+                options: vec![],
+            })],
+        }),
+    ];
+    let b = m.to_bytes().unwrap();
+    let mut want = vec![
+        1, 0xab, 0xcd, 0xef, 0, 1, 0, 10, 0, 3, 0, 1, 2, 0, 0, 0, 0, 1,
+    ];
+    want.extend_from_slice(&[
+        0, 8, 0, 2, 0, 0, 0, 14, 0, 0, 0, 6, 0, 6, 0, 23, 0, 24, 0, 82,
+    ]);
+    want.extend_from_slice(&[0, 25, 0, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    want.extend_from_slice(&[0, 26, 0, 25, 0, 0, 0, 0, 0, 0, 0, 0, 56]);
+    want.extend_from_slice(&[0; 16]);
+    assert_eq!(b, want);
+    assert_eq!(Message::decode(&b).unwrap(), m);
+}
+
+#[test]
+fn oversized_option_is_an_encode_error() {
+    let mut m = Message::new(MessageType::Reply, TransactionId::new(1));
+    m.options
+        .push(DhcpOption::DnsServers(vec![Ipv6Addr::LOCALHOST; 4200]));
+    assert_eq!(m.to_bytes(), Err(EncodeError::OptionTooLong { code: 23 }));
+}
+
+// ------------------------------------------------------------ properties
+
+fn arb_duid() -> impl Strategy<Value = Duid> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 1..20)
+            .prop_map(|mac| Duid::link_layer(1, &mac).unwrap()),
+        any::<[u8; 16]>().prop_map(Duid::uuid),
+        (any::<u32>(), proptest::collection::vec(any::<u8>(), 1..30))
+            .prop_map(|(e, id)| Duid::enterprise(e, &id).unwrap()),
+    ]
+}
+
+fn arb_name() -> impl Strategy<Value = DomainName> {
+    proptest::collection::vec("[a-z0-9-]{1,20}", 0..5)
+        .prop_map(|labels| DomainName::from_dotted(&labels.join(".")).unwrap())
+}
+
+fn arb_status() -> impl Strategy<Value = StatusCode> {
+    (any::<u16>(), "[ -~]{0,20}").prop_map(|(c, message)| StatusCode {
+        status: Status::from_u16(c),
+        message,
+    })
+}
+
+fn arb_unknown_code() -> impl Strategy<Value = u16> {
+    any::<u16>().prop_filter("typed codes decode typed", |c| !code::TYPED.contains(c))
+}
+
+fn arb_leaf() -> impl Strategy<Value = DhcpOption> {
+    prop_oneof![
+        arb_duid().prop_map(DhcpOption::ClientId),
+        arb_duid().prop_map(DhcpOption::ServerId),
+        proptest::collection::vec(any::<u16>(), 0..8).prop_map(DhcpOption::Oro),
+        any::<u8>().prop_map(DhcpOption::Preference),
+        any::<u16>().prop_map(DhcpOption::ElapsedTime),
+        arb_status().prop_map(DhcpOption::StatusCode),
+        Just(DhcpOption::RapidCommit),
+        Just(DhcpOption::ReconfigureAccept),
+        proptest::collection::vec(any::<[u8; 16]>().prop_map(Ipv6Addr::from), 0..4)
+            .prop_map(DhcpOption::DnsServers),
+        proptest::collection::vec(arb_name(), 0..4).prop_map(DhcpOption::DomainList),
+        any::<u32>().prop_map(DhcpOption::InformationRefreshTime),
+        any::<u32>().prop_map(DhcpOption::SolMaxRt),
+        any::<u32>().prop_map(DhcpOption::InfMaxRt),
+        proptest::collection::vec(
+            prop_oneof![
+                any::<[u8; 16]>().prop_map(|a| NtpSuboption::ServerAddress(a.into())),
+                any::<[u8; 16]>().prop_map(|a| NtpSuboption::MulticastAddress(a.into())),
+                arb_name().prop_map(NtpSuboption::ServerFqdn),
+                (4u16.., proptest::collection::vec(any::<u8>(), 0..10))
+                    .prop_map(|(code, data)| NtpSuboption::Unknown { code, data }),
+            ],
+            0..4
+        )
+        .prop_map(DhcpOption::NtpServer),
+        (
+            arb_unknown_code(),
+            proptest::collection::vec(any::<u8>(), 0..40)
+        )
+            .prop_map(|(code, data)| DhcpOption::Unknown { code, data }),
+    ]
+}
+
+fn arb_lease_options() -> impl Strategy<Value = Vec<DhcpOption>> {
+    proptest::collection::vec(arb_status().prop_map(DhcpOption::StatusCode), 0..2)
+}
+
+fn arb_ia_pd() -> impl Strategy<Value = DhcpOption> {
+    let prefix = (
+        any::<u32>(),
+        any::<u32>(),
+        0u8..=128,
+        any::<[u8; 16]>(),
+        arb_lease_options(),
+    )
+        .prop_map(|(preferred, valid, prefix_len, p, options)| {
+            DhcpOption::IaPrefix(IaPrefix {
+                preferred,
+                valid,
+                prefix_len,
+                prefix: p.into(),
+                options,
+            })
+        });
+    let inner = prop_oneof![prefix, arb_leaf()];
+    (
+        any::<u32>(),
+        any::<u32>(),
+        any::<u32>(),
+        proptest::collection::vec(inner, 0..4),
+    )
+        .prop_map(|(iaid, t1, t2, options)| {
+            DhcpOption::IaPd(IaPd {
+                iaid,
+                t1,
+                t2,
+                options,
+            })
+        })
+}
+
+fn arb_ia_na() -> impl Strategy<Value = DhcpOption> {
+    let addr = (
+        any::<[u8; 16]>(),
+        any::<u32>(),
+        any::<u32>(),
+        arb_lease_options(),
+    )
+        .prop_map(|(a, preferred, valid, options)| {
+            DhcpOption::IaAddr(IaAddress {
+                addr: a.into(),
+                preferred,
+                valid,
+                options,
+            })
+        });
+    let inner = prop_oneof![addr, arb_leaf()];
+    (
+        any::<u32>(),
+        any::<u32>(),
+        any::<u32>(),
+        proptest::collection::vec(inner, 0..4),
+    )
+        .prop_map(|(iaid, t1, t2, options)| {
+            DhcpOption::IaNa(IaNa {
+                iaid,
+                t1,
+                t2,
+                options,
+            })
+        })
+}
+
+fn arb_message() -> impl Strategy<Value = Message> {
+    let msg_type = any::<u8>().prop_filter_map("relay types never decode", MessageType::from_u8);
+    let option = prop_oneof![3 => arb_leaf(), 1 => arb_ia_pd(), 1 => arb_ia_na()];
+    (
+        msg_type,
+        0u32..0x0100_0000,
+        proptest::collection::vec(option, 0..8),
+    )
+        .prop_map(|(msg_type, xid, options)| Message {
+            msg_type,
+            transaction_id: TransactionId::new(xid),
+            options,
+        })
+}
+
+proptest! {
+    #[test]
+    fn decode_of_encode_is_identity(m in arb_message()) {
+        let bytes = m.to_bytes().unwrap();
+        let back = Message::decode(&bytes).unwrap();
+        prop_assert_eq!(&back, &m);
+        prop_assert_eq!(back.to_bytes().unwrap(), bytes);
+    }
+
+    #[test]
+    fn decode_never_panics_and_reencodes_exactly(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        if let Ok(m) = Message::decode(&bytes) {
+            prop_assert_eq!(m.to_bytes().unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn mutated_advertise_never_panics(pos in 0usize..150, val in any::<u8>(), cut in 0usize..160) {
+        let mut b = advertise_bytes();
+        if let Some(x) = b.get_mut(pos) { *x = val; }
+        b.truncate(cut);
+        if let Ok(m) = Message::decode(&b) {
+            prop_assert_eq!(m.to_bytes().unwrap(), b);
+        }
+    }
+}
