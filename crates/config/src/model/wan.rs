@@ -1,0 +1,168 @@
+//! `[wan]` and its sub-tables.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// `[wan]`: the upstream link.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Wan {
+    /// The Ethernet interface facing the access network (the PPPoE session
+    /// runs on it in PPPoE mode).
+    pub interface: String,
+    /// How the router reaches the ISP.
+    pub mode: Mode,
+    /// Link MTU in bytes (1280..=9000). When unset it is 1500 in IPoE mode and
+    /// 1492 in PPPoE mode (RFC 2516: 8 bytes of PPPoE/PPP header); in PPPoE
+    /// mode the LCP MRU follows it.
+    pub mtu: u32,
+    /// Run IPv4 on the WAN too: a DHCPv4 client in IPoE mode, IPCP in PPPoE.
+    pub ipv4: bool,
+    /// PPPoE session parameters; `Some` whenever `[wan.pppoe]` is present,
+    /// and always `Some` in PPPoE mode.
+    pub pppoe: Option<Pppoe>,
+    /// The DHCPv6 client on the WAN (over the PPP link in PPPoE mode).
+    pub dhcpv6: WanDhcpv6,
+}
+
+/// Access mode of the WAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Native IPv6 over the carrier's Ethernet: RA + DHCPv6 (+ DHCPv4).
+    Ipoe,
+    /// A PPPoE session: LCP, authentication, IPCP/IPV6CP, then DHCPv6-PD over
+    /// the PPP link.
+    Pppoe,
+}
+
+/// `[wan.pppoe]`.
+///
+/// `Debug` and `Serialize` redact the password so that printing a config
+/// (logs, `cpectl config`) never leaks it; `PartialEq` compares the real
+/// value so a password change still counts as a change on reload.
+#[derive(Clone, PartialEq, serde::Serialize)]
+pub struct Pppoe {
+    /// PAP/CHAP user name.
+    pub username: String,
+    /// PAP/CHAP secret, already read from `password_file` when that was used
+    /// (trailing line break removed).
+    #[serde(serialize_with = "redact")]
+    pub password: String,
+    /// Where the password came from, if from a file; kept so a reload can
+    /// tell the file is the source of truth.
+    pub password_file: Option<PathBuf>,
+    /// PPPoE Service-Name to request; empty = any service.
+    pub service: String,
+    /// Accept offers only from this access concentrator; empty = the first
+    /// PADO wins.
+    pub ac_name: String,
+    /// Seconds between LCP Echo-Requests; 0 disables echoes.
+    pub lcp_echo_interval: u32,
+    /// Unanswered echoes after which the session is declared dead.
+    pub lcp_echo_failure: u32,
+    /// Seconds before the first reconnect attempt; the wait doubles after
+    /// each failure.
+    pub reconnect_min: u32,
+    /// Upper bound of the reconnect backoff, seconds.
+    pub reconnect_max: u32,
+}
+
+fn redact<S: serde::Serializer>(_password: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("<redacted>")
+}
+
+impl fmt::Debug for Pppoe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pppoe")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("password_file", &self.password_file)
+            .field("service", &self.service)
+            .field("ac_name", &self.ac_name)
+            .field("lcp_echo_interval", &self.lcp_echo_interval)
+            .field("lcp_echo_failure", &self.lcp_echo_failure)
+            .field("reconnect_min", &self.reconnect_min)
+            .field("reconnect_max", &self.reconnect_max)
+            .finish()
+    }
+}
+
+/// `[wan.dhcpv6]`: the DHCPv6 client.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WanDhcpv6 {
+    /// Run the client at all.
+    pub enabled: bool,
+    /// Ask for a delegated prefix (IA_PD) to number the LANs from.
+    pub request_prefix: bool,
+    /// Prefix length put in the IA_PD hint (48..=64). The server may delegate
+    /// another length; LANs whose `subnet_id` does not fit then stay without
+    /// a global prefix and the supervisor reports it.
+    pub prefix_hint: u8,
+    /// Whether to ask for a WAN address (IA_NA).
+    pub request_address: RequestAddress,
+    /// Offer Rapid Commit (two-message exchange).
+    pub rapid_commit: bool,
+}
+
+/// When to include IA_NA in the DHCPv6 Solicit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestAddress {
+    /// Only when the WAN RA has the M flag set (`"auto"`).
+    Auto,
+    /// Always (`true`).
+    Always,
+    /// Never (`false`): the WAN address comes from SLAAC or the PD.
+    Never,
+}
+
+/// Default MTU of an Ethernet (IPoE) WAN.
+pub const IPOE_DEFAULT_MTU: u32 = 1500;
+/// Default MTU of a PPPoE WAN: 1500 minus the 6-byte PPPoE and 2-byte PPP
+/// headers (RFC 2516).
+pub const PPPOE_DEFAULT_MTU: u32 = 1492;
+
+/// IPoE on `wan0` with IPv4 and the default DHCPv6 client.
+impl Default for Wan {
+    fn default() -> Self {
+        Self {
+            interface: "wan0".to_owned(),
+            mode: Mode::Ipoe,
+            mtu: IPOE_DEFAULT_MTU,
+            ipv4: true,
+            pppoe: None,
+            dhcpv6: WanDhcpv6::default(),
+        }
+    }
+}
+
+/// Empty credentials and the spec's timers (echo every 10 s, 3 misses,
+/// reconnect backoff 5..300 s). Credentials have no default in a file.
+impl Default for Pppoe {
+    fn default() -> Self {
+        Self {
+            username: String::new(),
+            password: String::new(),
+            password_file: None,
+            service: String::new(),
+            ac_name: String::new(),
+            lcp_echo_interval: 10,
+            lcp_echo_failure: 3,
+            reconnect_min: 5,
+            reconnect_max: 300,
+        }
+    }
+}
+
+/// Client on, IA_PD with a /56 hint, IA_NA when RA says M=1, Rapid Commit.
+impl Default for WanDhcpv6 {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            request_prefix: true,
+            prefix_hint: 56,
+            request_address: RequestAddress::Auto,
+            rapid_commit: true,
+        }
+    }
+}
