@@ -1,0 +1,1094 @@
+//! The forwarder state machine.
+//!
+//! [`Forwarder::handle`] takes one [`Event`] at `now` and appends the
+//! resulting [`Action`]s; it never reads a clock or touches a socket. The
+//! outstanding-query table holds one entry per (name, type, class, DO):
+//! identical client questions join it, so a burst of the same lookup costs
+//! one upstream query. Each upstream attempt has its own socket (fresh random
+//! source port) and random ID, and a reply is accepted only on that socket,
+//! from that exact upstream address and port, with that ID and the same
+//! question. Every table is bounded and each refusal is counted by reason.
+
+use crate::cache::{Cache, CacheKey};
+use crate::local::{LocalConfig, LocalNames};
+use crate::message::{
+    self, Answer, AnswerParts, ClientQuery, ClientView, QueryReject, ReplyReject,
+    parse_upstream_reply,
+};
+use crate::rng::Rng;
+use crate::stats::{Counters, DropReason};
+use crate::upstream::{UpstreamStatus, Upstreams};
+use crate::wire::{self, Header, NameBuf, Question, rcode};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// Driver-assigned identifier of an accepted LAN TCP connection.
+pub type ConnId = u64;
+/// Engine-assigned identifier of an upstream socket (one UDP socket or one
+/// TCP connection per attempt; never reused).
+pub type SockId = u64;
+
+/// Tunables; defaults suit a home router.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Cache bound in entries (`dns.cache_size`).
+    pub cache_size: usize,
+    /// Outstanding upstream questions; beyond this clients get SERVFAIL.
+    pub max_outstanding: usize,
+    /// Clients waiting on one outstanding question.
+    pub max_waiters: usize,
+    /// Concurrent LAN TCP connections; further ones are closed at once.
+    pub max_tcp_clients: usize,
+    /// Queries in flight per LAN TCP connection.
+    pub max_tcp_pipeline: usize,
+    /// Idle time after which a LAN TCP connection is closed (RFC 7766 6.2.3).
+    pub tcp_idle: Duration,
+    /// Total time a query may wait for upstreams before SERVFAIL.
+    pub query_deadline: Duration,
+    /// Time allowed for a TCP retry of a truncated answer.
+    pub upstream_tcp_timeout: Duration,
+    /// Interfaces queries may arrive on (indexes); empty = the driver
+    /// already restricts sockets to LAN interfaces.
+    pub lan_ifaces: Vec<u32>,
+    /// Local names.
+    pub local: LocalConfig,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            cache_size: 10_000,
+            max_outstanding: 2048,
+            max_waiters: 64,
+            max_tcp_clients: 64,
+            max_tcp_pipeline: 32,
+            tcp_idle: Duration::from_secs(10),
+            query_deadline: Duration::from_secs(4),
+            upstream_tcp_timeout: Duration::from_secs(3),
+            lan_ifaces: Vec::new(),
+            local: LocalConfig::default(),
+        }
+    }
+}
+
+/// Something that happened, as seen by the driver.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A UDP datagram on a listening socket.
+    ClientUdp {
+        /// Client address and port.
+        peer: SocketAddr,
+        /// Local address it was sent to (from IP_PKTINFO).
+        local: IpAddr,
+        /// Interface index it arrived on.
+        iface: u32,
+        /// Payload.
+        data: &'a [u8],
+    },
+    /// A LAN TCP connection was accepted.
+    ClientTcpOpened {
+        /// Connection.
+        conn: ConnId,
+        /// Client address.
+        peer: SocketAddr,
+        /// Local address of the connection.
+        local: IpAddr,
+        /// Interface index (0 if unknown).
+        iface: u32,
+    },
+    /// One complete DNS message (length prefix removed) on a LAN TCP connection.
+    ClientTcp {
+        /// Connection.
+        conn: ConnId,
+        /// Message.
+        data: &'a [u8],
+    },
+    /// A LAN TCP connection closed (by the peer or after an error).
+    ClientTcpClosed {
+        /// Connection.
+        conn: ConnId,
+    },
+    /// A datagram on an upstream socket.
+    UpstreamUdp {
+        /// Socket.
+        sock: SockId,
+        /// Source address and port.
+        from: SocketAddr,
+        /// Payload.
+        data: &'a [u8],
+    },
+    /// One complete DNS message on an upstream TCP connection.
+    UpstreamTcp {
+        /// Connection.
+        sock: SockId,
+        /// Message.
+        data: &'a [u8],
+    },
+    /// An upstream socket failed: port unreachable, connect or send error.
+    UpstreamError {
+        /// Socket.
+        sock: SockId,
+    },
+    /// The upstream set changed (configured or learned from the WAN).
+    UpstreamsChanged(&'a [SocketAddr]),
+    /// The router's LAN addresses changed (interface index, address).
+    LanAddrsChanged(&'a [(u32, IpAddr)]),
+    /// The armed timer fired (or any wake-up: timers are checked against `now`).
+    Timer,
+}
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send a UDP response from `local` (same address the query came to).
+    SendClientUdp {
+        /// Client.
+        peer: SocketAddr,
+        /// Source address to use.
+        local: IpAddr,
+        /// Interface index the query came in on.
+        iface: u32,
+        /// Message.
+        data: Vec<u8>,
+    },
+    /// Send a message on a LAN TCP connection (driver adds the length prefix).
+    SendClientTcp {
+        /// Connection.
+        conn: ConnId,
+        /// Message.
+        data: Vec<u8>,
+    },
+    /// Close a LAN TCP connection.
+    CloseClientTcp {
+        /// Connection.
+        conn: ConnId,
+    },
+    /// Open a fresh UDP socket bound to `local_port` (random; if taken, the
+    /// driver lets the kernel choose), connect it to `upstream`, send `data`.
+    SendUpstreamUdp {
+        /// New socket's id.
+        sock: SockId,
+        /// Random source port.
+        local_port: u16,
+        /// Upstream.
+        upstream: SocketAddr,
+        /// Query.
+        data: Vec<u8>,
+    },
+    /// Open a TCP connection to `upstream` and send `data` (length-prefixed
+    /// by the driver); deliver the first reply as [`Event::UpstreamTcp`].
+    OpenUpstreamTcp {
+        /// New connection's id.
+        sock: SockId,
+        /// Upstream.
+        upstream: SocketAddr,
+        /// Query.
+        data: Vec<u8>,
+    },
+    /// Close an upstream socket or connection.
+    CloseUpstream {
+        /// Socket.
+        sock: SockId,
+    },
+    /// Call `handle(Event::Timer, ..)` at this time (replaces earlier ones).
+    ArmTimer(Instant),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientRef {
+    Udp {
+        peer: SocketAddr,
+        local: IpAddr,
+        iface: u32,
+    },
+    Tcp {
+        conn: ConnId,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Waiter {
+    to: ClientRef,
+    id: u16,
+    echo_flags: u16,
+    edns: Option<wire::Edns>,
+    question: Question,
+}
+
+#[derive(Debug, Clone)]
+struct Attempt {
+    sock: SockId,
+    upstream: SocketAddr,
+    id: u16,
+    sent_at: Instant,
+    tcp: bool,
+    failed: bool,
+}
+
+#[derive(Debug)]
+struct Pending {
+    key: CacheKey,
+    serial: u64,
+    waiters: Vec<Waiter>,
+    attempts: Vec<Attempt>,
+    tried: u64,
+}
+
+#[derive(Debug)]
+struct Probe {
+    upstream: SocketAddr,
+    id: u16,
+    key: CacheKey,
+    sent_at: Instant,
+}
+
+#[derive(Debug)]
+struct TcpClient {
+    last_active: Instant,
+    inflight: usize,
+    local: IpAddr,
+    iface: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Attempt(SockId),
+    Deadline { slot: usize, serial: u64 },
+    ClientIdle(ConnId),
+    ProbeDue,
+    ProbeTimeout(SockId),
+}
+
+/// Most attempts (sockets) per question, across all upstreams and retries.
+const MAX_ATTEMPTS: usize = 6;
+/// How long a health probe may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Snapshot for `cpectl show dns`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    /// Upstreams with health and latency.
+    pub upstreams: Vec<UpstreamStatus>,
+    /// Cached entries.
+    pub cache_entries: usize,
+    /// Cache bound.
+    pub cache_capacity: usize,
+    /// Cache hits / (hits + misses) since start, 0..1.
+    pub cache_hit_rate: f64,
+    /// Cache heap bytes per entry.
+    pub cache_bytes_per_entry: usize,
+    /// Outstanding upstream questions.
+    pub outstanding: usize,
+    /// Open LAN TCP connections.
+    pub tcp_clients: usize,
+    /// Queries per second since the previous status snapshot.
+    pub queries_per_second: f64,
+    /// Counters, including drops by reason.
+    pub counters: Counters,
+}
+
+/// The DNS forwarder engine.
+pub struct Forwarder {
+    opts: Options,
+    rng: Rng,
+    cache: Cache,
+    local: LocalNames,
+    upstreams: Upstreams,
+    slots: Vec<Option<Pending>>,
+    free_slots: Vec<usize>,
+    by_key: HashMap<CacheKey, usize>,
+    by_sock: HashMap<SockId, usize>,
+    probes: HashMap<SockId, Probe>,
+    tcp_clients: HashMap<ConnId, TcpClient>,
+    timers: BinaryHeap<Reverse<(Instant, TimerKind)>>,
+    armed: Option<Instant>,
+    next_sock: SockId,
+    next_serial: u64,
+    last_good: Option<CacheKey>,
+    counters: Counters,
+    qps_mark: (Instant, u64),
+}
+
+impl Forwarder {
+    /// A forwarder with its RNG keyed by `seed` (32 bytes from getrandom in
+    /// production) and `now` as its time origin.
+    pub fn new(opts: Options, seed: [u8; 32], now: Instant) -> Forwarder {
+        Forwarder {
+            cache: Cache::new(opts.cache_size, now),
+            local: LocalNames::new(&opts.local),
+            rng: Rng::from_seed(seed),
+            upstreams: Upstreams::default(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            by_key: HashMap::new(),
+            by_sock: HashMap::new(),
+            probes: HashMap::new(),
+            tcp_clients: HashMap::new(),
+            timers: BinaryHeap::new(),
+            armed: None,
+            next_sock: 1,
+            next_serial: 1,
+            last_good: None,
+            counters: Counters::default(),
+            qps_mark: (now, 0),
+            opts,
+        }
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Number of outstanding upstream questions.
+    pub fn outstanding(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Cache entries.
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Applies new options from a config reload; the cache is kept (its
+    /// bound applies from the next insertion).
+    pub fn reconfigure(&mut self, opts: Options) {
+        self.local = LocalNames::new(&opts.local);
+        self.opts = opts;
+    }
+
+    /// Status snapshot; also restarts the queries-per-second window.
+    pub fn status(&mut self, now: Instant) -> Status {
+        let q = self.counters.queries();
+        let secs = now.saturating_duration_since(self.qps_mark.0).as_secs_f64();
+        let qps = if secs > 0.0 {
+            (q - self.qps_mark.1) as f64 / secs
+        } else {
+            0.0
+        };
+        self.qps_mark = (now, q);
+        let cs = self.cache.stats();
+        let lookups = cs.hits + cs.misses;
+        Status {
+            upstreams: self.upstreams.status(),
+            cache_entries: self.cache.len(),
+            cache_capacity: self.cache.capacity(),
+            cache_hit_rate: if lookups > 0 {
+                cs.hits as f64 / lookups as f64
+            } else {
+                0.0
+            },
+            cache_bytes_per_entry: self
+                .cache
+                .memory_bytes()
+                .checked_div(self.cache.len())
+                .unwrap_or(0),
+            outstanding: self.by_key.len(),
+            tcp_clients: self.tcp_clients.len(),
+            queries_per_second: qps,
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// Processes one event at `now`, appending actions to `out`.
+    pub fn handle(&mut self, event: Event<'_>, now: Instant, out: &mut Vec<Action>) {
+        match event {
+            Event::ClientUdp {
+                peer,
+                local,
+                iface,
+                data,
+            } => {
+                self.counters.queries_udp += 1;
+                if !self.opts.lan_ifaces.is_empty() && !self.opts.lan_ifaces.contains(&iface) {
+                    self.counters.drop(DropReason::NotLan);
+                } else {
+                    self.client_query(
+                        ClientRef::Udp { peer, local, iface },
+                        local,
+                        iface,
+                        data,
+                        now,
+                        out,
+                    );
+                }
+            }
+            Event::ClientTcpOpened {
+                conn,
+                peer,
+                local,
+                iface,
+            } => {
+                let _ = peer;
+                if self.tcp_clients.len() >= self.opts.max_tcp_clients
+                    || (!self.opts.lan_ifaces.is_empty()
+                        && iface != 0
+                        && !self.opts.lan_ifaces.contains(&iface))
+                {
+                    self.counters.drop(DropReason::TcpClientsFull);
+                    out.push(Action::CloseClientTcp { conn });
+                } else {
+                    self.tcp_clients.insert(
+                        conn,
+                        TcpClient {
+                            last_active: now,
+                            inflight: 0,
+                            local,
+                            iface,
+                        },
+                    );
+                    self.timers.push(Reverse((
+                        now + self.opts.tcp_idle,
+                        TimerKind::ClientIdle(conn),
+                    )));
+                }
+            }
+            Event::ClientTcp { conn, data } => self.client_tcp(conn, data, now, out),
+            Event::ClientTcpClosed { conn } => {
+                self.tcp_clients.remove(&conn);
+            }
+            Event::UpstreamUdp { sock, from, data } => {
+                self.upstream_reply(sock, Some(from), data, now, out)
+            }
+            Event::UpstreamTcp { sock, data } => self.upstream_reply(sock, None, data, now, out),
+            Event::UpstreamError { sock } => self.upstream_error(sock, now, out),
+            Event::UpstreamsChanged(addrs) => {
+                self.upstreams.set(addrs);
+                for p in self.slots.iter_mut().flatten() {
+                    p.tried = 0;
+                }
+                log::info!(
+                    "dns: upstreams now {:?} (cache of {} entries kept)",
+                    self.upstreams.addrs(),
+                    self.cache.len()
+                );
+            }
+            Event::LanAddrsChanged(addrs) => self.local.set_lan_addrs(addrs.to_vec()),
+            Event::Timer => self.timers_due(now, out),
+        }
+        self.rearm(out);
+    }
+
+    fn rearm(&mut self, out: &mut Vec<Action>) {
+        let next = self.timers.peek().map(|Reverse((t, _))| *t);
+        if next != self.armed {
+            self.armed = next;
+            if let Some(t) = next {
+                out.push(Action::ArmTimer(t));
+            }
+        }
+    }
+
+    fn client_tcp(&mut self, conn: ConnId, data: &[u8], now: Instant, out: &mut Vec<Action>) {
+        self.counters.queries_tcp += 1;
+        let Some(c) = self.tcp_clients.get_mut(&conn) else {
+            self.counters.drop(DropReason::UnknownSocket);
+            return;
+        };
+        c.last_active = now;
+        let (local, iface) = (c.local, c.iface);
+        if c.inflight >= self.opts.max_tcp_pipeline {
+            self.counters.drop(DropReason::TcpPipelineFull);
+            if let Ok(q) = ClientQuery::parse(data) {
+                self.counters.servfail += 1;
+                let msg =
+                    message::error_response(q.id, q.echo_flags, Some(&q.question), rcode::SERVFAIL);
+                out.push(Action::SendClientTcp { conn, data: msg });
+            }
+            return;
+        }
+        self.client_query(ClientRef::Tcp { conn }, local, iface, data, now, out);
+    }
+
+    fn client_query(
+        &mut self,
+        to: ClientRef,
+        local: IpAddr,
+        iface: u32,
+        data: &[u8],
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let q = match ClientQuery::parse(data) {
+            Ok(q) => q,
+            Err(QueryReject::Drop(_)) => return self.counters.drop(DropReason::ClientMalformed),
+            Err(QueryReject::NotAQuery) => return self.counters.drop(DropReason::ClientNotQuery),
+            Err(QueryReject::Respond(msg)) => {
+                self.counters.error_responses += 1;
+                return self.send_to(to, msg, out);
+            }
+        };
+        let view = ClientView {
+            id: q.id,
+            echo_flags: q.echo_flags,
+            edns: q.edns,
+            limit: self.limit_for(to, &q),
+        };
+        let key = CacheKey {
+            name: q.question.name.to_lowercase(),
+            qtype: q.question.qtype,
+            qclass: q.question.qclass,
+            dnssec_ok: q.dnssec_ok(),
+        };
+        if let Some(ans) = self
+            .local
+            .answer(&key.name, key.qtype, key.qclass, local, iface)
+        {
+            self.counters.answered_local += 1;
+            return self.respond(to, &view, &q.question, ans.parts(), 0, out);
+        }
+        if let Some(hit) = self.cache.get(&key, now) {
+            self.counters.answered_cache += 1;
+            let mut buf = Vec::with_capacity(HEADER_GUESS + hit.answer.body.len());
+            message::compose(&mut buf, &view, &q.question, hit.answer, hit.age);
+            self.note_truncation(&buf);
+            return self.send_to(to, buf, out);
+        }
+        let waiter = Waiter {
+            to,
+            id: q.id,
+            echo_flags: q.echo_flags,
+            edns: q.edns,
+            question: q.question.clone(),
+        };
+        if let Some(&slot) = self.by_key.get(&key) {
+            let max = self.opts.max_waiters;
+            if let Some(p) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+                if p.waiters.iter().any(|w| w.to == to && w.id == waiter.id) {
+                    return self.counters.drop(DropReason::DuplicateQuery);
+                }
+                if p.waiters.len() >= max {
+                    self.counters.drop(DropReason::TooManyWaiters);
+                    return self.servfail(to, &view, &q.question, out);
+                }
+                p.waiters.push(waiter);
+                self.counters.joined += 1;
+                self.tcp_inflight(to, 1);
+            }
+            return;
+        }
+        if self.upstreams.is_empty() {
+            self.counters.drop(DropReason::NoUpstream);
+            return self.servfail(to, &view, &q.question, out);
+        }
+        if self.by_key.len() >= self.opts.max_outstanding {
+            self.counters.drop(DropReason::TableFull);
+            return self.servfail(to, &view, &q.question, out);
+        }
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let pending = Pending {
+            key: key.clone(),
+            serial,
+            waiters: vec![waiter],
+            attempts: Vec::with_capacity(2),
+            tried: 0,
+        };
+        let slot = match self.free_slots.pop() {
+            Some(s) => {
+                if let Some(x) = self.slots.get_mut(s) {
+                    *x = Some(pending);
+                }
+                s
+            }
+            None => {
+                self.slots.push(Some(pending));
+                self.slots.len() - 1
+            }
+        };
+        self.by_key.insert(key, slot);
+        self.tcp_inflight(to, 1);
+        self.timers.push(Reverse((
+            now + self.opts.query_deadline,
+            TimerKind::Deadline { slot, serial },
+        )));
+        self.send_attempt(slot, false, None, now, out);
+    }
+
+    fn limit_for(&self, to: ClientRef, q: &ClientQuery) -> usize {
+        match to {
+            ClientRef::Udp { .. } => q.udp_limit(),
+            ClientRef::Tcp { .. } => usize::from(u16::MAX),
+        }
+    }
+
+    fn tcp_inflight(&mut self, to: ClientRef, delta: isize) {
+        if let ClientRef::Tcp { conn } = to
+            && let Some(c) = self.tcp_clients.get_mut(&conn)
+        {
+            c.inflight = c.inflight.saturating_add_signed(delta);
+        }
+    }
+
+    fn note_truncation(&mut self, msg: &[u8]) {
+        if Header::parse(msg).is_ok_and(|h| h.flags & wire::FLAG_TC != 0) {
+            self.counters.truncated_to_client += 1;
+        }
+    }
+
+    fn respond(
+        &mut self,
+        to: ClientRef,
+        view: &ClientView,
+        q: &Question,
+        ans: AnswerParts<'_>,
+        age: u32,
+        out: &mut Vec<Action>,
+    ) {
+        let mut buf = Vec::with_capacity(HEADER_GUESS + ans.body.len());
+        message::compose(&mut buf, view, q, ans, age);
+        self.note_truncation(&buf);
+        self.send_to(to, buf, out);
+    }
+
+    fn servfail(&mut self, to: ClientRef, view: &ClientView, q: &Question, out: &mut Vec<Action>) {
+        self.counters.servfail += 1;
+        let mut msg = message::error_response(view.id, view.echo_flags, Some(q), rcode::SERVFAIL);
+        message::add_opt(&mut msg, view.edns);
+        self.send_to(to, msg, out);
+    }
+
+    fn send_to(&mut self, to: ClientRef, data: Vec<u8>, out: &mut Vec<Action>) {
+        match to {
+            ClientRef::Udp { peer, local, iface } => out.push(Action::SendClientUdp {
+                peer,
+                local,
+                iface,
+                data,
+            }),
+            ClientRef::Tcp { conn } => {
+                if self.tcp_clients.contains_key(&conn) {
+                    out.push(Action::SendClientTcp { conn, data });
+                }
+            }
+        }
+    }
+
+    /// Sends one attempt for the question in `slot`: over TCP to `tcp_to`
+    /// (after a truncated reply), else over UDP to the next upstream.
+    fn send_attempt(
+        &mut self,
+        slot: usize,
+        tcp: bool,
+        tcp_to: Option<SocketAddr>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) -> bool {
+        let Some(p) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return false;
+        };
+        if p.attempts.len() >= MAX_ATTEMPTS {
+            return false;
+        }
+        let (idx, upstream) = match tcp_to {
+            Some(a) => (self.upstreams.find(a), a),
+            None => {
+                let pick = self.upstreams.pick(p.tried).or_else(|| {
+                    // Every upstream was tried: start another round.
+                    p.tried = 0;
+                    self.upstreams.pick(0)
+                });
+                let Some(i) = pick else { return false };
+                let Some(u) = self.upstreams.get(i) else {
+                    return false;
+                };
+                p.tried |= 1u64 << i;
+                (Some(i), u.addr)
+            }
+        };
+        let id = self.rng.next_u16();
+        let sock = self.next_sock;
+        self.next_sock += 1;
+        let data =
+            message::upstream_query(id, &p.key.name, p.key.qtype, p.key.qclass, p.key.dnssec_ok);
+        p.attempts.push(Attempt {
+            sock,
+            upstream,
+            id,
+            sent_at: now,
+            tcp,
+            failed: false,
+        });
+        self.by_sock.insert(sock, slot);
+        self.counters.upstream_queries += 1;
+        if let Some(i) = idx {
+            self.upstreams.on_sent(i);
+        }
+        let timeout = if tcp {
+            self.opts.upstream_tcp_timeout
+        } else {
+            idx.map_or(Duration::from_millis(400), |i| self.upstreams.rto(i))
+        };
+        self.timers
+            .push(Reverse((now + timeout, TimerKind::Attempt(sock))));
+        if tcp {
+            out.push(Action::OpenUpstreamTcp {
+                sock,
+                upstream,
+                data,
+            });
+        } else {
+            out.push(Action::SendUpstreamUdp {
+                sock,
+                local_port: self.rng.port(),
+                upstream,
+                data,
+            });
+        }
+        true
+    }
+
+    fn upstream_reply(
+        &mut self,
+        sock: SockId,
+        from: Option<SocketAddr>,
+        data: &[u8],
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if self.probes.contains_key(&sock) {
+            return self.probe_reply(sock, from, data, now, out);
+        }
+        let Some(&slot) = self.by_sock.get(&sock) else {
+            return self.counters.drop(DropReason::UnknownSocket);
+        };
+        let Some(p) = self.slots.get(slot).and_then(Option::as_ref) else {
+            return self.counters.drop(DropReason::UnknownSocket);
+        };
+        let Some(att) = p.attempts.iter().find(|a| a.sock == sock).cloned() else {
+            return self.counters.drop(DropReason::UnknownSocket);
+        };
+        if from.is_some_and(|f| f != att.upstream) {
+            return self.counters.drop(DropReason::WrongSource);
+        }
+        match wire::u16_at(data, 0) {
+            Ok(id) if id == att.id => {}
+            Ok(_) => return self.counters.drop(DropReason::WrongId),
+            Err(_) => return self.counters.drop(DropReason::UpstreamMalformed),
+        }
+        let (header, answer) =
+            match parse_upstream_reply(data, &p.key.name, p.key.qtype, p.key.qclass) {
+                Ok(x) => x,
+                Err(ReplyReject::WrongQuestion) => {
+                    return self.counters.drop(DropReason::WrongQuestion);
+                }
+                Err(ReplyReject::Malformed(_) | ReplyReject::NotAResponse) => {
+                    return self.counters.drop(DropReason::UpstreamMalformed);
+                }
+            };
+        let idx = self.upstreams.find(att.upstream);
+        let code = header.rcode();
+        if matches!(
+            code,
+            rcode::REFUSED | rcode::NOTIMP | rcode::FORMERR | rcode::SERVFAIL
+        ) {
+            // This upstream cannot answer; try another one if there is one
+            // not tried yet, else pass the error on.
+            if let Some(i) = idx {
+                if code == rcode::SERVFAIL {
+                    self.upstreams
+                        .on_answer(i, now.saturating_duration_since(att.sent_at));
+                } else {
+                    self.upstreams.on_failure(i, false, now);
+                }
+            }
+            self.close_attempt(slot, sock, out);
+            let untried = self
+                .slots
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|p| self.upstreams.pick(p.tried).is_some());
+            if untried && self.send_attempt(slot, false, None, now, out) {
+                return;
+            }
+            return self.finish(slot, answer, now, out);
+        }
+        if let Some(i) = idx {
+            self.upstreams
+                .on_answer(i, now.saturating_duration_since(att.sent_at));
+        }
+        if header.flags & wire::FLAG_TC != 0 && !att.tcp {
+            self.counters.upstream_truncated += 1;
+            self.close_attempt(slot, sock, out);
+            if self.send_attempt(slot, true, Some(att.upstream), now, out) {
+                return;
+            }
+        }
+        self.finish(slot, answer, now, out);
+    }
+
+    fn upstream_error(&mut self, sock: SockId, now: Instant, out: &mut Vec<Action>) {
+        if let Some(probe) = self.probes.remove(&sock) {
+            out.push(Action::CloseUpstream { sock });
+            let _ = probe;
+            return;
+        }
+        let Some(&slot) = self.by_sock.get(&sock) else {
+            return;
+        };
+        let att = self
+            .slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .and_then(|p| p.attempts.iter().find(|a| a.sock == sock).cloned());
+        let Some(att) = att else { return };
+        if let Some(i) = self.upstreams.find(att.upstream)
+            && let Some(at) = self.upstreams.on_failure(i, !att.tcp, now)
+        {
+            self.timers.push(Reverse((at, TimerKind::ProbeDue)));
+        }
+        self.close_attempt(slot, sock, out);
+        self.retry_or_wait(slot, now, out);
+    }
+
+    /// After an attempt failed: send the next one unless another attempt is
+    /// still live (then its own timer decides).
+    fn retry_or_wait(&mut self, slot: usize, now: Instant, out: &mut Vec<Action>) {
+        let Some(p) = self.slots.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        let live = p.attempts.iter().any(|a| !a.failed);
+        if !live && !self.send_attempt(slot, false, None, now, out) {
+            self.fail(slot, out);
+        }
+    }
+
+    fn close_attempt(&mut self, slot: usize, sock: SockId, out: &mut Vec<Action>) {
+        if let Some(p) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+            p.attempts.retain(|a| a.sock != sock);
+        }
+        if self.by_sock.remove(&sock).is_some() {
+            out.push(Action::CloseUpstream { sock });
+        }
+    }
+
+    fn take_pending(&mut self, slot: usize, out: &mut Vec<Action>) -> Option<Pending> {
+        let p = self.slots.get_mut(slot)?.take()?;
+        self.free_slots.push(slot);
+        self.by_key.remove(&p.key);
+        for a in &p.attempts {
+            if self.by_sock.remove(&a.sock).is_some() {
+                out.push(Action::CloseUpstream { sock: a.sock });
+            }
+        }
+        Some(p)
+    }
+
+    fn finish(&mut self, slot: usize, answer: Answer, now: Instant, out: &mut Vec<Action>) {
+        let Some(p) = self.take_pending(slot, out) else {
+            return;
+        };
+        if let Some(ttl) = answer.cache_ttl {
+            self.cache.insert(&p.key, answer.parts(), ttl, now);
+        }
+        if answer.rcode == rcode::NOERROR || answer.rcode == rcode::NXDOMAIN {
+            self.last_good = Some(p.key.clone());
+        }
+        for w in &p.waiters {
+            self.counters.answered_upstream += 1;
+            self.tcp_inflight(w.to, -1);
+            let view = ClientView {
+                id: w.id,
+                echo_flags: w.echo_flags,
+                edns: w.edns,
+                limit: match w.to {
+                    ClientRef::Udp { .. } => w.edns.map_or(message::PLAIN_UDP_LIMIT, |e| {
+                        usize::from(e.udp_size.max(512))
+                    }),
+                    ClientRef::Tcp { .. } => usize::from(u16::MAX),
+                },
+            };
+            self.respond(w.to, &view, &w.question, answer.parts(), 0, out);
+        }
+    }
+
+    fn fail(&mut self, slot: usize, out: &mut Vec<Action>) {
+        let Some(p) = self.take_pending(slot, out) else {
+            return;
+        };
+        self.counters.drop(DropReason::UpstreamTimeout);
+        log::debug!(
+            "dns: no upstream answered {} type {}",
+            p.key.name,
+            p.key.qtype
+        );
+        for w in &p.waiters {
+            self.tcp_inflight(w.to, -1);
+            let view = ClientView {
+                id: w.id,
+                echo_flags: w.echo_flags,
+                edns: w.edns,
+                limit: 512,
+            };
+            self.servfail(w.to, &view, &w.question, out);
+        }
+    }
+
+    fn timers_due(&mut self, now: Instant, out: &mut Vec<Action>) {
+        while let Some(Reverse((t, kind))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            match kind {
+                TimerKind::Attempt(sock) => self.attempt_timeout(sock, now, out),
+                TimerKind::Deadline { slot, serial } => self.deadline(slot, serial, now, out),
+                TimerKind::ClientIdle(conn) => {
+                    if let Some(c) = self.tcp_clients.get(&conn) {
+                        let due = c.last_active + self.opts.tcp_idle;
+                        if c.inflight == 0 && due <= now {
+                            self.tcp_clients.remove(&conn);
+                            out.push(Action::CloseClientTcp { conn });
+                        } else {
+                            let next = if c.inflight > 0 {
+                                now + self.opts.tcp_idle
+                            } else {
+                                due
+                            };
+                            self.timers
+                                .push(Reverse((next, TimerKind::ClientIdle(conn))));
+                        }
+                    }
+                }
+                TimerKind::ProbeDue => self.send_probes(now, out),
+                TimerKind::ProbeTimeout(sock) => {
+                    if self.probes.remove(&sock).is_some() {
+                        out.push(Action::CloseUpstream { sock });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The query's total time ran out: attempts still unanswered count
+    /// against their upstreams and the waiting clients get SERVFAIL.
+    fn deadline(&mut self, slot: usize, serial: u64, now: Instant, out: &mut Vec<Action>) {
+        let attempts = match self.slots.get(slot).and_then(Option::as_ref) {
+            Some(p) if p.serial == serial => p.attempts.clone(),
+            _ => return,
+        };
+        for a in attempts.iter().filter(|a| !a.failed) {
+            if let Some(i) = self.upstreams.find(a.upstream)
+                && let Some(at) = self.upstreams.on_failure(i, false, now)
+            {
+                self.timers.push(Reverse((at, TimerKind::ProbeDue)));
+            }
+        }
+        self.fail(slot, out);
+    }
+
+    fn attempt_timeout(&mut self, sock: SockId, now: Instant, out: &mut Vec<Action>) {
+        let Some(&slot) = self.by_sock.get(&sock) else {
+            return;
+        };
+        let Some(p) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(a) = p.attempts.iter_mut().find(|a| a.sock == sock) else {
+            return;
+        };
+        if a.failed {
+            return;
+        }
+        a.failed = true;
+        let (upstream, tcp) = (a.upstream, a.tcp);
+        if let Some(i) = self.upstreams.find(upstream)
+            && let Some(at) = self.upstreams.on_failure(i, false, now)
+        {
+            self.timers.push(Reverse((at, TimerKind::ProbeDue)));
+        }
+        if tcp {
+            self.close_attempt(slot, sock, out);
+        }
+        // Keep a timed-out UDP socket open: a late answer is still accepted.
+        if !self.send_attempt(slot, false, None, now, out) {
+            let live = self
+                .slots
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|p| p.attempts.iter().any(|a| !a.failed));
+            if !live {
+                self.fail(slot, out);
+            }
+        }
+    }
+
+    fn send_probes(&mut self, now: Instant, out: &mut Vec<Action>) {
+        for (idx, next) in self.upstreams.due_probes(now) {
+            self.timers.push(Reverse((next, TimerKind::ProbeDue)));
+            let Some(u) = self.upstreams.get(idx) else {
+                continue;
+            };
+            let key = self.last_good.clone().unwrap_or(CacheKey {
+                name: NameBuf::root(),
+                qtype: wire::rtype::NS,
+                qclass: wire::CLASS_IN,
+                dnssec_ok: false,
+            });
+            let id = self.rng.next_u16();
+            let sock = self.next_sock;
+            self.next_sock += 1;
+            let data = message::upstream_query(id, &key.name, key.qtype, key.qclass, key.dnssec_ok);
+            let upstream = u.addr;
+            log::debug!("dns: probing upstream {upstream}");
+            self.probes.insert(
+                sock,
+                Probe {
+                    upstream,
+                    id,
+                    key,
+                    sent_at: now,
+                },
+            );
+            self.timers.push(Reverse((
+                now + PROBE_TIMEOUT,
+                TimerKind::ProbeTimeout(sock),
+            )));
+            out.push(Action::SendUpstreamUdp {
+                sock,
+                local_port: self.rng.port(),
+                upstream,
+                data,
+            });
+        }
+    }
+
+    fn probe_reply(
+        &mut self,
+        sock: SockId,
+        from: Option<SocketAddr>,
+        data: &[u8],
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(probe) = self.probes.get(&sock) else {
+            return;
+        };
+        if from.is_some_and(|f| f != probe.upstream) {
+            return self.counters.drop(DropReason::WrongSource);
+        }
+        if wire::u16_at(data, 0).ok() != Some(probe.id) {
+            return self.counters.drop(DropReason::WrongId);
+        }
+        match parse_upstream_reply(data, &probe.key.name, probe.key.qtype, probe.key.qclass) {
+            Ok((h, _)) if matches!(h.rcode(), rcode::NOERROR | rcode::NXDOMAIN) => {
+                if let Some(i) = self.upstreams.find(probe.upstream) {
+                    self.upstreams
+                        .on_answer(i, now.saturating_duration_since(probe.sent_at));
+                }
+            }
+            Ok(_) => {}
+            Err(ReplyReject::WrongQuestion) => {
+                return self.counters.drop(DropReason::WrongQuestion);
+            }
+            Err(_) => return self.counters.drop(DropReason::UpstreamMalformed),
+        }
+        self.probes.remove(&sock);
+        out.push(Action::CloseUpstream { sock });
+    }
+}
+
+/// Header plus a typical question, for response buffer sizing.
+const HEADER_GUESS: usize = 64;

@@ -1,0 +1,295 @@
+//! Upstream resolvers and their health.
+//!
+//! Policy: the first healthy upstream in configured (or learned) order gets
+//! the query, which is what operators expect from "primary/secondary". An
+//! attempt that gets no answer within the retransmission timeout (RFC 6298
+//! estimator, clamped to 150..800 ms so failover always happens well inside a
+//! stub resolver's own 1 s retry) is re-sent to the next upstream. An
+//! upstream is marked down after three consecutive timeouts or at once on an
+//! ICMP port unreachable; while down it gets a probe query with exponential
+//! backoff (1 s .. 32 s), and the first good answer marks it up again so
+//! traffic returns to it.
+
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const RTO_MIN: Duration = Duration::from_millis(150);
+const RTO_MAX: Duration = Duration::from_millis(800);
+const RTO_INITIAL: Duration = Duration::from_millis(400);
+const DOWN_AFTER_TIMEOUTS: u32 = 3;
+const PROBE_FIRST: Duration = Duration::from_secs(1);
+const PROBE_MAX: Duration = Duration::from_secs(32);
+
+/// One upstream resolver's state.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// Address and port queried.
+    pub addr: SocketAddr,
+    srtt_us: Option<u64>,
+    rttvar_us: u64,
+    consecutive_failures: u32,
+    down: bool,
+    probe_backoff: Duration,
+    next_probe: Option<Instant>,
+    /// Queries sent to it.
+    pub queries: u64,
+    /// Accepted answers from it.
+    pub answers: u64,
+    /// Attempts that timed out or were refused.
+    pub failures: u64,
+}
+
+/// Status line for one upstream.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamStatus {
+    /// Address (RFC 5952 for IPv6).
+    pub address: String,
+    /// "up" or "down".
+    pub health: &'static str,
+    /// Smoothed round-trip time in milliseconds, if measured.
+    pub srtt_ms: Option<f64>,
+    /// Queries sent.
+    pub queries: u64,
+    /// Answers accepted.
+    pub answers: u64,
+    /// Failed attempts.
+    pub failures: u64,
+}
+
+impl Upstream {
+    fn new(addr: SocketAddr) -> Upstream {
+        Upstream {
+            addr,
+            srtt_us: None,
+            rttvar_us: 0,
+            consecutive_failures: 0,
+            down: false,
+            probe_backoff: PROBE_FIRST,
+            next_probe: None,
+            queries: 0,
+            answers: 0,
+            failures: 0,
+        }
+    }
+
+    /// Whether it is currently considered down.
+    pub fn is_down(&self) -> bool {
+        self.down
+    }
+}
+
+/// The ordered upstream set.
+#[derive(Debug, Default)]
+pub struct Upstreams {
+    list: Vec<Upstream>,
+}
+
+/// Most upstreams tracked (bit mask of tried upstreams per query is a u64).
+pub const MAX_UPSTREAMS: usize = 16;
+
+impl Upstreams {
+    /// Replaces the set; upstreams that stay keep their health and RTT.
+    pub fn set(&mut self, addrs: &[SocketAddr]) {
+        let mut next = Vec::with_capacity(addrs.len().min(MAX_UPSTREAMS));
+        for a in addrs.iter().take(MAX_UPSTREAMS) {
+            if next.iter().any(|u: &Upstream| u.addr == *a) {
+                continue;
+            }
+            let kept = self.list.iter().find(|u| u.addr == *a).cloned();
+            next.push(kept.unwrap_or_else(|| Upstream::new(*a)));
+        }
+        self.list = next;
+    }
+
+    /// Configured addresses in order.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.list.iter().map(|u| u.addr).collect()
+    }
+
+    /// Whether no upstream is known.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Index of an upstream by address.
+    pub fn find(&self, addr: SocketAddr) -> Option<usize> {
+        self.list.iter().position(|u| u.addr == addr)
+    }
+
+    /// Upstream by index.
+    pub fn get(&self, idx: usize) -> Option<&Upstream> {
+        self.list.get(idx)
+    }
+
+    /// Chooses the upstream for the next attempt: the first healthy one not
+    /// yet tried for this query, else the first down one not yet tried.
+    pub fn pick(&self, tried: u64) -> Option<usize> {
+        let untried = |i: &usize| tried & (1u64 << i) == 0;
+        let healthy = (0..self.list.len())
+            .filter(untried)
+            .find(|&i| self.list.get(i).is_some_and(|u| !u.down));
+        healthy.or_else(|| (0..self.list.len()).find(untried))
+    }
+
+    /// Retransmission timeout for an attempt to upstream `idx`.
+    pub fn rto(&self, idx: usize) -> Duration {
+        match self
+            .list
+            .get(idx)
+            .and_then(|u| u.srtt_us.map(|s| s + 4 * u.rttvar_us))
+        {
+            Some(us) => Duration::from_micros(us).clamp(RTO_MIN, RTO_MAX),
+            None => RTO_INITIAL,
+        }
+    }
+
+    /// Counts a query sent.
+    pub fn on_sent(&mut self, idx: usize) {
+        if let Some(u) = self.list.get_mut(idx) {
+            u.queries += 1;
+        }
+    }
+
+    /// Records an answer and its round-trip time (RFC 6298 2.2/2.3).
+    pub fn on_answer(&mut self, idx: usize, rtt: Duration) {
+        let Some(u) = self.list.get_mut(idx) else {
+            return;
+        };
+        let r = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX / 8);
+        match u.srtt_us {
+            None => {
+                u.srtt_us = Some(r);
+                u.rttvar_us = r / 2;
+            }
+            Some(s) => {
+                u.rttvar_us = (3 * u.rttvar_us + s.abs_diff(r)) / 4;
+                u.srtt_us = Some((7 * s + r) / 8);
+            }
+        }
+        u.answers += 1;
+        u.consecutive_failures = 0;
+        if u.down {
+            log::info!("dns: upstream {} answers again, marked up", u.addr);
+        }
+        u.down = false;
+        u.probe_backoff = PROBE_FIRST;
+        u.next_probe = None;
+    }
+
+    /// Records a failed attempt; `hard` (port unreachable) marks it down at
+    /// once. Returns the time of the next probe if it just went down.
+    pub fn on_failure(&mut self, idx: usize, hard: bool, now: Instant) -> Option<Instant> {
+        let u = self.list.get_mut(idx)?;
+        u.failures += 1;
+        u.consecutive_failures += 1;
+        if !u.down && (hard || u.consecutive_failures >= DOWN_AFTER_TIMEOUTS) {
+            u.down = true;
+            let why = if hard { "port unreachable" } else { "timeouts" };
+            log::warn!("dns: upstream {} marked down ({why})", u.addr);
+            let at = now + u.probe_backoff;
+            u.next_probe = Some(at);
+            return Some(at);
+        }
+        None
+    }
+
+    /// Upstreams whose probe is due; each gets its next probe time pushed out
+    /// with exponential backoff. Returns (index, next probe time).
+    pub fn due_probes(&mut self, now: Instant) -> Vec<(usize, Instant)> {
+        let mut due = Vec::new();
+        for (i, u) in self.list.iter_mut().enumerate() {
+            if let Some(t) = u.next_probe
+                && u.down
+                && t <= now
+            {
+                u.probe_backoff = (u.probe_backoff * 2).min(PROBE_MAX);
+                let next = now + u.probe_backoff;
+                u.next_probe = Some(next);
+                due.push((i, next));
+            }
+        }
+        due
+    }
+
+    /// Status for operators.
+    pub fn status(&self) -> Vec<UpstreamStatus> {
+        self.list
+            .iter()
+            .map(|u| UpstreamStatus {
+                address: u.addr.to_string(),
+                health: if u.down { "down" } else { "up" },
+                srtt_ms: u.srtt_us.map(|s| s as f64 / 1000.0),
+                queries: u.queries,
+                answers: u.answers,
+                failures: u.failures,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs() -> Vec<SocketAddr> {
+        vec![
+            "192.0.2.1:53".parse().unwrap(),
+            "[2001:db8::1]:53".parse().unwrap(),
+        ]
+    }
+
+    #[test]
+    fn picks_first_healthy_then_fails_over_and_returns() {
+        let t0 = Instant::now();
+        let mut u = Upstreams::default();
+        u.set(&addrs());
+        assert_eq!(u.pick(0), Some(0));
+        assert_eq!(u.pick(0b1), Some(1));
+        assert_eq!(u.pick(0b11), None);
+        let probe_at = u.on_failure(0, true, t0).unwrap();
+        assert_eq!(probe_at, t0 + PROBE_FIRST);
+        assert_eq!(u.pick(0), Some(1));
+        assert_eq!(u.pick(0b10), Some(0), "a down upstream is the last resort");
+        assert!(u.due_probes(t0).is_empty());
+        assert_eq!(u.due_probes(probe_at).len(), 1);
+        u.on_answer(0, Duration::from_millis(5));
+        assert_eq!(u.pick(0), Some(0));
+    }
+
+    #[test]
+    fn soft_failures_mark_down_after_three() {
+        let t0 = Instant::now();
+        let mut u = Upstreams::default();
+        u.set(&addrs());
+        assert!(u.on_failure(0, false, t0).is_none());
+        assert!(u.on_failure(0, false, t0).is_none());
+        assert!(u.on_failure(0, false, t0).is_some());
+        assert!(u.get(0).unwrap().is_down());
+    }
+
+    #[test]
+    fn rto_tracks_rtt_within_clamps() {
+        let mut u = Upstreams::default();
+        u.set(&addrs());
+        assert_eq!(u.rto(0), RTO_INITIAL);
+        u.on_answer(0, Duration::from_micros(200));
+        assert_eq!(u.rto(0), RTO_MIN);
+        for _ in 0..20 {
+            u.on_answer(1, Duration::from_secs(2));
+        }
+        assert_eq!(u.rto(1), RTO_MAX);
+    }
+
+    #[test]
+    fn set_keeps_state_of_retained_upstreams() {
+        let t0 = Instant::now();
+        let mut u = Upstreams::default();
+        u.set(&addrs());
+        u.on_failure(1, true, t0);
+        let a = addrs();
+        u.set(&[a[1], "198.51.100.1:53".parse().unwrap()]);
+        assert!(u.get(0).unwrap().is_down());
+        assert!(!u.get(1).unwrap().is_down());
+    }
+}

@@ -1,0 +1,661 @@
+//! Forwarder engine behaviour with virtual time: every test drives the
+//! real state machine with packets and `now` values and inspects actions.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
+
+use cpe_dns::engine::{Action, Event, Forwarder, Options, SockId};
+use cpe_dns::local::{HostAddr, LocalConfig};
+use cpe_dns::stats::DropReason;
+use cpe_dns::wire::{self, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, Header, NameBuf, rcode, rtype};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+const A_UP: &str = "192.0.2.53:53";
+const B_UP: &str = "[2001:db8::53]:53";
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+struct Lab {
+    fw: Forwarder,
+    t0: Instant,
+    now: Instant,
+}
+
+impl Lab {
+    fn new(opts: Options, upstreams: &[&str]) -> Lab {
+        let t0 = Instant::now();
+        let mut fw = Forwarder::new(opts, [42; 32], t0);
+        let ups: Vec<SocketAddr> = upstreams.iter().map(|s| sa(s)).collect();
+        let mut out = Vec::new();
+        fw.handle(Event::UpstreamsChanged(&ups), t0, &mut out);
+        Lab { fw, t0, now: t0 }
+    }
+
+    fn at(&mut self, ms: u64) {
+        self.now = self.t0 + Duration::from_millis(ms);
+    }
+
+    fn ev(&mut self, e: Event<'_>) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.fw.handle(e, self.now, &mut out);
+        out
+    }
+
+    fn udp_query(
+        &mut self,
+        peer: &str,
+        id: u16,
+        name: &str,
+        qtype: u16,
+        edns: bool,
+    ) -> Vec<Action> {
+        let data = client_query(id, name, qtype, edns);
+        self.ev(Event::ClientUdp {
+            peer: sa(peer),
+            local: "192.168.1.1".parse().unwrap(),
+            iface: 3,
+            data: &data,
+        })
+    }
+
+    fn timer(&mut self) -> Vec<Action> {
+        self.ev(Event::Timer)
+    }
+}
+
+fn client_query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    let n = NameBuf::from_text(name).unwrap();
+    let mut m = Header {
+        id,
+        flags: FLAG_RD,
+        qdcount: 1,
+        ancount: 0,
+        nscount: 0,
+        arcount: u16::from(edns),
+    }
+    .to_bytes()
+    .to_vec();
+    m.extend_from_slice(n.as_wire());
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&1u16.to_be_bytes());
+    if edns {
+        m.extend_from_slice(&wire::opt_record(1232, 0, false));
+    }
+    m
+}
+
+/// The upstream sends found in `actions`: (sock, upstream, query bytes).
+fn upstream_sends(actions: &[Action]) -> Vec<(SockId, SocketAddr, Vec<u8>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendUpstreamUdp {
+                sock,
+                upstream,
+                data,
+                local_port,
+            } => {
+                assert!(*local_port >= 1024);
+                Some((*sock, *upstream, data.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn client_replies(actions: &[Action]) -> Vec<(SocketAddr, Vec<u8>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendClientUdp { peer, data, .. } => Some((*peer, data.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An upstream answer to `query` with `n` records of `rdata` (type from the
+/// question), each with `ttl`, owner compressed to the question.
+fn answer_to(query: &[u8], rdata: &[u8], n: u16, ttl: u32, flags_extra: u16) -> Vec<u8> {
+    let h = Header::parse(query).unwrap();
+    let (q, qend) = wire::parse_question(query).unwrap();
+    let mut m = Header {
+        id: h.id,
+        flags: FLAG_QR | FLAG_RD | FLAG_RA | flags_extra,
+        qdcount: 1,
+        ancount: n,
+        nscount: 0,
+        arcount: 1,
+    }
+    .to_bytes()
+    .to_vec();
+    m.extend_from_slice(&query[12..qend]);
+    for _ in 0..n {
+        m.extend_from_slice(&[0xc0, 12]);
+        m.extend_from_slice(&q.qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        m.extend_from_slice(&ttl.to_be_bytes());
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(rdata);
+    }
+    m.extend_from_slice(&wire::opt_record(1232, 0, false));
+    m
+}
+
+fn first_ttl(resp: &[u8]) -> u32 {
+    let (_, qend) = wire::parse_question(resp).unwrap();
+    let after = wire::skip_name(resp, qend).unwrap();
+    wire::u32_at(resp, after + 4).unwrap()
+}
+
+#[test]
+fn miss_forwards_then_cache_answers_with_decremented_ttl() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let acts = lab.udp_query(
+        "192.168.1.50:5000",
+        0x1111,
+        "WWW.Example.com",
+        rtype::A,
+        true,
+    );
+    let sends = upstream_sends(&acts);
+    assert_eq!(sends.len(), 1);
+    let (sock, up, q) = &sends[0];
+    assert_eq!(*up, sa(A_UP));
+    // Upstream query: our ID, lowercase name, EDNS 1232.
+    assert_ne!(Header::parse(q).unwrap().id, 0x1111);
+    assert_eq!(
+        wire::parse_question(q).unwrap().0.name.to_string(),
+        "www.example.com."
+    );
+    lab.at(20);
+    let reply = answer_to(q, &[192, 0, 2, 7], 1, 300, 0);
+    let acts = lab.ev(Event::UpstreamUdp {
+        sock: *sock,
+        from: sa(A_UP),
+        data: &reply,
+    });
+    let replies = client_replies(&acts);
+    assert_eq!(replies.len(), 1);
+    let (peer, resp) = &replies[0];
+    assert_eq!(*peer, sa("192.168.1.50:5000"));
+    let h = Header::parse(resp).unwrap();
+    assert_eq!((h.id, h.ancount, h.arcount), (0x1111, 1, 1));
+    assert_eq!(
+        wire::parse_question(resp).unwrap().0.name.to_string(),
+        "WWW.Example.com."
+    );
+    assert!(acts.contains(&Action::CloseUpstream { sock: *sock }));
+
+    lab.at(10_020);
+    let acts = lab.udp_query(
+        "192.168.1.51:6000",
+        0x2222,
+        "www.example.COM",
+        rtype::A,
+        false,
+    );
+    assert!(upstream_sends(&acts).is_empty());
+    let replies = client_replies(&acts);
+    let resp = &replies[0].1;
+    assert_eq!(
+        Header::parse(resp).unwrap().arcount,
+        0,
+        "no OPT for a non-EDNS client"
+    );
+    assert_eq!(first_ttl(resp), 290);
+    assert_eq!(lab.fw.counters().answered_cache, 1);
+
+    lab.at(300_020);
+    let acts = lab.udp_query(
+        "192.168.1.51:6000",
+        0x2223,
+        "www.example.com",
+        rtype::A,
+        false,
+    );
+    assert_eq!(
+        upstream_sends(&acts).len(),
+        1,
+        "expired entry is fetched again"
+    );
+}
+
+#[test]
+fn same_port_a_and_aaaa_are_independent() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let a = lab.udp_query("192.168.1.50:5353", 100, "host.example", rtype::A, false);
+    let aaaa = lab.udp_query("192.168.1.50:5353", 101, "host.example", rtype::AAAA, false);
+    let sa_ = upstream_sends(&a);
+    let s6 = upstream_sends(&aaaa);
+    assert_eq!((sa_.len(), s6.len()), (1, 1));
+    assert_ne!(sa_[0].0, s6[0].0, "separate sockets");
+    // AAAA answered first, then A: each reaches the client with its own ID.
+    let r6 = answer_to(
+        &s6[0].2,
+        &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        1,
+        60,
+        0,
+    );
+    let out6 = client_replies(&lab.ev(Event::UpstreamUdp {
+        sock: s6[0].0,
+        from: sa(A_UP),
+        data: &r6,
+    }));
+    assert_eq!(Header::parse(&out6[0].1).unwrap().id, 101);
+    let r4 = answer_to(&sa_[0].2, &[192, 0, 2, 1], 1, 60, 0);
+    let out4 = client_replies(&lab.ev(Event::UpstreamUdp {
+        sock: sa_[0].0,
+        from: sa(A_UP),
+        data: &r4,
+    }));
+    assert_eq!(Header::parse(&out4[0].1).unwrap().id, 100);
+}
+
+#[test]
+fn identical_questions_join_one_upstream_query() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let first =
+        upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "a.example", rtype::A, false));
+    let second = lab.udp_query("192.168.1.60:2000", 2, "A.EXAMPLE", rtype::A, false);
+    assert!(upstream_sends(&second).is_empty());
+    // A retransmission from the same client is not a second waiter.
+    lab.udp_query("192.168.1.60:2000", 2, "A.EXAMPLE", rtype::A, false);
+    assert_eq!(lab.fw.counters().drops_of(DropReason::DuplicateQuery), 1);
+    let reply = answer_to(&first[0].2, &[192, 0, 2, 1], 1, 60, 0);
+    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+        sock: first[0].0,
+        from: sa(A_UP),
+        data: &reply,
+    }));
+    assert_eq!(out.len(), 2);
+    assert_eq!(
+        wire::parse_question(&out[1].1).unwrap().0.name.as_wire(),
+        b"\x01A\x07EXAMPLE\x00"
+    );
+    assert_eq!(lab.fw.counters().joined, 1);
+}
+
+#[test]
+fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "bank.example", rtype::A, false));
+    let (sock, _, q) = &s[0];
+    let good = answer_to(q, &[192, 0, 2, 1], 1, 60, 0);
+    let evil = answer_to(q, &[6, 6, 6, 6], 1, 60, 0);
+    // Wrong source port.
+    assert!(
+        client_replies(&lab.ev(Event::UpstreamUdp {
+            sock: *sock,
+            from: sa("192.0.2.53:5353"),
+            data: &evil
+        }))
+        .is_empty()
+    );
+    // Wrong ID.
+    let mut wrong_id = evil.clone();
+    let id = Header::parse(&wrong_id).unwrap().id.wrapping_add(1);
+    wire::put_u16(&mut wrong_id, 0, id);
+    assert!(
+        client_replies(&lab.ev(Event::UpstreamUdp {
+            sock: *sock,
+            from: sa(A_UP),
+            data: &wrong_id
+        }))
+        .is_empty()
+    );
+    // Wrong question (right ID and source).
+    let other = client_query(
+        Header::parse(q).unwrap().id,
+        "bank.example.evil",
+        rtype::A,
+        true,
+    );
+    let wrong_q = answer_to(&other, &[6, 6, 6, 6], 1, 60, 0);
+    assert!(
+        client_replies(&lab.ev(Event::UpstreamUdp {
+            sock: *sock,
+            from: sa(A_UP),
+            data: &wrong_q
+        }))
+        .is_empty()
+    );
+    // Garbage carrying the right ID.
+    let garbage = [q[0], q[1], 3];
+    assert!(
+        client_replies(&lab.ev(Event::UpstreamUdp {
+            sock: *sock,
+            from: sa(A_UP),
+            data: &garbage
+        }))
+        .is_empty()
+    );
+    let c = lab.fw.counters();
+    assert_eq!(
+        (
+            c.drops_of(DropReason::WrongSource),
+            c.drops_of(DropReason::WrongId),
+            c.drops_of(DropReason::WrongQuestion),
+            c.drops_of(DropReason::UpstreamMalformed)
+        ),
+        (1, 1, 1, 1)
+    );
+    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+        sock: *sock,
+        from: sa(A_UP),
+        data: &good,
+    }));
+    assert_eq!(out.len(), 1);
+    let resp = &out[0].1;
+    assert_eq!(&resp[resp.len() - 4..], &[192, 0, 2, 1]);
+}
+
+#[test]
+fn silent_upstream_fails_over_within_one_second() {
+    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "x.example", rtype::A, false));
+    assert_eq!(s[0].1, sa(A_UP));
+    let mut retry = Vec::new();
+    for ms in (50..1000).step_by(50) {
+        lab.at(ms);
+        retry = upstream_sends(&lab.timer());
+        if !retry.is_empty() {
+            assert!(ms <= 500, "failover after {ms} ms");
+            break;
+        }
+    }
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].1, sa(B_UP));
+    let reply = answer_to(&retry[0].2, &[192, 0, 2, 9], 1, 60, 0);
+    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+        sock: retry[0].0,
+        from: sa(B_UP),
+        data: &reply,
+    }));
+    assert_eq!(out.len(), 1);
+    // The late answer on A's socket is no longer expected.
+    let late = answer_to(&s[0].2, &[192, 0, 2, 9], 1, 60, 0);
+    assert!(
+        client_replies(&lab.ev(Event::UpstreamUdp {
+            sock: s[0].0,
+            from: sa(A_UP),
+            data: &late
+        }))
+        .is_empty()
+    );
+}
+
+#[test]
+fn port_unreachable_fails_over_at_once_and_probe_brings_upstream_back() {
+    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "y.example", rtype::A, false));
+    lab.at(1);
+    let acts = lab.ev(Event::UpstreamError { sock: s[0].0 });
+    let retry = upstream_sends(&acts);
+    assert_eq!(retry[0].1, sa(B_UP));
+    let reply = answer_to(&retry[0].2, &[192, 0, 2, 9], 1, 60, 0);
+    lab.at(3);
+    assert_eq!(
+        client_replies(&lab.ev(Event::UpstreamUdp {
+            sock: retry[0].0,
+            from: sa(B_UP),
+            data: &reply
+        }))
+        .len(),
+        1
+    );
+    // A is down: new questions go straight to B.
+    let s2 = upstream_sends(&lab.udp_query("192.168.1.50:1000", 2, "z.example", rtype::A, false));
+    assert_eq!(s2[0].1, sa(B_UP));
+    // One second later a probe goes to A; its answer marks A up again.
+    lab.at(1001);
+    let probes = upstream_sends(&lab.timer());
+    let probe = probes.iter().find(|p| p.1 == sa(A_UP)).expect("probe to A");
+    let preply = answer_to(&probe.2, &[192, 0, 2, 9], 1, 60, 0);
+    lab.ev(Event::UpstreamUdp {
+        sock: probe.0,
+        from: sa(A_UP),
+        data: &preply,
+    });
+    let s3 = upstream_sends(&lab.udp_query("192.168.1.50:1000", 3, "w.example", rtype::A, false));
+    assert_eq!(
+        s3[0].1,
+        sa(A_UP),
+        "traffic returns to the recovered upstream"
+    );
+}
+
+#[test]
+fn no_answer_anywhere_gives_servfail_at_deadline() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    lab.udp_query("192.168.1.50:1000", 7, "slow.example", rtype::A, false);
+    let mut servfail = None;
+    for ms in (100..=4000).step_by(100) {
+        lab.at(ms);
+        if let Some((_, r)) = client_replies(&lab.timer()).pop() {
+            servfail = Some((ms, r));
+            break;
+        }
+    }
+    let (ms, r) = servfail.expect("servfail");
+    assert!(ms <= 4000);
+    assert_eq!(Header::parse(&r).unwrap().rcode(), rcode::SERVFAIL);
+    assert_eq!(lab.fw.outstanding(), 0);
+}
+
+#[test]
+fn truncated_upstream_answer_is_retried_over_tcp_and_client_gets_tc_if_too_big() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 9, "big.example", rtype::A, false));
+    let tc = answer_to(&s[0].2, &[], 0, 60, FLAG_TC);
+    let acts = lab.ev(Event::UpstreamUdp {
+        sock: s[0].0,
+        from: sa(A_UP),
+        data: &tc,
+    });
+    let (tsock, tq) = acts
+        .iter()
+        .find_map(|a| match a {
+            Action::OpenUpstreamTcp {
+                sock,
+                upstream,
+                data,
+            } if *upstream == sa(A_UP) => Some((*sock, data.clone())),
+            _ => None,
+        })
+        .expect("TCP retry");
+    // 40 A records: 640 bytes of answers, more than a plain client's 512.
+    let big = answer_to(&tq, &[192, 0, 2, 1], 40, 60, 0);
+    let out = client_replies(&lab.ev(Event::UpstreamTcp {
+        sock: tsock,
+        data: &big,
+    }));
+    let h = Header::parse(&out[0].1).unwrap();
+    assert!(h.flags & FLAG_TC != 0);
+    assert_eq!(h.ancount, 0);
+    // The full answer is cached and served over TCP in full.
+    let acts = lab.ev(Event::ClientTcpOpened {
+        conn: 5,
+        peer: sa("192.168.1.50:40000"),
+        local: "192.168.1.1".parse().unwrap(),
+        iface: 3,
+    });
+    assert!(
+        acts.iter()
+            .all(|a| !matches!(a, Action::CloseClientTcp { .. }))
+    );
+    let q = client_query(10, "big.example", rtype::A, false);
+    let acts = lab.ev(Event::ClientTcp { conn: 5, data: &q });
+    let data = acts.iter().find_map(|a| match a {
+        Action::SendClientTcp { conn: 5, data } => Some(data.clone()),
+        _ => None,
+    });
+    assert_eq!(Header::parse(&data.unwrap()).unwrap().ancount, 40);
+}
+
+#[test]
+fn tcp_pipelining_and_idle_timeout() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    lab.ev(Event::ClientTcpOpened {
+        conn: 1,
+        peer: sa("192.168.1.50:40000"),
+        local: "192.168.1.1".parse().unwrap(),
+        iface: 3,
+    });
+    let q1 = client_query(1, "one.example", rtype::A, false);
+    let q2 = client_query(2, "two.example", rtype::A, false);
+    let s1 = upstream_sends(&lab.ev(Event::ClientTcp { conn: 1, data: &q1 }));
+    let s2 = upstream_sends(&lab.ev(Event::ClientTcp { conn: 1, data: &q2 }));
+    // Answers come back in the opposite order; both go out on the connection.
+    let r2 = answer_to(&s2[0].2, &[192, 0, 2, 2], 1, 60, 0);
+    let r1 = answer_to(&s1[0].2, &[192, 0, 2, 1], 1, 60, 0);
+    let a2 = lab.ev(Event::UpstreamUdp {
+        sock: s2[0].0,
+        from: sa(A_UP),
+        data: &r2,
+    });
+    let a1 = lab.ev(Event::UpstreamUdp {
+        sock: s1[0].0,
+        from: sa(A_UP),
+        data: &r1,
+    });
+    let id_of = |acts: &[Action]| {
+        acts.iter().find_map(|a| match a {
+            Action::SendClientTcp { data, .. } => Some(Header::parse(data).unwrap().id),
+            _ => None,
+        })
+    };
+    assert_eq!((id_of(&a2), id_of(&a1)), (Some(2), Some(1)));
+    lab.at(9_000);
+    assert!(
+        lab.timer()
+            .iter()
+            .all(|a| !matches!(a, Action::CloseClientTcp { .. }))
+    );
+    lab.at(10_001);
+    assert!(lab.timer().contains(&Action::CloseClientTcp { conn: 1 }));
+}
+
+#[test]
+fn tables_are_bounded_with_servfail_and_counters() {
+    let opts = Options {
+        max_outstanding: 2,
+        max_tcp_clients: 1,
+        ..Options::default()
+    };
+    let mut lab = Lab::new(opts, &[A_UP]);
+    lab.udp_query("192.168.1.50:1000", 1, "a.example", rtype::A, false);
+    lab.udp_query("192.168.1.50:1000", 2, "b.example", rtype::A, false);
+    let out = client_replies(&lab.udp_query("192.168.1.50:1000", 3, "c.example", rtype::A, false));
+    assert_eq!(Header::parse(&out[0].1).unwrap().rcode(), rcode::SERVFAIL);
+    assert_eq!(lab.fw.counters().drops_of(DropReason::TableFull), 1);
+    let local = "192.168.1.1".parse().unwrap();
+    lab.ev(Event::ClientTcpOpened {
+        conn: 1,
+        peer: sa("192.168.1.50:1"),
+        local,
+        iface: 3,
+    });
+    let acts = lab.ev(Event::ClientTcpOpened {
+        conn: 2,
+        peer: sa("192.168.1.50:2"),
+        local,
+        iface: 3,
+    });
+    assert!(acts.contains(&Action::CloseClientTcp { conn: 2 }));
+}
+
+#[test]
+fn queries_from_non_lan_interfaces_are_dropped_silently() {
+    let opts = Options {
+        lan_ifaces: vec![3],
+        ..Options::default()
+    };
+    let mut lab = Lab::new(opts, &[A_UP]);
+    let data = client_query(1, "x.example", rtype::A, false);
+    let acts = lab.ev(Event::ClientUdp {
+        peer: sa("203.0.113.9:1000"),
+        local: "192.168.1.1".parse().unwrap(),
+        iface: 2,
+        data: &data,
+    });
+    assert!(acts.iter().all(|a| matches!(a, Action::ArmTimer(_))));
+    assert_eq!(lab.fw.counters().drops_of(DropReason::NotLan), 1);
+}
+
+#[test]
+fn upstream_change_keeps_cache_and_uses_new_upstream() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "keep.example", rtype::A, false));
+    let reply = answer_to(&s[0].2, &[192, 0, 2, 1], 1, 600, 0);
+    lab.ev(Event::UpstreamUdp {
+        sock: s[0].0,
+        from: sa(A_UP),
+        data: &reply,
+    });
+    let ups = [sa(B_UP)];
+    lab.ev(Event::UpstreamsChanged(&ups));
+    assert_eq!(lab.fw.cache_len(), 1);
+    let hit = lab.udp_query("192.168.1.50:1000", 2, "keep.example", rtype::A, false);
+    assert!(upstream_sends(&hit).is_empty());
+    let miss =
+        upstream_sends(&lab.udp_query("192.168.1.50:1000", 3, "new.example", rtype::A, false));
+    assert_eq!(miss[0].1, sa(B_UP));
+}
+
+#[test]
+fn local_names_answer_self_by_receiving_address() {
+    let opts = Options {
+        local: LocalConfig {
+            domain: "lan".into(),
+            hosts: vec![(
+                "nas".into(),
+                vec![HostAddr::Addr("192.168.1.10".parse().unwrap())],
+            )],
+        },
+        ..Options::default()
+    };
+    let mut lab = Lab::new(opts, &[A_UP]);
+    let data = client_query(1, "router.lan", rtype::AAAA, false);
+    let local: IpAddr = "2001:db8:1::1".parse().unwrap();
+    let acts = lab.ev(Event::ClientUdp {
+        peer: sa("[2001:db8:1::50]:1000"),
+        local,
+        iface: 3,
+        data: &data,
+    });
+    let out = client_replies(&acts);
+    let r = &out[0].1;
+    assert_eq!(Header::parse(r).unwrap().ancount, 1);
+    assert_eq!(
+        &r[r.len() - 16..],
+        &"2001:db8:1::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+    );
+    let out = client_replies(&lab.udp_query("192.168.1.50:1000", 2, "nas.lan", rtype::A, false));
+    assert_eq!(&out[0].1[out[0].1.len() - 4..], &[192, 168, 1, 10]);
+    let out = client_replies(&lab.udp_query("192.168.1.50:1000", 3, "nope.lan", rtype::A, false));
+    assert_eq!(Header::parse(&out[0].1).unwrap().rcode(), rcode::NXDOMAIN);
+    assert_eq!(
+        lab.fw.counters().upstream_queries,
+        0,
+        "local names never leak upstream"
+    );
+}
+
+#[test]
+fn status_reports_upstreams_cache_and_drops() {
+    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP]);
+    lab.udp_query("192.168.1.50:1000", 1, "s.example", rtype::A, false);
+    lab.at(1000);
+    let st = lab.fw.status(lab.now);
+    assert_eq!(st.upstreams.len(), 2);
+    assert_eq!(st.upstreams[1].address, "[2001:db8::53]:53");
+    assert_eq!(st.outstanding, 1);
+    assert!((st.queries_per_second - 1.0).abs() < 1e-9);
+    let json = serde_json::to_value(&st).unwrap();
+    assert!(json["counters"]["drops"].is_object());
+}
