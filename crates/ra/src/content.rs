@@ -1,0 +1,157 @@
+//! Builds the RA a LAN should receive right now from configuration, facts
+//! and the prefix table.
+//!
+//! Everything time-dependent (lifetimes counting down) is computed from
+//! `now`, so each RA tells hosts the truth at the moment it leaves.
+
+use std::net::Ipv6Addr;
+use std::time::Instant;
+
+use cpe_wire::nd::{
+    DnsSearchList, NdOption, PrefixInformation, RecursiveDnsServers, RouteInformation,
+    RouterAdvertisement, RouterPreference,
+};
+
+use crate::config::{DnsServer, MtuSetting, RaConfig};
+use crate::facts::LanFacts;
+use crate::prefixes::{PioLifetimes, PrefixTable};
+
+/// IPv6 minimum link MTU (RFC 8200 5); an MTU option below it is never sent.
+const IPV6_MIN_MTU: u32 = 1280;
+
+/// An RA ready to encode plus what it promised per prefix.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The message.
+    pub ra: RouterAdvertisement,
+    /// PIO lifetimes it carries.
+    pub pios: Vec<PioLifetimes>,
+}
+
+fn is_ula(a: &Ipv6Addr) -> bool {
+    a.octets()[0] & 0xfe == 0xfc
+}
+
+/// The address "self" stands for: a ULA one first (survives renumbering),
+/// else one inside an active prefix. None if the LAN has no usable address.
+pub fn self_address(facts: &LanFacts, table: &PrefixTable) -> Option<Ipv6Addr> {
+    let in_active = |a: &Ipv6Addr| table.active().any(|p| p.contains(a));
+    facts
+        .router_addresses
+        .iter()
+        .find(|a| is_ula(a) && in_active(a))
+        .or_else(|| facts.router_addresses.iter().find(|a| in_active(a)))
+        .copied()
+}
+
+/// RDNSS addresses after resolving "self", without duplicates.
+pub fn dns_servers(config: &RaConfig, facts: &LanFacts, table: &PrefixTable) -> Vec<Ipv6Addr> {
+    let mut out = Vec::new();
+    for entry in &config.rdnss {
+        let addr = match entry {
+            DnsServer::SelfAddress => self_address(facts, table),
+            DnsServer::Address(a) => Some(*a),
+        };
+        if let Some(a) = addr.filter(|a| !out.contains(a)) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// The MTU option value, if one is to be sent.
+pub fn mtu(config: &RaConfig, facts: &LanFacts) -> Option<u32> {
+    match config.mtu {
+        MtuSetting::Auto => facts.wan_mtu,
+        MtuSetting::Fixed(m) => Some(m),
+        MtuSetting::Off => None,
+    }
+    .filter(|m| *m >= IPV6_MIN_MTU)
+}
+
+/// Router lifetime to advertise: 0 without an upstream default route
+/// (RFC 7084 G-4/G-5) and in the final RA (RFC 4861 6.2.5).
+pub fn router_lifetime(config: &RaConfig, facts: &LanFacts, final_ra: bool) -> u16 {
+    if final_ra || !facts.upstream_default_route {
+        0
+    } else {
+        config.router_lifetime
+    }
+}
+
+/// The RA to send at `now`.
+pub fn build(
+    config: &RaConfig,
+    facts: &LanFacts,
+    table: &PrefixTable,
+    now: Instant,
+    final_ra: bool,
+) -> Built {
+    let mut options = Vec::new();
+    if let Some(mac) = facts.link_layer_address {
+        options.push(NdOption::SourceLinkLayerAddress(mac.to_vec()));
+    }
+    if let Some(m) = mtu(config, facts) {
+        options.push(NdOption::Mtu(m));
+    }
+    let pios = table.lifetimes(now);
+    for p in &pios {
+        options.push(NdOption::PrefixInformation(PrefixInformation {
+            prefix_len: p.prefix.prefix_len(),
+            on_link: true,
+            autonomous: true,
+            other_flags: 0,
+            valid_lifetime: p.valid,
+            preferred_lifetime: p.preferred,
+            prefix: p.prefix.network(),
+        }));
+    }
+    let dns_lifetime = config.dns_lifetime();
+    let preference = match config.preference {
+        RouterPreference::Reserved => RouterPreference::Medium,
+        p => p,
+    };
+    for r in &facts.routes {
+        // A route to a prefix that is on-link here would be pointless.
+        if pios.iter().any(|p| p.prefix == r.prefix) {
+            continue;
+        }
+        let remaining = r.valid_until.map_or(u32::MAX, |v| {
+            u32::try_from(v.saturating_duration_since(now).as_secs()).unwrap_or(u32::MAX)
+        });
+        let lifetime = remaining.min(dns_lifetime);
+        if lifetime > 0 {
+            options.push(NdOption::RouteInformation(RouteInformation {
+                prefix_len: r.prefix.prefix_len(),
+                preference,
+                route_lifetime: lifetime,
+                prefix: r.prefix.network(),
+            }));
+        }
+    }
+    let servers = dns_servers(config, facts, table);
+    if !servers.is_empty() {
+        options.push(NdOption::RecursiveDnsServers(RecursiveDnsServers {
+            lifetime: dns_lifetime,
+            servers,
+        }));
+    }
+    if !config.dnssl.is_empty() {
+        options.push(NdOption::DnsSearchList(DnsSearchList {
+            lifetime: dns_lifetime,
+            domains: config.dnssl.clone(),
+        }));
+    }
+    let ra = RouterAdvertisement {
+        cur_hop_limit: config.cur_hop_limit,
+        managed: config.managed,
+        other_config: config.other_config,
+        preference,
+        other_flags: 0,
+        router_lifetime: router_lifetime(config, facts, final_ra),
+        reachable_time: 0,
+        retrans_timer: 0,
+        options,
+    };
+    Built { ra, pios }
+}

@@ -1,0 +1,285 @@
+//! The prefixes a LAN is told about, including the ones being withdrawn.
+//!
+//! Renumbering is where home networks break: a host keeps an address from a
+//! prefix the ISP took away and its connections time out. This table keeps
+//! each prefix's lifecycle explicit: active (lifetimes follow the delegation,
+//! capped per RFC 9096), deprecated (preferred 0, valid counting down to at
+//! most 2 h, RFC 7084 L-13), remembered from before a restart (waiting to see
+//! whether the new delegation still contains it), then gone.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use ipnet::Ipv6Net;
+
+use crate::config::{ND_PREFERRED_LIMIT, ND_VALID_LIMIT, RENUMBER_VALID_LIMIT};
+
+/// One LAN /64 as derived by the supervisor from the delegation (or static).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LanPrefix {
+    /// The /64 (other lengths are ignored: hosts would not use them for SLAAC).
+    pub prefix: Ipv6Net,
+    /// End of the delegated preferred lifetime; `None` = infinite.
+    pub preferred_until: Option<Instant>,
+    /// End of the delegated valid lifetime; `None` = infinite.
+    pub valid_until: Option<Instant>,
+    /// The supervisor asks to deprecate it (e.g. replaced upstream).
+    pub deprecated: bool,
+}
+
+/// Lifecycle state of an advertised prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixState {
+    /// Advertised for SLAAC with its (capped) lifetimes.
+    Active,
+    /// Advertised with preferred lifetime 0 until `until`.
+    Deprecated {
+        /// End of its advertised valid lifetime.
+        until: Instant,
+    },
+    /// Advertised before a restart; not sent until the first delegation says
+    /// whether it is still ours.
+    Remembered,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    state: PrefixState,
+    preferred_until: Option<Instant>,
+    valid_until: Option<Instant>,
+    /// Latest moment a host may still hold it valid because of our RAs.
+    hosts_valid_until: Option<Instant>,
+}
+
+/// PIO lifetimes for one prefix at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PioLifetimes {
+    /// The /64.
+    pub prefix: Ipv6Net,
+    /// Seconds.
+    pub valid: u32,
+    /// Seconds (0 when deprecated).
+    pub preferred: u32,
+    /// Whether the prefix is being withdrawn.
+    pub deprecated: bool,
+}
+
+/// Whole seconds from `now` to `until`, rounded down so we never promise more
+/// than we have; `None` is unbounded.
+fn secs_until(until: Option<Instant>, now: Instant) -> u32 {
+    match until {
+        None => u32::MAX,
+        Some(t) => u32::try_from(t.saturating_duration_since(now).as_secs()).unwrap_or(u32::MAX),
+    }
+}
+
+/// All prefixes of one LAN.
+#[derive(Debug, Clone, Default)]
+pub struct PrefixTable {
+    entries: BTreeMap<Ipv6Net, Entry>,
+    /// Whether any delegation update arrived since start.
+    delegation_seen: bool,
+}
+
+impl PrefixTable {
+    /// A table holding the prefixes advertised before a restart.
+    pub fn with_remembered(remembered: &[Ipv6Net]) -> Self {
+        let entries = remembered
+            .iter()
+            .filter(|p| p.prefix_len() == 64)
+            .map(|p| {
+                (
+                    p.trunc(),
+                    Entry {
+                        state: PrefixState::Remembered,
+                        preferred_until: None,
+                        valid_until: None,
+                        hosts_valid_until: None,
+                    },
+                )
+            })
+            .collect();
+        PrefixTable {
+            entries,
+            delegation_seen: false,
+        }
+    }
+
+    /// Deprecates `entry` now: advertise until the earliest of its delegated
+    /// end, two hours, and what hosts can still hold. Returns false if no host
+    /// can hold it any more (drop it).
+    fn deprecate(entry: &mut Entry, now: Instant) -> bool {
+        let mut until = now + RENUMBER_VALID_LIMIT;
+        if let Some(v) = entry.valid_until {
+            until = until.min(v);
+        }
+        match entry.hosts_valid_until {
+            Some(h) => until = until.min(h),
+            None if entry.state == PrefixState::Remembered => {
+                // Hosts got at most ND_VALID_LIMIT from the RAs before the restart.
+                until = until.min(now + Duration::from_secs(u64::from(ND_VALID_LIMIT)));
+            }
+            None => return false,
+        }
+        if until <= now {
+            return false;
+        }
+        entry.state = PrefixState::Deprecated { until };
+        true
+    }
+
+    /// Applies the complete current list (delegated + static). Returns true if
+    /// the advertised set or any prefix's state changed (worth fast RAs).
+    pub fn update(&mut self, current: &[LanPrefix], now: Instant) -> bool {
+        self.delegation_seen = true;
+        let before = self.states();
+        let mut seen = Vec::with_capacity(current.len());
+        for lp in current.iter().filter(|p| p.prefix.prefix_len() == 64) {
+            let key = lp.prefix.trunc();
+            seen.push(key);
+            let entry = self.entries.entry(key).or_insert(Entry {
+                state: PrefixState::Active,
+                preferred_until: None,
+                valid_until: None,
+                hosts_valid_until: None,
+            });
+            entry.preferred_until = lp.preferred_until;
+            entry.valid_until = lp.valid_until;
+            if lp.deprecated {
+                if !matches!(entry.state, PrefixState::Deprecated { .. })
+                    && !Self::deprecate(entry, now)
+                {
+                    self.entries.remove(&key);
+                }
+            } else {
+                entry.state = PrefixState::Active;
+            }
+        }
+        let gone: Vec<Ipv6Net> = self
+            .entries
+            .iter()
+            .filter(|(k, e)| {
+                !seen.contains(k) && !matches!(e.state, PrefixState::Deprecated { .. })
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in gone {
+            if let Some(entry) = self.entries.get_mut(&key)
+                && !Self::deprecate(entry, now)
+            {
+                self.entries.remove(&key);
+            }
+        }
+        self.expire(now);
+        before != self.states()
+    }
+
+    /// Removes what has run out; deprecates remembered prefixes once the
+    /// grace period passed without a delegation. Returns true on a change.
+    pub fn expire(&mut self, now: Instant) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|_, e| match e.state {
+            PrefixState::Deprecated { until } => until > now,
+            PrefixState::Active => e.valid_until.is_none_or(|v| v > now),
+            PrefixState::Remembered => true,
+        });
+        before != self.entries.len()
+    }
+
+    /// Deprecates remembered prefixes (no delegation within the grace period).
+    pub fn give_up_remembered(&mut self, now: Instant) -> bool {
+        let mut changed = false;
+        self.entries.retain(|_, e| {
+            if e.state != PrefixState::Remembered {
+                return true;
+            }
+            changed = true;
+            Self::deprecate(e, now)
+        });
+        changed
+    }
+
+    /// Whether any delegation update has arrived since start.
+    pub fn delegation_seen(&self) -> bool {
+        self.delegation_seen
+    }
+
+    fn states(&self) -> Vec<(Ipv6Net, bool)> {
+        self.entries
+            .iter()
+            .map(|(k, e)| (*k, e.state == PrefixState::Active))
+            .collect()
+    }
+
+    /// PIO lifetimes to advertise at `now` (remembered prefixes are not sent).
+    pub fn lifetimes(&self, now: Instant) -> Vec<PioLifetimes> {
+        self.entries
+            .iter()
+            .filter_map(|(prefix, e)| match e.state {
+                PrefixState::Active => {
+                    let valid = secs_until(e.valid_until, now).min(ND_VALID_LIMIT);
+                    let preferred = secs_until(e.preferred_until, now)
+                        .min(ND_PREFERRED_LIMIT)
+                        .min(valid);
+                    Some(PioLifetimes {
+                        prefix: *prefix,
+                        valid,
+                        preferred,
+                        deprecated: false,
+                    })
+                }
+                PrefixState::Deprecated { until } => Some(PioLifetimes {
+                    prefix: *prefix,
+                    valid: secs_until(Some(until), now),
+                    preferred: 0,
+                    deprecated: true,
+                }),
+                PrefixState::Remembered => None,
+            })
+            .filter(|l| l.valid > 0)
+            .collect()
+    }
+
+    /// Records an RA carrying `sent` so withdrawal knows what hosts hold.
+    pub fn advertised(&mut self, sent: &[PioLifetimes], now: Instant) {
+        for l in sent {
+            if let Some(e) = self.entries.get_mut(&l.prefix) {
+                let until = now + Duration::from_secs(u64::from(l.valid));
+                e.hosts_valid_until = Some(e.hosts_valid_until.map_or(until, |h| h.max(until)));
+            }
+        }
+    }
+
+    /// Every prefix hosts may still hold or that must be remembered across a
+    /// restart (RFC 9096 L-18).
+    pub fn to_remember(&self) -> Vec<Ipv6Net> {
+        self.entries.keys().copied().collect()
+    }
+
+    /// Active prefixes (for choosing the router's own "self" address).
+    pub fn active(&self) -> impl Iterator<Item = &Ipv6Net> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.state == PrefixState::Active)
+            .map(|(k, _)| k)
+    }
+
+    /// Earliest moment something in the table changes by itself.
+    pub fn next_change(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .filter_map(|e| match e.state {
+                PrefixState::Deprecated { until } => Some(until),
+                PrefixState::Active => e.valid_until,
+                PrefixState::Remembered => None,
+            })
+            .min()
+    }
+
+    /// Whether any remembered prefix still waits for a decision.
+    pub fn has_remembered(&self) -> bool {
+        self.entries
+            .values()
+            .any(|e| e.state == PrefixState::Remembered)
+    }
+}

@@ -1,0 +1,171 @@
+//! Other routers advertising on our LAN (the most common LAN incident: a PC
+//! sharing its connection, a second home router plugged in backwards).
+//!
+//! Each source is reported once (so a rogue sending every few seconds does
+//! not flood the log) and then tracked in the status with its latest content.
+//! The table is bounded: RAs are easy to spoof from many source addresses.
+
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+use std::time::Instant;
+
+use cpe_wire::nd::{RouterAdvertisement, RouterPreference};
+use serde::Serialize;
+
+/// Sources tracked individually; further ones are only counted.
+pub const MAX_ROGUE_SOURCES: usize = 32;
+
+/// What a rogue RA said, in the shape field engineers need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RogueSummary {
+    /// Link-local source address of the RA.
+    pub source: Ipv6Addr,
+    /// Its Source Link-Layer Address option as `aa:bb:..`, if any.
+    pub link_layer_address: Option<String>,
+    /// M flag.
+    pub managed: bool,
+    /// O flag.
+    pub other_config: bool,
+    /// RFC 4191 preference.
+    pub preference: &'static str,
+    /// Router lifetime in seconds (0 = does not offer a default route).
+    pub router_lifetime: u16,
+    /// PIOs as `prefix/len` with flags and lifetimes.
+    pub prefixes: Vec<String>,
+    /// RDNSS addresses.
+    pub dns_servers: Vec<Ipv6Addr>,
+}
+
+impl RogueSummary {
+    /// Summarises a decoded RA from `source`.
+    pub fn new(source: Ipv6Addr, ra: &RouterAdvertisement) -> Self {
+        RogueSummary {
+            source,
+            link_layer_address: ra.source_link_layer_address().map(|b| {
+                b.iter()
+                    .map(|x| format!("{x:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            }),
+            managed: ra.managed,
+            other_config: ra.other_config,
+            preference: ra.preference.as_str(),
+            router_lifetime: ra.router_lifetime,
+            prefixes: ra
+                .prefixes()
+                .map(|p| {
+                    format!(
+                        "{}/{} L={} A={} valid={} preferred={}",
+                        p.prefix,
+                        p.prefix_len,
+                        u8::from(p.on_link),
+                        u8::from(p.autonomous),
+                        p.valid_lifetime,
+                        p.preferred_lifetime
+                    )
+                })
+                .collect(),
+            dns_servers: ra.dns_servers().copied().collect(),
+        }
+    }
+
+    /// Whether hosts would take it as a default router over ours (same or
+    /// higher preference and a non-zero lifetime): the dangerous case.
+    pub fn competes_for_default(&self, ours: RouterPreference) -> bool {
+        let rank = |p: &str| match p {
+            "high" => 2,
+            "low" => 0,
+            _ => 1,
+        };
+        self.router_lifetime > 0 && rank(self.preference) >= rank(ours.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Seen {
+    first_seen: Instant,
+    last_seen: Instant,
+    count: u64,
+    latest: RogueSummary,
+}
+
+/// Status entry for one rogue source.
+#[derive(Debug, Clone, Serialize)]
+pub struct RogueStatus {
+    /// Latest content seen from it.
+    #[serde(flatten)]
+    pub summary: RogueSummary,
+    /// RAs received from it.
+    pub count: u64,
+    /// Seconds since the first one.
+    pub first_seen_secs_ago: u64,
+    /// Seconds since the latest one.
+    pub last_seen_secs_ago: u64,
+}
+
+/// Rogue sources seen on one LAN.
+#[derive(Debug, Clone, Default)]
+pub struct RogueWatch {
+    sources: BTreeMap<Ipv6Addr, Seen>,
+    /// RAs from sources beyond the table's bound.
+    untracked: u64,
+}
+
+impl RogueWatch {
+    /// Records an RA from a foreign router; returns the summary if this
+    /// source is new (to be reported once).
+    pub fn observe(
+        &mut self,
+        source: Ipv6Addr,
+        ra: &RouterAdvertisement,
+        now: Instant,
+    ) -> Option<RogueSummary> {
+        let summary = RogueSummary::new(source, ra);
+        if let Some(seen) = self.sources.get_mut(&source) {
+            seen.last_seen = now;
+            seen.count = seen.count.saturating_add(1);
+            seen.latest = summary;
+            return None;
+        }
+        if self.sources.len() >= MAX_ROGUE_SOURCES {
+            self.untracked = self.untracked.saturating_add(1);
+            return None;
+        }
+        self.sources.insert(
+            source,
+            Seen {
+                first_seen: now,
+                last_seen: now,
+                count: 1,
+                latest: summary.clone(),
+            },
+        );
+        Some(summary)
+    }
+
+    /// RAs from sources beyond [`MAX_ROGUE_SOURCES`].
+    pub fn untracked(&self) -> u64 {
+        self.untracked
+    }
+
+    /// Total rogue RAs received.
+    pub fn total(&self) -> u64 {
+        self.sources
+            .values()
+            .map(|s| s.count)
+            .fold(self.untracked, u64::saturating_add)
+    }
+
+    /// Per-source status at `now`.
+    pub fn status(&self, now: Instant) -> Vec<RogueStatus> {
+        self.sources
+            .values()
+            .map(|s| RogueStatus {
+                summary: s.latest.clone(),
+                count: s.count,
+                first_seen_secs_ago: now.saturating_duration_since(s.first_seen).as_secs(),
+                last_seen_secs_ago: now.saturating_duration_since(s.last_seen).as_secs(),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,97 @@
+//! Counters and the status object shown by `cpectl show lan`.
+//!
+//! Field engineers read this on a serial console to answer "what are the
+//! hosts being told, and is anyone else telling them something?", so it
+//! carries the live RA content (lifetimes as of now) next to the counters.
+
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+
+use serde::Serialize;
+
+use crate::rogue::RogueStatus;
+
+/// Event counters since the daemon started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Periodic RAs sent.
+    pub ra_sent_unsolicited: u64,
+    /// RAs sent (also) to answer solicitations.
+    pub ra_sent_solicited: u64,
+    /// Final RAs (router lifetime 0) sent at shutdown.
+    pub ra_sent_final: u64,
+    /// Valid RSs received.
+    pub rs_received: u64,
+    /// RSs covered by an RA that was sent.
+    pub rs_answered: u64,
+    /// Our own RAs looped back to us (ignored).
+    pub ra_received_own: u64,
+    /// RAs from other routers.
+    pub ra_received_rogue: u64,
+    /// Dropped input by reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+    /// RAs that could not be encoded (should stay 0).
+    pub encode_errors: u64,
+}
+
+impl Counters {
+    /// Counts one dropped input.
+    pub fn drop_for(&mut self, reason: &'static str) {
+        let n = self.dropped.entry(reason).or_insert(0);
+        *n = n.saturating_add(1);
+    }
+}
+
+/// One advertised prefix as hosts see it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrefixStatus {
+    /// `2001:db8:1:1::/64`.
+    pub prefix: String,
+    /// Seconds, as the next RA will say.
+    pub valid_lifetime: u32,
+    /// Seconds (0 when deprecated).
+    pub preferred_lifetime: u32,
+    /// Being withdrawn (renumbering or restart).
+    pub deprecated: bool,
+}
+
+/// Status of the RA sender on one LAN interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct RaStatus {
+    /// `advertising`, `stopping` or `stopped`.
+    pub state: &'static str,
+    /// M flag.
+    pub managed: bool,
+    /// O flag.
+    pub other_config: bool,
+    /// RFC 4191 preference.
+    pub preference: &'static str,
+    /// Router lifetime currently advertised (0 while the WAN has no default route).
+    pub router_lifetime: u16,
+    /// Whether the WAN has a default route.
+    pub upstream_default_route: bool,
+    /// MTU option value.
+    pub mtu: Option<u32>,
+    /// Prefixes in the RA, deprecated ones included.
+    pub prefixes: Vec<PrefixStatus>,
+    /// Prefixes from before the restart still waiting for the delegation.
+    pub remembered_prefixes: Vec<String>,
+    /// Route Information prefixes.
+    pub routes: Vec<String>,
+    /// RDNSS addresses.
+    pub rdnss: Vec<Ipv6Addr>,
+    /// DNSSL names.
+    pub dnssl: Vec<String>,
+    /// RDNSS/DNSSL lifetime in seconds.
+    pub dns_lifetime: u32,
+    /// Milliseconds until the next multicast RA.
+    pub next_ra_in_ms: Option<u64>,
+    /// Seconds since the last multicast RA.
+    pub last_ra_secs_ago: Option<u64>,
+    /// Event counters.
+    pub counters: Counters,
+    /// RAs from sources beyond the per-source table.
+    pub rogue_untracked: u64,
+    /// Other routers seen on this LAN.
+    pub rogue_routers: Vec<RogueStatus>,
+}
