@@ -261,6 +261,15 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
+    /// Whether an unknown key of this table would be suggested as `key`.
+    pub(crate) fn has_misspelling_of(&self, key: &str) -> bool {
+        self.entries.keys().any(|k| {
+            let name: &str = k.get_ref();
+            !self.schema.keys.contains(&name)
+                && suggest::closest(name, self.schema.keys) == Some(key)
+        })
+    }
+
     /// The raw value of a key.
     pub(crate) fn get(&self, key: &str) -> Option<&'a Node<'i>> {
         self.entries.get(key)

@@ -2,29 +2,38 @@
 
 use crate::schema::{self, TableSchema};
 
-/// Levenshtein distance (insert, delete, substitute; case-insensitive), on
-/// characters. Inputs are short key names; `a` is capped by the caller.
+/// Edit distance with adjacent transpositions (optimal string alignment:
+/// insert, delete, substitute, swap two neighbours; case-insensitive), on
+/// characters, so "dsn" is one edit from "dns".
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().flat_map(char::to_lowercase).collect();
     let b: Vec<char> = b.chars().flat_map(char::to_lowercase).collect();
+    // Three rolling rows: two back (for transpositions), previous, current.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != cb);
-            let delete = previous[j + 1] + 1;
-            let insert = current[j] + 1;
-            current[j + 1] = substitute.min(delete).min(insert);
+    let mut current: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        current[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (previous[j - 1] + cost)
+                .min(previous[j] + 1)
+                .min(current[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before[j - 2] + 1);
+            }
+            current[j] = best;
         }
+        std::mem::swap(&mut before, &mut previous);
         std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()]
 }
 
 /// The candidate closest to `word`, if it is close enough to be a plausible
-/// typo: at most a third of the candidate's length (minimum 1, so "mtx" ->
-/// "mtu" but "foo" suggests nothing). Ties go to the first candidate.
+/// typo: within a third of the candidate's length in edits (at least 1), or
+/// an abbreviation or extension of it ("sec" -> "second", "warning" ->
+/// "warn"). Ties go to the first candidate.
 pub(crate) fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
     // Anything much longer than every key is not a typo of one; skip the
     // quadratic work for hostile input.
@@ -32,12 +41,18 @@ pub(crate) fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str>
         return None;
     }
     let lowered = word.to_lowercase();
-    candidates
+    let by_edits = candidates
         .iter()
         .map(|c| (edit_distance(&lowered, c), *c))
         .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1))
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    by_edits.or_else(|| {
+        candidates.iter().copied().find(|c| {
+            let shorter = lowered.len().min(c.len());
+            shorter >= 3 && (c.starts_with(lowered.as_str()) || lowered.starts_with(c))
+        })
+    })
 }
 
 /// The hint for an unknown key in `table`: a near miss among its own keys,
@@ -70,9 +85,12 @@ mod tests {
         assert_eq!(edit_distance("", ""), 0);
         assert_eq!(edit_distance("mtu", "mtu"), 0);
         assert_eq!(edit_distance("mtx", "mtu"), 1);
-        assert_eq!(edit_distance("min_intreval", "min_interval"), 2);
+        assert_eq!(edit_distance("min_intreval", "min_interval"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("abc", ""), 3);
         assert_eq!(edit_distance("MTU", "mtu"), 0);
+        assert_eq!(edit_distance("dsn", "dns"), 1);
+        assert_eq!(edit_distance("ab", "ba"), 1);
     }
 
     #[test]
@@ -81,6 +99,9 @@ mod tests {
         assert_eq!(closest("min_intreval", &keys), Some("min_interval"));
         assert_eq!(closest("mtx", &keys), Some("mtu"));
         assert_eq!(closest("zzzzzz", &keys), None);
+        assert_eq!(closest("warning", &["error", "warn", "info"]), Some("warn"));
+        assert_eq!(closest("sec", &["second", "minute"]), Some("second"));
+        assert_eq!(closest("m", &["mtu"]), None);
     }
 
     #[test]

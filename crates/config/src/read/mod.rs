@@ -81,8 +81,13 @@ fn table_array<'a, 'i>(
     )
 }
 
-/// Reports a required key that is missing, at the table header.
+/// Reports a required key that is missing, at the table header, unless an
+/// unknown key in the same table is a near miss of it (that key's own
+/// "did you mean" already says what is wrong).
 fn missing(ctx: &mut Ctx<'_>, table: &Table<'_, '_>, key: &str, hint: &str) {
+    if table.has_misspelling_of(key) {
+        return;
+    }
     ctx.error(
         &table.span,
         Problem::new(format!(
