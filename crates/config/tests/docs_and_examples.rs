@@ -23,7 +23,9 @@ fn documented_keys(readme: &str) -> BTreeSet<String> {
             table = code.trim_matches(|c| c == '[' || c == ']').to_owned();
             keys.insert(table.clone());
         } else if line.starts_with("| `") {
-            let key = first_code(line).unwrap();
+            let Some(key) = first_code(line) else {
+                panic!("line {}: unterminated code span", number + 1);
+            };
             assert!(
                 !table.is_empty(),
                 "line {}: key row outside a table section",
