@@ -1,0 +1,198 @@
+//! `cpectl`: what a field engineer types on the serial console.
+//!
+//! `cpectl status` answers "what is this router doing and why" on one
+//! 80-column screen; `--json` gives the same as a stable, documented object
+//! (`docs/status-json.md`) for scripts and tests; `cpectl reload` applies an
+//! edited config and says exactly why it refused one.
+
+pub mod render;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cpe_bus::proto::{FromSupervisor, Request};
+
+const USAGE: &str = "usage: cpectl [--config FILE | --socket PATH] COMMAND
+commands:
+  status [--json]          one-screen router status (or the JSON document)
+  show wan|lan|daemons|DAEMON [--json]
+                           one part of the status in detail
+  reload                   re-read the config; refused (exit 1) if invalid
+The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
+--config FILE, or /etc/cpe/config.toml, or /run/cpe if that is missing.";
+
+/// How long the console waits for the supervisor before giving up.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Entry point of `cpectl` (and `cpe ctl`).
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let mut socket: Option<PathBuf> = None;
+    let mut config: Option<PathBuf> = None;
+    let mut json = false;
+    let mut words: Vec<String> = Vec::new();
+    let mut parser = lexopt::Parser::from_args(args);
+    loop {
+        match parser.next() {
+            Ok(Some(lexopt::Arg::Long("socket"))) => match parser.value() {
+                Ok(v) => socket = Some(PathBuf::from(v)),
+                Err(e) => return usage(&e.to_string()),
+            },
+            Ok(Some(lexopt::Arg::Long("config")) | Some(lexopt::Arg::Short('c'))) => {
+                match parser.value() {
+                    Ok(v) => config = Some(PathBuf::from(v)),
+                    Err(e) => return usage(&e.to_string()),
+                }
+            }
+            Ok(Some(lexopt::Arg::Long("json"))) => json = true,
+            Ok(Some(lexopt::Arg::Long("help")) | Some(lexopt::Arg::Short('h'))) => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            Ok(Some(lexopt::Arg::Value(v))) => words.push(v.to_string_lossy().into_owned()),
+            Ok(Some(other)) => return usage(&other.unexpected().to_string()),
+            Ok(None) => break,
+            Err(e) => return usage(&e.to_string()),
+        }
+    }
+    let socket = match socket {
+        Some(s) => s,
+        None => match find_socket(config) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("cpectl: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["status"] => status(&socket, json, None),
+        ["show", what] => status(&socket, json, Some(what)),
+        ["reload"] => reload(&socket),
+        _ => usage(&format!("unknown command {:?}", words.join(" "))),
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("cpectl: {msg}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+/// Finds the supervisor's socket from a config file's `run_dir`.
+fn find_socket(config: Option<PathBuf>) -> Result<PathBuf, String> {
+    let explicit = config.is_some();
+    let path = config.unwrap_or_else(|| PathBuf::from("/etc/cpe/config.toml"));
+    match cpe_config::load_file(&path) {
+        Ok(l) => Ok(l.config.system.run_dir.join(cpe_bus::SOCKET_NAME)),
+        Err(_) if !explicit && !path.exists() => {
+            Ok(PathBuf::from("/run/cpe").join(cpe_bus::SOCKET_NAME))
+        }
+        Err(d) => Err(format!(
+            "cannot find the supervisor's socket: {} is invalid ({} problems; see `cpe check-config`); use --socket",
+            path.display(),
+            d.0.len()
+        )),
+    }
+}
+
+fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode {
+    let report = match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
+        Ok(FromSupervisor::Status(r)) => r,
+        Ok(FromSupervisor::Error { message }) => {
+            eprintln!("cpectl: supervisor: {message}");
+            return ExitCode::FAILURE;
+        }
+        Ok(other) => {
+            eprintln!("cpectl: unexpected answer: {other:?}");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("cpectl: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let value = match what {
+        None => serde_json::to_value(&*report),
+        Some("wan") => serde_json::to_value(&report.wan),
+        Some("lan") => serde_json::to_value(&report.lan),
+        Some("daemons") => serde_json::to_value(&report.daemons),
+        Some(d) => match report.daemon_status.get(d) {
+            Some(v) => Ok(v.clone()),
+            None => {
+                eprintln!(
+                    "cpectl: nothing to show for {d:?}; try wan, lan, daemons or one of: {}",
+                    report
+                        .daemons
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let value = match value {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("cpectl: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = if json {
+        serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    } else {
+        let colour = std::io::stdout().is_terminal();
+        match what {
+            None => render::status(&report, colour),
+            Some("wan") => render::wan(&report, colour),
+            Some("lan") => render::lan(&report),
+            Some("daemons") => render::daemons(&report),
+            Some(_) => render::json_as_text(&value),
+        }
+    };
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+fn reload(socket: &std::path::Path) -> ExitCode {
+    match cpe_bus::control::request(socket, Request::Reload, Duration::from_secs(15)) {
+        Ok(FromSupervisor::Reload(outcome)) => {
+            for w in &outcome.warnings {
+                eprintln!("{w}");
+            }
+            if outcome.applied {
+                if outcome.changed.is_empty() {
+                    println!("reload applied; no daemon affected");
+                } else {
+                    println!(
+                        "reload applied; restarted/started/stopped: {}",
+                        outcome.changed.join(", ")
+                    );
+                }
+                ExitCode::SUCCESS
+            } else {
+                for e in &outcome.errors {
+                    eprintln!("{e}");
+                }
+                eprintln!("reload refused; the previous config keeps running");
+                ExitCode::FAILURE
+            }
+        }
+        Ok(FromSupervisor::Error { message }) => {
+            eprintln!("cpectl: supervisor: {message}");
+            ExitCode::FAILURE
+        }
+        Ok(other) => {
+            eprintln!("cpectl: unexpected answer: {other:?}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("cpectl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

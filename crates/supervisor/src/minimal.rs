@@ -1,0 +1,52 @@
+//! A daemon that only takes part in the process model and the state bus.
+//!
+//! Used for daemons whose protocol engine is not in the product yet: it
+//! connects, reports honestly that it does nothing, follows state snapshots
+//! and exits when the supervisor goes away, so supervision, restarts and
+//! reload can be exercised end to end before every daemon exists.
+
+use std::process::ExitCode;
+
+/// Runs the stand-in for daemon `name`.
+pub fn main(name: &'static str) -> ExitCode {
+    cpe_log::init(name, log::LevelFilter::Info);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::error!("cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let (mut bus, welcome) = match cpe_bus::client::connect(name).await {
+            Ok(v) => v,
+            Err(e) => {
+                log::error!("cannot connect to the supervisor: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Ok(loaded) = cpe_config::parse_str(&welcome.config_source, &welcome.config_file) {
+            cpe_log::set_level(cpe_log::parse_level(
+                loaded.config.system.log_level.as_str(),
+            ));
+        }
+        bus.set_status(serde_json::json!({
+            "implemented": false,
+            "note": "protocol engine not in this build yet",
+            "state_generation": welcome.state.generation,
+        }));
+        while let Some(state) = bus.next_state().await {
+            log::debug!("state generation {}", state.generation);
+            bus.set_status(serde_json::json!({
+                "implemented": false,
+                "note": "protocol engine not in this build yet",
+                "state_generation": state.generation,
+            }));
+        }
+        log::info!("supervisor gone; exiting");
+        ExitCode::SUCCESS
+    })
+}
