@@ -1,0 +1,877 @@
+//! The DHCPv6 client state machine (RFC 8415 section 18.2), sans I/O.
+//!
+//! The driver feeds [`Event`]s with the current time and carries out the
+//! returned [`Action`]s; it wakes the engine with [`Event::Tick`] at
+//! [`Client::next_deadline`]. Nothing here reads a clock, opens a socket or
+//! draws entropy, so every timer path is tested in virtual time.
+//!
+//! Choices the RFC leaves open, made for a home router:
+//! - Every message goes to ff02::1:2; server unicast is never used.
+//! - One Renew/Rebind carries both IAs; T1/T2 are the earliest over the IAs.
+//! - Restart with a persisted lease, or a link that comes back: a Rebind
+//!   with the Confirm timers (18.2.12: delegated prefixes are verified with
+//!   Rebind, never Confirm). No answer within CNF_MAX_RD: keep the lease with
+//!   its last known lifetimes and continue at T1/T2, as after a Confirm
+//!   without answer (18.2.3).
+//! - A Reply whose IA_PD carries live prefixes replaces prefixes it does not
+//!   mention (the ISP renumbered us); those are reported once, with the
+//!   deadlines hosts may still hold, as `previous_prefixes` in the same
+//!   [`LeaseUpdate`] that brings the new ones.
+//! - No Release on restart, reload or link loss (RFC 9096 WPD-9): only
+//!   [`Event::Teardown`] releases.
+
+use std::net::Ipv6Addr;
+use std::time::{Duration, Instant};
+
+use cpe_wire::dhcpv6::{Duid, Message, MessageType, Status, TransactionId, code};
+use ipnet::Ipv6Net;
+
+use crate::config::{AddressMode, ClientConfig};
+use crate::counters::{Counters, DropReason};
+use crate::incoming::{IaAnswer, address_answer, prefix_answer};
+use crate::lease::{
+    DelegatedPrefix, Lease, LeasedAddress, apply_addresses, apply_prefixes, earliest, passed,
+    renewal_times,
+};
+use crate::outgoing::{IaContents, build, set_elapsed};
+use crate::retransmit::{Params, Retransmit, Timeout, rfc};
+use crate::rng::Rng;
+
+/// Something that happened, for the engine to react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// The link is usable (WAN up and RA says M or O, or always-ask): get
+    /// or verify bindings.
+    Start,
+    /// The link went away: stop sending, keep bindings until they expire.
+    Pause,
+    /// Explicit teardown (`cpectl`, WAN disabled): Release, then idle.
+    Teardown,
+    /// Flags of the last Router Advertisement on the WAN.
+    RaFlags {
+        /// M: addresses by DHCPv6 (drives `request_address = auto`).
+        managed: bool,
+        /// O: other configuration by DHCPv6.
+        other: bool,
+    },
+    /// A UDP payload received on port 546 of the WAN interface.
+    Packet(&'a [u8]),
+    /// Time has advanced to `now` (at or after [`Client::next_deadline`]).
+    Tick,
+}
+
+/// Something for the driver to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send this payload to ff02::1:2 port 547 on the WAN interface.
+    Transmit(Vec<u8>),
+    /// Bindings changed: publish, persist, adjust routes.
+    Update(LeaseUpdate),
+    /// The Release exchange after [`Event::Teardown`] finished.
+    Released,
+}
+
+/// Why bindings changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateReason {
+    /// New bindings from Request (or a rapid-commit Solicit).
+    Bound,
+    /// Extended by Renew.
+    Renewed,
+    /// Extended by Rebind (possibly by another server).
+    Rebound,
+    /// Loaded from `state_dir` after a restart.
+    Restored,
+    /// Valid lifetimes ran out.
+    Expired,
+    /// Given back by Teardown.
+    Released,
+}
+
+/// One change of bindings: the full current set plus what left it.
+///
+/// A renumbering is one update whose `prefixes` hold the new prefix and
+/// whose `previous_prefixes` hold the old one with the deadlines hosts were
+/// given, so LAN services deprecate the old prefix while announcing the new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseUpdate {
+    /// Why.
+    pub reason: UpdateReason,
+    /// Current prefixes after the change.
+    pub prefixes: Vec<DelegatedPrefix>,
+    /// Prefixes that stopped being delegated in this change.
+    pub previous_prefixes: Vec<DelegatedPrefix>,
+    /// Current addresses after the change.
+    pub addresses: Vec<LeasedAddress>,
+    /// Addresses that stopped being leased in this change.
+    pub previous_addresses: Vec<LeasedAddress>,
+}
+
+/// Client state, as shown on the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not started, paused, or torn down.
+    Idle,
+    /// Looking for servers (including the initial random delay).
+    Soliciting,
+    /// Asking the chosen server for bindings.
+    Requesting,
+    /// Holding bindings, waiting for T1.
+    Bound,
+    /// Extending with the bound server (T1..T2).
+    Renewing,
+    /// Extending with any server (T2..expiry, or verifying after restart).
+    Rebinding,
+    /// Giving bindings back after Teardown.
+    Releasing,
+}
+
+impl State {
+    /// Lower-case name for status output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Soliciting => "soliciting",
+            Self::Requesting => "requesting",
+            Self::Bound => "bound",
+            Self::Renewing => "renewing",
+            Self::Rebinding => "rebinding",
+            Self::Releasing => "releasing",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Solicit,
+    Request,
+    Renew,
+    Rebind { verify: bool },
+    Release,
+}
+
+/// A client-initiated exchange in progress.
+#[derive(Debug, Clone)]
+struct Exchange {
+    kind: Kind,
+    message: Message,
+    /// Server named in the message; its Reply must come from it.
+    server: Option<Duid>,
+    params: Params,
+    /// Absolute end beyond MRD (T2 for Renew, last expiry for Rebind).
+    end: Option<Instant>,
+    /// Pending initial random delay: the first transmission is due then.
+    send_at: Option<Instant>,
+    first_sent: Option<Instant>,
+    rtx: Option<Retransmit>,
+}
+
+/// A usable Advertise, kept until the collection window closes.
+#[derive(Debug, Clone)]
+struct Advert {
+    server: Duid,
+    preference: u8,
+    prefixes: Vec<Ipv6Net>,
+    addresses: Vec<Ipv6Addr>,
+}
+
+/// The DHCPv6 client engine for one interface.
+#[derive(Debug, Clone)]
+pub struct Client {
+    config: ClientConfig,
+    duid: Duid,
+    rng: Rng,
+    state: State,
+    exchange: Option<Exchange>,
+    lease: Option<Lease>,
+    adverts: Vec<Advert>,
+    ra_managed: bool,
+    sol_max_rt: Duration,
+    counters: Counters,
+}
+
+impl Client {
+    /// A client identified by `duid`; `seed` drives jitter and transaction
+    /// ids (the driver seeds it from getrandom).
+    pub fn new(config: ClientConfig, duid: Duid, seed: u64) -> Self {
+        Self {
+            config,
+            duid,
+            rng: Rng::new(seed),
+            state: State::Idle,
+            exchange: None,
+            lease: None,
+            adverts: Vec::new(),
+            ra_managed: false,
+            sol_max_rt: rfc::SOL_MAX_RT,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Installs bindings persisted before a restart. They are reported at
+    /// once (so the LAN keeps its prefix) and verified by a Rebind on the
+    /// next [`Event::Start`].
+    pub fn restore(&mut self, lease: Lease) -> Vec<Action> {
+        let update = LeaseUpdate {
+            reason: UpdateReason::Restored,
+            prefixes: lease.prefixes.clone(),
+            previous_prefixes: Vec::new(),
+            addresses: lease.addresses.clone(),
+            previous_addresses: Vec::new(),
+        };
+        self.lease = Some(lease);
+        vec![Action::Update(update)]
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Current bindings and configuration, if any.
+    pub fn lease(&self) -> Option<&Lease> {
+        self.lease.as_ref()
+    }
+
+    /// Our DUID.
+    pub fn duid(&self) -> &Duid {
+        &self.duid
+    }
+
+    /// Traffic and drop counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// SOL_MAX_RT in force (default, or what a server set).
+    pub fn sol_max_rt(&self) -> Duration {
+        self.sol_max_rt
+    }
+
+    /// When the engine next needs [`Event::Tick`]; `None` if nothing is due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let exchange = self.exchange.as_ref().and_then(|ex| {
+            ex.send_at
+                .or_else(|| ex.rtx.as_ref().map(Retransmit::deadline))
+        });
+        let lease = self.lease.as_ref().and_then(|l| {
+            let renew = if self.state == State::Bound {
+                earliest(l.t1, l.t2)
+            } else {
+                None
+            };
+            earliest(l.first_expiry(), renew)
+        });
+        earliest(exchange, lease)
+    }
+
+    /// Feeds one event at time `now`.
+    pub fn handle(&mut self, event: Event<'_>, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        match event {
+            Event::Start => self.on_start(now, &mut out),
+            Event::Pause => {
+                self.exchange = None;
+                self.adverts.clear();
+                self.state = State::Idle;
+            }
+            Event::Teardown => self.on_teardown(now, &mut out),
+            Event::RaFlags { managed, .. } => self.ra_managed = managed,
+            Event::Packet(bytes) => {
+                self.expire(now, &mut out);
+                self.on_packet(bytes, now, &mut out);
+            }
+            Event::Tick => self.on_tick(now, &mut out),
+        }
+        out
+    }
+
+    // ------------------------------------------------------------ events
+
+    fn on_start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state != State::Idle {
+            return;
+        }
+        self.expire(now, out);
+        if self.lease.is_some() {
+            self.start_rebind(true, now, out);
+        } else {
+            self.start_solicit(now);
+        }
+    }
+
+    fn on_teardown(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.adverts.clear();
+        let Some(lease) = self.lease.take() else {
+            self.exchange = None;
+            self.state = State::Idle;
+            out.push(Action::Released);
+            return;
+        };
+        // 18.2.7: stop using the bindings before the Release goes out.
+        out.push(Action::Update(LeaseUpdate {
+            reason: UpdateReason::Released,
+            prefixes: Vec::new(),
+            previous_prefixes: lease.prefixes.clone(),
+            addresses: Vec::new(),
+            previous_addresses: lease.addresses.clone(),
+        }));
+        let ias = IaContents {
+            pd: (!lease.prefixes.is_empty()).then(|| {
+                (
+                    self.config.iaid_pd,
+                    lease.prefixes.iter().map(|p| p.prefix).collect(),
+                )
+            }),
+            na: (!lease.addresses.is_empty()).then(|| {
+                (
+                    self.config.iaid_na,
+                    lease.addresses.iter().map(|a| a.address).collect(),
+                )
+            }),
+        };
+        self.begin(
+            Kind::Release,
+            Some(lease.server_id),
+            ias,
+            rfc::RELEASE,
+            None,
+            None,
+            now,
+        );
+        self.state = State::Releasing;
+        self.transmit_first(now, out);
+    }
+
+    fn on_tick(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.expire(now, out);
+        if self.exchange.is_none() {
+            if self.state == State::Bound
+                && let Some(l) = &self.lease
+            {
+                if passed(l.t2, now) {
+                    self.start_rebind(false, now, out);
+                } else if passed(l.t1, now) {
+                    self.start_renew(now, out);
+                }
+            }
+            return;
+        }
+        let Some(ex) = self.exchange.as_mut() else {
+            return;
+        };
+        if let Some(at) = ex.send_at {
+            if now >= at {
+                self.transmit_first(now, out);
+            }
+            return;
+        }
+        let Some(rtx) = ex.rtx.as_mut() else {
+            return;
+        };
+        match rtx.on_timer(now, &mut self.rng) {
+            Timeout::NotYet => {}
+            Timeout::Retransmit if ex.kind == Kind::Solicit && !self.adverts.is_empty() => {
+                // The collection window (first RT) closed with offers in hand.
+                self.request_best(now, out);
+            }
+            Timeout::Retransmit => {
+                self.counters.retransmissions += 1;
+                self.transmit(now, out);
+            }
+            Timeout::GiveUp => self.exchange_failed(now, out),
+        }
+    }
+
+    fn exchange_failed(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(kind) = self.exchange.as_ref().map(|e| e.kind) else {
+            return;
+        };
+        self.exchange = None;
+        match kind {
+            // Solicit never gives up (MRC = MRD = 0).
+            Kind::Solicit | Kind::Request => self.start_solicit(now),
+            Kind::Renew => self.start_rebind(false, now, out),
+            Kind::Rebind { verify: true } if self.lease.is_some() => self.state = State::Bound,
+            Kind::Rebind { .. } => {
+                self.lease = None;
+                self.start_solicit(now);
+            }
+            Kind::Release => {
+                self.state = State::Idle;
+                out.push(Action::Released);
+            }
+        }
+    }
+
+    /// Drops bindings whose valid lifetime passed; with none left, starts
+    /// over with Solicit.
+    fn expire(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(lease) = self.lease.as_mut() else {
+            return;
+        };
+        let (gone_p, gone_a) = lease.take_expired(now);
+        if gone_p.is_empty() && gone_a.is_empty() {
+            return;
+        }
+        out.push(Action::Update(LeaseUpdate {
+            reason: UpdateReason::Expired,
+            prefixes: lease.prefixes.clone(),
+            previous_prefixes: gone_p,
+            addresses: lease.addresses.clone(),
+            previous_addresses: gone_a,
+        }));
+        if lease.is_empty() {
+            self.lease = None;
+            if matches!(
+                self.state,
+                State::Bound | State::Renewing | State::Rebinding
+            ) {
+                self.start_solicit(now);
+            }
+        }
+    }
+
+    // ------------------------------------------------------ starting exchanges
+
+    fn include_address(&self) -> bool {
+        match self.config.request_address {
+            AddressMode::Always => true,
+            AddressMode::Never => false,
+            AddressMode::Auto => self.ra_managed,
+        }
+    }
+
+    /// The IAs we ask for, filled with what we hold.
+    fn current_ias(&self) -> IaContents {
+        let lease = self.lease.as_ref();
+        let held_p: Vec<Ipv6Net> = lease
+            .map(|l| l.prefixes.iter().map(|p| p.prefix).collect())
+            .unwrap_or_default();
+        let held_a: Vec<Ipv6Addr> = lease
+            .map(|l| l.addresses.iter().map(|a| a.address).collect())
+            .unwrap_or_default();
+        IaContents {
+            pd: (self.config.request_prefix || !held_p.is_empty())
+                .then_some((self.config.iaid_pd, held_p)),
+            na: (self.include_address() || !held_a.is_empty())
+                .then_some((self.config.iaid_na, held_a)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn begin(
+        &mut self,
+        kind: Kind,
+        server: Option<Duid>,
+        ias: IaContents,
+        params: Params,
+        end: Option<Instant>,
+        send_at: Option<Instant>,
+        _now: Instant,
+    ) {
+        let msg_type = match kind {
+            Kind::Solicit => MessageType::Solicit,
+            Kind::Request => MessageType::Request,
+            Kind::Renew => MessageType::Renew,
+            Kind::Rebind { .. } => MessageType::Rebind,
+            Kind::Release => MessageType::Release,
+        };
+        // A new transaction id per exchange, kept across retransmissions.
+        let xid = TransactionId::new(self.rng.next_u64() as u32);
+        let message = build(
+            msg_type,
+            xid,
+            &self.duid,
+            server.as_ref(),
+            &ias,
+            self.config.rapid_commit,
+        );
+        self.exchange = Some(Exchange {
+            kind,
+            message,
+            server,
+            params,
+            end,
+            send_at,
+            first_sent: None,
+            rtx: None,
+        });
+    }
+
+    fn random_delay(&mut self, max: Duration, now: Instant) -> Instant {
+        let us = self.rng.below(max.as_micros() as u64);
+        now.checked_add(Duration::from_micros(us)).unwrap_or(now)
+    }
+
+    fn start_solicit(&mut self, now: Instant) {
+        self.adverts.clear();
+        let mut ias = self.current_ias();
+        if let Some((_, prefixes)) = ias.pd.as_mut()
+            && prefixes.is_empty()
+            && self.config.prefix_hint != 0
+        {
+            // The length hint: an IA Prefix `::/hint` (RFC 8415 18.2.1).
+            if let Ok(hint) = Ipv6Net::new(Ipv6Addr::UNSPECIFIED, self.config.prefix_hint) {
+                prefixes.push(hint);
+            }
+        }
+        // SOL_MAX_DELAY: a random 0..1 s wait before the first Solicit, so a
+        // neighbourhood of routers powered on together does not flood the
+        // server. This is the floor of our time-to-prefix.
+        let send_at = self.random_delay(rfc::SOL_MAX_DELAY, now);
+        let params = rfc::solicit(self.sol_max_rt);
+        self.begin(Kind::Solicit, None, ias, params, None, Some(send_at), now);
+        self.state = State::Soliciting;
+    }
+
+    fn start_request(
+        &mut self,
+        server: Duid,
+        ias: IaContents,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        self.adverts.clear();
+        self.begin(
+            Kind::Request,
+            Some(server),
+            ias,
+            rfc::REQUEST,
+            None,
+            None,
+            now,
+        );
+        self.state = State::Requesting;
+        self.transmit_first(now, out);
+    }
+
+    fn start_renew(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(lease) = &self.lease else { return };
+        let (server, end) = (lease.server_id.clone(), lease.t2);
+        let ias = self.current_ias();
+        self.begin(Kind::Renew, Some(server), ias, rfc::RENEW, end, None, now);
+        self.state = State::Renewing;
+        self.transmit_first(now, out);
+    }
+
+    fn start_rebind(&mut self, verify: bool, now: Instant, out: &mut Vec<Action>) {
+        let Some(lease) = &self.lease else { return };
+        let end = lease.last_expiry();
+        let ias = self.current_ias();
+        let (params, send_at) = if verify {
+            let at = self.random_delay(rfc::CNF_MAX_DELAY, now);
+            (rfc::VERIFY_REBIND, Some(at))
+        } else {
+            (rfc::REBIND, None)
+        };
+        self.begin(
+            Kind::Rebind { verify },
+            None,
+            ias,
+            params,
+            end,
+            send_at,
+            now,
+        );
+        self.state = State::Rebinding;
+        if send_at.is_none() {
+            self.transmit_first(now, out);
+        }
+    }
+
+    fn request_best(&mut self, now: Instant, out: &mut Vec<Action>) {
+        // Highest preference wins; among equals, the first received.
+        let best = self
+            .adverts
+            .iter()
+            .fold(None::<&Advert>, |best, a| match best {
+                Some(b) if b.preference >= a.preference => Some(b),
+                _ => Some(a),
+            });
+        let Some(best) = best.cloned() else { return };
+        let ias = IaContents {
+            pd: self
+                .config
+                .request_prefix
+                .then(|| (self.config.iaid_pd, best.prefixes.clone())),
+            na: (self.include_address() || !best.addresses.is_empty())
+                .then(|| (self.config.iaid_na, best.addresses.clone())),
+        };
+        self.start_request(best.server, ias, now, out);
+    }
+
+    // ------------------------------------------------------------ sending
+
+    fn transmit_first(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(ex) = self.exchange.as_mut() else {
+            return;
+        };
+        ex.send_at = None;
+        ex.first_sent = Some(now);
+        let positive = ex.kind == Kind::Solicit;
+        ex.rtx = Some(Retransmit::start(
+            ex.params,
+            now,
+            ex.end,
+            positive,
+            &mut self.rng,
+        ));
+        self.transmit(now, out);
+    }
+
+    fn transmit(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(ex) = self.exchange.as_mut() else {
+            return;
+        };
+        let elapsed = ex
+            .first_sent
+            .map(|t| now.saturating_duration_since(t))
+            .unwrap_or_default();
+        set_elapsed(&mut ex.message, elapsed);
+        match ex.message.to_bytes() {
+            Ok(bytes) => {
+                self.counters.transmitted += 1;
+                out.push(Action::Transmit(bytes));
+            }
+            Err(e) => log::error!("dhcp6c: cannot encode {:?}: {e}", ex.message.msg_type),
+        }
+    }
+
+    // ------------------------------------------------------------ receiving
+
+    fn on_packet(&mut self, bytes: &[u8], now: Instant, out: &mut Vec<Action>) {
+        self.counters.received += 1;
+        let msg = match Message::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => return self.counters.malformed(e.kind.name()),
+        };
+        if let Err(reason) = self.validate(&msg) {
+            return self.counters.drop(reason);
+        }
+        // 21.24: honour SOL_MAX_RT from any valid Advertise or Reply, even
+        // one we otherwise ignore.
+        if let Some(v) = msg.sol_max_rt()
+            && rfc::MAX_RT_BOUNDS.contains(&v)
+        {
+            self.sol_max_rt = Duration::from_secs(u64::from(v));
+            if let Some(ex) = self.exchange.as_mut().filter(|e| e.kind == Kind::Solicit)
+                && let Some(rtx) = ex.rtx.as_mut()
+            {
+                rtx.set_mrt(self.sol_max_rt);
+            }
+        }
+        let Some(kind) = self.exchange.as_ref().map(|e| e.kind) else {
+            return;
+        };
+        match (kind, msg.msg_type) {
+            (Kind::Solicit, MessageType::Advertise) => self.on_advertise(&msg, now, out),
+            (Kind::Solicit, MessageType::Reply) => {
+                if self.config.rapid_commit && msg.has_rapid_commit() {
+                    self.on_reply(&msg, kind, now, out);
+                } else {
+                    self.counters.drop(DropReason::ReplyWithoutRapidCommit);
+                }
+            }
+            (_, MessageType::Reply) => self.on_reply(&msg, kind, now, out),
+            _ => self.counters.drop(DropReason::UnexpectedType),
+        }
+    }
+
+    /// The checks every Advertise/Reply must pass (16.3, 16.10).
+    fn validate(&self, msg: &Message) -> Result<(), DropReason> {
+        if !matches!(msg.msg_type, MessageType::Advertise | MessageType::Reply) {
+            return Err(DropReason::UnexpectedType);
+        }
+        let ex = self
+            .exchange
+            .as_ref()
+            .filter(|e| e.first_sent.is_some())
+            .ok_or(DropReason::NoExchange)?;
+        if msg.transaction_id != ex.message.transaction_id {
+            return Err(DropReason::WrongTransactionId);
+        }
+        if msg.count(code::SERVER_ID) != 1 {
+            return Err(DropReason::BadServerId);
+        }
+        if msg.count(code::CLIENT_ID) != 1 || msg.client_id() != Some(&self.duid) {
+            return Err(DropReason::BadClientId);
+        }
+        if let Some(server) = &ex.server
+            && msg.server_id() != Some(server)
+        {
+            return Err(DropReason::WrongServer);
+        }
+        Ok(())
+    }
+
+    fn on_advertise(&mut self, msg: &Message, now: Instant, out: &mut Vec<Action>) {
+        let pd = self
+            .config
+            .request_prefix
+            .then(|| prefix_answer(msg, self.config.iaid_pd))
+            .flatten();
+        let na = address_answer(msg, self.config.iaid_na);
+        let prefixes: Vec<Ipv6Net> = pd.iter().flat_map(|a| a.live().map(|l| l.0)).collect();
+        let addresses: Vec<Ipv6Addr> = na.iter().flat_map(|a| a.live().map(|l| l.0)).collect();
+        // 18.2.9: an Advertise with neither prefix nor address is ignored
+        // (NoPrefixAvail / NoAddrsAvail included).
+        let (Some(server), false) = (
+            msg.server_id().cloned(),
+            prefixes.is_empty() && addresses.is_empty(),
+        ) else {
+            return self.counters.drop(DropReason::AdvertiseWithoutLeases);
+        };
+        let preference = msg.preference();
+        self.adverts.push(Advert {
+            server,
+            preference,
+            prefixes,
+            addresses,
+        });
+        let window_open = self
+            .exchange
+            .as_ref()
+            .and_then(|e| e.rtx.as_ref())
+            .is_some_and(|r| r.count() == 1);
+        // 255: act at once; after the first RT: act on the first offer.
+        if preference == 255 || !window_open {
+            self.request_best(now, out);
+        }
+    }
+
+    fn on_reply(&mut self, msg: &Message, kind: Kind, now: Instant, out: &mut Vec<Action>) {
+        if kind == Kind::Release {
+            // Any Reply ends a Release, whatever its status (18.2.10.2).
+            self.exchange = None;
+            self.state = State::Idle;
+            out.push(Action::Released);
+            return;
+        }
+        if let Some(status) = msg.status().map(|s| s.status)
+            && status != Status::Success
+        {
+            if status == Status::NotOnLink && matches!(kind, Kind::Solicit | Kind::Request) {
+                self.exchange = None;
+                return self.start_solicit(now);
+            }
+            // UnspecFail, UseMulticast (we already multicast), ...: keep
+            // retransmitting at the RFC's pace.
+            return self.counters.drop(DropReason::ReplyFailureStatus);
+        }
+        let Some(server) = msg.server_id().cloned() else {
+            return self.counters.drop(DropReason::BadServerId);
+        };
+        let pd = self
+            .config
+            .request_prefix
+            .then(|| prefix_answer(msg, self.config.iaid_pd))
+            .flatten();
+        let na = address_answer(msg, self.config.iaid_na);
+        let extending = matches!(kind, Kind::Renew | Kind::Rebind { .. });
+        let no_binding =
+            matches!(pd, Some(IaAnswer::NoBinding)) || matches!(na, Some(IaAnswer::NoBinding));
+        if extending && no_binding {
+            // 18.2.10.1: the server lost our binding (e.g. it restarted):
+            // Request it from that server, keeping what we hold meanwhile.
+            let ias = self.current_ias();
+            self.exchange = None;
+            return self.start_request(server, ias, now, out);
+        }
+        let pd_update = match &pd {
+            Some(IaAnswer::Leases(u)) => Some(u),
+            _ => None,
+        };
+        let na_update = match &na {
+            Some(IaAnswer::Leases(u)) => Some(u),
+            _ => None,
+        };
+        if pd_update.is_none() && na_update.is_none() {
+            match kind {
+                // Nothing granted: try the servers again.
+                Kind::Request => {
+                    self.exchange = None;
+                    self.start_solicit(now);
+                }
+                // A rapid-commit Reply without bindings: like an empty
+                // Advertise, keep soliciting at the current pace.
+                Kind::Solicit => self.counters.drop(DropReason::AdvertiseWithoutLeases),
+                // 18.2.10.1: as if no Reply had come; retransmit normally.
+                _ => self.counters.drop(DropReason::ReplyWithoutIa),
+            }
+            return;
+        }
+        self.bind(msg, server, pd_update, na_update, kind, now, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bind(
+        &mut self,
+        msg: &Message,
+        server: Duid,
+        pd: Option<&crate::lease::IaUpdate<Ipv6Net>>,
+        na: Option<&crate::lease::IaUpdate<Ipv6Addr>>,
+        kind: Kind,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let mut lease = self.lease.take().unwrap_or_else(|| Lease {
+            server_id: server.clone(),
+            prefixes: Vec::new(),
+            addresses: Vec::new(),
+            t1: None,
+            t2: None,
+            dns_servers: Vec::new(),
+            domains: Vec::new(),
+        });
+        lease.server_id = server;
+        let mut previous_prefixes = Vec::new();
+        let mut previous_addresses = Vec::new();
+        let (mut t1, mut t2) = (None, None);
+        let mut first = true;
+        let mut fold_times = |(a, b): (Option<Instant>, Option<Instant>)| {
+            if first {
+                (t1, t2) = (a, b);
+                first = false;
+            } else {
+                (t1, t2) = (earliest(t1, a), earliest(t2, b));
+            }
+        };
+        if let Some(u) = pd {
+            previous_prefixes = apply_prefixes(&mut lease.prefixes, u, now);
+            let live = u.leases.iter().filter(|l| l.2 != 0).map(|l| l.1);
+            fold_times(renewal_times(u.t1, u.t2, live, now));
+        }
+        if let Some(u) = na {
+            previous_addresses = apply_addresses(&mut lease.addresses, u, now);
+            let live = u.leases.iter().filter(|l| l.2 != 0).map(|l| l.1);
+            fold_times(renewal_times(u.t1, u.t2, live, now));
+        }
+        lease.t1 = t1;
+        lease.t2 = t2;
+        lease.dns_servers = msg.dns_servers();
+        lease.domains = msg.domain_list();
+        let reason = match kind {
+            Kind::Renew => UpdateReason::Renewed,
+            Kind::Rebind { .. } => UpdateReason::Rebound,
+            _ => UpdateReason::Bound,
+        };
+        out.push(Action::Update(LeaseUpdate {
+            reason,
+            prefixes: lease.prefixes.clone(),
+            previous_prefixes,
+            addresses: lease.addresses.clone(),
+            previous_addresses,
+        }));
+        self.exchange = None;
+        self.adverts.clear();
+        if lease.is_empty() {
+            // The server withdrew everything (valid lifetime 0).
+            self.lease = None;
+            self.start_solicit(now);
+        } else {
+            self.lease = Some(lease);
+            self.state = State::Bound;
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! DHCPv6 client for the router's WAN (RFC 8415, prefix delegation first).
+//!
+//! The protocol lives in [`client::Client`], a sans-IO state machine: events
+//! in (packets, ticks, link and RA changes, teardown), actions out (packets
+//! to send, binding updates to publish), with time passed in. The tokio
+//! driver (`driver`) owns the socket, persistence, routes and the bus.
+//! Timers follow RFC 8415 section 15 exactly (see [`retransmit`]), which
+//! also sets the floor of how fast a prefix can arrive: the random 0..1 s
+//! SOL_MAX_DELAY before the first Solicit, plus one round trip with Rapid
+//! Commit (two without it, after a collection window of at least 1.0..1.1 s
+//! unless a server advertises preference 255).
+//!
+//! The client is link-agnostic: the same engine runs on the IPoE WAN and on
+//! a PPPoE session's ppp interface.
+
+pub mod client;
+pub mod config;
+pub mod counters;
+mod incoming;
+pub mod lease;
+mod outgoing;
+pub mod retransmit;
+pub mod rng;
+pub mod saved;
+
+pub use client::{Action, Client, Event, LeaseUpdate, State, UpdateReason};
+pub use config::{AddressMode, ClientConfig, IaKind, iaid_for};
+pub use lease::{DelegatedPrefix, Lease, LeasedAddress};
+pub use saved::SavedLease;

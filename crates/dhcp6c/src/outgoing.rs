@@ -1,0 +1,99 @@
+//! Building the client's messages (RFC 8415 section 18.2).
+
+use std::net::Ipv6Addr;
+
+use cpe_wire::dhcpv6::{
+    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, TransactionId, code,
+};
+use ipnet::Ipv6Net;
+
+/// Options we ask for. SOL_MAX_RT must be in every ORO a client sends
+/// (21.24); DNS servers and the search list feed the DNS forwarder.
+const ORO: [u16; 3] = [code::DNS_SERVERS, code::DOMAIN_LIST, code::SOL_MAX_RT];
+
+/// Which IAs go into a message, and what to put in them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IaContents {
+    /// IA_PD with these prefixes (lifetimes 0: hints or bindings to extend).
+    pub pd: Option<(u32, Vec<Ipv6Net>)>,
+    /// IA_NA with these addresses.
+    pub na: Option<(u32, Vec<Ipv6Addr>)>,
+}
+
+fn push_ias(options: &mut Vec<DhcpOption>, ias: &IaContents) {
+    if let Some((iaid, prefixes)) = &ias.pd {
+        options.push(DhcpOption::IaPd(IaPd {
+            iaid: *iaid,
+            t1: 0,
+            t2: 0,
+            options: prefixes
+                .iter()
+                .map(|p| {
+                    DhcpOption::IaPrefix(IaPrefix {
+                        preferred: 0,
+                        valid: 0,
+                        prefix_len: p.prefix_len(),
+                        prefix: p.addr(),
+                        options: Vec::new(),
+                    })
+                })
+                .collect(),
+        }));
+    }
+    if let Some((iaid, addrs)) = &ias.na {
+        options.push(DhcpOption::IaNa(IaNa {
+            iaid: *iaid,
+            t1: 0,
+            t2: 0,
+            options: addrs
+                .iter()
+                .map(|a| {
+                    DhcpOption::IaAddr(IaAddress {
+                        addr: *a,
+                        preferred: 0,
+                        valid: 0,
+                        options: Vec::new(),
+                    })
+                })
+                .collect(),
+        }));
+    }
+}
+
+/// Builds a client message. `server` is put in Server Identifier (Request,
+/// Renew, Release); Rapid Commit only goes into Solicit. Elapsed Time starts
+/// at 0 and is updated per transmission by [`set_elapsed`].
+pub(crate) fn build(
+    msg_type: MessageType,
+    xid: TransactionId,
+    client: &Duid,
+    server: Option<&Duid>,
+    ias: &IaContents,
+    rapid_commit: bool,
+) -> Message {
+    let mut m = Message::new(msg_type, xid);
+    m.options.push(DhcpOption::ClientId(client.clone()));
+    if let Some(s) = server {
+        m.options.push(DhcpOption::ServerId(s.clone()));
+    }
+    m.options.push(DhcpOption::ElapsedTime(0));
+    if msg_type != MessageType::Release {
+        m.options.push(DhcpOption::Oro(ORO.to_vec()));
+    }
+    if rapid_commit && msg_type == MessageType::Solicit {
+        m.options.push(DhcpOption::RapidCommit);
+    }
+    push_ias(&mut m.options, ias);
+    m
+}
+
+/// Sets Elapsed Time: centiseconds since the first transmission of this
+/// exchange, saturating at 0xffff (21.9).
+pub(crate) fn set_elapsed(m: &mut Message, elapsed: std::time::Duration) {
+    let centis = (elapsed.as_millis() / 10).min(0xffff) as u16;
+    for o in &mut m.options {
+        if let DhcpOption::ElapsedTime(t) = o {
+            *t = centis;
+        }
+    }
+}
