@@ -250,6 +250,9 @@ struct TcpClient {
     inflight: usize,
     local: IpAddr,
     iface: u32,
+    /// The client closed its side; close ours after the last answer
+    /// (RFC 7766 6.2.4: queries sent before a half-close are still answered).
+    peer_closed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -437,6 +440,7 @@ impl Forwarder {
                             inflight: 0,
                             local,
                             iface,
+                            peer_closed: false,
                         },
                     );
                     self.timers.push(Reverse((
@@ -447,7 +451,13 @@ impl Forwarder {
             }
             Event::ClientTcp { conn, data } => self.client_tcp(conn, data, now, out),
             Event::ClientTcpClosed { conn } => {
-                self.tcp_clients.remove(&conn);
+                if let Some(c) = self.tcp_clients.get_mut(&conn) {
+                    c.peer_closed = true;
+                    if c.inflight == 0 {
+                        self.tcp_clients.remove(&conn);
+                        out.push(Action::CloseClientTcp { conn });
+                    }
+                }
             }
             Event::UpstreamUdp { sock, from, data } => {
                 self.upstream_reply(sock, Some(from), data, now, out)
@@ -619,6 +629,19 @@ impl Forwarder {
             && let Some(c) = self.tcp_clients.get_mut(&conn)
         {
             c.inflight = c.inflight.saturating_add_signed(delta);
+        }
+    }
+
+    /// Closes half-closed TCP connections whose last answer just went out.
+    fn close_drained(&mut self, to: ClientRef, out: &mut Vec<Action>) {
+        if let ClientRef::Tcp { conn } = to
+            && self
+                .tcp_clients
+                .get(&conn)
+                .is_some_and(|c| c.peer_closed && c.inflight == 0)
+        {
+            self.tcp_clients.remove(&conn);
+            out.push(Action::CloseClientTcp { conn });
         }
     }
 
@@ -901,6 +924,7 @@ impl Forwarder {
                 },
             };
             self.respond(w.to, &view, &w.question, answer.parts(), 0, out);
+            self.close_drained(w.to, out);
         }
     }
 
@@ -923,6 +947,7 @@ impl Forwarder {
                 limit: 512,
             };
             self.servfail(w.to, &view, &w.question, out);
+            self.close_drained(w.to, out);
         }
     }
 

@@ -6,6 +6,7 @@
 //! bounded and panic-free on hostile input (see `fuzz/`).
 
 pub mod cache;
+pub mod driver;
 pub mod engine;
 pub mod local;
 pub mod message;
@@ -13,3 +14,5 @@ pub mod rng;
 pub mod stats;
 pub mod upstream;
 pub mod wire;
+
+pub use driver::main;

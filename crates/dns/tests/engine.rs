@@ -659,3 +659,31 @@ fn status_reports_upstreams_cache_and_drops() {
     let json = serde_json::to_value(&st).unwrap();
     assert!(json["counters"]["drops"].is_object());
 }
+
+#[test]
+fn half_closed_tcp_client_still_gets_its_answer() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    lab.ev(Event::ClientTcpOpened {
+        conn: 1,
+        peer: sa("192.168.1.50:40000"),
+        local: "192.168.1.1".parse().unwrap(),
+        iface: 3,
+    });
+    let q = client_query(1, "late.example", rtype::A, false);
+    let s = upstream_sends(&lab.ev(Event::ClientTcp { conn: 1, data: &q }));
+    let acts = lab.ev(Event::ClientTcpClosed { conn: 1 });
+    assert!(!acts.contains(&Action::CloseClientTcp { conn: 1 }));
+    let r = answer_to(&s[0].2, &[192, 0, 2, 1], 1, 60, 0);
+    let acts = lab.ev(Event::UpstreamUdp {
+        sock: s[0].0,
+        from: sa(A_UP),
+        data: &r,
+    });
+    let send = acts
+        .iter()
+        .position(|a| matches!(a, Action::SendClientTcp { conn: 1, .. }));
+    let close = acts
+        .iter()
+        .position(|a| *a == Action::CloseClientTcp { conn: 1 });
+    assert!(send.unwrap() < close.unwrap(), "answer first, then close");
+}
