@@ -1,0 +1,372 @@
+//! Kea DHCPv6 as the ISP's server: IA_NA and IA_PD pools, reservations by
+//! DUID, rapid commit, DNS options, and reload through the control socket to
+//! emulate an ISP renumbering.
+//!
+//! Kea 2.2 writes under /var unless told otherwise, so the lease file,
+//! control socket, data directory, lock and pid files all point into the
+//! lab's temp directory (`KEA_LOCKFILE_DIR`, `KEA_PIDFILE_DIR`). Kea does
+//! not route what it delegates: see
+//! [`crate::IpoeTopology::route_delegated_prefix`].
+
+use std::io::{Read, Write};
+use std::net::Ipv6Addr;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use ipnet::Ipv6Net;
+use serde_json::{Value, json};
+
+use crate::error::{Context, LabError, Result};
+use crate::netns::Netns;
+use crate::parse::kea_leases::{KeaLease6, hex_bytes, parse_kea_leases6};
+use crate::peers::write_file;
+use crate::plan;
+use crate::process::Process;
+use crate::wait::{Check, wait_for_process};
+
+/// An IA_PD pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdPool {
+    /// The pool (`2001:db8:1000::/40`).
+    pub prefix: Ipv6Net,
+    /// Length of each delegated prefix (e.g. 56, 60, 64).
+    pub delegated_len: u8,
+}
+
+/// A fixed lease for one client, identified by DUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeaReservation {
+    /// The client's DUID.
+    pub duid: Vec<u8>,
+    /// Reserved delegated prefixes (may lie outside the pools).
+    pub prefixes: Vec<Ipv6Net>,
+    /// Reserved IA_NA addresses.
+    pub addresses: Vec<Ipv6Addr>,
+}
+
+/// T1/T2 and lifetimes handed out, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimers {
+    /// T1.
+    pub renew: u32,
+    /// T2.
+    pub rebind: u32,
+    /// Preferred lifetime.
+    pub preferred: u32,
+    /// Valid lifetime.
+    pub valid: u32,
+}
+
+/// Kea's configuration, reduced to what ISP emulation needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeaOptions {
+    /// Interface to serve (`isp0`).
+    pub interface: String,
+    /// The link's subnet.
+    pub subnet: Ipv6Net,
+    /// Kea subnet id (keep it across reloads to keep leases attached).
+    pub subnet_id: u32,
+    /// IA_NA pool (first, last); `None` serves no addresses.
+    pub na_pool: Option<(Ipv6Addr, Ipv6Addr)>,
+    /// IA_PD pool; `None` delegates only reserved prefixes.
+    pub pd_pool: Option<PdPool>,
+    /// Reservations by DUID.
+    pub reservations: Vec<KeaReservation>,
+    /// Answer a Solicit with Rapid Commit directly with a Reply.
+    pub rapid_commit: bool,
+    /// OPTION_DNS_SERVERS (23); empty omits it.
+    pub dns_servers: Vec<Ipv6Addr>,
+    /// OPTION_DOMAIN_LIST (24); empty omits it.
+    pub domain_search: Vec<String>,
+    /// Timers and lifetimes.
+    pub timers: LeaseTimers,
+}
+
+impl Default for KeaOptions {
+    /// The lab's ISP: NA pool `2001:db8:ffff::1000-1fff`, PD pool
+    /// `2001:db8:1000::/40` delegating /56, rapid commit on, DNS A and B,
+    /// search `example.test`, T1/T2 1000/2000 s, lifetimes 3000/4000 s.
+    fn default() -> Self {
+        KeaOptions {
+            interface: plan::ISP_IF.to_string(),
+            subnet: plan::ISP_LINK_PREFIX,
+            subnet_id: 1,
+            na_pool: Some((plan::NA_POOL_START, plan::NA_POOL_END)),
+            pd_pool: Some(PdPool {
+                prefix: plan::PD_POOL,
+                delegated_len: 56,
+            }),
+            reservations: Vec::new(),
+            rapid_commit: true,
+            dns_servers: vec![plan::DNS_A, plan::DNS_B],
+            domain_search: vec!["example.test".to_string()],
+            timers: LeaseTimers {
+                renew: 1000,
+                rebind: 2000,
+                preferred: 3000,
+                valid: 4000,
+            },
+        }
+    }
+}
+
+/// Where Kea keeps its files in the lab directory.
+#[derive(Debug, Clone)]
+struct KeaPaths {
+    config: PathBuf,
+    socket: PathBuf,
+    leases: PathBuf,
+    dir: PathBuf,
+}
+
+/// Builds Kea's JSON configuration for `opts`.
+fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
+    let mut subnet = json!({
+        "id": opts.subnet_id,
+        "subnet": opts.subnet.to_string(),
+        "interface": opts.interface,
+        "rapid-commit": opts.rapid_commit,
+    });
+    if let Some((first, last)) = opts.na_pool {
+        subnet["pools"] = json!([{ "pool": format!("{first}-{last}") }]);
+    }
+    if let Some(pd) = &opts.pd_pool {
+        subnet["pd-pools"] = json!([{
+            "prefix": pd.prefix.network().to_string(),
+            "prefix-len": pd.prefix.prefix_len(),
+            "delegated-len": pd.delegated_len,
+        }]);
+    }
+    let mut options = Vec::new();
+    if !opts.dns_servers.is_empty() {
+        let list: Vec<String> = opts.dns_servers.iter().map(ToString::to_string).collect();
+        options.push(json!({ "name": "dns-servers", "data": list.join(", ") }));
+    }
+    if !opts.domain_search.is_empty() {
+        options.push(json!({ "name": "domain-search", "data": opts.domain_search.join(", ") }));
+    }
+    subnet["option-data"] = Value::Array(options);
+    if !opts.reservations.is_empty() {
+        subnet["reservations"] = opts
+            .reservations
+            .iter()
+            .map(|r| {
+                json!({
+                    "duid": hex_bytes(&r.duid),
+                    "prefixes": r.prefixes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "ip-addresses": r.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+    }
+    json!({
+        "Dhcp6": {
+            "interfaces-config": { "interfaces": [opts.interface] },
+            "control-socket": { "socket-type": "unix", "socket-name": paths.socket },
+            "lease-database": {
+                "type": "memfile",
+                "persist": true,
+                "name": paths.leases,
+                "lfc-interval": 0,
+            },
+            "data-directory": paths.dir,
+            "server-id": { "type": "LLT", "persist": false },
+            "renew-timer": opts.timers.renew,
+            "rebind-timer": opts.timers.rebind,
+            "preferred-lifetime": opts.timers.preferred,
+            "valid-lifetime": opts.timers.valid,
+            "subnet6": [subnet],
+            "loggers": [{
+                "name": "kea-dhcp6",
+                "output_options": [{ "output": "stdout" }],
+                "severity": "INFO",
+            }],
+        }
+    })
+}
+
+/// A running Kea DHCPv6 server.
+pub struct KeaDhcp6 {
+    /// The server process.
+    pub process: Process,
+    netns: Netns,
+    paths: KeaPaths,
+}
+
+impl KeaDhcp6 {
+    /// Writes the config, checks it with `kea-dhcp6 -t` inside the
+    /// namespace, starts the server and waits until it listens on UDP 547.
+    pub fn start(netns: &Netns, opts: &KeaOptions) -> Result<KeaDhcp6> {
+        let dir = netns.unique_path("kea6", "d");
+        std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+        let paths = KeaPaths {
+            config: dir.join("kea-dhcp6.json"),
+            socket: dir.join("control.sock"),
+            leases: dir.join("leases6.csv"),
+            dir: dir.clone(),
+        };
+        write_config(opts, &paths)?;
+        let dir_s = dir.display().to_string();
+        let config_s = paths.config.display().to_string();
+        let check = netns.exec(&[
+            "env",
+            &format!("KEA_LOCKFILE_DIR={dir_s}"),
+            &format!("KEA_PIDFILE_DIR={dir_s}"),
+            "kea-dhcp6",
+            "-t",
+            &config_s,
+        ])?;
+        if !check.success() {
+            return Err(LabError::new(format!(
+                "kea-dhcp6 rejected {config_s}:\n{}{}",
+                check.stdout, check.stderr
+            )));
+        }
+        let mut cmd = Command::new("kea-dhcp6");
+        cmd.arg("-c")
+            .arg(&paths.config)
+            .env("KEA_LOCKFILE_DIR", &dir)
+            .env("KEA_PIDFILE_DIR", &dir);
+        let process = netns.spawn("kea-dhcp6", cmd)?;
+        let kea = KeaDhcp6 {
+            process,
+            netns: netns.clone(),
+            paths,
+        };
+        kea.wait_ready(Duration::from_secs(10))?;
+        Ok(kea)
+    }
+
+    fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        wait_for_process(&self.process, "Kea to listen on UDP 547", timeout, || {
+            let bound = self
+                .netns
+                .listening(crate::Transport::Udp)?
+                .iter()
+                .any(|s| s.port == 547);
+            Ok(if bound && self.paths.socket.exists() {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("port 547 bound: {bound}"))
+            })
+        })
+    }
+
+    /// Rewrites the configuration and makes Kea load it through its control
+    /// socket (`config-reload`), e.g. a new PD pool to emulate the ISP
+    /// renumbering. Existing leases stay in the lease file.
+    pub fn reload(&self, opts: &KeaOptions) -> Result<()> {
+        write_config(opts, &self.paths)?;
+        let reply = self.command(&json!({ "command": "config-reload" }))?;
+        let reply = match &reply {
+            Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        if reply.get("result").and_then(Value::as_i64) == Some(0) {
+            log::info!("Kea reloaded {}", self.paths.config.display());
+            Ok(())
+        } else {
+            Err(LabError::new(format!("Kea config-reload failed: {reply}")))
+        }
+    }
+
+    /// Sends one command over the control socket and returns the JSON reply.
+    pub fn command(&self, command: &Value) -> Result<Value> {
+        let shown = self.paths.socket.display().to_string();
+        let mut s =
+            UnixStream::connect(&self.paths.socket).context(format!("connecting to {shown}"))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .context("setting a read timeout")?;
+        s.write_all(command.to_string().as_bytes())
+            .context(format!("writing to {shown}"))?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf)
+            .context(format!("reading from {shown}"))?;
+        serde_json::from_slice(&buf).map_err(|e| {
+            LabError::new(format!(
+                "Kea sent bad JSON ({e}): {}",
+                String::from_utf8_lossy(&buf)
+            ))
+        })
+    }
+
+    /// Every row of Kea's lease file so far (later rows update earlier).
+    pub fn leases(&self) -> Result<Vec<KeaLease6>> {
+        match std::fs::read_to_string(&self.paths.leases) {
+            Ok(text) => Ok(parse_kea_leases6(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(LabError::io(
+                format!("reading {}", self.paths.leases.display()),
+                e,
+            )),
+        }
+    }
+
+    /// The configuration file Kea runs with.
+    pub fn config_path(&self) -> &Path {
+        &self.paths.config
+    }
+
+    /// The control socket.
+    pub fn socket_path(&self) -> &Path {
+        &self.paths.socket
+    }
+
+    /// The memfile lease database.
+    pub fn lease_path(&self) -> &Path {
+        &self.paths.leases
+    }
+}
+
+fn write_config(opts: &KeaOptions, paths: &KeaPaths) -> Result<()> {
+    let text = serde_json::to_string_pretty(&config_json(opts, paths))
+        .map_err(|e| LabError::new(format!("encoding Kea config: {e}")))?;
+    write_file(&paths.config, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_carries_pools_options_and_reservations() {
+        let paths = KeaPaths {
+            config: "/l/kea.json".into(),
+            socket: "/l/s".into(),
+            leases: "/l/leases.csv".into(),
+            dir: "/l".into(),
+        };
+        let opts = KeaOptions {
+            rapid_commit: false,
+            reservations: vec![KeaReservation {
+                duid: plan::wan_duid_ll(),
+                prefixes: vec!["2001:db8:1000:ff00::/56".parse().unwrap()],
+                addresses: vec![],
+            }],
+            ..KeaOptions::default()
+        };
+        let c = config_json(&opts, &paths);
+        let s = &c["Dhcp6"]["subnet6"][0];
+        assert_eq!(s["subnet"], "2001:db8:ffff::/64");
+        assert_eq!(s["rapid-commit"], false);
+        assert_eq!(
+            s["pools"][0]["pool"],
+            "2001:db8:ffff::1000-2001:db8:ffff::1fff"
+        );
+        assert_eq!(s["pd-pools"][0]["prefix"], "2001:db8:1000::");
+        assert_eq!(s["pd-pools"][0]["prefix-len"], 40);
+        assert_eq!(s["pd-pools"][0]["delegated-len"], 56);
+        assert_eq!(
+            s["option-data"][0]["data"],
+            "2001:db8:53::1, 2001:db8:53::2"
+        );
+        assert_eq!(
+            s["reservations"][0]["duid"],
+            "00:03:00:01:02:00:00:00:02:01"
+        );
+        assert_eq!(c["Dhcp6"]["lease-database"]["name"], "/l/leases.csv");
+        assert_eq!(c["Dhcp6"]["control-socket"]["socket-name"], "/l/s");
+    }
+}
