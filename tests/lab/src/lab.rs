@@ -7,6 +7,7 @@
 //! the next [`Lab::new`] on the machine, which removes the namespaces and
 //! temp directories whose creator process no longer exists.
 
+use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,7 @@ pub(crate) struct LabShared {
     namespaces: Mutex<Vec<String>>,
     veths: Mutex<Vec<(String, String)>>,
     processes: Mutex<Vec<Arc<ProcSlot>>>,
+    claimed: Mutex<HashSet<String>>,
     pub(crate) spawner: Spawner,
     torn_down: AtomicBool,
     keep_dir: AtomicBool,
@@ -67,9 +69,11 @@ impl LabShared {
         }
     }
 
-    /// A file name in the temp dir that no earlier call returned: logs and
-    /// configs of two instances of one peer never overwrite each other.
-    pub(crate) fn unique_path(&self, stem: &str, ext: &str) -> PathBuf {
+    /// A path stem in the temp dir that no earlier call returned
+    /// (`<stem>`, then `<stem>.1`, ...): the config, log and pid files of two
+    /// instances of one peer never overwrite each other, and one instance's
+    /// files share one stem.
+    pub(crate) fn claim_base(&self, stem: &str) -> PathBuf {
         let clean: String = stem
             .chars()
             .map(|c| {
@@ -80,16 +84,16 @@ impl LabShared {
                 }
             })
             .collect();
+        let mut claimed = lock(&self.claimed);
         let mut n = 0u32;
         loop {
             let name = if n == 0 {
-                format!("{clean}.{ext}")
+                clean.clone()
             } else {
-                format!("{clean}.{n}.{ext}")
+                format!("{clean}.{n}")
             };
-            let p = self.dir.join(name);
-            if !p.exists() {
-                return p;
+            if claimed.insert(name.clone()) {
+                return self.dir.join(name);
             }
             n += 1;
         }
@@ -140,6 +144,7 @@ impl Lab {
                 namespaces: Mutex::new(Vec::new()),
                 veths: Mutex::new(Vec::new()),
                 processes: Mutex::new(Vec::new()),
+                claimed: Mutex::new(HashSet::new()),
                 spawner,
                 torn_down: AtomicBool::new(false),
                 keep_dir: AtomicBool::new(std::env::var_os(KEEP_ENV).is_some()),

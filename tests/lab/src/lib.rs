@@ -29,7 +29,7 @@
 //! let _kea = topo.start_kea_dhcp6(&KeaOptions::default())?;
 //! // ... start the router's daemons in topo.router ...
 //! let addr = topo.router.wait_for_global_v6(plan::WAN_IF, Duration::from_secs(5))?;
-//! assert!(plan::ISP_LINK_PREFIX.contains(&addr.net.addr()));
+//! assert_eq!(addr.v6(), Some(plan::WAN_SLAAC_ADDR));
 //! # Ok(())
 //! # }
 //! ```
@@ -54,7 +54,7 @@ pub use error::{LabError, Result};
 pub use lab::{KEEP_ENV, Lab, TEARDOWN_GRACE, VethEnd, sweep_stale};
 pub use links::{Family, Transport};
 pub use naming::{NAME_PREFIX, parse_owner, pid_alive};
-pub use netns::{Netns, SpawnOptions};
+pub use netns::{FileBase, Netns, SpawnOptions};
 pub use parse::dhclient_lease::{DhclientLease, DhclientLeaseFile, LeasedAddress, LeasedPrefix};
 pub use parse::iproute::{IfAddr, Route};
 pub use parse::kdig::{DnsRecord, KdigReply};

@@ -21,6 +21,33 @@ pub struct SpawnOptions {
     /// namespace only (the host's view is unchanged), e.g. a private
     /// directory over a tool's hard-coded state directory.
     pub bind_mounts: Vec<(PathBuf, PathBuf)>,
+    /// File for stdout + stderr; default `<role>-<label>[.N].log` in the lab
+    /// directory.
+    pub log_path: Option<PathBuf>,
+}
+
+/// The common stem of one process instance's files in the lab directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBase {
+    base: PathBuf,
+}
+
+impl FileBase {
+    /// `<stem>.<ext>`.
+    pub fn path(&self, ext: &str) -> PathBuf {
+        let mut p = self.base.clone().into_os_string();
+        p.push(".");
+        p.push(ext);
+        PathBuf::from(p)
+    }
+
+    /// Spawn options that log to `<stem>.log`.
+    pub fn spawn_options(&self) -> SpawnOptions {
+        SpawnOptions {
+            log_path: Some(self.path("log")),
+            ..SpawnOptions::default()
+        }
+    }
 }
 
 /// One network namespace of a lab. Cheap to clone; valid until the lab is
@@ -58,10 +85,18 @@ impl Netns {
         &self.lab.dir
     }
 
-    /// A fresh path in the lab's temp directory (`<stem>.<ext>`, numbered
-    /// if taken), prefixed with this namespace's role.
+    /// A fresh file stem in the lab's temp directory, prefixed with this
+    /// namespace's role (`rtr-dhclient`, then `rtr-dhclient.1`, ...), for
+    /// the files of one process instance.
+    pub fn file_base(&self, stem: &str) -> FileBase {
+        FileBase {
+            base: self.lab.claim_base(&format!("{}-{stem}", self.role)),
+        }
+    }
+
+    /// A fresh path `<role>-<stem>[.N].<ext>` in the lab's temp directory.
     pub fn unique_path(&self, stem: &str, ext: &str) -> PathBuf {
-        self.lab.unique_path(&format!("{}-{stem}", self.role), ext)
+        self.file_base(stem).path(ext)
     }
 
     /// Runs `argv` via `ip netns exec` and returns what it printed, whatever
@@ -113,7 +148,10 @@ impl Netns {
         opts: &SpawnOptions,
     ) -> Result<Process> {
         self.lab.ensure_live()?;
-        let log_path = self.unique_path(label, "log");
+        let log_path = match &opts.log_path {
+            Some(p) => p.clone(),
+            None => self.unique_path(label, "log"),
+        };
         let log = File::create(&log_path).context(format!("creating {}", log_path.display()))?;
         let log_err = log
             .try_clone()

@@ -441,6 +441,16 @@ fn kea_delegates_prefixes_and_renumbers_on_reload() {
             .prefix,
         reserved
     );
+    third.process.stop();
+
+    // With rapid commit asked for, Kea answers the Solicit with a Reply.
+    let mut fast = DhclientOptions::pd(WAN_IF, Some(client_duid(4)));
+    fast.rapid_commit = true;
+    let fourth = Dhclient::start(&topo.router, &fast).unwrap();
+    fourth.wait_for_prefix(Duration::from_secs(10)).unwrap();
+    let log = fourth.process.log_text();
+    assert!(log.contains("RCV: Reply"), "{log}");
+    assert!(!log.contains("RCV: Advertise"), "{log}");
     assert!(kea.process.is_running());
     eprintln!("dhclient start -> delegated prefix in lease file: {pd_ms} ms");
 }
@@ -531,4 +541,80 @@ fn unbound_serves_the_test_zone_with_tc_over_udp() {
         assert_eq!(r[0].answer_data("TXT"), vec![label], "{at}");
     }
     assert!(a.process.is_running() && b.process.is_running());
+}
+
+/// The stand-in router used as a benchmark baseline: dhcp6c takes a prefix
+/// from Kea and numbers br0, radvd announces it on the LAN, dnsmasq forwards
+/// the LAN's DNS to Unbound. Proves the anchors (and dhcp6c's private
+/// DUID directory) work end to end.
+#[test]
+fn anchors_make_a_working_stand_in_router() {
+    use cpe_lab::{Dhcp6c, Dhcp6cOptions, Dnsmasq, DnsmasqOptions};
+    init_log();
+    let host_duid = std::path::Path::new("/var/lib/dhcpv6/dhcp6c_duid");
+    let host_duid_before = std::fs::read(host_duid).ok();
+    let lab = Lab::new("anchors").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let _isp_ra = topo.start_radvd_isp(&RadvdOptions::isp()).unwrap();
+    let kea = topo.start_kea_dhcp6(&KeaOptions::default()).unwrap();
+    let _up = topo.start_unbound(&UnboundOptions::upstream_a()).unwrap();
+
+    let t = Instant::now();
+    let dhcp6c = Dhcp6c::start(&topo.router, &Dhcp6cOptions::router()).unwrap();
+    let lan_addr = topo
+        .router
+        .wait_for_global_v6(BRIDGE_IF, Duration::from_secs(10))
+        .unwrap();
+    let pd_ms = t.elapsed().as_millis();
+    let IpAddr::V6(lan_v6) = lan_addr.addr() else {
+        panic!("{lan_addr:?}")
+    };
+    assert!(PD_POOL.contains(&lan_v6), "{lan_v6} not from {PD_POOL}");
+    let delegated = kea
+        .leases()
+        .unwrap()
+        .into_iter()
+        .find(|l| l.is_pd)
+        .unwrap()
+        .prefix;
+    assert!(delegated.contains(&lan_v6));
+    topo.route_delegated_prefix(delegated).unwrap();
+    // dhcp6c kept its DUID in the lab, not in the host's /var/lib/dhcpv6.
+    assert!(dhcp6c.state_dir.join("dhcp6c_duid").exists());
+    assert_eq!(std::fs::read(host_duid).ok(), host_duid_before);
+
+    let lan64 = ipnet::Ipv6Net::new(lan_v6, 64).unwrap().trunc();
+    let _lan_ra =
+        cpe_lab::Radvd::start(&topo.router, &RadvdOptions::lan(lan64, vec![lan_v6])).unwrap();
+    let _dnsmasq = Dnsmasq::start(
+        &topo.router,
+        &DnsmasqOptions::forwarder(vec![IpAddr::V6(lan_v6)], vec![IpAddr::V6(DNS_A)]),
+    )
+    .unwrap();
+    let host_addr = topo
+        .host
+        .wait_for_global_v6(HOST_IF, Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        matches!(host_addr.addr(), IpAddr::V6(a) if lan64.contains(&a)),
+        "{host_addr:?} not in {lan64}"
+    );
+    topo.host
+        .wait_for_default_route_v6(Duration::from_secs(5))
+        .unwrap();
+    let ra = topo.host.rdisc6(HOST_IF).unwrap();
+    assert!(!ra.managed && ra.other);
+    assert_eq!(ra.rdnss, vec![lan_v6]);
+
+    let at = format!("@{lan_v6}");
+    let r = topo.host.kdig(&[at.as_str(), "a.test", "AAAA"]).unwrap();
+    assert_eq!(r[0].status, "NOERROR");
+    assert_eq!(r[0].answer_data("AAAA"), vec![TEST_AAAA.to_string()]);
+    // And end to end through the router's forwarding, host to ISP.
+    let r = topo
+        .host
+        .kdig(&[format!("@{DNS_A}").as_str(), "who.test", "TXT"])
+        .unwrap();
+    assert_eq!(r[0].answer_data("TXT"), vec!["\"a\""]);
+    eprintln!("dhcp6c start -> br0 numbered from the delegated prefix: {pd_ms} ms");
 }

@@ -42,6 +42,14 @@ impl IfAddr {
         self.net.addr()
     }
 
+    /// The address if it is IPv6 (most lab checks are).
+    pub fn v6(&self) -> Option<std::net::Ipv6Addr> {
+        match self.net.addr() {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        }
+    }
+
     /// Global scope, DAD done and not failed: usable for traffic.
     pub fn is_usable_global(&self) -> bool {
         self.scope == "global" && !self.tentative && !self.dadfailed

@@ -75,9 +75,8 @@ pub struct Dhclient {
 impl Dhclient {
     /// Starts dhclient in `netns`.
     pub fn start(netns: &Netns, opts: &DhclientOptions) -> Result<Dhclient> {
-        let lease_path = netns.unique_path(&opts.label, "leases");
-        let conf = lease_path.with_extension("conf");
-        let pid = lease_path.with_extension("pid");
+        let files = netns.file_base(&opts.label);
+        let (lease_path, conf, pid) = (files.path("leases"), files.path("conf"), files.path("pid"));
         let seed = match &opts.duid {
             Some(d) => format!("default-duid {};\n", encode_dhclient_string(d)),
             None => String::new(),
@@ -106,7 +105,7 @@ impl Dhclient {
             .arg("-cf")
             .arg(&conf)
             .arg(&opts.interface);
-        let process = netns.spawn(&opts.label, cmd)?;
+        let process = netns.spawn_with(&opts.label, cmd, &files.spawn_options())?;
         Ok(Dhclient {
             process,
             lease_path,
@@ -213,9 +212,8 @@ pub struct Dhcp6c {
 impl Dhcp6c {
     /// Starts dhcp6c in the foreground with a private DUID directory.
     pub fn start(netns: &Netns, opts: &Dhcp6cOptions) -> Result<Dhcp6c> {
-        let conf = netns.unique_path(&opts.label, "conf");
-        let pid = conf.with_extension("pid");
-        let state_dir = conf.with_extension("state");
+        let files = netns.file_base(&opts.label);
+        let (conf, pid, state_dir) = (files.path("conf"), files.path("pid"), files.path("state"));
         std::fs::create_dir_all(&state_dir).context(format!("creating {}", state_dir.display()))?;
         write_file(&conf, &opts.to_config())?;
         let mut cmd = Command::new("dhcp6c");
@@ -228,6 +226,7 @@ impl Dhcp6c {
             .arg(&opts.wan);
         let spawn = SpawnOptions {
             bind_mounts: vec![(state_dir.clone(), PathBuf::from("/var/lib/dhcpv6"))],
+            ..files.spawn_options()
         };
         let process = netns.spawn_with(&opts.label, cmd, &spawn)?;
         Ok(Dhcp6c { process, state_dir })
@@ -316,16 +315,15 @@ impl Dnsmasq {
     /// Writes the config, checks it (`--test`), starts dnsmasq and, if it
     /// serves DNS, waits until every listen address is bound.
     pub fn start(netns: &Netns, opts: &DnsmasqOptions) -> Result<Dnsmasq> {
-        let conf = netns.unique_path(&opts.label, "conf");
-        let leases = conf.with_extension("leases");
-        let pid = conf.with_extension("pid");
+        let files = netns.file_base(&opts.label);
+        let (conf, leases, pid) = (files.path("conf"), files.path("leases"), files.path("pid"));
         write_file(&conf, &opts.to_config(&leases))?;
         let conf_arg = format!("--conf-file={}", conf.display());
         netns.exec_ok(&["dnsmasq", "--test", &conf_arg])?;
         let mut cmd = Command::new("dnsmasq");
         cmd.args(["-k", "--log-facility=-", &conf_arg])
             .arg(format!("--pid-file={}", pid.display()));
-        let process = netns.spawn(&opts.label, cmd)?;
+        let process = netns.spawn_with(&opts.label, cmd, &files.spawn_options())?;
         if opts.port != 0 {
             for addr in &opts.listen {
                 wait_for_process(&process, "dnsmasq to bind", Duration::from_secs(5), || {

@@ -199,7 +199,8 @@ impl KeaDhcp6 {
     /// Writes the config, checks it with `kea-dhcp6 -t` inside the
     /// namespace, starts the server and waits until it listens on UDP 547.
     pub fn start(netns: &Netns, opts: &KeaOptions) -> Result<KeaDhcp6> {
-        let dir = netns.unique_path("kea6", "d");
+        let files = netns.file_base("kea-dhcp6");
+        let dir = files.path("d");
         std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
         let paths = KeaPaths {
             config: dir.join("kea-dhcp6.json"),
@@ -229,7 +230,7 @@ impl KeaDhcp6 {
             .arg(&paths.config)
             .env("KEA_LOCKFILE_DIR", &dir)
             .env("KEA_PIDFILE_DIR", &dir);
-        let process = netns.spawn("kea-dhcp6", cmd)?;
+        let process = netns.spawn_with("kea-dhcp6", cmd, &files.spawn_options())?;
         let kea = KeaDhcp6 {
             process,
             netns: netns.clone(),

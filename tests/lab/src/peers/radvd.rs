@@ -149,8 +149,8 @@ impl Radvd {
     /// foreground and waits until it wrote its pid file (it has opened its
     /// socket and sent its first RA by then).
     pub fn start(netns: &Netns, opts: &RadvdOptions) -> Result<Radvd> {
-        let conf = netns.unique_path("radvd", "conf");
-        let pid = conf.with_extension("pid");
+        let files = netns.file_base("radvd");
+        let (conf, pid) = (files.path("conf"), files.path("pid"));
         write_file(&conf, &opts.to_config())?;
         let conf_s = conf.display().to_string();
         let pid_s = pid.display().to_string();
@@ -163,7 +163,7 @@ impl Radvd {
         }
         let mut cmd = Command::new("radvd");
         cmd.args(["-n", "-m", "stderr", "-d", "1", "-C", &conf_s, "-p", &pid_s]);
-        let process = netns.spawn("radvd", cmd)?;
+        let process = netns.spawn_with("radvd", cmd, &files.spawn_options())?;
         wait_for_process(&process, "radvd pid file", Duration::from_secs(5), || {
             Ok(if pid.exists() {
                 Check::Ready(())

@@ -177,9 +177,8 @@ impl Unbound {
             return Err(LabError::new("Unbound needs at least one listen address"));
         }
         let stem = format!("unbound-{}", opts.label);
-        let conf = netns.unique_path(&stem, "conf");
-        let zone = conf.with_extension("zone");
-        let pid = conf.with_extension("pid");
+        let files = netns.file_base(&stem);
+        let (conf, zone, pid) = (files.path("conf"), files.path("zone"), files.path("pid"));
         let dir = netns.lab_dir().display().to_string();
         let (conf_s, zone_s, pid_s) = (
             conf.display().to_string(),
@@ -197,7 +196,7 @@ impl Unbound {
         }
         let mut cmd = Command::new("unbound");
         cmd.args(["-d", "-c", &conf_s]);
-        let process = netns.spawn(&stem, cmd)?;
+        let process = netns.spawn_with(&stem, cmd, &files.spawn_options())?;
         for addr in &opts.listen {
             for transport in [crate::Transport::Udp, crate::Transport::Tcp] {
                 let what = format!("Unbound {} on {transport:?} {addr}", opts.label);
