@@ -278,6 +278,20 @@ fn missing_password_file_is_an_error_at_the_key() {
 }
 
 #[test]
+fn password_file_must_be_a_regular_file() {
+    error(
+        "[wan]\nmode = \"pppoe\"\n[wan.pppoe]\nusername = \"u\"\npassword_file = \"/dev/zero\"\n[[lan]]\n",
+        "5:17",
+        "cannot read \"/dev/zero\": not a regular file",
+    );
+    error(
+        "[wan]\nmode = \"pppoe\"\n[wan.pppoe]\nusername = \"u\"\npassword_file = \"/tmp\"\n[[lan]]\n",
+        "5:17",
+        "not a regular file",
+    );
+}
+
+#[test]
 fn password_file_is_read_relative_to_the_config() {
     let dir = std::env::temp_dir().join(format!("cpe-config-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -187,13 +187,13 @@ fn read_password_file(ctx: &mut Ctx<'_>, path: &str, span: &Span) -> Option<(Str
     } else {
         ctx.base_dir.join(given)
     };
-    let bytes = match std::fs::read(&full) {
+    let bytes = match read_small_regular_file(&full) {
         Ok(bytes) => bytes,
-        Err(err) => {
+        Err(reason) => {
             ctx.error(
                 span,
                 Problem::new(format!(
-                    "wan.pppoe.password_file: cannot read {}: {err}",
+                    "wan.pppoe.password_file: cannot read {}: {reason}",
                     quoted(&full.display().to_string())
                 )),
             );
@@ -227,6 +227,31 @@ fn read_password_file(ctx: &mut Ctx<'_>, path: &str, span: &Span) -> Option<(Str
     }
     warn_if_world_readable(ctx, &full, span);
     Some((secret.to_owned(), full))
+}
+
+/// Largest secret file read; a password is one short line.
+const SECRET_FILE_MAX: u64 = 4096;
+
+/// Reads at most [`SECRET_FILE_MAX`] bytes of a regular file. Anything else
+/// (a FIFO would block the loader, a device could be endless) is refused
+/// before it is opened.
+fn read_small_regular_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    if meta.len() > SECRET_FILE_MAX {
+        return Err(format!("larger than {SECRET_FILE_MAX} bytes"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SECRET_FILE_MAX + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > SECRET_FILE_MAX {
+        return Err(format!("larger than {SECRET_FILE_MAX} bytes"));
+    }
+    Ok(bytes)
 }
 
 #[cfg(unix)]
