@@ -1,5 +1,5 @@
 //! Standalone forwarder for the namespace lab and the benchmark, where no
-//! supervisor runs: `dns-lab --listen 192.168.1.1:53%br0 --upstream 192.0.2.53`.
+//! supervisor runs: `cpe-dns-lab --listen 192.168.1.1:53%br0 --upstream 192.0.2.53`.
 //! Same code path as `cpe daemon dns`; only config comes from flags.
 
 fn main() -> std::process::ExitCode {

@@ -1,0 +1,327 @@
+//! The forwarder in the namespace lab against real Unbound upstreams, probed
+//! from a LAN host with kdig and small Python clients. Needs root and the
+//! lab packages (tools/install-lab-deps), like every lab test.
+//!
+//! Addressing on top of the standard IPoE topology: the router's WAN has
+//! 192.0.2.2/24 and 2001:db8:ffff::2/64 with routes to the ISP's DNS
+//! loopbacks; br0 has 192.168.1.1/24 and 2001:db8:1:1::1/64; the LAN host has
+//! .50 / ::50. The forwarder runs as `cpe-dns-lab` (this crate's standalone
+//! entry point) bound to br0 only.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use cpe_lab::peers::unbound::{BIG_TXT_STRINGS, TEST_A, TEST_AAAA};
+use cpe_lab::plan::*;
+use cpe_lab::{IpoeTopology, Lab, Netns, Process, TopologyOptions, Unbound, UnboundOptions};
+use ipnet::IpNet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const LAN_V4: &str = "192.168.1.1";
+const LAN_V6: &str = "2001:db8:1:1::1";
+const WAN_V4: &str = "192.0.2.2";
+const WAN_V6: &str = "2001:db8:ffff::2";
+
+fn net(s: &str) -> IpNet {
+    s.parse().unwrap()
+}
+
+struct DnsLab {
+    topo: IpoeTopology,
+    status: PathBuf,
+    _lab: Lab,
+}
+
+/// Builds the topology and addresses; upstreams and forwarder are started
+/// by the caller.
+fn topology(name: &str) -> DnsLab {
+    let lab = Lab::new(name).unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let r = &topo.router;
+    r.add_address(WAN_IF, net("192.0.2.2/24")).unwrap();
+    r.add_address(WAN_IF, net("2001:db8:ffff::2/64")).unwrap();
+    r.replace_route(net("198.51.100.0/24"), Some(IpAddr::V4(ISP_ADDR_V4)), None)
+        .unwrap();
+    r.replace_route(net("2001:db8:53::/64"), Some(IpAddr::V6(ISP_ADDR)), None)
+        .unwrap();
+    r.add_address(BRIDGE_IF, net("192.168.1.1/24")).unwrap();
+    r.add_address(BRIDGE_IF, net("2001:db8:1:1::1/64")).unwrap();
+    topo.host
+        .add_address(HOST_IF, net("192.168.1.50/24"))
+        .unwrap();
+    topo.host
+        .add_address(HOST_IF, net("2001:db8:1:1::50/64"))
+        .unwrap();
+    // The ISP can reach the LAN through the router (a missing firewall).
+    topo.isp
+        .replace_route(
+            net("192.168.1.0/24"),
+            Some("192.0.2.2".parse().unwrap()),
+            None,
+        )
+        .unwrap();
+    let status = topo.router.unique_path("dns-status", "json");
+    DnsLab {
+        topo,
+        status,
+        _lab: lab,
+    }
+}
+
+fn start_forwarder(l: &DnsLab, upstreams: &[&str]) -> Process {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe-dns-lab"));
+    cmd.args([
+        "--listen",
+        "0.0.0.0:53%br0",
+        "--listen",
+        "[::]:53%br0",
+        "--local-domain",
+        "lan",
+    ]);
+    cmd.args(["--host", "router=self", "--host", "nas=192.168.1.10"]);
+    cmd.args(["--log-level", "debug", "--status-file"])
+        .arg(&l.status);
+    for u in upstreams {
+        cmd.args(["--upstream", u]);
+    }
+    let p = l.topo.router.spawn("cpe-dns", cmd).unwrap();
+    l.topo
+        .router
+        .wait_for_udp_listen(None, 53, Duration::from_secs(5))
+        .unwrap();
+    l.topo
+        .router
+        .wait_for_tcp_listen(None, 53, Duration::from_secs(5))
+        .unwrap();
+    p
+}
+
+fn status(l: &DnsLab) -> serde_json::Value {
+    // Written every 2 s; wait for a fresh one.
+    let t0 = std::time::SystemTime::now();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(m) = std::fs::metadata(&l.status)
+            && m.modified().unwrap() > t0
+        {
+            return serde_json::from_slice(&std::fs::read(&l.status).unwrap()).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no status file {}", l.status.display());
+}
+
+fn kdig(ns: &Netns, args: &[&str]) -> cpe_lab::KdigReply {
+    let mut r = ns
+        .kdig(args)
+        .unwrap_or_else(|e| panic!("kdig {args:?}: {e}"));
+    r.pop().unwrap()
+}
+
+fn silent(ns: &Netns, args: &[&str]) -> bool {
+    let mut argv = vec!["kdig", "+time=1", "+retry=0"];
+    argv.extend_from_slice(args);
+    let out = ns.exec_timeout(&argv, Duration::from_secs(5)).unwrap();
+    !out.stdout.contains("->>HEADER<<-")
+}
+
+fn upstreams_ab(l: &DnsLab) -> (Unbound, Unbound) {
+    (
+        l.topo.start_unbound(&UnboundOptions::upstream_a()).unwrap(),
+        l.topo.start_unbound(&UnboundOptions::upstream_b()).unwrap(),
+    )
+}
+
+#[test]
+fn answers_lan_over_udp_and_tcp_with_cache_local_names_and_tc() {
+    let l = topology("dns_basic");
+    let (_a, _b) = upstreams_ab(&l);
+    let _dns = start_forwarder(&l, &["2001:db8:53::1", "2001:db8:53::2"]);
+    let h = &l.topo.host;
+    let at4 = format!("@{LAN_V4}");
+    let at6 = format!("@{LAN_V6}");
+
+    let r = kdig(h, &[&at4, "a.test", "A"]);
+    assert_eq!(r.status, "NOERROR");
+    assert_eq!(r.answer_data("A"), vec![TEST_A.to_string()]);
+    let r = kdig(h, &[&at6, "+tcp", "a.test", "AAAA"]);
+    assert_eq!(r.answer_data("AAAA"), vec![TEST_AAAA.to_string()]);
+    // CNAME chain comes back whole, and from the cache the second time with a
+    // TTL that does not exceed the zone's.
+    let r = kdig(h, &[&at4, "cname.test", "A"]);
+    assert_eq!(r.answer_data("CNAME"), vec!["a.test."]);
+    assert_eq!(r.answer_data("A"), vec![TEST_A.to_string()]);
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = kdig(h, &[&at4, "cname.test", "A"]);
+    assert!(r.answers.iter().all(|x| x.ttl < 300), "{:?}", r.answers);
+    let r = kdig(h, &[&at6, "nx.test", "A"]);
+    assert_eq!(r.status, "NXDOMAIN");
+    // Local names: self is the address the query was sent to.
+    let r = kdig(h, &[&at4, "router.lan", "A"]);
+    assert_eq!(r.answer_data("A"), vec![LAN_V4]);
+    let r = kdig(h, &[&at6, "router.lan", "AAAA"]);
+    assert_eq!(r.answer_data("AAAA"), vec![LAN_V6]);
+    let r = kdig(h, &[&at4, "-x", "192.168.1.10"]);
+    assert_eq!(r.answer_data("PTR"), vec!["nas.lan."]);
+    // big.test: upstream truncates over UDP, the forwarder fetches it over
+    // TCP; a 1232-byte client gets TC, a TCP client the whole answer.
+    let r = kdig(h, &[&at4, "+bufsize=1232", "+ignore", "big.test", "TXT"]);
+    assert!(r.has_flag("tc"), "{r:?}");
+    let r = kdig(h, &[&at4, "+tcp", "big.test", "TXT"]);
+    assert_eq!(r.answers.len(), 1);
+    assert_eq!(r.answers[0].data.matches('"').count(), 2 * BIG_TXT_STRINGS);
+    let st = status(&l);
+    assert!(
+        st["counters"]["upstream_truncated"].as_u64().unwrap() >= 1,
+        "{st}"
+    );
+    assert!(
+        st["counters"]["answered_cache"].as_u64().unwrap() >= 2,
+        "{st}"
+    );
+    assert_eq!(st["upstreams"][0]["health"], "up");
+}
+
+/// Two queries from one socket back to back (what glibc does for A+AAAA):
+/// both answered, fast.
+#[test]
+fn same_port_a_and_aaaa_are_both_answered() {
+    let l = topology("dns_sameport");
+    let (_a, _b) = upstreams_ab(&l);
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let script = r#"
+import socket, struct, time, sys
+def q(i, t):
+    name = b''.join(bytes([len(p)]) + p for p in b'a.test'.split(b'.')) + b'\0'
+    return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + name + struct.pack('>HH', t, 1)
+for fam, addr in ((socket.AF_INET, '192.168.1.1'), (socket.AF_INET6, '2001:db8:1:1::1')):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    t0 = time.time()
+    s.sendto(q(0x1001, 1), (addr, 53))
+    s.sendto(q(0x1002, 28), (addr, 53))
+    got = {}
+    while len(got) < 2:
+        data = s.recv(2048)
+        i, flags, qd, an = struct.unpack('>HHHH', data[:8])
+        got[i] = an
+    print(fam, sorted(got.items()), round((time.time() - t0) * 1000))
+"#;
+    for _ in 0..3 {
+        let out = l.topo.host.exec_ok(&["python3", "-c", script]).unwrap();
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", out.stdout);
+        for line in lines {
+            assert!(line.contains("[(4097, 1), (4098, 1)]"), "{line}");
+            let ms: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            assert!(ms < 500, "{line}");
+        }
+    }
+}
+
+#[test]
+fn upstream_killed_answers_keep_coming_from_b_within_one_second() {
+    let l = topology("dns_failover");
+    let (a, _b) = upstreams_ab(&l);
+    let _dns = start_forwarder(&l, &["2001:db8:53::1", "2001:db8:53::2"]);
+    let h = &l.topo.host;
+    let at = format!("@{LAN_V4}");
+    let r = kdig(h, &[&at, "who.test", "TXT"]);
+    assert_eq!(r.answer_data("TXT"), vec!["\"a\""]);
+    a.process.kill(libc::SIGKILL);
+    a.process.wait_exit(Duration::from_secs(5)).unwrap();
+    for i in 0..5 {
+        // Different uncached names: each must be answered by B, fast.
+        let name = format!("n{i}.who.test");
+        let t0 = Instant::now();
+        let r = kdig(h, &["+time=1", "+retry=0", &at, &name, "A"]);
+        let took = t0.elapsed();
+        assert_eq!(r.status, "NXDOMAIN", "{name}");
+        assert!(took < Duration::from_secs(1), "{name} took {took:?}");
+    }
+    let st = status(&l);
+    assert_eq!(st["upstreams"][0]["health"], "down", "{st}");
+    assert_eq!(st["upstreams"][1]["health"], "up", "{st}");
+}
+
+/// A fake upstream that, for every query, first sends forged answers (wrong
+/// source port, wrong ID, wrong question) and then the real one 100 ms later.
+const SPOOFER: &str = r#"
+import socket, struct, sys, time
+addr = sys.argv[1]
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((addr, 53))
+other = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+other.bind((addr, 5353))
+def answer(query, qid, qname_end, ip):
+    q = query[12:qname_end + 4]
+    return struct.pack('>HHHHHH', qid, 0x8180, 1, 1, 0, 0) + q + b'\xc0\x0c' + struct.pack('>HHIH', 1, 1, 300, 4) + bytes(ip)
+while True:
+    query, peer = s.recvfrom(2048)
+    qid = struct.unpack('>H', query[:2])[0]
+    end = 12
+    while query[end] != 0:
+        end += query[end] + 1
+    end += 1
+    other.sendto(answer(query, qid, end, [6, 6, 6, 1]), peer)
+    s.sendto(answer(query, qid ^ 0x5a5a, end, [6, 6, 6, 2]), peer)
+    wrong = bytearray(query)
+    wrong[13] = ord('x') if wrong[13] != ord('x') else ord('y')
+    s.sendto(answer(bytes(wrong), qid, end, [6, 6, 6, 3]), peer)
+    time.sleep(0.1)
+    s.sendto(answer(query, qid, end, [192, 0, 2, 99]), peer)
+"#;
+
+#[test]
+fn spoofed_replies_are_ignored() {
+    let l = topology("dns_spoof");
+    l.topo
+        .isp
+        .add_address("lo", net("2001:db8:53::9/128"))
+        .unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-u", "-c", SPOOFER, "2001:db8:53::9"]);
+    let _fake = l.topo.isp.spawn("spoofer", cmd).unwrap();
+    l.topo
+        .isp
+        .wait_for_udp_listen(None, 53, Duration::from_secs(5))
+        .unwrap();
+    let _dns = start_forwarder(&l, &["2001:db8:53::9"]);
+    let at = format!("@{LAN_V4}");
+    for name in ["bank.example", "mail.example"] {
+        let r = kdig(&l.topo.host, &[&at, name, "A"]);
+        assert_eq!(r.answer_data("A"), vec!["192.0.2.99"], "{name}: {r:?}");
+    }
+    let st = status(&l);
+    let drops = &st["counters"]["drops"];
+    assert_eq!(drops["wrong_id"].as_u64(), Some(2), "{st}");
+    assert_eq!(drops["wrong_question"].as_u64(), Some(2), "{st}");
+    // The wrong-port forgeries never reach us: the upstream socket is
+    // connected, so the kernel drops them.
+    assert_eq!(drops.get("wrong_source"), None, "{st}");
+}
+
+#[test]
+fn nothing_answers_from_the_wan_side() {
+    let l = topology("dns_wan");
+    let (_a, _b) = upstreams_ab(&l);
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let isp = &l.topo.isp;
+    for at in [WAN_V4, WAN_V6, LAN_V4] {
+        assert!(
+            silent(isp, &[&format!("@{at}"), "a.test", "A"]),
+            "answered from the ISP at {at}"
+        );
+        assert!(
+            silent(isp, &[&format!("@{at}"), "+tcp", "a.test", "A"]),
+            "answered over TCP from the ISP at {at}"
+        );
+    }
+    // The LAN still works.
+    assert_eq!(
+        kdig(&l.topo.host, &[&format!("@{LAN_V4}"), "a.test", "A"]).status,
+        "NOERROR"
+    );
+}
