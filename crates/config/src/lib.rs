@@ -21,12 +21,14 @@ mod model;
 mod position;
 mod read;
 mod reader;
+mod render;
 mod schema;
 mod suggest;
 mod syntax;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use model::*;
+pub use render::to_toml;
 pub use schema::known_keys;
 
 use std::io::Read;

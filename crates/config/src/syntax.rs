@@ -382,7 +382,12 @@ pub(crate) fn pinhole_host(text: &str) -> Result<HostSpec, Problem> {
             quoted(text)
         )));
     }
-    let addr = ipv6_addr(text)?;
+    // Parsed directly: "::ffff:1.2.3.4" is a valid interface identifier
+    // here, not an IPv4-mapped address.
+    let addr: Ipv6Addr = text.parse().map_err(|_| {
+        Problem::new(format!("{} is not a valid IPv6 address", quoted(text)))
+            .hint("write an interface identifier such as \"::1234\", or a full address")
+    })?;
     let bits = u128::from(addr);
     if bits >> 64 == 0 {
         let iid = u64::try_from(bits & u128::from(u64::MAX)).unwrap_or(0);
@@ -492,6 +497,10 @@ mod tests {
             Some(HostSpec::Address(_))
         ));
         assert!(pinhole_host("::").is_err());
+        assert_eq!(
+            pinhole_host("::ffff:1.2.3.4").ok(),
+            Some(HostSpec::InterfaceId(0xffff_0102_0304))
+        );
         assert!(pinhole_host("fe80::1").is_err());
         assert!(pinhole_host("192.0.2.1").is_err());
     }
