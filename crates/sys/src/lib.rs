@@ -3,4 +3,5 @@
 //!
 //! Each module owns one kernel interface: `persist` for crash-safe files.
 
+pub mod netlink;
 pub mod persist;
