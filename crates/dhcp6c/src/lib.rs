@@ -16,6 +16,7 @@
 pub mod client;
 pub mod config;
 pub mod counters;
+pub mod driver;
 mod incoming;
 pub mod lease;
 mod outgoing;
@@ -25,5 +26,6 @@ pub mod saved;
 
 pub use client::{Action, Client, Event, LeaseUpdate, State, UpdateReason};
 pub use config::{AddressMode, ClientConfig, IaKind, iaid_for};
+pub use driver::main;
 pub use lease::{DelegatedPrefix, Lease, LeasedAddress};
 pub use saved::SavedLease;

@@ -1,0 +1,197 @@
+//! Turning engine state into bus facts, the console status object, and log
+//! lines.
+
+use std::time::Instant;
+
+use cpe_bus::state::{DelegatedAddress, INFINITE};
+use cpe_bus::{Dhcp6Facts, MonoTime, WanFacts, WanState};
+use serde_json::{Value, json};
+
+use crate::client::{Client, LeaseUpdate};
+use crate::lease::{Deadline, DelegatedPrefix, secs_left};
+
+fn mono(d: Deadline) -> MonoTime {
+    d.map(MonoTime::from_instant).unwrap_or(INFINITE)
+}
+
+fn bus_prefix(p: &DelegatedPrefix) -> cpe_bus::DelegatedPrefix {
+    cpe_bus::DelegatedPrefix {
+        prefix: p.prefix,
+        preferred_until: mono(p.preferred_until),
+        valid_until: mono(p.valid_until),
+    }
+}
+
+/// The facts the supervisor merges into shared state. `previous` are the
+/// prefixes being phased out (see [`Previous`]).
+pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
+    let lease = client.lease();
+    Dhcp6Facts {
+        state: client.state().name().to_string(),
+        server_duid: lease.map(|l| l.server_id.to_hex()),
+        delegated_prefixes: lease
+            .map(|l| l.prefixes.iter().map(bus_prefix).collect())
+            .unwrap_or_default(),
+        previous_prefixes: previous.iter().map(bus_prefix).collect(),
+        addresses: lease
+            .map(|l| {
+                l.addresses
+                    .iter()
+                    .map(|a| DelegatedAddress {
+                        address: a.address,
+                        preferred_until: mono(a.preferred_until),
+                        valid_until: mono(a.valid_until),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        dns_servers: lease.map(|l| l.dns_servers.clone()).unwrap_or_default(),
+        domains: lease
+            .map(|l| l.domains.iter().map(|d| d.to_string()).collect())
+            .unwrap_or_default(),
+        t1: lease.and_then(|l| l.t1).map(MonoTime::from_instant),
+        t2: lease.and_then(|l| l.t2).map(MonoTime::from_instant),
+    }
+}
+
+/// Prefixes that left the delegation but that hosts may still hold; kept
+/// in the facts until their valid lifetime ends so LAN services deprecate
+/// rather than drop them.
+#[derive(Debug, Default)]
+pub struct Previous(Vec<DelegatedPrefix>);
+
+impl Previous {
+    /// Folds in an update: new previous prefixes are added, prefixes that
+    /// came back are removed.
+    pub fn apply(&mut self, u: &LeaseUpdate, now: Instant, released: bool) {
+        for p in &u.previous_prefixes {
+            let mut p = *p;
+            if released {
+                // Given back: the ISP no longer routes it to us.
+                p.preferred_until = Some(now);
+                p.valid_until = Some(now);
+            }
+            self.0.retain(|q| q.prefix != p.prefix);
+            self.0.push(p);
+        }
+        self.0
+            .retain(|q| !u.prefixes.iter().any(|c| c.prefix == q.prefix));
+    }
+
+    /// Drops entries whose valid lifetime has ended; true if any was dropped.
+    pub fn prune(&mut self, now: Instant) -> bool {
+        let before = self.0.len();
+        self.0.retain(|p| p.valid_until.is_none_or(|v| v > now));
+        self.0.len() != before
+    }
+
+    /// The list.
+    pub fn list(&self) -> &[DelegatedPrefix] {
+        &self.0
+    }
+}
+
+fn prefix_json(p: &DelegatedPrefix, now: Instant) -> Value {
+    json!({
+        "prefix": p.prefix.to_string(),
+        "preferred_lft": secs_left(p.preferred_until, now),
+        "valid_lft": secs_left(p.valid_until, now),
+    })
+}
+
+/// The object `cpectl show dhcp6c` prints.
+pub fn status(
+    client: &Client,
+    previous: &[DelegatedPrefix],
+    interface: &str,
+    now: Instant,
+) -> Value {
+    let lease = client.lease();
+    json!({
+        "state": client.state().name(),
+        "interface": interface,
+        "duid": client.duid().to_hex(),
+        "server_duid": lease.map(|l| l.server_id.to_hex()),
+        "delegated_prefixes": lease.map(|l| l.prefixes.iter().map(|p| prefix_json(p, now)).collect::<Vec<_>>()).unwrap_or_default(),
+        "previous_prefixes": previous.iter().map(|p| prefix_json(p, now)).collect::<Vec<_>>(),
+        "addresses": lease.map(|l| l.addresses.iter().map(|a| json!({
+            "address": a.address.to_string(),
+            "preferred_lft": secs_left(a.preferred_until, now),
+            "valid_lft": secs_left(a.valid_until, now),
+        })).collect::<Vec<_>>()).unwrap_or_default(),
+        "t1": lease.map(|l| secs_left(l.t1, now)),
+        "t2": lease.map(|l| secs_left(l.t2, now)),
+        "dns_servers": lease.map(|l| l.dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+        "domains": lease.map(|l| l.domains.iter().map(|d| d.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+        "sol_max_rt": client.sol_max_rt().as_secs(),
+        "counters": client.counters(),
+    })
+}
+
+/// One log line per binding change, with lifetimes in seconds.
+pub fn describe(u: &LeaseUpdate, client: &Client, now: Instant) -> String {
+    let list = |ps: &[DelegatedPrefix]| {
+        ps.iter()
+            .map(|p| {
+                format!(
+                    "{} (preferred {}s, valid {}s)",
+                    p.prefix,
+                    secs_left(p.preferred_until, now),
+                    secs_left(p.valid_until, now)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!("{:?}", u.reason).to_lowercase();
+    if !u.prefixes.is_empty() {
+        s.push_str(&format!(": prefixes {}", list(&u.prefixes)));
+    }
+    if !u.previous_prefixes.is_empty() {
+        s.push_str(&format!("; withdrawn {}", list(&u.previous_prefixes)));
+    }
+    for a in &u.addresses {
+        s.push_str(&format!(
+            "; address {} (valid {}s)",
+            a.address,
+            secs_left(a.valid_until, now)
+        ));
+    }
+    if let Some(l) = client.lease() {
+        s.push_str(&format!("; server {}", l.server_id));
+    }
+    s
+}
+
+/// Whether the WAN is ready for DHCPv6: on IPoE when the link has carrier
+/// and the ISP's RA asked for DHCPv6 (M or O); on PPPoE once the session is
+/// up (DHCPv6-PD runs over the PPP link whether or not an RA came yet).
+pub fn wan_ready(wan: &WanFacts, pppoe: bool) -> bool {
+    if pppoe {
+        wan.state == WanState::Up
+    } else {
+        wan.carrier && wan.state != WanState::Down && (wan.ra_managed || wan.ra_other_config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dhcp_starts_on_ra_flags_or_pppoe_up() {
+        let mut wan = WanFacts {
+            carrier: true,
+            state: WanState::Connecting,
+            ..WanFacts::default()
+        };
+        assert!(!wan_ready(&wan, false), "no RA yet");
+        wan.ra_other_config = true;
+        assert!(wan_ready(&wan, false));
+        wan.carrier = false;
+        assert!(!wan_ready(&wan, false));
+        assert!(!wan_ready(&wan, true));
+        wan.state = WanState::Up;
+        assert!(wan_ready(&wan, true));
+    }
+}

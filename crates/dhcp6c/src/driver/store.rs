@@ -1,0 +1,173 @@
+//! What the client keeps in `state_dir/dhcp6c/`: its DUID and its lease.
+//!
+//! Both are written with `cpe_sys::persist::atomic_write`, so a power cut
+//! leaves the old or the new file, never half of one. The DUID is created
+//! once and never changes (a new DUID makes the ISP see a new customer and
+//! hand out a new prefix); the lease is rewritten on every change so a
+//! restarted client resumes instead of starting over (RFC 9096).
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use cpe_sys::persist::{atomic_write, read_optional};
+use cpe_wire::dhcpv6::{Duid, HW_TYPE_ETHERNET};
+
+use crate::lease::Lease;
+use crate::saved::SavedLease;
+
+/// Paths of the client's state files.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// Seconds since the Unix epoch by the wall clock (0 if it is before 1970).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// 16 bytes from the kernel's random pool.
+pub fn random_bytes() -> io::Result<[u8; 16]> {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// The MAC of `interface` from sysfs, if it has a non-zero one.
+fn interface_mac(interface: &str) -> Option<Vec<u8>> {
+    let text = std::fs::read_to_string(Path::new("/sys/class/net").join(interface).join("address"))
+        .ok()?;
+    let mac: Vec<u8> = text
+        .trim()
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    (mac.len() == 6 && mac.iter().any(|b| *b != 0)).then_some(mac)
+}
+
+impl Store {
+    /// The store under `state_dir/dhcp6c`.
+    pub fn new(state_dir: &Path) -> Self {
+        Self {
+            dir: state_dir.join("dhcp6c"),
+        }
+    }
+
+    fn duid_path(&self) -> PathBuf {
+        self.dir.join("duid")
+    }
+
+    fn lease_path(&self) -> PathBuf {
+        self.dir.join("lease.json")
+    }
+
+    /// The persisted DUID, or a new one: DUID-LL from the MAC of
+    /// `interface` (stable across reflashing as long as the board keeps its
+    /// MAC, and needs no clock), DUID-UUID from random bytes when the link
+    /// has no MAC. A corrupt file is replaced, and says so in the log.
+    pub fn load_or_create_duid(&self, interface: &str) -> io::Result<Duid> {
+        if let Some(bytes) = read_optional(&self.duid_path())? {
+            match Duid::from_hex(String::from_utf8_lossy(&bytes).trim()) {
+                Ok(d) => return Ok(d),
+                Err(e) => log::warn!(
+                    "dhcp6c: {} is unusable ({e}); creating a new DUID",
+                    self.duid_path().display()
+                ),
+            }
+        }
+        let duid = match interface_mac(interface) {
+            Some(mac) => Duid::link_layer(HW_TYPE_ETHERNET, &mac)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
+            None => Duid::uuid(random_bytes()?),
+        };
+        atomic_write(&self.duid_path(), format!("{duid}\n").as_bytes())?;
+        log::info!(
+            "dhcp6c: created DUID {duid} in {}",
+            self.duid_path().display()
+        );
+        Ok(duid)
+    }
+
+    /// The lease saved before a restart, rebuilt for engine time `now`.
+    pub fn load_lease(&self, now: Instant) -> Option<Lease> {
+        let bytes = match read_optional(&self.lease_path()) {
+            Ok(b) => b?,
+            Err(e) => {
+                log::warn!("dhcp6c: cannot read {}: {e}", self.lease_path().display());
+                return None;
+            }
+        };
+        match serde_json::from_slice::<SavedLease>(&bytes) {
+            Ok(saved) => saved.restore(now, unix_now()),
+            Err(e) => {
+                log::warn!(
+                    "dhcp6c: ignoring corrupt {}: {e}",
+                    self.lease_path().display()
+                );
+                None
+            }
+        }
+    }
+
+    /// Saves `lease` as of `now`, or removes the file when there is none.
+    pub fn save_lease(&self, lease: Option<&Lease>, now: Instant) -> io::Result<()> {
+        match lease {
+            Some(l) => {
+                let saved = SavedLease::capture(l, now, unix_now());
+                let json = serde_json::to_vec_pretty(&saved)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                atomic_write(&self.lease_path(), &json)
+            }
+            None => match std::fs::remove_file(self.lease_path()) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lease::{DelegatedPrefix, deadline_after};
+
+    #[test]
+    fn duid_is_created_once_and_lease_round_trips() {
+        let dir = std::env::temp_dir().join(format!("dhcp6c-store-{}", std::process::id()));
+        let store = Store::new(&dir);
+        let a = store.load_or_create_duid("no-such-if0").unwrap();
+        assert_eq!(a.duid_type(), 4, "no MAC: DUID-UUID");
+        assert_eq!(
+            store.load_or_create_duid("no-such-if0").unwrap(),
+            a,
+            "persisted"
+        );
+
+        let now = Instant::now();
+        let lease = Lease {
+            server_id: a.clone(),
+            prefixes: vec![DelegatedPrefix {
+                prefix: "2001:db8:1::/56".parse().unwrap(),
+                preferred_until: deadline_after(now, 100),
+                valid_until: deadline_after(now, 200),
+            }],
+            addresses: vec![],
+            t1: deadline_after(now, 50),
+            t2: None,
+            dns_servers: vec![],
+            domains: vec![],
+        };
+        store.save_lease(Some(&lease), now).unwrap();
+        let back = store.load_lease(now).unwrap();
+        assert_eq!(back.prefixes[0].prefix, lease.prefixes[0].prefix);
+        assert_eq!(back.t2, None);
+        store.save_lease(None, now).unwrap();
+        assert!(store.load_lease(now).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
