@@ -17,6 +17,7 @@
 //! ```
 
 mod diagnostic;
+mod diff;
 mod model;
 mod position;
 mod read;
@@ -27,6 +28,7 @@ mod suggest;
 mod syntax;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use diff::{ConfigDiff, diff};
 pub use model::*;
 pub use render::to_toml;
 pub use schema::known_keys;

@@ -568,6 +568,16 @@ fn duplicate_subnet_ids() {
 }
 
 #[test]
+fn defaulted_subnet_id_collision_explains_the_default() {
+    let line = error(
+        "[wan]\n[[lan]]\nsubnet_id = 2\nipv4 = false\n[[lan]]\ninterface = \"br1\"\nipv4 = false\n",
+        "5:1",
+        "subnet_id 2 is already used by LAN #1",
+    );
+    assert!(line.contains("defaults to its position (2)"), "{line}");
+}
+
+#[test]
 fn second_lan_gets_next_subnet_id_by_default() {
     let c = load("[wan]\n[[lan]]\n[[lan]]\ninterface = \"br1\"\nipv4 = false\n");
     assert_eq!((c.lan[0].subnet_id, c.lan[1].subnet_id), (1, 2));

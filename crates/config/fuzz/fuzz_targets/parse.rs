@@ -1,6 +1,7 @@
 //! Arbitrary bytes into `parse_str`: it must never panic, and whatever it
 //! reports must be well-formed (1-based positions inside the text, one line
-//! per diagnostic, errors only on failure).
+//! per diagnostic, errors only on failure), and a loaded config survives
+//! a render/load round trip.
 #![no_main]
 
 use cpe_config::{Severity, parse_str};
@@ -17,8 +18,13 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(w.severity, Severity::Warning);
                 check(w, lines);
             }
-            // A loaded config must serialize (the supervisor prints it).
-            assert!(!format!("{:?}", loaded.config).is_empty());
+            // The effective config, rendered and loaded again, is the same
+            // config (what `cpectl` shows is what runs).
+            let rendered = cpe_config::to_toml(&loaded.config);
+            match parse_str(&rendered, "fuzz.toml") {
+                Ok(again) => assert_eq!(again.config, loaded.config, "{rendered}"),
+                Err(diags) => panic!("rendered config rejected: {diags}\n{rendered}"),
+            }
         }
         Err(diags) => {
             assert!(diags.has_errors(), "rejected without an error");

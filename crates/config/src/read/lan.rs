@@ -87,7 +87,15 @@ pub(super) fn read_all(
                     lans.get(*first)
                         .map_or(String::new(), |l: &LanRead| quoted(&l.model.interface))
                 ))
-                .hint("each LAN needs its own /64: give it another subnet_id"),
+                .hint(if lan.subnet_id_defaulted {
+                    format!(
+                        "this LAN's subnet_id defaults to its position ({}): set subnet_id \
+                         explicitly",
+                        lan.model.subnet_id
+                    )
+                } else {
+                    "each LAN needs its own /64: give it another subnet_id".to_owned()
+                }),
             );
         } else {
             subnet_ids.insert(lan.model.subnet_id, index);
@@ -130,6 +138,7 @@ struct OneLan {
     model: Lan,
     interface_span: Span,
     subnet_id_span: Span,
+    subnet_id_defaulted: bool,
     ipv4: lan_ipv4::Ipv4Read,
 }
 
@@ -166,6 +175,7 @@ fn read_lan(
         .unwrap_or_else(|| t.span.clone());
     let default_id = u16::try_from(index + 1).unwrap_or(u16::MAX);
     let subnet_bad = subnet_field.is_bad();
+    let subnet_id_defaulted = matches!(subnet_field, Field::Absent);
     let subnet_id = subnet_field
         .map(|v| u16::try_from(v).unwrap_or(default_id))
         .or(default_id);
@@ -211,6 +221,7 @@ fn read_lan(
         },
         interface_span,
         subnet_id_span,
+        subnet_id_defaulted,
         ipv4,
     }
 }
