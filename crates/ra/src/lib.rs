@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod content;
+mod driver;
 pub mod engine;
 pub mod facts;
 pub mod memory;
@@ -19,6 +20,7 @@ pub mod schedule;
 pub mod status;
 
 pub use config::{DnsServer, MtuSetting, RaConfig};
+pub use driver::main;
 pub use engine::{Action, Engine, Input, RaKind, Received};
 pub use facts::{LanFacts, RouteAdvert};
 pub use prefixes::LanPrefix;

@@ -1,0 +1,280 @@
+//! One LAN interface's I/O loop around its [`Engine`]: socket, timers,
+//! kernel polling, persistence of remembered prefixes, status.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cpe_bus::SharedState;
+use ipnet::Ipv6Net;
+use log::{debug, info, warn};
+use tokio::sync::{mpsc, watch};
+
+use super::iface::{self, IfaceInfo};
+use super::mapping::{self, Clock};
+use super::socket::{MAX_MESSAGE, RaSocket};
+use crate::config::RaConfig;
+use crate::engine::{Action, Engine, Input, Received};
+use crate::facts::LanFacts;
+use crate::memory;
+
+/// How often the kernel's view of the interface (addresses, MAC) is re-read
+/// and the status refreshed.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+/// Wait between attempts while the interface is missing or the socket fails.
+const RETRY_EVERY: Duration = Duration::from_secs(3);
+
+/// Where the facts that are not in the kernel come from.
+#[derive(Clone)]
+pub enum Upstream {
+    /// Snapshots from the supervisor.
+    Bus(watch::Receiver<SharedState>),
+    /// Fixed (standalone mode for labs and benchmarks).
+    Fixed {
+        /// Advertise as default router.
+        default_route: bool,
+        /// WAN MTU for `mtu = auto`.
+        wan_mtu: Option<u32>,
+    },
+}
+
+/// Everything one LAN task needs.
+pub struct LanTask {
+    /// Interface name.
+    pub interface: String,
+    /// RA settings.
+    pub config: RaConfig,
+    /// Where remembered prefixes are stored.
+    pub state_dir: PathBuf,
+    /// Facts source.
+    pub upstream: Upstream,
+    /// Becomes true on orderly shutdown.
+    pub stop: watch::Receiver<bool>,
+    /// Status objects out (interface, JSON).
+    pub status: mpsc::UnboundedSender<(String, serde_json::Value)>,
+    /// Timing jitter seed.
+    pub seed: u64,
+}
+
+fn facts(upstream: &Upstream, interface: &str, kernel: &IfaceInfo, clock: &Clock) -> LanFacts {
+    match upstream {
+        Upstream::Bus(rx) => mapping::lan_facts(&rx.borrow(), interface, kernel, clock),
+        Upstream::Fixed {
+            default_route,
+            wan_mtu,
+        } => LanFacts {
+            prefixes: Vec::new(),
+            router_addresses: kernel.global.clone(),
+            link_local: kernel.link_local.clone(),
+            link_layer_address: kernel.mac,
+            upstream_default_route: *default_route,
+            wan_mtu: *wan_mtu,
+            routes: Vec::new(),
+        },
+    }
+}
+
+async fn changed(upstream: &mut Upstream) -> bool {
+    match upstream {
+        Upstream::Bus(rx) => rx.changed().await.is_ok(),
+        Upstream::Fixed { .. } => std::future::pending().await,
+    }
+}
+
+fn load_remembered(path: &std::path::Path) -> Vec<Ipv6Net> {
+    match cpe_sys::persist::read_optional(path) {
+        Ok(Some(bytes)) => memory::decode(&bytes).unwrap_or_else(|e| {
+            warn!("ra: ignoring {}: {e}", path.display());
+            Vec::new()
+        }),
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            warn!("ra: cannot read {}: {e}", path.display());
+            Vec::new()
+        }
+    }
+}
+
+impl LanTask {
+    /// Waits for the interface, then advertises until stopped.
+    pub async fn run(mut self) {
+        let (kernel, socket) = loop {
+            if *self.stop.borrow() {
+                return;
+            }
+            match iface::read(&self.interface) {
+                None => debug!("ra: {} does not exist yet", self.interface),
+                Some(info) => match RaSocket::open(&self.interface, info.index) {
+                    Ok(s) => break (info, s),
+                    Err(e) => warn!("ra: cannot open the RA socket on {}: {e}", self.interface),
+                },
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RETRY_EVERY) => {}
+                _ = self.stop.changed() => {}
+            }
+        };
+        self.advertise(kernel, socket).await;
+    }
+
+    async fn advertise(mut self, mut kernel: IfaceInfo, socket: RaSocket) {
+        let memory_path = self.state_dir.join(memory::file_name(&self.interface));
+        let remembered = load_remembered(&memory_path);
+        let now = Instant::now();
+        let mut engine = Engine::new(self.config.clone(), &remembered, self.seed, now);
+        info!(
+            "ra: advertising on {} (ifindex {}), {} prefix(es) remembered from before",
+            self.interface,
+            kernel.index,
+            remembered.len()
+        );
+        let mut clock = Clock::now();
+        let mut last_facts = facts(&self.upstream, &self.interface, &kernel, &clock);
+        let mut actions = engine.handle(Input::Facts(last_facts.clone()), now);
+        let mut buf = vec![0u8; MAX_MESSAGE];
+        let mut poll = tokio::time::interval(POLL_EVERY);
+        let mut send_errors = 0u64;
+        let mut advertised = Vec::new();
+        loop {
+            let stopped = self
+                .execute(&mut actions, &socket, &memory_path, &mut send_errors)
+                .await;
+            if stopped {
+                break;
+            }
+            self.log_prefix_changes(&engine, &mut advertised);
+            let Some(deadline) = engine.deadline() else {
+                break;
+            };
+            let now = tokio::select! {
+                r = socket.recv(&mut buf) => {
+                    let now = Instant::now();
+                    match r {
+                        Ok(meta) if meta.truncated => debug!("ra: dropped oversized packet from {}", meta.source),
+                        Ok(meta) if meta.ifindex.is_some_and(|i| i != kernel.index) => {}
+                        Ok(meta) => {
+                            let message = buf.get(..meta.len).unwrap_or_default();
+                            actions = engine.handle(Input::Received(Received {
+                                source: meta.source,
+                                hop_limit: meta.hop_limit,
+                                message,
+                            }), now);
+                        }
+                        Err(e) => {
+                            warn!("ra: receive on {} failed: {e}", self.interface);
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => Instant::now(),
+                ok = changed(&mut self.upstream) => {
+                    if !ok {
+                        // Supervisor gone: the main task is shutting down.
+                        self.upstream = Upstream::Fixed { default_route: last_facts.upstream_default_route, wan_mtu: last_facts.wan_mtu };
+                    }
+                    clock = Clock::now();
+                    let now = Instant::now();
+                    last_facts = facts(&self.upstream, &self.interface, &kernel, &clock);
+                    actions = engine.handle(Input::Facts(last_facts.clone()), now);
+                    continue;
+                }
+                _ = poll.tick() => {
+                    let now = Instant::now();
+                    if let Some(fresh) = iface::read(&self.interface) && fresh != kernel {
+                        kernel = fresh;
+                        let f = facts(&self.upstream, &self.interface, &kernel, &clock);
+                        if f != last_facts {
+                            last_facts = f;
+                            actions = engine.handle(Input::Facts(last_facts.clone()), now);
+                        }
+                    }
+                    self.publish_status(&engine, now, send_errors);
+                    continue;
+                }
+                r = self.stop.changed() => {
+                    let now = Instant::now();
+                    if r.is_err() || *self.stop.borrow() {
+                        actions = engine.handle(Input::Shutdown, now);
+                    }
+                    continue;
+                }
+            };
+            actions = engine.handle(Input::Tick, now);
+        }
+        self.publish_status(&engine, Instant::now(), send_errors);
+        info!("ra: stopped on {}", self.interface);
+    }
+
+    /// Carries out actions; true once the engine has stopped.
+    async fn execute(
+        &self,
+        actions: &mut Vec<Action>,
+        socket: &RaSocket,
+        memory_path: &std::path::Path,
+        send_errors: &mut u64,
+    ) -> bool {
+        let mut stopped = false;
+        for action in actions.drain(..) {
+            match action {
+                Action::SendRa { message, kind } => {
+                    if let Err(e) = socket.send_all_nodes(&message).await {
+                        *send_errors += 1;
+                        warn!("ra: sending {kind:?} RA on {} failed: {e}", self.interface);
+                    } else {
+                        debug!(
+                            "ra: sent {kind:?} RA on {} ({} octets)",
+                            self.interface,
+                            message.len()
+                        );
+                    }
+                }
+                Action::RememberPrefixes(list) => {
+                    if let Err(e) =
+                        cpe_sys::persist::atomic_write(memory_path, &memory::encode(&list))
+                    {
+                        warn!("ra: cannot write {}: {e}", memory_path.display());
+                    }
+                }
+                Action::RogueRouter(_) => {}
+                Action::Stopped => stopped = true,
+            }
+        }
+        stopped
+    }
+
+    fn log_prefix_changes(&self, engine: &Engine, advertised: &mut Vec<(String, bool)>) {
+        let now: Vec<(String, bool)> = engine
+            .status(Instant::now())
+            .prefixes
+            .into_iter()
+            .map(|p| (p.prefix, p.deprecated))
+            .collect();
+        if &now != advertised {
+            let text: Vec<String> = now
+                .iter()
+                .map(|(p, d)| {
+                    if *d {
+                        format!("{p} (deprecated)")
+                    } else {
+                        p.clone()
+                    }
+                })
+                .collect();
+            info!(
+                "ra: {} now advertises [{}]",
+                self.interface,
+                text.join(", ")
+            );
+            *advertised = now;
+        }
+    }
+
+    fn publish_status(&self, engine: &Engine, now: Instant, send_errors: u64) {
+        let mut json = serde_json::to_value(engine.status(now)).unwrap_or_default();
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert("interface".into(), self.interface.clone().into());
+            obj.insert("send_errors".into(), send_errors.into());
+        }
+        let _ = self.status.send((self.interface.clone(), json));
+    }
+}
