@@ -1,0 +1,389 @@
+//! The daemon against real Linux hosts, in network namespaces: the host's
+//! kernel is the SLAAC client, `rdisc6` the probe, radvd the rogue router.
+//!
+//! Needs root and `ip`; skipped (with a message) where namespaces cannot be
+//! created. `rdisc6` and `radvd` parts are skipped when those are missing.
+
+// Test helpers outside #[test] functions panic on setup failures by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const ROUTER_MAC: &str = "02:00:5e:00:53:01";
+const ROUTER_LL: &str = "fe80::5eff:fe00:5301";
+const HOST_MAC: &str = "02:00:5e:00:53:99";
+const HOST_LL: &str = "fe80::5eff:fe00:5399";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("spawn")
+}
+
+fn ok(args: &[&str]) {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn text(args: &[&str]) -> String {
+    String::from_utf8_lossy(&run(args).stdout).into_owned()
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+fn daemon_binary() -> PathBuf {
+    // target/<profile>/deps/netns-<hash> -> target/<profile>/examples/ra_standalone
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/ra_standalone")
+}
+
+/// A router namespace and a host namespace joined by a veth pair.
+struct Lab {
+    router: String,
+    host: String,
+    dir: PathBuf,
+    children: Vec<Child>,
+}
+
+impl Lab {
+    fn new(name: &str) -> Option<Lab> {
+        let id = format!("{name}-{}", std::process::id());
+        let router = format!("rar-{id}");
+        let host = format!("rah-{id}");
+        if !run(&["ip", "netns", "add", &router]).status.success() {
+            eprintln!("skipped: cannot create network namespaces (needs root)");
+            return None;
+        }
+        ok(&["ip", "netns", "add", &host]);
+        let dir = std::env::temp_dir().join(format!("ra-lab-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let lab = Lab {
+            router,
+            host,
+            dir,
+            children: Vec::new(),
+        };
+        for ns in [&lab.router, &lab.host] {
+            ok(&[
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.accept_dad=0",
+            ]);
+            ok(&[
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.default.accept_dad=0",
+            ]);
+        }
+        ok(&[
+            "ip",
+            "netns",
+            "exec",
+            &lab.router,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.forwarding=1",
+        ]);
+        ok(&[
+            "ip",
+            "link",
+            "add",
+            "lan0",
+            "netns",
+            &lab.router,
+            "address",
+            ROUTER_MAC,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "host0",
+            "netns",
+            &lab.host,
+            "address",
+            HOST_MAC,
+        ]);
+        ok(&["ip", "-n", &lab.router, "link", "set", "lan0", "up"]);
+        ok(&["ip", "-n", &lab.host, "link", "set", "host0", "up"]);
+        // The host must have its link-local before it listens to RAs.
+        let ready = wait_for(Duration::from_secs(5), || {
+            let a = text(&["ip", "-n", &lab.host, "-6", "addr", "show", "dev", "host0"]);
+            let r = text(&["ip", "-n", &lab.router, "-6", "addr", "show", "dev", "lan0"]);
+            a.contains(HOST_LL)
+                && r.contains(ROUTER_LL)
+                && !a.contains("tentative")
+                && !r.contains("tentative")
+        });
+        assert!(ready.is_some(), "link-local addresses never appeared");
+        Some(lab)
+    }
+
+    fn host(&self, args: &[&str]) -> String {
+        let mut full = vec!["ip", "netns", "exec", &self.host];
+        full.extend_from_slice(args);
+        text(&full)
+    }
+
+    fn start_daemon(&mut self, extra: &[&str]) -> usize {
+        let state = self.dir.to_string_lossy().into_owned();
+        let status = self.dir.join("status.json").to_string_lossy().into_owned();
+        let bin = daemon_binary();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.router])
+            .arg(&bin)
+            .args([
+                "--interface",
+                "lan0",
+                "--state-dir",
+                &state,
+                "--status-file",
+                &status,
+                "--log-level",
+                "debug",
+            ])
+            .args(extra)
+            .stderr(Stdio::from(
+                std::fs::File::create(self.dir.join("daemon.log")).unwrap(),
+            ))
+            .spawn()
+            .expect("daemon binary (built by cargo test as an example)");
+        self.children.push(child);
+        self.children.len() - 1
+    }
+
+    fn stop(&mut self, which: usize) {
+        let pid = self.children[which].id().to_string();
+        ok(&["kill", "-TERM", &pid]);
+        let status = self.children[which].wait().unwrap();
+        assert!(status.success(), "daemon exit {status:?}");
+    }
+
+    fn status(&self) -> serde_json::Value {
+        std::fs::read(self.dir.join("status.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn host_has_default_via_us(&self) -> bool {
+        self.host(&["ip", "-6", "route", "show", "default"])
+            .contains(ROUTER_LL)
+    }
+
+    fn host_addr_line(&self, prefix: &str) -> Option<String> {
+        let out = self.host(&["ip", "-6", "addr", "show", "dev", "host0"]);
+        let lines: Vec<&str> = out.lines().collect();
+        lines
+            .windows(2)
+            .find(|w| w[0].contains(prefix))
+            .map(|w| format!("{} {}", w[0], w[1]))
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = run(&["ip", "netns", "del", &self.router]);
+        let _ = run(&["ip", "netns", "del", &self.host]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn linux_host_configures_from_our_ra_and_rogue_is_reported() {
+    let Some(mut lab) = Lab::new("cfg") else {
+        return;
+    };
+    ok(&[
+        "ip",
+        "-n",
+        &lab.router,
+        "addr",
+        "add",
+        "2001:db8:1:1::1/64",
+        "dev",
+        "lan0",
+        "nodad",
+    ]);
+    let daemon = lab.start_daemon(&[
+        "--prefix",
+        "2001:db8:1:1::/64",
+        "--rdnss",
+        "self",
+        "--dnssl",
+        "lan",
+        "--dnssl",
+        "home.arpa",
+        "--mtu",
+        "1492",
+        "--preference",
+        "high",
+    ]);
+    let took = wait_for(Duration::from_secs(10), || {
+        lab.host_has_default_via_us() && lab.host_addr_line("2001:db8:1:1:").is_some()
+    });
+    let log = std::fs::read_to_string(lab.dir.join("daemon.log")).unwrap_or_default();
+    let took = took.unwrap_or_else(|| panic!("host never configured; daemon log:\n{log}"));
+    eprintln!("host had a global address and default route {took:?} after start");
+    let route = lab.host(&["ip", "-6", "route", "show", "default"]);
+    assert!(route.contains("pref high"), "{route}");
+    assert!(route.contains("mtu 1492"), "{route}");
+    let addr = lab.host_addr_line("2001:db8:1:1:").unwrap();
+    assert!(addr.contains("2001:db8:1:1:0:5eff:fe00:5399/64"), "{addr}");
+
+    if have("rdisc6") {
+        let out = lab.host(&["rdisc6", "-1", "host0"]);
+        let field = |name: &str| -> String {
+            out.lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .map(|l| l.split_once(':').unwrap().1.trim().to_string())
+                .unwrap_or_else(|| panic!("{name} missing in:\n{out}"))
+        };
+        assert_eq!(field("Stateful address conf."), "No");
+        assert_eq!(field("Stateful other conf."), "Yes");
+        assert_eq!(field("Router preference"), "high");
+        assert!(field("Router lifetime").starts_with("1800 "));
+        assert!(field("MTU").starts_with("1492 bytes"));
+        assert_eq!(field("Prefix"), "2001:db8:1:1::/64");
+        assert!(field("Valid time").starts_with("5400 "));
+        assert!(field("Pref. time").starts_with("2700 "));
+        assert_eq!(field("Recursive DNS server"), "2001:db8:1:1::1");
+        assert!(field("DNS server lifetime").starts_with("1800 "));
+        assert_eq!(field("DNS search list"), "lan home.arpa");
+        assert!(out.contains(&format!("from {ROUTER_LL}")), "{out}");
+    } else {
+        eprintln!("rdisc6 missing: RA content checked through the kernel only");
+    }
+
+    if have("radvd") {
+        let conf = lab.dir.join("rogue.conf");
+        std::fs::write(
+            &conf,
+            "interface host0 {\n AdvSendAdvert on;\n MinRtrAdvInterval 3;\n MaxRtrAdvInterval 4;\n prefix 2001:db8:bad::/64 { };\n};\n",
+        )
+        .unwrap();
+        let pid = lab.dir.join("rogue.pid");
+        let rogue = Command::new("ip")
+            .args([
+                "netns", "exec", &lab.host, "radvd", "-n", "-m", "stderr", "-C",
+            ])
+            .arg(&conf)
+            .arg("-p")
+            .arg(&pid)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        lab.children.push(rogue);
+        let seen = wait_for(Duration::from_secs(15), || {
+            lab.status()["lans"][0]["rogue_routers"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        });
+        assert!(seen.is_some(), "rogue radvd not reported: {}", lab.status());
+        let rogue = &lab.status()["lans"][0]["rogue_routers"][0];
+        assert_eq!(rogue["source"], HOST_LL);
+        assert_eq!(rogue["link_layer_address"], HOST_MAC);
+        let prefixes = rogue["prefixes"].to_string();
+        assert!(prefixes.contains("2001:db8:bad::/64"), "{prefixes}");
+        let log = std::fs::read_to_string(lab.dir.join("daemon.log")).unwrap();
+        assert_eq!(
+            log.matches("foreign router advertising").count(),
+            1,
+            "reported once:\n{log}"
+        );
+        assert!(log.contains(&format!(
+            "foreign router advertising on this LAN: {HOST_LL}"
+        )));
+    } else {
+        eprintln!("radvd missing: rogue detection checked by the engine tests only");
+    }
+
+    // Orderly shutdown: router lifetime 0 removes us as the host's default router.
+    lab.stop(daemon);
+    let gone = wait_for(Duration::from_secs(3), || !lab.host_has_default_via_us());
+    assert!(gone.is_some(), "default route survived the final RA");
+    assert!(
+        lab.host_addr_line("2001:db8:1:1:").is_some(),
+        "addresses stay over a restart"
+    );
+}
+
+#[test]
+fn restart_with_a_new_prefix_deprecates_the_old_one_on_the_host() {
+    let Some(mut lab) = Lab::new("renum") else {
+        return;
+    };
+    let first = lab.start_daemon(&["--prefix", "2001:db8:1:1::/64"]);
+    assert!(
+        wait_for(Duration::from_secs(10), || lab
+            .host_addr_line("2001:db8:1:1:")
+            .is_some())
+        .is_some()
+    );
+    lab.stop(first);
+    let memory = std::fs::read_to_string(lab.dir.join("ra-prefixes-lan0.json")).unwrap();
+    assert!(memory.contains("2001:db8:1:1::/64"), "{memory}");
+
+    // The ISP gave a different prefix while the router was down.
+    lab.start_daemon(&["--prefix", "2001:db8:2:1::/64"]);
+    let took = wait_for(Duration::from_secs(10), || {
+        lab.host_addr_line("2001:db8:2:1:").is_some()
+            && lab
+                .host_addr_line("2001:db8:1:1:")
+                .is_some_and(|l| l.contains("preferred_lft 0sec"))
+    });
+    let old = lab.host_addr_line("2001:db8:1:1:");
+    assert!(took.is_some(), "old address not deprecated: {old:?}");
+    let old = old.unwrap();
+    assert!(old.contains("deprecated"), "{old}");
+    let new = lab.host_addr_line("2001:db8:2:1:").unwrap();
+    assert!(
+        !new.contains("deprecated") && new.contains("preferred_lft 2"),
+        "{new}"
+    );
+    // The status file is refreshed every 2 s.
+    let shown = wait_for(Duration::from_secs(5), || {
+        let prefixes = lab.status()["lans"][0]["prefixes"].to_string();
+        prefixes.contains(r#""deprecated":true"#) && prefixes.contains("2001:db8:2:1::/64")
+    });
+    assert!(shown.is_some(), "status: {}", lab.status());
+}
