@@ -209,20 +209,21 @@ impl<'a, 'i> Table<'a, 'i> {
         schema: &'static TableSchema,
     ) -> Option<Self> {
         let DeValue::Table(entries) = node.get_ref() else {
-            let hint = if schema.header.starts_with("[[") {
-                format!("write {} once per entry", schema.header)
-            } else {
-                format!("write {} as a table header", schema.header)
-            };
-            ctx.error(
-                &node.span(),
-                Problem::new(format!(
+            let problem = match entry_form(schema) {
+                Some(form) => Problem::new(format!(
+                    "each {} entry must be a table, found {}",
+                    schema.path,
+                    type_name(node.get_ref())
+                ))
+                .hint(format!("write each entry as {form}")),
+                None => Problem::new(format!(
                     "{} must be a table, found {}",
                     display_path(schema),
                     type_name(node.get_ref())
                 ))
-                .hint(hint),
-            );
+                .hint(format!("write {} as a table header", schema.header)),
+            };
+            ctx.error(&node.span(), problem);
             return None;
         };
         let table = Self::from_entries(entries, node.span(), schema);
@@ -464,6 +465,16 @@ pub(crate) fn choose<T: Copy>(text: &str, options: &[(&'static str, T)]) -> Resu
         Some(best) => problem.hint(format!("did you mean \"{best}\"?")),
         None => problem,
     })
+}
+
+/// How one entry of an array of tables is written, for hints.
+fn entry_form(schema: &TableSchema) -> Option<&'static str> {
+    match schema.path {
+        "lan" => Some("[[lan]]"),
+        "firewall.pinhole" => Some("[[firewall.pinhole]]"),
+        "dns.hosts" => Some("{ name = \"nas\", addresses = [\"192.168.1.10\"] }"),
+        _ => None,
+    }
 }
 
 fn display_path(schema: &TableSchema) -> &'static str {

@@ -773,6 +773,24 @@ fn dns_hosts_entries() {
 }
 
 #[test]
+fn dns_hosts_entry_must_be_a_table() {
+    let line = error(
+        "[wan]\n[[lan]]\n[dns]\nhosts = [3]\n",
+        "4:10",
+        "each dns.hosts entry must be a table, found an integer",
+    );
+    assert!(
+        line.contains("hint: write each entry as { name = "),
+        "{line}"
+    );
+    error(
+        "[wan]\n[[lan]]\n[dns]\nhosts = 3\n",
+        "4:9",
+        "dns.hosts must be an array of tables",
+    );
+}
+
+#[test]
 fn upstream_entries() {
     let c =
         load("[wan]\n[[lan]]\n[dns]\nupstream = [\"auto\", \"192.0.2.53\", \"2001:db8::53\"]\n");
