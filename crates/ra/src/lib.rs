@@ -7,6 +7,8 @@
 //! DNS options, RFC 7084/9096 renumbering behaviour); a thin tokio driver
 //! feeds it packets, time and shared-state snapshots.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod content;
 mod driver;
