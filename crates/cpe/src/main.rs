@@ -85,23 +85,32 @@ fn check_config(files: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// `cpe daemon NAME`: the daemons the supervisor starts.
-fn daemon(args: Vec<OsString>) -> ExitCode {
-    let Some(name) = args.first().map(|a| a.to_string_lossy().into_owned()) else {
-        eprintln!("usage: cpe daemon NAME");
+/// `cpe daemon NAME [ARGS]`: the daemons the supervisor starts. Daemons
+/// whose engine is not in the build yet run as minimal bus participants.
+fn daemon(mut args: Vec<OsString>) -> ExitCode {
+    if args.is_empty() {
+        eprintln!("usage: cpe daemon NAME [ARGS]");
         return ExitCode::from(2);
-    };
-    match cpe_supervisor::plan::ALL_DAEMONS
-        .iter()
-        .find(|d| **d == name.as_str())
-    {
-        Some(known) => cpe_supervisor::minimal::main(known),
-        None => {
-            eprintln!(
-                "cpe: no daemon {name:?}; known: {}",
-                cpe_supervisor::plan::ALL_DAEMONS.join(", ")
-            );
-            ExitCode::from(2)
-        }
+    }
+    let rest = args.split_off(1);
+    let name = args[0].to_string_lossy().into_owned();
+    match name.as_str() {
+        "wan" => cpe_wan::main(rest),
+        "dhcp6c" => cpe_dhcp6c::main(rest),
+        "ra" => cpe_ra::main(rest),
+        "dns" => cpe_dns::main(rest),
+        other => match cpe_supervisor::plan::ALL_DAEMONS
+            .iter()
+            .find(|d| **d == other)
+        {
+            Some(known) => cpe_supervisor::minimal::main(known),
+            None => {
+                eprintln!(
+                    "cpe: no daemon {other:?}; known: {}",
+                    cpe_supervisor::plan::ALL_DAEMONS.join(", ")
+                );
+                ExitCode::from(2)
+            }
+        },
     }
 }
