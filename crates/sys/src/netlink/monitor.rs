@@ -143,6 +143,29 @@ impl Monitor {
         self.malformed
     }
 
+    /// The next event if one is already queued or readable without waiting;
+    /// lets a daemon take a burst of notifications as one batch.
+    pub fn try_next(&mut self) -> io::Result<Option<Event>> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Ok(Some(e));
+            }
+            match recv_from_kernel(self.fd.get_ref(), &mut self.buf) {
+                Ok(Some(n)) => {
+                    let data = self.buf.get(..n).unwrap_or(&[]);
+                    self.pending
+                        .extend(decode_events(data, &mut self.malformed));
+                }
+                Ok(None) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    return Ok(Some(Event::Overrun));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The next event. Cancel-safe: events already read stay queued.
     pub async fn next(&mut self) -> io::Result<Event> {
         loop {

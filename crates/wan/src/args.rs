@@ -1,0 +1,100 @@
+//! Command line of `cpe daemon wan`.
+
+use crate::settings::{WanMode, WanSettings};
+use cpe_config::IPOE_DEFAULT_MTU;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+pub const USAGE: &str =
+    "usage: cpe daemon wan                    (started by `cpe run`, config from the bus)
+       cpe daemon wan --interface IF [options]   (standalone, for labs)
+standalone options:
+  --mtu N              link MTU to set (default 1500)
+  --no-ipv4            do not run the DHCPv4 client
+  --pppoe              PPPoE mode (reports that it is not in this build)
+  --state-dir DIR      where the DHCPv4 lease is kept (default /var/lib/cpe)
+  --status-file PATH   facts and status as JSON, rewritten on every change
+                       (default /run/cpe/wan.json)
+  --log-level LEVEL    error|warn|info|debug|trace (default info)";
+
+/// Standalone settings.
+pub struct Standalone {
+    pub settings: WanSettings,
+    pub status_file: PathBuf,
+}
+
+/// What the command line asked for.
+pub struct Parsed {
+    pub standalone: Option<Standalone>,
+    pub log_level: String,
+}
+
+pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_args(args);
+    let mut interface = None;
+    let mut settings = WanSettings {
+        interface: String::new(),
+        mode: WanMode::Ipoe,
+        mtu: IPOE_DEFAULT_MTU,
+        ipv4: true,
+        state_dir: PathBuf::from("/var/lib/cpe"),
+    };
+    let mut status_file = PathBuf::from("/run/cpe/wan.json");
+    let mut log_level = "info".to_string();
+    let mut standalone_only = false;
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        let value = |p: &mut lexopt::Parser| -> Result<String, String> {
+            p.value()
+                .map_err(|e| e.to_string())?
+                .into_string()
+                .map_err(|_| "argument is not UTF-8".to_string())
+        };
+        match arg {
+            Long("interface") => interface = Some(value(&mut p)?),
+            Long("mtu") => {
+                let v = value(&mut p)?;
+                settings.mtu = v
+                    .parse()
+                    .ok()
+                    .filter(|m| (1280..=9000).contains(m))
+                    .ok_or(format!("bad MTU {v:?} (1280..9000)"))?;
+                standalone_only = true;
+            }
+            Long("no-ipv4") => {
+                settings.ipv4 = false;
+                standalone_only = true;
+            }
+            Long("pppoe") => {
+                settings.mode = WanMode::Pppoe;
+                standalone_only = true;
+            }
+            Long("state-dir") => {
+                settings.state_dir = value(&mut p)?.into();
+                standalone_only = true;
+            }
+            Long("status-file") => {
+                status_file = value(&mut p)?.into();
+                standalone_only = true;
+            }
+            Long("log-level") => log_level = value(&mut p)?,
+            Long("help") | Short('h') => return Err("help requested".into()),
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    let standalone = match interface {
+        Some(i) => {
+            settings.interface = i;
+            Some(Standalone {
+                settings,
+                status_file,
+            })
+        }
+        None if standalone_only => return Err("standalone options need --interface".into()),
+        None => None,
+    };
+    Ok(Parsed {
+        standalone,
+        log_level,
+    })
+}

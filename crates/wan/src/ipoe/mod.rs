@@ -1,0 +1,229 @@
+//! IPoE mode: the thin driver around [`Tracker`](crate::tracker::Tracker).
+//!
+//! It prepares the link (sysctls, up, MTU), turns netlink notifications and
+//! received RAs into tracker inputs, carries out the tracker's actions (RS,
+//! publish), and runs the DHCPv4 client when `wan.ipv4` is on.
+
+mod icmp6;
+mod kernel;
+mod status;
+
+use crate::outlet::Outlet;
+use crate::ra::accept_ra;
+use crate::settings::WanSettings;
+use crate::tracker::{Action, Input, Tracker, TrackerConfig};
+use cpe_sys::netlink::{Event, Monitor, Netlink};
+use cpe_wire::nd::{NdOption, RouterSolicitation};
+use icmp6::Icmp6Socket;
+use kernel::WanLink;
+use std::io;
+use std::time::{Duration, Instant};
+use tokio::time::sleep_until;
+
+pub use status::Counters;
+
+/// How often the status object is refreshed even without changes, so ages
+/// and remaining lifetimes stay current on the console.
+const STATUS_REFRESH: Duration = Duration::from_secs(10);
+
+/// Runs IPoE until the supervisor goes away or `shutdown` resolves.
+pub async fn run(
+    settings: &WanSettings,
+    outlet: &mut Outlet,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    let mut nl = Netlink::open()?;
+    // Subscribe before reading state, so nothing changes unseen in between.
+    let mut monitor = Monitor::open()?;
+    let mut d = Driver {
+        tracker: Tracker::new(TrackerConfig {
+            mode: settings.mode.as_str().into(),
+            interface: settings.interface.clone(),
+        }),
+        counters: Counters::default(),
+        wan: WanLink::new(settings.clone()),
+        icmp: None,
+        ifname: settings.interface.clone(),
+    };
+    let mut buf = vec![0u8; 2048];
+    tokio::pin!(shutdown);
+
+    let mut pending = d.attach(&mut nl)?;
+    let mut next_status = Instant::now();
+    loop {
+        let now = Instant::now();
+        if d.apply(std::mem::take(&mut pending), now, outlet) {
+            next_status = now;
+        }
+        if now >= next_status {
+            outlet.set_status(status::render(&d.tracker, &d.wan, &d.counters, now));
+            next_status = now + STATUS_REFRESH;
+        }
+        let deadline = d
+            .tracker
+            .next_deadline()
+            .map_or(next_status, |t| t.min(next_status));
+
+        tokio::select! {
+            // RAs first: the raw socket gets its copy before the kernel acts
+            // on it, so the reason for a route change is known when the
+            // route notification is handled.
+            biased;
+            r = recv(d.icmp.as_ref(), &mut buf) => {
+                match r {
+                    Ok(rx) => d.on_icmp(buf.get(..rx.len).unwrap_or(&[]), rx, &mut pending),
+                    Err(e) => {
+                        log::warn!("ICMPv6 receive on {}: {e}", d.ifname);
+                        d.icmp = None;
+                    }
+                }
+            }
+            ev = monitor.next() => {
+                // Take everything already queued, so a burst (stale events
+                // behind a fresh dump, an interface flap) is judged as a
+                // whole and published once.
+                let mut events = vec![ev?];
+                while let Some(more) = monitor.try_next()? {
+                    events.push(more);
+                }
+                d.counters.netlink_malformed = monitor.malformed();
+                for ev in events {
+                    if matches!(ev, Event::Overrun) {
+                        log::warn!("netlink monitor overrun; re-reading link, addresses and routes");
+                        pending.extend(d.attach(&mut nl)?);
+                        continue;
+                    }
+                    match d.wan.on_event(ev) {
+                        Some(inputs) => pending.extend(inputs),
+                        None => pending.extend(d.attach(&mut nl)?),
+                    }
+                }
+            }
+            _ = sleep_until(deadline.into()) => pending.push(Input::Tick),
+            _ = outlet.closed() => {
+                log::info!("supervisor gone; exiting");
+                return Ok(());
+            }
+            _ = &mut shutdown => {
+                log::info!("shutting down");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The driver's state between events.
+struct Driver {
+    tracker: Tracker,
+    counters: Counters,
+    wan: WanLink,
+    icmp: Option<Icmp6Socket>,
+    ifname: String,
+}
+
+impl Driver {
+    /// Finds the WAN link and adopts it. The ICMPv6 socket is opened before
+    /// the link is brought up, so the answer to the kernel's own first
+    /// Router Solicitation is not missed.
+    fn attach(&mut self, nl: &mut Netlink) -> io::Result<Vec<Input>> {
+        let Some(link) = self.wan.find(nl)? else {
+            self.icmp = None;
+            return Ok(vec![Input::Link(None)]);
+        };
+        if self.icmp.as_ref().map(Icmp6Socket::ifindex) != Some(link.index) {
+            self.icmp = match Icmp6Socket::open(&self.ifname, link.index) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    log::error!("{e}");
+                    None
+                }
+            };
+        }
+        self.wan.adopt(nl, link)
+    }
+
+    /// Feeds inputs to the tracker and carries out its actions; only the
+    /// last set of facts is published. Returns whether anything changed.
+    fn apply(&mut self, inputs: Vec<Input>, now: Instant, outlet: &mut Outlet) -> bool {
+        let mut facts = None;
+        for input in inputs {
+            for action in self.tracker.handle(input, now) {
+                match action {
+                    Action::SendRs => self.send_rs(),
+                    Action::Publish(f) => facts = Some(f),
+                }
+            }
+        }
+        let Some(f) = facts else { return false };
+        log::info!("wan {}: {}: {}", f.interface, state_word(f.state), f.reason);
+        outlet.publish(&f);
+        true
+    }
+
+    fn on_icmp(&mut self, msg: &[u8], rx: icmp6::Received, pending: &mut Vec<Input>) {
+        match accept_ra(msg, rx.source, rx.hop_limit) {
+            Ok(ra) => {
+                self.counters.ra_accepted += 1;
+                log::debug!(
+                    "RA from {}: M={} O={} router lifetime {} s, {} RDNSS",
+                    ra.source,
+                    u8::from(ra.managed),
+                    u8::from(ra.other_config),
+                    ra.router_lifetime,
+                    ra.rdnss.len()
+                );
+                pending.push(Input::Ra(ra));
+            }
+            Err(why) => {
+                self.counters.ra_rejected += 1;
+                let n = self.counters.ra_rejected;
+                if n <= 10 || n.is_power_of_two() {
+                    log::warn!(
+                        "dropped RA from {} on {}: {why} ({n} dropped so far)",
+                        rx.source,
+                        self.ifname
+                    );
+                }
+            }
+        }
+    }
+
+    fn send_rs(&mut self) {
+        let Some(sock) = self.icmp.as_ref() else {
+            return;
+        };
+        let mut rs = RouterSolicitation::default();
+        if let Some(mac) = self.wan.mac().filter(|m| !m.is_empty()) {
+            rs.options
+                .push(NdOption::SourceLinkLayerAddress(mac.to_vec()));
+        }
+        let sent = rs
+            .encode()
+            .map_err(|e| io::Error::other(format!("{e:?}")))
+            .and_then(|m| sock.send_rs(&m));
+        match sent {
+            Ok(()) => {
+                self.counters.rs_sent += 1;
+                log::info!("sent Router Solicitation on {}", self.ifname);
+            }
+            Err(e) => log::warn!("Router Solicitation on {}: {e}", self.ifname),
+        }
+    }
+}
+
+/// The state as the status document spells it.
+fn state_word(s: cpe_bus::WanState) -> &'static str {
+    match s {
+        cpe_bus::WanState::Unknown => "unknown",
+        cpe_bus::WanState::Down => "down",
+        cpe_bus::WanState::Connecting => "connecting",
+        cpe_bus::WanState::Up => "up",
+    }
+}
+
+async fn recv(sock: Option<&Icmp6Socket>, buf: &mut [u8]) -> io::Result<icmp6::Received> {
+    match sock {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}

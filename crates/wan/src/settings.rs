@@ -1,0 +1,72 @@
+//! The slice of configuration the WAN daemon runs with.
+
+use cpe_config::{Config, Mode};
+use std::path::PathBuf;
+
+/// WAN settings, from the config file (supervised) or the command line
+/// (standalone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WanSettings {
+    /// The WAN interface.
+    pub interface: String,
+    /// Access mode.
+    pub mode: WanMode,
+    /// MTU to set on the link.
+    pub mtu: u32,
+    /// Run the DHCPv4 client (IPoE).
+    pub ipv4: bool,
+    /// Where the DHCPv4 lease is persisted.
+    pub state_dir: PathBuf,
+}
+
+/// Access mode; one module per mode (`ipoe`, `pppoe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WanMode {
+    /// Native IPv6 over Ethernet (RA + DHCPv6, DHCPv4).
+    Ipoe,
+    /// PPPoE session.
+    Pppoe,
+}
+
+impl WanMode {
+    /// The word used in config, facts and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WanMode::Ipoe => "ipoe",
+            WanMode::Pppoe => "pppoe",
+        }
+    }
+}
+
+impl WanSettings {
+    /// Takes what the WAN needs from a validated config.
+    pub fn from_config(c: &Config) -> WanSettings {
+        WanSettings {
+            interface: c.wan.interface.clone(),
+            mode: match c.wan.mode {
+                Mode::Ipoe => WanMode::Ipoe,
+                Mode::Pppoe => WanMode::Pppoe,
+            },
+            mtu: c.wan.mtu,
+            ipv4: c.wan.ipv4,
+            state_dir: c.system.state_dir.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_follow_the_config() {
+        let src = "[system]\nstate_dir = \"/tmp/x\"\n[wan]\ninterface = \"eth1\"\nmtu = 1454\nipv4 = false\n[[lan]]\n";
+        let loaded = cpe_config::parse_str(src, "t.toml").unwrap();
+        let s = WanSettings::from_config(&loaded.config);
+        assert_eq!(s.interface, "eth1");
+        assert_eq!(s.mode, WanMode::Ipoe);
+        assert_eq!(s.mtu, 1454);
+        assert!(!s.ipv4);
+        assert_eq!(s.state_dir, PathBuf::from("/tmp/x"));
+    }
+}

@@ -1,0 +1,428 @@
+//! The WAN's view of itself, as a sans-IO state machine.
+//!
+//! The driver feeds it what the kernel and the ISP say (link, addresses,
+//! routes, RAs, the DHCPv4 lease) with the current time; it answers with the
+//! facts to publish when they changed and when to send a Router
+//! Solicitation. The decision of what state and reason follow from those
+//! observations is [`assess`], a plain function, so every case an engineer
+//! may see on the console has a unit test.
+
+use crate::ra::RaInfo;
+use cpe_bus::{WanFacts, WanState};
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+/// RFC 4861 RTR_SOLICITATION_INTERVAL: the first retransmission.
+pub const RS_INITIAL_INTERVAL: Duration = Duration::from_secs(4);
+/// RFC 7559 MAX_RTR_SOLICITATION_INTERVAL: a CPE keeps soliciting, backing
+/// off to once an hour, rather than giving up after three tries.
+pub const RS_MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The link as far as the WAN state cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkView {
+    /// Interface index.
+    pub index: u32,
+    /// Administratively up.
+    pub admin_up: bool,
+    /// Layer-1 carrier.
+    pub carrier: bool,
+    /// Current MTU.
+    pub mtu: u32,
+}
+
+/// One address on the WAN interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddrView {
+    /// Address and prefix length.
+    pub net: IpNet,
+    /// DAD still running.
+    pub tentative: bool,
+    /// DAD found a duplicate.
+    pub dad_failed: bool,
+}
+
+/// A default route through the WAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DefaultRoute {
+    /// The next hop (IPv6: the ISP router's link-local address).
+    pub gateway: IpAddr,
+}
+
+/// What the DHCPv4 client holds, if bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4Lease {
+    /// Our address with its prefix length.
+    pub address: IpNet,
+    /// Default gateway.
+    pub router: Option<Ipv4Addr>,
+    /// DNS servers.
+    pub dns: Vec<Ipv4Addr>,
+}
+
+/// Something the driver observed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The WAN link's current state; `None` when the interface does not exist.
+    Link(Option<LinkView>),
+    /// An address appeared or changed on the WAN.
+    AddressUp(AddrView),
+    /// An address was removed from the WAN.
+    AddressGone(IpNet),
+    /// A default route through the WAN appeared.
+    RouteUp(DefaultRoute),
+    /// A default route through the WAN was removed.
+    RouteGone(DefaultRoute),
+    /// A full re-read after a monitor overrun or at start: replaces all
+    /// address and route knowledge.
+    Resync {
+        /// Every address on the WAN.
+        addresses: Vec<AddrView>,
+        /// Every default route through the WAN.
+        routes: Vec<DefaultRoute>,
+    },
+    /// A valid RA arrived on the WAN.
+    Ra(RaInfo),
+    /// The DHCPv4 client's lease changed (`None`: no lease).
+    Ipv4(Option<Ipv4Lease>),
+    /// Time passed (a deadline from [`Tracker::next_deadline`] was reached).
+    Tick,
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send a Router Solicitation to ff02::2 with our MAC in a Source
+    /// Link-Layer Address option (allowed: it is only asked for once the
+    /// link-local source address is usable, never from `::`).
+    SendRs,
+    /// The facts changed: publish them.
+    Publish(WanFacts),
+}
+
+/// Everything observed, as plain data; the input to [`assess`].
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    /// Interface name (for reasons).
+    pub interface: String,
+    /// The link, if it exists.
+    pub link: Option<LinkView>,
+    /// Addresses by prefix.
+    pub addresses: BTreeMap<IpNet, AddrView>,
+    /// Default routes through the WAN.
+    pub routes: Vec<DefaultRoute>,
+    /// The most recent RA, with when it came.
+    pub last_ra: Option<(RaInfo, Instant)>,
+    /// RDNSS servers with their expiry.
+    pub rdnss: BTreeMap<Ipv6Addr, Instant>,
+    /// The DHCPv4 lease, if any.
+    pub ipv4: Option<Ipv4Lease>,
+}
+
+impl View {
+    fn default_v6(&self) -> Option<Ipv6Addr> {
+        self.routes.iter().find_map(|r| match r.gateway {
+            IpAddr::V6(g) => Some(g),
+            IpAddr::V4(_) => None,
+        })
+    }
+
+    fn default_v4(&self) -> Option<Ipv4Addr> {
+        self.routes.iter().find_map(|r| match r.gateway {
+            IpAddr::V4(g) => Some(g),
+            IpAddr::V6(_) => None,
+        })
+    }
+
+    fn usable_link_local(&self) -> bool {
+        self.addresses.values().any(|a| {
+            matches!(a.net.addr(), IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+                && !a.tentative
+                && !a.dad_failed
+        })
+    }
+
+    fn link_local_dad_failed(&self) -> bool {
+        self.addresses.values().any(|a| {
+            matches!(a.net.addr(), IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+                && a.dad_failed
+        })
+    }
+}
+
+/// The WAN state and the reason shown to an engineer, from what is observed.
+pub fn assess(v: &View) -> (WanState, String) {
+    let ifname = &v.interface;
+    let Some(link) = v.link else {
+        return (WanState::Down, format!("{ifname} does not exist"));
+    };
+    if !link.admin_up {
+        return (WanState::Down, format!("{ifname} is administratively down"));
+    }
+    if !link.carrier {
+        return (WanState::Down, format!("no carrier on {ifname}"));
+    }
+    let v4_note = match (&v.ipv4, v.default_v4()) {
+        (Some(lease), Some(gw)) => format!("; IPv4 {} via {gw}", lease.address),
+        _ => String::new(),
+    };
+    if let Some(gw) = v.default_v6() {
+        let lifetime = match &v.last_ra {
+            Some((ra, _)) if IpAddr::V6(ra.source) == IpAddr::V6(gw) => {
+                format!(" (router lifetime {} s)", ra.router_lifetime)
+            }
+            _ => String::new(),
+        };
+        return (
+            WanState::Up,
+            format!("default route via {gw} on {ifname}{lifetime}{v4_note}"),
+        );
+    }
+    if v.link_local_dad_failed() && !v.usable_link_local() {
+        return (
+            WanState::Connecting,
+            format!("duplicate link-local address on {ifname} (DAD failed){v4_note}"),
+        );
+    }
+    match &v.last_ra {
+        None => (
+            WanState::Connecting,
+            format!("waiting for a Router Advertisement on {ifname}{v4_note}"),
+        ),
+        Some((ra, _)) if ra.router_lifetime == 0 => (
+            WanState::Connecting,
+            format!(
+                "no default route: ISP router lifetime 0 (RA from {}){v4_note}",
+                ra.source
+            ),
+        ),
+        Some((ra, _)) => (
+            WanState::Connecting,
+            format!(
+                "RA from {} has router lifetime {} s but no default route is installed \
+                 (is accept_ra=2 on {ifname}?){v4_note}",
+                ra.source, ra.router_lifetime
+            ),
+        ),
+    }
+}
+
+/// Router Solicitation schedule (RFC 4861 6.3.7 with RFC 7559 backoff).
+#[derive(Debug, Clone, Default)]
+struct Solicit {
+    next: Option<Instant>,
+    interval: Duration,
+}
+
+impl Solicit {
+    fn start(&mut self, now: Instant) {
+        self.next = Some(now);
+        self.interval = RS_INITIAL_INTERVAL;
+    }
+    fn stop(&mut self) {
+        self.next = None;
+    }
+    /// Whether one is due now; schedules the next with doubled interval.
+    fn due(&mut self, now: Instant) -> bool {
+        match self.next {
+            Some(t) if t <= now => {
+                self.next = Some(now + self.interval);
+                self.interval = (self.interval * 2).min(RS_MAX_INTERVAL);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Static settings of the tracker.
+#[derive(Debug, Clone)]
+pub struct TrackerConfig {
+    /// `"ipoe"`.
+    pub mode: String,
+    /// The WAN interface name.
+    pub interface: String,
+}
+
+/// The sans-IO WAN tracker.
+#[derive(Debug)]
+pub struct Tracker {
+    mode: String,
+    view: View,
+    solicit: Solicit,
+    published: Option<WanFacts>,
+}
+
+impl Tracker {
+    /// A tracker that has seen nothing yet.
+    pub fn new(cfg: TrackerConfig) -> Tracker {
+        Tracker {
+            mode: cfg.mode,
+            view: View {
+                interface: cfg.interface,
+                ..View::default()
+            },
+            solicit: Solicit::default(),
+            published: None,
+        }
+    }
+
+    /// The current view (for the status object).
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// Feeds one observation; returns what to do.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
+        let was_ready = self.link_ready();
+        let had_default = self.view.default_v6().is_some();
+        match input {
+            Input::Link(link) => self.view.link = link,
+            Input::AddressUp(a) => {
+                self.view.addresses.insert(a.net, a);
+            }
+            Input::AddressGone(net) => {
+                self.view.addresses.remove(&net);
+            }
+            Input::RouteUp(r) => {
+                if !self.view.routes.contains(&r) {
+                    self.view.routes.push(r);
+                    self.view.routes.sort();
+                }
+            }
+            Input::RouteGone(r) => self.view.routes.retain(|x| *x != r),
+            Input::Resync { addresses, routes } => {
+                self.view.addresses = addresses.into_iter().map(|a| (a.net, a)).collect();
+                self.view.routes = routes;
+                self.view.routes.sort();
+                self.view.routes.dedup();
+            }
+            Input::Ra(ra) => self.take_ra(ra, now),
+            Input::Ipv4(lease) => self.view.ipv4 = lease,
+            Input::Tick => {}
+        }
+        self.expire(now);
+
+        let ready = self.link_ready();
+        if ready && !was_ready {
+            // Carrier (re)gained: the ISP router does not know us yet.
+            self.view.last_ra = None;
+            self.solicit.start(now);
+        } else if !ready {
+            self.solicit.stop();
+        } else if had_default && self.view.default_v6().is_none() && self.view.last_ra.is_none() {
+            self.solicit.start(now);
+        }
+
+        let mut actions = Vec::new();
+        // A Router Solicitation needs a source: until the link-local address
+        // has passed DAD the kernel has none to send from, so a due RS waits
+        // for it (the kernel's own first RS waits the same way).
+        if ready && self.view.usable_link_local() && self.solicit.due(now) {
+            actions.push(Action::SendRs);
+        }
+        let facts = self.facts();
+        if self.published.as_ref() != Some(&facts) {
+            self.published = Some(facts.clone());
+            actions.push(Action::Publish(facts));
+        }
+        actions
+    }
+
+    fn link_ready(&self) -> bool {
+        self.view.link.is_some_and(|l| l.admin_up && l.carrier)
+    }
+
+    fn take_ra(&mut self, ra: RaInfo, now: Instant) {
+        for (server, lifetime) in &ra.rdnss {
+            if *lifetime == 0 {
+                self.view.rdnss.remove(server);
+            } else {
+                let until = now + Duration::from_secs(u64::from(*lifetime));
+                self.view.rdnss.insert(*server, until);
+            }
+        }
+        self.solicit.stop();
+        self.view.last_ra = Some((ra, now));
+    }
+
+    fn expire(&mut self, now: Instant) {
+        self.view.rdnss.retain(|_, until| *until > now);
+        // An RA whose router lifetime ran out no longer describes a default
+        // router; forget it so a new solicitation round starts.
+        if let Some((ra, at)) = &self.view.last_ra
+            && ra.router_lifetime > 0
+            && *at + Duration::from_secs(u64::from(ra.router_lifetime)) <= now
+        {
+            self.view.last_ra = None;
+            if self.link_ready() {
+                self.solicit.start(now);
+            }
+        }
+    }
+
+    /// When the tracker next needs a [`Input::Tick`]. A due solicitation
+    /// that waits for a link-local address is not a deadline: the address
+    /// arriving is the event that sends it.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let rs = self
+            .solicit
+            .next
+            .filter(|_| self.view.usable_link_local() && self.link_ready());
+        let ra_end = self.view.last_ra.as_ref().and_then(|(ra, at)| {
+            (ra.router_lifetime > 0)
+                .then(|| *at + Duration::from_secs(u64::from(ra.router_lifetime)))
+        });
+        [rs, self.view.rdnss.values().min().copied(), ra_end]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The facts as they stand.
+    pub fn facts(&self) -> WanFacts {
+        let v = &self.view;
+        let (state, reason) = assess(v);
+        let mut addresses: Vec<IpNet> = v
+            .addresses
+            .values()
+            .filter(|a| !a.tentative && !a.dad_failed)
+            .map(|a| a.net)
+            .collect();
+        // Global IPv6 first, then link-local, then IPv4: what an engineer
+        // looks for first.
+        addresses.sort_by_key(|n| match n.addr() {
+            IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80 => (1, *n),
+            IpAddr::V6(_) => (0, *n),
+            IpAddr::V4(_) => (2, *n),
+        });
+        let mut dns: Vec<IpAddr> = v.rdnss.keys().map(|a| IpAddr::V6(*a)).collect();
+        if let Some(lease) = &v.ipv4 {
+            dns.extend(lease.dns.iter().map(|a| IpAddr::V4(*a)));
+        }
+        let (managed, other, lifetime) = match &v.last_ra {
+            Some((ra, _)) => (ra.managed, ra.other_config, u32::from(ra.router_lifetime)),
+            None => (false, false, 0),
+        };
+        WanFacts {
+            mode: self.mode.clone(),
+            interface: v.interface.clone(),
+            state,
+            reason,
+            carrier: v.link.is_some_and(|l| l.carrier),
+            addresses,
+            default_router_v6: v.default_v6(),
+            default_router_v4: v.default_v4(),
+            ra_managed: managed,
+            ra_other_config: other,
+            ra_router_lifetime: lifetime,
+            dns_servers: dns,
+            mtu: v.link.map(|l| l.mtu).unwrap_or(0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,344 @@
+//! Virtual-time tests of the WAN tracker and of every reason it can give.
+
+use super::*;
+
+const WAN: &str = "wan0";
+
+fn tracker() -> Tracker {
+    Tracker::new(TrackerConfig {
+        mode: "ipoe".into(),
+        interface: WAN.into(),
+    })
+}
+
+fn link(carrier: bool) -> Input {
+    Input::Link(Some(LinkView {
+        index: 2,
+        admin_up: true,
+        carrier,
+        mtu: 1500,
+    }))
+}
+
+fn ra(lifetime: u16) -> RaInfo {
+    RaInfo {
+        source: "fe80::1".parse().unwrap(),
+        managed: true,
+        other_config: true,
+        router_lifetime: lifetime,
+        rdnss: vec![("2001:db8::53".parse().unwrap(), 600)],
+        mtu: None,
+    }
+}
+
+/// The usable link-local address an RS is sent from.
+fn link_local() -> Input {
+    Input::AddressUp(AddrView {
+        net: "fe80::ff:fe00:201/64".parse().unwrap(),
+        tentative: false,
+        dad_failed: false,
+    })
+}
+
+/// Link-local present, then carrier: what a booting WAN looks like.
+fn bring_up(t: &mut Tracker, now: Instant) -> Vec<Action> {
+    t.handle(link_local(), now);
+    t.handle(link(true), now)
+}
+
+fn default_v6() -> DefaultRoute {
+    DefaultRoute {
+        gateway: "fe80::1".parse().unwrap(),
+    }
+}
+
+fn last_facts(actions: &[Action]) -> Option<WanFacts> {
+    actions.iter().rev().find_map(|a| match a {
+        Action::Publish(f) => Some(f.clone()),
+        _ => None,
+    })
+}
+
+fn rs_count(actions: &[Action]) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::SendRs))
+        .count()
+}
+
+#[test]
+fn missing_link_admin_down_and_no_carrier_are_down_with_reasons() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    let f = last_facts(&t.handle(Input::Link(None), t0)).unwrap();
+    assert_eq!(
+        (f.state, f.reason.as_str()),
+        (WanState::Down, "wan0 does not exist")
+    );
+
+    let f = last_facts(&t.handle(
+        Input::Link(Some(LinkView {
+            index: 2,
+            admin_up: false,
+            carrier: false,
+            mtu: 1500,
+        })),
+        t0,
+    ))
+    .unwrap();
+    assert_eq!(f.reason, "wan0 is administratively down");
+
+    let f = last_facts(&t.handle(link(false), t0)).unwrap();
+    assert_eq!(
+        (f.state, f.reason.as_str()),
+        (WanState::Down, "no carrier on wan0")
+    );
+    assert!(!f.carrier);
+}
+
+#[test]
+fn carrier_then_ra_then_route_goes_up_with_flags_and_dns() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    let a = bring_up(&mut t, t0);
+    assert_eq!(rs_count(&a), 1, "solicits at once on carrier");
+    let f = last_facts(&a).unwrap();
+    assert_eq!(f.state, WanState::Connecting);
+    assert_eq!(f.reason, "waiting for a Router Advertisement on wan0");
+
+    let f = last_facts(&t.handle(Input::Ra(ra(1800)), t0 + Duration::from_millis(20))).unwrap();
+    assert!(f.ra_managed && f.ra_other_config);
+    assert_eq!(f.ra_router_lifetime, 1800);
+    assert_eq!(
+        f.dns_servers,
+        vec!["2001:db8::53".parse::<IpAddr>().unwrap()]
+    );
+    assert!(
+        f.reason.contains("no default route is installed"),
+        "{}",
+        f.reason
+    );
+
+    let f = last_facts(&t.handle(Input::RouteUp(default_v6()), t0 + Duration::from_millis(25)))
+        .unwrap();
+    assert_eq!(f.state, WanState::Up);
+    assert_eq!(f.default_router_v6, Some("fe80::1".parse().unwrap()));
+    assert_eq!(
+        f.reason,
+        "default route via fe80::1 on wan0 (router lifetime 1800 s)"
+    );
+    // No RS once an RA arrived.
+    assert_eq!(
+        t.next_deadline(),
+        Some(t0 + Duration::from_millis(20) + Duration::from_secs(600))
+    );
+}
+
+#[test]
+fn router_lifetime_zero_reports_no_default_route() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    t.handle(link(true), t0);
+    t.handle(Input::Ra(ra(1800)), t0);
+    t.handle(Input::RouteUp(default_v6()), t0);
+    // ISP switches to lifetime 0: the kernel drops the route, the RA says why.
+    t.handle(Input::Ra(ra(0)), t0 + Duration::from_secs(1));
+    let f =
+        last_facts(&t.handle(Input::RouteGone(default_v6()), t0 + Duration::from_secs(1))).unwrap();
+    assert_eq!(f.state, WanState::Connecting);
+    assert_eq!(
+        f.reason,
+        "no default route: ISP router lifetime 0 (RA from fe80::1)"
+    );
+    assert_eq!(f.ra_router_lifetime, 0);
+    assert_eq!(f.default_router_v6, None);
+}
+
+#[test]
+fn solicitations_back_off_to_an_hour_and_stop_on_ra() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    let mut sent_at = Vec::new();
+    let mut now = t0;
+    if rs_count(&bring_up(&mut t, now)) == 1 {
+        sent_at.push(now);
+    }
+    // Drive by deadlines for a day of virtual time.
+    while let Some(d) = t.next_deadline() {
+        if d > t0 + Duration::from_secs(86_400) {
+            break;
+        }
+        now = d;
+        if rs_count(&t.handle(Input::Tick, now)) == 1 {
+            sent_at.push(now);
+        }
+    }
+    let gaps: Vec<u64> = sent_at
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs())
+        .collect();
+    assert_eq!(&gaps[..6], &[4, 8, 16, 32, 64, 128]);
+    assert!(gaps.iter().all(|g| *g <= 3600));
+    assert_eq!(*gaps.last().unwrap(), 3600);
+
+    let a = t.handle(Input::Ra(ra(1800)), now);
+    assert_eq!(rs_count(&a), 0);
+    // Next deadline is the RDNSS expiry, not another RS.
+    assert_eq!(t.next_deadline(), Some(now + Duration::from_secs(600)));
+}
+
+#[test]
+fn carrier_loss_forgets_the_ra_and_regain_solicits_again() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    bring_up(&mut t, t0);
+    t.handle(Input::Ra(ra(1800)), t0);
+    let f = last_facts(&t.handle(link(false), t0 + Duration::from_secs(5))).unwrap();
+    assert_eq!(f.state, WanState::Down);
+    assert_eq!(
+        t.next_deadline(),
+        Some(t0 + Duration::from_secs(600)),
+        "only RDNSS expiry"
+    );
+    let a = t.handle(link(true), t0 + Duration::from_secs(9));
+    assert_eq!(rs_count(&a), 1);
+    assert!(
+        !last_facts(&a).unwrap().ra_managed,
+        "flags unknown until the next RA"
+    );
+}
+
+#[test]
+fn rdnss_expires_and_router_lifetime_end_restarts_solicitation() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    bring_up(&mut t, t0);
+    let mut short = ra(30);
+    short.rdnss = vec![("2001:db8::53".parse().unwrap(), 10)];
+    t.handle(Input::Ra(short), t0);
+    let f = last_facts(&t.handle(Input::Tick, t0 + Duration::from_secs(10))).unwrap();
+    assert!(f.dns_servers.is_empty());
+    let a = t.handle(Input::Tick, t0 + Duration::from_secs(30));
+    assert_eq!(rs_count(&a), 1, "router lifetime over: solicit again");
+    let f = last_facts(&a).unwrap();
+    assert_eq!(f.reason, "waiting for a Router Advertisement on wan0");
+}
+
+#[test]
+fn rdnss_lifetime_zero_removes_a_server() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    t.handle(link(true), t0);
+    t.handle(Input::Ra(ra(1800)), t0);
+    let mut gone = ra(1800);
+    gone.rdnss = vec![("2001:db8::53".parse().unwrap(), 0)];
+    let f = last_facts(&t.handle(Input::Ra(gone), t0 + Duration::from_secs(1))).unwrap();
+    assert!(f.dns_servers.is_empty());
+}
+
+#[test]
+fn solicitation_waits_for_a_usable_link_local_and_dad_failure_is_explained() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    let ll: IpNet = "fe80::ff:fe00:201/64".parse().unwrap();
+    let tentative = |tentative, dad_failed| {
+        Input::AddressUp(AddrView {
+            net: ll,
+            tentative,
+            dad_failed,
+        })
+    };
+    t.handle(tentative(true, false), t0);
+    let a = t.handle(link(true), t0);
+    assert_eq!(rs_count(&a), 0, "no source address yet");
+    assert_eq!(
+        t.next_deadline(),
+        None,
+        "the address, not a timer, sends it"
+    );
+    let f = last_facts(&t.handle(tentative(false, true), t0 + Duration::from_secs(1))).unwrap();
+    assert_eq!(
+        f.reason,
+        "duplicate link-local address on wan0 (DAD failed)"
+    );
+    assert!(
+        f.addresses.is_empty(),
+        "a failed address is not reported as usable"
+    );
+    let a = t.handle(tentative(false, false), t0 + Duration::from_secs(2));
+    assert_eq!(rs_count(&a), 1, "sent as soon as the link-local is usable");
+    assert_eq!(
+        t.next_deadline(),
+        Some(t0 + Duration::from_secs(2) + RS_INITIAL_INTERVAL)
+    );
+}
+
+#[test]
+fn facts_are_published_only_on_change_and_addresses_are_ordered() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    assert!(last_facts(&t.handle(link(true), t0)).is_some());
+    assert!(last_facts(&t.handle(Input::Tick, t0)).is_none());
+    let up = |s: &str| {
+        Input::AddressUp(AddrView {
+            net: s.parse().unwrap(),
+            tentative: false,
+            dad_failed: false,
+        })
+    };
+    t.handle(up("192.0.2.10/24"), t0);
+    t.handle(up("fe80::1:2/64"), t0);
+    let f = last_facts(&t.handle(up("2001:db8::10/64"), t0)).unwrap();
+    let shown: Vec<String> = f.addresses.iter().map(|a| a.to_string()).collect();
+    assert_eq!(shown, ["2001:db8::10/64", "fe80::1:2/64", "192.0.2.10/24"]);
+    let f = last_facts(&t.handle(Input::AddressGone("fe80::1:2/64".parse().unwrap()), t0)).unwrap();
+    assert_eq!(f.addresses.len(), 2);
+}
+
+#[test]
+fn ipv4_lease_adds_gateway_and_dns_and_is_mentioned_when_ipv6_is_missing() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    t.handle(link(true), t0);
+    t.handle(Input::Ra(ra(0)), t0);
+    t.handle(
+        Input::Ipv4(Some(Ipv4Lease {
+            address: "192.0.2.10/24".parse().unwrap(),
+            router: Some("192.0.2.1".parse().unwrap()),
+            dns: vec!["192.0.2.53".parse().unwrap()],
+        })),
+        t0,
+    );
+    let f = last_facts(&t.handle(
+        Input::RouteUp(DefaultRoute {
+            gateway: "192.0.2.1".parse().unwrap(),
+        }),
+        t0,
+    ))
+    .unwrap();
+    assert_eq!(f.default_router_v4, Some("192.0.2.1".parse().unwrap()));
+    assert_eq!(f.state, WanState::Connecting);
+    assert_eq!(
+        f.reason,
+        "no default route: ISP router lifetime 0 (RA from fe80::1); IPv4 192.0.2.10/24 via 192.0.2.1"
+    );
+    assert!(f.dns_servers.contains(&"192.0.2.53".parse().unwrap()));
+}
+
+#[test]
+fn resync_replaces_routes_and_addresses() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    t.handle(link(true), t0);
+    t.handle(Input::RouteUp(default_v6()), t0);
+    let f = last_facts(&t.handle(
+        Input::Resync {
+            addresses: vec![],
+            routes: vec![],
+        },
+        t0,
+    ))
+    .unwrap();
+    assert_eq!(f.default_router_v6, None);
+    assert_ne!(f.state, WanState::Up);
+}

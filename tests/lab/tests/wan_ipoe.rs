@@ -1,0 +1,291 @@
+//! The WAN daemon in IPoE mode against the ISP's real radvd (M=1, O=1,
+//! RDNSS), in the namespace lab.
+//!
+//! Needs root and the lab packages. Build the binaries first:
+//! `cargo build -p cpe-wan --bin cpe-wan-lab` (standalone test) and
+//! `cargo build -p cpe` (supervised test); they are found through
+//! `$CPE_WAN_BIN` / `$CPE_BIN`, or next to this test's own executable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cpe_lab::plan::*;
+use cpe_lab::{Check, IpoeTopology, Lab, Netns, Process, RadvdOptions, TopologyOptions, wait_for};
+use serde_json::Value;
+
+/// A binary of this workspace: `$ENV`, else `target/<profile>/<name>` next
+/// to this test executable (`target/<profile>/deps/wan_ipoe-*`).
+fn binary(env: &str, name: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not found: build it first (see this file's header) or set {env}",
+        path.display()
+    );
+    path
+}
+
+fn isp_ra() -> RadvdOptions {
+    RadvdOptions {
+        rdnss: vec![DNS_A],
+        ..RadvdOptions::isp()
+    }
+}
+
+/// Reads the standalone daemon's status file (`{"facts":…, "status":…}`).
+fn read_status(path: &Path) -> Option<Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Waits until `pred` holds on the status file's facts; returns the document.
+fn wait_facts(path: &Path, what: &str, daemon: &Process, pred: impl Fn(&Value) -> bool) -> Value {
+    let r = wait_for(what, Duration::from_secs(15), || {
+        Ok(match read_status(path) {
+            Some(doc) if pred(&doc["facts"]) => Check::Ready(doc),
+            Some(doc) => Check::NotYet(doc["facts"].to_string()),
+            None => Check::NotYet("no status file yet".into()),
+        })
+    });
+    match r {
+        Ok(doc) => doc,
+        Err(e) => panic!(
+            "{e}\nlast status: {}\ndaemon log:\n{}",
+            read_status(path).map(|d| d.to_string()).unwrap_or_default(),
+            daemon.log_tail(40)
+        ),
+    }
+}
+
+fn start_standalone(topo: &IpoeTopology, status: &Path, extra: &[&str]) -> Process {
+    let mut cmd = Command::new(binary("CPE_WAN_BIN", "cpe-wan-lab"));
+    cmd.args(["--interface", WAN_IF, "--status-file"])
+        .arg(status)
+        .args(["--state-dir"])
+        .arg(topo.router.lab_dir().join("wan-state"))
+        .args(["--log-level", "debug"])
+        .args(extra);
+    topo.router.spawn("wan", cmd).unwrap()
+}
+
+fn sysctl(ns: &Netns, key: &str) -> String {
+    ns.sysctl_get(key).unwrap()
+}
+
+#[test]
+fn wan_ipoe_comes_up_from_the_isp_ra_and_reports_router_lifetime_zero() {
+    let lab = Lab::new("wan_ipoe").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let r = &topo.router;
+    // Undo what the lab prepared, so the daemon has to do it.
+    r.sysctl_set("net.ipv6.conf.wan0.accept_ra", "0").unwrap();
+    r.sysctl_set("net.ipv6.conf.wan0.accept_ra_defrtr", "0")
+        .unwrap();
+    r.sysctl_set("net.ipv6.conf.all.forwarding", "0").unwrap();
+    r.sysctl_set("net.ipv4.ip_forward", "0").unwrap();
+    r.link_down(WAN_IF).unwrap();
+
+    let status = r.unique_path("wan-status", "json");
+    let mut radvd = topo.start_radvd_isp(&isp_ra()).unwrap();
+    let started = Instant::now();
+    let daemon = start_standalone(&topo, &status, &["--no-ipv4", "--mtu", "1480"]);
+
+    // Up, and our raw socket saw the RA behind the route (it is opened
+    // before the link comes up, so the answer to the kernel's own RS counts).
+    let doc = wait_facts(&status, "WAN up", &daemon, |f| {
+        f["state"] == "up" && f["ra_router_lifetime"] == 1800
+    });
+    let took = started.elapsed();
+    let f = &doc["facts"];
+    eprintln!(
+        "WAN up {} ms after start: {}",
+        took.as_millis(),
+        f["reason"]
+    );
+    assert_eq!(f["mode"], "ipoe");
+    assert_eq!(f["interface"], WAN_IF);
+    assert_eq!(f["carrier"], true);
+    assert_eq!(f["default_router_v6"], ISP_LINK_LOCAL.to_string());
+    assert_eq!(f["ra_managed"], true);
+    assert_eq!(f["ra_other_config"], true);
+    assert_eq!(f["ra_router_lifetime"], 1800);
+    assert_eq!(f["mtu"], 1480);
+    assert_eq!(
+        f["reason"],
+        format!("default route via {ISP_LINK_LOCAL} on wan0 (router lifetime 1800 s)")
+    );
+    let dns: Vec<&str> = f["dns_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(dns, [DNS_A.to_string()]);
+    // SLAAC from the ISP's PIO shows up as a WAN address (kernel-made).
+    let doc = wait_facts(&status, "SLAAC address", &daemon, |f| {
+        f["addresses"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| *x == format!("{WAN_SLAAC_ADDR}/64")))
+    });
+    assert!(
+        doc["facts"]["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| *x == format!("{WAN_LINK_LOCAL}/64"))
+    );
+    // The daemon set what a router's WAN needs.
+    assert_eq!(sysctl(r, "net.ipv6.conf.wan0.accept_ra"), "2");
+    assert_eq!(sysctl(r, "net.ipv6.conf.wan0.accept_ra_defrtr"), "1");
+    assert_eq!(sysctl(r, "net.ipv6.conf.all.forwarding"), "1");
+    assert_eq!(sysctl(r, "net.ipv4.ip_forward"), "1");
+    // Status extras: the RA as seen, and that we solicited.
+    let st = &doc["status"];
+    assert_eq!(st["last_ra"]["from"], ISP_LINK_LOCAL.to_string());
+    assert!(st["counters"]["rs_sent"].as_u64().unwrap() >= 1, "{st}");
+    assert!(st["counters"]["ra_accepted"].as_u64().unwrap() >= 1);
+    assert_eq!(st["link"]["mac"], WAN_MAC);
+
+    // The ISP stops being a default router: radvd restarted with lifetime 0.
+    radvd.process.stop();
+    radvd = topo
+        .start_radvd_isp(&RadvdOptions {
+            router_lifetime: 0,
+            ..isp_ra()
+        })
+        .unwrap();
+    let doc = wait_facts(&status, "no default route", &daemon, |f| {
+        f["state"] == "connecting" && f["default_router_v6"].is_null()
+    });
+    let f = &doc["facts"];
+    assert_eq!(f["ra_router_lifetime"], 0);
+    assert_eq!(
+        f["reason"],
+        format!("no default route: ISP router lifetime 0 (RA from {ISP_LINK_LOCAL})")
+    );
+    // The kernel agrees: no IPv6 default route on the router.
+    let routes = r
+        .exec_ok(&["ip", "-6", "route", "show", "default"])
+        .unwrap();
+    assert!(routes.stdout.trim().is_empty(), "{}", routes.stdout);
+
+    // Carrier loss on the ISP side is reported as such, and recovery
+    // solicits again.
+    topo.isp.link_down(ISP_IF).unwrap();
+    let doc = wait_facts(&status, "no carrier", &daemon, |f| f["state"] == "down");
+    assert_eq!(doc["facts"]["reason"], "no carrier on wan0");
+    assert_eq!(doc["facts"]["carrier"], false);
+    let rs_before = doc["status"]["counters"]["rs_sent"].as_u64().unwrap();
+    topo.isp.link_up(ISP_IF).unwrap();
+    let doc = wait_facts(&status, "carrier back, RA again", &daemon, |f| {
+        f["carrier"] == true
+            && f["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("router lifetime 0")
+    });
+    assert!(doc["status"]["counters"]["rs_sent"].as_u64().unwrap() > rs_before);
+    drop(radvd);
+    assert!(daemon.is_running(), "{}", daemon.log_tail(20));
+    let log = daemon.log_text();
+    assert!(
+        !log.contains("::ffff:"),
+        "IPv4 shown as mapped IPv6 in the log"
+    );
+}
+
+#[test]
+fn wan_ipoe_waits_for_a_missing_interface_and_reports_it() {
+    let lab = Lab::new("wan_missing").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let status = topo.router.unique_path("wan-status", "json");
+    let mut cmd = Command::new(binary("CPE_WAN_BIN", "cpe-wan-lab"));
+    cmd.args(["--interface", "wan9", "--no-ipv4", "--status-file"])
+        .arg(&status);
+    let daemon = topo.router.spawn("wan", cmd).unwrap();
+    let doc = wait_facts(&status, "missing link reported", &daemon, |f| {
+        f["state"] == "down"
+    });
+    assert_eq!(doc["facts"]["reason"], "wan9 does not exist");
+    // The interface appears (a USB modem, a late driver): the daemon takes it.
+    topo.router
+        .ip(&[
+            "link", "add", "wan9", "type", "veth", "peer", "name", "wan9p",
+        ])
+        .unwrap();
+    topo.router.link_up("wan9p").unwrap();
+    let doc = wait_facts(&status, "link adopted", &daemon, |f| f["carrier"] == true);
+    assert_eq!(doc["facts"]["state"], "connecting");
+    assert_eq!(
+        doc["facts"]["reason"],
+        "waiting for a Router Advertisement on wan9"
+    );
+    assert_eq!(
+        topo.router
+            .sysctl_get("net.ipv6.conf.wan9.accept_ra")
+            .unwrap(),
+        "2"
+    );
+}
+
+/// Through the real supervisor: `cpe run` + `cpectl status --json`.
+#[test]
+#[ignore = "needs crates/cpe to route `cpe daemon wan` to cpe_wan::main"]
+fn wan_ipoe_status_through_the_supervisor() {
+    let lab = Lab::new("wan_supervised").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let _radvd = topo.start_radvd_isp(&isp_ra()).unwrap();
+    let dir = topo.router.lab_dir().join("cpe");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("cpe.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[system]\nstate_dir = \"{d}/state\"\nrun_dir = \"{d}/run\"\nlog_level = \"debug\"\n\
+             [wan]\ninterface = \"wan0\"\nipv4 = false\n[wan.dhcpv6]\nenabled = false\n\
+             [[lan]]\ninterface = \"br0\"\n[dns]\nenabled = false\n[firewall]\nenabled = false\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    let cpe = binary("CPE_BIN", "cpe");
+    let mut cmd = Command::new(&cpe);
+    cmd.args(["run", "--config"]).arg(&config);
+    let sup = topo.router.spawn("cpe", cmd).unwrap();
+    let socket = dir.join("run/cpe.sock");
+    let status = || -> Option<Value> {
+        let out = topo
+            .router
+            .exec(&[
+                cpe.to_str().unwrap(),
+                "ctl",
+                "--socket",
+                socket.to_str().unwrap(),
+                "status",
+                "--json",
+            ])
+            .ok()?;
+        serde_json::from_str(&out.stdout).ok()
+    };
+    let doc = wait_for("wan up via cpectl", Duration::from_secs(20), || {
+        Ok(match status() {
+            Some(d) if d["wan"]["state"] == "up" => Check::Ready(d),
+            Some(d) => Check::NotYet(d["wan"].to_string()),
+            None => Check::NotYet("no status from cpectl".into()),
+        })
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", sup.log_tail(40)));
+    let wan = &doc["wan"];
+    assert_eq!(wan["default_router_v6"], ISP_LINK_LOCAL.to_string());
+    assert_eq!(wan["dns_servers"][0], DNS_A.to_string());
+    assert_eq!(doc["daemon_status"]["wan"]["last_ra"]["managed"], true);
+    assert_eq!(doc["daemon_status"]["wan"]["last_ra"]["other_config"], true);
+}
