@@ -68,4 +68,4 @@ pub use peers::radvd::{RaPrefixOptions, Radvd, RadvdOptions};
 pub use peers::unbound::{Unbound, UnboundOptions};
 pub use process::{DROP_GRACE, Process};
 pub use topology::{Dad, IpoeTopology, TopologyOptions};
-pub use wait::{Check, wait_for, wait_for_file, wait_until};
+pub use wait::{Check, wait_for, wait_for_file, wait_for_process, wait_for_some, wait_until};

@@ -37,6 +37,23 @@ pub const HOST_MAC: &str = "02:00:00:00:03:01";
 /// MAC of the second LAN host's `eth0`.
 pub const HOST2_MAC: &str = "02:00:00:00:04:01";
 
+/// Bridge joining `wan0` and the WAN tap when the router is a QEMU guest.
+pub const WAN_BRIDGE_IF: &str = "wanbr";
+/// Tap for the guest router's WAN NIC (in namespace `rtr`).
+pub const GUEST_WAN_TAP: &str = "tapwan";
+/// Tap for the guest router's LAN NIC (in namespace `rtr`, port of `br0`).
+pub const GUEST_LAN_TAP: &str = "taplan";
+/// MAC of `wan0` in guest-router mode (the guest's WAN NIC takes [`WAN_MAC`]).
+pub const PANEL_WAN_MAC: &str = "02:00:00:00:02:81";
+/// MAC of `br0` in guest-router mode (the guest's LAN NIC takes [`BRIDGE_MAC`]).
+pub const PANEL_BRIDGE_MAC: &str = "02:00:00:00:02:82";
+/// MAC of `wanbr`.
+pub const PANEL_WAN_BRIDGE_MAC: &str = "02:00:00:00:02:83";
+/// Host-side MAC of the WAN tap.
+pub const PANEL_WAN_TAP_MAC: &str = "02:00:00:00:02:84";
+/// Host-side MAC of the LAN tap.
+pub const PANEL_LAN_TAP_MAC: &str = "02:00:00:00:02:85";
+
 /// `wan0`'s MAC as bytes (for DUID-LL).
 pub const WAN_MAC_BYTES: [u8; 6] = [0x02, 0, 0, 0, 0x02, 0x01];
 

@@ -46,6 +46,15 @@ pub struct TopologyOptions {
     /// Multicast snooping on `br0`. Off by default so multicast (RA, DHCPv6)
     /// reaches every port deterministically.
     pub mcast_snooping: bool,
+    /// The router is a QEMU guest, not this namespace: `rtr` becomes a
+    /// layer-2 patch panel. `wan0` and tap [`GUEST_WAN_TAP`] are ports of
+    /// bridge [`WAN_BRIDGE_IF`]; tap [`GUEST_LAN_TAP`] joins `br0`; none of
+    /// them (nor `br0`) has IPv6. Start QEMU in `rtr` with
+    /// `-netdev tap,ifname=<tap>,script=no,downscript=no` and give the
+    /// guest's NICs [`WAN_MAC`] and [`BRIDGE_MAC`], which the namespace's
+    /// own links then do not use, so the plan's link-locals hold for the
+    /// guest.
+    pub guest_router: bool,
 }
 
 /// Handles on the namespaces of the IPoE topology.
@@ -59,6 +68,8 @@ pub struct IpoeTopology {
     pub host: Netns,
     /// The second LAN host, if requested.
     pub host2: Option<Netns>,
+    /// Whether `rtr` is a patch panel for a QEMU guest router.
+    pub guest_router: bool,
 }
 
 impl Lab {
@@ -91,21 +102,31 @@ impl Lab {
             h.sysctls_set(&dad_sysctls(opts.dad))?;
         }
 
+        let guest = opts.guest_router;
+        let (wan_mac, bridge_mac) = if guest {
+            (PANEL_WAN_MAC, PANEL_BRIDGE_MAC)
+        } else {
+            (WAN_MAC, BRIDGE_MAC)
+        };
         self.veth(
             VethEnd::new(&isp, ISP_IF, ISP_MAC),
-            VethEnd::new(&router, WAN_IF, WAN_MAC),
+            VethEnd::new(&router, WAN_IF, wan_mac),
         )?;
+        let snooping = if opts.mcast_snooping { "1" } else { "0" };
         router.ip(&[
             "link",
             "add",
             BRIDGE_IF,
             "address",
-            BRIDGE_MAC,
+            bridge_mac,
             "type",
             "bridge",
             "mcast_snooping",
-            if opts.mcast_snooping { "1" } else { "0" },
+            snooping,
         ])?;
+        if guest {
+            patch_panel(&router, snooping)?;
+        }
         let ports = [
             (LAN_PORT_IF, LAN_PORT_MAC, HOST_MAC),
             (LAN_PORT2_IF, LAN_PORT2_MAC, HOST2_MAC),
@@ -119,8 +140,10 @@ impl Lab {
             router.sysctl_set(&format!("net.ipv6.conf.{port}.disable_ipv6"), "1")?;
             router.ip(&["link", "set", "dev", port, "master", BRIDGE_IF])?;
         }
-        // With forwarding on, the kernel ignores RAs unless accept_ra=2.
-        router.sysctl_set(&format!("net.ipv6.conf.{WAN_IF}.accept_ra"), "2")?;
+        if !guest {
+            // With forwarding on, the kernel ignores RAs unless accept_ra=2.
+            router.sysctl_set(&format!("net.ipv6.conf.{WAN_IF}.accept_ra"), "2")?;
+        }
 
         isp.add_address(ISP_IF, IpNet::V6(Ipv6Net::new_assert(ISP_ADDR, 64)))?;
         isp.add_address(
@@ -149,11 +172,11 @@ impl Lab {
         // client started before that fails ("no link-local address"). So
         // "up" here means every interface has its link-local (past DAD
         // when DAD is off; with DAD on, tentative is what a router sees).
-        let mut expected = vec![
-            (&isp, ISP_IF, ISP_LINK_LOCAL, true),
-            (&router, WAN_IF, WAN_LINK_LOCAL, opts.dad == Dad::Off),
-            (&router, BRIDGE_IF, BRIDGE_LINK_LOCAL, opts.dad == Dad::Off),
-        ];
+        let mut expected = vec![(&isp, ISP_IF, ISP_LINK_LOCAL, true)];
+        if !guest {
+            expected.push((&router, WAN_IF, WAN_LINK_LOCAL, opts.dad == Dad::Off));
+            expected.push((&router, BRIDGE_IF, BRIDGE_LINK_LOCAL, opts.dad == Dad::Off));
+        }
         for (h, ll) in hosts.iter().zip([HOST_LINK_LOCAL, HOST2_LINK_LOCAL]) {
             expected.push((h, HOST_IF, ll, opts.dad == Dad::Off));
         }
@@ -168,8 +191,48 @@ impl Lab {
             router,
             host,
             host2,
+            guest_router: guest,
         })
     }
+}
+
+/// Turns `rtr` into layer-2 wiring for a guest router: `wanbr` joins `wan0`
+/// and the WAN tap, the LAN tap joins `br0`, and nothing in `rtr` speaks
+/// IPv6 (the guest is the router). Links are brought up by the caller.
+fn patch_panel(router: &Netns, snooping: &str) -> Result<()> {
+    router.ip(&[
+        "link",
+        "add",
+        WAN_BRIDGE_IF,
+        "address",
+        PANEL_WAN_BRIDGE_MAC,
+        "type",
+        "bridge",
+        "mcast_snooping",
+        snooping,
+    ])?;
+    for (tap, mac, bridge) in [
+        (GUEST_WAN_TAP, PANEL_WAN_TAP_MAC, WAN_BRIDGE_IF),
+        (GUEST_LAN_TAP, PANEL_LAN_TAP_MAC, BRIDGE_IF),
+    ] {
+        router.ip(&["tuntap", "add", "dev", tap, "mode", "tap"])?;
+        router.ip(&["link", "set", "dev", tap, "address", mac])?;
+        router.ip(&["link", "set", "dev", tap, "master", bridge])?;
+    }
+    router.ip(&["link", "set", "dev", WAN_IF, "master", WAN_BRIDGE_IF])?;
+    for ifname in [
+        WAN_IF,
+        WAN_BRIDGE_IF,
+        BRIDGE_IF,
+        GUEST_WAN_TAP,
+        GUEST_LAN_TAP,
+    ] {
+        router.sysctl_set(&format!("net.ipv6.conf.{ifname}.disable_ipv6"), "1")?;
+    }
+    for ifname in [WAN_BRIDGE_IF, GUEST_WAN_TAP, GUEST_LAN_TAP] {
+        router.link_up(ifname)?;
+    }
+    Ok(())
 }
 
 fn dad_sysctls(dad: Dad) -> Vec<(&'static str, &'static str)> {

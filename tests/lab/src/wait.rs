@@ -77,20 +77,40 @@ pub fn wait_for_process<T>(
     timeout: Duration,
     mut probe: impl FnMut() -> Result<Check<T>>,
 ) -> Result<T> {
-    wait_for(what, timeout, || {
+    let mut died = false;
+    let result = wait_for(what, timeout, || {
         let check = probe()?;
         if matches!(check, Check::NotYet(_)) {
-            process.ensure_running()?;
+            // Its error already carries the log tail.
+            process.ensure_running().inspect_err(|_| died = true)?;
         }
         Ok(check)
+    });
+    result.map_err(|e| {
+        if died {
+            e
+        } else {
+            LabError::new(format!(
+                "{e}\n--- log tail of {} (pid {}) ---\n{}",
+                process.label(),
+                process.pid(),
+                process.log_tail(20)
+            ))
+        }
     })
-    .map_err(|e| {
-        LabError::new(format!(
-            "{e}\n--- log tail of {} (pid {}) ---\n{}",
-            process.label(),
-            process.pid(),
-            process.log_tail(20)
-        ))
+}
+
+/// Polls a probe that returns `Some` once ready (no state description).
+pub fn wait_for_some<T>(
+    what: &str,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Result<T> {
+    wait_for(what, timeout, || {
+        Ok(match probe() {
+            Some(v) => Check::Ready(v),
+            None => Check::NotYet("not yet".to_string()),
+        })
     })
 }
 
@@ -130,6 +150,10 @@ mod tests {
         let err = wait_for::<()>("x", Duration::from_secs(5), || Err(LabError::new("broken")))
             .unwrap_err();
         assert_eq!(err.message(), "broken");
+        assert_eq!(
+            wait_for_some("x", Duration::from_secs(1), || Some(7)).unwrap(),
+            7
+        );
         let missing = Path::new("/nonexistent/cpe-lab-test");
         assert!(wait_for_file(missing, Duration::from_millis(30)).is_err());
     }

@@ -541,6 +541,17 @@ fn unbound_serves_the_test_zone_with_tc_over_udp() {
         assert_eq!(r[0].answer_data("TXT"), vec![label], "{at}");
     }
     assert!(a.process.is_running() && b.process.is_running());
+
+    // A peer that dies at start-up fails with its own words, at once.
+    let t = Instant::now();
+    let bad = UnboundOptions::new("bad", vec![IpAddr::V6("2001:db8:dead::1".parse().unwrap())]);
+    let err = topo
+        .start_unbound(&bad)
+        .err()
+        .expect("unbound on a foreign address started");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(err.message().contains("exited"), "{err}");
+    assert!(err.message().contains("can't bind"), "{err}");
 }
 
 /// The stand-in router used as a benchmark baseline: dhcp6c takes a prefix
@@ -617,4 +628,118 @@ fn anchors_make_a_working_stand_in_router() {
         .unwrap();
     assert_eq!(r[0].answer_data("TXT"), vec!["\"a\""]);
     eprintln!("dhcp6c start -> br0 numbered from the delegated prefix: {pd_ms} ms");
+}
+
+/// Opens tap `name` in the calling thread's namespace as a guest NIC would
+/// (what QEMU does), signals `ready`, then reads frames until an ICMPv6
+/// message of `icmp_type` arrives or `timeout` passes.
+fn guest_nic_sees_icmpv6(
+    name: &str,
+    icmp_type: u8,
+    timeout: Duration,
+    ready: std::sync::mpsc::Sender<()>,
+) -> bool {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let mut tun = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")
+        .unwrap();
+    // SAFETY: ifreq is plain data; all-zero is valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short;
+    // SAFETY: TUNSETIFF reads a valid ifreq from a live descriptor.
+    let rc = unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETIFF, &mut req) };
+    assert_eq!(
+        rc,
+        0,
+        "TUNSETIFF {name}: {}",
+        std::io::Error::last_os_error()
+    );
+    ready.send(()).unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut frame = [0u8; 2048];
+    while Instant::now() < deadline {
+        let mut pfd = libc::pollfd {
+            fd: tun.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
+            continue;
+        }
+        let n = tun.read(&mut frame).unwrap();
+        // Ethernet (14) + IPv6 (40): ethertype 0x86dd, next header 58.
+        if n > 54 && frame[12..14] == [0x86, 0xdd] && frame[20] == 58 && frame[54] == icmp_type {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn guest_router_mode_patches_the_taps_through() {
+    use cpe_lab::TopologyOptions;
+    init_log();
+    let lab = Lab::new("guest").unwrap();
+    let topo = lab
+        .ipoe(&TopologyOptions {
+            guest_router: true,
+            ..TopologyOptions::default()
+        })
+        .unwrap();
+    // The namespace is wiring only: no IPv6 of its own on the WAN/LAN side.
+    for ifname in [WAN_IF, BRIDGE_IF, WAN_BRIDGE_IF] {
+        let addrs = topo.router.addresses(ifname).unwrap();
+        assert!(
+            addrs.iter().all(|a| a.v6().is_none()),
+            "{ifname}: {addrs:?}"
+        );
+    }
+    let links = topo.router.ip(&["-j", "link", "show"]).unwrap().stdout;
+    let links: serde_json::Value = serde_json::from_str(&links).unwrap();
+    let master = |ifname: &str| {
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["ifname"] == ifname)
+            .and_then(|l| l["master"].as_str().map(str::to_string))
+    };
+    assert_eq!(master(GUEST_WAN_TAP).as_deref(), Some(WAN_BRIDGE_IF));
+    assert_eq!(master(WAN_IF).as_deref(), Some(WAN_BRIDGE_IF));
+    assert_eq!(master(GUEST_LAN_TAP).as_deref(), Some(BRIDGE_IF));
+
+    // A guest on the WAN tap hears the ISP's radvd (its first RA goes out
+    // at start-up); a guest on the LAN tap hears the LAN host.
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let wan = s.spawn(|| {
+            topo.router
+                .run(|| guest_nic_sees_icmpv6(GUEST_WAN_TAP, 134, Duration::from_secs(8), tx))
+                .unwrap()
+        });
+        rx.recv().unwrap();
+        let _radvd = topo.start_radvd_isp(&RadvdOptions::isp()).unwrap();
+        assert!(wan.join().unwrap(), "no RA from the ISP on {GUEST_WAN_TAP}");
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lan = s.spawn(|| {
+            topo.router
+                .run(|| guest_nic_sees_icmpv6(GUEST_LAN_TAP, 128, Duration::from_secs(5), tx))
+                .unwrap()
+        });
+        rx.recv().unwrap();
+        let dst = format!("ff02::1%{HOST_IF}");
+        let _ = topo.host.exec(&["ping", "-c2", "-i0.2", "-W1", &dst]);
+        assert!(
+            lan.join().unwrap(),
+            "no echo request from the host on {GUEST_LAN_TAP}"
+        );
+    });
 }
