@@ -175,13 +175,10 @@ impl Engine {
 
     fn on_facts(&mut self, facts: LanFacts, now: Instant) {
         let visible_before = self.visible_content(now);
-        let prefixes_changed = facts.prefixes != self.facts.prefixes;
         self.facts = facts;
-        let table_changed = if prefixes_changed || !self.prefixes.delegation_seen() {
-            self.prefixes.update(&self.all_prefixes(), now)
-        } else {
-            false
-        };
+        // Idempotent for an unchanged list, so every snapshot is applied.
+        let known = self.facts.delegation_known;
+        let table_changed = self.prefixes.update(&self.all_prefixes(), known, now);
         if table_changed || visible_before != self.visible_content(now) {
             self.schedule.information_changed(now);
         }
@@ -197,7 +194,8 @@ impl Engine {
             .set_intervals(config.min_interval, config.max_interval, now);
         self.config = config;
         if statics_changed {
-            self.prefixes.update(&self.all_prefixes(), now);
+            let known = self.facts.delegation_known;
+            self.prefixes.update(&self.all_prefixes(), known, now);
         }
         self.schedule.information_changed(now);
     }

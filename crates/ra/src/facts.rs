@@ -27,6 +27,10 @@ pub struct RouteAdvert {
 pub struct LanFacts {
     /// Delegated-derived (and ULA) /64s for this LAN with their lifetimes.
     pub prefixes: Vec<LanPrefix>,
+    /// `prefixes` reflect a delegation (or are final, e.g. static only), so
+    /// prefixes remembered from before a restart that are missing from them
+    /// can be deprecated (RFC 9096). False while the WAN is still coming up.
+    pub delegation_known: bool,
     /// The router's own global/ULA addresses on this interface (RDNSS "self").
     pub router_addresses: Vec<Ipv6Addr>,
     /// The router's link-local addresses on this interface: RAs from any

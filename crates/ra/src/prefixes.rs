@@ -130,8 +130,14 @@ impl PrefixTable {
 
     /// Applies the complete current list (delegated + static). Returns true if
     /// the advertised set or any prefix's state changed (worth fast RAs).
-    pub fn update(&mut self, current: &[LanPrefix], now: Instant) -> bool {
-        self.delegation_seen = true;
+    ///
+    /// `delegation_known` says the list reflects a delegation (or is final,
+    /// as with static prefixes only): only then are prefixes remembered from
+    /// before a restart that are missing from it deprecated. Before that a
+    /// ULA-only list must not make us withdraw the delegated prefix hosts
+    /// still use and that is most likely coming back.
+    pub fn update(&mut self, current: &[LanPrefix], delegation_known: bool, now: Instant) -> bool {
+        self.delegation_seen |= delegation_known;
         let before = self.states();
         let mut seen = Vec::with_capacity(current.len());
         for lp in current.iter().filter(|p| p.prefix.prefix_len() == 64) {
@@ -158,8 +164,11 @@ impl PrefixTable {
         let gone: Vec<Ipv6Net> = self
             .entries
             .iter()
-            .filter(|(k, e)| {
-                !seen.contains(k) && !matches!(e.state, PrefixState::Deprecated { .. })
+            .filter(|(k, _)| !seen.contains(k))
+            .filter(|(_, e)| match e.state {
+                PrefixState::Active => true,
+                PrefixState::Remembered => self.delegation_seen,
+                PrefixState::Deprecated { .. } => false,
             })
             .map(|(k, _)| *k)
             .collect();
@@ -199,7 +208,7 @@ impl PrefixTable {
         changed
     }
 
-    /// Whether any delegation update has arrived since start.
+    /// Whether a delegation (or a final static list) has been applied.
     pub fn delegation_seen(&self) -> bool {
         self.delegation_seen
     }

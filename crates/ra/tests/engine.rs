@@ -45,6 +45,7 @@ fn prefix(p: &str, now: Instant, preferred: u64, valid: u64) -> LanPrefix {
 fn facts(prefixes: Vec<LanPrefix>) -> LanFacts {
     LanFacts {
         prefixes,
+        delegation_known: true,
         router_addresses: vec![ip("2001:db8:1:1::1"), ip("fd00:aa:bb:1::1")],
         link_local: vec![ip("fe80::1")],
         link_layer_address: Some([0x02, 0, 0x5e, 0, 0x53, 0x01]),
@@ -571,6 +572,47 @@ fn prefixes_from_before_a_restart_are_deprecated_if_the_delegation_differs() {
         "still delegated: not deprecated"
     );
     assert!(pio(ra, "2001:db8:9:1::/64").is_some());
+}
+
+#[test]
+fn remembered_prefixes_wait_for_the_delegation_not_for_the_ula() {
+    let t0 = Instant::now();
+    let old = net("2001:db8:1:1::/64");
+    let ula = net("fd00:aa:bb:1::/64");
+    let mut e = Engine::new(RaConfig::default(), &[old, ula], 23, t0);
+    // The supervisor knows the ULA before the ISP delegates anything.
+    let mut f = facts(vec![LanPrefix {
+        prefix: ula,
+        preferred_until: None,
+        valid_until: None,
+        deprecated: false,
+    }]);
+    f.delegation_known = false;
+    let ras = sent_ras(&e.handle(Input::Facts(f), t0), t0);
+    assert!(pio(&ras[0].ra, "fd00:aa:bb:1::/64").is_some());
+    assert!(
+        pio(&ras[0].ra, "2001:db8:1:1::/64").is_none(),
+        "not withdrawn yet"
+    );
+    // The same prefix comes back: advertised as active, never deprecated.
+    let t1 = t0 + secs(10);
+    let f = facts(vec![
+        LanPrefix {
+            prefix: ula,
+            preferred_until: None,
+            valid_until: None,
+            deprecated: false,
+        },
+        prefix("2001:db8:1:1::/64", t1, 86400, 86400),
+    ]);
+    let mut ras = sent_ras(&e.handle(Input::Facts(f), t1), t1);
+    ras.extend(run_until(&mut e, t1 + secs(40)));
+    for s in &ras {
+        assert_eq!(
+            pio(&s.ra, "2001:db8:1:1::/64").unwrap().preferred_lifetime,
+            2700
+        );
+    }
 }
 
 #[test]

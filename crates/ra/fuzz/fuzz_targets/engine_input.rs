@@ -60,6 +60,7 @@ fn facts(b: &mut Bytes<'_>, now: Instant) -> Option<LanFacts> {
     }
     Some(LanFacts {
         prefixes,
+        delegation_known: bits & 0x80 != 0,
         router_addresses: vec![Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1)],
         link_local: vec![SOURCES[0]],
         link_layer_address: Some([2, 0, 0, 0, 0, 1]),

@@ -63,6 +63,8 @@ fn facts(upstream: &Upstream, interface: &str, kernel: &IfaceInfo, clock: &Clock
             wan_mtu,
         } => LanFacts {
             prefixes: Vec::new(),
+            // Static prefixes are all there is: the list is final.
+            delegation_known: true,
             router_addresses: kernel.global.clone(),
             link_local: kernel.link_local.clone(),
             link_layer_address: kernel.mac,

@@ -162,8 +162,14 @@ pub fn lan_facts(
             }
         }
     }
+    let delegation_known = ours.is_some_and(|l| {
+        l.prefixes
+            .iter()
+            .any(|p| p.origin == cpe_bus::PrefixOrigin::Delegated)
+    });
     LanFacts {
         prefixes,
+        delegation_known,
         router_addresses,
         link_local: kernel.link_local.clone(),
         link_layer_address: kernel.mac,
@@ -277,6 +283,7 @@ mod tests {
             ]
         );
         assert!(f.upstream_default_route);
+        assert!(f.delegation_known);
         assert_eq!(f.wan_mtu, Some(1492));
         let routes: Vec<Ipv6Net> = f.routes.iter().map(|r| r.prefix).collect();
         // The ULA /48 covers br1's ULA /64; br1's global /64 gets its own route.
