@@ -417,6 +417,10 @@ mod tests {
         }
         assert_eq!(c.len(), 10_000);
         let per_entry = c.memory_bytes() / c.len();
+        println!(
+            "cache: {per_entry} bytes per entry, slot {} bytes",
+            std::mem::size_of::<Slot>()
+        );
         assert!(per_entry < 200, "{per_entry} bytes per entry");
     }
 

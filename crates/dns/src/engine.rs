@@ -464,6 +464,7 @@ impl Forwarder {
             }
             Event::UpstreamTcp { sock, data } => self.upstream_reply(sock, None, data, now, out),
             Event::UpstreamError { sock } => self.upstream_error(sock, now, out),
+            Event::UpstreamsChanged(addrs) if self.upstreams.addrs() == addrs => {}
             Event::UpstreamsChanged(addrs) => {
                 self.upstreams.set(addrs);
                 for p in self.slots.iter_mut().flatten() {
@@ -783,7 +784,7 @@ impl Forwarder {
         let Some(att) = p.attempts.iter().find(|a| a.sock == sock).cloned() else {
             return self.counters.drop(DropReason::UnknownSocket);
         };
-        if from.is_some_and(|f| f != att.upstream) {
+        if from.is_some_and(|f| !same_endpoint(f, att.upstream)) {
             return self.counters.drop(DropReason::WrongSource);
         }
         match wire::u16_at(data, 0) {
@@ -1091,7 +1092,7 @@ impl Forwarder {
         let Some(probe) = self.probes.get(&sock) else {
             return;
         };
-        if from.is_some_and(|f| f != probe.upstream) {
+        if from.is_some_and(|f| !same_endpoint(f, probe.upstream)) {
             return self.counters.drop(DropReason::WrongSource);
         }
         if wire::u16_at(data, 0).ok() != Some(probe.id) {
@@ -1113,6 +1114,16 @@ impl Forwarder {
         self.probes.remove(&sock);
         out.push(Action::CloseUpstream { sock });
     }
+}
+
+/// Whether a reply's source is exactly the upstream queried: address, port
+/// and (for link-local) scope; the IPv6 flow label is not part of identity.
+fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
+    let scope = |s: SocketAddr| match s {
+        SocketAddr::V6(v6) => v6.scope_id(),
+        SocketAddr::V4(_) => 0,
+    };
+    a.ip() == b.ip() && a.port() == b.port() && scope(a) == scope(b)
 }
 
 /// Header plus a typical question, for response buffer sizing.

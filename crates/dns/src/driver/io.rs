@@ -1,23 +1,23 @@
 //! The tokio side: tasks that turn sockets into engine events and the loop
 //! that executes the engine's actions. No DNS logic lives here.
 
-use super::sockets::{self, RecvInfo};
+use super::sockets::{self, Outgoing, RecvBatch};
 use crate::engine::{Action, ConnId, Event, Forwarder, SockId};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 /// Biggest upstream UDP answer read (we advertise 1232; larger ones are cut
 /// by the kernel and fail to parse, which counts as malformed).
 const UPSTREAM_BUF: usize = 4096;
-/// Biggest client UDP query read.
-const CLIENT_BUF: usize = 4096;
 /// Time to connect and get an answer over TCP from an upstream.
 const UPSTREAM_TCP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -33,17 +33,6 @@ pub struct ListenSpec {
 
 /// Events from I/O tasks to the loop (owned copies of packets).
 pub enum Input {
-    /// A client datagram.
-    ClientUdp {
-        /// Sender.
-        peer: SocketAddr,
-        /// Destination address.
-        local: IpAddr,
-        /// Arrival interface.
-        iface: u32,
-        /// Payload.
-        data: Vec<u8>,
-    },
     /// A new LAN TCP connection with its writer.
     TcpOpened {
         /// Id.
@@ -99,6 +88,67 @@ struct UdpListener {
     ipv6: bool,
     iface: Option<u32>,
     addr: IpAddr,
+    /// Answers waiting for the next sendmmsg on this socket.
+    queue: Vec<Outgoing>,
+}
+
+/// Engine plus I/O, shared by the loop and the UDP listener tasks (one
+/// thread, so `Rc<RefCell<_>>`; no borrow is held across an await).
+pub struct Core {
+    /// The engine.
+    pub fw: Forwarder,
+    /// Sockets and tasks.
+    pub io: Io,
+    actions: Vec<Action>,
+    /// When the engine wants its next timer event.
+    pub timer: Option<Instant>,
+    /// Woken when `timer` moves earlier, so the loop re-arms its sleep.
+    pub timer_changed: Rc<Notify>,
+}
+
+impl Core {
+    /// Wraps an engine and its I/O.
+    pub fn new(fw: Forwarder, io: Io) -> Core {
+        Core {
+            fw,
+            io,
+            actions: Vec::new(),
+            timer: None,
+            timer_changed: Rc::new(Notify::new()),
+        }
+    }
+
+    /// Feeds one event to the engine and executes what it asks for (UDP
+    /// answers are queued until [`Core::flush`]).
+    pub fn handle(&mut self, ev: Event<'_>, now: Instant) {
+        self.fw.handle(ev, now, &mut self.actions);
+        let before = self.timer;
+        self.io.execute(&mut self.actions, &mut self.timer);
+        if self.timer != before {
+            self.timer_changed.notify_one();
+        }
+    }
+
+    /// Feeds an owned input from a task.
+    pub fn input(&mut self, input: Input, now: Instant) {
+        if let Input::TcpOpened {
+            conn,
+            writer,
+            reader,
+            ..
+        } = &input
+        {
+            self.io.tcp_opened(*conn, writer.clone(), reader.clone());
+        }
+        if let Some(ev) = as_event(&input) {
+            self.handle(ev, now);
+        }
+    }
+
+    /// Sends queued UDP answers.
+    pub fn flush(&mut self) {
+        self.io.flush();
+    }
 }
 
 /// Sockets and tasks owned by the loop.
@@ -131,9 +181,8 @@ impl Io {
             send_errors: 0,
         };
         let mut failed = Vec::new();
-        let mut next_conn: ConnId = 1;
         for spec in specs {
-            if let Err(e) = me.bind_one(spec, &mut next_conn) {
+            if let Err(e) = me.bind_one(spec) {
                 log::error!(
                     "dns: cannot listen on {} ({}): {e}",
                     spec.addr,
@@ -145,7 +194,7 @@ impl Io {
         (me, rx, failed)
     }
 
-    fn bind_one(&mut self, spec: &ListenSpec, next_conn: &mut ConnId) -> io::Result<()> {
+    fn bind_one(&mut self, spec: &ListenSpec) -> io::Result<()> {
         let dev = spec.device.as_deref();
         let iface = dev.and_then(sockets::ifindex);
         let udp = Rc::new(sockets::udp_listener(spec.addr, dev)?);
@@ -156,23 +205,37 @@ impl Io {
             dev.map(|d| format!(" on {d}")).unwrap_or_default()
         );
         self.udp.push(UdpListener {
-            sock: udp.clone(),
+            sock: udp,
             ipv6: spec.addr.is_ipv6(),
             iface,
             addr: spec.addr.ip(),
+            queue: Vec::new(),
         });
-        let tx = self.tx.clone();
-        let bound = spec.addr.ip();
-        tokio::task::spawn_local(udp_reader(udp, bound, tx.clone()));
-        // Connection ids are unique per listener by striding.
-        let base = *next_conn;
-        *next_conn += 1;
-        tokio::task::spawn_local(tcp_acceptor(tcp, iface.unwrap_or(0), base, tx));
+        // Connection ids are unique per listener: listener k numbers its
+        // connections k, k + 2^32, k + 2 * 2^32, ...
+        let base = self.udp.len() as ConnId;
+        tokio::task::spawn_local(tcp_acceptor(tcp, iface.unwrap_or(0), base, self.tx.clone()));
         Ok(())
     }
 
+    /// Starts one task per UDP listener that reads batches of queries and
+    /// runs them through the engine directly (no channel hop on the hot path).
+    pub fn start_udp(core: &Rc<RefCell<Core>>) {
+        let socks: Vec<(usize, Rc<tokio::net::UdpSocket>, IpAddr)> = core
+            .borrow()
+            .io
+            .udp
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l.sock.clone(), l.addr))
+            .collect();
+        for (i, sock, bound) in socks {
+            tokio::task::spawn_local(udp_serve(i, sock, bound, core.clone()));
+        }
+    }
+
     /// Executes engine actions.
-    pub fn execute(&mut self, actions: &mut Vec<Action>, timer: &mut Option<tokio::time::Instant>) {
+    pub fn execute(&mut self, actions: &mut Vec<Action>, timer: &mut Option<Instant>) {
         for a in actions.drain(..) {
             match a {
                 Action::SendClientUdp {
@@ -180,7 +243,7 @@ impl Io {
                     local,
                     iface,
                     data,
-                } => self.send_client_udp(peer, local, iface, &data),
+                } => self.queue_udp(peer, local, iface, data),
                 Action::SendClientTcp { conn, data } => {
                     if let Some((w, _)) = self.tcp_writers.get(&conn) {
                         let _ = w.send(data);
@@ -224,7 +287,7 @@ impl Io {
                         h.abort();
                     }
                 }
-                Action::ArmTimer(at) => *timer = Some(tokio::time::Instant::from_std(at)),
+                Action::ArmTimer(at) => *timer = Some(at),
             }
         }
     }
@@ -239,17 +302,44 @@ impl Io {
         self.tcp_writers.insert(conn, (writer, reader));
     }
 
-    fn send_client_udp(&mut self, peer: SocketAddr, local: IpAddr, iface: u32, data: &[u8]) {
+    fn queue_udp(&mut self, peer: SocketAddr, local: IpAddr, iface: u32, data: Vec<u8>) {
         let v6 = peer.is_ipv6();
         let pick = self
             .udp
             .iter()
-            .find(|l| l.ipv6 == v6 && (l.addr == local || l.iface == Some(iface)))
-            .or_else(|| self.udp.iter().find(|l| l.ipv6 == v6));
-        let Some(l) = pick else { return };
-        if let Err(e) = sockets::send_pktinfo(l.sock.as_raw_fd(), data, peer, local, iface) {
-            self.send_errors += 1;
-            log::debug!("dns: answer to {peer} not sent: {e}");
+            .position(|l| l.ipv6 == v6 && (l.addr == local || l.iface == Some(iface)))
+            .or_else(|| self.udp.iter().position(|l| l.ipv6 == v6));
+        if let Some(l) = pick.and_then(|i| self.udp.get_mut(i)) {
+            l.queue.push(Outgoing {
+                peer,
+                local,
+                iface,
+                data,
+            });
+        }
+    }
+
+    /// Sends every queued answer with sendmmsg; answers the socket cannot
+    /// take now (buffer full) are dropped and counted, as UDP would.
+    pub fn flush(&mut self) {
+        for l in &mut self.udp {
+            let mut done = 0;
+            while done < l.queue.len() {
+                match sockets::send_batch(l.sock.as_raw_fd(), l.queue.get(done..).unwrap_or(&[])) {
+                    Ok(0) => break,
+                    Ok(n) => done += n,
+                    Err(e) => {
+                        log::debug!("dns: answers not sent: {e}");
+                        // Skip the datagram that failed and go on.
+                        done += 1;
+                        self.send_errors += 1;
+                    }
+                }
+            }
+            if done < l.queue.len() {
+                self.send_errors += (l.queue.len() - done) as u64;
+            }
+            l.queue.clear();
         }
     }
 }
@@ -257,17 +347,6 @@ impl Io {
 /// Engine event for an owned input.
 pub fn as_event(input: &Input) -> Option<Event<'_>> {
     Some(match input {
-        Input::ClientUdp {
-            peer,
-            local,
-            iface,
-            data,
-        } => Event::ClientUdp {
-            peer: *peer,
-            local: *local,
-            iface: *iface,
-            data,
-        },
         Input::TcpOpened {
             conn,
             peer,
@@ -292,69 +371,42 @@ pub fn as_event(input: &Input) -> Option<Event<'_>> {
     })
 }
 
-/// Feeds one input to the engine and runs the resulting actions.
-pub fn dispatch(
-    fw: &mut Forwarder,
-    io: &mut Io,
-    input: Input,
-    now: std::time::Instant,
-    actions: &mut Vec<Action>,
-    timer: &mut Option<tokio::time::Instant>,
-) {
-    if let Input::TcpOpened {
-        conn,
-        writer,
-        reader,
-        ..
-    } = &input
-    {
-        io.tcp_opened(*conn, writer.clone(), reader.clone());
-    }
-    if let Some(ev) = as_event(&input) {
-        fw.handle(ev, now, actions);
-    }
-    io.execute(actions, timer);
-}
-
-async fn udp_reader(
+async fn udp_serve(
+    idx: usize,
     sock: Rc<tokio::net::UdpSocket>,
     bound: IpAddr,
-    tx: mpsc::UnboundedSender<Input>,
+    core: Rc<RefCell<Core>>,
 ) {
-    let mut buf = vec![0u8; CLIENT_BUF];
+    let mut batch = RecvBatch::new();
+    let mut infos = Vec::with_capacity(sockets::BATCH);
     loop {
         let r = sock
             .async_io(tokio::io::Interest::READABLE, || {
-                sockets::recv_pktinfo(sock.as_raw_fd(), &mut buf)
+                sockets::recv_batch(sock.as_raw_fd(), &mut batch, &mut infos)
             })
             .await;
-        match r {
-            Ok(RecvInfo {
-                len,
-                peer,
-                local,
-                iface,
-            }) => {
-                let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                let local = local.unwrap_or(bound).to_canonical();
-                let data = buf.get(..len).unwrap_or(&[]).to_vec();
-                if tx
-                    .send(Input::ClientUdp {
-                        peer,
-                        local,
-                        iface,
-                        data,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Err(e) => {
-                log::warn!("dns: receive error on {bound}: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+        if let Err(e) = r {
+            log::warn!("dns: receive error on listener {idx} ({bound}): {e}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
         }
+        let now = Instant::now();
+        let mut c = core.borrow_mut();
+        for (slot, info) in &infos {
+            let peer = SocketAddr::new(info.peer.ip().to_canonical(), info.peer.port());
+            let local = info.local.unwrap_or(bound).to_canonical();
+            let data = batch.data(*slot, info.len);
+            c.handle(
+                Event::ClientUdp {
+                    peer,
+                    local,
+                    iface: info.iface,
+                    data,
+                },
+                now,
+            );
+        }
+        c.flush();
     }
 }
 

@@ -10,9 +10,11 @@ mod sockets;
 pub use io::ListenSpec;
 
 use crate::engine::{Event, Forwarder, Options};
+use std::cell::RefCell;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// How often the status object for `cpectl show dns` is refreshed.
@@ -184,47 +186,50 @@ async fn run(
 ) -> Result<(), String> {
     sockets::raise_fd_limit();
     let seed = seed().map_err(|e| format!("no randomness from /dev/urandom: {e}"))?;
-    let mut fw = Forwarder::new(opts, seed, Instant::now());
-    let (mut io, mut rx, failed) = io::Io::bind(&listen);
+    let fw = Forwarder::new(opts, seed, Instant::now());
+    let (io, mut rx, failed) = io::Io::bind(&listen);
     if failed.len() == listen.len() {
         return Err("no listening socket could be opened".into());
     }
-    let mut actions = Vec::new();
-    let mut timer: Option<tokio::time::Instant> = None;
-    fw.handle(
-        Event::UpstreamsChanged(&upstreams),
-        Instant::now(),
-        &mut actions,
-    );
-    fw.handle(
-        Event::LanAddrsChanged(&lan_addrs),
-        Instant::now(),
-        &mut actions,
-    );
-    io.execute(&mut actions, &mut timer);
+    let core = Rc::new(RefCell::new(io::Core::new(fw, io)));
+    {
+        let mut c = core.borrow_mut();
+        let now = Instant::now();
+        c.handle(Event::UpstreamsChanged(&upstreams), now);
+        c.handle(Event::LanAddrsChanged(&lan_addrs), now);
+    }
+    io::Io::start_udp(&core);
+    let timer_changed = core.borrow().timer_changed.clone();
     let mut status_tick = tokio::time::interval(STATUS_EVERY);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;
     loop {
-        let sleep_to =
-            timer.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        let sleep_to = core
+            .borrow()
+            .timer
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             input = rx.recv() => {
                 let Some(input) = input else { break };
-                io::dispatch(&mut fw, &mut io, input, Instant::now(), &mut actions, &mut timer);
+                let mut c = core.borrow_mut();
+                c.input(input, Instant::now());
                 // Drain what is already queued before sleeping again.
                 for _ in 0..64 {
                     match rx.try_recv() {
-                        Ok(input) => io::dispatch(&mut fw, &mut io, input, Instant::now(), &mut actions, &mut timer),
+                        Ok(input) => c.input(input, Instant::now()),
                         Err(_) => break,
                     }
                 }
+                c.flush();
             }
             _ = tokio::time::sleep_until(sleep_to) => {
-                timer = None;
-                fw.handle(Event::Timer, Instant::now(), &mut actions);
-                io.execute(&mut actions, &mut timer);
+                let mut c = core.borrow_mut();
+                c.timer = None;
+                c.handle(Event::Timer, Instant::now());
+                c.flush();
             }
+            _ = timer_changed.notified() => {}
             state = next_state(&mut control) => {
                 let Some(state) = state else {
                     log::info!("dns: supervisor gone, exiting");
@@ -235,17 +240,22 @@ async fn run(
                     let ups = bc.upstreams(&state);
                     let addrs = bc.lan_addrs(&state);
                     let now = Instant::now();
-                    fw.handle(Event::UpstreamsChanged(&ups), now, &mut actions);
-                    fw.handle(Event::LanAddrsChanged(&addrs), now, &mut actions);
-                    io.execute(&mut actions, &mut timer);
+                    let mut c = core.borrow_mut();
+                    c.handle(Event::UpstreamsChanged(&ups), now);
+                    c.handle(Event::LanAddrsChanged(&addrs), now);
+                    c.flush();
                 }
             }
             _ = status_tick.tick() => {
-                let st = fw.status(Instant::now());
-                let mut json = serde_json::to_value(&st).unwrap_or_default();
-                if let Some(obj) = json.as_object_mut() {
-                    obj.insert("udp_send_errors".into(), io.send_errors.into());
-                }
+                let json = {
+                    let mut c = core.borrow_mut();
+                    let st = c.fw.status(Instant::now());
+                    let mut json = serde_json::to_value(&st).unwrap_or_default();
+                    if let Some(obj) = json.as_object_mut() {
+                        obj.insert("udp_send_errors".into(), c.io.send_errors.into());
+                    }
+                    json
+                };
                 match &control {
                     Control::Bus(b) => b.0.set_status(json),
                     Control::Standalone => {

@@ -119,10 +119,10 @@ pub fn raise_fd_limit() {
     }
 }
 
-/// A received datagram's addressing.
+/// A received datagram's addressing (its bytes are in [`RecvBatch`]).
 #[derive(Debug, Clone, Copy)]
 pub struct RecvInfo {
-    /// Bytes received.
+    /// Bytes received (already capped to the buffer).
     pub len: usize,
     /// Sender.
     pub peer: SocketAddr,
@@ -164,35 +164,116 @@ fn sockaddr_to_std(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
     }
 }
 
-/// recvmsg() with packet info. Non-blocking: WouldBlock when empty.
-pub fn recv_pktinfo(fd: RawFd, buf: &mut [u8]) -> io::Result<RecvInfo> {
-    // SAFETY: all-zero is a valid sockaddr_storage / msghdr.
-    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+/// Datagrams read or written per system call on the listening sockets:
+/// under load one recvmmsg/sendmmsg pair serves many queries.
+pub const BATCH: usize = 32;
+/// Largest client datagram read.
+const DGRAM: usize = 4096;
+
+/// Buffers for [`recv_batch`].
+pub struct RecvBatch {
+    bufs: Vec<[u8; DGRAM]>,
+    names: Vec<libc::sockaddr_storage>,
+    cmsgs: Vec<CmsgBuf>,
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl RecvBatch {
+    /// Buffers for [`BATCH`] datagrams.
+    pub fn new() -> RecvBatch {
+        // SAFETY: all-zero is a valid sockaddr_storage and mmsghdr.
+        let zero_ss: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
+        RecvBatch {
+            bufs: vec![[0u8; DGRAM]; BATCH],
+            names: vec![zero_ss; BATCH],
+            cmsgs: (0..BATCH).map(|_| CmsgBuf([0; 64])).collect(),
+            iovs: (0..BATCH)
+                .map(|_| libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                })
+                .collect(),
+            hdrs: vec![zero_hdr; BATCH],
+        }
+    }
+
+    /// Payload of datagram `i` of the last batch.
+    pub fn data(&self, i: usize, len: usize) -> &[u8] {
+        self.bufs.get(i).and_then(|b| b.get(..len)).unwrap_or(&[])
+    }
+}
+
+impl Default for RecvBatch {
+    fn default() -> RecvBatch {
+        RecvBatch::new()
+    }
+}
+
+/// recvmmsg() of up to [`BATCH`] datagrams with packet info; WouldBlock when
+/// none is queued. Returns the addressing of each datagram read.
+pub fn recv_batch(
+    fd: RawFd,
+    b: &mut RecvBatch,
+    out: &mut Vec<(usize, RecvInfo)>,
+) -> io::Result<()> {
+    out.clear();
+    for i in 0..BATCH {
+        b.iovs[i] = libc::iovec {
+            iov_base: b.bufs[i].as_mut_ptr().cast(),
+            iov_len: DGRAM,
+        };
+        // SAFETY: all-zero msghdr is valid; pointers below refer to buffers
+        // owned by `b`, which outlives the call.
+        let mut h: libc::msghdr = unsafe { mem::zeroed() };
+        h.msg_name = (&mut b.names[i] as *mut libc::sockaddr_storage).cast();
+        h.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        h.msg_iov = &mut b.iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_control = b.cmsgs[i].0.as_mut_ptr().cast();
+        h.msg_controllen = b.cmsgs[i].0.len() as _;
+        b.hdrs[i] = libc::mmsghdr {
+            msg_hdr: h,
+            msg_len: 0,
+        };
+    }
+    // SAFETY: hdrs holds BATCH valid headers pointing into live buffers.
+    let n = unsafe {
+        libc::recvmmsg(
+            fd,
+            b.hdrs.as_mut_ptr(),
+            BATCH as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
     };
-    let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: see above.
-    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    msg.msg_controllen = cbuf.0.len() as _;
-    // SAFETY: msg points to live buffers of the stated sizes.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    let peer = sockaddr_to_std(&storage)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unknown address family"))?;
+    for i in 0..n as usize {
+        let h = &b.hdrs[i];
+        let Some(peer) = sockaddr_to_std(&b.names[i]) else {
+            continue;
+        };
+        let (local, iface) = pktinfo_of(&h.msg_hdr);
+        let info = RecvInfo {
+            len: h.msg_len as usize,
+            peer,
+            local,
+            iface,
+        };
+        out.push((i, info));
+    }
+    Ok(())
+}
+
+fn pktinfo_of(msg: &libc::msghdr) -> (Option<IpAddr>, u32) {
     let mut local = None;
     let mut iface = 0;
     // SAFETY: CMSG_* walk the control buffer filled by the kernel, bounded by msg_controllen.
     unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        let mut c = libc::CMSG_FIRSTHDR(msg);
         while !c.is_null() {
             let h = &*c;
             if h.cmsg_level == libc::IPPROTO_IP && h.cmsg_type == libc::IP_PKTINFO {
@@ -206,46 +287,77 @@ pub fn recv_pktinfo(fd: RawFd, buf: &mut [u8]) -> io::Result<RecvInfo> {
                 local = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
                 iface = info.ipi6_ifindex;
             }
-            c = libc::CMSG_NXTHDR(&msg, c);
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    Ok(RecvInfo {
-        len: n as usize,
-        peer,
-        local,
-        iface,
-    })
+    (local, iface)
 }
 
-/// sendmsg() from a chosen local address (the one the query came to).
-pub fn send_pktinfo(
-    fd: RawFd,
-    data: &[u8],
-    peer: SocketAddr,
-    local: IpAddr,
-    iface: u32,
-) -> io::Result<usize> {
-    let dest = SockAddr::from(peer);
-    let mut iov = libc::iovec {
-        iov_base: data.as_ptr() as *mut libc::c_void,
-        iov_len: data.len(),
-    };
-    let mut cbuf = CmsgBuf([0; 64]);
-    // SAFETY: all-zero msghdr is valid.
-    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_name = dest.as_ptr() as *mut libc::c_void;
-    msg.msg_namelen = dest.len();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.0.as_mut_ptr().cast();
-    // SAFETY: CMSG_* compute sizes and write one header + payload inside cbuf,
-    // which is 64 bytes, larger than CMSG_SPACE of either pktinfo struct.
+/// One queued UDP answer.
+pub struct Outgoing {
+    /// Client.
+    pub peer: SocketAddr,
+    /// Source address.
+    pub local: IpAddr,
+    /// Interface.
+    pub iface: u32,
+    /// Message.
+    pub data: Vec<u8>,
+}
+
+/// sendmmsg() of queued answers with per-datagram source address; returns
+/// how many were sent (the rest stay queued for the caller to drop or retry).
+pub fn send_batch(fd: RawFd, queue: &[Outgoing]) -> io::Result<usize> {
+    let n = queue.len().min(BATCH);
+    let mut dests: Vec<SockAddr> = Vec::with_capacity(n);
+    let mut iovs: Vec<libc::iovec> = Vec::with_capacity(n);
+    let mut cmsgs: Vec<CmsgBuf> = (0..n).map(|_| CmsgBuf([0; 64])).collect();
+    for o in queue.iter().take(n) {
+        dests.push(SockAddr::from(o.peer));
+        iovs.push(libc::iovec {
+            iov_base: o.data.as_ptr() as *mut libc::c_void,
+            iov_len: o.data.len(),
+        });
+    }
+    let mut hdrs: Vec<libc::mmsghdr> = Vec::with_capacity(n);
+    for (i, o) in queue.iter().take(n).enumerate() {
+        // SAFETY: all-zero msghdr is valid; the pointers refer to the vectors
+        // above, which live until after sendmmsg returns.
+        let mut h: libc::msghdr = unsafe { mem::zeroed() };
+        h.msg_name = dests[i].as_ptr() as *mut libc::c_void;
+        h.msg_namelen = dests[i].len();
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_control = cmsgs[i].0.as_mut_ptr().cast();
+        // SAFETY: writes one control message into the 64-byte buffer.
+        unsafe { fill_pktinfo(&mut h, o.local, o.peer, o.iface) };
+        hdrs.push(libc::mmsghdr {
+            msg_hdr: h,
+            msg_len: 0,
+        });
+    }
+    // SAFETY: hdrs holds n valid headers pointing into live buffers.
+    let sent =
+        unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(sent as usize)
+}
+
+/// Fills the control message selecting the source address, or clears the
+/// control pointer when families differ.
+///
+/// # Safety
+/// `msg.msg_control` must point to at least 64 writable, 8-aligned bytes.
+unsafe fn fill_pktinfo(msg: &mut libc::msghdr, local: IpAddr, peer: SocketAddr, iface: u32) {
+    // SAFETY: guaranteed by the caller; CMSG_SPACE of either struct < 64.
     unsafe {
         match (local, peer) {
             (IpAddr::V4(l), SocketAddr::V4(_)) => {
                 let size = mem::size_of::<libc::in_pktinfo>() as u32;
                 msg.msg_controllen = libc::CMSG_SPACE(size) as _;
-                let c = libc::CMSG_FIRSTHDR(&msg);
+                let c = libc::CMSG_FIRSTHDR(msg);
                 (*c).cmsg_level = libc::IPPROTO_IP;
                 (*c).cmsg_type = libc::IP_PKTINFO;
                 (*c).cmsg_len = libc::CMSG_LEN(size) as _;
@@ -261,7 +373,7 @@ pub fn send_pktinfo(
             (IpAddr::V6(l), SocketAddr::V6(_)) => {
                 let size = mem::size_of::<libc::in6_pktinfo>() as u32;
                 msg.msg_controllen = libc::CMSG_SPACE(size) as _;
-                let c = libc::CMSG_FIRSTHDR(&msg);
+                let c = libc::CMSG_FIRSTHDR(msg);
                 (*c).cmsg_level = libc::IPPROTO_IPV6;
                 (*c).cmsg_type = libc::IPV6_PKTINFO;
                 (*c).cmsg_len = libc::CMSG_LEN(size) as _;
@@ -278,10 +390,5 @@ pub fn send_pktinfo(
                 msg.msg_controllen = 0;
             }
         }
-        let n = libc::sendmsg(fd, &msg, 0);
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(n as usize)
     }
 }
