@@ -10,11 +10,18 @@
 //! positions). Parsing never panics, whatever the input; a fuzz target in
 //! `fuzz/` keeps it that way.
 //!
+//! Besides loading: [`known_keys`] lists the schema (the README drift test
+//! and tooling use it), [`to_toml`] renders the effective config (loading
+//! the output gives the same [`Config`]), and [`diff`] tells a reload which
+//! parts changed. `examples/check.rs` validates files from the command line.
+//!
 //! ```
 //! let loaded = cpe_config::parse_str("[wan]\n[[lan]]\n", "cpe.toml").unwrap();
 //! assert_eq!(loaded.config.wan.interface, "wan0");
 //! assert_eq!(loaded.config.lan[0].interface, "br0");
 //! ```
+
+#![warn(missing_docs)]
 
 mod diagnostic;
 mod diff;
