@@ -634,7 +634,7 @@ impl Client {
                 self.counters.transmitted += 1;
                 out.push(Action::Transmit(bytes));
             }
-            Err(e) => log::error!("dhcp6c: cannot encode {:?}: {e}", ex.message.msg_type),
+            Err(e) => log::error!("cannot encode {:?}: {e}", ex.message.msg_type),
         }
     }
 

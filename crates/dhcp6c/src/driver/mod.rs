@@ -6,6 +6,11 @@
 //!   or reload must keep the prefix, RFC 9096 WPD-9); the lease is on disk.
 //! - SIGUSR1: explicit teardown: Release, withdraw, stay idle until
 //!   restarted.
+//!
+//! Without `CPE_BUS` (lab and benchmark runs) it runs standalone:
+//! `cpe daemon dhcp6c --interface IF --state-dir DIR [--status-file FILE]
+//! [--hint LEN] [--no-rapid-commit] [--address]` starts at once and writes
+//! the status object to FILE (atomically) on every change.
 
 mod publish;
 mod routes;
@@ -33,23 +38,81 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(10);
 /// Drops are logged at most once per this interval.
 const DROP_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Command-line options of a standalone run.
+#[derive(Debug, Default)]
+struct Standalone {
+    interface: String,
+    state_dir: std::path::PathBuf,
+    status_file: Option<std::path::PathBuf>,
+    hint: u8,
+    rapid_commit: bool,
+    address: bool,
+}
+
+fn parse_args(args: Vec<OsString>) -> Result<Option<Standalone>, String> {
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_args(args);
+    let mut s = Standalone {
+        hint: 56,
+        rapid_commit: true,
+        ..Standalone::default()
+    };
+    let mut any = false;
+    let text = |p: &mut lexopt::Parser| -> Result<String, String> {
+        p.value()
+            .map_err(|e| e.to_string())?
+            .into_string()
+            .map_err(|_| "argument is not UTF-8".to_string())
+    };
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        any = true;
+        match arg {
+            Long("interface") => s.interface = text(&mut p)?,
+            Long("state-dir") => s.state_dir = text(&mut p)?.into(),
+            Long("status-file") => s.status_file = Some(text(&mut p)?.into()),
+            Long("hint") => s.hint = text(&mut p)?.parse().map_err(|_| "--hint takes 0..=128")?,
+            Long("no-rapid-commit") => s.rapid_commit = false,
+            Long("address") => s.address = true,
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    if s.interface.is_empty() || s.state_dir.as_os_str().is_empty() {
+        return Err("usage: cpe daemon dhcp6c --interface IF --state-dir DIR [--status-file FILE] [--hint LEN] [--no-rapid-commit] [--address]".into());
+    }
+    Ok(Some(s))
+}
+
 /// Entry point for `cpe daemon dhcp6c`.
-pub fn main(_args: Vec<OsString>) -> ExitCode {
+pub fn main(args: Vec<OsString>) -> ExitCode {
     cpe_log::init("dhcp6c", log::LevelFilter::Info);
+    let standalone = match parse_args(args) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            log::error!("dhcp6c: cannot start runtime: {e}");
+            log::error!("cannot start runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run()) {
+    let result = match standalone {
+        Some(s) => rt.block_on(run_standalone(s)),
+        None => rt.block_on(run()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log::error!("dhcp6c: {e}");
+            log::error!("{e}");
             ExitCode::FAILURE
         }
     }
@@ -58,7 +121,8 @@ pub fn main(_args: Vec<OsString>) -> ExitCode {
 /// Everything the loop owns besides the engine.
 struct Driver {
     client: Client,
-    bus: Bus,
+    bus: Option<Bus>,
+    status_file: Option<std::path::PathBuf>,
     store: Store,
     config_interface: String,
     pppoe: bool,
@@ -70,6 +134,61 @@ struct Driver {
     last_state: State,
     drops_logged: u64,
     drops_logged_at: Option<Instant>,
+}
+
+fn seed() -> Result<u64, String> {
+    let b = random_bytes().map_err(|e| format!("no randomness: {e}"))?;
+    Ok(u64::from_le_bytes([
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+    ]))
+}
+
+async fn run_standalone(s: Standalone) -> Result<(), String> {
+    let engine_config = ClientConfig {
+        request_prefix: true,
+        prefix_hint: s.hint,
+        request_address: if s.address {
+            AddressMode::Always
+        } else {
+            AddressMode::Never
+        },
+        rapid_commit: s.rapid_commit,
+        iaid_pd: iaid_for(&s.interface, IaKind::Prefix),
+        iaid_na: iaid_for(&s.interface, IaKind::Address),
+    };
+    let store = Store::new(&s.state_dir);
+    let duid = store
+        .load_or_create_duid(&s.interface)
+        .map_err(|e| format!("DUID: {e}"))?;
+    log::info!("standalone on {}, DUID {duid}", s.interface);
+    let socket =
+        ClientSocket::open(&s.interface).map_err(|e| format!("UDP 546 on {}: {e}", s.interface))?;
+    let mut d = Driver {
+        client: Client::new(engine_config, duid, seed()?),
+        bus: None,
+        status_file: s.status_file,
+        store,
+        config_interface: s.interface,
+        pppoe: false,
+        socket: Some(socket),
+        running: true,
+        torn_down: false,
+        previous: Previous::default(),
+        routed: BTreeSet::new(),
+        last_state: State::Idle,
+        drops_logged: 0,
+        drops_logged_at: None,
+    };
+    let now = Instant::now();
+    if let Some(lease) = d.store.load_lease(now) {
+        log::info!("resuming the lease saved before restart (no Release was sent)");
+        let actions = d.client.restore(lease);
+        d.perform(actions, now).await;
+    }
+    let actions = d.client.handle(Event::Start, now);
+    d.perform(actions, now).await;
+    d.publish(Instant::now());
+    d.run_loop().await
 }
 
 async fn run() -> Result<(), String> {
@@ -98,12 +217,9 @@ async fn run() -> Result<(), String> {
     let duid = store
         .load_or_create_duid(&iface)
         .map_err(|e| format!("DUID: {e}"))?;
-    let seed = random_bytes().map_err(|e| format!("no randomness: {e}"))?;
-    let seed = u64::from_le_bytes([
-        seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], seed[6], seed[7],
-    ]);
+    let seed = seed()?;
     log::info!(
-        "dhcp6c: on {iface}, DUID {duid}, IAID PD {:#010x} NA {:#010x}, hint /{}, rapid commit {}",
+        "on {iface}, DUID {duid}, IAID PD {:#010x} NA {:#010x}, hint /{}, rapid commit {}",
         engine_config.iaid_pd,
         engine_config.iaid_na,
         engine_config.prefix_hint,
@@ -111,7 +227,8 @@ async fn run() -> Result<(), String> {
     );
     let mut d = Driver {
         client: Client::new(engine_config, duid, seed),
-        bus,
+        bus: Some(bus),
+        status_file: None,
         store,
         config_interface: iface,
         pppoe: matches!(cfg.wan.mode, cpe_config::Mode::Pppoe),
@@ -126,13 +243,21 @@ async fn run() -> Result<(), String> {
     };
     let now = Instant::now();
     if let Some(lease) = d.store.load_lease(now) {
-        log::info!("dhcp6c: resuming the lease saved before restart (no Release was sent)");
+        log::info!("resuming the lease saved before restart (no Release was sent)");
         let actions = d.client.restore(lease);
         d.perform(actions, now).await;
     }
     d.on_state(&welcome.state, Instant::now()).await;
     d.publish(Instant::now());
     d.run_loop().await
+}
+
+/// The next state snapshot; never resolves when there is no bus.
+async fn next_state(bus: &mut Option<Bus>) -> Option<SharedState> {
+    match bus {
+        Some(b) => b.next_state().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Driver {
@@ -169,29 +294,29 @@ impl Driver {
                         let actions = self.client.handle(Event::Packet(&payload), now);
                         self.perform(actions, now).await;
                     }
-                    Ok((_, from)) => log::debug!("dhcp6c: ignoring datagram from {from} (not port 547)"),
+                    Ok((_, from)) => log::debug!("ignoring datagram from {from} (not port 547)"),
                     Err(e) => {
-                        log::warn!("dhcp6c: receive failed: {e}; reopening the socket");
+                        log::warn!("receive failed: {e}; reopening the socket");
                         self.socket = None;
                     }
                 },
-                s = self.bus.next_state() => match s {
+                s = next_state(&mut self.bus) => match s {
                     Some(state) => self.on_state(&state, Instant::now()).await,
                     None => {
-                        log::info!("dhcp6c: supervisor gone; exiting without Release");
+                        log::info!("supervisor gone; exiting without Release");
                         return Ok(());
                     }
                 },
                 _ = term.recv() => {
-                    log::info!("dhcp6c: SIGTERM; exiting without Release (lease kept in state_dir)");
+                    log::info!("SIGTERM; exiting without Release (lease kept in state_dir)");
                     return Ok(());
                 }
                 _ = int.recv() => {
-                    log::info!("dhcp6c: SIGINT; exiting without Release (lease kept in state_dir)");
+                    log::info!("SIGINT; exiting without Release (lease kept in state_dir)");
                     return Ok(());
                 }
                 _ = usr1.recv() => {
-                    log::info!("dhcp6c: teardown requested: releasing bindings");
+                    log::info!("teardown requested: releasing bindings");
                     self.torn_down = true;
                     self.running = false;
                     let now = Instant::now();
@@ -235,13 +360,13 @@ impl Driver {
                 match ClientSocket::open(&iface) {
                     Ok(s) => self.socket = Some(s),
                     Err(e) => {
-                        log::warn!("dhcp6c: cannot open UDP 546 on {iface}: {e}");
+                        log::warn!("cannot open UDP 546 on {iface}: {e}");
                         return;
                     }
                 }
             }
             log::info!(
-                "dhcp6c: WAN {iface} ready (RA M={} O={}); starting",
+                "WAN {iface} ready (RA M={} O={}); starting",
                 state.wan.ra_managed,
                 state.wan.ra_other_config
             );
@@ -250,7 +375,7 @@ impl Driver {
             self.perform(actions, now).await;
         } else if !ready && self.running {
             log::info!(
-                "dhcp6c: WAN not ready ({}); pausing, bindings kept until they expire",
+                "WAN not ready ({}); pausing, bindings kept until they expire",
                 state.wan.reason
             );
             self.running = false;
@@ -265,10 +390,10 @@ impl Driver {
                 Action::Transmit(bytes) => match &self.socket {
                     Some(s) => {
                         if let Err(e) = s.send(&bytes).await {
-                            log::warn!("dhcp6c: send on {} failed: {e}", s.interface);
+                            log::warn!("send on {} failed: {e}", s.interface);
                         }
                     }
-                    None => log::debug!("dhcp6c: no socket; message not sent"),
+                    None => log::debug!("no socket; message not sent"),
                 },
                 Action::Update(u) => {
                     let level =
@@ -277,18 +402,17 @@ impl Driver {
                         } else {
                             log::Level::Info
                         };
-                    log::log!(level, "dhcp6c: {}", describe(&u, &self.client, now));
+                    log::log!(level, "{}", describe(&u, &self.client, now));
                     self.previous
                         .apply(&u, now, u.reason == UpdateReason::Released);
-                    self.sync_routes(&u.prefixes.iter().map(|p| p.prefix).collect())
-                        .await;
+                    self.sync_routes(&u.prefixes.iter().map(|p| p.prefix).collect());
                     if let Err(e) = self.store.save_lease(self.client.lease(), now) {
-                        log::error!("dhcp6c: cannot save lease: {e}");
+                        log::error!("cannot save lease: {e}");
                     }
                     self.publish(now);
                 }
                 Action::Released => {
-                    log::info!("dhcp6c: Release exchange finished; idle until restarted");
+                    log::info!("Release exchange finished; idle until restarted");
                     self.publish(now);
                 }
             }
@@ -296,12 +420,12 @@ impl Driver {
     }
 
     /// Keeps exactly one unreachable route per delegated prefix.
-    async fn sync_routes(&mut self, want: &BTreeSet<Ipv6Net>) {
-        for p in want.difference(&self.routed.clone()) {
-            routes::install(*p).await;
+    fn sync_routes(&mut self, want: &BTreeSet<Ipv6Net>) {
+        for p in want.difference(&self.routed) {
+            routes::install(*p);
         }
-        for p in self.routed.clone().difference(want) {
-            routes::remove(*p).await;
+        for p in self.routed.difference(want) {
+            routes::remove(*p);
         }
         self.routed = want.clone();
     }
@@ -309,7 +433,7 @@ impl Driver {
     fn after_event(&mut self, now: Instant) {
         let state = self.client.state();
         if state != self.last_state {
-            log::info!("dhcp6c: {} -> {}", self.last_state.name(), state.name());
+            log::info!("{} -> {}", self.last_state.name(), state.name());
             self.last_state = state;
             self.publish(now);
         }
@@ -332,7 +456,7 @@ impl Driver {
         }
         let c = self.client.counters();
         log::warn!(
-            "dhcp6c: dropped {} message(s) since last report; malformed {:?}, unacceptable {:?}",
+            "dropped {} message(s) since last report; malformed {:?}, unacceptable {:?}",
             total - self.drops_logged,
             c.malformed,
             c.dropped
@@ -342,10 +466,12 @@ impl Driver {
     }
 
     fn publish_facts(&self) {
-        self.bus.publish(cpe_bus::Fact::Dhcp6(facts(
-            &self.client,
-            self.previous.list(),
-        )));
+        if let Some(bus) = &self.bus {
+            bus.publish(cpe_bus::Fact::Dhcp6(facts(
+                &self.client,
+                self.previous.list(),
+            )));
+        }
     }
 
     fn publish_status(&self, now: Instant) {
@@ -354,8 +480,16 @@ impl Driver {
             .as_ref()
             .map(|s| s.interface.clone())
             .unwrap_or_else(|| self.config_interface.clone());
-        self.bus
-            .set_status(status(&self.client, self.previous.list(), &iface, now));
+        let st = status(&self.client, self.previous.list(), &iface, now);
+        if let Some(path) = &self.status_file {
+            let text = format!("{st}\n");
+            if let Err(e) = cpe_sys::persist::atomic_write(path, text.as_bytes()) {
+                log::warn!("cannot write {}: {e}", path.display());
+            }
+        }
+        if let Some(bus) = &self.bus {
+            bus.set_status(st);
+        }
     }
 
     fn publish(&self, now: Instant) {

@@ -2,51 +2,26 @@
 //! parts of the delegation that no LAN uses is answered with ICMPv6
 //! unreachable instead of bouncing between us and the ISP. The LAN /64s are
 //! more specific, so they still win.
-//!
-//! STOP-GAP: this runs the `ip` command. It is to be replaced by
-//! `cpe_sys::netlink` (`Netlink::replace_route(&Route::unreachable(..))` and
-//! `del_route`) as soon as that module is in the tree; the call sites do not
-//! change.
 
-use ipnet::Ipv6Net;
-use tokio::process::Command;
+use cpe_sys::netlink::{Netlink, Route, kernel_errno};
+use ipnet::{IpNet, Ipv6Net};
 
-/// Installs (or refreshes) the unreachable route for `prefix`.
-pub async fn install(prefix: Ipv6Net) {
-    run(&[
-        "-6",
-        "route",
-        "replace",
-        "unreachable",
-        &prefix.to_string(),
-        "proto",
-        "static",
-    ])
-    .await;
+/// Installs (or refreshes) the unreachable route for `prefix`. Idempotent,
+/// so a restarted client simply re-applies what it restored.
+pub fn install(prefix: Ipv6Net) {
+    let r = Route::unreachable(IpNet::V6(prefix));
+    match Netlink::open().and_then(|mut nl| nl.replace_route(&r)) {
+        Ok(()) => log::debug!("unreachable route for {prefix} installed"),
+        Err(e) => log::warn!("{e}"),
+    }
 }
 
-/// Removes the unreachable route for `prefix` (a no-op if it is gone).
-pub async fn remove(prefix: Ipv6Net) {
-    run(&[
-        "-6",
-        "route",
-        "del",
-        "unreachable",
-        &prefix.to_string(),
-        "proto",
-        "static",
-    ])
-    .await;
-}
-
-async fn run(args: &[&str]) {
-    match Command::new("ip").args(args).output().await {
-        Ok(out) if out.status.success() => log::debug!("dhcp6c: ip {}", args.join(" ")),
-        Ok(out) => log::warn!(
-            "dhcp6c: ip {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) => log::warn!("dhcp6c: cannot run ip: {e}"),
+/// Removes the unreachable route for `prefix`; one already gone is fine.
+pub fn remove(prefix: Ipv6Net) {
+    let r = Route::unreachable(IpNet::V6(prefix));
+    match Netlink::open().and_then(|mut nl| nl.del_route(&r)) {
+        Ok(()) => log::debug!("unreachable route for {prefix} removed"),
+        Err(e) if kernel_errno(&e) == Some(libc::ESRCH) => {}
+        Err(e) => log::warn!("{e}"),
     }
 }

@@ -75,7 +75,7 @@ impl Store {
             match Duid::from_hex(String::from_utf8_lossy(&bytes).trim()) {
                 Ok(d) => return Ok(d),
                 Err(e) => log::warn!(
-                    "dhcp6c: {} is unusable ({e}); creating a new DUID",
+                    "{} is unusable ({e}); creating a new DUID",
                     self.duid_path().display()
                 ),
             }
@@ -86,10 +86,7 @@ impl Store {
             None => Duid::uuid(random_bytes()?),
         };
         atomic_write(&self.duid_path(), format!("{duid}\n").as_bytes())?;
-        log::info!(
-            "dhcp6c: created DUID {duid} in {}",
-            self.duid_path().display()
-        );
+        log::info!("created DUID {duid} in {}", self.duid_path().display());
         Ok(duid)
     }
 
@@ -98,17 +95,14 @@ impl Store {
         let bytes = match read_optional(&self.lease_path()) {
             Ok(b) => b?,
             Err(e) => {
-                log::warn!("dhcp6c: cannot read {}: {e}", self.lease_path().display());
+                log::warn!("cannot read {}: {e}", self.lease_path().display());
                 return None;
             }
         };
         match serde_json::from_slice::<SavedLease>(&bytes) {
             Ok(saved) => saved.restore(now, unix_now()),
             Err(e) => {
-                log::warn!(
-                    "dhcp6c: ignoring corrupt {}: {e}",
-                    self.lease_path().display()
-                );
+                log::warn!("ignoring corrupt {}: {e}", self.lease_path().display());
                 None
             }
         }
