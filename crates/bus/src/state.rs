@@ -147,6 +147,22 @@ pub struct LanFacts {
     pub prefixes: Vec<LanPrefix>,
 }
 
+impl LanFacts {
+    /// The address `"self"` stands for in RDNSS, DHCPv6 option 23 and DNS
+    /// answers: the router's ULA address first (it survives renumbering and
+    /// WAN outages), else its address in the first current delegated /64.
+    /// Every LAN service uses this one rule so that RA and DHCPv6 announce
+    /// the same resolver (clients of every OS must find the same one).
+    pub fn self_address(&self) -> Option<Ipv6Addr> {
+        let current = || self.prefixes.iter().filter(|p| !p.deprecated);
+        current()
+            .find(|p| p.origin == PrefixOrigin::Ula)
+            .or_else(|| current().find(|p| p.origin == PrefixOrigin::Delegated))
+            .or_else(|| current().next())
+            .map(|p| p.router_address)
+    }
+}
+
 /// The snapshot the supervisor pushes to every daemon on every change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SharedState {
