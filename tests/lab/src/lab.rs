@@ -34,8 +34,12 @@ pub const TEARDOWN_GRACE: Duration = Duration::from_millis(1000);
 pub const KEEP_ENV: &str = "CPE_LAB_KEEP";
 
 /// Marker file in a kept temp directory; the sweeper leaves such
-/// directories alone.
+/// directories alone for [`KEEP_FOR`].
 const KEEP_MARKER: &str = "KEEP";
+
+/// How long a kept temp directory survives sweeps: long enough for a
+/// post-mortem, short enough that failed runs do not pile up.
+const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
 
 /// Creator identity file in the temp directory (PID start time).
 const OWNER_FILE: &str = "owner";
@@ -369,7 +373,16 @@ fn creator_alive(id: LabId, owner_ticks: Option<u64>) -> bool {
     }
 }
 
-/// Removes namespaces and temp directories of labs whose creator is gone.
+/// A kept directory (failed test or `CPE_LAB_KEEP`) younger than
+/// [`KEEP_FOR`].
+fn kept_recently(dir: &Path) -> bool {
+    fs::metadata(dir.join(KEEP_MARKER))
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t.elapsed().map_or(true, |age| age < KEEP_FOR))
+}
+
+/// Removes namespaces and temp directories of labs whose creator is gone
+/// (kept directories after a day).
 /// Labs of live processes (other test binaries running now) are untouched.
 pub fn sweep_stale() {
     let root = naming::lab_root();
@@ -402,7 +415,7 @@ pub fn sweep_stale() {
         }
     }
     for (id, ticks, path) in &owners {
-        if !creator_alive(*id, *ticks) && !path.join(KEEP_MARKER).exists() {
+        if !creator_alive(*id, *ticks) && !kept_recently(path) {
             log::info!("sweeping stale lab directory {}", path.display());
             let _ = fs::remove_dir_all(path);
         }

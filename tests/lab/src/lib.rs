@@ -34,6 +34,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 mod command;
 mod error;
 mod lab;
@@ -45,6 +47,7 @@ pub mod peers;
 pub mod plan;
 mod probes;
 mod process;
+pub mod router;
 mod spawn;
 mod topology;
 pub mod wait;

@@ -247,6 +247,21 @@ fn new_lab_sweeps_what_a_crashed_run_left() {
         .join("cpe-lab")
         .join(format!("cl{dead_pid}-0-crashed"));
     std::fs::create_dir_all(&stale_dir).unwrap();
+    // Logs a failed run kept: swept after a day, not before.
+    let root = std::env::temp_dir().join("cpe-lab");
+    let kept_fresh = root.join(format!("cl{dead_pid}-1-failed_today"));
+    let kept_old = root.join(format!("cl{dead_pid}-2-failed_last_week"));
+    for dir in [&kept_fresh, &kept_old] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("KEEP"), b"").unwrap();
+    }
+    let week_ago = std::time::SystemTime::now() - Duration::from_secs(7 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(kept_old.join("KEEP"))
+        .unwrap()
+        .set_modified(week_ago)
+        .unwrap();
     cpe_lab::wait_until(
         "orphan inside the stale namespace",
         Duration::from_secs(5),
@@ -261,6 +276,9 @@ fn new_lab_sweeps_what_a_crashed_run_left() {
         "process in the stale namespace not killed"
     );
     assert!(!stale_dir.exists(), "stale temp dir not swept");
+    assert!(!kept_old.exists(), "week-old kept dir not swept");
+    assert!(kept_fresh.exists(), "fresh kept dir swept");
+    std::fs::remove_dir_all(&kept_fresh).unwrap();
     orphan.wait().unwrap();
     // The live lab's own objects are untouched by a second sweep.
     let ns = lab.netns("x").unwrap();
