@@ -43,7 +43,9 @@ pub fn cpe_bin() -> Result<PathBuf> {
 
 /// A file of this repository (`config/default.toml`, ...).
 pub fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 /// Rewrites a config's `[system]` so `state_dir` and `run_dir` live in

@@ -7,141 +7,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use cpe_lab::router::{RouterUnderTest as Router, repo_file};
 use cpe_lab::{
-    Check, IpoeTopology, KeaDhcp6, KeaOptions, Lab, Process, Radvd, RadvdOptions, TopologyOptions,
-    wait_for, wait_until,
+    IpoeTopology, KeaDhcp6, KeaOptions, Lab, Radvd, RadvdOptions, TopologyOptions, wait_until,
 };
 use serde_json::Value;
 
-/// The workspace's `cpe` binary.
-fn cpe_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("CPE_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(Path::parent).unwrap().join("cpe");
-    assert!(
-        path.exists(),
-        "{} not found: run `cargo build -p cpe` first or set CPE_BIN",
-        path.display()
-    );
-    path
-}
+const WAIT: Duration = Duration::from_secs(10);
 
-fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-}
-
-/// `config/default.toml` with `state_dir` and `run_dir` moved into the lab.
-fn lab_config(dir: &Path, source: &str) -> (PathBuf, PathBuf) {
-    let state = dir.join("state");
-    let run = dir.join("run");
-    let system = format!(
-        "[system]\nstate_dir = \"{}\"\nrun_dir = \"{}\"",
-        state.display(),
-        run.display()
-    );
-    let text = if source.contains("[system]") {
-        source.replacen("[system]", &system, 1)
-    } else {
-        format!("{system}\n{source}")
-    };
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    (path, run.join("cpe.sock"))
-}
-
-struct Router {
-    supervisor: Process,
-    config: PathBuf,
-    socket: PathBuf,
-}
-
-impl Router {
-    fn start(topo: &IpoeTopology, source: &str) -> Router {
-        let (config, socket) = lab_config(topo.router.lab_dir(), source);
-        let mut cmd = Command::new(cpe_bin());
-        cmd.arg("run").arg("--config").arg(&config);
-        let supervisor = topo.router.spawn("supervisor", cmd).unwrap();
-        let r = Router {
-            supervisor,
-            config,
-            socket,
-        };
-        r.wait_status("every daemon running", |s| {
-            let d = s["daemons"].as_array()?;
-            (!d.is_empty() && d.iter().all(|d| d["state"] == "running")).then_some(())
-        });
-        r
-    }
-
-    /// Runs `cpectl ARGS` (the binary under its console name).
-    fn cpectl(&self, args: &[&str]) -> std::process::Output {
-        let link = self.config.with_file_name("cpectl");
-        if !link.exists() {
-            std::os::unix::fs::symlink(cpe_bin(), &link).unwrap();
-        }
-        Command::new(&link)
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn status(&self) -> Option<Value> {
-        let out = self.cpectl(&["status", "--json"]);
-        if !out.status.success() {
-            return None;
-        }
-        serde_json::from_slice(&out.stdout).ok()
-    }
-
-    fn wait_status<T>(&self, what: &str, pred: impl Fn(&Value) -> Option<T>) -> T {
-        let probe = || {
-            Ok(match self.status().and_then(|s| pred(&s)) {
-                Some(v) => Check::Ready(v),
-                None => Check::NotYet("condition false".into()),
-            })
-        };
-        match wait_for(what, Duration::from_secs(10), probe) {
-            Ok(v) => v,
-            Err(e) => panic!(
-                "{e}\nlast status: {}\nsupervisor log:\n{}",
-                self.status().map(|s| s.to_string()).unwrap_or_default(),
-                self.supervisor.log_tail(60)
-            ),
-        }
-    }
-
-    fn daemon<'a>(status: &'a Value, name: &str) -> &'a Value {
-        status["daemons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["name"] == name)
-            .unwrap_or_else(|| panic!("no daemon {name} in {status}"))
-    }
-
-    fn pids(status: &Value) -> Vec<(String, u64)> {
-        status["daemons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| {
-                (
-                    d["name"].as_str().unwrap().to_string(),
-                    d["pid"].as_u64().unwrap_or(0),
-                )
-            })
-            .collect()
-    }
+fn daemon<'a>(status: &'a Value, name: &str) -> &'a Value {
+    Router::daemon(status, name).unwrap_or_else(|| panic!("no daemon {name} in {status}"))
 }
 
 fn pid_alive(pid: u64) -> bool {
@@ -168,7 +46,7 @@ fn lab_with_isp(hint: &str) -> (Lab, IpoeTopology, Isp) {
 fn status_json_lists_daemons_and_a_killed_child_is_restarted() {
     let (_lab, topo, _isp) = lab_with_isp("sup_restart");
     let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
-    let router = Router::start(&topo, &source);
+    let router = Router::start(&topo.router, &source).unwrap();
 
     let status = router.status().unwrap();
     for field in [
@@ -200,26 +78,28 @@ fn status_json_lists_daemons_and_a_killed_child_is_restarted() {
     assert_eq!(status["config_generation"], 1);
 
     // SIGKILL one child: it must be back within 2 s with restarts = 1.
-    let victim = Router::daemon(&status, "dns");
+    let victim = daemon(&status, "dns");
     let old_pid = victim["pid"].as_u64().unwrap();
     assert_eq!(victim["restarts"], 0);
     let killed_at = Instant::now();
     unsafe { libc::kill(old_pid as i32, libc::SIGKILL) };
-    let new_pid = router.wait_status("dns restarted", |s| {
-        let d = Router::daemon(s, "dns");
-        let pid = d["pid"].as_u64()?;
-        (pid != old_pid && d["state"] == "running").then_some(pid)
-    });
+    let new_pid = router
+        .wait_status("dns restarted", WAIT, |s| {
+            let d = daemon(s, "dns");
+            let pid = d["pid"].as_u64()?;
+            (pid != old_pid && d["state"] == "running").then_some(pid)
+        })
+        .unwrap();
     let took = killed_at.elapsed();
     assert!(took < Duration::from_secs(2), "restart took {took:?}");
     let status = router.status().unwrap();
-    let d = Router::daemon(&status, "dns");
+    let d = daemon(&status, "dns");
     assert_eq!(d["restarts"], 1, "{d}");
     assert_eq!(d["last_exit"], "signal 9", "{d}");
     assert!(pid_alive(new_pid));
     // Nobody else was touched.
     for other in ["wan", "dhcp6c", "ra"] {
-        assert_eq!(Router::daemon(&status, other)["restarts"], 0);
+        assert_eq!(daemon(&status, other)["restarts"], 0);
     }
     assert!(
         router
@@ -229,7 +109,7 @@ fn status_json_lists_daemons_and_a_killed_child_is_restarted() {
     );
 
     // The human view fits a serial console.
-    let out = router.cpectl(&["status"]);
+    let out = router.cpectl(&["status"]).unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -243,7 +123,7 @@ fn status_json_lists_daemons_and_a_killed_child_is_restarted() {
 fn broken_reload_is_refused_and_a_valid_one_touches_only_its_daemon() {
     let (_lab, topo, _isp) = lab_with_isp("sup_reload");
     let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
-    let router = Router::start(&topo, &source);
+    let router = Router::start(&topo.router, &source).unwrap();
     let before = Router::pids(&router.status().unwrap());
     let good = std::fs::read_to_string(&router.config).unwrap();
 
@@ -253,7 +133,7 @@ fn broken_reload_is_refused_and_a_valid_one_touches_only_its_daemon() {
         .replacen("[lan.ra]", "[lan.ra]\nprefixes = [\"2001:db8:77::/48\"]", 1)
         .replacen("upstream = [\"auto\"]", "upstream = [\"2001:db8::zz\"]", 1);
     std::fs::write(&router.config, &broken).unwrap();
-    let out = router.cpectl(&["reload"]);
+    let out = router.cpectl(&["reload"]).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -293,17 +173,19 @@ fn broken_reload_is_refused_and_a_valid_one_touches_only_its_daemon() {
     // A valid edit of the DNS slice restarts the forwarder only.
     let edited = good.replacen("[dns]", "[dns]\ncache_size = 500", 1);
     std::fs::write(&router.config, &edited).unwrap();
-    let out = router.cpectl(&["reload"]);
+    let out = router.cpectl(&["reload"]).unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("dns"));
-    let after = router.wait_status("dns back after reload", |s| {
-        let d = Router::daemon(s, "dns");
-        (d["state"] == "running" && s["config_generation"] == 2).then(|| Router::pids(s))
-    });
+    let after = router
+        .wait_status("dns back after reload", WAIT, |s| {
+            let d = daemon(s, "dns");
+            (d["state"] == "running" && s["config_generation"] == 2).then(|| Router::pids(s))
+        })
+        .unwrap();
     for ((name, old), (_, new)) in before.iter().zip(&after) {
         if name == "dns" {
             assert_ne!(old, new, "dns must have been restarted");
@@ -311,17 +193,14 @@ fn broken_reload_is_refused_and_a_valid_one_touches_only_its_daemon() {
             assert_eq!(old, new, "{name} must not have been restarted");
         }
     }
-    assert_eq!(
-        Router::daemon(&router.status().unwrap(), "dns")["restarts"],
-        0
-    );
+    assert_eq!(daemon(&router.status().unwrap(), "dns")["restarts"], 0);
 }
 
 #[test]
 fn sigterm_stops_every_daemon_within_five_seconds() {
     let (_lab, topo, _isp) = lab_with_isp("sup_stop");
     let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
-    let router = Router::start(&topo, &source);
+    let router = Router::start(&topo.router, &source).unwrap();
     let pids = Router::pids(&router.status().unwrap());
     let t0 = Instant::now();
     router.supervisor.kill(libc::SIGTERM);
