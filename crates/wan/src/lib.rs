@@ -11,6 +11,7 @@
 //! and time.
 
 mod args;
+pub mod dhcpv4;
 pub mod ipoe;
 pub mod outlet;
 pub mod pppoe;

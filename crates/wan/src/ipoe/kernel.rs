@@ -169,6 +169,7 @@ fn view(l: &Link) -> LinkView {
         index: l.index,
         admin_up: l.flags.up(),
         carrier: l.has_carrier(),
+        running: l.flags.running(),
         mtu: l.mtu.unwrap_or(0),
     }
 }

@@ -4,6 +4,7 @@
 //! received RAs into tracker inputs, carries out the tracker's actions (RS,
 //! publish), and runs the DHCPv4 client when `wan.ipv4` is on.
 
+mod dhcp4;
 mod icmp6;
 mod kernel;
 mod status;
@@ -14,6 +15,7 @@ use crate::settings::WanSettings;
 use crate::tracker::{Action, Input, Tracker, TrackerConfig};
 use cpe_sys::netlink::{Event, Monitor, Netlink};
 use cpe_wire::nd::{NdOption, RouterSolicitation};
+use dhcp4::Dhcp4;
 use icmp6::Icmp6Socket;
 use kernel::WanLink;
 use std::io;
@@ -43,26 +45,38 @@ pub async fn run(
         counters: Counters::default(),
         wan: WanLink::new(settings.clone()),
         icmp: None,
+        dhcp4: None,
+        settings: settings.clone(),
         ifname: settings.interface.clone(),
     };
     let mut buf = vec![0u8; 2048];
+    let mut buf4 = vec![0u8; 1500];
     tokio::pin!(shutdown);
 
     let mut pending = d.attach(&mut nl)?;
     let mut next_status = Instant::now();
     loop {
         let now = Instant::now();
-        if d.apply(std::mem::take(&mut pending), now, outlet) {
+        if d.apply(std::mem::take(&mut pending), &mut nl, now, outlet) {
             next_status = now;
         }
         if now >= next_status {
-            outlet.set_status(status::render(&d.tracker, &d.wan, &d.counters, now));
+            let mut st = status::render(&d.tracker, &d.wan, &d.counters, now);
+            if let (Some(obj), Some(c)) = (st.as_object_mut(), d.dhcp4.as_ref()) {
+                obj.insert("dhcpv4".into(), c.status(now));
+            }
+            outlet.set_status(st);
             next_status = now + STATUS_REFRESH;
         }
-        let deadline = d
-            .tracker
-            .next_deadline()
-            .map_or(next_status, |t| t.min(next_status));
+        let deadline = [
+            d.tracker.next_deadline(),
+            d.dhcp4.as_ref().and_then(Dhcp4::next_deadline),
+            Some(next_status),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(next_status);
 
         tokio::select! {
             // RAs first: the raw socket gets its copy before the kernel acts
@@ -99,6 +113,15 @@ pub async fn run(
                     }
                 }
             }
+            r = recv4(d.dhcp4.as_ref(), &mut buf4) => {
+                match r {
+                    Ok((n, _from)) => {
+                        let packet = buf4.get(..n).unwrap_or(&[]).to_vec();
+                        d.feed_dhcp4(crate::dhcpv4::client::Input::Packet(packet), &mut nl, &mut pending);
+                    }
+                    Err(e) => log::warn!("DHCPv4 receive on {}: {e}", d.ifname),
+                }
+            }
             _ = sleep_until(deadline.into()) => pending.push(Input::Tick),
             _ = outlet.closed() => {
                 log::info!("supervisor gone; exiting");
@@ -118,6 +141,8 @@ struct Driver {
     counters: Counters,
     wan: WanLink,
     icmp: Option<Icmp6Socket>,
+    dhcp4: Option<Dhcp4>,
+    settings: WanSettings,
     ifname: String,
 }
 
@@ -139,19 +164,75 @@ impl Driver {
                 }
             };
         }
-        self.wan.adopt(nl, link)
+        let index = link.index;
+        let mac = link.mac.clone();
+        let inputs = self.wan.adopt(nl, link)?;
+        if self.settings.ipv4 && self.dhcp4.as_ref().map(Dhcp4::ifindex) != Some(index) {
+            self.dhcp4 = match Dhcp4::open(
+                &self.ifname,
+                index,
+                &mac,
+                self.settings.state_dir.clone(),
+                Instant::now(),
+            ) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    log::error!("{e}");
+                    None
+                }
+            };
+        }
+        Ok(inputs)
+    }
+
+    /// Feeds the DHCPv4 client; lease changes become tracker inputs.
+    fn feed_dhcp4(
+        &mut self,
+        input: crate::dhcpv4::client::Input,
+        nl: &mut Netlink,
+        pending: &mut Vec<Input>,
+    ) {
+        if let Some(c) = self.dhcp4.as_mut() {
+            let now = Instant::now();
+            pending.extend(c.feed(input, nl, now).into_iter().map(|u| Input::Ipv4(u.0)));
+        }
     }
 
     /// Feeds inputs to the tracker and carries out its actions; only the
     /// last set of facts is published. Returns whether anything changed.
-    fn apply(&mut self, inputs: Vec<Input>, now: Instant, outlet: &mut Outlet) -> bool {
+    fn apply(
+        &mut self,
+        mut inputs: Vec<Input>,
+        nl: &mut Netlink,
+        now: Instant,
+        outlet: &mut Outlet,
+    ) -> bool {
         let mut facts = None;
-        for input in inputs {
-            for action in self.tracker.handle(input, now) {
-                match action {
-                    Action::SendRs => self.send_rs(),
-                    Action::Publish(f) => facts = Some(f),
+        // The DHCPv4 client follows the link as the tracker sees it and runs
+        // its timers; its lease changes go back into the tracker.
+        for round in 0..2 {
+            for input in inputs.drain(..) {
+                for action in self.tracker.handle(input, now) {
+                    match action {
+                        Action::SendRs => self.send_rs(),
+                        Action::Publish(f) => facts = Some(f),
+                    }
                 }
+            }
+            if round == 1 {
+                break;
+            }
+            if let Some(c) = self.dhcp4.as_mut() {
+                let ready = self
+                    .tracker
+                    .view()
+                    .link
+                    .is_some_and(|l| l.admin_up && l.carrier && l.running);
+                let mut updates = c.set_link(ready, nl, now);
+                if c.next_deadline().is_some_and(|t| t <= now) {
+                    updates.extend(c.feed(crate::dhcpv4::client::Input::Tick, nl, now));
+                }
+                inputs.extend(updates.into_iter().map(|u| Input::Ipv4(u.0)));
             }
         }
         let Some(f) = facts else { return false };
@@ -218,6 +299,13 @@ fn state_word(s: cpe_bus::WanState) -> &'static str {
         cpe_bus::WanState::Down => "down",
         cpe_bus::WanState::Connecting => "connecting",
         cpe_bus::WanState::Up => "up",
+    }
+}
+
+async fn recv4(c: Option<&Dhcp4>, buf: &mut [u8]) -> io::Result<(usize, std::net::SocketAddr)> {
+    match c {
+        Some(c) => c.recv(buf).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -29,6 +29,9 @@ pub struct LinkView {
     pub admin_up: bool,
     /// Layer-1 carrier.
     pub carrier: bool,
+    /// Operationally up (`IFF_RUNNING`): the kernel has finished bringing
+    /// the link up and can send on it (a few ms after carrier).
+    pub running: bool,
     /// Current MTU.
     pub mtu: u32,
 }

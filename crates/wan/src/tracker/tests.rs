@@ -16,6 +16,7 @@ fn link(carrier: bool) -> Input {
         index: 2,
         admin_up: true,
         carrier,
+        running: carrier,
         mtu: 1500,
     }))
 }
@@ -81,6 +82,7 @@ fn missing_link_admin_down_and_no_carrier_are_down_with_reasons() {
             index: 2,
             admin_up: false,
             carrier: false,
+            running: false,
             mtu: 1500,
         })),
         t0,

@@ -1,0 +1,48 @@
+//! The remembered lease in `state_dir`, written atomically.
+
+use super::client::Remembered;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// File name of the remembered DHCPv4 lease.
+pub const FILE_NAME: &str = "wan-dhcpv4.json";
+
+/// Where the remembered lease of `state_dir` lives.
+pub fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join(FILE_NAME)
+}
+
+/// Reads the remembered lease. A missing file is `None`; a damaged one is
+/// logged and treated as missing (the client then simply discovers).
+pub fn load(state_dir: &Path) -> Option<Remembered> {
+    let p = path(state_dir);
+    match cpe_sys::persist::read_optional(&p) {
+        Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                log::warn!("ignoring damaged {}: {e}", p.display());
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            log::warn!("cannot read {}: {e}", p.display());
+            None
+        }
+    }
+}
+
+/// Stores (or with `None`, removes) the remembered lease.
+pub fn save(state_dir: &Path, r: Option<&Remembered>) -> io::Result<()> {
+    let p = path(state_dir);
+    match r {
+        Some(r) => {
+            let bytes = serde_json::to_vec(r).map_err(io::Error::other)?;
+            cpe_sys::persist::atomic_write(&p, &bytes)
+        }
+        None => match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+    }
+}
