@@ -12,12 +12,15 @@ RUNS=${1:-20}
 OURS=${2:-${CARGO_TARGET_DIR:-target}/release/examples/ra_standalone}
 [ -x "$OURS" ] || { echo "build first: cargo build --release -p cpe-ra --example ra_standalone" >&2; exit 2; }
 command -v radvd >/dev/null || { echo "radvd missing" >&2; exit 2; }
-R=rab-r-$$; H=rab-h-$$; DIR=$(mktemp -d)
-cleanup() { ip netns del $R 2>/dev/null; ip netns del $H 2>/dev/null; rm -rf "$DIR"; }
+R=; H=; N=0; DIR=$(mktemp -d)
+cleanup_ns() { [ -n "$R" ] && { ip netns del $R 2>/dev/null; ip netns del $H 2>/dev/null; }; }
+cleanup() { cleanup_ns; rm -rf "$DIR"; }
 trap cleanup EXIT
 
 setup() {
-  ip netns del $R 2>/dev/null; ip netns del $H 2>/dev/null
+  cleanup_ns
+  # Fresh names each run: a namespace being torn down cannot be reused at once.
+  N=$((N + 1)); R=rab-r-$$-$N; H=rab-h-$$-$N
   ip netns add $R; ip netns add $H
   for ns in $R $H; do
     ip netns exec $ns sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
