@@ -63,12 +63,15 @@ pub use parse::iproute::{IfAddr, Route};
 pub use parse::kdig::{DnsRecord, KdigReply};
 pub use parse::kea_leases::KeaLease6;
 pub use parse::rdisc6::{RaInfo, RaPrefix, RaRoute};
+pub use parse::udhcpc_env::Dhcp4Lease;
 pub use peers::anchors::{
     Dhclient, DhclientOptions, Dhcp6Request, Dhcp6c, Dhcp6cOptions, Dnsmasq, DnsmasqOptions,
 };
 pub use peers::kea::{KeaDhcp6, KeaOptions, KeaReservation, LeaseTimers, PdPool};
 pub use peers::radvd::{RaPrefixOptions, Radvd, RadvdOptions};
+pub use peers::udhcpc::{Udhcpc, UdhcpcOptions};
 pub use peers::unbound::{Unbound, UnboundOptions};
+pub use probes::Capture;
 pub use process::{DROP_GRACE, Process};
 pub use topology::{Dad, IpoeTopology, TopologyOptions};
 pub use wait::{Check, wait_for, wait_for_file, wait_for_process, wait_for_some, wait_until};

@@ -10,3 +10,4 @@ pub mod kdig;
 pub mod kea_leases;
 pub mod proc_net;
 pub mod rdisc6;
+pub mod udhcpc_env;

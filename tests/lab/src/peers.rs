@@ -9,6 +9,7 @@
 pub mod anchors;
 pub mod kea;
 pub mod radvd;
+pub mod udhcpc;
 pub mod unbound;
 
 use std::path::Path;

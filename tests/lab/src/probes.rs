@@ -1,13 +1,20 @@
 //! Independent probes run inside a namespace: `rdisc6` for Router
-//! Advertisements and `kdig` for DNS. They are other people's decoders, so
-//! they catch wire-format mistakes our own codec tests would share.
+//! Advertisements, `kdig` for DNS, `tcpdump` for whatever went over a link.
+//! They are other people's decoders, so they catch wire-format mistakes our
+//! own codec tests would share.
 
 use std::time::Duration;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::command::run_argv;
 use crate::error::{LabError, Result};
 use crate::netns::Netns;
 use crate::parse::kdig::{KdigReply, parse_kdig};
 use crate::parse::rdisc6::{RaInfo, parse_rdisc6};
+use crate::process::Process;
+use crate::wait::{Check, wait_for_process};
 
 impl Netns {
     /// Sends a Router Solicitation on `ifname` with `rdisc6` and returns the
@@ -57,5 +64,84 @@ impl Netns {
             )));
         }
         Ok(replies)
+    }
+
+    /// Starts `tcpdump` on `ifname` writing a pcap into the lab directory
+    /// (kept with the logs when a test fails), with an optional BPF filter
+    /// (e.g. `["udp", "port", "547"]`). Returns once tcpdump is capturing,
+    /// so no early packet is missed.
+    pub fn capture<S: AsRef<str>>(&self, ifname: &str, filter: &[S]) -> Result<Capture> {
+        let files = self.file_base(&format!("tcpdump-{ifname}"));
+        let pcap = files.path("pcap");
+        let mut cmd = Command::new("tcpdump");
+        // Immediate mode: packets reach the file as they arrive, not when a
+        // capture block fills, so stopping right after traffic loses none.
+        cmd.args([
+            "-i",
+            ifname,
+            "--immediate-mode",
+            "-U",
+            "-n",
+            "-Z",
+            "root",
+            "-w",
+        ])
+        .arg(&pcap)
+        .args(filter.iter().map(AsRef::as_ref));
+        let process = self.spawn_with("tcpdump", cmd, &files.spawn_options())?;
+        wait_for_process(
+            &process,
+            "tcpdump to listen",
+            Duration::from_secs(5),
+            || {
+                Ok(if process.log_text().contains("listening on") {
+                    Check::Ready(())
+                } else {
+                    Check::NotYet("not listening yet".into())
+                })
+            },
+        )?;
+        Ok(Capture { process, pcap })
+    }
+}
+
+/// A running packet capture.
+pub struct Capture {
+    /// The tcpdump process.
+    pub process: Process,
+    pcap: PathBuf,
+}
+
+impl Capture {
+    /// The pcap file (open it in Wireshark after a failed test).
+    pub fn pcap_path(&self) -> &Path {
+        &self.pcap
+    }
+
+    /// Stops the capture and returns tcpdump's verbose decoding of it, one
+    /// packet per paragraph, for assertions on what went over the wire.
+    pub fn stop_and_decode(&self) -> Result<String> {
+        // Packets just received may still be on their way from the socket
+        // to the file: stop once the file stopped growing for 100 ms.
+        let size = || std::fs::metadata(&self.pcap).map_or(0, |m| m.len());
+        let (mut last, mut stable_since) = (size(), std::time::Instant::now());
+        let deadline = stable_since + Duration::from_secs(1);
+        while stable_since.elapsed() < Duration::from_millis(100)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = size();
+            if now != last {
+                (last, stable_since) = (now, std::time::Instant::now());
+            }
+        }
+        self.process.stop();
+        let pcap = self.pcap.display().to_string();
+        let out = run_argv(
+            &["tcpdump", "-r", &pcap, "-n", "-vv"],
+            Duration::from_secs(10),
+        )?
+        .ok()?;
+        Ok(out.stdout)
     }
 }

@@ -308,7 +308,15 @@ fn isp_radvd_gives_the_router_slaac_and_a_default_route() {
     assert_eq!(addr.addr(), IpAddr::V6(WAN_SLAAC_ADDR));
     assert!(addr.dynamic);
 
+    let capture = topo.router.capture(WAN_IF, &["icmp6"]).unwrap();
     let ra = topo.router.rdisc6(WAN_IF).unwrap();
+    let wire = capture.stop_and_decode().unwrap();
+    assert!(wire.contains("router solicitation"), "{wire}");
+    assert!(
+        wire.contains("router advertisement") && wire.contains("Flags [managed, other stateful]"),
+        "{wire}"
+    );
+    assert!(capture.pcap_path().exists());
     assert!(ra.managed, "M flag: {ra:?}");
     assert!(ra.other, "O flag: {ra:?}");
     assert_eq!(ra.router_lifetime, 1800);
@@ -760,4 +768,62 @@ fn guest_router_mode_patches_the_taps_through() {
             "no echo request from the host on {GUEST_LAN_TAP}"
         );
     });
+}
+
+/// The DHCPv4 probe against a real server: dnsmasq serving the LAN, busybox
+/// udhcpc on the host applying the lease.
+#[test]
+fn udhcpc_takes_a_dhcpv4_lease_from_a_real_server() {
+    use cpe_lab::{Dnsmasq, DnsmasqOptions, Udhcpc, UdhcpcOptions};
+    use std::net::Ipv4Addr;
+    init_log();
+    let lab = Lab::new("udhcpc").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let gw = Ipv4Addr::new(192, 168, 1, 1);
+    topo.router
+        .add_address(BRIDGE_IF, "192.168.1.1/24".parse().unwrap())
+        .unwrap();
+    let mut dhcp = DnsmasqOptions::forwarder(vec![], vec![]);
+    dhcp.port = 0;
+    dhcp.extra = vec![
+        format!("interface={BRIDGE_IF}"),
+        "dhcp-range=192.168.1.100,192.168.1.150,255.255.255.0,1h".into(),
+        "dhcp-option=option:dns-server,192.168.1.1".into(),
+        "domain=lan".into(),
+        // dnsmasq pings an address before offering it (~3 s) unless told not to.
+        "no-ping".into(),
+    ];
+    let _server = Dnsmasq::start(&topo.router, &dhcp).unwrap();
+
+    let t = Instant::now();
+    let client = Udhcpc::start(&topo.host, &UdhcpcOptions::host()).unwrap();
+    let lease = client.wait_for_lease(Duration::from_secs(10)).unwrap();
+    let lease_ms = t.elapsed().as_millis();
+    let ip = lease.ip.unwrap();
+    assert!(
+        (100..=150).contains(&ip.octets()[3]) && ip.octets()[..3] == [192, 168, 1],
+        "{lease:?}"
+    );
+    assert_eq!(lease.event, "bound");
+    assert_eq!(lease.prefix_len, Some(24));
+    assert_eq!(lease.routers, vec![gw]);
+    assert_eq!(lease.dns, vec![gw]);
+    assert_eq!(lease.domain.as_deref(), Some("lan"));
+    assert_eq!(lease.lease_secs, Some(3600));
+    assert_eq!(lease.server_id, Some(gw));
+    // The script applied it: address, default route, the gateway answers.
+    topo.host
+        .wait_for_address(HOST_IF, Duration::from_secs(2), |a| {
+            a.addr() == IpAddr::V4(ip)
+        })
+        .unwrap();
+    let route = topo
+        .host
+        .wait_for_route(Family::V4, Duration::from_secs(2), |r| r.is_default())
+        .unwrap();
+    assert_eq!(route.gateway, Some(IpAddr::V4(gw)));
+    topo.host
+        .exec_ok(&["ping", "-c1", "-W2", "192.168.1.1"])
+        .unwrap();
+    eprintln!("udhcpc start -> DHCPv4 lease applied: {lease_ms} ms");
 }
