@@ -75,3 +75,18 @@ pub use probes::Capture;
 pub use process::{DROP_GRACE, Process};
 pub use topology::{Dad, IpoeTopology, TopologyOptions};
 pub use wait::{Check, wait_for, wait_for_file, wait_for_process, wait_for_some, wait_until};
+
+#[cfg(test)]
+mod tests {
+    /// Labs may live in a `static` shared by tests, and handles cross
+    /// threads (`Netns::run`, scoped threads): keep them `Send + Sync`.
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Lab>();
+        check::<crate::Netns>();
+        check::<crate::Process>();
+        check::<crate::KeaDhcp6>();
+        check::<crate::IpoeTopology>();
+    }
+}

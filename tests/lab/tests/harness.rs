@@ -182,6 +182,25 @@ fn topology_up_and_down_leaves_nothing_behind() {
     assert!(footprint.pids.contains(&sleeper.pid()));
     assert_eq!(footprint.namespaces.len(), 4);
 
+    // One-shot processes: exit status and output are there to read.
+    let mut echo = Command::new("sh");
+    // /sys is the namespace's own (as with `ip netns exec`).
+    echo.args(["-c", "cat /sys/class/net/eth0/address; exit 3"]);
+    let once = topo.host.spawn("once", echo).unwrap();
+    let status = once.wait_exit(Duration::from_secs(5)).unwrap();
+    assert_eq!(status.code(), Some(3));
+    assert_eq!(once.log_text(), format!("{HOST_MAC}\n"));
+    assert!(!once.is_running());
+    // Signals reach the process itself.
+    let victim = topo.host.spawn("victim", sleep_cmd("300")).unwrap();
+    assert!(victim.kill(libc::SIGUSR1));
+    let status = victim.wait_exit(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGUSR1)
+    );
+    assert!(!victim.kill(libc::SIGTERM), "signalled a reaped PID");
+
     // A process handle stops its process when dropped.
     let short = topo.host.spawn("short", sleep_cmd("300")).unwrap();
     let short_pid = short.pid();
