@@ -73,7 +73,7 @@ pub use peers::udhcpc::{Udhcpc, UdhcpcOptions};
 pub use peers::unbound::{Unbound, UnboundOptions};
 pub use probes::Capture;
 pub use process::{DROP_GRACE, Process};
-pub use topology::{Dad, IpoeTopology, TopologyOptions};
+pub use topology::{Dad, IpoeTopology, Isp, IspOptions, TopologyOptions};
 pub use wait::{Check, wait_for, wait_for_file, wait_for_process, wait_for_some, wait_until};
 
 #[cfg(test)]

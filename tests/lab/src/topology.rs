@@ -289,3 +289,75 @@ impl IpoeTopology {
         Unbound::start(&self.isp, opts)
     }
 }
+
+/// Which ISP peers [`IpoeTopology::start_isp`] starts (`None`/empty: not
+/// started). The default is the whole standard ISP.
+#[derive(Debug, Clone)]
+pub struct IspOptions {
+    /// IPoE RAs on `isp0`.
+    pub radvd: Option<RadvdOptions>,
+    /// DHCPv6 (IA_NA + IA_PD).
+    pub kea: Option<KeaOptions>,
+    /// Upstream DNS servers.
+    pub dns: Vec<UnboundOptions>,
+}
+
+impl Default for IspOptions {
+    /// radvd (`RadvdOptions::isp()`), Kea (`KeaOptions::default()`) and
+    /// Unbound upstreams A and B.
+    fn default() -> Self {
+        IspOptions {
+            radvd: Some(RadvdOptions::isp()),
+            kea: Some(KeaOptions::default()),
+            dns: vec![UnboundOptions::upstream_a(), UnboundOptions::upstream_b()],
+        }
+    }
+}
+
+/// The running ISP peers.
+pub struct Isp {
+    /// radvd, if started.
+    pub radvd: Option<Radvd>,
+    /// Kea, if started.
+    pub kea: Option<KeaDhcp6>,
+    /// Unbound instances, in the order of [`IspOptions::dns`].
+    pub dns: Vec<Unbound>,
+}
+
+impl IpoeTopology {
+    /// Starts the ISP's peers in parallel (each start waits for its peer
+    /// to be ready, so this costs the slowest one, not the sum). Kea is
+    /// ready before radvd sends its first RA with M=1, so a client reacting
+    /// to the RA finds the DHCPv6 server up.
+    pub fn start_isp(&self, opts: &IspOptions) -> Result<Isp> {
+        let (kea, dns) = std::thread::scope(|s| {
+            let kea = opts
+                .kea
+                .as_ref()
+                .map(|o| s.spawn(move || KeaDhcp6::start(&self.isp, o)));
+            let dns: Vec<_> = opts
+                .dns
+                .iter()
+                .map(|o| s.spawn(move || Unbound::start(&self.isp, o)))
+                .collect();
+            let kea = kea.map(join_start).transpose();
+            let dns: Result<Vec<Unbound>> = dns.into_iter().map(join_start).collect();
+            (kea, dns)
+        });
+        let (kea, dns) = (kea?, dns?);
+        let radvd = opts
+            .radvd
+            .as_ref()
+            .map(|o| Radvd::start(&self.isp, o))
+            .transpose()?;
+        Ok(Isp { radvd, kea, dns })
+    }
+}
+
+/// Joins a start thread; a panic inside it propagates.
+fn join_start<T>(h: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    match h.join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}

@@ -611,9 +611,11 @@ fn anchors_make_a_working_stand_in_router() {
     let host_duid_before = std::fs::read(host_duid).ok();
     let lab = Lab::new("anchors").unwrap();
     let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
-    let _isp_ra = topo.start_radvd_isp(&RadvdOptions::isp()).unwrap();
-    let kea = topo.start_kea_dhcp6(&KeaOptions::default()).unwrap();
-    let _up = topo.start_unbound(&UnboundOptions::upstream_a()).unwrap();
+    let t = Instant::now();
+    let isp = topo.start_isp(&cpe_lab::IspOptions::default()).unwrap();
+    let isp_ms = t.elapsed().as_millis();
+    let kea = isp.kea.as_ref().unwrap();
+    assert_eq!(isp.dns.len(), 2);
 
     let t = Instant::now();
     let dhcp6c = Dhcp6c::start(&topo.router, &Dhcp6cOptions::router()).unwrap();
@@ -672,6 +674,7 @@ fn anchors_make_a_working_stand_in_router() {
         .kdig(&[format!("@{DNS_A}").as_str(), "who.test", "TXT"])
         .unwrap();
     assert_eq!(r[0].answer_data("TXT"), vec!["\"a\""]);
+    eprintln!("standard ISP (radvd, Kea, 2x Unbound) ready in {isp_ms} ms");
     eprintln!("dhcp6c start -> br0 numbered from the delegated prefix: {pd_ms} ms");
 }
 

@@ -197,21 +197,27 @@ impl Unbound {
         let mut cmd = Command::new("unbound");
         cmd.args(["-d", "-c", &conf_s]);
         let process = netns.spawn_with(&stem, cmd, &files.spawn_options())?;
-        for addr in &opts.listen {
-            for transport in [crate::Transport::Udp, crate::Transport::Tcp] {
-                let what = format!("Unbound {} on {transport:?} {addr}", opts.label);
-                wait_for_process(&process, &what, Duration::from_secs(10), || {
-                    let hit = netns.listening(transport)?.iter().any(|s| {
-                        s.port == opts.port && s.local.to_canonical() == addr.to_canonical()
-                    });
-                    Ok(if hit {
-                        Check::Ready(())
-                    } else {
-                        Check::NotYet("not bound".into())
-                    })
-                })?;
-            }
-        }
+        let what = format!("Unbound {} on UDP and TCP port {}", opts.label, opts.port);
+        wait_for_process(&process, &what, Duration::from_secs(10), || {
+            let udp = netns.listening(crate::Transport::Udp)?;
+            let tcp = netns.listening(crate::Transport::Tcp)?;
+            let bound = |socks: &[crate::parse::proc_net::SocketEntry], addr: &IpAddr| {
+                socks
+                    .iter()
+                    .any(|s| s.port == opts.port && s.local.to_canonical() == addr.to_canonical())
+            };
+            let missing: Vec<String> = opts
+                .listen
+                .iter()
+                .filter(|a| !bound(&udp, a) || !bound(&tcp, a))
+                .map(|a| a.to_canonical().to_string())
+                .collect();
+            Ok(if missing.is_empty() {
+                Check::Ready(())
+            } else {
+                Check::NotYet(format!("not yet bound: {}", missing.join(", ")))
+            })
+        })?;
         Ok(Unbound {
             process,
             listen: opts.listen.clone(),
