@@ -80,6 +80,14 @@ pub struct WanReport {
     pub default_router_v4: Option<IpAddr>,
     /// DNS servers learned on the WAN (all sources).
     pub dns_servers: Vec<IpAddr>,
+    /// M flag of the ISP's last Router Advertisement.
+    pub ra_managed: bool,
+    /// O flag of the ISP's last Router Advertisement.
+    pub ra_other_config: bool,
+    /// Router lifetime of the ISP's last RA, seconds (0: not a default router).
+    pub ra_router_lifetime: u32,
+    /// Link MTU in use on the WAN.
+    pub mtu: u32,
     /// Current delegations with remaining lifetimes.
     pub delegated_prefixes: Vec<PrefixReport>,
     /// DHCPv6 client state.
@@ -185,6 +193,10 @@ pub fn network_reports(state: &SharedState, now: MonoTime) -> (WanReport, Vec<La
         default_router_v6: w.default_router_v6.map(IpAddr::V6),
         default_router_v4: w.default_router_v4.map(IpAddr::V4),
         dns_servers: dns,
+        ra_managed: w.ra_managed,
+        ra_other_config: w.ra_other_config,
+        ra_router_lifetime: w.ra_router_lifetime,
+        mtu: w.mtu,
         delegated_prefixes: d
             .delegated_prefixes
             .iter()

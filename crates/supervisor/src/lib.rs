@@ -8,6 +8,7 @@
 
 pub mod children;
 pub mod derive;
+pub mod lan_addr;
 pub mod minimal;
 pub mod plan;
 mod server;
@@ -174,9 +175,15 @@ struct Supervisor {
     children: BTreeMap<&'static str, Child>,
     conns: HashMap<u64, Conn>,
     daemon_status: BTreeMap<String, serde_json::Value>,
+    /// The last WAN facts published by the `wan` daemon.
+    wan_in: cpe_bus::WanFacts,
+    /// The last DHCPv6 facts published by `dhcp6c`.
+    dhcp6_in: cpe_bus::Dhcp6Facts,
+    /// The last snapshot derived and pushed to the daemons.
     state: SharedState,
     retired: Vec<DelegatedPrefix>,
     ula: Option<Ipv6Net>,
+    lan_addrs: lan_addr::LanAddresses,
     started: Instant,
     exe: PathBuf,
     bus_path: PathBuf,
@@ -203,9 +210,12 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
         children: BTreeMap::new(),
         conns: HashMap::new(),
         daemon_status: BTreeMap::new(),
+        wan_in: cpe_bus::WanFacts::default(),
+        dhcp6_in: cpe_bus::Dhcp6Facts::default(),
         state: SharedState::default(),
         retired: Vec::new(),
         ula: None,
+        lan_addrs: lan_addr::LanAddresses::default(),
         started: Instant::now(),
         exe,
         bus_path: bus_path.clone(),
@@ -434,12 +444,11 @@ impl Supervisor {
             return;
         };
         match (c.daemon, fact) {
-            ("wan", Fact::Wan(w)) => self.state.wan = w,
-            ("dhcp6c", Fact::Dhcp6(mut d)) => {
+            ("wan", Fact::Wan(w)) => self.wan_in = w,
+            ("dhcp6c", Fact::Dhcp6(d)) => {
                 let now = MonoTime::now();
-                derive::update_retired(&mut self.retired, &self.state.dhcp6, &d, now);
-                d.previous_prefixes = self.retired.clone();
-                if d.delegated_prefixes != self.state.dhcp6.delegated_prefixes {
+                derive::update_retired(&mut self.retired, &self.dhcp6_in, &d, now);
+                if d.delegated_prefixes != self.dhcp6_in.delegated_prefixes {
                     let new: Vec<String> = d
                         .delegated_prefixes
                         .iter()
@@ -453,7 +462,7 @@ impl Supervisor {
                         old.join(", ")
                     );
                 }
-                self.state.dhcp6 = d;
+                self.dhcp6_in = d;
             }
             (daemon, fact) => {
                 log::warn!("daemon {daemon} published a fact it does not own: {fact:?}");
@@ -467,7 +476,12 @@ impl Supervisor {
     fn recompute(&mut self) {
         let now = MonoTime::now();
         self.retired.retain(|r| r.valid_until > now);
-        let mut next = self.state.clone();
+        let mut next = SharedState {
+            generation: self.state.generation,
+            wan: self.wan_in.clone(),
+            dhcp6: self.dhcp6_in.clone(),
+            ..SharedState::default()
+        };
         next.dhcp6.previous_prefixes = self.retired.clone();
         next.dhcp6
             .delegated_prefixes
@@ -485,6 +499,15 @@ impl Supervisor {
             .collect();
         next.lan = derive::derive_lans(&lans, &next.dhcp6, self.ula, now);
         next.upstream_dns = derive::upstream_dns(&next.dhcp6, &next.wan);
+        if next.lan != self.state.lan || self.state.generation == 0 || self.lan_addrs.has_errors() {
+            let v4: Vec<_> = self
+                .config
+                .lan
+                .iter()
+                .map(|l| l.ipv4.as_ref().map(|v| v.address))
+                .collect();
+            self.lan_addrs.apply(&lan_addr::wanted(&next.lan, &v4, now));
+        }
         if next != self.state || self.state.generation == 0 {
             next.generation = self.state.generation + 1;
             self.state = next;

@@ -108,6 +108,34 @@ fn status_json_lists_daemons_and_a_killed_child_is_restarted() {
             .contains("restarted daemon dns")
     );
 
+    // The delegated prefix reaches the LAN: the router's ::1 of the
+    // subnet_id /64 and of the ULA /64 are on br0.
+    let lan_addrs = router
+        .wait_status("a delegated /64 on the LAN", Duration::from_secs(15), |s| {
+            let prefixes = s["lan"][0]["prefixes"].as_array()?;
+            prefixes
+                .iter()
+                .any(|p| p["origin"] == "delegated")
+                .then(|| {
+                    prefixes
+                        .iter()
+                        .map(|p| p["router_address"].as_str().unwrap_or("").to_string())
+                        .collect::<Vec<_>>()
+                })
+        })
+        .unwrap();
+    let shown = topo
+        .router
+        .exec_ok(&["ip", "-6", "addr", "show", "dev", "br0"])
+        .unwrap()
+        .stdout;
+    for a in &lan_addrs {
+        assert!(
+            shown.contains(&format!("{a}/64")),
+            "{a} not on br0:\n{shown}"
+        );
+    }
+
     // The human view fits a serial console.
     let out = router.cpectl(&["status"]).unwrap();
     assert!(out.status.success());
