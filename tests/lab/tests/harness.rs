@@ -849,3 +849,71 @@ fn udhcpc_takes_a_dhcpv4_lease_from_a_real_server() {
         .unwrap();
     eprintln!("udhcpc start -> DHCPv4 lease applied: {lease_ms} ms");
 }
+
+/// Child half of `a_killed_test_binary_takes_its_servers_along`: does
+/// nothing in a normal run; re-executed with `CPE_LAB_CRASH_REPORT` it builds
+/// a lab, reports what it started, and waits to be killed.
+#[test]
+fn crash_child() {
+    let Some(report) = std::env::var_os("CPE_LAB_CRASH_REPORT") else {
+        return;
+    };
+    let lab = Lab::new("crash_child").unwrap();
+    let ns = lab.netns("x").unwrap();
+    let sleeper = ns.spawn("sleeper", sleep_cmd("300")).unwrap();
+    let tmp = PathBuf::from(&report).with_extension("tmp");
+    std::fs::write(&tmp, format!("{} {}", sleeper.pid(), ns.name())).unwrap();
+    std::fs::rename(&tmp, &report).unwrap();
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+#[test]
+fn a_killed_test_binary_takes_its_servers_along() {
+    init_log();
+    let report = std::env::temp_dir().join(format!("cpe-lab-crash-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&report);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env("CPE_LAB_CRASH_REPORT", &report)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    cpe_lab::wait_for_file(&report, Duration::from_secs(15)).unwrap();
+    let text = std::fs::read_to_string(&report).unwrap();
+    std::fs::remove_file(&report).unwrap();
+    let (pid, ns) = text.split_once(' ').unwrap();
+    let pid: u32 = pid.parse().unwrap();
+    assert!(pid_alive(pid));
+
+    // SIGKILL: no destructor runs in the child.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    eprintln!(
+        "DEBUG after kill: alive={} stat={:?}",
+        pid_alive(pid),
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    eprintln!(
+        "DEBUG 500ms later: alive={} stat={:?} ns={}",
+        pid_alive(pid),
+        std::fs::read_to_string(format!("/proc/{pid}/stat")),
+        netns_list().contains(&ns.to_string())
+    );
+    // The kernel kills its servers (PR_SET_PDEATHSIG)...
+    cpe_lab::wait_until("the orphaned server to die", Duration::from_secs(3), || {
+        !pid_alive(pid)
+    })
+    .unwrap();
+    // ...and the next lab sweeps the namespace it left.
+    assert!(
+        netns_list().contains(&ns.to_string()),
+        "namespace vanished on its own?"
+    );
+    let _next = Lab::new("after_crash").unwrap();
+    assert!(
+        !netns_list().contains(&ns.to_string()),
+        "namespace {ns} not swept"
+    );
+}
