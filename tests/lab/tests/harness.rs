@@ -889,28 +889,13 @@ fn a_killed_test_binary_takes_its_servers_along() {
     // SIGKILL: no destructor runs in the child.
     child.kill().unwrap();
     child.wait().unwrap();
-    eprintln!(
-        "DEBUG after kill: alive={} stat={:?}",
-        pid_alive(pid),
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    eprintln!(
-        "DEBUG 500ms later: alive={} stat={:?} ns={}",
-        pid_alive(pid),
-        std::fs::read_to_string(format!("/proc/{pid}/stat")),
-        netns_list().contains(&ns.to_string())
-    );
     // The kernel kills its servers (PR_SET_PDEATHSIG)...
     cpe_lab::wait_until("the orphaned server to die", Duration::from_secs(3), || {
         !pid_alive(pid)
     })
     .unwrap();
-    // ...and the next lab sweeps the namespace it left.
-    assert!(
-        netns_list().contains(&ns.to_string()),
-        "namespace vanished on its own?"
-    );
+    // ...and the next lab sweeps the namespace it left (a lab of another
+    // test binary running now may have swept it already).
     let _next = Lab::new("after_crash").unwrap();
     assert!(
         !netns_list().contains(&ns.to_string()),
