@@ -49,12 +49,13 @@ mod probes;
 mod process;
 pub mod router;
 mod spawn;
+mod sweep;
 mod topology;
 pub mod wait;
 
 pub use command::{CmdOutput, DEFAULT_EXEC_TIMEOUT};
 pub use error::{LabError, Result};
-pub use lab::{KEEP_ENV, Lab, TEARDOWN_GRACE, VethEnd, sweep_stale};
+pub use lab::{KEEP_ENV, Lab, TEARDOWN_GRACE, VethEnd};
 pub use links::{Family, Transport};
 pub use naming::{NAME_PREFIX, parse_owner, pid_alive};
 pub use netns::{FileBase, Netns, SpawnOptions};
@@ -73,6 +74,7 @@ pub use peers::udhcpc::{Udhcpc, UdhcpcOptions};
 pub use peers::unbound::{Unbound, UnboundOptions};
 pub use probes::Capture;
 pub use process::{DROP_GRACE, Process};
+pub use sweep::sweep_stale;
 pub use topology::{Dad, IpoeTopology, Isp, IspOptions, TopologyOptions};
 pub use wait::{Check, wait_for, wait_for_file, wait_for_process, wait_for_some, wait_until};
 

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use crate::command::{CmdOutput, DEFAULT_EXEC_TIMEOUT, display_argv, run_argv};
 use crate::error::{Context, LabError, Result};
-use crate::lab::{LabShared, NETNS_DIR, pids_in_netns};
+use crate::lab::LabShared;
 use crate::process::{ProcSlot, Process};
 use crate::spawn::ChildSetup;
+use crate::sweep::{NETNS_DIR, pids_in_netns};
 
 /// Options for [`Netns::spawn_with`].
 #[derive(Debug, Clone, Default)]
