@@ -632,4 +632,65 @@ mod tests {
             60
         );
     }
+
+    proptest::proptest! {
+        /// Text -> wire -> text is the identity for ordinary host names.
+        #[test]
+        fn name_text_roundtrip(labels in proptest::collection::vec("[a-zA-Z0-9-]{1,20}", 1..8)) {
+            let text = labels.join(".");
+            let n = NameBuf::from_text(&text).unwrap();
+            proptest::prop_assert_eq!(n.to_string(), format!("{text}."));
+            let (back, end) = NameBuf::read(n.as_wire(), 0).unwrap();
+            proptest::prop_assert_eq!(end, n.as_wire().len());
+            proptest::prop_assert_eq!(back, n);
+        }
+
+        /// An upstream answer parsed, composed for a client with an age and
+        /// parsed again keeps its records, with every TTL lowered by the age.
+        #[test]
+        fn compose_then_parse_keeps_records(
+            ttls in proptest::collection::vec(0u32..100_000, 0..30),
+            age in 0u32..200_000,
+            edns in proptest::option::of(512u16..4096),
+        ) {
+            let lower = NameBuf::from_text("www.example.com").unwrap();
+            let mut m = Header { id: 5, flags: FLAG_QR | FLAG_RA, qdcount: 1, ancount: ttls.len() as u16, nscount: 0, arcount: 0 }
+                .to_bytes()
+                .to_vec();
+            m.extend_from_slice(lower.as_wire());
+            m.extend_from_slice(&[0, 1, 0, 1]);
+            for (i, t) in ttls.iter().enumerate() {
+                m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+                m.extend_from_slice(&t.to_be_bytes());
+                m.extend_from_slice(&[0, 4, 10, 0, 0, i as u8]);
+            }
+            let (_, a) = parse_upstream_reply(&m, &lower, rtype::A, CLASS_IN).unwrap();
+            let q = question_in(NameBuf::from_text("WWW.example.COM").unwrap(), rtype::A);
+            let view = ClientView {
+                id: 9,
+                echo_flags: FLAG_RD,
+                edns: edns.map(|s| Edns { udp_size: s, version: 0, dnssec_ok: false, ext_rcode: 0 }),
+                limit: usize::from(edns.unwrap_or(512)),
+            };
+            let mut out = Vec::new();
+            compose(&mut out, &view, &q, a.parts(), age);
+            proptest::prop_assert!(out.len() <= view.limit);
+            let (h, b) = parse_upstream_reply(&out, &lower, rtype::A, CLASS_IN).unwrap();
+            proptest::prop_assert_eq!(h.id, 9);
+            proptest::prop_assert_eq!(h.arcount, u16::from(edns.is_some()));
+            if h.flags & FLAG_TC != 0 {
+                proptest::prop_assert_eq!(h.ancount, 0);
+                let full = 12 + 17 + 4 + 16 * ttls.len() + if edns.is_some() { 11 } else { 0 };
+                proptest::prop_assert!(full > view.limit);
+            } else {
+                proptest::prop_assert_eq!(usize::from(h.ancount), ttls.len());
+                for (i, t) in ttls.iter().enumerate() {
+                    let off = 12 + 17 + 4 + 16 * i + 6;
+                    proptest::prop_assert_eq!(wire::u32_at(&out, off).unwrap(), t.saturating_sub(age));
+                    proptest::prop_assert_eq!(out[off + 9], i as u8);
+                }
+                proptest::prop_assert_eq!(b.counts, [ttls.len() as u16, 0, 0]);
+            }
+        }
+    }
 }

@@ -687,3 +687,111 @@ fn half_closed_tcp_client_still_gets_its_answer() {
         .position(|a| *a == Action::CloseClientTcp { conn: 1 });
     assert!(send.unwrap() < close.unwrap(), "answer first, then close");
 }
+
+/// Random interleavings of client queries, upstream replies (real and
+/// forged), upstream errors and time: every query gets exactly one answer
+/// (from cache, upstream or SERVFAIL), the table never exceeds its bound and
+/// drains completely.
+mod query_table_properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Query { client: u8, name: u8, aaaa: bool },
+        Reply { pick: u8 },
+        Forged { pick: u8, how: u8 },
+        Error { pick: u8 },
+        Wait { ms: u16 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..4, 0u8..6, any::<bool>()).prop_map(|(client, name, aaaa)| Op::Query {
+                client,
+                name,
+                aaaa
+            }),
+            any::<u8>().prop_map(|pick| Op::Reply { pick }),
+            (any::<u8>(), 0u8..3).prop_map(|(pick, how)| Op::Forged { pick, how }),
+            any::<u8>().prop_map(|pick| Op::Error { pick }),
+            (0u16..1500).prop_map(|ms| Op::Wait { ms }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_query_gets_exactly_one_answer(ops in proptest::collection::vec(op(), 1..80)) {
+            let opts = Options { max_outstanding: 4, ..Options::default() };
+            let mut lab = Lab::new(opts, &[A_UP, B_UP]);
+            let mut clock = 0u64;
+            let mut next_id = 1u16;
+            let mut asked: HashMap<(SocketAddr, u16), u32> = HashMap::new();
+            let mut in_flight: Vec<(SockId, SocketAddr, Vec<u8>)> = Vec::new();
+            let mut answers: HashMap<(SocketAddr, u16), u32> = HashMap::new();
+            let mut record = |acts: &[Action], in_flight: &mut Vec<(SockId, SocketAddr, Vec<u8>)>| {
+                for a in acts {
+                    match a {
+                        Action::SendClientUdp { peer, data, .. } => {
+                            let id = Header::parse(data).unwrap().id;
+                            *answers.entry((*peer, id)).or_default() += 1;
+                        }
+                        Action::SendUpstreamUdp { sock, upstream, data, .. } => in_flight.push((*sock, *upstream, data.clone())),
+                        Action::CloseUpstream { sock } => in_flight.retain(|f| f.0 != *sock),
+                        _ => {}
+                    }
+                }
+            };
+            for op in ops {
+                let acts = match op {
+                    Op::Query { client, name, aaaa } => {
+                        let peer = format!("192.168.1.{}:5000", 10 + client);
+                        let id = next_id;
+                        next_id += 1;
+                        *asked.entry((sa(&peer), id)).or_default() += 1;
+                        let t = if aaaa { rtype::AAAA } else { rtype::A };
+                        lab.udp_query(&peer, id, &format!("n{name}.example"), t, name % 2 == 0)
+                    }
+                    Op::Reply { pick } if !in_flight.is_empty() => {
+                        let (sock, up, q) = in_flight[pick as usize % in_flight.len()].clone();
+                        let rdata: &[u8] = if wire::parse_question(&q).unwrap().0.qtype == rtype::A { &[192, 0, 2, 1] } else { &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] };
+                        let r = answer_to(&q, rdata, 1, 30, 0);
+                        lab.ev(Event::UpstreamUdp { sock, from: up, data: &r })
+                    }
+                    Op::Forged { pick, how } if !in_flight.is_empty() => {
+                        let (sock, up, q) = in_flight[pick as usize % in_flight.len()].clone();
+                        let mut r = answer_to(&q, &[6, 6, 6, 6], 1, 30, 0);
+                        let from = match how {
+                            0 => SocketAddr::new(up.ip(), 5353),
+                            1 => { let id = Header::parse(&r).unwrap().id ^ 1; wire::put_u16(&mut r, 0, id); up }
+                            _ => { let l = 13; r[l] ^= 0x01; up }
+                        };
+                        lab.ev(Event::UpstreamUdp { sock, from, data: &r })
+                    }
+                    Op::Error { pick } if !in_flight.is_empty() => {
+                        let sock = in_flight[pick as usize % in_flight.len()].0;
+                        lab.ev(Event::UpstreamError { sock })
+                    }
+                    Op::Wait { ms } => {
+                        clock += u64::from(ms);
+                        lab.at(clock);
+                        lab.timer()
+                    }
+                    _ => Vec::new(),
+                };
+                record(&acts, &mut in_flight);
+                prop_assert!(lab.fw.outstanding() <= 4);
+            }
+            // Let every deadline pass.
+            for step in 1..=10 {
+                lab.at(clock + step * 1000);
+                let acts = lab.timer();
+                record(&acts, &mut in_flight);
+            }
+            prop_assert_eq!(lab.fw.outstanding(), 0);
+            prop_assert_eq!(&answers, &asked);
+        }
+    }
+}
