@@ -1,6 +1,7 @@
 //! Turning engine state into bus facts, the console status object, and log
 //! lines.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use cpe_bus::state::{DelegatedAddress, INFINITE};
@@ -10,8 +11,29 @@ use serde_json::{Value, json};
 use crate::client::{Client, LeaseUpdate};
 use crate::lease::{Deadline, DelegatedPrefix, secs_left};
 
+/// This process's `Instant` and bus time at one moment, taken once.
+static ANCHOR: OnceLock<(Instant, MonoTime)> = OnceLock::new();
+
+/// Converts an engine deadline into bus time through a fixed anchor, so the
+/// same deadline always gives the same [`MonoTime`]. Converting relative to
+/// "now" each time (as `MonoTime::from_instant` does) rounds differently
+/// from call to call; a re-published, unchanged lease then differs by a
+/// millisecond and the supervisor takes it for a new delegation (a snapshot
+/// pushed to every daemon and a "delegated prefixes now" log line for
+/// nothing). Both clocks are `CLOCK_MONOTONIC`, so the offset holds for the
+/// life of the process.
+fn bus_time(at: Instant) -> MonoTime {
+    let &(anchor_i, anchor_m) = ANCHOR.get_or_init(|| (Instant::now(), MonoTime::now()));
+    if at >= anchor_i {
+        anchor_m.after(at - anchor_i)
+    } else {
+        let back = (anchor_i - at).as_millis().min(u128::from(u64::MAX)) as u64;
+        MonoTime(anchor_m.0.saturating_sub(back))
+    }
+}
+
 fn mono(d: Deadline) -> MonoTime {
-    d.map(MonoTime::from_instant).unwrap_or(INFINITE)
+    d.map(bus_time).unwrap_or(INFINITE)
 }
 
 fn bus_prefix(p: &DelegatedPrefix) -> cpe_bus::DelegatedPrefix {
@@ -49,8 +71,8 @@ pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
         domains: lease
             .map(|l| l.domains.iter().map(|d| d.to_string()).collect())
             .unwrap_or_default(),
-        t1: lease.and_then(|l| l.t1).map(MonoTime::from_instant),
-        t2: lease.and_then(|l| l.t2).map(MonoTime::from_instant),
+        t1: lease.and_then(|l| l.t1).map(bus_time),
+        t2: lease.and_then(|l| l.t2).map(bus_time),
     }
 }
 
@@ -177,6 +199,25 @@ pub fn wan_ready(wan: &WanFacts, pppoe: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_same_deadline_is_the_same_bus_time_whenever_converted() {
+        let base = Instant::now();
+        let deadlines: Vec<Instant> = (0..200u64)
+            .map(|i| base + Duration::from_micros(i * 7_919 + 333))
+            .chain([base - Duration::from_micros(1_500)])
+            .collect();
+        let first: Vec<MonoTime> = deadlines.iter().map(|d| bus_time(*d)).collect();
+        std::thread::sleep(Duration::from_millis(3));
+        let again: Vec<MonoTime> = deadlines.iter().map(|d| bus_time(*d)).collect();
+        assert_eq!(first, again);
+        // And it is the real monotonic clock: a deadline 10 s ahead is
+        // 10 s (+-1 ms of rounding) after the bus's now.
+        let ahead = bus_time(Instant::now() + Duration::from_secs(10));
+        let diff = ahead.0.abs_diff(MonoTime::now().0 + 10_000);
+        assert!(diff <= 2, "off by {diff} ms");
+    }
 
     #[test]
     fn dhcp_starts_on_ra_flags_or_pppoe_up() {
