@@ -6,5 +6,6 @@
 //! exactly what the RFCs say, so peers that are strict accept our packets.
 //! Each protocol lives in its own module so a newcomer finds it by name.
 
+pub mod dhcpv4;
 pub mod dhcpv6;
 pub mod nd;
