@@ -137,13 +137,16 @@ impl LanTask {
         let mut send_errors = 0u64;
         let mut advertised = Vec::new();
         loop {
-            let stopped = self
+            let (stopped, sent) = self
                 .execute(&mut actions, &socket, &memory_path, &mut send_errors)
                 .await;
             if stopped {
                 break;
             }
-            self.log_prefix_changes(&engine, &mut advertised);
+            if sent {
+                // Prefix changes become visible with the RA that carries them.
+                self.log_prefix_changes(&engine, &mut advertised);
+            }
             let Some(deadline) = engine.deadline() else {
                 break;
             };
@@ -207,18 +210,20 @@ impl LanTask {
         info!("ra: stopped on {}", self.interface);
     }
 
-    /// Carries out actions; true once the engine has stopped.
+    /// Carries out actions; returns (engine stopped, an RA was sent).
     async fn execute(
         &self,
         actions: &mut Vec<Action>,
         socket: &RaSocket,
         memory_path: &std::path::Path,
         send_errors: &mut u64,
-    ) -> bool {
+    ) -> (bool, bool) {
         let mut stopped = false;
+        let mut sent = false;
         for action in actions.drain(..) {
             match action {
                 Action::SendRa { message, kind } => {
+                    sent = true;
                     if let Err(e) = socket.send_all_nodes(&message).await {
                         *send_errors += 1;
                         warn!("ra: sending {kind:?} RA on {} failed: {e}", self.interface);
@@ -231,17 +236,22 @@ impl LanTask {
                     }
                 }
                 Action::RememberPrefixes(list) => {
-                    if let Err(e) =
-                        cpe_sys::persist::atomic_write(memory_path, &memory::encode(&list))
-                    {
-                        warn!("ra: cannot write {}: {e}", memory_path.display());
+                    // fsync on flash can take hundreds of ms: keep it off the
+                    // runtime thread so other LANs and the bus carry on.
+                    let path = memory_path.to_path_buf();
+                    let bytes = memory::encode(&list);
+                    let write = move || cpe_sys::persist::atomic_write(&path, &bytes);
+                    match tokio::task::spawn_blocking(write).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => warn!("ra: cannot write {}: {e}", memory_path.display()),
+                        Err(e) => warn!("ra: writing {} failed: {e}", memory_path.display()),
                     }
                 }
                 Action::RogueRouter(_) => {}
                 Action::Stopped => stopped = true,
             }
         }
-        stopped
+        (stopped, sent)
     }
 
     fn log_prefix_changes(&self, engine: &Engine, advertised: &mut Vec<(String, bool)>) {
