@@ -163,21 +163,23 @@ impl Lab {
     fn start_daemon(&mut self, extra: &[&str]) -> usize {
         let state = self.dir.to_string_lossy().into_owned();
         let status = self.dir.join("status.json").to_string_lossy().into_owned();
-        let bin = daemon_binary();
-        let child = Command::new("ip")
+        let mut args = vec!["--interface", "lan0", "--state-dir", &state];
+        args.extend_from_slice(&["--status-file", &status, "--log-level", "debug"]);
+        args.extend_from_slice(extra);
+        self.spawn_daemon(&args, None)
+    }
+
+    /// Runs the daemon binary in the router namespace; `bus` makes it a
+    /// supervised daemon talking to that socket.
+    fn spawn_daemon(&mut self, args: &[&str], bus: Option<&std::path::Path>) -> usize {
+        let mut cmd = Command::new("ip");
+        if let Some(path) = bus {
+            cmd.env("CPE_BUS", path);
+        }
+        let child = cmd
             .args(["netns", "exec", &self.router])
-            .arg(&bin)
-            .args([
-                "--interface",
-                "lan0",
-                "--state-dir",
-                &state,
-                "--status-file",
-                &status,
-                "--log-level",
-                "debug",
-            ])
-            .args(extra)
+            .arg(daemon_binary())
+            .args(args)
             .stderr(Stdio::from(
                 std::fs::File::create(self.dir.join("daemon.log")).unwrap(),
             ))
@@ -386,4 +388,158 @@ fn restart_with_a_new_prefix_deprecates_the_old_one_on_the_host() {
         prefixes.contains(r#""deprecated":true"#) && prefixes.contains("2001:db8:2:1::/64")
     });
     assert!(shown.is_some(), "status: {}", lab.status());
+}
+
+/// A minimal stand-in for the supervisor's side of the socket, speaking the
+/// real bus protocol (`cpe_bus::proto`): hello in, config and snapshots out,
+/// status objects collected.
+struct Supervisor {
+    stream: std::os::unix::net::UnixStream,
+    statuses: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Supervisor {
+    fn accept(listener: &std::os::unix::net::UnixListener, config: &str) -> Supervisor {
+        use cpe_bus::proto::{FromSupervisor, ToSupervisor, decode_line, encode_line};
+        use std::io::{BufRead, BufReader, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let hello: ToSupervisor = decode_line(line.trim_end().as_bytes()).unwrap();
+        assert!(
+            matches!(hello, ToSupervisor::Hello { ref daemon, .. } if daemon == "ra"),
+            "{hello:?}"
+        );
+        let cfg = FromSupervisor::Config {
+            file: "/etc/cpe/cpe.toml".into(),
+            source: config.into(),
+        };
+        stream.write_all(&encode_line(&cfg)).unwrap();
+        let statuses = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = statuses.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if let Ok(ToSupervisor::Status(v)) = decode_line(line.trim_end().as_bytes()) {
+                    sink.lock().unwrap().push(v);
+                }
+                line.clear();
+            }
+        });
+        Supervisor { stream, statuses }
+    }
+
+    fn send(&mut self, state: &cpe_bus::SharedState) {
+        use std::io::Write;
+        let msg = cpe_bus::proto::FromSupervisor::State(Box::new(state.clone()));
+        self.stream
+            .write_all(&cpe_bus::proto::encode_line(&msg))
+            .unwrap();
+    }
+
+    fn last_status(&self) -> serde_json::Value {
+        self.statuses
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn snapshot(prefix: &str, default_route: bool) -> cpe_bus::SharedState {
+    use cpe_bus::{LanFacts, LanPrefix, MonoTime, PrefixOrigin, SharedState, WanState};
+    let now = MonoTime::now();
+    let net: ipnet::Ipv6Net = prefix.parse().unwrap();
+    let mut s = SharedState::default();
+    s.generation = 1;
+    s.wan.state = WanState::Up;
+    s.wan.mtu = 1492;
+    s.wan.default_router_v6 = default_route.then(|| "fe80::1".parse().unwrap());
+    s.lan = vec![LanFacts {
+        interface: "lan0".into(),
+        subnet_id: 1,
+        prefixes: vec![LanPrefix {
+            prefix: net,
+            router_address: net.hosts().next().unwrap(),
+            preferred_until: now.after(Duration::from_secs(14400)),
+            valid_until: now.after(Duration::from_secs(86400)),
+            deprecated: false,
+            origin: PrefixOrigin::Delegated,
+        }],
+    }];
+    s
+}
+
+#[test]
+fn supervised_renumbering_and_wan_loss_reach_the_host() {
+    let Some(mut lab) = Lab::new("bus") else {
+        return;
+    };
+    let sock = lab.dir.join("cpe.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let dir = lab.dir.to_string_lossy().into_owned();
+    let config = format!(
+        "[system]\nstate_dir = \"{dir}\"\nrun_dir = \"{dir}\"\nlog_level = \"debug\"\n[wan]\n[[lan]]\ninterface = \"lan0\"\n[lan.ra]\npreference = \"high\"\n"
+    );
+    let daemon = lab.spawn_daemon(&[], Some(&sock));
+    let mut sup = Supervisor::accept(&listener, &config);
+    sup.send(&snapshot("2001:db8:1:1::/64", true));
+    let up = wait_for(Duration::from_secs(10), || {
+        lab.host_has_default_via_us() && lab.host_addr_line("2001:db8:1:1:").is_some()
+    });
+    let log = || std::fs::read_to_string(lab.dir.join("daemon.log")).unwrap_or_default();
+    assert!(up.is_some(), "host never configured:\n{}", log());
+    let route = lab.host(&["ip", "-6", "route", "show", "default"]);
+    assert!(
+        route.contains("mtu 1492") && route.contains("pref high"),
+        "{route}"
+    );
+
+    // The ISP renumbers: the supervisor's next snapshot has only the new /64.
+    sup.send(&snapshot("2001:db8:2:1::/64", true));
+    let renumbered = wait_for(Duration::from_secs(10), || {
+        lab.host_addr_line("2001:db8:2:1:").is_some()
+            && lab
+                .host_addr_line("2001:db8:1:1:")
+                .is_some_and(|l| l.contains("preferred_lft 0sec"))
+    });
+    let took = renumbered
+        .unwrap_or_else(|| panic!("old: {:?}\n{}", lab.host_addr_line("2001:db8:1:1:"), log()));
+    eprintln!("host followed the renumbering {took:?} after the snapshot");
+    assert!(
+        took <= Duration::from_secs(4),
+        "one fast RA, not one MaxRtrAdvInterval: {took:?}"
+    );
+    let old = lab.host_addr_line("2001:db8:1:1:").unwrap();
+    assert!(old.contains("deprecated"), "{old}");
+
+    // WAN loses its default route: hosts must stop using us as default router.
+    sup.send(&snapshot("2001:db8:2:1::/64", false));
+    let dropped = wait_for(Duration::from_secs(5), || !lab.host_has_default_via_us());
+    assert!(
+        dropped.is_some(),
+        "default route kept without upstream:\n{}",
+        log()
+    );
+    assert!(
+        lab.host_addr_line("2001:db8:2:1:").is_some(),
+        "addresses stay"
+    );
+
+    let shown = wait_for(Duration::from_secs(5), || {
+        let st = sup.last_status();
+        let p = st["lans"][0]["prefixes"].to_string();
+        st["lans"][0]["router_lifetime"] == 0
+            && p.contains("2001:db8:1:1::/64")
+            && p.contains(r#""deprecated":true"#)
+    });
+    assert!(shown.is_some(), "status on the bus: {}", sup.last_status());
+    let memory = std::fs::read_to_string(lab.dir.join("ra-prefixes-lan0.json")).unwrap();
+    assert!(
+        memory.contains("2001:db8:1:1::/64") && memory.contains("2001:db8:2:1::/64"),
+        "{memory}"
+    );
+    lab.stop(daemon);
 }
