@@ -243,11 +243,10 @@ fn wan_ipoe_waits_for_a_missing_interface_and_reports_it() {
 
 /// Through the real supervisor: `cpe run` + `cpectl status --json`.
 #[test]
-#[ignore = "needs crates/cpe to route `cpe daemon wan` to cpe_wan::main"]
 fn wan_ipoe_status_through_the_supervisor() {
     let lab = Lab::new("wan_supervised").unwrap();
     let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
-    let _radvd = topo.start_radvd_isp(&isp_ra()).unwrap();
+    let radvd = topo.start_radvd_isp(&isp_ra()).unwrap();
     let dir = topo.router.lab_dir().join("cpe");
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("cpe.toml");
@@ -280,19 +279,41 @@ fn wan_ipoe_status_through_the_supervisor() {
             .ok()?;
         serde_json::from_str(&out.stdout).ok()
     };
-    let doc = wait_for("wan up via cpectl", Duration::from_secs(20), || {
-        Ok(match status() {
-            Some(d) if d["wan"]["state"] == "up" => Check::Ready(d),
-            Some(d) => Check::NotYet(d["wan"].to_string()),
-            None => Check::NotYet("no status from cpectl".into()),
+    let wait_wan = |what: &str, pred: &dyn Fn(&Value) -> bool| -> Value {
+        wait_for(what, Duration::from_secs(20), || {
+            Ok(match status() {
+                Some(d) if pred(&d["wan"]) => Check::Ready(d),
+                Some(d) => Check::NotYet(d["wan"].to_string()),
+                None => Check::NotYet("no status from cpectl".into()),
+            })
         })
-    })
-    .unwrap_or_else(|e| panic!("{e}\n{}", sup.log_tail(40)));
+        .unwrap_or_else(|e| panic!("{e}\n{}", sup.log_tail(40)))
+    };
+    let doc = wait_wan("wan up via cpectl", &|w| w["state"] == "up");
     let wan = &doc["wan"];
+    assert_eq!(wan["mode"], "ipoe");
     assert_eq!(wan["default_router_v6"], ISP_LINK_LOCAL.to_string());
     assert_eq!(wan["dns_servers"][0], DNS_A.to_string());
-    assert_eq!(doc["daemon_status"]["wan"]["last_ra"]["managed"], true);
-    assert_eq!(doc["daemon_status"]["wan"]["last_ra"]["other_config"], true);
+    let own = &doc["daemon_status"]["wan"];
+    assert_eq!(own["last_ra"]["managed"], true);
+    assert_eq!(own["last_ra"]["other_config"], true);
+    assert_eq!(own["last_ra"]["router_lifetime"], 1800);
+
+    // ISP router lifetime 0: cpectl shows no default route, and why.
+    radvd.process.stop();
+    let _radvd = topo
+        .start_radvd_isp(&RadvdOptions {
+            router_lifetime: 0,
+            ..isp_ra()
+        })
+        .unwrap();
+    let doc = wait_wan("no default route via cpectl", &|w| {
+        w["state"] == "connecting" && w["default_router_v6"].is_null()
+    });
+    assert_eq!(
+        doc["wan"]["reason"],
+        format!("no default route: ISP router lifetime 0 (RA from {ISP_LINK_LOCAL})")
+    );
 }
 
 /// IPv4 on IPoE: our DHCPv4 client against dnsmasq on the ISP side sets the
