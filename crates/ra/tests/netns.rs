@@ -452,12 +452,13 @@ fn snapshot(prefix: &str, default_route: bool) -> cpe_bus::SharedState {
     use cpe_bus::{LanFacts, LanPrefix, MonoTime, PrefixOrigin, SharedState, WanState};
     let now = MonoTime::now();
     let net: ipnet::Ipv6Net = prefix.parse().unwrap();
-    let mut s = SharedState::default();
-    s.generation = 1;
-    s.wan.state = WanState::Up;
-    s.wan.mtu = 1492;
-    s.wan.default_router_v6 = default_route.then(|| "fe80::1".parse().unwrap());
-    s.lan = vec![LanFacts {
+    let wan = cpe_bus::WanFacts {
+        state: WanState::Up,
+        mtu: 1492,
+        default_router_v6: default_route.then(|| "fe80::1".parse().unwrap()),
+        ..Default::default()
+    };
+    let lan = vec![LanFacts {
         interface: "lan0".into(),
         subnet_id: 1,
         prefixes: vec![LanPrefix {
@@ -469,7 +470,12 @@ fn snapshot(prefix: &str, default_route: bool) -> cpe_bus::SharedState {
             origin: PrefixOrigin::Delegated,
         }],
     }];
-    s
+    SharedState {
+        generation: 1,
+        wan,
+        lan,
+        ..Default::default()
+    }
 }
 
 #[test]
