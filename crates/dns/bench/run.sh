@@ -102,7 +102,7 @@ start_forwarders() {
     ours_up+=(--upstream "$a"); dm_up+=(--server="$a"); ub_up+="  forward-addr: $a"$'\n'
   done
   ip netns exec $RTR "$OURS" --listen 10.53.0.1:53 "${ours_up[@]}" \
-    --cache-size 10000 --log-level warn >> "$WORK/ours.log" 2>&1 &
+    --cache-size 10000 --log-level warn --status-file "$WORK/ours-status.json" >> "$WORK/ours.log" 2>&1 &
   OURS_PID=$!; pids+=($!)
   ip netns exec $RTR dnsmasq -k --no-resolv --no-hosts --bind-interfaces --listen-address=10.53.0.2 \
     --except-interface=lo "${dm_up[@]}" --cache-size=10000 --dns-forward-max=2048 \
@@ -201,6 +201,9 @@ for who in ours dnsmasq unbound; do
   RES[$who,slow_done]=$done
   RES[$who,slow_lost]=$lost
 done
+
+sleep 2.5
+echo "ours after the outstanding test: $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counters"]; print("servfail", c["servfail"], "upstream_queries", c["upstream_queries"], "drops", c["drops"])' "$WORK/ours-status.json")"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b ? a / b : 0}'; }
 echo

@@ -79,15 +79,13 @@ pub fn tcp_listener(addr: SocketAddr, device: Option<&str>) -> io::Result<tokio:
 /// upstream, so the kernel drops datagrams from any other source and an ICMP
 /// port unreachable surfaces as ECONNREFUSED.
 pub fn upstream_udp(port: u16, upstream: SocketAddr) -> io::Result<tokio::net::UdpSocket> {
+    // Non-blocking from socket() on: one system call fewer per query. No
+    // IPV6_V6ONLY here: the socket is connected to one IPv6 upstream.
     let sock = Socket::new(
         Domain::for_address(upstream),
-        Type::DGRAM,
+        Type::DGRAM.nonblocking().cloexec(),
         Some(Protocol::UDP),
     )?;
-    if upstream.is_ipv6() {
-        sock.set_only_v6(true)?;
-    }
-    sock.set_nonblocking(true)?;
     let any: IpAddr = if upstream.is_ipv6() {
         Ipv6Addr::UNSPECIFIED.into()
     } else {
