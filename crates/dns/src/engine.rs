@@ -727,6 +727,11 @@ impl Forwarder {
         self.next_sock += 1;
         let data =
             message::upstream_query(id, &p.key.name, p.key.qtype, p.key.qclass, p.key.dnssec_ok);
+        // Retransmissions to an upstream already asked for this question back
+        // off exponentially (RFC 6298 5.5): a slow but working upstream must
+        // not be buried under copies of the same query.
+        let repeats = p.attempts.iter().filter(|a| a.upstream == upstream).count();
+        let backoff = 1u32 << repeats.min(4);
         p.attempts.push(Attempt {
             sock,
             upstream,
@@ -743,7 +748,7 @@ impl Forwarder {
         let timeout = if tcp {
             self.opts.upstream_tcp_timeout
         } else {
-            idx.map_or(Duration::from_millis(400), |i| self.upstreams.rto(i))
+            idx.map_or(Duration::from_millis(400), |i| self.upstreams.rto(i)) * backoff
         };
         self.timers
             .push(Reverse((now + timeout, TimerKind::Attempt(sock))));

@@ -795,3 +795,27 @@ mod query_table_properties {
         }
     }
 }
+
+#[test]
+fn retransmissions_to_the_same_upstream_back_off() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "slow.example", rtype::A, false));
+    assert_eq!(s.len(), 1);
+    // Initial RTO 400 ms, then 800 ms, then 1600 ms to the same upstream.
+    let mut sent_at = Vec::new();
+    for ms in (10..4000).step_by(10) {
+        lab.at(ms);
+        let retries = upstream_sends(&lab.timer())
+            .into_iter()
+            .filter(|(_, _, q)| {
+                wire::parse_question(q).unwrap().0.name.to_string() == "slow.example."
+            })
+            .count();
+        if retries > 0 {
+            sent_at.push(ms);
+        }
+    }
+    // (The upstream is marked down after the third timeout and probed
+    // separately; probes ask another question.)
+    assert_eq!(sent_at, vec![400, 1200, 2800]);
+}

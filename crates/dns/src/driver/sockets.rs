@@ -62,6 +62,22 @@ pub fn udp_listener(addr: SocketAddr, device: Option<&str>) -> io::Result<tokio:
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
+    // Room for bursts while the loop is busy: 1 MiB (SO_RCVBUFFORCE as root,
+    // else whatever rmem_max allows).
+    let size: libc::c_int = 1 << 20;
+    // SAFETY: valid fd, option value points to a c_int of the given size.
+    let forced = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&size as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if forced != 0 {
+        let _ = sock.set_recv_buffer_size(1 << 20);
+    }
     sock.bind(&SockAddr::from(addr))?;
     tokio::net::UdpSocket::from_std(sock.into())
 }
