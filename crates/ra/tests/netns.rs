@@ -190,8 +190,12 @@ impl Lab {
     }
 
     fn stop(&mut self, which: usize) {
+        self.signal(which, "-TERM");
+    }
+
+    fn signal(&mut self, which: usize, signal: &str) {
         let pid = self.children[which].id().to_string();
-        ok(&["kill", "-TERM", &pid]);
+        ok(&["kill", signal, &pid]);
         let status = self.children[which].wait().unwrap();
         assert!(status.success(), "daemon exit {status:?}");
     }
@@ -361,7 +365,14 @@ fn restart_with_a_new_prefix_deprecates_the_old_one_on_the_host() {
             .is_some())
         .is_some()
     );
-    lab.stop(first);
+    // A restart (SIGUSR1) sends no final RA: the host keeps its default route.
+    assert!(wait_for(Duration::from_secs(5), || lab.host_has_default_via_us()).is_some());
+    lab.signal(first, "-USR1");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        lab.host_has_default_via_us(),
+        "restart withdrew the default route"
+    );
     let memory = std::fs::read_to_string(lab.dir.join("ra-prefixes-lan0.json")).unwrap();
     assert!(memory.contains("2001:db8:1:1::/64"), "{memory}");
 

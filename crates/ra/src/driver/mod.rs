@@ -40,7 +40,9 @@ standalone options (labs and benchmarks; defaults as in [lan.ra]):
   --no-default-route       advertise router lifetime 0
   --state-dir DIR          where remembered prefixes live (default /var/lib/cpe)
   --status-file PATH       write the status JSON there every 2 s
-  --log-level LEVEL";
+  --log-level LEVEL
+signals: SIGTERM/SIGINT send final RAs (router lifetime 0) and exit;
+         SIGUSR1 exits at once without them (restart by the supervisor).";
 
 /// Standalone-mode settings.
 #[derive(Debug)]
@@ -284,6 +286,7 @@ async fn serve(
     }
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut usr1 = signal(SignalKind::user_defined1()).map_err(|e| e.to_string())?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (status_tx, mut status_rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
@@ -329,6 +332,13 @@ async fn serve(
                 info!("ra: SIGTERM, sending final RAs");
                 stopping = Some(tokio::time::Instant::now());
                 let _ = stop_tx.send(true);
+            }
+            _ = usr1.recv(), if stopping.is_none() => {
+                // A restart (config reload): the next instance advertises at
+                // once, so no final RA that would make hosts drop their
+                // default route for a moment.
+                info!("ra: SIGUSR1, exiting without final RAs (restart)");
+                return Ok(());
             }
             _ = int.recv(), if stopping.is_none() => {
                 info!("ra: SIGINT, sending final RAs");
