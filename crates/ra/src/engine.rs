@@ -216,15 +216,22 @@ impl Engine {
     }
 
     fn on_packet(&mut self, packet: Received<'_>, now: Instant, actions: &mut Vec<Action>) {
+        let hop_ok = packet.hop_limit == Some(ND_HOP_LIMIT);
         let message = match nd::decode(packet.message) {
             Ok(m) => m,
             Err(e) => {
                 self.counters.drop_for(e.reason());
                 debug!("dropped ND message from {}: {e}", packet.source);
+                let is_ra = packet.message.first() == Some(&nd::TYPE_ROUTER_ADVERTISEMENT);
+                if hop_ok && is_ra && self.is_foreign_router(packet.source) {
+                    let summary =
+                        RogueSummary::malformed(packet.source, packet.message, e.reason());
+                    self.report_rogue(summary, now, actions);
+                }
                 return;
             }
         };
-        if packet.hop_limit != Some(ND_HOP_LIMIT) {
+        if !hop_ok {
             self.counters.drop_for("hop_limit");
             debug!(
                 "dropped ND message from {}: hop limit {:?}, must be 255",
@@ -236,6 +243,12 @@ impl Engine {
             NdMessage::RouterSolicitation(rs) => self.on_rs(packet.source, &rs, now),
             NdMessage::RouterAdvertisement(ra) => self.on_ra(packet.source, &ra, now, actions),
         }
+    }
+
+    /// A link-local source that is not one of ours (RFC 4861 6.1.2: RAs come
+    /// from link-local addresses).
+    fn is_foreign_router(&self, source: Ipv6Addr) -> bool {
+        source.is_unicast_link_local() && !self.facts.link_local.contains(&source)
     }
 
     fn on_rs(&mut self, source: Ipv6Addr, rs: &RouterSolicitation, now: Instant) {
@@ -269,10 +282,14 @@ impl Engine {
             self.counters.ra_received_own = self.counters.ra_received_own.saturating_add(1);
             return;
         }
+        self.report_rogue(RogueSummary::new(source, ra), now, actions);
+    }
+
+    fn report_rogue(&mut self, summary: RogueSummary, now: Instant, actions: &mut Vec<Action>) {
         self.counters.ra_received_rogue = self.counters.ra_received_rogue.saturating_add(1);
-        if let Some(summary) = self.rogue.observe(source, ra, now) {
+        if let Some(summary) = self.rogue.observe(summary, now) {
             warn!(
-                "foreign router advertising on this LAN: {} mac {} M={} O={} preference {} router lifetime {} s prefixes [{}] rdnss [{}]",
+                "foreign router advertising on this LAN: {} mac {} M={} O={} preference {} router lifetime {} s prefixes [{}] rdnss [{}]{}",
                 summary.source,
                 summary.link_layer_address.as_deref().unwrap_or("-"),
                 u8::from(summary.managed),
@@ -286,6 +303,10 @@ impl Engine {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(", "),
+                summary
+                    .malformed
+                    .map(|r| format!(" (malformed: {r})"))
+                    .unwrap_or_default(),
             );
             actions.push(Action::RogueRouter(summary));
         }

@@ -34,6 +34,10 @@ pub struct RogueSummary {
     pub prefixes: Vec<String>,
     /// RDNSS addresses.
     pub dns_servers: Vec<Ipv6Addr>,
+    /// Why the RA could not be decoded, if it could not: we drop it, but
+    /// hosts with a lenient parser may still act on its header, so it is
+    /// reported all the same (only the fixed header is then known).
+    pub malformed: Option<&'static str>,
 }
 
 impl RogueSummary {
@@ -66,6 +70,29 @@ impl RogueSummary {
                 })
                 .collect(),
             dns_servers: ra.dns_servers().copied().collect(),
+            malformed: None,
+        }
+    }
+
+    /// Summarises an RA that failed to decode, from its fixed header
+    /// (flags and lifetime are left at "unknown" defaults if even that is
+    /// truncated).
+    pub fn malformed(source: Ipv6Addr, message: &[u8], reason: &'static str) -> Self {
+        let flags = message.get(5).copied().unwrap_or(0);
+        let lifetime = match message.get(6..8) {
+            Some(&[hi, lo]) => u16::from_be_bytes([hi, lo]),
+            _ => 0,
+        };
+        RogueSummary {
+            source,
+            link_layer_address: None,
+            managed: flags & 0x80 != 0,
+            other_config: flags & 0x40 != 0,
+            preference: RouterPreference::from_bits(flags >> 3).as_str(),
+            router_lifetime: lifetime,
+            prefixes: Vec::new(),
+            dns_servers: Vec::new(),
+            malformed: Some(reason),
         }
     }
 
@@ -114,13 +141,8 @@ pub struct RogueWatch {
 impl RogueWatch {
     /// Records an RA from a foreign router; returns the summary if this
     /// source is new (to be reported once).
-    pub fn observe(
-        &mut self,
-        source: Ipv6Addr,
-        ra: &RouterAdvertisement,
-        now: Instant,
-    ) -> Option<RogueSummary> {
-        let summary = RogueSummary::new(source, ra);
+    pub fn observe(&mut self, summary: RogueSummary, now: Instant) -> Option<RogueSummary> {
+        let source = summary.source;
         if let Some(seen) = self.sources.get_mut(&source) {
             seen.last_seen = now;
             seen.count = seen.count.saturating_add(1);

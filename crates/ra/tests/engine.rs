@@ -788,3 +788,35 @@ fn config_reload_changes_flags_with_fast_ras() {
     assert!(ras[0].at <= t1 + MIN_DELAY_BETWEEN_RAS);
     assert!(ras.iter().all(|s| s.ra.managed));
 }
+
+#[test]
+fn malformed_foreign_ra_is_still_reported_as_rogue() {
+    let (mut e, t0, _) = started(33, RaConfig::default());
+    // Header: M=1, preference high, lifetime 600; then an MTU option of length 2.
+    let mut bad = vec![134, 0, 0, 0, 64, 0x88, 0x02, 0x58, 0, 0, 0, 0, 0, 0, 0, 0];
+    bad.extend_from_slice(&[5, 2, 0, 0, 0, 0, 5, 0xdc, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let actions = receive(&mut e, "fe80::66", &bad, t0 + secs(1));
+    let summary = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::RogueRouter(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(summary.malformed, Some("malformed_option"));
+    assert!(summary.managed);
+    assert_eq!(summary.preference, "high");
+    assert_eq!(summary.router_lifetime, 600);
+    assert_eq!(e.counters().dropped.get("malformed_option"), Some(&1));
+    // Malformed and forged from off-link (hop limit 64): dropped, not a router.
+    let actions = e.handle(
+        Input::Received(Received {
+            source: ip("fe80::67"),
+            hop_limit: Some(64),
+            message: &bad,
+        }),
+        t0 + secs(2),
+    );
+    assert!(actions.iter().all(|a| !matches!(a, Action::RogueRouter(_))));
+    assert_eq!(e.status(t0 + secs(2)).rogue_routers.len(), 1);
+}
