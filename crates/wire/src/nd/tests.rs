@@ -499,3 +499,41 @@ proptest! {
         prop_assert!(slice.is_checksum_valid(src.octets(), dst.octets()));
     }
 }
+
+proptest! {
+    /// An independent parser (etherparse's NDP option iterator) reads our
+    /// encoded options the same way: same count, kinds and lengths, and the
+    /// same values for the options it types (SLLA, PIO, MTU).
+    #[test]
+    fn options_agree_with_etherparse(ra in arb_ra()) {
+        use etherparse::icmpv6::{NdpOptionSlice, NdpOptionsIterator};
+        let bytes = ra.encode().unwrap();
+        let theirs: Vec<NdpOptionSlice<'_>> = NdpOptionsIterator::from_slice(&bytes[RA_FIXED_LEN..])
+            .collect::<Result<_, _>>()
+            .unwrap();
+        prop_assert_eq!(theirs.len(), ra.options.len());
+        for (ours, theirs) in ra.options.iter().zip(&theirs) {
+            let mut encoded = Vec::new();
+            ours.encode(&mut encoded).unwrap();
+            prop_assert_eq!(theirs.as_bytes(), &encoded[..]);
+            match (ours, theirs) {
+                (NdOption::SourceLinkLayerAddress(a), NdpOptionSlice::SourceLinkLayerAddress(b)) => {
+                    prop_assert_eq!(&a[..], b.link_layer_address());
+                }
+                (NdOption::PrefixInformation(a), NdpOptionSlice::PrefixInformation(b)) => {
+                    prop_assert_eq!(a.prefix_len, b.prefix_length());
+                    prop_assert_eq!(a.on_link, b.on_link());
+                    prop_assert_eq!(a.autonomous, b.autonomous_address_configuration());
+                    prop_assert_eq!(a.valid_lifetime, b.valid_lifetime());
+                    prop_assert_eq!(a.preferred_lifetime, b.preferred_lifetime());
+                    prop_assert_eq!(a.prefix.octets(), b.prefix());
+                }
+                (NdOption::Mtu(a), NdpOptionSlice::Mtu(b)) => prop_assert_eq!(*a, b.mtu()),
+                (NdOption::SourceLinkLayerAddress(_) | NdOption::PrefixInformation(_) | NdOption::Mtu(_), other) => {
+                    prop_assert!(false, "etherparse typed {:?} differently", other);
+                }
+                _ => {}
+            }
+        }
+    }
+}
