@@ -286,6 +286,10 @@ pub fn decode(b: &[u8]) -> Result<Message, DecodeError> {
                 }
                 o.client_id = v.to_vec();
             }
+            // RFC 2132 3.14 / 9.9: minimum length 1.
+            OPT_HOSTNAME | OPT_MESSAGE if v.is_empty() => {
+                return Err(DecodeError::BadOptionLength { code, len });
+            }
             OPT_HOSTNAME => o.hostname = Some(String::from_utf8_lossy(v).into_owned()),
             OPT_MESSAGE => o.message = Some(String::from_utf8_lossy(v).into_owned()),
             OPT_MAX_SIZE => {

@@ -294,6 +294,14 @@ fn codec_rejects_what_is_malformed() {
     let mut b = good[..HEADER_LEN + 4].to_vec();
     b.extend_from_slice(&[53, 1, 5, 53, 1, 5, 255]);
     assert_eq!(decode(&b), Err(DecodeError::Duplicate(53)));
+    // Zero-length host name (RFC 2132 minimum is 1); found by fuzzing, as
+    // it decoded to Some("") and re-encoded to nothing.
+    let mut b = good[..HEADER_LEN + 4].to_vec();
+    b.extend_from_slice(&[12, 0, 255]);
+    assert_eq!(
+        decode(&b),
+        Err(DecodeError::BadOptionLength { code: 12, len: 0 })
+    );
     let mut b = good.clone();
     b[HEADER_LEN] = 0;
     assert_eq!(decode(&b), Err(DecodeError::BadCookie));

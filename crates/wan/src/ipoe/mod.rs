@@ -49,7 +49,7 @@ pub async fn run(
         settings: settings.clone(),
         ifname: settings.interface.clone(),
     };
-    let mut buf = vec![0u8; 2048];
+    let mut buf = vec![0u8; 9216]; // an RA fits the link MTU, jumbo included
     let mut buf4 = vec![0u8; 1500];
     tokio::pin!(shutdown);
 
