@@ -748,7 +748,18 @@ impl Forwarder {
         let timeout = if tcp {
             self.opts.upstream_tcp_timeout
         } else {
-            idx.map_or(Duration::from_millis(400), |i| self.upstreams.rto(i)) * backoff
+            // Fast failover only helps when there is somewhere to fail over to.
+            let alternative = self
+                .slots
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|p| self.upstreams.pick(p.tried).is_some());
+            let rto = match idx {
+                Some(i) if alternative => self.upstreams.rto(i),
+                Some(i) => self.upstreams.rto_patient(i),
+                None => Duration::from_millis(400),
+            };
+            rto * backoff
         };
         self.timers
             .push(Reverse((now + timeout, TimerKind::Attempt(sock))));

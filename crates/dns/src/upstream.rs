@@ -4,7 +4,10 @@
 //! the query, which is what operators expect from "primary/secondary". An
 //! attempt that gets no answer within the retransmission timeout (RFC 6298
 //! estimator, clamped to 150..800 ms so failover always happens well inside a
-//! stub resolver's own 1 s retry) is re-sent to the next upstream. An
+//! stub resolver's own 1 s retry) is re-sent to the next upstream; with no
+//! other upstream left, the same one is asked again only after its unclamped
+//! RTO (up to 3 s), doubled for each repeat, so a slow resolver is not buried
+//! under copies. An
 //! upstream is marked down after three consecutive timeouts or at once on an
 //! ICMP port unreachable; while down it gets a probe query with exponential
 //! backoff (1 s .. 32 s), and the first good answer marks it up again so
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 const RTO_MIN: Duration = Duration::from_millis(150);
 const RTO_MAX: Duration = Duration::from_millis(800);
 const RTO_INITIAL: Duration = Duration::from_millis(400);
+const RTO_PATIENT_MAX: Duration = Duration::from_secs(3);
 const DOWN_AFTER_TIMEOUTS: u32 = 3;
 const PROBE_FIRST: Duration = Duration::from_secs(1);
 const PROBE_MAX: Duration = Duration::from_secs(32);
@@ -140,6 +144,20 @@ impl Upstreams {
             .and_then(|u| u.srtt_us.map(|s| s + 4 * u.rttvar_us))
         {
             Some(us) => Duration::from_micros(us).clamp(RTO_MIN, RTO_MAX),
+            None => RTO_INITIAL,
+        }
+    }
+
+    /// Retransmission timeout when no other upstream is left to try: the
+    /// estimator's own value, not clamped for fast failover (a slow but
+    /// working resolver must not get the same query again and again).
+    pub fn rto_patient(&self, idx: usize) -> Duration {
+        match self
+            .list
+            .get(idx)
+            .and_then(|u| u.srtt_us.map(|s| s + 4 * u.rttvar_us))
+        {
+            Some(us) => Duration::from_micros(us).clamp(RTO_MIN, RTO_PATIENT_MAX),
             None => RTO_INITIAL,
         }
     }
@@ -279,6 +297,8 @@ mod tests {
             u.on_answer(1, Duration::from_secs(2));
         }
         assert_eq!(u.rto(1), RTO_MAX);
+        assert!(u.rto_patient(1) > RTO_MAX);
+        assert!(u.rto_patient(1) <= RTO_PATIENT_MAX);
     }
 
     #[test]
