@@ -13,7 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cpe_lab::plan::*;
-use cpe_lab::{Check, IpoeTopology, Lab, Netns, Process, RadvdOptions, TopologyOptions, wait_for};
+use cpe_lab::{
+    Check, Dad, IpoeTopology, Lab, Netns, Process, RadvdOptions, TopologyOptions, wait_for,
+};
 use serde_json::Value;
 
 /// A binary of this workspace: `$ENV`, else `target/<profile>/<name>` next
@@ -204,6 +206,41 @@ fn wan_ipoe_comes_up_from_the_isp_ra_and_reports_router_lifetime_zero() {
     assert!(
         !log.contains("::ffff:"),
         "IPv4 shown as mapped IPv6 in the log"
+    );
+}
+
+/// With DAD on, as on a real router: the link-local address is tentative
+/// for a while after link-up; our Router Solicitation waits for it (it has
+/// no source address before) and the WAN still comes up.
+#[test]
+fn wan_ipoe_comes_up_with_dad_on() {
+    let lab = Lab::new("wan_dad").unwrap();
+    let topo = lab
+        .ipoe(&TopologyOptions {
+            dad: Dad::On,
+            ..TopologyOptions::default()
+        })
+        .unwrap();
+    topo.router.link_down(WAN_IF).unwrap();
+    let _radvd = topo.start_radvd_isp(&isp_ra()).unwrap();
+    let status = topo.router.unique_path("wan-status", "json");
+    let started = Instant::now();
+    let daemon = start_standalone(&topo, &status, &["--no-ipv4"]);
+    let doc = wait_facts(&status, "WAN up with DAD", &daemon, |f| {
+        f["state"] == "up" && f["ra_router_lifetime"] == 1800
+    });
+    eprintln!(
+        "WAN up with DAD on {} ms after start",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(
+        doc["facts"]["default_router_v6"],
+        ISP_LINK_LOCAL.to_string()
+    );
+    let log = daemon.log_text();
+    assert!(
+        !log.contains("Router Solicitation on wan0: "),
+        "an RS failed (sent before the link-local was usable?):\n{log}"
     );
 }
 
