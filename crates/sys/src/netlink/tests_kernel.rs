@@ -399,6 +399,23 @@ fn monitor_reports_link_address_and_route_changes() {
                 })
                 .await,
             );
+            // try_next takes what is already queued without waiting, and
+            // says so when nothing is.
+            let r = Route::unreachable("2001:db8:a::/56".parse().unwrap());
+            nl.add_route(&r).unwrap();
+            let mut queued = Vec::new();
+            for _ in 0..100 {
+                match mon.try_next().unwrap() {
+                    Some(e) => queued.push(e),
+                    None if queued.iter().any(|e| matches!(e, Event::NewRoute(x) if x.dst == r.dst)) => break,
+                    None => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                }
+            }
+            let seen = queued
+                .iter()
+                .any(|e| matches!(e, Event::NewRoute(x) if x.dst == r.dst));
+            steps.push((seen, queued));
+            assert!(mon.try_next().unwrap().is_none());
             (steps, mon.malformed())
         })
     });
