@@ -7,11 +7,10 @@
 //! stub resolver's own 1 s retry) is re-sent to the next upstream; with no
 //! other upstream left, the same one is asked again only after its unclamped
 //! RTO (up to 3 s), doubled for each repeat, so a slow resolver is not buried
-//! under copies. An
-//! upstream is marked down after three consecutive timeouts or at once on an
-//! ICMP port unreachable; while down it gets a probe query with exponential
-//! backoff (1 s .. 32 s), and the first good answer marks it up again so
-//! traffic returns to it.
+//! under copies. An upstream is marked down after three consecutive timeouts
+//! or at once on an ICMP port unreachable; while down it gets a probe query
+//! with exponential backoff (1 s .. 32 s), and the first good answer marks it
+//! up again so traffic returns to it.
 
 use serde::Serialize;
 use std::net::SocketAddr;

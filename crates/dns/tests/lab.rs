@@ -325,3 +325,112 @@ fn nothing_answers_from_the_wan_side() {
         "NOERROR"
     );
 }
+
+/// The supervised mode: config and upstreams come over the bus from a
+/// stand-in supervisor (a Unix socket speaking the bus protocol), the
+/// sockets follow `listen = ["lan"]`, `auto` upstreams follow the shared
+/// state, and the status object comes back on the bus.
+#[test]
+fn supervised_mode_follows_the_bus() {
+    use cpe_bus::proto::{FromSupervisor, ToSupervisor, decode_line, encode_line};
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+
+    let l = topology("dns_bus");
+    let (_a, _b) = upstreams_ab(&l);
+    let dir = l.topo.router.lab_dir().display().to_string();
+    let config = format!(
+        "[system]\nstate_dir = \"{dir}\"\nrun_dir = \"{dir}\"\n[wan]\ninterface = \"wan0\"\n\
+         [[lan]]\ninterface = \"br0\"\nsubnet_id = 1\n[lan.ipv4]\naddress = \"192.168.1.1/24\"\n\
+         [dns]\nupstream = [\"auto\"]\nhosts = [ {{ name = \"nas\", addresses = [\"192.168.1.10\"] }} ]\n"
+    );
+    cpe_config::parse_str(&config, "router.toml").unwrap();
+    let sock_path = l.topo.router.unique_path("cpe", "sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe-dns-lab"));
+    cmd.env("CPE_BUS", &sock_path);
+    let _dns = l.topo.router.spawn("cpe-dns-bus", cmd).unwrap();
+    let (stream, _) = listener.accept().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(
+        matches!(decode_line::<ToSupervisor>(line.trim_end().as_bytes()).unwrap(), ToSupervisor::Hello { daemon, .. } if daemon == "dns")
+    );
+    let state = |ups: Vec<IpAddr>| cpe_bus::SharedState {
+        generation: 1,
+        upstream_dns: ups,
+        ..Default::default()
+    };
+    writer
+        .write_all(&encode_line(&FromSupervisor::Config {
+            file: "router.toml".into(),
+            source: config,
+        }))
+        .unwrap();
+    writer
+        .write_all(&encode_line(&FromSupervisor::State(Box::new(state(vec![
+            IpAddr::V6(DNS_A),
+        ])))))
+        .unwrap();
+    l.topo
+        .router
+        .wait_for_udp_listen(None, 53, Duration::from_secs(5))
+        .unwrap();
+
+    let h = &l.topo.host;
+    let at = format!("@{LAN_V4}");
+    assert_eq!(
+        kdig(h, &[&at, "who.test", "TXT"]).answer_data("TXT"),
+        vec!["\"a\""]
+    );
+    assert_eq!(
+        kdig(h, &[&at, "nas.lan", "A"]).answer_data("A"),
+        vec!["192.168.1.10"]
+    );
+    assert_eq!(
+        kdig(h, &[&at, "cpe.lan", "A"]).answer_data("A"),
+        vec![LAN_V4],
+        "system.hostname is self"
+    );
+    // The WAN learned another resolver: new questions go there, the cache stays.
+    writer
+        .write_all(&encode_line(&FromSupervisor::State(Box::new(state(vec![
+            IpAddr::V6(DNS_B),
+        ])))))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        kdig(h, &[&at, "who.test", "TXT"]).answer_data("TXT"),
+        vec!["\"a\""],
+        "cached"
+    );
+    assert_eq!(kdig(h, &[&at, "n1.who.test", "TXT"]).status, "NXDOMAIN");
+    // Status objects arrive on the bus; the newest names upstream B.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let mut last = None;
+    while Instant::now() < deadline {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Ok(ToSupervisor::Status(v)) = decode_line::<ToSupervisor>(line.trim_end().as_bytes())
+        {
+            let done = v["upstreams"][0]["address"] == "[2001:db8:53::2]:53"
+                && v["counters"]["answered_cache"].as_u64() >= Some(1);
+            last = Some(v);
+            if done {
+                break;
+            }
+        }
+    }
+    let v = last.expect("no status on the bus");
+    assert_eq!(v["upstreams"][0]["address"], "[2001:db8:53::2]:53", "{v}");
+    assert!(v["counters"]["answered_cache"].as_u64() >= Some(1), "{v}");
+    // Nothing listens on the WAN.
+    assert!(silent(&l.topo.isp, &[&format!("@{WAN_V4}"), "a.test", "A"]));
+}
