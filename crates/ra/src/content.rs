@@ -19,6 +19,10 @@ use crate::prefixes::{PioLifetimes, PrefixTable};
 /// IPv6 minimum link MTU (RFC 8200 5); an MTU option below it is never sent.
 const IPV6_MIN_MTU: u32 = 1280;
 
+/// Largest RA we send: the IPv6 minimum MTU minus the IPv6 header, so it is
+/// never fragmented on any link (RFC 6980: hosts drop fragmented ND).
+pub const MAX_RA_OCTETS: usize = 1280 - 40;
+
 /// An RA ready to encode plus what it promised per prefix.
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -26,6 +30,54 @@ pub struct Built {
     pub ra: RouterAdvertisement,
     /// PIO lifetimes it carries.
     pub pios: Vec<PioLifetimes>,
+    /// Options left out to stay within [`MAX_RA_OCTETS`].
+    pub skipped: usize,
+}
+
+/// Which options go first when space is short: what hosts need to get an
+/// address, a route and a resolver, then the withdrawal of old prefixes,
+/// then the extras.
+fn priority(option: &NdOption) -> u8 {
+    match option {
+        NdOption::SourceLinkLayerAddress(_) | NdOption::Mtu(_) => 0,
+        NdOption::RecursiveDnsServers(_) => 1,
+        NdOption::PrefixInformation(p) if p.preferred_lifetime > 0 => 2,
+        NdOption::PrefixInformation(_) => 3,
+        NdOption::DnsSearchList(_) => 4,
+        _ => 5,
+    }
+}
+
+/// Keeps the options that fit in [`MAX_RA_OCTETS`] by priority, in their
+/// original order; returns them and how many were left out.
+fn fit(options: Vec<NdOption>) -> (Vec<NdOption>, usize) {
+    let mut ranked: Vec<(u8, usize, usize)> = options
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let mut buf = Vec::new();
+            let size = o.encode(&mut buf).map_or(usize::MAX, |()| buf.len());
+            (priority(o), i, size)
+        })
+        .collect();
+    ranked.sort_unstable();
+    let mut budget = MAX_RA_OCTETS.saturating_sub(cpe_wire::nd::RA_FIXED_LEN);
+    let mut keep = vec![false; options.len()];
+    for (_, i, size) in ranked {
+        if size <= budget
+            && let Some(k) = keep.get_mut(i)
+        {
+            budget -= size;
+            *k = true;
+        }
+    }
+    let skipped = keep.iter().filter(|k| !**k).count();
+    let kept = options
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(o, k)| k.then_some(o))
+        .collect();
+    (kept, skipped)
 }
 
 fn is_ula(a: &Ipv6Addr) -> bool {
@@ -142,6 +194,18 @@ pub fn build(
             domains: config.dnssl.clone(),
         }));
     }
+    let (options, skipped) = fit(options);
+    let sent: Vec<Ipv6Addr> = options
+        .iter()
+        .filter_map(|o| match o {
+            NdOption::PrefixInformation(p) => Some(p.prefix),
+            _ => None,
+        })
+        .collect();
+    let pios = pios
+        .into_iter()
+        .filter(|p| sent.contains(&p.prefix.network()))
+        .collect();
     let ra = RouterAdvertisement {
         cur_hop_limit: config.cur_hop_limit,
         managed: config.managed,
@@ -153,5 +217,5 @@ pub fn build(
         retrans_timer: 0,
         options,
     };
-    Built { ra, pios }
+    Built { ra, pios, skipped }
 }

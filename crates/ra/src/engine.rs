@@ -355,6 +355,17 @@ impl Engine {
             now,
             kind == RaKind::Final,
         );
+        if built.skipped > 0 {
+            self.counters.options_skipped = self
+                .counters
+                .options_skipped
+                .saturating_add(built.skipped as u64);
+            warn!(
+                "RA would exceed {} octets: {} option(s) left out (too many prefixes, routes or DNS entries)",
+                content::MAX_RA_OCTETS,
+                built.skipped
+            );
+        }
         // Arm the next RA even if encoding fails, so a bad option can never
         // turn into a busy loop.
         self.schedule.sent(now, &mut self.rng);

@@ -32,6 +32,8 @@ pub struct Counters {
     pub dropped: BTreeMap<&'static str, u64>,
     /// RAs that could not be encoded (should stay 0).
     pub encode_errors: u64,
+    /// Options left out of RAs to keep them unfragmented (should stay 0).
+    pub options_skipped: u64,
 }
 
 impl Counters {

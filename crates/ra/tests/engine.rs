@@ -820,3 +820,46 @@ fn malformed_foreign_ra_is_still_reported_as_rogue() {
     assert!(actions.iter().all(|a| !matches!(a, Action::RogueRouter(_))));
     assert_eq!(e.status(t0 + secs(2)).rogue_routers.len(), 1);
 }
+
+#[test]
+fn oversized_ra_keeps_what_hosts_need_and_stays_unfragmented() {
+    let statics: Vec<Ipv6Net> = (0..60u16)
+        .map(|i| Ipv6Net::new(Ipv6Addr::new(0x2001, 0xdb8, 0xff, i, 0, 0, 0, 0), 64).unwrap())
+        .collect();
+    let config = RaConfig {
+        static_prefixes: statics,
+        ..RaConfig::default()
+    };
+    let t0 = Instant::now();
+    let mut e = Engine::new(config, &[], 61, t0);
+    let actions = e.handle(
+        Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", t0, 86400, 86400)])),
+        t0,
+    );
+    let message = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::SendRa { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        message.len() <= cpe_ra::content::MAX_RA_OCTETS,
+        "{} octets",
+        message.len()
+    );
+    let ra = decode_ra(&message);
+    assert!(ra.source_link_layer_address().is_some());
+    assert_eq!(ra.mtu(), Some(1492));
+    // 1240 - 16 header - 8 SLLA - 8 MTU - 24 RDNSS leave exactly 37 PIOs.
+    assert_eq!(message.len(), cpe_ra::content::MAX_RA_OCTETS);
+    assert_eq!(ra.prefixes().count(), 37);
+    assert!(pio(&ra, "2001:db8:1:1::/64").is_some());
+    assert!(
+        ra.rdnss().next().is_some(),
+        "a resolver beats the 37th prefix"
+    );
+    assert!(ra.dnssl().next().is_none());
+    // The other 24 PIOs and the DNSSL.
+    assert_eq!(e.counters().options_skipped, 61 - 37 + 1);
+}

@@ -3,7 +3,8 @@
 //! reloads, shutdown) and checks the RFC invariants that must hold whatever
 //! the LAN throws at it:
 //! - no panic;
-//! - every RA sent decodes, and multicast RAs are >= MIN_DELAY_BETWEEN_RAS apart;
+//! - every RA sent decodes, fits 1240 octets (never fragmented), and
+//!   multicast RAs are >= MIN_DELAY_BETWEEN_RAS apart;
 //! - PIO lifetimes never exceed the RFC 9096 limits, deprecated ones <= 2 h;
 //! - nothing is sent after `Stopped`, and the final RA has router lifetime 0.
 #![no_main]
@@ -132,6 +133,7 @@ fn check(actions: &[Action], now: Instant, last_ra: &mut Option<Instant>, stoppe
                     assert!(now - last >= MIN_DELAY_BETWEEN_RAS, "RAs {:?} apart", now - last);
                 }
                 *last_ra = Some(now);
+                assert!(message.len() <= cpe_ra::content::MAX_RA_OCTETS, "RA would fragment");
                 let Ok(NdMessage::RouterAdvertisement(ra)) = nd::decode(message) else {
                     panic!("sent RA does not decode");
                 };
