@@ -117,7 +117,11 @@ impl Child {
         self.intent = intent;
         match self.pid {
             Some(pid) => {
-                signal(pid, libc::SIGTERM);
+                let sig = match intent {
+                    Intent::Restart => restart_signal(self.name),
+                    _ => libc::SIGTERM,
+                };
+                signal(pid, sig);
                 self.kill_at = Some(now + STOP_GRACE);
             }
             None if intent == Intent::Restart => {
@@ -126,6 +130,18 @@ impl Child {
             }
             None => self.restart_at = None,
         }
+    }
+}
+
+/// The signal that stops a daemon which is restarted at once (its config
+/// slice changed). SIGTERM is a goodbye: the RA sender then tells every LAN
+/// host that it is no longer a router (router lifetime 0), which would cut
+/// the household off for a moment during a mere reload. The RA sender
+/// therefore treats SIGUSR1 as "stop quietly, I am coming back".
+pub fn restart_signal(daemon: &str) -> libc::c_int {
+    match daemon {
+        "ra" => libc::SIGUSR1,
+        _ => libc::SIGTERM,
     }
 }
 
