@@ -1,0 +1,47 @@
+//! What the server did, for `cpectl show dhcp6s`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+/// Counters of one LAN's server. Keys are stable snake_case words an
+/// engineer can grep for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Datagrams received (before any check).
+    pub received: u64,
+    /// Well-formed requests by message type name.
+    pub requests: BTreeMap<&'static str, u64>,
+    /// Replies sent.
+    pub replies: u64,
+    /// Dropped datagrams by reason.
+    pub drops: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    /// Counts a drop.
+    pub fn drop(&mut self, reason: &'static str) {
+        *self.drops.entry(reason).or_insert(0) += 1;
+    }
+
+    /// Counts a well-formed request.
+    pub fn request(&mut self, kind: &'static str) {
+        *self.requests.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Total drops.
+    pub fn dropped(&self) -> u64 {
+        self.drops.values().sum()
+    }
+
+    /// The JSON shown by the console.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "received": self.received,
+            "requests": self.requests,
+            "replies": self.replies,
+            "dropped": self.dropped(),
+            "drops": self.drops,
+        })
+    }
+}
