@@ -18,6 +18,8 @@ use tokio::task::AbortHandle;
 /// Biggest upstream UDP answer read (we advertise 1232; larger ones are cut
 /// by the kernel and fail to parse, which counts as malformed).
 const UPSTREAM_BUF: usize = 4096;
+/// Answers queued per LAN TCP connection before it counts as not reading.
+const TCP_QUEUE: usize = 64;
 /// Time to connect and get an answer over TCP from an upstream.
 const UPSTREAM_TCP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -44,7 +46,7 @@ pub enum Input {
         /// Interface of the listener, 0 if not bound to one.
         iface: u32,
         /// Where to queue responses.
-        writer: mpsc::UnboundedSender<Vec<u8>>,
+        writer: mpsc::Sender<Vec<u8>>,
         /// Reader task, aborted on close.
         reader: AbortHandle,
     },
@@ -155,10 +157,12 @@ impl Core {
 pub struct Io {
     tx: mpsc::UnboundedSender<Input>,
     udp: Vec<UdpListener>,
-    tcp_writers: HashMap<ConnId, (mpsc::UnboundedSender<Vec<u8>>, AbortHandle)>,
+    tcp_writers: HashMap<ConnId, (mpsc::Sender<Vec<u8>>, AbortHandle)>,
     upstream_tasks: HashMap<SockId, AbortHandle>,
     /// UDP responses that could not be sent (socket buffer full).
     pub send_errors: u64,
+    /// LAN TCP connections closed because their answer queue was full.
+    pub tcp_overflows: u64,
 }
 
 impl Io {
@@ -179,6 +183,7 @@ impl Io {
             tcp_writers: HashMap::new(),
             upstream_tasks: HashMap::new(),
             send_errors: 0,
+            tcp_overflows: 0,
         };
         let mut failed = Vec::new();
         for spec in specs {
@@ -245,8 +250,16 @@ impl Io {
                     data,
                 } => self.queue_udp(peer, local, iface, data),
                 Action::SendClientTcp { conn, data } => {
-                    if let Some((w, _)) = self.tcp_writers.get(&conn) {
-                        let _ = w.send(data);
+                    let full = self
+                        .tcp_writers
+                        .get(&conn)
+                        .is_some_and(|(w, _)| w.try_send(data).is_err());
+                    if full && let Some((_, reader)) = self.tcp_writers.remove(&conn) {
+                        // The client does not read its answers: drop it
+                        // rather than queue without bound.
+                        log::debug!("dns: TCP client {conn} not reading, closed");
+                        reader.abort();
+                        self.tcp_overflows += 1;
                     }
                 }
                 Action::CloseClientTcp { conn } => {
@@ -293,12 +306,7 @@ impl Io {
     }
 
     /// Registers a new TCP connection's writer (from [`Input::TcpOpened`]).
-    pub fn tcp_opened(
-        &mut self,
-        conn: ConnId,
-        writer: mpsc::UnboundedSender<Vec<u8>>,
-        reader: AbortHandle,
-    ) {
+    pub fn tcp_opened(&mut self, conn: ConnId, writer: mpsc::Sender<Vec<u8>>, reader: AbortHandle) {
         self.tcp_writers.insert(conn, (writer, reader));
     }
 
@@ -436,7 +444,7 @@ async fn tcp_acceptor(
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         let (rd, wr) = stream.into_split();
-        let (wtx, wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (wtx, wrx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
         tokio::task::spawn_local(tcp_writer(wr, wrx));
         let reader = tokio::task::spawn_local(tcp_reader(rd, conn, tx.clone()));
         let opened = Input::TcpOpened {
@@ -474,10 +482,7 @@ async fn tcp_reader(
     let _ = tx.send(Input::TcpClosed { conn });
 }
 
-async fn tcp_writer(
-    mut wr: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
+async fn tcp_writer(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<u8>>) {
     while let Some(msg) = rx.recv().await {
         let Ok(len) = u16::try_from(msg.len()) else {
             continue;

@@ -253,6 +253,7 @@ async fn run(
                     let mut json = serde_json::to_value(&st).unwrap_or_default();
                     if let Some(obj) = json.as_object_mut() {
                         obj.insert("udp_send_errors".into(), c.io.send_errors.into());
+                        obj.insert("tcp_overflows".into(), c.io.tcp_overflows.into());
                     }
                     json
                 };
