@@ -434,3 +434,43 @@ fn supervised_mode_follows_the_bus() {
     // Nothing listens on the WAN.
     assert!(silent(&l.topo.isp, &[&format!("@{WAN_V4}"), "a.test", "A"]));
 }
+
+/// Several queries written back to back on one LAN TCP connection (RFC 7766
+/// pipelining), one of them a cache miss: all answered on that connection,
+/// each with its own ID.
+#[test]
+fn tcp_pipelining_on_the_lan() {
+    let l = topology("dns_tcp");
+    let (_a, _b) = upstreams_ab(&l);
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let script = r#"
+import socket, struct
+def q(i, name, t):
+    n = b''.join(bytes([len(p)]) + p for p in name.encode().split(b'.')) + b'\0'
+    m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + n + struct.pack('>HH', t, 1)
+    return struct.pack('>H', len(m)) + m
+s = socket.create_connection(('2001:db8:1:1::1', 53), timeout=3)
+s.sendall(q(1, 'a.test', 1) + q(2, 'a.test', 28) + q(3, 'cname.test', 1) + q(4, 'nx.test', 1) + q(5, 'router.lan', 28))
+buf = b''
+got = {}
+while len(got) < 5:
+    data = s.recv(4096)
+    if not data:
+        break
+    buf += data
+    while len(buf) >= 2 and len(buf) >= 2 + struct.unpack('>H', buf[:2])[0]:
+        l = struct.unpack('>H', buf[:2])[0]
+        m = buf[2:2 + l]
+        buf = buf[2 + l:]
+        i, flags, qd, an = struct.unpack('>HHHH', m[:8])
+        got[i] = (flags & 0xf, an)
+print(sorted(got.items()))
+"#;
+    let out = l.topo.host.exec_ok(&["python3", "-c", script]).unwrap();
+    assert_eq!(
+        out.stdout.trim(),
+        "[(1, (0, 1)), (2, (0, 1)), (3, (0, 2)), (4, (3, 0)), (5, (0, 1))]",
+        "{}",
+        out.stderr
+    );
+}
