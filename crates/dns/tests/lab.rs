@@ -158,6 +158,10 @@ fn answers_lan_over_udp_and_tcp_with_cache_local_names_and_tc() {
     assert!(r.answers.iter().all(|x| x.ttl < 300), "{:?}", r.answers);
     let r = kdig(h, &[&at6, "nx.test", "A"]);
     assert_eq!(r.status, "NXDOMAIN");
+    // Link-local clients are answered from the link-local address.
+    let ll = format!("@{BRIDGE_LINK_LOCAL}%{HOST_IF}");
+    let r = kdig(h, &[&ll, "a.test", "AAAA"]);
+    assert_eq!(r.answer_data("AAAA"), vec![TEST_AAAA.to_string()]);
     // Local names: self is the address the query was sent to.
     let r = kdig(h, &[&at4, "router.lan", "A"]);
     assert_eq!(r.answer_data("A"), vec![LAN_V4]);

@@ -401,7 +401,9 @@ async fn udp_serve(
         let now = Instant::now();
         let mut c = core.borrow_mut();
         for (slot, info) in &infos {
-            let peer = SocketAddr::new(info.peer.ip().to_canonical(), info.peer.port());
+            // IPv6 sockets are V6ONLY, so no mapped addresses; keep the
+            // scope of link-local clients for the answer.
+            let peer = info.peer;
             let local = info.local.unwrap_or(bound).to_canonical();
             let data = batch.data(*slot, info.len);
             c.handle(
