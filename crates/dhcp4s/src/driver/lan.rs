@@ -1,0 +1,236 @@
+//! The loop of one LAN: socket in, server, socket out; lease expiry on the
+//! server's own deadlines; the lease file rewritten after every change.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use log::{debug, info, warn};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use super::address::{self, Ensured};
+use super::socket::{RECV_BUF, ServerSocket};
+use crate::config::PoolConfig;
+use crate::engine::{DropReason, Outcome, Server};
+use crate::lease::{LeaseState, mac_text};
+use crate::persist;
+
+/// Pause between attempts to set up the interface (it may appear late).
+const RETRY: Duration = Duration::from_secs(2);
+/// Status is pushed at most this often.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
+
+/// Everything one LAN's task needs.
+pub struct LanTask {
+    /// The LAN interface.
+    pub interface: String,
+    /// What to serve.
+    pub config: PoolConfig,
+    /// Where the leases are kept.
+    pub lease_file: PathBuf,
+    /// Where status objects go, keyed by interface.
+    pub status: mpsc::UnboundedSender<(String, Value)>,
+    /// Becomes true at shutdown.
+    pub stop: watch::Receiver<bool>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl LanTask {
+    fn load(&self, now: Instant) -> crate::lease::LeaseTable {
+        match cpe_sys::persist::read_optional(&self.lease_file) {
+            Ok(Some(bytes)) => {
+                let (table, skipped) =
+                    persist::parse(&String::from_utf8_lossy(&bytes), now, unix_now());
+                if skipped > 0 {
+                    warn!(
+                        "{}: {skipped} unreadable lines in {} skipped",
+                        self.interface,
+                        self.lease_file.display()
+                    );
+                }
+                info!(
+                    "{}: {} lease records loaded from {}",
+                    self.interface,
+                    table.len(),
+                    self.lease_file.display()
+                );
+                table
+            }
+            Ok(None) => crate::lease::LeaseTable::new(),
+            Err(e) => {
+                warn!(
+                    "{}: cannot read {}: {e}; starting with no leases",
+                    self.interface,
+                    self.lease_file.display()
+                );
+                crate::lease::LeaseTable::new()
+            }
+        }
+    }
+
+    fn save(&self, server: &mut Server) {
+        if !server.take_dirty() {
+            return;
+        }
+        let text = persist::render(server.leases(), Instant::now(), unix_now());
+        if let Err(e) = cpe_sys::persist::atomic_write(&self.lease_file, text.as_bytes()) {
+            warn!(
+                "{}: cannot save leases to {}: {e}",
+                self.interface,
+                self.lease_file.display()
+            );
+        }
+    }
+
+    fn status_json(&self, server: &Server, listening: bool, now: Instant) -> Value {
+        let c = server.config();
+        let leases: Vec<Value> = server
+            .leases()
+            .iter()
+            .filter(|(_, l)| l.state != LeaseState::Free)
+            .map(|(a, l)| {
+                json!({
+                    "address": a.to_string(),
+                    "mac": mac_text(&l.mac),
+                    "client": l.client.to_string(),
+                    "hostname": l.hostname,
+                    "state": l.state.name(),
+                    "expires_in": l.until.saturating_duration_since(now).as_secs(),
+                })
+            })
+            .collect();
+        json!({
+            "interface": self.interface,
+            "listening": listening,
+            "address": c.address.to_string(),
+            "pool": format!("{}-{}", c.pool.0, c.pool.1),
+            "pool_size": c.pool_size(),
+            "lease_time": c.lease_time,
+            "domain": c.domain,
+            "bound": server.leases().count(LeaseState::Bound),
+            "offered": server.leases().count(LeaseState::Offered),
+            "declined": server.leases().count(LeaseState::Declined),
+            "leases": leases,
+            "counters": server.counters().to_json(),
+        })
+    }
+
+    /// Runs until shutdown.
+    pub async fn run(mut self) {
+        let mut server = Server::new(self.config.clone(), self.load(Instant::now()));
+        server.tick(Instant::now());
+        let _ = self.status.send((
+            self.interface.clone(),
+            self.status_json(&server, false, Instant::now()),
+        ));
+        let mut warned = false;
+        let socket = loop {
+            let setup = address::ensure(&self.interface, self.config.address)
+                .and_then(|e| ServerSocket::open(&self.interface).map(|s| (e, s)));
+            match setup {
+                Ok((ensured, s)) => {
+                    if ensured == Ensured::Added {
+                        info!("{}: added {}", self.interface, self.config.address);
+                    }
+                    break s;
+                }
+                Err(e) => {
+                    if !warned {
+                        warn!(
+                            "{}: cannot serve DHCPv4 yet ({e}); retrying every {RETRY:?}",
+                            self.interface
+                        );
+                        warned = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(RETRY) => {}
+                        _ = self.stop.changed() => return,
+                    }
+                }
+            }
+        };
+        info!(
+            "{}: DHCPv4 server on 0.0.0.0:67, pool {}-{}, lease {} s",
+            self.interface, self.config.pool.0, self.config.pool.1, self.config.lease_time
+        );
+        self.save(&mut server);
+        let mut buf = vec![0u8; RECV_BUF];
+        let mut tick = tokio::time::interval(STATUS_EVERY);
+        let mut last_status = Value::Null;
+        loop {
+            let deadline = server
+                .next_deadline()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                r = socket.recv(&mut buf) => match r {
+                    Ok((n, from, truncated)) => {
+                        if truncated {
+                            server.count_driver_drop(DropReason::Oversized);
+                            continue;
+                        }
+                        let payload = buf.get(..n).unwrap_or(&[]);
+                        self.serve(&socket, &mut server, payload, from).await;
+                        self.save(&mut server);
+                    }
+                    Err(e) => {
+                        warn!("{}: receive failed: {e}", self.interface);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    server.tick(Instant::now());
+                    self.save(&mut server);
+                }
+                _ = tick.tick() => {
+                    // Status without the ticking `expires_in` noise decides
+                    // whether anything changed.
+                    let status = self.status_json(&server, true, Instant::now());
+                    let mut key = status.clone();
+                    if let Some(l) = key.get_mut("leases").and_then(Value::as_array_mut) {
+                        for e in l { e["expires_in"] = Value::Null; }
+                    }
+                    if key != last_status {
+                        last_status = key;
+                        let _ = self.status.send((self.interface.clone(), status));
+                    }
+                }
+                _ = self.stop.changed() => {
+                    self.save(&mut server);
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn serve(
+        &self,
+        socket: &ServerSocket,
+        server: &mut Server,
+        payload: &[u8],
+        from: std::net::SocketAddr,
+    ) {
+        match server.handle(payload, Instant::now()) {
+            Outcome::Reply { to, payload, kind } => {
+                debug!("{}: {} to {to:?}", self.interface, kind.name());
+                if let Err(e) = socket.send(&payload, to).await {
+                    warn!("{}: cannot send {}: {e}", self.interface, kind.name());
+                }
+            }
+            Outcome::Handled => {}
+            Outcome::Drop(reason) => {
+                debug!(
+                    "{}: no answer to {}: {}",
+                    self.interface,
+                    from.ip().to_canonical(),
+                    reason.name()
+                );
+            }
+        }
+    }
+}

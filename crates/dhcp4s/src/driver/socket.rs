@@ -1,0 +1,56 @@
+//! The server's UDP socket on one LAN: `0.0.0.0:67` bound to the interface,
+//! broadcast allowed.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use cpe_wire::dhcpv4::{CLIENT_PORT, SERVER_PORT};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+
+use crate::engine::Destination;
+
+/// Largest datagram read whole (a DHCP request is 300-600 octets).
+pub const RECV_BUF: usize = 1536;
+
+/// The socket of one LAN.
+pub struct ServerSocket {
+    udp: UdpSocket,
+}
+
+impl ServerSocket {
+    /// Opens the socket. SO_BINDTODEVICE keeps each LAN's requests on its
+    /// own socket (and our broadcasts on its own link); SO_REUSEADDR lets
+    /// several LANs bind port 67.
+    pub fn open(interface: &str) -> io::Result<Self> {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_reuse_address(true)?;
+        s.set_broadcast(true)?;
+        s.bind_device(Some(interface.as_bytes()))?;
+        s.set_nonblocking(true)?;
+        s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, SERVER_PORT).into())?;
+        Ok(Self {
+            udp: UdpSocket::from_std(s.into())?,
+        })
+    }
+
+    /// Receives one datagram: (length, source, truncated).
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, std::net::SocketAddr, bool)> {
+        // One spare octet tells a datagram that filled the buffer from one
+        // that was cut.
+        let (n, from) = self.udp.recv_from(buf).await?;
+        Ok((n, from, n >= buf.len()))
+    }
+
+    /// Sends a reply.
+    pub async fn send(&self, payload: &[u8], to: Destination) -> io::Result<()> {
+        let addr = match to {
+            Destination::Broadcast => Ipv4Addr::BROADCAST,
+            Destination::Unicast(a) => a,
+        };
+        self.udp
+            .send_to(payload, SocketAddrV4::new(addr, CLIENT_PORT))
+            .await
+            .map(|_| ())
+    }
+}

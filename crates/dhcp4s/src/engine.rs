@@ -1,0 +1,466 @@
+//! The sans-IO DHCPv4 server of one LAN (RFC 2131 4.3).
+//!
+//! | request | answer |
+//! |---|---|
+//! | DISCOVER | OFFER of the client's current or last address, else the one it asks for, else a never-used one, else the free record unused longest; nothing when the pool is exhausted (counted, logged once) |
+//! | REQUEST, SELECTING (our server id) | ACK if it names what we offered, else NAK |
+//! | REQUEST, SELECTING (another server id) | nothing; our offer to that client is withdrawn |
+//! | REQUEST, INIT-REBOOT / RENEWING / REBINDING | ACK if the address is the client's or free in the pool; NAK if it is off this LAN or someone else's |
+//! | DECLINE | the address is quarantined for [`DECLINE_QUARANTINE`] |
+//! | RELEASE | the lease ends; the client keeps first claim on the address |
+//! | INFORM | ACK with the options, no lease |
+//!
+//! Relayed requests (giaddr set) are dropped: this server serves only the
+//! LAN it listens on.
+
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+use cpe_wire::dhcpv4::{self, DecodeError, Message, MessageType, OP_REQUEST, code};
+
+use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
+use crate::counters::Counters;
+use crate::lease::{ClientKey, Lease, LeaseState, LeaseTable, mac_text};
+use crate::persist::clean_hostname;
+
+/// Where a reply goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// 255.255.255.255:68 on the LAN: the client may have no address yet,
+    /// and we cannot unicast to an unconfigured host without writing the
+    /// ARP cache (RFC 2131 4.1 allows broadcast in every such case).
+    Broadcast,
+    /// The client's configured address (`ciaddr`), port 68.
+    Unicast(Ipv4Addr),
+}
+
+/// What to do with a datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send `payload`.
+    Reply {
+        /// Where.
+        to: Destination,
+        /// The encoded message.
+        payload: Vec<u8>,
+        /// Its type (for logs and counters).
+        kind: MessageType,
+    },
+    /// Handled; the RFC has no reply for it (DECLINE, RELEASE).
+    Handled,
+    /// Send nothing.
+    Drop(DropReason),
+}
+
+/// Why nothing was sent; each is a counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Did not decode.
+    Malformed(DecodeError),
+    /// A BOOTREPLY or a server-to-client message type.
+    NotARequest,
+    /// No option 53 (plain BOOTP is not served).
+    NoMessageType,
+    /// Came through a relay (giaddr set).
+    Relayed,
+    /// SELECTING with another server's identifier: the client chose it.
+    OtherServer,
+    /// No address left in the pool.
+    PoolExhausted,
+    /// A DECLINE/RELEASE for an address the client does not hold, or a
+    /// REQUEST that is neither ours nor answerable.
+    NoSuchLease,
+    /// A message missing what its type requires (e.g. INFORM without
+    /// ciaddr, DECLINE without option 50).
+    Incomplete,
+    /// The datagram was larger than the driver's buffer.
+    Oversized,
+}
+
+impl DropReason {
+    /// Stable counter key.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Malformed(e) => e.name(),
+            Self::NotARequest => "not_a_request",
+            Self::NoMessageType => "no_message_type",
+            Self::Relayed => "relayed",
+            Self::OtherServer => "other_server_chosen",
+            Self::PoolExhausted => "pool_exhausted",
+            Self::NoSuchLease => "no_such_lease",
+            Self::Incomplete => "incomplete",
+            Self::Oversized => "oversized",
+        }
+    }
+}
+
+fn request_name(t: MessageType) -> &'static str {
+    match t {
+        MessageType::Discover => "discover",
+        MessageType::Request => "request",
+        MessageType::Decline => "decline",
+        MessageType::Release => "release",
+        MessageType::Inform => "inform",
+        MessageType::Offer => "offer",
+        MessageType::Ack => "ack",
+        MessageType::Nak => "nak",
+    }
+}
+
+/// The server of one LAN.
+#[derive(Debug, Clone)]
+pub struct Server {
+    config: PoolConfig,
+    leases: LeaseTable,
+    counters: Counters,
+    dirty: bool,
+    exhausted_logged: bool,
+}
+
+impl Server {
+    /// A server for `config` starting from `leases` (loaded from disk).
+    /// Records outside the pool are dropped.
+    pub fn new(config: PoolConfig, mut leases: LeaseTable) -> Self {
+        let dropped = leases.retain_pool(&config);
+        if dropped > 0 {
+            log::info!("{dropped} saved leases are outside the pool now; forgotten");
+        }
+        Self {
+            config,
+            leases,
+            counters: Counters::default(),
+            dirty: dropped > 0,
+            exhausted_logged: false,
+        }
+    }
+
+    /// The lease table.
+    pub fn leases(&self) -> &LeaseTable {
+        &self.leases
+    }
+
+    /// The config served.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Whether the table changed in a way worth saving since the last call.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// When [`Server::tick`] next has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.leases.next_deadline()
+    }
+
+    /// Ends offers, leases and quarantines whose time has come.
+    pub fn tick(&mut self, now: Instant) {
+        if self.leases.expire(now) {
+            self.dirty = true;
+            self.exhausted_logged = false;
+        }
+    }
+
+    /// Counts a datagram the driver dropped before decoding.
+    pub fn count_driver_drop(&mut self, reason: DropReason) {
+        self.counters.received += 1;
+        self.counters.drop(reason.name());
+    }
+
+    /// Handles one datagram received at `now`.
+    pub fn handle(&mut self, payload: &[u8], now: Instant) -> Outcome {
+        self.counters.received += 1;
+        self.tick(now);
+        let outcome = match dhcpv4::decode(payload) {
+            Ok(m) => self.decide(&m, now),
+            Err(e) => Outcome::Drop(DropReason::Malformed(e)),
+        };
+        match &outcome {
+            Outcome::Reply { kind, .. } => self.counters.reply(request_name(*kind)),
+            Outcome::Handled => {}
+            Outcome::Drop(r) => self.counters.drop(r.name()),
+        }
+        outcome
+    }
+
+    fn decide(&mut self, m: &Message, now: Instant) -> Outcome {
+        if m.op != OP_REQUEST {
+            return Outcome::Drop(DropReason::NotARequest);
+        }
+        let Some(t) = m.message_type() else {
+            return Outcome::Drop(DropReason::NoMessageType);
+        };
+        if !m.giaddr.is_unspecified() {
+            return Outcome::Drop(DropReason::Relayed);
+        }
+        self.counters.request(request_name(t));
+        let client = ClientKey::of(&m.options.client_id, m.chaddr);
+        match t {
+            MessageType::Discover => self.discover(m, &client, now),
+            MessageType::Request => self.request(m, &client, now),
+            MessageType::Decline => self.decline(m, &client, now),
+            MessageType::Release => self.release(m, &client),
+            MessageType::Inform => self.inform(m),
+            MessageType::Offer | MessageType::Ack | MessageType::Nak => {
+                Outcome::Drop(DropReason::NotARequest)
+            }
+        }
+    }
+
+    fn discover(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+        let Some(addr) = self
+            .leases
+            .choose(&self.config, client, m.options.requested_ip, now)
+        else {
+            if !self.exhausted_logged {
+                log::warn!(
+                    "pool {}-{} exhausted: no OFFER for {} (logged once until an address frees up)",
+                    self.config.pool.0,
+                    self.config.pool.1,
+                    mac_text(&m.chaddr)
+                );
+                self.exhausted_logged = true;
+            }
+            return Outcome::Drop(DropReason::PoolExhausted);
+        };
+        let keep_bound = self
+            .leases
+            .get(addr)
+            .is_some_and(|l| l.state == LeaseState::Bound && l.client == *client && l.until > now);
+        if !keep_bound {
+            self.put(addr, m, client, LeaseState::Offered, now + OFFER_HOLD);
+        }
+        self.reply(m, MessageType::Offer, addr, true)
+    }
+
+    fn request(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+        let ours = self.config.server_address();
+        if let Some(sid) = m.options.server_id {
+            // SELECTING.
+            if sid != ours {
+                self.withdraw_offer(client);
+                return Outcome::Drop(DropReason::OtherServer);
+            }
+            let Some(want) = m.options.requested_ip else {
+                return self.nak(m, "no requested address");
+            };
+            let offered = self.leases.get(want).is_some_and(|l| {
+                l.client == *client && matches!(l.state, LeaseState::Offered | LeaseState::Bound)
+            });
+            if offered || self.leases.is_available(&self.config, want, client, now) {
+                return self.bind(m, client, want, now);
+            }
+            return self.nak(m, "address not offered to this client");
+        }
+        // INIT-REBOOT (option 50) or RENEWING/REBINDING (ciaddr).
+        let want = match (m.options.requested_ip, m.ciaddr) {
+            (Some(r), _) => r,
+            (None, c) if !c.is_unspecified() => c,
+            _ => return Outcome::Drop(DropReason::Incomplete),
+        };
+        if !self.config.on_subnet(want) {
+            return self.nak(m, "address is not on this network");
+        }
+        if self.leases.is_available(&self.config, want, client, now) {
+            return self.bind(m, client, want, now);
+        }
+        if !self.config.in_pool(want) {
+            return self.nak(m, "address is not in this server's pool");
+        }
+        self.nak(m, "address belongs to another client")
+    }
+
+    fn decline(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+        if m.options
+            .server_id
+            .is_some_and(|s| s != self.config.server_address())
+        {
+            return Outcome::Drop(DropReason::OtherServer);
+        }
+        let Some(addr) = m.options.requested_ip else {
+            return Outcome::Drop(DropReason::Incomplete);
+        };
+        if self.leases.get(addr).is_none_or(|l| l.client != *client) {
+            return Outcome::Drop(DropReason::NoSuchLease);
+        }
+        log::warn!(
+            "{} ({}) declined {addr}: another host uses it; out of the pool for {} s",
+            mac_text(&m.chaddr),
+            client,
+            DECLINE_QUARANTINE.as_secs()
+        );
+        if let Some(l) = self.leases.get_mut(addr) {
+            l.state = LeaseState::Declined;
+            l.until = now + DECLINE_QUARANTINE;
+        }
+        self.dirty = true;
+        // RFC 2131 4.3.3: no reply to a DECLINE.
+        Outcome::Handled
+    }
+
+    fn release(&mut self, m: &Message, client: &ClientKey) -> Outcome {
+        if m.options
+            .server_id
+            .is_some_and(|s| s != self.config.server_address())
+        {
+            return Outcome::Drop(DropReason::OtherServer);
+        }
+        let addr = m.ciaddr;
+        let held = self.leases.get(addr).is_some_and(|l| {
+            l.client == *client && matches!(l.state, LeaseState::Bound | LeaseState::Offered)
+        });
+        if !held {
+            return Outcome::Drop(DropReason::NoSuchLease);
+        }
+        log::info!("{} released {addr}", mac_text(&m.chaddr));
+        if let Some(l) = self.leases.get_mut(addr) {
+            l.state = LeaseState::Free;
+        }
+        self.dirty = true;
+        self.exhausted_logged = false;
+        // RFC 2131 4.3.4: no reply to a RELEASE.
+        Outcome::Handled
+    }
+
+    fn inform(&mut self, m: &Message) -> Outcome {
+        if m.ciaddr.is_unspecified() {
+            return Outcome::Drop(DropReason::Incomplete);
+        }
+        self.reply(m, MessageType::Ack, Ipv4Addr::UNSPECIFIED, false)
+    }
+
+    /// Records `addr` for the client in `state` until `until`.
+    fn put(
+        &mut self,
+        addr: Ipv4Addr,
+        m: &Message,
+        client: &ClientKey,
+        state: LeaseState,
+        until: Instant,
+    ) {
+        let hostname = m
+            .options
+            .hostname
+            .as_deref()
+            .and_then(clean_hostname)
+            .or_else(|| self.leases.get(addr).and_then(|l| l.hostname.clone()));
+        self.leases.insert(
+            addr,
+            Lease {
+                client: client.clone(),
+                mac: m.chaddr,
+                hostname,
+                state,
+                until,
+            },
+        );
+    }
+
+    /// The client chose another server: its offer here is void.
+    fn withdraw_offer(&mut self, client: &ClientKey) {
+        if let Some(a) = self.leases.address_of(client)
+            && let Some(l) = self.leases.get_mut(a)
+            && l.state == LeaseState::Offered
+        {
+            l.state = LeaseState::Free;
+        }
+    }
+
+    fn bind(&mut self, m: &Message, client: &ClientKey, addr: Ipv4Addr, now: Instant) -> Outcome {
+        // A client moving to another address gives up its old one.
+        if let Some(old) = self.leases.address_of(client)
+            && old != addr
+            && let Some(l) = self.leases.get_mut(old)
+            && matches!(l.state, LeaseState::Offered | LeaseState::Bound)
+        {
+            l.state = LeaseState::Free;
+        }
+        let renewal = self
+            .leases
+            .get(addr)
+            .is_some_and(|l| l.state == LeaseState::Bound && l.client == *client);
+        self.put(
+            addr,
+            m,
+            client,
+            LeaseState::Bound,
+            now + self.config.lease_duration(),
+        );
+        self.dirty = true;
+        if !renewal {
+            log::info!(
+                "{addr} bound to {} ({}{}) for {} s",
+                mac_text(&m.chaddr),
+                client,
+                m.options
+                    .hostname
+                    .as_deref()
+                    .and_then(clean_hostname)
+                    .map(|h| format!(", {h}"))
+                    .unwrap_or_default(),
+                self.config.lease_time
+            );
+        }
+        self.reply(m, MessageType::Ack, addr, true)
+    }
+
+    fn nak(&mut self, m: &Message, why: &str) -> Outcome {
+        log::info!("DHCPNAK to {}: {why}", mac_text(&m.chaddr));
+        let mut r = Message::reply_to(m, MessageType::Nak);
+        r.options.server_id = Some(self.config.server_address());
+        r.options.message = Some(why.to_string());
+        // RFC 2131 4.3.2: a NAK is broadcast when there is no relay.
+        Outcome::Reply {
+            to: Destination::Broadcast,
+            payload: r.encode(),
+            kind: MessageType::Nak,
+        }
+    }
+
+    /// OFFER/ACK with the configuration options; `lease` false for INFORM
+    /// (RFC 2131 4.3.5: no lease time, no yiaddr).
+    fn reply(&self, m: &Message, kind: MessageType, addr: Ipv4Addr, lease: bool) -> Outcome {
+        let c = &self.config;
+        let server = c.server_address();
+        let mut r = Message::reply_to(m, kind);
+        r.yiaddr = addr;
+        r.ciaddr = if kind == MessageType::Ack {
+            m.ciaddr
+        } else {
+            Ipv4Addr::UNSPECIFIED
+        };
+        let o = &mut r.options;
+        o.server_id = Some(server);
+        o.subnet_mask = Some(c.address.netmask());
+        o.broadcast_address = Some(c.address.broadcast());
+        o.routers = vec![server];
+        o.dns_servers = vec![server];
+        o.domain_name = c.domain.clone();
+        if m.options.requested(code::DOMAIN_SEARCH) {
+            o.domain_search = c.domain.iter().cloned().collect();
+        }
+        if lease {
+            let t = c.lease_time;
+            o.lease_time = Some(t);
+            // RFC 2131 4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease.
+            o.renewal_time = Some(t / 2);
+            o.rebinding_time = Some((u64::from(t) * 7 / 8) as u32);
+        }
+        let to = if !m.ciaddr.is_unspecified() {
+            Destination::Unicast(m.ciaddr)
+        } else {
+            Destination::Broadcast
+        };
+        Outcome::Reply {
+            to,
+            payload: r.encode(),
+            kind,
+        }
+    }
+}

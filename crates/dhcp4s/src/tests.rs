@@ -1,0 +1,453 @@
+//! Server tests with virtual time: real encoded client messages through
+//! `Server::handle`, replies decoded again with the strict codec.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use cpe_wire::dhcpv4::{self, FLAG_BROADCAST, Message, MessageType, OP_REQUEST, Options};
+use ipnet::Ipv4Net;
+use proptest::prelude::*;
+
+use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
+use crate::engine::{Destination, DropReason, Outcome, Server};
+use crate::lease::{ClientKey, LeaseState, LeaseTable};
+use crate::persist;
+
+const ROUTER: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
+
+fn cfg(first: u8, last: u8) -> PoolConfig {
+    PoolConfig {
+        address: Ipv4Net::new(ROUTER, 24).unwrap(),
+        pool: (
+            Ipv4Addr::new(192, 168, 1, first),
+            Ipv4Addr::new(192, 168, 1, last),
+        ),
+        lease_time: 3600,
+        domain: Some("lan".into()),
+    }
+}
+
+fn ip(last: u8) -> Ipv4Addr {
+    Ipv4Addr::new(192, 168, 1, last)
+}
+
+fn mac(n: u8) -> [u8; 6] {
+    [2, 0, 0, 0, 3, n]
+}
+
+fn client_msg(n: u8, t: MessageType, f: impl FnOnce(&mut Message)) -> Vec<u8> {
+    let mut m = Message {
+        op: OP_REQUEST,
+        hops: 0,
+        xid: 0x1000 + u32::from(n),
+        secs: 0,
+        flags: FLAG_BROADCAST,
+        ciaddr: Ipv4Addr::UNSPECIFIED,
+        yiaddr: Ipv4Addr::UNSPECIFIED,
+        siaddr: Ipv4Addr::UNSPECIFIED,
+        giaddr: Ipv4Addr::UNSPECIFIED,
+        chaddr: mac(n),
+        options: Options {
+            message_type: Some(t),
+            client_id: vec![1, 2, 0, 0, 0, 3, n],
+            parameter_list: vec![1, 3, 6, 15, 119],
+            hostname: Some(format!("host{n}")),
+            ..Options::default()
+        },
+    };
+    f(&mut m);
+    m.encode()
+}
+
+fn answer(o: Outcome) -> (Destination, Message) {
+    match o {
+        Outcome::Reply { to, payload, kind } => {
+            let m = dhcpv4::decode(&payload).expect("our reply decodes strictly");
+            assert_eq!(m.message_type(), Some(kind));
+            assert_eq!(m.op, dhcpv4::OP_REPLY);
+            (to, m)
+        }
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+fn discover(s: &mut Server, n: u8, now: Instant) -> Outcome {
+    s.handle(&client_msg(n, MessageType::Discover, |_| {}), now)
+}
+
+fn select(s: &mut Server, n: u8, addr: Ipv4Addr, now: Instant) -> Outcome {
+    s.handle(
+        &client_msg(n, MessageType::Request, |m| {
+            m.options.server_id = Some(ROUTER);
+            m.options.requested_ip = Some(addr);
+        }),
+        now,
+    )
+}
+
+/// DISCOVER + REQUEST; returns the address acknowledged.
+fn dora(s: &mut Server, n: u8, now: Instant) -> Ipv4Addr {
+    let (_, offer) = answer(discover(s, n, now));
+    assert_eq!(offer.message_type(), Some(MessageType::Offer));
+    let (_, ack) = answer(select(s, n, offer.yiaddr, now));
+    assert_eq!(ack.message_type(), Some(MessageType::Ack));
+    assert_eq!(ack.yiaddr, offer.yiaddr);
+    ack.yiaddr
+}
+
+#[test]
+fn offer_and_ack_carry_router_dns_domain_and_lease() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let (to, offer) = answer(discover(&mut s, 1, t0));
+    assert_eq!(to, Destination::Broadcast);
+    assert_eq!(offer.xid, 0x1001);
+    assert_eq!(offer.chaddr, mac(1));
+    assert_eq!(offer.yiaddr, ip(100));
+    let o = &offer.options;
+    assert_eq!(o.server_id, Some(ROUTER));
+    assert_eq!(o.subnet_mask, Some(Ipv4Addr::new(255, 255, 255, 0)));
+    assert_eq!(o.broadcast_address, Some(ip(255)));
+    assert_eq!(o.routers, [ROUTER]);
+    assert_eq!(o.dns_servers, [ROUTER]);
+    assert_eq!(o.domain_name.as_deref(), Some("lan"));
+    assert_eq!(o.domain_search, ["lan"]);
+    assert_eq!(
+        (o.lease_time, o.renewal_time, o.rebinding_time),
+        (Some(3600), Some(1800), Some(3150))
+    );
+    let (_, ack) = answer(select(&mut s, 1, ip(100), t0));
+    assert_eq!(ack.yiaddr, ip(100));
+    let l = s.leases().get(ip(100)).unwrap();
+    assert_eq!(l.state, LeaseState::Bound);
+    assert_eq!(l.hostname.as_deref(), Some("host1"));
+    assert_eq!(l.until, t0 + Duration::from_secs(3600));
+    assert!(s.take_dirty(), "a new binding must be saved");
+    assert_eq!(s.counters().replies.get("offer"), Some(&1));
+    assert_eq!(s.counters().replies.get("ack"), Some(&1));
+}
+
+#[test]
+fn two_clients_get_different_addresses_and_keep_them() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let a = dora(&mut s, 1, t0);
+    let b = dora(&mut s, 2, t0);
+    assert_ne!(a, b);
+    // Rediscovering gives the same address back.
+    assert_eq!(dora(&mut s, 1, t0 + Duration::from_secs(10)), a);
+}
+
+#[test]
+fn released_address_stays_sticky_while_unused_ones_remain() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let a = dora(&mut s, 1, t0);
+    let rel = client_msg(1, MessageType::Release, |m| {
+        m.ciaddr = a;
+        m.options.server_id = Some(ROUTER);
+    });
+    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Free);
+    let b = dora(&mut s, 2, t0);
+    assert_ne!(b, a, "a never-used address goes to a newcomer first");
+    assert_eq!(dora(&mut s, 1, t0), a, "client 1 gets its old address back");
+}
+
+#[test]
+fn lease_expiry_and_pool_exhaustion() {
+    let mut s = Server::new(cfg(100, 101), LeaseTable::new());
+    let t0 = Instant::now();
+    let a = dora(&mut s, 1, t0);
+    let b = dora(&mut s, 2, t0);
+    assert_eq!((a, b), (ip(100), ip(101)));
+    assert_eq!(
+        discover(&mut s, 3, t0),
+        Outcome::Drop(DropReason::PoolExhausted)
+    );
+    assert_eq!(
+        discover(&mut s, 3, t0),
+        Outcome::Drop(DropReason::PoolExhausted)
+    );
+    assert_eq!(s.counters().drops.get("pool_exhausted"), Some(&2));
+    // Client 1 renews at T1; client 2 does not.
+    let t1 = t0 + Duration::from_secs(1800);
+    let renew = client_msg(1, MessageType::Request, |m| {
+        m.ciaddr = a;
+        m.flags = 0;
+    });
+    let (to, ack) = answer(s.handle(&renew, t1));
+    assert_eq!(to, Destination::Unicast(a), "renewal answered to ciaddr");
+    assert_eq!((ack.yiaddr, ack.ciaddr), (a, a));
+    assert_eq!(
+        s.leases().get(a).unwrap().until,
+        t1 + Duration::from_secs(3600)
+    );
+    assert_eq!(s.next_deadline(), Some(t0 + Duration::from_secs(3600)));
+    // Client 2's lease runs out: its address becomes free and goes to 3.
+    let t2 = t0 + Duration::from_secs(3600);
+    s.tick(t2);
+    assert_eq!(s.leases().get(b).unwrap().state, LeaseState::Free);
+    assert_eq!(dora(&mut s, 3, t2), b);
+    // Client 1 still holds its renewed lease.
+    assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Bound);
+}
+
+#[test]
+fn unanswered_offers_are_released_after_the_hold() {
+    let mut s = Server::new(cfg(100, 100), LeaseTable::new());
+    let t0 = Instant::now();
+    answer(discover(&mut s, 1, t0));
+    assert_eq!(
+        discover(&mut s, 2, t0),
+        Outcome::Drop(DropReason::PoolExhausted)
+    );
+    let (_, offer) = answer(discover(&mut s, 2, t0 + OFFER_HOLD));
+    assert_eq!(offer.yiaddr, ip(100));
+}
+
+#[test]
+fn declined_address_is_quarantined() {
+    let mut s = Server::new(cfg(100, 101), LeaseTable::new());
+    let t0 = Instant::now();
+    let a = dora(&mut s, 1, t0);
+    let decline = client_msg(1, MessageType::Decline, |m| {
+        m.options.server_id = Some(ROUTER);
+        m.options.requested_ip = Some(a);
+    });
+    assert_eq!(s.handle(&decline, t0), Outcome::Handled);
+    assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Declined);
+    // Client 1 retries and gets the other address; nobody gets `a`.
+    assert_eq!(dora(&mut s, 1, t0), ip(101));
+    assert_eq!(
+        discover(&mut s, 2, t0),
+        Outcome::Drop(DropReason::PoolExhausted)
+    );
+    // After the quarantine the address is back in the pool.
+    let later = t0 + DECLINE_QUARANTINE;
+    assert_eq!(dora(&mut s, 2, later), a);
+    // A DECLINE for somebody else's address changes nothing.
+    let forged = client_msg(3, MessageType::Decline, |m| {
+        m.options.requested_ip = Some(a)
+    });
+    assert_eq!(
+        s.handle(&forged, later),
+        Outcome::Drop(DropReason::NoSuchLease)
+    );
+    assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Bound);
+}
+
+#[test]
+fn init_reboot_acks_own_address_and_naks_wrong_ones() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let a = dora(&mut s, 1, t0);
+    let b = dora(&mut s, 2, t0);
+    let reboot = |n: u8, want: Ipv4Addr| {
+        client_msg(n, MessageType::Request, |m| {
+            m.options.requested_ip = Some(want)
+        })
+    };
+    let (_, ack) = answer(s.handle(&reboot(1, a), t0 + Duration::from_secs(60)));
+    assert_eq!(
+        (ack.message_type(), ack.yiaddr),
+        (Some(MessageType::Ack), a)
+    );
+    // Moved from another network.
+    let (to, nak) = answer(s.handle(&reboot(1, Ipv4Addr::new(10, 0, 0, 5)), t0));
+    assert_eq!(
+        (to, nak.message_type()),
+        (Destination::Broadcast, Some(MessageType::Nak))
+    );
+    assert_eq!(nak.options.server_id, Some(ROUTER));
+    assert_eq!(nak.yiaddr, Ipv4Addr::UNSPECIFIED);
+    // Someone else's address.
+    let (_, nak) = answer(s.handle(&reboot(1, b), t0));
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(
+        s.leases().get(b).unwrap().client,
+        ClientKey::Id(vec![1, 2, 0, 0, 0, 3, 2])
+    );
+    // A free address in the pool is adopted (state lost elsewhere).
+    let (_, ack) = answer(s.handle(&reboot(3, ip(150)), t0));
+    assert_eq!(
+        (ack.message_type(), ack.yiaddr),
+        (Some(MessageType::Ack), ip(150))
+    );
+}
+
+#[test]
+fn selecting_another_server_withdraws_our_offer() {
+    let mut s = Server::new(cfg(100, 100), LeaseTable::new());
+    let t0 = Instant::now();
+    answer(discover(&mut s, 1, t0));
+    let other = client_msg(1, MessageType::Request, |m| {
+        m.options.server_id = Some(Ipv4Addr::new(192, 168, 1, 2));
+        m.options.requested_ip = Some(Ipv4Addr::new(192, 168, 1, 50));
+    });
+    assert_eq!(s.handle(&other, t0), Outcome::Drop(DropReason::OtherServer));
+    let (_, offer) = answer(discover(&mut s, 2, t0));
+    assert_eq!(offer.yiaddr, ip(100), "the withdrawn offer is free at once");
+    // Client 1 asking for an address it was not offered gets a NAK.
+    let (_, nak) = answer(select(&mut s, 1, ip(100), t0));
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+}
+
+#[test]
+fn inform_gets_options_without_a_lease() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let inform = client_msg(1, MessageType::Inform, |m| m.ciaddr = ip(20));
+    let (to, ack) = answer(s.handle(&inform, Instant::now()));
+    assert_eq!(to, Destination::Unicast(ip(20)));
+    assert_eq!(ack.yiaddr, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(ack.options.lease_time, None);
+    assert_eq!(ack.options.dns_servers, [ROUTER]);
+    assert!(s.leases().is_empty());
+}
+
+#[test]
+fn hostile_and_foreign_messages_are_counted_not_served() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let relayed = client_msg(1, MessageType::Discover, |m| {
+        m.giaddr = Ipv4Addr::new(10, 0, 0, 1)
+    });
+    assert_eq!(s.handle(&relayed, t0), Outcome::Drop(DropReason::Relayed));
+    let reply = client_msg(1, MessageType::Offer, |m| m.op = dhcpv4::OP_REPLY);
+    assert_eq!(s.handle(&reply, t0), Outcome::Drop(DropReason::NotARequest));
+    let bootp = client_msg(1, MessageType::Discover, |m| m.options.message_type = None);
+    assert_eq!(
+        s.handle(&bootp, t0),
+        Outcome::Drop(DropReason::NoMessageType)
+    );
+    let mut truncated = client_msg(1, MessageType::Discover, |_| {});
+    truncated.truncate(250);
+    truncated.extend_from_slice(&[61, 30, 1]);
+    assert!(matches!(
+        s.handle(&truncated, t0),
+        Outcome::Drop(DropReason::Malformed(_))
+    ));
+    assert_eq!(
+        s.handle(&[0u8; 10], t0),
+        Outcome::Drop(DropReason::Malformed(dhcpv4::DecodeError::TooShort(10)))
+    );
+    let c = s.counters();
+    assert_eq!(c.received, 5);
+    assert_eq!(c.dropped(), 5);
+    assert_eq!(c.drops.get("truncated_option"), Some(&1));
+    assert_eq!(c.drops.get("too_short"), Some(&1));
+    assert!(s.leases().is_empty());
+    // And it still serves.
+    dora(&mut s, 1, t0);
+}
+
+#[test]
+fn leases_survive_a_restart_through_the_file() {
+    let t0 = Instant::now();
+    let unix0 = 1_800_000_000;
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let a = dora(&mut s, 1, t0);
+    let b = dora(&mut s, 2, t0);
+    let c = dora(&mut s, 3, t0);
+    let rel = client_msg(2, MessageType::Release, |m| m.ciaddr = b);
+    s.handle(&rel, t0);
+    let decline = client_msg(3, MessageType::Decline, |m| {
+        m.options.requested_ip = Some(c)
+    });
+    s.handle(&decline, t0);
+    answer(discover(&mut s, 4, t0)); // an offer: not saved
+    let text = persist::render(s.leases(), t0 + Duration::from_secs(100), unix0 + 100);
+    assert!(text.starts_with(persist::HEADER));
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(
+        text.contains(&format!(
+            "{a} bound id:01020000000301 02:00:00:00:03:01 {} host1",
+            unix0 + 3600
+        )),
+        "{text}"
+    );
+
+    // "Reboot": a new process with a new Instant base, 300 s after t0.
+    let t1 = Instant::now() + Duration::from_secs(5000);
+    let (table, skipped) = persist::parse(
+        &format!("{text}garbage line\n1.2.3.4 bound x y z -\n"),
+        t1,
+        unix0 + 300,
+    );
+    assert_eq!(skipped, 2);
+    let l = table.get(a).unwrap();
+    assert_eq!(
+        (l.state, l.until),
+        (LeaseState::Bound, t1 + Duration::from_secs(3300))
+    );
+    assert_eq!(table.get(b).unwrap().state, LeaseState::Free);
+    assert_eq!(table.get(c).unwrap().state, LeaseState::Declined);
+    let mut s2 = Server::new(cfg(100, 199), table);
+    assert_eq!(
+        dora(&mut s2, 1, t1),
+        a,
+        "same client, same address after restart"
+    );
+    assert_eq!(dora(&mut s2, 2, t1), b, "released address still sticky");
+    assert_ne!(dora(&mut s2, 5, t1), c, "quarantine survives the restart");
+    s2.tick(t1 + Duration::from_secs(300));
+    assert!(s2.leases().get(c).is_none(), "and ends on time");
+
+    // A shrunk pool forgets what is outside it.
+    let (table, _) = persist::parse(&text, t1, unix0);
+    let s3 = Server::new(cfg(150, 199), table);
+    assert!(s3.leases().is_empty());
+    // A file from another program is ignored, not fatal.
+    let (table, skipped) = persist::parse("lease { }\n", t1, unix0);
+    assert!(table.is_empty());
+    assert_eq!(skipped, 1);
+}
+
+fn arb_event() -> impl Strategy<Value = (u8, u8, u8, u16)> {
+    // (client, message kind, address byte, seconds to advance)
+    (0u8..4, 0u8..7, 98u8..104, 0u16..4000)
+}
+
+proptest! {
+    #[test]
+    fn any_datagram_is_answered_or_counted(data in prop::collection::vec(any::<u8>(), 0..600)) {
+        let mut s = Server::new(cfg(100, 110), LeaseTable::new());
+        let out = s.handle(&data, Instant::now());
+        let c = s.counters();
+        prop_assert_eq!(c.received, 1);
+        let handled = u64::from(out == Outcome::Handled);
+        prop_assert_eq!(c.replied() + c.dropped() + handled, 1);
+    }
+
+    #[test]
+    fn no_client_ever_holds_two_leases(events in prop::collection::vec(arb_event(), 1..60)) {
+        let mut s = Server::new(cfg(100, 102), LeaseTable::new());
+        let mut now = Instant::now();
+        for (n, kind, last, dt) in events {
+            now += Duration::from_secs(u64::from(dt));
+            let addr = ip(last);
+            let bytes = match kind {
+                0 => client_msg(n, MessageType::Discover, |_| {}),
+                1 => client_msg(n, MessageType::Request, |m| { m.options.server_id = Some(ROUTER); m.options.requested_ip = Some(addr); }),
+                2 => client_msg(n, MessageType::Request, |m| m.options.requested_ip = Some(addr)),
+                3 => client_msg(n, MessageType::Request, |m| m.ciaddr = addr),
+                4 => client_msg(n, MessageType::Release, |m| m.ciaddr = addr),
+                5 => client_msg(n, MessageType::Decline, |m| m.options.requested_ip = Some(addr)),
+                _ => client_msg(n, MessageType::Inform, |m| m.ciaddr = addr),
+            };
+            if let Outcome::Reply { payload, kind, .. } = s.handle(&bytes, now) {
+                let m = dhcpv4::decode(&payload).unwrap();
+                if kind == MessageType::Ack && m.options.lease_time.is_some() {
+                    prop_assert!(s.config().in_pool(m.yiaddr), "ACK outside the pool: {}", m.yiaddr);
+                }
+            }
+            let mut holders = std::collections::HashMap::new();
+            for (a, l) in s.leases().iter() {
+                prop_assert!(s.config().in_pool(*a));
+                if matches!(l.state, LeaseState::Bound | LeaseState::Offered) && l.until > now {
+                    prop_assert!(holders.insert(l.client.clone(), *a).is_none(), "{:?} holds two", l.client);
+                }
+            }
+        }
+    }
+}
