@@ -258,7 +258,7 @@ pub fn recv_batch(
             fd,
             b.hdrs.as_mut_ptr(),
             BATCH as libc::c_uint,
-            libc::MSG_DONTWAIT,
+            libc::MSG_DONTWAIT as _,
             std::ptr::null_mut(),
         )
     };
@@ -352,7 +352,7 @@ pub fn send_batch(fd: RawFd, queue: &[Outgoing]) -> io::Result<usize> {
     }
     // SAFETY: hdrs holds n valid headers pointing into live buffers.
     let sent =
-        unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
+        unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT as _) };
     if sent < 0 {
         return Err(io::Error::last_os_error());
     }
