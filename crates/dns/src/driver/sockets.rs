@@ -351,8 +351,14 @@ pub fn send_batch(fd: RawFd, queue: &[Outgoing]) -> io::Result<usize> {
         });
     }
     // SAFETY: hdrs holds n valid headers pointing into live buffers.
-    let sent =
-        unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT as _) };
+    let sent = unsafe {
+        libc::sendmmsg(
+            fd,
+            hdrs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT as _,
+        )
+    };
     if sent < 0 {
         return Err(io::Error::last_os_error());
     }
