@@ -21,6 +21,7 @@ use cpe_wire::dhcpv4::{self, DecodeError, Message, MessageType, OP_REQUEST, code
 use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
 use crate::counters::Counters;
 use crate::lease::{ClientKey, Lease, LeaseState, LeaseTable, mac_text};
+use crate::limiter::RateLimiter;
 use crate::persist::clean_hostname;
 
 /// Where a reply goes.
@@ -75,6 +76,8 @@ pub enum DropReason {
     Incomplete,
     /// The datagram was larger than the driver's buffer.
     Oversized,
+    /// The client (by hardware address) exceeded its rate.
+    RateLimited,
 }
 
 impl DropReason {
@@ -90,6 +93,7 @@ impl DropReason {
             Self::NoSuchLease => "no_such_lease",
             Self::Incomplete => "incomplete",
             Self::Oversized => "oversized",
+            Self::RateLimited => "rate_limited",
         }
     }
 }
@@ -107,11 +111,19 @@ fn request_name(t: MessageType) -> &'static str {
     }
 }
 
+/// Clients tracked by the rate limiter.
+const LIMITER_CLIENTS: usize = 256;
+/// Messages a client may send at once.
+const LIMITER_BURST: u32 = 10;
+/// Messages per second a client may send on average.
+const LIMITER_RATE: u32 = 2;
+
 /// The server of one LAN.
 #[derive(Debug, Clone)]
 pub struct Server {
     config: PoolConfig,
     leases: LeaseTable,
+    limiter: RateLimiter<[u8; 6]>,
     counters: Counters,
     dirty: bool,
     exhausted_logged: bool,
@@ -128,6 +140,7 @@ impl Server {
         Self {
             config,
             leases,
+            limiter: RateLimiter::new(LIMITER_CLIENTS, LIMITER_BURST, LIMITER_RATE),
             counters: Counters::default(),
             dirty: dropped > 0,
             exhausted_logged: false,
@@ -198,6 +211,9 @@ impl Server {
         };
         if !m.giaddr.is_unspecified() {
             return Outcome::Drop(DropReason::Relayed);
+        }
+        if !self.limiter.allow(m.chaddr, now) {
+            return Outcome::Drop(DropReason::RateLimited);
         }
         self.counters.request(request_name(t));
         let client = ClientKey::of(&m.options.client_id, m.chaddr);
@@ -392,7 +408,13 @@ impl Server {
             LeaseState::Bound,
             now + self.config.lease_duration(),
         );
-        self.dirty = true;
+        // A renewal only moves the end of the lease: not worth a flash
+        // write. After a restart the older end may pass first, but the
+        // record stays the client's (sticky), so its next renewal is
+        // acknowledged all the same.
+        if !renewal {
+            self.dirty = true;
+        }
         if !renewal {
             log::info!(
                 "{addr} bound to {} ({}{}) for {} s",

@@ -19,6 +19,7 @@ pub mod counters;
 mod driver;
 pub mod engine;
 pub mod lease;
+pub mod limiter;
 pub mod persist;
 
 pub use config::PoolConfig;
@@ -26,6 +27,7 @@ pub use counters::Counters;
 pub use driver::main;
 pub use engine::{Destination, DropReason, Outcome, Server};
 pub use lease::{ClientKey, Lease, LeaseState, LeaseTable};
+pub use limiter::RateLimiter;
 
 #[cfg(test)]
 mod tests;

@@ -408,6 +408,42 @@ fn arb_event() -> impl Strategy<Value = (u8, u8, u8, u16)> {
     (0u8..4, 0u8..7, 98u8..104, 0u16..4000)
 }
 
+#[test]
+fn a_looping_client_is_rate_limited_and_others_are_not() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let answered = (0..50)
+        .filter(|_| matches!(discover(&mut s, 1, t0), Outcome::Reply { .. }))
+        .count();
+    assert_eq!(answered, 10, "burst of 10");
+    assert_eq!(s.counters().drops.get("rate_limited"), Some(&40));
+    assert_eq!(dora(&mut s, 2, t0), ip(101), "another host is served");
+    // Refilled two per second.
+    assert_eq!(dora(&mut s, 1, t0 + Duration::from_secs(1)), ip(100));
+}
+
+#[test]
+fn a_renewal_after_a_restart_with_an_older_file_is_still_acknowledged() {
+    // The file kept the first lease end; the client renewed since, the
+    // router restarted after the saved end passed.
+    let t0 = Instant::now();
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let a = dora(&mut s, 1, t0);
+    let text = persist::render(s.leases(), t0, 1_800_000_000);
+    let t1 = t0 + Duration::from_secs(5000);
+    let (table, _) = persist::parse(&text, t1, 1_800_000_000 + 5000);
+    let mut s2 = Server::new(cfg(100, 199), table);
+    let renew = client_msg(1, MessageType::Request, |m| {
+        m.ciaddr = a;
+        m.flags = 0;
+    });
+    let (_, ack) = answer(s2.handle(&renew, t1));
+    assert_eq!(
+        (ack.message_type(), ack.yiaddr),
+        (Some(MessageType::Ack), a)
+    );
+}
+
 proptest! {
     #[test]
     fn any_datagram_is_answered_or_counted(data in prop::collection::vec(any::<u8>(), 0..600)) {
