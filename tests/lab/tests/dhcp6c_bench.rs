@@ -158,6 +158,8 @@ fn since(t0: SystemTime, t: Option<SystemTime>) -> Option<Duration> {
 /// What one successful run measured.
 #[derive(Debug, Clone, Copy)]
 struct Outcome {
+    /// When the client was started.
+    t0: SystemTime,
     /// Start to prefix published.
     total: Duration,
     /// Ours only: start to the DHCPv6 engine starting (`idle -> soliciting`
@@ -174,6 +176,7 @@ fn ours_outcome(t0: SystemTime, end: Option<SystemTime>, p: &Process) -> Result<
         .find(|l| l.contains("dhcp6c: idle -> soliciting"))
         .and_then(log_line_time);
     Ok(Outcome {
+        t0,
         total,
         engine_started: since(t0, started),
     })
@@ -182,6 +185,7 @@ fn ours_outcome(t0: SystemTime, end: Option<SystemTime>, p: &Process) -> Result<
 fn anchor_outcome(t0: SystemTime, end: Option<SystemTime>, p: &Process) -> Result<Outcome, String> {
     let total = since(t0, end).ok_or_else(|| p.log_tail(30))?;
     Ok(Outcome {
+        t0,
         total,
         engine_started: None,
     })
@@ -220,16 +224,10 @@ impl Bench {
         ]);
     }
 
-    /// One run: when the client was started and how long until its prefix
-    /// was published (or its log tail if none came).
-    fn run(&self, v: Variant) -> (SystemTime, Result<Outcome, String>) {
+    /// One run: what it measured, or the client's log tail if no prefix
+    /// came.
+    fn run(&self, v: Variant) -> Result<Outcome, String> {
         self.clean_lan();
-        let t0 = SystemTime::now();
-        let r = self.run_timed(v);
-        (t0, r)
-    }
-
-    fn run_timed(&self, v: Variant) -> Result<Outcome, String> {
         match v.kind {
             Kind::OursProduct => self.run_product(v.rapid_commit),
             Kind::OursClient => self.run_client(v.rapid_commit),
@@ -506,7 +504,7 @@ fn bench_pd_time_to_prefix() {
         .unwrap();
 
     let mut stats = vec![Stats::default(); VARIANTS.len()];
-    let mut done: Vec<(usize, usize, SystemTime, Outcome)> = Vec::new();
+    let mut done: Vec<(usize, usize, Outcome)> = Vec::new();
     let mut csv =
         String::from("round,client,rapid_commit,seconds,to_first_solicit,to_engine_started\n");
     for round in 0..runs {
@@ -515,11 +513,11 @@ fn bench_pd_time_to_prefix() {
             let i = (k + round) % VARIANTS.len();
             let v = VARIANTS[i];
             match bench.run(v) {
-                (t0, Ok(o)) => {
+                Ok(o) => {
                     stats[i].samples.push(o.total);
-                    done.push((round, i, t0, o));
+                    done.push((round, i, o));
                 }
-                (_, Err(log)) => {
+                Err(log) => {
                     eprintln!("round {round}: {} got no prefix:\n{log}", v.name);
                     stats[i].failures.push(log);
                 }
@@ -532,8 +530,8 @@ fn bench_pd_time_to_prefix() {
     std::thread::sleep(Duration::from_millis(200));
     capture.process.stop();
     let solicits = solicit_times(capture.pcap_path());
-    for (round, i, t0, o) in &done {
-        let d = &o.total;
+    for (round, i, o) in &done {
+        let (t0, d) = (&o.t0, &o.total);
         // Our end times are log timestamps cut to the millisecond: a Reply
         // within the same millisecond as the Solicit can log "before" it.
         let end = *t0 + *d + Duration::from_millis(1);
