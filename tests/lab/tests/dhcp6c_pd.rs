@@ -559,3 +559,54 @@ fn dhcp6c_killed_sends_no_release_and_gets_the_same_prefix_back() {
     assert_eq!(delegated(&st), vec![prefix], "{st}");
     assert_eq!(kea_stat(&s.kea, "pkt6-release-received"), 0);
 }
+
+#[test]
+fn config_reload_restarting_dhcp6c_sends_no_release_and_keeps_the_prefix() {
+    let s = setup("pd_reload", &KeaOptions::default());
+    let prefix = wait_bound(&s.router, BRING_UP);
+    let status = s.router.status().unwrap();
+    let old_pid = dhcp6c_daemon(&status)["pid"].as_u64().unwrap();
+
+    // An edit of the DHCPv6 client's own slice: the supervisor restarts it.
+    let good = std::fs::read_to_string(&s.router.config).unwrap();
+    let edited = good.replacen("[wan.dhcpv6]\n", "[wan.dhcpv6]\nrapid_commit = false\n", 1);
+    assert_ne!(good, edited);
+    std::fs::write(&s.router.config, &edited).unwrap();
+    let out = s.router.cpectl(&["reload"]).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let st = s
+        .router
+        .wait_status(
+            "dhcp6c restarted by the reload and bound again",
+            Duration::from_secs(10),
+            |st| {
+                let d = dhcp6c_daemon(st);
+                (st["config_generation"] == 2
+                    && d["pid"].as_u64()? != old_pid
+                    && d["state"] == "running"
+                    && st["wan"]["dhcpv6"]["state"] == "bound"
+                    && kea_stat(&s.kea, "pkt6-rebind-received") >= 1)
+                    .then(|| st.clone())
+            },
+        )
+        .unwrap();
+    // RFC 9096 WPD-9: a reload is not a teardown.
+    assert_eq!(kea_stat(&s.kea, "pkt6-release-received"), 0);
+    assert_eq!(delegated(&st), vec![prefix], "{st}");
+    assert!(
+        kea_pd_rows(&s.kea, prefix)
+            .iter()
+            .all(|l| l.valid_lifetime > 0),
+        "{:?}",
+        kea_pd_rows(&s.kea, prefix)
+    );
+    let log = s.router.supervisor.log_text();
+    assert!(
+        !lines_with(&log, "rapid commit false").is_empty(),
+        "the new instance did not take the edited config:\n{log}"
+    );
+}
