@@ -27,14 +27,22 @@ impl MonoTime {
     }
 
     /// Converts an `Instant` of this process (as used by the sans-IO engines)
-    /// into bus time, relative to now.
+    /// into bus time.
+    ///
+    /// The conversion goes through one anchor pair taken once per process,
+    /// so the same `Instant` always maps to the same `MonoTime`: a lease
+    /// republished unchanged must not look like a new one to the supervisor.
     pub fn from_instant(at: Instant) -> MonoTime {
-        let now_i = Instant::now();
-        let now_m = MonoTime::now();
-        if at >= now_i {
-            now_m.after(at - now_i)
+        static ANCHOR: std::sync::OnceLock<(Instant, MonoTime)> = std::sync::OnceLock::new();
+        let (anchor_i, anchor_m) = *ANCHOR.get_or_init(|| (Instant::now(), MonoTime::now()));
+        if at >= anchor_i {
+            anchor_m.after(at - anchor_i)
         } else {
-            MonoTime(now_m.0.saturating_sub((now_i - at).as_millis() as u64))
+            MonoTime(
+                anchor_m
+                    .0
+                    .saturating_sub((anchor_i - at).as_millis() as u64),
+            )
         }
     }
 
@@ -65,5 +73,13 @@ mod tests {
         assert_eq!(later.secs_after(later), 0);
         assert_eq!(MonoTime(5000).secs_after(MonoTime(1000)), 4);
         assert_eq!(MonoTime(1000).secs_after(MonoTime(5000)), 0);
+        let at = Instant::now() + Duration::from_millis(1234);
+        let first = MonoTime::from_instant(at);
+        std::thread::sleep(Duration::from_millis(3));
+        assert_eq!(
+            MonoTime::from_instant(at),
+            first,
+            "conversion must be stable"
+        );
     }
 }

@@ -448,7 +448,12 @@ impl Supervisor {
             ("dhcp6c", Fact::Dhcp6(d)) => {
                 let now = MonoTime::now();
                 derive::update_retired(&mut self.retired, &self.dhcp6_in, &d, now);
-                if d.delegated_prefixes != self.dhcp6_in.delegated_prefixes {
+                let set = |f: &cpe_bus::Dhcp6Facts| -> Vec<ipnet::Ipv6Net> {
+                    f.delegated_prefixes.iter().map(|p| p.prefix).collect()
+                };
+                // A Renew moves lifetimes only: pushed, but not a change worth
+                // a log line. A different set of prefixes is.
+                if set(&d) != set(&self.dhcp6_in) {
                     let new: Vec<String> = d
                         .delegated_prefixes
                         .iter()

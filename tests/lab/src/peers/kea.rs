@@ -172,7 +172,14 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
                 "lfc-interval": 0,
             },
             "data-directory": paths.dir,
-            "server-id": { "type": "LLT", "persist": false },
+            // A fixed DUID-EN: with LLT Kea makes a new server id on every
+            // config-reload and then ignores Renews sent to the old one.
+            "server-id": {
+                "type": "EN",
+                "enterprise-id": 32473,
+                "identifier": "6370652d6c6162",
+                "persist": false
+            },
             "renew-timer": opts.timers.renew,
             "rebind-timer": opts.timers.rebind,
             "preferred-lifetime": opts.timers.preferred,
