@@ -99,6 +99,8 @@ fn daemon(mut args: Vec<OsString>) -> ExitCode {
         "dhcp6c" => cpe_dhcp6c::main(rest),
         "ra" => cpe_ra::main(rest),
         "dns" => cpe_dns::main(rest),
+        "dhcp6s" => cpe_dhcp6s::main(rest),
+        "dhcp4s" => cpe_dhcp4s::main(rest),
         other => match cpe_supervisor::plan::ALL_DAEMONS
             .iter()
             .find(|d| **d == other)
