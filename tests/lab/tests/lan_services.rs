@@ -1,0 +1,239 @@
+//! What every device in the home sees of the whole product: `cpe run` with
+//! `config/default.toml` against the emulated ISP (radvd M=1 O=1, Kea with
+//! prefix delegation, Unbound), and a LAN host whose Linux kernel is the
+//! SLAAC client. Probes are independent tools: `rdisc6`, `ip`, `kdig`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
+
+use cpe_lab::router::{RouterUnderTest as Router, repo_file};
+use cpe_lab::{
+    Check, IpoeTopology, Isp, IspOptions, KeaOptions, Lab, LeaseTimers, PdPool, Radvd,
+    RadvdOptions, TopologyOptions, plan, wait_for,
+};
+use ipnet::Ipv6Net;
+use serde_json::Value;
+
+const BRING_UP: Duration = Duration::from_secs(20);
+
+struct Setup {
+    topo: IpoeTopology,
+    isp: Isp,
+    router: Router,
+    _lab: Lab,
+}
+
+fn setup(hint: &str, kea: KeaOptions) -> Setup {
+    let lab = Lab::new(hint).unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let isp = topo
+        .start_isp(&IspOptions {
+            kea: Some(kea),
+            ..IspOptions::default()
+        })
+        .unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let router = Router::start(&topo.router, &source).unwrap();
+    Setup {
+        topo,
+        isp,
+        router,
+        _lab: lab,
+    }
+}
+
+/// The LAN /64s of `origin` in a status document.
+fn lan_prefixes(status: &Value, origin: &str) -> Vec<(Ipv6Net, Ipv6Addr, bool)> {
+    status["lan"][0]["prefixes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|p| p["origin"] == origin)
+                .map(|p| {
+                    (
+                        p["prefix"].as_str().unwrap().parse().unwrap(),
+                        p["router_address"].as_str().unwrap().parse().unwrap(),
+                        p["deprecated"] == true,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn current_delegated_lan(router: &Router) -> Ipv6Net {
+    router
+        .wait_status("a delegated /64 on the LAN", BRING_UP, |s| {
+            lan_prefixes(s, "delegated")
+                .into_iter()
+                .find(|(_, _, dep)| !dep)
+                .map(|(p, _, _)| p)
+        })
+        .unwrap()
+}
+
+/// The host's address in `prefix`, once it is there and usable.
+fn host_address_in(s: &Setup, prefix: Ipv6Net) -> cpe_lab::IfAddr {
+    s.topo
+        .host
+        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
+            matches!(a.addr(), IpAddr::V6(v6) if prefix.contains(&v6)) && !a.tentative
+        })
+        .unwrap()
+}
+
+#[test]
+fn lan_host_gets_address_route_and_dns_and_rdisc6_shows_exactly_the_config() {
+    let s = setup("lan_slaac", KeaOptions::default());
+    let lan64 = current_delegated_lan(&s.router);
+    let status = s.router.status().unwrap();
+    let (ula64, ula_router, _) = lan_prefixes(&status, "ula")[0];
+
+    // The host's kernel formed addresses in both /64s and took our default route.
+    host_address_in(&s, lan64);
+    host_address_in(&s, ula64);
+    let route = s.topo.host.wait_for_default_route_v6(BRING_UP).unwrap();
+    assert_eq!(
+        route.gateway,
+        Some(IpAddr::V6(plan::BRIDGE_LINK_LOCAL)),
+        "{route:?}"
+    );
+
+    // What the RA says, read by an independent tool: default.toml has
+    // managed = false, other_config = true, preference medium, lifetime 1800,
+    // rdnss = ["self"], dnssl defaulting to the local domain "lan", mtu auto.
+    let ra = wait_for("an RA with both prefixes", BRING_UP, || {
+        let ra = s.topo.host.rdisc6(plan::HOST_IF)?;
+        let has = |p: Ipv6Net| ra.prefixes.iter().any(|x| x.prefix == p);
+        Ok(if has(lan64) && has(ula64) {
+            Check::Ready(ra)
+        } else {
+            Check::NotYet(format!("{ra:?}"))
+        })
+    })
+    .unwrap();
+    assert!(!ra.managed, "M must be 0: {ra:?}");
+    assert!(
+        ra.other,
+        "O must be 1 (the stateless DHCPv6 server answers): {ra:?}"
+    );
+    assert_eq!(ra.preference, "medium");
+    assert_eq!(ra.router_lifetime, 1800);
+    assert_eq!(ra.from, Some(plan::BRIDGE_LINK_LOCAL));
+    assert_eq!(
+        ra.rdnss,
+        vec![ula_router],
+        "RDNSS must be the router's stable ULA address"
+    );
+    assert_eq!(ra.dnssl, vec!["lan".to_string()]);
+    assert_eq!(ra.mtu, Some(1500), "mtu = auto follows the WAN MTU");
+    for p in &ra.prefixes {
+        assert_eq!(p.prefix.prefix_len(), 64, "only /64 PIOs: {ra:?}");
+    }
+
+    // DNS through the router's forwarder, at the address the RA announced,
+    // answered by the ISP's resolver learned through DHCPv6 option 23.
+    let replies = s
+        .topo
+        .host
+        .kdig(&[&format!("@{ula_router}"), "a.test", "AAAA"])
+        .unwrap();
+    let r = &replies[0];
+    assert_eq!(r.status, "NOERROR", "{r:?}");
+    assert!(
+        r.answers.iter().any(|a| a.data == "2001:db8:53::a"),
+        "{r:?}"
+    );
+    let _ = &s.isp;
+}
+
+#[test]
+fn kea_renumbering_deprecates_the_hosts_old_address_and_a_new_one_forms() {
+    let timers = LeaseTimers {
+        renew: 2,
+        rebind: 5,
+        preferred: 60,
+        valid: 90,
+    };
+    let kea = KeaOptions {
+        timers,
+        ..KeaOptions::default()
+    };
+    let s = setup("lan_renumber", kea.clone());
+    let old64 = current_delegated_lan(&s.router);
+    let old_addr = host_address_in(&s, old64);
+    assert!(old_addr.preferred_lft.unwrap_or(u32::MAX) > 0);
+
+    let renumbered = KeaOptions {
+        pd_pool: Some(PdPool {
+            prefix: plan::PD_POOL_RENUMBERED,
+            delegated_len: 56,
+        }),
+        ..kea
+    };
+    s.isp.kea.as_ref().unwrap().reload(&renumbered).unwrap();
+    let new64 = s
+        .router
+        .wait_status("the LAN renumbered", BRING_UP, |st| {
+            let d = lan_prefixes(st, "delegated");
+            let new = d.iter().find(|(p, _, dep)| !dep && *p != old64)?;
+            d.iter()
+                .any(|(p, _, dep)| *p == old64 && *dep)
+                .then_some(new.0)
+        })
+        .unwrap();
+    assert!(plan::PD_POOL_RENUMBERED.contains(&new64.network()));
+
+    // The host follows within one RA interval: its old address is
+    // deprecated (preferred_lft 0) and one in the new /64 forms.
+    let old_ip = old_addr.addr();
+    let deprecated = s
+        .topo
+        .host
+        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
+            a.addr() == old_ip && a.preferred_lft == Some(0)
+        })
+        .unwrap();
+    assert!(
+        deprecated.valid_lft.unwrap_or(0) > 0,
+        "old address still valid: {deprecated:?}"
+    );
+    let fresh = host_address_in(&s, new64);
+    assert!(fresh.preferred_lft.unwrap_or(u32::MAX) > 0, "{fresh:?}");
+}
+
+#[test]
+fn a_second_router_advertising_on_the_lan_is_reported() {
+    let s = setup("lan_rogue", KeaOptions::default());
+    current_delegated_lan(&s.router);
+    // A LAN host starts advertising itself as a router (connection sharing).
+    let rogue_prefix: Ipv6Net = "2001:db8:bad::/64".parse().unwrap();
+    let _rogue = Radvd::start(
+        &s.topo.host,
+        &RadvdOptions {
+            interface: plan::HOST_IF.to_string(),
+            ..RadvdOptions::lan(rogue_prefix, vec![])
+        },
+    )
+    .unwrap();
+    let rogue = s
+        .router
+        .wait_status("the rogue router in cpectl status", BRING_UP, |st| {
+            let lans = st["daemon_status"]["ra"]["lans"].as_array()?;
+            lans[0]["rogue_routers"]
+                .as_array()?
+                .iter()
+                .find(|r| r["source"] == plan::HOST_LINK_LOCAL.to_string())
+                .cloned()
+        })
+        .unwrap();
+    assert!(rogue.to_string().contains("2001:db8:bad::/64"), "{rogue}");
+    let log = s.router.supervisor.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("foreign router") && l.contains(&plan::HOST_LINK_LOCAL.to_string())),
+        "the rogue router must be logged:\n{log}"
+    );
+}
