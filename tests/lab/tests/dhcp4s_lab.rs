@@ -98,6 +98,15 @@ fn ip_of(lease: &BTreeMap<String, String>) -> Ipv4Addr {
     lease["ip"].parse().unwrap()
 }
 
+/// Resident memory of a daemon in KiB (`VmRSS`), for the figures printed
+/// by the test (`--nocapture`); release builds give the shipping numbers.
+fn rss_kib(status: &Value, daemon: &str) -> Option<u64> {
+    let pid = Router::daemon(status, daemon)?["pid"].as_u64()?;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 #[test]
 fn hosts_get_distinct_leases_that_survive_a_daemon_crash() {
     let lab = Lab::new("dhcp4s").unwrap();
@@ -172,4 +181,6 @@ fn hosts_get_distinct_leases_that_survive_a_daemon_crash() {
     // Same client, same address, in the other order of arrival.
     assert_eq!(ip_of(&udhcpc(&host2, "udhcpc-2b")), b);
     assert_eq!(ip_of(&udhcpc(&topo.host, "udhcpc-1b")), a);
+    let status = router.status().unwrap();
+    println!("dhcp4s VmRSS: {:?} KiB", rss_kib(&status, "dhcp4s"));
 }

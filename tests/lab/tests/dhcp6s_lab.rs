@@ -126,6 +126,15 @@ fn send_to_servers(host: &Netns, payload: Vec<u8>) {
     .unwrap();
 }
 
+/// Resident memory of a daemon in KiB (`VmRSS`), for the figures printed
+/// by the test (`--nocapture`); release builds give the shipping numbers.
+fn rss_kib(status: &Value, daemon: &str) -> Option<u64> {
+    let pid = Router::daemon(status, daemon)?["pid"].as_u64()?;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 #[test]
 fn dhclient_gets_dns_domain_and_ntp_and_garbage_is_counted() {
     let lab = Lab::new("dhcp6s").unwrap();
@@ -211,4 +220,5 @@ fn dhclient_gets_dns_domain_and_ntp_and_garbage_is_counted() {
     let status = router.status().unwrap();
     let d = Router::daemon(&status, "dhcp6s").unwrap();
     assert_eq!(d["restarts"], 0, "the server never restarted: {d}");
+    println!("dhcp6s VmRSS: {:?} KiB", rss_kib(&status, "dhcp6s"));
 }
