@@ -1,0 +1,70 @@
+//! `cpe check-config` as a field engineer runs it: exit status and the
+//! exact `FILE:LINE:COL: error: ...` lines.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use std::path::Path;
+use std::process::Command;
+
+fn repo(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn every_example_config_is_valid() {
+    for example in [
+        "config/default.toml",
+        "config/ntt-ipoe.toml",
+        "config/pppoe-dualstack.toml",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_cpe"))
+            .args(["check-config", &repo(example)])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{example}:\n{stdout}");
+        assert!(stdout.trim_end().ends_with(": ok"), "{example}:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_48_pio_an_unknown_key_and_a_bad_address_are_three_lines_and_exit_1() {
+    let dir = std::env::temp_dir().join(format!("cpe-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "[wan]\ninterface = \"wan0\"\n\n[[lan]]\ninterface = \"br0\"\nintreface = \"x\"\n\n\
+         [lan.ra]\nprefixes = [\"2001:db8:1::/48\"]\nrdnss = [\"2001:db8::g\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cpe"))
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let f = file.display().to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with(&format!("{f}:6:1: error: ")),
+        "{stdout}"
+    );
+    assert!(lines[0].contains("did you mean \"interface\""), "{stdout}");
+    assert!(
+        lines[1].starts_with(&format!("{f}:9:13: error: ")),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("/64"), "{stdout}");
+    assert!(
+        lines[2].starts_with(&format!("{f}:10:10: error: ")),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
