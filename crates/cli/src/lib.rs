@@ -149,7 +149,7 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
         match what {
             None => render::status(&report, colour),
             Some("wan") => render::wan(&report, colour),
-            Some("lan") => render::lan(&report),
+            Some("lan") => render::lan_detail(&report),
             Some("daemons") => render::daemons(&report),
             Some(_) => render::json_as_text(&value),
         }

@@ -165,6 +165,139 @@ pub fn lan(r: &StatusReport) -> String {
     out
 }
 
+fn num(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn list(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().map(num).collect())
+        .unwrap_or_default()
+}
+
+/// The entry for `iface` in a daemon status of the form `{"lans": [...]}`.
+fn lan_entry<'a>(r: &'a StatusReport, daemon: &str, iface: &str) -> Option<&'a serde_json::Value> {
+    r.daemon_status
+        .get(daemon)?
+        .get("lans")?
+        .as_array()?
+        .iter()
+        .find(|l| l["interface"] == iface)
+}
+
+fn counter_sum(v: &serde_json::Value) -> u64 {
+    match v {
+        serde_json::Value::Number(n) => n.as_u64().unwrap_or(0),
+        serde_json::Value::Object(m) => m.values().map(counter_sum).sum(),
+        _ => 0,
+    }
+}
+
+/// `cpectl show lan`: per LAN what is advertised and served, from the
+/// supervisor's LAN facts and the RA, DHCPv6 and DHCPv4 daemons' status.
+pub fn lan_detail(r: &StatusReport) -> String {
+    let mut out = lan(r);
+    for l in &r.lan {
+        let iface = l.interface.as_str();
+        if let Some(ra) = lan_entry(r, "ra", iface) {
+            let flag = |k: &str| if ra[k] == true { 1 } else { 0 };
+            let _ = writeln!(
+                out,
+                "RA    {iface}: M={} O={} preference {} router lifetime {} mtu {}",
+                flag("managed"),
+                flag("other_config"),
+                num(&ra["preference"]),
+                num(&ra["router_lifetime"]),
+                num(&ra["mtu"])
+            );
+            wrapped(&mut out, "      rdnss ", &list(&ra["rdnss"]));
+            wrapped(&mut out, "      dnssl ", &list(&ra["dnssl"]));
+            for p in ra["prefixes"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "      pio {} pref {} valid {}{}",
+                    num(&p["prefix"]),
+                    num(&p["preferred_lifetime"]),
+                    num(&p["valid_lifetime"]),
+                    if p["deprecated"] == true {
+                        " deprecated"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let c = &ra["counters"];
+            let _ = writeln!(
+                out,
+                "      sent {} unsolicited, {} solicited; RS {} in, {} answered; {} dropped",
+                num(&c["ra_sent_unsolicited"]),
+                num(&c["ra_sent_solicited"]),
+                num(&c["rs_received"]),
+                num(&c["rs_answered"]),
+                counter_sum(&c["dropped"])
+            );
+            for rogue in ra["rogue_routers"].as_array().into_iter().flatten() {
+                let prefixes: Vec<String> = rogue["prefixes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p.get("prefix").map(num).unwrap_or_else(|| num(p)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "      ROGUE {} ({}) seen {}x",
+                    num(&rogue["source"]),
+                    num(&rogue["link_layer_address"]),
+                    num(&rogue["count"])
+                );
+                wrapped(&mut out, "            prefixes ", &prefixes);
+            }
+        }
+        if let Some(d6) = lan_entry(r, "dhcp6s", iface) {
+            let c = &d6["counters"];
+            let _ = writeln!(
+                out,
+                "DHCPv6 {iface}: {} received, {} replies, {} dropped",
+                num(&c["received"]),
+                num(&c["replies"]),
+                num(&c["dropped"])
+            );
+            wrapped(&mut out, "      dns ", &list(&d6["dns"]));
+        }
+        if let Some(d4) = lan_entry(r, "dhcp4s", iface) {
+            let _ = writeln!(
+                out,
+                "DHCPv4 {iface}: {}, {} bound, {} offered",
+                num(&d4["address"]),
+                num(&d4["bound"]),
+                num(&d4["offered"])
+            );
+            let _ = writeln!(
+                out,
+                "      pool {} ({} addresses)",
+                num(&d4["pool"]),
+                num(&d4["pool_size"])
+            );
+            for lease in d4["leases"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "      {:<15} {} {:<8} {} {}",
+                    num(&lease["address"]),
+                    num(&lease["mac"]),
+                    num(&lease["state"]),
+                    num(&lease["expires_in"]),
+                    num(&lease["hostname"])
+                );
+            }
+        }
+    }
+    out
+}
+
 /// The daemon table.
 pub fn daemons(r: &StatusReport) -> String {
     let mut out = String::new();

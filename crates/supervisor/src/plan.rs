@@ -72,6 +72,7 @@ pub fn plan(config: &Config) -> Vec<DaemonSpec> {
                         "interface": l.interface,
                         "dhcpv6": to_value(&l.dhcpv6),
                     })).collect::<Vec<_>>(),
+                    "state_dir": state_dir,
                 }))
             }
             "dhcp4s"

@@ -147,6 +147,27 @@ fn lan_host_gets_address_route_and_dns_and_rdisc6_shows_exactly_the_config() {
         "{r:?}"
     );
     let _ = &s.isp;
+
+    // The engineer's view of the LAN: what is advertised and served.
+    let out = s.router.cpectl(&["show", "lan"]).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    for needle in [
+        format!("RA    br0: M=0 O=1 preference medium router lifetime 1800 mtu 1500"),
+        format!("rdnss {ula_router}"),
+        format!("pio {lan64}"),
+        "DHCPv6 br0".to_string(),
+        "DHCPv4 br0".to_string(),
+    ] {
+        assert!(
+            text.contains(&needle),
+            "`{needle}` missing from cpectl show lan:\n{text}"
+        );
+    }
+    assert!(
+        text.lines().all(|l| l.len() <= 80),
+        "wider than 80 columns:\n{text}"
+    );
 }
 
 #[test]
