@@ -5,7 +5,7 @@
 #![no_main]
 
 use cpe_wan::dhcpv4::client::{Client, Input, Remembered};
-use cpe_wan::dhcpv4::codec::decode;
+use cpe_wire::dhcpv4::decode;
 use libfuzzer_sys::fuzz_target;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! configures the lease it is handed, and calls [`Client::handle`] with
 //! `Input::Tick` at [`Client::next_deadline`].
 
-use super::codec::{
+use cpe_wire::dhcpv4::{
     self, FLAG_BROADCAST, Message, MessageType, OP_REPLY, OP_REQUEST, Options, PARAMETERS_WANTED,
 };
 use serde::{Deserialize, Serialize};
@@ -360,6 +360,7 @@ impl Client {
         client_id.extend_from_slice(&self.mac);
         Message {
             op: OP_REQUEST,
+            hops: 0,
             xid: self.xid,
             secs,
             flags: FLAG_BROADCAST,
@@ -426,7 +427,7 @@ impl Client {
     }
 
     fn receive(&mut self, bytes: &[u8], now: Instant, out: &mut Vec<Action>) {
-        let msg = match codec::decode(bytes) {
+        let msg = match dhcpv4::decode(bytes) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.malformed += 1;

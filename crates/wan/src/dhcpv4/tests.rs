@@ -2,7 +2,7 @@
 //! same codec from what the client sent, and time is virtual.
 
 use super::client::*;
-use super::codec::*;
+use cpe_wire::dhcpv4::*;
 use proptest::prelude::*;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -31,6 +31,7 @@ fn configured(actions: &[Action]) -> Option<Lease> {
 fn reply(to: &Message, t: MessageType, lease: u32) -> Vec<u8> {
     Message {
         op: OP_REPLY,
+        hops: 0,
         xid: to.xid,
         secs: 0,
         flags: to.flags,
@@ -325,7 +326,7 @@ prop_compose! {
             3 => MessageType::Request, 4 => MessageType::Decline, 5 => MessageType::Ack,
             6 => MessageType::Nak, 7 => MessageType::Release, _ => MessageType::Inform };
         Message {
-            op: OP_REPLY, xid, secs, flags: if bcast { FLAG_BROADCAST } else { 0 },
+            op: OP_REPLY, hops: 0, xid, secs, flags: if bcast { FLAG_BROADCAST } else { 0 },
             ciaddr: ci, yiaddr: yi, siaddr: Ipv4Addr::UNSPECIFIED, giaddr: Ipv4Addr::UNSPECIFIED,
             chaddr: mac,
             options: Options { message_type: Some(message_type), server_id: server, lease_time: lease,
