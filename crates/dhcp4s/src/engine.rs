@@ -16,12 +16,12 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use cpe_daemon::RateLimiter;
 use cpe_wire::dhcpv4::{self, DecodeError, Message, MessageType, OP_REQUEST, code};
 
 use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
 use crate::counters::Counters;
 use crate::lease::{ClientKey, Lease, LeaseState, LeaseTable, mac_text};
-use crate::limiter::RateLimiter;
 use crate::persist::clean_hostname;
 
 /// Where a reply goes.
@@ -111,7 +111,10 @@ fn request_name(t: MessageType) -> &'static str {
     }
 }
 
-/// Clients tracked by the rate limiter.
+/// Clients tracked by the rate limiter. An honest DHCPv4 client sends a
+/// few messages per exchange and retransmits after 4 s and more (RFC 2131
+/// 4.1), so it never meets the limits below; a client in a loop cannot make
+/// the server rewrite the lease file on flash many times a second.
 const LIMITER_CLIENTS: usize = 256;
 /// Messages a client may send at once.
 const LIMITER_BURST: u32 = 10;

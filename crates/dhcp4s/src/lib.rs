@@ -19,7 +19,6 @@ pub mod counters;
 mod driver;
 pub mod engine;
 pub mod lease;
-pub mod limiter;
 pub mod persist;
 
 pub use config::PoolConfig;
@@ -27,7 +26,6 @@ pub use counters::Counters;
 pub use driver::main;
 pub use engine::{Destination, DropReason, Outcome, Server};
 pub use lease::{ClientKey, Lease, LeaseState, LeaseTable};
-pub use limiter::RateLimiter;
 
 #[cfg(test)]
 mod tests;

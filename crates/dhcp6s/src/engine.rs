@@ -20,16 +20,18 @@
 use std::net::Ipv6Addr;
 use std::time::Instant;
 
+use cpe_daemon::RateLimiter;
 use cpe_wire::dhcpv6::{
     CLIENT_PORT, DecodeErrorKind, DhcpOption, Duid, Message, MessageType, Status, code,
 };
 
 use crate::config::ServerConfig;
 use crate::counters::Counters;
-use crate::limiter::RateLimiter;
 use crate::reply;
 
-/// Sources tracked by the rate limiter.
+/// Sources tracked by the rate limiter. An honest DHCPv6 client
+/// retransmits at most about once a second (RFC 8415 INF_TIMEOUT is 1 s),
+/// so it never meets the limits below.
 const LIMITER_SOURCES: usize = 256;
 /// Messages a source may send at once.
 const LIMITER_BURST: u32 = 10;

@@ -17,7 +17,6 @@ pub mod config;
 pub mod counters;
 mod driver;
 pub mod engine;
-pub mod limiter;
 mod reply;
 pub mod store;
 
@@ -25,7 +24,6 @@ pub use config::{DnsEntry, ServerConfig};
 pub use counters::Counters;
 pub use driver::main;
 pub use engine::{DropReason, Engine, Outcome, Received};
-pub use limiter::RateLimiter;
 
 #[cfg(test)]
 mod tests;

@@ -1,14 +1,18 @@
 //! Per-source rate limiting, so one LAN host in a loop cannot eat the CPU
 //! of a router with one slow core.
 //!
-//! A token bucket per client hardware address: an honest DHCPv4 client
-//! sends a few messages per exchange and retransmits after 4 s and more
-//! (RFC 2131 4.1), so a burst of [`RateLimiter::burst`] and a refill of
-//! [`RateLimiter::per_second`] never touch a real client, while a client
-//! in a loop cannot make the server rewrite the lease file on flash many
-//! times a second. The table has a fixed capacity; when full, the
-//! entry seen longest ago is replaced, so a flood of spoofed sources costs
-//! bounded memory and only the flooders share the penalty.
+//! A token bucket per source, keyed by whatever the daemon knows the sender
+//! by (a hardware address, an IPv6 address). Honest clients send a few
+//! messages per exchange and retransmit seconds apart (RFC 2131 4.1,
+//! RFC 8415 15), so a burst of [`RateLimiter::burst`] and a refill of
+//! [`RateLimiter::per_second`] chosen by the daemon never touch them, while
+//! a client in a loop is dropped before it costs parsing, replies or flash
+//! writes. The table has a fixed capacity; when full, the entry seen
+//! longest ago is replaced, so a flood of spoofed sources costs bounded
+//! memory and only the flooders share the penalty.
+//!
+//! Time is passed in, never read, so the engines that use it stay sans-IO
+//! and their tests run in virtual time.
 
 use std::collections::HashMap;
 use std::hash::Hash;
