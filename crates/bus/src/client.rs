@@ -157,3 +157,23 @@ pub async fn connect(daemon: &str) -> io::Result<(Bus, Welcome)> {
         },
     ))
 }
+
+/// [`connect`], then parses the config the supervisor handed over and
+/// applies its log level: what every daemon does first.
+///
+/// The text was validated by the supervisor before it was sent, so an error
+/// here means a version mismatch or a bug, and the daemon should exit (the
+/// supervisor restarts it with backoff and the log says why).
+pub async fn connect_configured(
+    daemon: &str,
+) -> Result<(Bus, Welcome, cpe_config::Config), String> {
+    let (bus, welcome) = connect(daemon)
+        .await
+        .map_err(|e| format!("cannot connect to the supervisor: {e}"))?;
+    let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
+        .map_err(|d| format!("config from the supervisor does not validate: {d}"))?;
+    cpe_log::set_level(cpe_log::parse_level(
+        loaded.config.system.log_level.as_str(),
+    ));
+    Ok((bus, welcome, loaded.config))
+}

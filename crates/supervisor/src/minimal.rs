@@ -21,18 +21,13 @@ pub fn main(name: &'static str) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        let (mut bus, welcome) = match cpe_bus::client::connect(name).await {
+        let (mut bus, welcome, _config) = match cpe_bus::client::connect_configured(name).await {
             Ok(v) => v,
             Err(e) => {
-                log::error!("cannot connect to the supervisor: {e}");
+                log::error!("{e}");
                 return ExitCode::FAILURE;
             }
         };
-        if let Ok(loaded) = cpe_config::parse_str(&welcome.config_source, &welcome.config_file) {
-            cpe_log::set_level(cpe_log::parse_level(
-                loaded.config.system.log_level.as_str(),
-            ));
-        }
         bus.set_status(serde_json::json!({
             "implemented": false,
             "note": "protocol engine not in this build yet",

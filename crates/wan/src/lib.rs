@@ -74,15 +74,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 
 /// Connects to the supervisor and reads the config it hands over.
 async fn supervised() -> Result<(WanSettings, Outlet), String> {
-    let (bus, welcome) = cpe_bus::client::connect("wan")
-        .await
-        .map_err(|e| format!("cannot connect to the supervisor: {e}"))?;
-    let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
-        .map_err(|d| format!("config from the supervisor does not validate: {d}"))?;
-    cpe_log::set_level(cpe_log::parse_level(
-        loaded.config.system.log_level.as_str(),
-    ));
-    Ok((WanSettings::from_config(&loaded.config), Outlet::Bus(bus)))
+    let (bus, _welcome, config) = cpe_bus::client::connect_configured("wan").await?;
+    Ok((WanSettings::from_config(&config), Outlet::Bus(bus)))
 }
 
 /// Runs the configured mode until shutdown or until the supervisor is gone.

@@ -153,7 +153,7 @@ fn lan_host_gets_address_route_and_dns_and_rdisc6_shows_exactly_the_config() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{text}");
     for needle in [
-        format!("RA    br0: M=0 O=1 preference medium router lifetime 1800 mtu 1500"),
+        "RA    br0: M=0 O=1 preference medium router lifetime 1800 mtu 1500".to_string(),
         format!("rdnss {ula_router}"),
         format!("pio {lan64}"),
         "DHCPv6 br0".to_string(),

@@ -47,13 +47,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
-    let (mut bus, welcome) = cpe_bus::client::connect("dhcp4s")
-        .await
-        .map_err(|e| format!("bus: {e}"))?;
-    let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
-        .map_err(|e| format!("config {}: {e:?}", welcome.config_file))?;
-    let cfg = loaded.config;
-    cpe_log::set_level(cpe_log::parse_level(cfg.system.log_level.as_str()));
+    let (mut bus, _welcome, cfg) = cpe_bus::client::connect_configured("dhcp4s").await?;
 
     let (status_tx, mut status_rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

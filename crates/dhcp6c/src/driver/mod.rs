@@ -192,13 +192,7 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
 }
 
 async fn run() -> Result<(), String> {
-    let (bus, welcome) = cpe_bus::client::connect("dhcp6c")
-        .await
-        .map_err(|e| format!("bus: {e}"))?;
-    let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
-        .map_err(|e| format!("config {}: {e:?}", welcome.config_file))?;
-    let cfg = loaded.config;
-    cpe_log::set_level(cpe_log::parse_level(cfg.system.log_level.as_str()));
+    let (bus, welcome, cfg) = cpe_bus::client::connect_configured("dhcp6c").await?;
     let d6 = &cfg.wan.dhcpv6;
     let iface = cfg.wan.interface.clone();
     let engine_config = ClientConfig {

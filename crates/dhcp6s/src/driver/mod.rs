@@ -48,13 +48,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
-    let (mut bus, welcome) = cpe_bus::client::connect("dhcp6s")
-        .await
-        .map_err(|e| format!("bus: {e}"))?;
-    let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
-        .map_err(|e| format!("config {}: {e:?}", welcome.config_file))?;
-    let cfg = loaded.config;
-    cpe_log::set_level(cpe_log::parse_level(cfg.system.log_level.as_str()));
+    let (mut bus, welcome, cfg) = cpe_bus::client::connect_configured("dhcp6s").await?;
 
     let lans: Vec<_> = cfg
         .lan

@@ -152,13 +152,7 @@ async fn run_standalone(args: Args) -> Result<(), String> {
 }
 
 async fn run_supervised() -> Result<(), String> {
-    let (bus, welcome) = cpe_bus::client::connect("dns")
-        .await
-        .map_err(|e| format!("bus: {e}"))?;
-    let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
-        .map_err(|e| format!("config {}: {e:?}", welcome.config_file))?;
-    let cfg = loaded.config;
-    cpe_log::set_level(cpe_log::parse_level(cfg.system.log_level.as_str()));
+    let (bus, welcome, cfg) = cpe_bus::client::connect_configured("dns").await?;
     if !cfg.dns.enabled {
         log::info!("dns: disabled in config");
         bus.set_status(serde_json::json!({ "enabled": false }));

@@ -250,13 +250,7 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
 }
 
 async fn run_supervised() -> Result<(), String> {
-    let (bus, welcome) = cpe_bus::client::connect("ra")
-        .await
-        .map_err(|e| format!("bus: {e}"))?;
-    let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
-        .map_err(|e| format!("config {}: {e:?}", welcome.config_file))?;
-    let cfg = loaded.config;
-    cpe_log::set_level(cpe_log::parse_level(cfg.system.log_level.as_str()));
+    let (bus, welcome, cfg) = cpe_bus::client::connect_configured("ra").await?;
     let specs: Vec<(String, RaConfig)> = cfg
         .lan
         .iter()
