@@ -75,7 +75,12 @@ fn write_wan(out: &mut String, w: &Wan) -> fmt::Result {
         RequestAddress::Never => "false",
     };
     writeln!(out, "request_address = {request_address}")?;
-    writeln!(out, "rapid_commit = {}", d.rapid_commit)
+    writeln!(out, "rapid_commit = {}", d.rapid_commit)?;
+    let start = match d.start {
+        Dhcpv6Start::Ra => "\"ra\"",
+        Dhcpv6Start::Always => "\"always\"",
+    };
+    writeln!(out, "start = {start}")
 }
 
 fn write_lan(out: &mut String, lan: &Lan) -> fmt::Result {

@@ -74,6 +74,7 @@ table!(
         "prefix_hint",
         "request_address",
         "rapid_commit",
+        "start",
     ]
 );
 

@@ -104,6 +104,7 @@ fn wan() -> impl Strategy<Value = Wan> {
             48u8..=64,
             0u8..3,
             any::<bool>(),
+            any::<bool>(),
         ),
     )
         .prop_map(|(mode, mtu, ipv4, pppoe, fallback, d)| Wan {
@@ -125,6 +126,11 @@ fn wan() -> impl Strategy<Value = Wan> {
                     RequestAddress::Never,
                 ][usize::from(d.3)],
                 rapid_commit: d.4,
+                start: if d.5 {
+                    Dhcpv6Start::Always
+                } else {
+                    Dhcpv6Start::Ra
+                },
             },
         })
 }

@@ -369,6 +369,18 @@ fn prefix_hint_range() {
 }
 
 #[test]
+fn dhcpv6_start_is_ra_or_always() {
+    assert_eq!(load("[wan]\n[[lan]]\n").wan.dhcpv6.start, Dhcpv6Start::Ra);
+    let c = load("[wan]\n[wan.dhcpv6]\nstart = \"always\"\n[[lan]]\n");
+    assert_eq!(c.wan.dhcpv6.start, Dhcpv6Start::Always);
+    error(
+        "[wan]\n[wan.dhcpv6]\nstart = \"sometimes\"\n[[lan]]\n",
+        "3:9",
+        "start",
+    );
+}
+
+#[test]
 fn request_address_accepts_auto_and_booleans() {
     let c = load("[wan]\n[wan.dhcpv6]\nrequest_address = true\n[[lan]]\n");
     assert_eq!(c.wan.dhcpv6.request_address, RequestAddress::Always);

@@ -19,7 +19,9 @@ pub use firewall::{
     Firewall, HostSpec, Icmpv6Policy, InboundPolicy, Pinhole, PinholeProto, RateLimit, RatePeriod,
 };
 pub use lan::{Dhcpv6Mode, Lan, LanDhcpv6, LanIpv4, LanRa, RaMtu, RouterPreference};
-pub use wan::{IPOE_DEFAULT_MTU, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, Wan, WanDhcpv6};
+pub use wan::{
+    Dhcpv6Start, IPOE_DEFAULT_MTU, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, Wan, WanDhcpv6,
+};
 
 use std::net::IpAddr;
 use std::path::PathBuf;

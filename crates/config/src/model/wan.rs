@@ -102,6 +102,21 @@ pub struct WanDhcpv6 {
     pub request_address: RequestAddress,
     /// Offer Rapid Commit (two-message exchange).
     pub rapid_commit: bool,
+    /// When the client starts on an IPoE WAN.
+    pub start: Dhcpv6Start,
+}
+
+/// When the DHCPv6 client starts asking on an IPoE WAN (on PPPoE it always
+/// starts once the session is up: DHCPv6-PD runs over the PPP link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dhcpv6Start {
+    /// Once the ISP's Router Advertisement has M or O set (`"ra"`): the
+    /// access network says DHCPv6 is there (RFC 4861 semantics).
+    Ra,
+    /// As soon as the WAN link has carrier (`"always"`): for ISPs whose RAs
+    /// do not set M/O but still delegate prefixes.
+    Always,
 }
 
 /// When to include IA_NA in the DHCPv6 Solicit.
@@ -163,6 +178,7 @@ impl Default for WanDhcpv6 {
             prefix_hint: 56,
             request_address: RequestAddress::Auto,
             rapid_commit: true,
+            start: Dhcpv6Start::Ra,
         }
     }
 }

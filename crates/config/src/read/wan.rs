@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use toml::de::DeValue;
 
 use crate::model::{
-    IPOE_DEFAULT_MTU, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, Wan, WanDhcpv6,
+    Dhcpv6Start, IPOE_DEFAULT_MTU, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, Wan, WanDhcpv6,
 };
 use crate::reader::{Ctx, Field, Problem, Span, Table, choose, quoted, wrong_type};
 use crate::schema;
@@ -289,6 +289,13 @@ fn read_dhcpv6(ctx: &mut Ctx<'_>, wan: &Table<'_, '_>) -> WanDhcpv6 {
         prefix_hint,
         request_address: request_address(ctx, &t).or(defaults.request_address),
         rapid_commit: t.bool(ctx, "rapid_commit").or(defaults.rapid_commit),
+        start: t
+            .choice(
+                ctx,
+                "start",
+                &[("ra", Dhcpv6Start::Ra), ("always", Dhcpv6Start::Always)],
+            )
+            .or(defaults.start),
     }
 }
 

@@ -126,6 +126,8 @@ struct Driver {
     store: Store,
     config_interface: String,
     pppoe: bool,
+    /// `wan.dhcpv6.start = "always"`: do not wait for the RA's M/O flags.
+    start_always: bool,
     socket: Option<ClientSocket>,
     running: bool,
     torn_down: bool,
@@ -170,6 +172,7 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
         store,
         config_interface: s.interface,
         pppoe: false,
+        start_always: true,
         socket: Some(socket),
         running: true,
         torn_down: false,
@@ -226,6 +229,7 @@ async fn run() -> Result<(), String> {
         store,
         config_interface: iface,
         pppoe: matches!(cfg.wan.mode, cpe_config::Mode::Pppoe),
+        start_always: cfg.wan.dhcpv6.start == cpe_config::Dhcpv6Start::Always,
         socket: None,
         running: false,
         torn_down: false,
@@ -347,7 +351,7 @@ impl Driver {
         };
         let actions = self.client.handle(ra, now);
         self.perform(actions, now).await;
-        let ready = wan_ready(&state.wan, self.pppoe) && !self.torn_down;
+        let ready = wan_ready(&state.wan, self.pppoe, self.start_always) && !self.torn_down;
         if ready && !self.running {
             let iface = self.interface(state);
             if self.socket.as_ref().is_none_or(|s| s.interface != iface) {

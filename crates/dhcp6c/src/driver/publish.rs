@@ -186,13 +186,16 @@ pub fn describe(u: &LeaseUpdate, client: &Client, now: Instant) -> String {
 }
 
 /// Whether the WAN is ready for DHCPv6: on IPoE when the link has carrier
-/// and the ISP's RA asked for DHCPv6 (M or O); on PPPoE once the session is
-/// up (DHCPv6-PD runs over the PPP link whether or not an RA came yet).
-pub fn wan_ready(wan: &WanFacts, pppoe: bool) -> bool {
+/// and the ISP's RA asked for DHCPv6 (M or O), or at once with
+/// `wan.dhcpv6.start = "always"`; on PPPoE once the session is up
+/// (DHCPv6-PD runs over the PPP link whether or not an RA came yet).
+pub fn wan_ready(wan: &WanFacts, pppoe: bool, start_always: bool) -> bool {
     if pppoe {
         wan.state == WanState::Up
     } else {
-        wan.carrier && wan.state != WanState::Down && (wan.ra_managed || wan.ra_other_config)
+        wan.carrier
+            && wan.state != WanState::Down
+            && (start_always || wan.ra_managed || wan.ra_other_config)
     }
 }
 
@@ -226,13 +229,15 @@ mod tests {
             state: WanState::Connecting,
             ..WanFacts::default()
         };
-        assert!(!wan_ready(&wan, false), "no RA yet");
+        assert!(!wan_ready(&wan, false, false), "no RA yet");
+        assert!(wan_ready(&wan, false, true), "start = always needs no RA");
         wan.ra_other_config = true;
-        assert!(wan_ready(&wan, false));
+        assert!(wan_ready(&wan, false, false));
         wan.carrier = false;
-        assert!(!wan_ready(&wan, false));
-        assert!(!wan_ready(&wan, true));
+        assert!(!wan_ready(&wan, false, false));
+        assert!(!wan_ready(&wan, false, true), "never without carrier");
+        assert!(!wan_ready(&wan, true, false));
         wan.state = WanState::Up;
-        assert!(wan_ready(&wan, true));
+        assert!(wan_ready(&wan, true, false));
     }
 }
