@@ -23,6 +23,17 @@ const POLL_EVERY: Duration = Duration::from_secs(2);
 /// Wait between attempts while the interface is missing or the socket fails.
 const RETRY_EVERY: Duration = Duration::from_secs(3);
 
+/// Longest wait for a delegated prefix before the first RA goes out.
+///
+/// RFC 4861 allows one multicast RA per 3 s (MIN_DELAY_BETWEEN_RAS). If the
+/// first RA went out at start-up carrying only the ULA, the delegated prefix
+/// arriving a moment later (DHCPv6 waits 0-1 s before its first Solicit)
+/// would have to wait out those 3 s, and LAN hosts with it. Holding the
+/// first RA until the delegation is known, at most this long, gives hosts
+/// the whole configuration in one RA; without a WAN they wait no longer
+/// than the rate limit would have made them wait anyway.
+pub const FIRST_RA_HOLD: Duration = Duration::from_secs(3);
+
 /// Where the facts that are not in the kernel come from.
 #[derive(Clone)]
 pub enum Upstream {
@@ -45,6 +56,9 @@ pub struct LanTask {
     pub config: RaConfig,
     /// Where remembered prefixes are stored.
     pub state_dir: PathBuf,
+    /// How long the first RA may wait for a delegation under way (zero when
+    /// no prefix is requested or in standalone mode).
+    pub first_ra_hold: Duration,
     /// Facts source.
     pub upstream: Upstream,
     /// Becomes true on orderly shutdown.
@@ -121,6 +135,7 @@ impl LanTask {
     async fn advertise(mut self, mut kernel: IfaceInfo, socket: RaSocket) {
         let memory_path = self.state_dir.join(memory::file_name(&self.interface));
         let remembered = load_remembered(&memory_path);
+        self.hold_first_ra(&kernel).await;
         let now = Instant::now();
         let mut engine = Engine::new(self.config.clone(), &remembered, self.seed, now);
         info!(
@@ -208,6 +223,32 @@ impl LanTask {
         }
         self.publish_status(&engine, Instant::now(), send_errors);
         info!("ra: stopped on {}", self.interface);
+    }
+
+    /// Waits (at most [`LanTask::first_ra_hold`]) until the LAN's delegated
+    /// prefix is known, so the first RA carries it.
+    async fn hold_first_ra(&mut self, kernel: &IfaceInfo) {
+        let until = Instant::now() + self.first_ra_hold;
+        let known =
+            |u: &Upstream| facts(u, &self.interface, kernel, &Clock::now()).delegation_known;
+        if self.first_ra_hold.is_zero() || known(&self.upstream) {
+            return;
+        }
+        debug!(
+            "ra: {}: first RA waits for the delegated prefix",
+            self.interface
+        );
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until.into()) => break,
+                ok = changed(&mut self.upstream) => {
+                    if !ok || known(&self.upstream) {
+                        break;
+                    }
+                }
+                _ = self.stop.changed() => break,
+            }
+        }
     }
 
     /// Carries out actions; returns (engine stopped, an RA was sent).

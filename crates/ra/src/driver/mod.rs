@@ -242,6 +242,7 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
     serve(
         specs,
         s.state_dir,
+        Duration::ZERO,
         upstream,
         StatusSink::File(s.status_file),
         None,
@@ -258,9 +259,17 @@ async fn run_supervised() -> Result<(), String> {
         .map(|l| (l.interface.clone(), mapping::ra_config(&l.ra)))
         .collect();
     let (state_tx, state_rx) = watch::channel(welcome.state);
+    // A delegation is on its way whenever the client asks for one: hold the
+    // first RA for it (see lan::FIRST_RA_HOLD).
+    let first_ra_hold = if cfg.wan.dhcpv6.enabled && cfg.wan.dhcpv6.request_prefix {
+        lan::FIRST_RA_HOLD
+    } else {
+        Duration::ZERO
+    };
     serve(
         specs,
         cfg.system.state_dir.clone(),
+        first_ra_hold,
         Upstream::Bus(state_rx),
         StatusSink::Bus(bus),
         Some(state_tx),
@@ -271,6 +280,7 @@ async fn run_supervised() -> Result<(), String> {
 async fn serve(
     specs: Vec<(String, RaConfig)>,
     state_dir: PathBuf,
+    first_ra_hold: Duration,
     upstream: Upstream,
     mut sink: StatusSink,
     state_tx: Option<watch::Sender<cpe_bus::SharedState>>,
@@ -289,6 +299,7 @@ async fn serve(
             interface,
             config,
             state_dir: state_dir.clone(),
+            first_ra_hold,
             upstream: upstream.clone(),
             stop: stop_rx.clone(),
             status: status_tx.clone(),
