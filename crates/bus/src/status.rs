@@ -171,18 +171,6 @@ fn prefix_report(p: &DelegatedPrefix, now: MonoTime) -> PrefixReport {
 pub fn network_reports(state: &SharedState, now: MonoTime) -> (WanReport, Vec<LanReport>) {
     let w = &state.wan;
     let d = &state.dhcp6;
-    let mut dns: Vec<IpAddr> = Vec::new();
-    for a in d
-        .dns_servers
-        .iter()
-        .map(|a| IpAddr::V6(*a))
-        .chain(w.dns_servers.iter().copied())
-    {
-        let a = a.to_canonical();
-        if !dns.contains(&a) {
-            dns.push(a);
-        }
-    }
     let wan = WanReport {
         mode: w.mode.clone(),
         interface: w.interface.clone(),
@@ -192,7 +180,9 @@ pub fn network_reports(state: &SharedState, now: MonoTime) -> (WanReport, Vec<La
         addresses: w.addresses.iter().map(|a| a.to_string()).collect(),
         default_router_v6: w.default_router_v6.map(IpAddr::V6),
         default_router_v4: w.default_router_v4.map(IpAddr::V4),
-        dns_servers: dns,
+        // Already merged (DHCPv6 first, de-duplicated, unmapped) by the
+        // supervisor when it derived the snapshot.
+        dns_servers: state.upstream_dns.clone(),
         ra_managed: w.ra_managed,
         ra_other_config: w.ra_other_config,
         ra_router_lifetime: w.ra_router_lifetime,
