@@ -19,11 +19,25 @@
 //!   [`LeaseUpdate`] that brings the new ones.
 //! - No Release on restart, reload or link loss (RFC 9096 WPD-9): only
 //!   [`Event::Teardown`] releases.
+//! - Stateless fallback: a router that gets no binding still needs the
+//!   ISP's DNS servers. While soliciting without a lease, when a server has
+//!   refused our IAs (NoPrefixAvail, NoAddrsAvail: a stateless-only server),
+//!   or the ISP's RA says O=1 and three Solicits went unanswered, an
+//!   Information-request exchange (18.2.6) runs beside the Solicit and
+//!   learns DNS servers, search list and refresh time; the Solicit goes on
+//!   untouched, so the prefix is still looked for on the RFC's timers. The
+//!   Information-request stops after 4 transmissions and is tried again
+//!   [`INFORM_RETRY`] later; learned configuration is refreshed at its
+//!   Information Refresh Time (21.23) while nothing is bound. A server's
+//!   refusal is kept with its status code and text for the console and
+//!   reported once per change ([`Action::Refused`]).
 
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
-use cpe_wire::dhcpv6::{Duid, Message, MessageType, Status, TransactionId, code};
+use cpe_wire::dhcpv6::{
+    DomainName, Duid, Message, MessageType, Status, StatusCode, TransactionId, code,
+};
 use ipnet::Ipv6Net;
 
 use crate::config::{AddressMode, ClientConfig};
@@ -69,6 +83,52 @@ pub enum Action {
     Update(LeaseUpdate),
     /// The Release exchange after [`Event::Teardown`] finished.
     Released,
+    /// Configuration learned by Information-request changed: publish it.
+    OtherConfig,
+    /// A server refused our IAs in a way not reported before: log it.
+    Refused(Refusal),
+}
+
+/// How long after an unanswered Information-request fallback the next one
+/// may start. Long enough that a server answering neither Solicit nor
+/// Information-request costs the link little; short enough that DNS
+/// arrives within minutes once such a server appears.
+pub const INFORM_RETRY: Duration = Duration::from_secs(300);
+
+/// Configuration learned without bindings, by Information-request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherConfig {
+    /// The server that answered.
+    pub server_id: Duid,
+    /// Recursive DNS servers (option 23).
+    pub dns_servers: Vec<Ipv6Addr>,
+    /// Domain search list (option 24).
+    pub domains: Vec<DomainName>,
+    /// When to ask again (Information Refresh Time, at least IRT_MINIMUM).
+    pub refresh_at: Instant,
+}
+
+/// A server's refusal of our IAs, kept as the engineer needs to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The refusing server.
+    pub server_id: Duid,
+    /// What was refused: `IA_PD`, `IA_NA`, or `message` (a status for the
+    /// whole message).
+    pub scope: &'static str,
+    /// The status code and the server's text.
+    pub status: StatusCode,
+    /// When it was last seen.
+    pub at: Instant,
+}
+
+impl Refusal {
+    /// The same refusal as `other`, whenever seen.
+    fn same_as(&self, other: &Refusal) -> bool {
+        self.server_id == other.server_id
+            && self.scope == other.scope
+            && self.status == other.status
+    }
 }
 
 /// Why bindings changed.
@@ -148,6 +208,7 @@ enum Kind {
     Renew,
     Rebind { verify: bool },
     Release,
+    Information,
 }
 
 /// A client-initiated exchange in progress.
@@ -186,7 +247,16 @@ pub struct Client {
     lease: Option<Lease>,
     adverts: Vec<Advert>,
     ra_managed: bool,
+    ra_other: bool,
     sol_max_rt: Duration,
+    inf_max_rt: Duration,
+    /// The Information-request running beside the Solicit, if any.
+    info: Option<Exchange>,
+    other: Option<OtherConfig>,
+    refusal: Option<Refusal>,
+    /// No Information-request fallback before this (after one went
+    /// unanswered).
+    inform_not_before: Option<Instant>,
     counters: Counters,
 }
 
@@ -203,7 +273,13 @@ impl Client {
             lease: None,
             adverts: Vec::new(),
             ra_managed: false,
+            ra_other: false,
             sol_max_rt: rfc::SOL_MAX_RT,
+            inf_max_rt: rfc::INF_MAX_RT,
+            info: None,
+            other: None,
+            refusal: None,
+            inform_not_before: None,
             counters: Counters::default(),
         }
     }
@@ -248,12 +324,46 @@ impl Client {
         self.sol_max_rt
     }
 
+    /// Configuration learned by Information-request, if any.
+    pub fn other_config(&self) -> Option<&OtherConfig> {
+        self.other.as_ref()
+    }
+
+    /// The last refusal of our IAs, while no prefix is bound.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        self.refusal.as_ref()
+    }
+
+    /// DNS servers in force: the lease's, else those learned statelessly.
+    pub fn dns_servers(&self) -> &[Ipv6Addr] {
+        match (&self.lease, &self.other) {
+            (Some(l), _) if !l.dns_servers.is_empty() => &l.dns_servers,
+            (_, Some(o)) => &o.dns_servers,
+            (Some(l), None) => &l.dns_servers,
+            (None, None) => &[],
+        }
+    }
+
+    /// Search list in force, chosen like [`Client::dns_servers`].
+    pub fn domains(&self) -> &[DomainName] {
+        match (&self.lease, &self.other) {
+            (Some(l), _) if !l.domains.is_empty() => &l.domains,
+            (_, Some(o)) => &o.domains,
+            (Some(l), None) => &l.domains,
+            (None, None) => &[],
+        }
+    }
+
     /// When the engine next needs [`Event::Tick`]; `None` if nothing is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let exchange = self.exchange.as_ref().and_then(|ex| {
+        let due = |ex: &Exchange| {
             ex.send_at
                 .or_else(|| ex.rtx.as_ref().map(Retransmit::deadline))
-        });
+        };
+        let exchange = earliest(
+            self.exchange.as_ref().and_then(due),
+            self.info.as_ref().and_then(due),
+        );
         let lease = self.lease.as_ref().and_then(|l| {
             let renew = if self.state == State::Bound {
                 earliest(l.t1, l.t2)
@@ -262,7 +372,18 @@ impl Client {
             };
             earliest(l.first_expiry(), renew)
         });
-        earliest(exchange, lease)
+        // The fallback's own wake-ups (a refresh, the end of a retry
+        // wait), only under the conditions in which `consider_information`
+        // acts on them: anything else would wake the driver in a loop.
+        let fallback = if self.may_inform() {
+            match (&self.other, self.inform_not_before) {
+                (Some(o), t) => Some(t.map_or(o.refresh_at, |t| t.max(o.refresh_at))),
+                (None, t) => t,
+            }
+        } else {
+            None
+        };
+        earliest(earliest(exchange, lease), fallback)
     }
 
     /// Feeds one event at time `now`.
@@ -272,18 +393,173 @@ impl Client {
             Event::Start => self.on_start(now, &mut out),
             Event::Pause => {
                 self.exchange = None;
+                self.info = None;
                 self.adverts.clear();
                 self.state = State::Idle;
             }
-            Event::Teardown => self.on_teardown(now, &mut out),
-            Event::RaFlags { managed, .. } => self.ra_managed = managed,
+            Event::Teardown => {
+                self.info = None;
+                self.on_teardown(now, &mut out);
+            }
+            Event::RaFlags { managed, other } => {
+                self.ra_managed = managed;
+                self.ra_other = other;
+            }
             Event::Packet(bytes) => {
                 self.expire(now, &mut out);
                 self.on_packet(bytes, now, &mut out);
+                self.consider_information(now);
             }
-            Event::Tick => self.on_tick(now, &mut out),
+            Event::Tick => {
+                self.on_tick(now, &mut out);
+                self.on_info_tick(now, &mut out);
+                self.consider_information(now);
+            }
         }
         out
+    }
+
+    // ------------------------------------------------- stateless fallback
+
+    /// Starts the Information-request fallback when its rules (module doc)
+    /// say so.
+    fn consider_information(&mut self, now: Instant) {
+        if !self.may_inform() {
+            return;
+        }
+        if let Some(t) = self.inform_not_before {
+            if now < t {
+                return;
+            }
+            self.inform_not_before = None;
+        }
+        let due = match &self.other {
+            Some(o) => now >= o.refresh_at,
+            None => {
+                let solicits = self
+                    .exchange
+                    .as_ref()
+                    .and_then(|e| e.rtx.as_ref())
+                    .map_or(0, Retransmit::count);
+                self.refusal.is_some() || (self.ra_other && solicits >= 3)
+            }
+        };
+        if due {
+            let send_at = self.random_delay(rfc::INF_MAX_DELAY, now);
+            let params = rfc::information_fallback(self.inf_max_rt);
+            self.info = Some(self.new_exchange(
+                Kind::Information,
+                None,
+                &IaContents::default(),
+                params,
+                None,
+                Some(send_at),
+            ));
+        }
+    }
+
+    /// Soliciting without a lease and without an Information-request
+    /// running: the only state in which the fallback starts.
+    fn may_inform(&self) -> bool {
+        self.state == State::Soliciting
+            && self
+                .exchange
+                .as_ref()
+                .is_some_and(|e| e.kind == Kind::Solicit)
+            && self.lease.is_none()
+            && self.info.is_none()
+    }
+
+    /// Timers of the Information-request exchange.
+    fn on_info_tick(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let Some(ex) = self.info.as_mut() else {
+            return;
+        };
+        if let Some(at) = ex.send_at {
+            if now >= at {
+                start_transmitting(ex, now, &mut self.rng, &mut self.counters, out);
+            }
+            return;
+        }
+        let Some(rtx) = ex.rtx.as_mut() else {
+            return;
+        };
+        match rtx.on_timer(now, &mut self.rng) {
+            Timeout::NotYet => {}
+            Timeout::Retransmit => {
+                self.counters.retransmissions += 1;
+                transmit(ex, now, &mut self.counters, out);
+            }
+            Timeout::GiveUp => {
+                self.info = None;
+                self.inform_not_before = now.checked_add(INFORM_RETRY);
+            }
+        }
+    }
+
+    fn on_information_reply(&mut self, msg: &Message, now: Instant, out: &mut Vec<Action>) {
+        if let Some(status) = msg.status()
+            && status.status != Status::Success
+        {
+            // 18.2.10: keep retransmitting; the engineer sees the count.
+            return self.counters.drop(DropReason::ReplyFailureStatus);
+        }
+        let Some(server_id) = msg.server_id().cloned() else {
+            return self.counters.drop(DropReason::BadServerId);
+        };
+        let refresh = msg
+            .information_refresh_time()
+            .map_or(rfc::IRT_DEFAULT, |s| Duration::from_secs(u64::from(s)))
+            .max(rfc::IRT_MINIMUM);
+        let refresh_at = now
+            .checked_add(refresh)
+            .or_else(|| now.checked_add(rfc::IRT_DEFAULT))
+            .unwrap_or(now);
+        self.other = Some(OtherConfig {
+            server_id,
+            dns_servers: msg.dns_servers(),
+            domains: msg.domain_list(),
+            refresh_at,
+        });
+        self.inform_not_before = None;
+        self.info = None;
+        out.push(Action::OtherConfig);
+    }
+
+    /// Keeps the server's refusal of our IAs in `msg`, if any; reports it
+    /// when it differs from the last one.
+    fn note_refusal(&mut self, msg: &Message, now: Instant, out: &mut Vec<Action>) {
+        let refused = |sc: Option<&StatusCode>| {
+            sc.filter(|s| !matches!(s.status, Status::Success | Status::NoBinding))
+                .cloned()
+        };
+        let found = refused(msg.status())
+            .map(|s| ("message", s))
+            .or_else(|| {
+                msg.ia_pds()
+                    .find(|ia| ia.iaid == self.config.iaid_pd)
+                    .and_then(|ia| refused(ia.status()))
+                    .map(|s| ("IA_PD", s))
+            })
+            .or_else(|| {
+                msg.ia_nas()
+                    .find(|ia| ia.iaid == self.config.iaid_na)
+                    .and_then(|ia| refused(ia.status()))
+                    .map(|s| ("IA_NA", s))
+            });
+        let (Some((scope, status)), Some(server_id)) = (found, msg.server_id().cloned()) else {
+            return;
+        };
+        let refusal = Refusal {
+            server_id,
+            scope,
+            status,
+            at: now,
+        };
+        if self.refusal.as_ref().is_none_or(|r| !r.same_as(&refusal)) {
+            out.push(Action::Refused(refusal.clone()));
+        }
+        self.refusal = Some(refusal);
     }
 
     // ------------------------------------------------------------ events
@@ -401,6 +677,8 @@ impl Client {
                 self.state = State::Idle;
                 out.push(Action::Released);
             }
+            // Runs in `info`, never as the main exchange.
+            Kind::Information => {}
         }
     }
 
@@ -470,12 +748,26 @@ impl Client {
         send_at: Option<Instant>,
         _now: Instant,
     ) {
+        self.exchange = Some(self.new_exchange(kind, server, &ias, params, end, send_at));
+    }
+
+    /// A new exchange: its message built, nothing sent yet.
+    fn new_exchange(
+        &mut self,
+        kind: Kind,
+        server: Option<Duid>,
+        ias: &IaContents,
+        params: Params,
+        end: Option<Instant>,
+        send_at: Option<Instant>,
+    ) -> Exchange {
         let msg_type = match kind {
             Kind::Solicit => MessageType::Solicit,
             Kind::Request => MessageType::Request,
             Kind::Renew => MessageType::Renew,
             Kind::Rebind { .. } => MessageType::Rebind,
             Kind::Release => MessageType::Release,
+            Kind::Information => MessageType::InformationRequest,
         };
         // A new transaction id per exchange, kept across retransmissions.
         let xid = TransactionId::new(self.rng.next_u64() as u32);
@@ -484,10 +776,10 @@ impl Client {
             xid,
             &self.duid,
             server.as_ref(),
-            &ias,
+            ias,
             self.config.rapid_commit,
         );
-        self.exchange = Some(Exchange {
+        Exchange {
             kind,
             message,
             server,
@@ -496,7 +788,7 @@ impl Client {
             send_at,
             first_sent: None,
             rtx: None,
-        });
+        }
     }
 
     fn random_delay(&mut self, max: Duration, now: Instant) -> Instant {
@@ -604,37 +896,14 @@ impl Client {
     // ------------------------------------------------------------ sending
 
     fn transmit_first(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let Some(ex) = self.exchange.as_mut() else {
-            return;
-        };
-        ex.send_at = None;
-        ex.first_sent = Some(now);
-        let positive = ex.kind == Kind::Solicit;
-        ex.rtx = Some(Retransmit::start(
-            ex.params,
-            now,
-            ex.end,
-            positive,
-            &mut self.rng,
-        ));
-        self.transmit(now, out);
+        if let Some(ex) = self.exchange.as_mut() {
+            start_transmitting(ex, now, &mut self.rng, &mut self.counters, out);
+        }
     }
 
     fn transmit(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let Some(ex) = self.exchange.as_mut() else {
-            return;
-        };
-        let elapsed = ex
-            .first_sent
-            .map(|t| now.saturating_duration_since(t))
-            .unwrap_or_default();
-        set_elapsed(&mut ex.message, elapsed);
-        match ex.message.to_bytes() {
-            Ok(bytes) => {
-                self.counters.transmitted += 1;
-                out.push(Action::Transmit(bytes));
-            }
-            Err(e) => log::error!("cannot encode {:?}: {e}", ex.message.msg_type),
+        if let Some(ex) = self.exchange.as_mut() {
+            transmit(ex, now, &mut self.counters, out);
         }
     }
 
@@ -646,7 +915,16 @@ impl Client {
             Ok(m) => m,
             Err(e) => return self.counters.malformed(e.kind.name()),
         };
-        if let Err(reason) = self.validate(&msg) {
+        // A Reply to the Information-request running beside the Solicit.
+        let to_info = self.info.as_ref().is_some_and(|ex| {
+            ex.first_sent.is_some() && msg.transaction_id == ex.message.transaction_id
+        });
+        let checked = if to_info {
+            self.validate(&msg, self.info.as_ref())
+        } else {
+            self.validate(&msg, self.exchange.as_ref())
+        };
+        if let Err(reason) = checked {
             return self.counters.drop(reason);
         }
         // 21.24: honour SOL_MAX_RT from any valid Advertise or Reply, even
@@ -660,6 +938,18 @@ impl Client {
             {
                 rtx.set_mrt(self.sol_max_rt);
             }
+        }
+        // 21.25: the same for INF_MAX_RT.
+        if let Some(v) = msg.inf_max_rt()
+            && rfc::MAX_RT_BOUNDS.contains(&v)
+        {
+            self.inf_max_rt = Duration::from_secs(u64::from(v));
+        }
+        if to_info {
+            return match msg.msg_type {
+                MessageType::Reply => self.on_information_reply(&msg, now, out),
+                _ => self.counters.drop(DropReason::UnexpectedType),
+            };
         }
         let Some(kind) = self.exchange.as_ref().map(|e| e.kind) else {
             return;
@@ -679,13 +969,11 @@ impl Client {
     }
 
     /// The checks every Advertise/Reply must pass (16.3, 16.10).
-    fn validate(&self, msg: &Message) -> Result<(), DropReason> {
+    fn validate(&self, msg: &Message, exchange: Option<&Exchange>) -> Result<(), DropReason> {
         if !matches!(msg.msg_type, MessageType::Advertise | MessageType::Reply) {
             return Err(DropReason::UnexpectedType);
         }
-        let ex = self
-            .exchange
-            .as_ref()
+        let ex = exchange
             .filter(|e| e.first_sent.is_some())
             .ok_or(DropReason::NoExchange)?;
         if msg.transaction_id != ex.message.transaction_id {
@@ -720,6 +1008,7 @@ impl Client {
             msg.server_id().cloned(),
             prefixes.is_empty() && addresses.is_empty(),
         ) else {
+            self.note_refusal(msg, now, out);
             return self.counters.drop(DropReason::AdvertiseWithoutLeases);
         };
         let preference = msg.preference();
@@ -748,6 +1037,7 @@ impl Client {
             out.push(Action::Released);
             return;
         }
+        self.note_refusal(msg, now, out);
         if let Some(status) = msg.status().map(|s| s.status)
             && status != Status::Success
         {
@@ -870,8 +1160,45 @@ impl Client {
             self.lease = None;
             self.start_solicit(now);
         } else {
+            if !lease.prefixes.is_empty() {
+                // What was refused has been granted.
+                self.refusal = None;
+            }
+            // Bound: the lease's Renew and Rebind bring the options now.
+            self.info = None;
             self.lease = Some(lease);
             self.state = State::Bound;
         }
+    }
+}
+
+/// Arms retransmission for `ex` and sends its first transmission.
+fn start_transmitting(
+    ex: &mut Exchange,
+    now: Instant,
+    rng: &mut Rng,
+    counters: &mut Counters,
+    out: &mut Vec<Action>,
+) {
+    ex.send_at = None;
+    ex.first_sent = Some(now);
+    let positive = ex.kind == Kind::Solicit;
+    ex.rtx = Some(Retransmit::start(ex.params, now, ex.end, positive, rng));
+    transmit(ex, now, counters, out);
+}
+
+/// Sends `ex`'s message with Elapsed Time brought up to date.
+fn transmit(ex: &mut Exchange, now: Instant, counters: &mut Counters, out: &mut Vec<Action>) {
+    let elapsed = ex
+        .first_sent
+        .map(|t| now.saturating_duration_since(t))
+        .unwrap_or_default();
+    set_elapsed(&mut ex.message, elapsed);
+    match ex.message.to_bytes() {
+        Ok(bytes) => {
+            counters.transmitted += 1;
+            out.push(Action::Transmit(bytes));
+        }
+        Err(e) => log::error!("cannot encode {:?}: {e}", ex.message.msg_type),
     }
 }

@@ -24,7 +24,9 @@ pub mod retransmit;
 pub mod rng;
 pub mod saved;
 
-pub use client::{Action, Client, Event, LeaseUpdate, State, UpdateReason};
+pub use client::{
+    Action, Client, Event, INFORM_RETRY, LeaseUpdate, OtherConfig, Refusal, State, UpdateReason,
+};
 pub use config::{AddressMode, ClientConfig, IaKind, iaid_for};
 pub use driver::main;
 pub use lease::{DelegatedPrefix, Lease, LeasedAddress};

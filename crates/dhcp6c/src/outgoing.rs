@@ -11,6 +11,16 @@ use ipnet::Ipv6Net;
 /// (21.24); DNS servers and the search list feed the DNS forwarder.
 const ORO: [u16; 3] = [code::DNS_SERVERS, code::DOMAIN_LIST, code::SOL_MAX_RT];
 
+/// Options we ask for in an Information-request: INF_MAX_RT must be in it
+/// instead of SOL_MAX_RT (21.25), and the refresh time tells us when to ask
+/// again (21.23).
+const ORO_INFORMATION: [u16; 4] = [
+    code::DNS_SERVERS,
+    code::DOMAIN_LIST,
+    code::INFORMATION_REFRESH_TIME,
+    code::INF_MAX_RT,
+];
+
 /// Which IAs go into a message, and what to put in them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IaContents {
@@ -77,8 +87,12 @@ pub(crate) fn build(
         m.options.push(DhcpOption::ServerId(s.clone()));
     }
     m.options.push(DhcpOption::ElapsedTime(0));
-    if msg_type != MessageType::Release {
-        m.options.push(DhcpOption::Oro(ORO.to_vec()));
+    match msg_type {
+        MessageType::Release => {}
+        MessageType::InformationRequest => {
+            m.options.push(DhcpOption::Oro(ORO_INFORMATION.to_vec()));
+        }
+        _ => m.options.push(DhcpOption::Oro(ORO.to_vec())),
     }
     if rapid_commit && msg_type == MessageType::Solicit {
         m.options.push(DhcpOption::RapidCommit);

@@ -97,12 +97,22 @@ pub mod rfc {
         mrc: 4,
         mrd: None,
     };
-    /// Information-request: INF_TIMEOUT 1 s, INF_MAX_RT (default 3600 s).
-    pub fn information_request(inf_max_rt: Duration) -> Params {
+    /// Random delay before the first Information-request (INF_MAX_DELAY).
+    pub const INF_MAX_DELAY: Duration = secs(1);
+    /// Information Refresh Time when the server sends none (IRT_DEFAULT).
+    pub const IRT_DEFAULT: Duration = secs(86400);
+    /// Shortest refresh time a client accepts (IRT_MINIMUM).
+    pub const IRT_MINIMUM: Duration = secs(600);
+    /// Information-request as a fallback beside Solicit: INF_TIMEOUT 1 s,
+    /// INF_MAX_RT (default 3600 s), and, unlike a stateless-only client's
+    /// endless exchange, at most 4 transmissions (about 15 s): the
+    /// suspended Solicit must go on looking for a prefix, and the fallback
+    /// is tried again later (see `Client`'s fallback rules).
+    pub fn information_fallback(inf_max_rt: Duration) -> Params {
         Params {
             irt: secs(1),
             mrt: inf_max_rt,
-            mrc: 0,
+            mrc: 4,
             mrd: None,
         }
     }

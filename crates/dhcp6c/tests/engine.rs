@@ -12,7 +12,8 @@ use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use cpe_dhcp6c::{
-    Action, AddressMode, Client, ClientConfig, Event, LeaseUpdate, SavedLease, State, UpdateReason,
+    Action, AddressMode, Client, ClientConfig, Event, INFORM_RETRY, LeaseUpdate, Refusal,
+    SavedLease, State, UpdateReason,
 };
 use cpe_wire::dhcpv6::{
     DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, Status, StatusCode,
@@ -58,6 +59,8 @@ struct Lab {
     sent: Vec<(Duration, Message)>,
     updates: Vec<LeaseUpdate>,
     released: usize,
+    other_configs: usize,
+    refusals: Vec<Refusal>,
 }
 
 impl Lab {
@@ -74,6 +77,8 @@ impl Lab {
             sent: Vec::new(),
             updates: Vec::new(),
             released: 0,
+            other_configs: 0,
+            refusals: Vec::new(),
         }
     }
 
@@ -90,6 +95,8 @@ impl Lab {
                 }
                 Action::Update(u) => self.updates.push(u),
                 Action::Released => self.released += 1,
+                Action::OtherConfig => self.other_configs += 1,
+                Action::Refused(r) => self.refusals.push(r),
             }
         }
     }
@@ -952,5 +959,268 @@ fn nothing_received_while_idle_or_bound_is_acted_on() {
     assert_eq!(
         lab.client.lease().unwrap().prefixes[0].prefix,
         net("2001:db8:1::/56")
+    );
+}
+
+// ------------------------------------------------ stateless fallback
+
+fn top_status(status: Status, text: &str) -> DhcpOption {
+    DhcpOption::StatusCode(StatusCode {
+        status,
+        message: text.to_string(),
+    })
+}
+
+fn last_ir(lab: &Lab) -> Message {
+    lab.sent_of(MessageType::InformationRequest)
+        .last()
+        .expect("an Information-request within INF_MAX_DELAY")
+        .1
+        .clone()
+}
+
+fn oro_of(m: &Message) -> Vec<u16> {
+    m.options
+        .iter()
+        .find_map(|o| match o {
+            DhcpOption::Oro(v) => Some(v.clone()),
+            _ => None,
+        })
+        .expect("an ORO")
+}
+
+/// A stateless-only server (dnsmasq with a `static` range answers every
+/// Solicit with NoAddrsAvail): the client reports the refusal once, learns
+/// DNS by Information-request, and keeps soliciting for a prefix.
+#[test]
+fn refused_solicit_falls_back_to_information_request_and_keeps_soliciting() {
+    let mut lab = Lab::new(config());
+    lab.event(Event::Start);
+    lab.run_for(secs(1.0));
+    let solicit = lab.last().clone();
+    assert_eq!(solicit.msg_type, MessageType::Solicit);
+    lab.deliver(&answer(
+        &solicit,
+        MessageType::Advertise,
+        1,
+        vec![top_status(Status::NoAddrsAvail, "no addresses available")],
+    ));
+    assert_eq!(lab.refusals.len(), 1, "the refusal is reported");
+    let r = &lab.refusals[0];
+    assert_eq!(
+        (r.scope, r.status.status),
+        ("message", Status::NoAddrsAvail)
+    );
+    assert_eq!(r.status.message, "no addresses available");
+    assert_eq!(lab.client.state(), State::Soliciting);
+
+    // INF_MAX_DELAY: the Information-request goes out within 1 s.
+    lab.run_for(secs(1.0));
+    let ir = last_ir(&lab);
+    assert_eq!(ir.msg_type, MessageType::InformationRequest);
+    assert_eq!(
+        ir.ia_pds().count() + ir.ia_nas().count(),
+        0,
+        "no IA in an Information-request"
+    );
+    let oro = oro_of(&ir);
+    for c in [
+        code::DNS_SERVERS,
+        code::DOMAIN_LIST,
+        code::INFORMATION_REFRESH_TIME,
+        code::INF_MAX_RT,
+    ] {
+        assert!(oro.contains(&c), "ORO asks for option {c}");
+    }
+    assert!(
+        !oro.contains(&code::SOL_MAX_RT),
+        "21.25: INF_MAX_RT, not SOL_MAX_RT"
+    );
+
+    lab.deliver(&answer(
+        &ir,
+        MessageType::Reply,
+        1,
+        vec![dns(), DhcpOption::InformationRefreshTime(900)],
+    ));
+    assert_eq!(lab.other_configs, 1);
+    assert_eq!(
+        lab.client.dns_servers(),
+        &["2001:db8::53".parse::<Ipv6Addr>().unwrap()]
+    );
+    assert_eq!(
+        lab.client.state(),
+        State::Soliciting,
+        "back to looking for a prefix"
+    );
+
+    // The Solicit goes on with its backoff; the same refusal again is not
+    // reported again and starts no second Information-request.
+    lab.run_for(secs(10.0));
+    let solicits = lab.sent_of(MessageType::Solicit);
+    assert!(solicits.len() >= 2, "soliciting continues: {solicits:?}");
+    let s = solicits.last().unwrap().1.clone();
+    lab.deliver(&answer(
+        &s,
+        MessageType::Advertise,
+        1,
+        vec![top_status(Status::NoAddrsAvail, "no addresses available")],
+    ));
+    assert_eq!(lab.refusals.len(), 1);
+    assert_eq!(lab.sent_of(MessageType::InformationRequest).len(), 1);
+
+    // At the refresh time (900 s after the Reply) it is asked for again.
+    let replied_at = lab.sent_of(MessageType::InformationRequest)[0].0;
+    lab.run_until(secs(950.0));
+    let irs = lab.sent_of(MessageType::InformationRequest);
+    assert!(irs.len() >= 2);
+    let again = irs[1].0 - replied_at;
+    assert!(
+        again >= secs(900.0) && again <= secs(902.0),
+        "refreshed after {again:?}"
+    );
+}
+
+/// A refresh time below IRT_MINIMUM (600 s) is raised to it (21.23).
+#[test]
+fn information_refresh_time_has_a_floor() {
+    let mut lab = Lab::new(config());
+    lab.event(Event::Start);
+    lab.run_for(secs(1.0));
+    let s = lab.last().clone();
+    lab.deliver(&answer(
+        &s,
+        MessageType::Advertise,
+        1,
+        vec![ia_pd_status(Status::NoPrefixAvail)],
+    ));
+    assert_eq!(lab.refusals.last().map(|r| r.scope), Some("IA_PD"));
+    lab.run_for(secs(1.0));
+    let ir = last_ir(&lab);
+    lab.deliver(&answer(
+        &ir,
+        MessageType::Reply,
+        1,
+        vec![dns(), DhcpOption::InformationRefreshTime(5)],
+    ));
+    lab.run_for(secs(590.0));
+    assert_eq!(
+        lab.sent_of(MessageType::InformationRequest).len(),
+        1,
+        "not before 600 s"
+    );
+    lab.run_for(secs(15.0));
+    assert!(lab.sent_of(MessageType::InformationRequest).len() >= 2);
+}
+
+/// RA with O=1 and no server answering Solicit: after three Solicits the
+/// client asks for configuration; an unanswered Information-request gives
+/// way to the Solicit after 4 transmissions and waits INFORM_RETRY.
+#[test]
+fn ra_other_flag_and_silent_solicits_try_information_request_then_back_off() {
+    let mut lab = Lab::new(config());
+    lab.event(Event::RaFlags {
+        managed: false,
+        other: true,
+    });
+    lab.event(Event::Start);
+    lab.run_for(secs(60.0));
+    let kinds: Vec<MessageType> = lab.sent.iter().map(|(_, m)| m.msg_type).collect();
+    let first_ir = kinds
+        .iter()
+        .position(|t| *t == MessageType::InformationRequest)
+        .expect("an Information-request");
+    assert_eq!(first_ir, 3, "after three unanswered Solicits: {kinds:?}");
+    assert_eq!(
+        lab.sent_of(MessageType::InformationRequest).len(),
+        4,
+        "INF_TIMEOUT backoff, 4 tries"
+    );
+    // The Solicit kept its own RFC pace beside it: 1, 2, 4, 8, 16 s...
+    let times: Vec<Duration> = lab
+        .sent_of(MessageType::Solicit)
+        .iter()
+        .map(|s| s.0)
+        .collect();
+    let g = gaps(&times);
+    assert!(
+        g.windows(2)
+            .all(|w| w[1] >= 1.7 * w[0] && w[1] <= 2.3 * w[0]),
+        "Solicit backoff untouched: {g:?}"
+    );
+    lab.run_for(INFORM_RETRY - secs(60.0));
+    assert_eq!(
+        lab.sent_of(MessageType::InformationRequest).len(),
+        4,
+        "no retry before INFORM_RETRY"
+    );
+    lab.run_for(secs(200.0));
+    assert!(
+        lab.sent_of(MessageType::InformationRequest).len() > 4,
+        "tried again later"
+    );
+}
+
+/// Without the O flag and without a refusal, a silent network gets only
+/// Solicits (the fallback is not a second way to flood the link).
+#[test]
+fn no_fallback_without_refusal_or_o_flag() {
+    let mut lab = Lab::new(config());
+    lab.event(Event::Start);
+    lab.run_for(secs(300.0));
+    assert!(lab.sent_of(MessageType::InformationRequest).is_empty());
+}
+
+/// A rapid-commit Reply refusing everything is reported with its status
+/// and text, and a later binding clears the refusal; the lease's DNS then
+/// wins over the one learned statelessly.
+#[test]
+fn refusal_in_rapid_commit_reply_is_reported_and_cleared_by_a_binding() {
+    let mut cfg = config();
+    cfg.rapid_commit = true;
+    let mut lab = Lab::new(cfg);
+    lab.event(Event::Start);
+    lab.run_for(secs(1.0));
+    let s = lab.last().clone();
+    let mut refuse = vec![DhcpOption::RapidCommit, ia_pd_status(Status::NoPrefixAvail)];
+    if let Some(DhcpOption::IaPd(ia)) = refuse.get_mut(1)
+        && let Some(DhcpOption::StatusCode(sc)) = ia.options.get_mut(0)
+    {
+        sc.message = "pool exhausted".into();
+    }
+    lab.deliver(&answer(&s, MessageType::Reply, 1, refuse));
+    let r = lab.client.refusal().expect("refusal kept").clone();
+    assert_eq!(
+        (r.scope, r.status.status, r.status.message.as_str()),
+        ("IA_PD", Status::NoPrefixAvail, "pool exhausted")
+    );
+    lab.run_for(secs(1.0));
+    let ir = last_ir(&lab);
+    lab.deliver(&answer(
+        &ir,
+        MessageType::Reply,
+        1,
+        vec![DhcpOption::DnsServers(vec![
+            "2001:db8::99".parse().unwrap(),
+        ])],
+    ));
+    // The server gets a prefix later.
+    lab.run_for(secs(3.0));
+    let s = lab.sent_of(MessageType::Solicit).last().unwrap().1.clone();
+    lab.deliver(&answer(
+        &s,
+        MessageType::Reply,
+        1,
+        vec![
+            DhcpOption::RapidCommit,
+            ia_pd(0, 0, &[("2001:db8:1::/56", 3600, 7200)]),
+            dns(),
+        ],
+    ));
+    assert_eq!(lab.client.state(), State::Bound);
+    assert!(lab.client.refusal().is_none());
+    assert_eq!(
+        lab.client.dns_servers(),
+        &["2001:db8::53".parse::<Ipv6Addr>().unwrap()]
     );
 }

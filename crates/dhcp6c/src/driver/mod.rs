@@ -413,6 +413,16 @@ impl Driver {
                     log::info!("Release exchange finished; idle until restarted");
                     self.publish(now);
                 }
+                Action::OtherConfig => {
+                    if let Some(o) = self.client.other_config() {
+                        log::info!("{}", publish::describe_other(o, now));
+                    }
+                    self.publish(now);
+                }
+                Action::Refused(r) => {
+                    log::warn!("{}", publish::describe_refusal(&r));
+                    self.publish(now);
+                }
             }
         }
     }

@@ -8,7 +8,7 @@ use cpe_bus::state::{DelegatedAddress, INFINITE};
 use cpe_bus::{Dhcp6Facts, MonoTime, WanFacts, WanState};
 use serde_json::{Value, json};
 
-use crate::client::{Client, LeaseUpdate};
+use crate::client::{Client, LeaseUpdate, OtherConfig, Refusal};
 use crate::lease::{Deadline, DelegatedPrefix, secs_left};
 
 /// This process's `Instant` and bus time at one moment, taken once.
@@ -67,10 +67,8 @@ pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
                     .collect()
             })
             .unwrap_or_default(),
-        dns_servers: lease.map(|l| l.dns_servers.clone()).unwrap_or_default(),
-        domains: lease
-            .map(|l| l.domains.iter().map(|d| d.to_string()).collect())
-            .unwrap_or_default(),
+        dns_servers: client.dns_servers().to_vec(),
+        domains: client.domains().iter().map(|d| d.to_string()).collect(),
         t1: lease.and_then(|l| l.t1).map(bus_time),
         t2: lease.and_then(|l| l.t2).map(bus_time),
     }
@@ -143,8 +141,22 @@ pub fn status(
         })).collect::<Vec<_>>()).unwrap_or_default(),
         "t1": lease.map(|l| secs_left(l.t1, now)),
         "t2": lease.map(|l| secs_left(l.t2, now)),
-        "dns_servers": lease.map(|l| l.dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
-        "domains": lease.map(|l| l.domains.iter().map(|d| d.to_string()).collect::<Vec<_>>()).unwrap_or_default(),
+        "dns_servers": client.dns_servers().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "domains": client.domains().iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        "other_config": client.other_config().map(|o| json!({
+            "server_duid": o.server_id.to_hex(),
+            "dns_servers": o.dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "domains": o.domains.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "refresh_in": o.refresh_at.saturating_duration_since(now).as_secs(),
+        })),
+        "refusal": client.refusal().map(|r| json!({
+            "server_duid": r.server_id.to_hex(),
+            "scope": r.scope,
+            "status": r.status.status.name(),
+            "status_code": r.status.status.to_u16(),
+            "message": r.status.message,
+            "age": now.saturating_duration_since(r.at).as_secs(),
+        })),
         "sol_max_rt": client.sol_max_rt().as_secs(),
         "counters": client.counters(),
     })
@@ -197,6 +209,44 @@ pub fn wan_ready(wan: &WanFacts, pppoe: bool, start_always: bool) -> bool {
             && wan.state != WanState::Down
             && (start_always || wan.ra_managed || wan.ra_other_config)
     }
+}
+
+/// The log line for configuration learned by Information-request.
+pub fn describe_other(o: &OtherConfig, now: Instant) -> String {
+    let list = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "stateless DHCPv6 from server {}: DNS {}; search {}; refresh in {} s",
+        o.server_id.to_hex(),
+        list(o.dns_servers.iter().map(|a| a.to_string()).collect()),
+        list(o.domains.iter().map(|d| d.to_string()).collect()),
+        o.refresh_at.saturating_duration_since(now).as_secs(),
+    )
+}
+
+/// The log line for a server's refusal: its status code and its own text,
+/// which is what an ISP's support desk asks for.
+pub fn describe_refusal(r: &Refusal) -> String {
+    let what = match r.scope {
+        "message" => "our request".to_string(),
+        ia => ia.to_string(),
+    };
+    let text = if r.status.message.is_empty() {
+        String::new()
+    } else {
+        format!(" \"{}\"", r.status.message.escape_debug())
+    };
+    format!(
+        "server {} refuses {what}: {} ({}){text}",
+        r.server_id.to_hex(),
+        r.status.status.name(),
+        r.status.status.to_u16(),
+    )
 }
 
 #[cfg(test)]

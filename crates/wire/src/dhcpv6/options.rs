@@ -224,6 +224,21 @@ impl Status {
         }
     }
 
+    /// The RFC's name for the code, as engineers read it in server logs
+    /// and the RFC (`NoPrefixAvail`); unknown codes as `status N`.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
+            Self::Success => "Success",
+            Self::UnspecFail => "UnspecFail",
+            Self::NoAddrsAvail => "NoAddrsAvail",
+            Self::NoBinding => "NoBinding",
+            Self::NotOnLink => "NotOnLink",
+            Self::UseMulticast => "UseMulticast",
+            Self::NoPrefixAvail => "NoPrefixAvail",
+            Self::Other(o) => return std::borrow::Cow::Owned(format!("status {o}")),
+        })
+    }
+
     /// The wire value.
     pub fn to_u16(self) -> u16 {
         match self {
