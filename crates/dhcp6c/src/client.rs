@@ -70,6 +70,9 @@ pub enum Event<'a> {
     },
     /// A UDP payload received on port 546 of the WAN interface.
     Packet(&'a [u8]),
+    /// Duplicate address detection failed for a leased IA_NA address on
+    /// the WAN: it is withdrawn and declined (18.2.8).
+    DadFailed(Ipv6Addr),
     /// Time has advanced to `now` (at or after [`Client::next_deadline`]).
     Tick,
 }
@@ -146,6 +149,8 @@ pub enum UpdateReason {
     Expired,
     /// Given back by Teardown.
     Released,
+    /// An address failed DAD and was declined.
+    Declined,
 }
 
 /// One change of bindings: the full current set plus what left it.
@@ -184,6 +189,8 @@ pub enum State {
     Rebinding,
     /// Giving bindings back after Teardown.
     Releasing,
+    /// Telling the server an address failed DAD.
+    Declining,
 }
 
 impl State {
@@ -197,6 +204,7 @@ impl State {
             Self::Renewing => "renewing",
             Self::Rebinding => "rebinding",
             Self::Releasing => "releasing",
+            Self::Declining => "declining",
         }
     }
 }
@@ -208,6 +216,7 @@ enum Kind {
     Renew,
     Rebind { verify: bool },
     Release,
+    Decline,
     Information,
 }
 
@@ -410,6 +419,7 @@ impl Client {
                 self.on_packet(bytes, now, &mut out);
                 self.consider_information(now);
             }
+            Event::DadFailed(address) => self.on_dad_failed(address, now, &mut out),
             Event::Tick => {
                 self.on_tick(now, &mut out);
                 self.on_info_tick(now, &mut out);
@@ -576,6 +586,58 @@ impl Client {
         }
     }
 
+    /// 18.2.8: an address that failed DAD is not used; the server is told
+    /// with a Decline so it does not hand it out again, and what is left
+    /// of the lease stays bound (with no address left in it, the client
+    /// asks again).
+    fn on_dad_failed(&mut self, address: Ipv6Addr, now: Instant, out: &mut Vec<Action>) {
+        let Some(lease) = self.lease.as_mut() else {
+            return;
+        };
+        let Some(pos) = lease.addresses.iter().position(|a| a.address == address) else {
+            return;
+        };
+        let gone = lease.addresses.remove(pos);
+        let server = lease.server_id.clone();
+        self.counters.declined += 1;
+        out.push(Action::Update(LeaseUpdate {
+            reason: UpdateReason::Declined,
+            prefixes: lease.prefixes.clone(),
+            previous_prefixes: Vec::new(),
+            addresses: lease.addresses.clone(),
+            previous_addresses: vec![gone],
+        }));
+        let ias = IaContents {
+            pd: None,
+            na: Some((self.config.iaid_na, vec![address])),
+        };
+        // Whatever was under way (a Renew, say) starts again after the
+        // Decline from the T1/T2 logic.
+        self.begin(
+            Kind::Decline,
+            Some(server),
+            ias,
+            rfc::DECLINE,
+            None,
+            None,
+            now,
+        );
+        self.state = State::Declining;
+        self.transmit_first(now, out);
+    }
+
+    /// The Decline exchange ended (Reply or DEC_MAX_RC).
+    fn after_decline(&mut self, now: Instant) {
+        self.exchange = None;
+        let empty = self.lease.as_ref().is_none_or(Lease::is_empty);
+        if empty {
+            self.lease = None;
+            self.start_solicit(now);
+        } else {
+            self.state = State::Bound;
+        }
+    }
+
     fn on_teardown(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.adverts.clear();
         let Some(lease) = self.lease.take() else {
@@ -677,6 +739,8 @@ impl Client {
                 self.state = State::Idle;
                 out.push(Action::Released);
             }
+            // 18.2.8: after DEC_MAX_RC, the client abandons the Decline.
+            Kind::Decline => self.after_decline(now),
             // Runs in `info`, never as the main exchange.
             Kind::Information => {}
         }
@@ -767,6 +831,7 @@ impl Client {
             Kind::Renew => MessageType::Renew,
             Kind::Rebind { .. } => MessageType::Rebind,
             Kind::Release => MessageType::Release,
+            Kind::Decline => MessageType::Decline,
             Kind::Information => MessageType::InformationRequest,
         };
         // A new transaction id per exchange, kept across retransmissions.
@@ -1036,6 +1101,10 @@ impl Client {
             self.state = State::Idle;
             out.push(Action::Released);
             return;
+        }
+        if kind == Kind::Decline {
+            // Any Reply ends a Decline (18.2.10.3).
+            return self.after_decline(now);
         }
         self.note_refusal(msg, now, out);
         if let Some(status) = msg.status().map(|s| s.status)

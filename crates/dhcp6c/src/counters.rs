@@ -14,6 +14,9 @@ pub struct Counters {
     pub transmitted: u64,
     /// Of those, retransmissions.
     pub retransmissions: u64,
+    /// Leased addresses that failed duplicate address detection and were
+    /// declined.
+    pub declined: u64,
     /// Undecodable datagrams, by decode error kind.
     pub malformed: BTreeMap<&'static str, u64>,
     /// Well-formed messages that were not acceptable, by reason.

@@ -88,7 +88,7 @@ pub(crate) fn build(
     }
     m.options.push(DhcpOption::ElapsedTime(0));
     match msg_type {
-        MessageType::Release => {}
+        MessageType::Release | MessageType::Decline => {}
         MessageType::InformationRequest => {
             m.options.push(DhcpOption::Oro(ORO_INFORMATION.to_vec()));
         }

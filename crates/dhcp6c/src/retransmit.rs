@@ -90,6 +90,13 @@ pub mod rfc {
         mrc: 0,
         mrd: Some(secs(10)),
     };
+    /// Decline: DEC_TIMEOUT 1 s, DEC_MAX_RC 4.
+    pub const DECLINE: Params = Params {
+        irt: secs(1),
+        mrt: Duration::ZERO,
+        mrc: 4,
+        mrd: None,
+    };
     /// Release: REL_TIMEOUT 1 s, REL_MAX_RC 4.
     pub const RELEASE: Params = Params {
         irt: secs(1),

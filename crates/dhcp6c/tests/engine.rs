@@ -1224,3 +1224,84 @@ fn refusal_in_rapid_commit_reply_is_reported_and_cleared_by_a_binding() {
         &["2001:db8::53".parse::<Ipv6Addr>().unwrap()]
     );
 }
+
+// ------------------------------------------------ DAD failure: Decline
+
+fn ia_na_with(addr: &str) -> DhcpOption {
+    DhcpOption::IaNa(IaNa {
+        iaid: IAID_NA,
+        t1: 0,
+        t2: 0,
+        options: vec![DhcpOption::IaAddr(IaAddress {
+            addr: addr.parse().unwrap(),
+            preferred: 1000,
+            valid: 2000,
+            options: vec![],
+        })],
+    })
+}
+
+fn bound_with_address(with_prefix: bool) -> Lab {
+    let mut cfg = config();
+    cfg.request_address = AddressMode::Always;
+    cfg.request_prefix = with_prefix;
+    let mut lab = Lab::new(cfg);
+    let mut ias = vec![pref(255), ia_na_with("2001:db8::abcd")];
+    if with_prefix {
+        ias.push(ia_pd(0, 0, &[("2001:db8:1::/56", 3000, 4000)]));
+    }
+    lab.event(Event::Start);
+    lab.run_for(secs(1.0));
+    let s = lab.last().clone();
+    lab.deliver(&answer(&s, MessageType::Advertise, 1, ias.clone()));
+    let req = lab.last().clone();
+    lab.deliver(&answer(&req, MessageType::Reply, 1, ias[1..].to_vec()));
+    assert_eq!(lab.client.state(), State::Bound);
+    lab
+}
+
+/// RFC 8415 18.2.8: an address that failed DAD is withdrawn at once and
+/// declined to the server that leased it; the prefix stays bound.
+#[test]
+fn dad_failure_withdraws_the_address_and_declines_it() {
+    let mut lab = bound_with_address(true);
+    let addr: Ipv6Addr = "2001:db8::abcd".parse().unwrap();
+    lab.event(Event::DadFailed(addr));
+    let u = lab.updates.last().unwrap();
+    assert_eq!(u.reason, UpdateReason::Declined);
+    assert!(u.addresses.is_empty());
+    assert_eq!(u.previous_addresses[0].address, addr);
+    assert_eq!(u.prefixes.len(), 1, "the prefix is not touched");
+    let decline = lab.last().clone();
+    assert_eq!(decline.msg_type, MessageType::Decline);
+    assert_eq!(decline.server_id(), Some(&server(1)));
+    let na = decline.ia_nas().next().unwrap();
+    assert_eq!(
+        na.addresses().map(|a| a.addr).collect::<Vec<_>>(),
+        vec![addr]
+    );
+    assert_eq!(decline.ia_pds().count(), 0);
+    assert_eq!(lab.client.counters().declined, 1);
+    lab.deliver(&answer(&decline, MessageType::Reply, 1, vec![]));
+    assert_eq!(lab.client.state(), State::Bound);
+    assert!(lab.client.lease().unwrap().addresses.is_empty());
+    // An unknown address changes nothing.
+    let sent = lab.sent.len();
+    lab.event(Event::DadFailed("2001:db8::1".parse().unwrap()));
+    assert_eq!(lab.sent.len(), sent);
+}
+
+/// DEC_MAX_RC: an unanswered Decline is sent 4 times; with no binding
+/// left the client asks for new ones.
+#[test]
+fn unanswered_decline_gives_up_after_four_and_solicits_when_nothing_is_left() {
+    let mut lab = bound_with_address(false);
+    lab.event(Event::DadFailed("2001:db8::abcd".parse().unwrap()));
+    lab.run_for(secs(30.0));
+    assert_eq!(lab.sent_of(MessageType::Decline).len(), 4);
+    assert!(
+        !lab.sent_of(MessageType::Solicit).is_empty()
+            && lab.sent.last().unwrap().1.msg_type == MessageType::Solicit,
+        "nothing bound any more: Solicit again"
+    );
+}

@@ -16,6 +16,7 @@ mod publish;
 mod routes;
 mod socket;
 mod store;
+mod wan_addr;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -32,6 +33,7 @@ use crate::config::{AddressMode, ClientConfig, IaKind, iaid_for};
 use publish::{Previous, describe, facts, status, wan_ready};
 use socket::ClientSocket;
 use store::{Store, random_bytes};
+use wan_addr::WanAddresses;
 
 /// How often the status object is refreshed and drops are summarised.
 const STATUS_INTERVAL: Duration = Duration::from_secs(10);
@@ -136,6 +138,7 @@ struct Driver {
     last_state: State,
     drops_logged: u64,
     drops_logged_at: Option<Instant>,
+    wan_addresses: WanAddresses,
 }
 
 fn seed() -> Result<u64, String> {
@@ -181,6 +184,7 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
         last_state: State::Idle,
         drops_logged: 0,
         drops_logged_at: None,
+        wan_addresses: WanAddresses::default(),
     };
     let now = Instant::now();
     if let Some(lease) = d.store.load_lease(now) {
@@ -238,6 +242,7 @@ async fn run() -> Result<(), String> {
         last_state: State::Idle,
         drops_logged: 0,
         drops_logged_at: None,
+        wan_addresses: WanAddresses::default(),
     };
     let now = Instant::now();
     if let Some(lease) = d.store.load_lease(now) {
@@ -266,7 +271,10 @@ impl Driver {
         let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
         let mut buf = vec![0u8; 65536];
         loop {
-            let deadline = self.client.next_deadline();
+            let deadline = crate::lease::earliest(
+                self.client.next_deadline(),
+                self.wan_addresses.next_check(),
+            );
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -282,6 +290,14 @@ impl Driver {
             tokio::select! {
                 () = sleep => {
                     let now = Instant::now();
+                    if self.wan_addresses.next_check().is_some_and(|t| t <= now) {
+                        let iface = self.wan_interface();
+                        for addr in self.wan_addresses.check_dad(&iface, now) {
+                            let actions = self.client.handle(Event::DadFailed(addr), now);
+                            self.perform(actions, now).await;
+                        }
+                        self.publish_status(now);
+                    }
                     let actions = self.client.handle(Event::Tick, now);
                     self.perform(actions, now).await;
                 }
@@ -404,6 +420,8 @@ impl Driver {
                     self.previous
                         .apply(&u, now, u.reason == UpdateReason::Released);
                     self.sync_routes(&u.prefixes.iter().map(|p| p.prefix).collect());
+                    let iface = self.wan_interface();
+                    self.wan_addresses.sync(&iface, &u.addresses, now);
                     if let Err(e) = self.store.save_lease(self.client.lease(), now) {
                         log::error!("cannot save lease: {e}");
                     }
@@ -482,13 +500,30 @@ impl Driver {
         }
     }
 
-    fn publish_status(&self, now: Instant) {
-        let iface = self
-            .socket
+    /// The interface DHCPv6 runs on now.
+    fn wan_interface(&self) -> String {
+        self.socket
             .as_ref()
             .map(|s| s.interface.clone())
-            .unwrap_or_else(|| self.config_interface.clone());
-        let st = status(&self.client, self.previous.list(), &iface, now);
+            .unwrap_or_else(|| self.config_interface.clone())
+    }
+
+    fn publish_status(&self, now: Instant) {
+        let iface = self.wan_interface();
+        let mut st = status(&self.client, self.previous.list(), &iface, now);
+        st["wan_addresses"] = self
+            .wan_addresses
+            .list()
+            .map(|(a, dad)| {
+                serde_json::json!({
+                    "address": a.to_string(),
+                    "dad": match dad {
+                        wan_addr::DadState::Pending => "tentative",
+                        wan_addr::DadState::Done => "done",
+                    },
+                })
+            })
+            .collect();
         if let Some(path) = &self.status_file {
             let text = format!("{st}\n");
             if let Err(e) = cpe_sys::persist::atomic_write(path, text.as_bytes()) {
