@@ -131,6 +131,10 @@ pub struct LanReport {
     pub subnet_id: u64,
     /// Its /64s.
     pub prefixes: Vec<LanPrefixReport>,
+    /// Why it is not numbered as configured (a delegation too small for
+    /// its `subnet_id`, RFC 7084 WPD-3), one line each.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 /// A LAN /64 in a report.
@@ -223,6 +227,7 @@ pub fn network_reports(state: &SharedState, now: MonoTime) -> (WanReport, Vec<La
                     origin: p.origin,
                 })
                 .collect(),
+            problems: Vec::new(),
         })
         .collect();
     (wan, lan)

@@ -161,8 +161,34 @@ pub fn lan(r: &StatusReport) -> String {
         for p in &l.prefixes {
             let _ = writeln!(out, "      {}", lan_prefix_line(p));
         }
+        for problem in &l.problems {
+            for (i, line) in wrap_words(problem, 80 - 8).iter().enumerate() {
+                let mark = if i == 0 { "!" } else { " " };
+                let _ = writeln!(out, "      {mark} {line}");
+            }
+        }
     }
     out
+}
+
+/// Splits `text` into lines of at most `width` characters at spaces (a
+/// word longer than `width` stands alone), so the screen stays 80 columns.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }
 
 fn num(v: &serde_json::Value) -> String {
@@ -414,6 +440,11 @@ mod tests {
                 deprecated: true,
                 origin: cpe_bus::PrefixOrigin::Delegated,
             }],
+            problems: vec![
+                "delegated 2001:db8:1200::/64 has no subnet 1 for br0 (a /64 holds subnet 0 \
+                 only; subnet_id 1 needs a /63 or shorter): numbered with subnet 0 instead"
+                    .into(),
+            ],
         }];
         r.daemons = vec![DaemonReport {
             name: "dhcp6c".into(),

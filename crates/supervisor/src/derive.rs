@@ -39,6 +39,107 @@ pub fn subnet64(prefix: Ipv6Net, subnet_id: u64) -> Option<Ipv6Net> {
     Ipv6Net::new(Ipv6Addr::from(base), 64).ok()
 }
 
+/// Which /64 of one delegation a LAN gets, and what the engineer must be
+/// told about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The LAN's /64 of the delegation, if it gets one.
+    pub subnet: Option<Ipv6Net>,
+    /// Why it did not get its configured subnet, in words, with the
+    /// delegated length and what the config asked for.
+    pub problem: Option<String>,
+}
+
+/// Assigns each LAN its /64 of `prefix` (RFC 7084 WPD-3: a delegation
+/// shorter than the config planned for must not leave LANs silently
+/// unnumbered).
+///
+/// The rule: a LAN whose `subnet_id` fits in the delegation gets that /64.
+/// A LAN whose `subnet_id` does not fit (a /64 delegated where the config
+/// planned a /56) takes the lowest /64 of the delegation that no other LAN
+/// uses, in config order, so a /64 still numbers one LAN rather than none;
+/// when every /64 is taken it gets none. Either way the LAN carries a
+/// problem line. A delegation longer than /64 numbers no LAN.
+pub fn assign(lans: &[LanInput], prefix: Ipv6Net) -> Vec<Assignment> {
+    let len = prefix.prefix_len();
+    if len > 64 {
+        let problem =
+            format!("delegated {prefix} is longer than /64: no LAN can be numbered from it");
+        return lans
+            .iter()
+            .map(|_| Assignment {
+                subnet: None,
+                problem: Some(problem.clone()),
+            })
+            .collect();
+    }
+    let fits = |id: u64| subnet64(prefix, id).is_some();
+    let mut used: Vec<u64> = lans
+        .iter()
+        .map(|l| l.subnet_id)
+        .filter(|id| fits(*id))
+        .collect();
+    lans.iter()
+        .map(|lan| {
+            if fits(lan.subnet_id) {
+                return Assignment {
+                    subnet: subnet64(prefix, lan.subnet_id),
+                    problem: None,
+                };
+            }
+            let bits = 64 - u32::from(len);
+            let last = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
+            let free = (0..=last).find(|id| !used.contains(id));
+            let holds = if last == 0 {
+                "subnet 0 only".to_string()
+            } else {
+                format!("subnets 0..={last}")
+            };
+            let head = format!(
+                "delegated {prefix} has no subnet {id} for {iface} (a /{len} holds {holds}; \
+                 subnet_id {id} needs a /{need} or shorter)",
+                id = lan.subnet_id,
+                iface = lan.interface,
+                need = 64 - (64 - lan.subnet_id.leading_zeros()).min(64),
+            );
+            match free {
+                Some(id) => {
+                    used.push(id);
+                    Assignment {
+                        subnet: subnet64(prefix, id),
+                        problem: Some(format!("{head}: numbered with subnet {id} instead")),
+                    }
+                }
+                None => Assignment {
+                    subnet: None,
+                    problem: Some(format!(
+                        "{head}: every /64 of it is used by another LAN, so {} has no global prefix",
+                        lan.interface
+                    )),
+                },
+            }
+        })
+        .collect()
+}
+
+/// The problem lines of each LAN (in `lans` order) for the current
+/// delegations: what the console and the log show.
+pub fn lan_problems(lans: &[LanInput], dhcp6: &Dhcp6Facts, now: MonoTime) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new(); lans.len()];
+    for p in dhcp6
+        .delegated_prefixes
+        .iter()
+        .filter(|p| p.valid_until > now)
+    {
+        for (i, a) in assign(lans, p.prefix).into_iter().enumerate() {
+            if let (Some(problem), Some(slot)) = (a.problem, out.get_mut(i)) {
+                slot.push(problem);
+            }
+        }
+    }
+    out
+}
+
 /// The router's own address in a /64: `::1`, the address LAN hosts expect
 /// to find a router and DNS at, stable across renumberings.
 pub fn router_address(net: Ipv6Net) -> Ipv6Addr {
@@ -71,14 +172,25 @@ pub fn derive_lans(
     ula48: Option<Ipv6Net>,
     now: MonoTime,
 ) -> Vec<LanFacts> {
+    let current: Vec<(&DelegatedPrefix, Vec<Assignment>)> = dhcp6
+        .delegated_prefixes
+        .iter()
+        .filter(|p| p.valid_until > now)
+        .map(|p| (p, assign(lans, p.prefix)))
+        .collect();
+    let previous: Vec<(&DelegatedPrefix, Vec<Assignment>)> = dhcp6
+        .previous_prefixes
+        .iter()
+        .filter(|p| p.valid_until > now)
+        .map(|p| (p, assign(lans, p.prefix)))
+        .collect();
+    let nth = |a: &[Assignment], i: usize| a.get(i).and_then(|a| a.subnet);
     lans.iter()
-        .map(|lan| {
+        .enumerate()
+        .map(|(i, lan)| {
             let mut prefixes = Vec::new();
-            for p in &dhcp6.delegated_prefixes {
-                if p.valid_until <= now {
-                    continue;
-                }
-                if let Some(net) = subnet64(p.prefix, lan.subnet_id) {
+            for (p, assigned) in &current {
+                if let Some(net) = nth(assigned, i) {
                     prefixes.push(lan_prefix(
                         net,
                         p.preferred_until,
@@ -88,11 +200,8 @@ pub fn derive_lans(
                     ));
                 }
             }
-            for p in &dhcp6.previous_prefixes {
-                if p.valid_until <= now {
-                    continue;
-                }
-                if let Some(net) = subnet64(p.prefix, lan.subnet_id) {
+            for (p, assigned) in &previous {
+                if let Some(net) = nth(assigned, i) {
                     if prefixes.iter().any(|x: &LanPrefix| x.prefix == net) {
                         continue;
                     }
@@ -285,5 +394,81 @@ mod tests {
         let got = upstream_dns(&d, &w);
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].to_string(), "192.0.2.53");
+    }
+
+    fn lans(ids: &[u64]) -> Vec<LanInput> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| LanInput {
+                interface: format!("br{i}"),
+                subnet_id: *id,
+                ula: false,
+                static_prefixes: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn subnets(a: &[Assignment]) -> Vec<Option<String>> {
+        a.iter().map(|a| a.subnet.map(|n| n.to_string())).collect()
+    }
+
+    /// WPD-3: a /64 where the config planned subnet 1 still numbers one
+    /// LAN, and says so; the LAN that finds nothing free says that too.
+    #[test]
+    fn a_delegation_too_small_for_subnet_id_numbers_the_first_lan_and_explains() {
+        let a = assign(&lans(&[1, 2]), net("2001:db8:1:2::/64"));
+        assert_eq!(subnets(&a), vec![Some("2001:db8:1:2::/64".into()), None]);
+        let p0 = a[0].problem.as_deref().unwrap();
+        assert!(
+            p0.contains("/64") && p0.contains("subnet 1") && p0.contains("numbered with subnet 0"),
+            "{p0}"
+        );
+        assert!(p0.contains("needs a /63 or shorter"), "{p0}");
+        let p1 = a[1].problem.as_deref().unwrap();
+        assert!(p1.contains("br1 has no global prefix"), "{p1}");
+    }
+
+    #[test]
+    fn fitting_subnet_ids_are_kept_and_only_free_subnets_are_borrowed() {
+        let a = assign(&lans(&[1, 5, 0]), net("2001:db8:1:2::/63"));
+        // 1 and 0 fit; 5 does not and nothing is free.
+        assert_eq!(
+            subnets(&a),
+            vec![
+                Some("2001:db8:1:3::/64".into()),
+                None,
+                Some("2001:db8:1:2::/64".into())
+            ]
+        );
+        assert!(a[0].problem.is_none() && a[2].problem.is_none());
+        let a = assign(&lans(&[1, 5]), net("2001:db8:1:2::/63"));
+        assert_eq!(
+            subnets(&a),
+            vec![
+                Some("2001:db8:1:3::/64".into()),
+                Some("2001:db8:1:2::/64".into())
+            ]
+        );
+        // A /56 holds every configured id: nothing to say.
+        let a = assign(&lans(&[1, 255]), net("2001:db8:1200::/56"));
+        assert!(a.iter().all(|a| a.subnet.is_some() && a.problem.is_none()));
+        // Longer than /64: nobody.
+        let a = assign(&lans(&[0]), net("2001:db8::/80"));
+        assert!(a[0].subnet.is_none() && a[0].problem.is_some());
+    }
+
+    #[test]
+    fn derive_lans_uses_the_same_rule_and_lan_problems_reports_it() {
+        let l = lans(&[1]);
+        let d = Dhcp6Facts {
+            delegated_prefixes: vec![dp("2001:db8:1:2::/64", 50_000, 90_000)],
+            ..Default::default()
+        };
+        let now = MonoTime(1_000);
+        let facts = derive_lans(&l, &d, None, now);
+        assert_eq!(facts[0].prefixes[0].prefix, net("2001:db8:1:2::/64"));
+        let problems = lan_problems(&l, &d, now);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].len(), 1);
     }
 }

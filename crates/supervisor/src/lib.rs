@@ -184,6 +184,9 @@ struct Supervisor {
     retired: Vec<DelegatedPrefix>,
     ula: Option<Ipv6Net>,
     lan_addrs: lan_addr::LanAddresses,
+    /// Per LAN (config order): why it is not numbered as configured from
+    /// the current delegations (RFC 7084 WPD-3), as last logged.
+    lan_problems: Vec<Vec<String>>,
     started: Instant,
     exe: PathBuf,
     bus_path: PathBuf,
@@ -216,6 +219,7 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
         retired: Vec::new(),
         ula: None,
         lan_addrs: lan_addr::LanAddresses::default(),
+        lan_problems: Vec::new(),
         started: Instant::now(),
         exe,
         bus_path: bus_path.clone(),
@@ -503,6 +507,15 @@ impl Supervisor {
             })
             .collect();
         next.lan = derive::derive_lans(&lans, &next.dhcp6, self.ula, now);
+        let problems = derive::lan_problems(&lans, &next.dhcp6, now);
+        if problems != self.lan_problems {
+            for line in problems.iter().flatten() {
+                if !self.lan_problems.iter().flatten().any(|old| old == line) {
+                    log::error!("{line}");
+                }
+            }
+            self.lan_problems = problems;
+        }
         next.upstream_dns = derive::upstream_dns(&next.dhcp6, &next.wan);
         if next.lan != self.state.lan || self.state.generation == 0 || self.lan_addrs.has_errors() {
             let v4: Vec<_> = self
@@ -606,7 +619,10 @@ impl Supervisor {
         let now = Instant::now();
         let mut daemons: Vec<&Child> = self.children.values().collect();
         daemons.sort_by_key(|c| plan::ALL_DAEMONS.iter().position(|d| *d == c.name));
-        let (wan, lan) = network_reports(&self.state, MonoTime::now());
+        let (wan, mut lan) = network_reports(&self.state, MonoTime::now());
+        for (report, problems) in lan.iter_mut().zip(&self.lan_problems) {
+            report.problems = problems.clone();
+        }
         StatusReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             hostname: self.config.system.hostname.clone(),
