@@ -115,7 +115,11 @@ mod tests {
         assert_eq!(t.check(t0), Some(0));
         assert_eq!(t.check(t0), None);
         assert_eq!(t.check(t0), None);
-        assert_eq!(t.take_summary(t0 + Duration::from_secs(1)), None, "window open");
+        assert_eq!(
+            t.take_summary(t0 + Duration::from_secs(1)),
+            None,
+            "window open"
+        );
         assert_eq!(t.take_summary(t0 + Duration::from_secs(2)), Some(2));
         assert_eq!(t.take_summary(t0 + Duration::from_secs(9)), None, "once");
         assert_eq!(t.check(t0 + Duration::from_secs(9)), Some(0));
