@@ -31,10 +31,10 @@ pub const RECV_BUF: usize = 2048;
 /// 1 MiB holds ~900 replies waiting for Neighbour Discovery, twice the
 /// 400-request burst of spoofed sources seen in testing, for memory that
 /// is only used while such a burst lasts.
-pub const SEND_BUFFER: i32 = 1 << 20;
+pub const SEND_BUFFER: usize = 1 << 20;
 /// Receive buffer asked of the kernel: the same burst must not overflow
 /// it while the loop drains it.
-pub const RECV_BUFFER: i32 = 1 << 19;
+pub const RECV_BUFFER: usize = 1 << 19;
 
 /// The interface index of `name`, if it exists.
 pub fn ifindex(name: &str) -> Option<u32> {
@@ -82,16 +82,6 @@ fn setsockopt_int(fd: i32, level: i32, name: i32, value: i32) -> io::Result<()> 
     }
 }
 
-/// Sets a socket buffer to `bytes`: the FORCE option first (the daemons
-/// run with CAP_NET_ADMIN, and it is not capped by `net.core.*mem_max`),
-/// else the plain one (capped; still the best we can do). Failure keeps the
-/// kernel default, which works, only with less room for a burst.
-fn size_buffer(fd: i32, force: i32, plain: i32, bytes: i32) {
-    if setsockopt_int(fd, libc::SOL_SOCKET, force, bytes).is_err() {
-        let _ = setsockopt_int(fd, libc::SOL_SOCKET, plain, bytes);
-    }
-}
-
 impl ServerSocket {
     /// Opens the socket on `interface`. Several LANs each bind port 547:
     /// SO_REUSEADDR plus SO_BINDTODEVICE keep them apart.
@@ -107,18 +97,10 @@ impl ServerSocket {
         s.set_multicast_if_v6(ifindex)?;
         setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         s.set_nonblocking(true)?;
-        size_buffer(
-            s.as_raw_fd(),
-            libc::SO_SNDBUFFORCE,
-            libc::SO_SNDBUF,
-            SEND_BUFFER,
-        );
-        size_buffer(
-            s.as_raw_fd(),
-            libc::SO_RCVBUFFORCE,
-            libc::SO_RCVBUF,
-            RECV_BUFFER,
-        );
+        // Failure keeps the kernel default: it works, with less room for
+        // a burst.
+        let _ = cpe_sys::sockbuf::set_send_buffer(s.as_raw_fd(), SEND_BUFFER);
+        let _ = cpe_sys::sockbuf::set_recv_buffer(s.as_raw_fd(), RECV_BUFFER);
         s.bind(&SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, SERVER_PORT, 0, 0).into())?;
         s.join_multicast_v6(&ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ifindex)?;
         Ok(Self {
