@@ -17,6 +17,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use cpe_daemon::RateLimiter;
+use cpe_log::{LogThrottle, suppressed_note};
 use cpe_wire::dhcpv4::{self, DecodeError, Message, MessageType, OP_REQUEST, code};
 
 use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
@@ -130,7 +131,15 @@ pub struct Server {
     counters: Counters,
     dirty: bool,
     exhausted_logged: bool,
+    /// DHCPNAK lines: a REQUEST flood makes one per datagram.
+    nak_log: LogThrottle,
 }
+
+/// DHCPNAK lines logged per [`NAK_LOG_WINDOW`] before the rest are only
+/// counted (the NAK itself is always sent and counted in `replies.nak`).
+const NAK_LOG_BURST: u32 = 5;
+/// See [`NAK_LOG_BURST`].
+const NAK_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Server {
     /// A server for `config` starting from `leases` (loaded from disk).
@@ -147,6 +156,7 @@ impl Server {
             counters: Counters::default(),
             dirty: dropped > 0,
             exhausted_logged: false,
+            nak_log: LogThrottle::new(NAK_LOG_BURST, NAK_LOG_WINDOW),
         }
     }
 
@@ -187,6 +197,21 @@ impl Server {
     pub fn count_driver_drop(&mut self, reason: DropReason) {
         self.counters.received += 1;
         self.counters.drop(reason.name());
+    }
+
+    /// Logs how many lines were suppressed in rate-limited log sites whose
+    /// window has ended (the driver calls it every second), so a burst that
+    /// stops is still accounted for in the log.
+    pub fn log_summaries(&mut self, now: Instant) {
+        if let Some(n) = self.nak_log.take_summary(now) {
+            log::info!("{n} more DHCPNAK lines suppressed (counted in replies.nak)");
+        }
+    }
+
+    /// Counts a reply the driver could not send (`reason` is a counter
+    /// key, see [`Counters::unsent`]).
+    pub fn count_unsent(&mut self, reason: &'static str) {
+        self.counters.unsent(reason);
     }
 
     /// Handles one datagram received at `now`.
@@ -267,7 +292,7 @@ impl Server {
                 return Outcome::Drop(DropReason::OtherServer);
             }
             let Some(want) = m.options.requested_ip else {
-                return self.nak(m, "no requested address");
+                return self.nak(m, "no requested address", now);
             };
             let offered = self.leases.get(want).is_some_and(|l| {
                 l.client == *client && matches!(l.state, LeaseState::Offered | LeaseState::Bound)
@@ -275,7 +300,7 @@ impl Server {
             if offered || self.leases.is_available(&self.config, want, client, now) {
                 return self.bind(m, client, want, now);
             }
-            return self.nak(m, "address not offered to this client");
+            return self.nak(m, "address not offered to this client", now);
         }
         // INIT-REBOOT (option 50) or RENEWING/REBINDING (ciaddr).
         let want = match (m.options.requested_ip, m.ciaddr) {
@@ -284,15 +309,15 @@ impl Server {
             _ => return Outcome::Drop(DropReason::Incomplete),
         };
         if !self.config.on_subnet(want) {
-            return self.nak(m, "address is not on this network");
+            return self.nak(m, "address is not on this network", now);
         }
         if self.leases.is_available(&self.config, want, client, now) {
             return self.bind(m, client, want, now);
         }
         if !self.config.in_pool(want) {
-            return self.nak(m, "address is not in this server's pool");
+            return self.nak(m, "address is not in this server's pool", now);
         }
-        self.nak(m, "address belongs to another client")
+        self.nak(m, "address belongs to another client", now)
     }
 
     fn decline(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
@@ -435,8 +460,14 @@ impl Server {
         self.reply(m, MessageType::Ack, addr, true)
     }
 
-    fn nak(&mut self, m: &Message, why: &str) -> Outcome {
-        log::info!("DHCPNAK to {}: {why}", mac_text(&m.chaddr));
+    fn nak(&mut self, m: &Message, why: &str, now: Instant) -> Outcome {
+        if let Some(n) = self.nak_log.check(now) {
+            log::info!(
+                "DHCPNAK to {}: {why}{}",
+                mac_text(&m.chaddr),
+                suppressed_note(n)
+            );
+        }
         let mut r = Message::reply_to(m, MessageType::Nak);
         r.options.server_id = Some(self.config.server_address());
         r.options.message = Some(why.to_string());

@@ -487,3 +487,93 @@ proptest! {
         }
     }
 }
+
+/// A fresh directory for one test's lease file.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("cpe-dhcp4s-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
+    use crate::store::{LeaseStore, SAVE_DELAY};
+    const UNIX: u64 = 1_800_000_000;
+    let dir = scratch_dir("flood");
+    let path = dir.join("leases-br0");
+    let mut s = Server::new(cfg(2, 254), LeaseTable::new());
+    let mut store = LeaseStore::new(path.clone());
+    let t0 = Instant::now();
+    // The flood of the issue: 99 INIT-REBOOT REQUESTs from as many
+    // hardware addresses in 0.1 s, each a new binding. The old driver
+    // wrote the file after each (99 renames, 198 fsyncs); the store is
+    // asked after each datagram here, more often than the driver does.
+    for n in 0..99u8 {
+        let now = t0 + Duration::from_millis(u64::from(n));
+        let out = s.handle(
+            &client_msg(n, MessageType::Request, |m| {
+                m.options.requested_ip = Some(ip(10 + n));
+            }),
+            now,
+        );
+        assert_eq!(answer(out).1.message_type(), Some(MessageType::Ack));
+        store.note(&mut s, now);
+        assert!(!store.save_if_due(&mut s, now, UNIX).unwrap());
+    }
+    assert_eq!(store.writes(), 0);
+    assert_eq!(
+        store.deadline(),
+        Some(t0 + SAVE_DELAY),
+        "the first change sets the deadline"
+    );
+    assert!(store.save_if_due(&mut s, t0 + SAVE_DELAY, UNIX).unwrap());
+    assert_eq!(store.writes(), 1, "one write for the whole burst");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches(" bound ").count(), 99, "{text}");
+
+    // A steady flood cannot postpone the write: one per SAVE_DELAY.
+    let t1 = t0 + SAVE_DELAY;
+    for i in 0..3000u32 {
+        let now = t1 + Duration::from_millis(u64::from(i));
+        let n = (i % 99) as u8;
+        // RELEASE and rebind alternately: a change every datagram.
+        let msg = if i % 2 == 0 {
+            client_msg(n, MessageType::Release, |m| m.ciaddr = ip(10 + n))
+        } else {
+            client_msg(n, MessageType::Request, |m| {
+                m.options.requested_ip = Some(ip(10 + n));
+            })
+        };
+        let _ = s.handle(&msg, now);
+        store.note(&mut s, now);
+        store.save_if_due(&mut s, now, UNIX).unwrap();
+    }
+    // (The per-client rate limit drops part of it; what remains still
+    // changes the table every few milliseconds.)
+    assert!(
+        (1..=3).contains(&(store.writes() - 1)),
+        "3 s of changes, {} writes",
+        store.writes() - 1
+    );
+
+    // Shutdown: what is pending is written at once, nothing is lost.
+    let t2 = t1 + Duration::from_secs(10);
+    store.save_if_due(&mut s, t2, UNIX).unwrap();
+    let before = store.writes();
+    let _ = s.handle(
+        &client_msg(200, MessageType::Request, |m| {
+            m.options.requested_ip = Some(ip(250))
+        }),
+        t2,
+    );
+    store.note(&mut s, t2);
+    assert!(store.flush(&mut s, t2, UNIX).unwrap());
+    assert_eq!(store.writes(), before + 1);
+    assert!(
+        !store.flush(&mut s, t2, UNIX).unwrap(),
+        "nothing left to write"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("192.168.1.250 bound"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
