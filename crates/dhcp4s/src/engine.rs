@@ -2,7 +2,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | DISCOVER | OFFER of the client's current or last address, else the one it asks for, else a never-used one, else the free record unused longest; nothing when the pool is exhausted (counted, logged once) |
+//! | DISCOVER | OFFER of the client's current or last address, else the one it asks for, else a never-used one, else the free record unused longest; nothing when the pool is exhausted (counted, logged once), or when the client is unknown and [`PoolConfig::newcomer_offer_limit`] offers to unknown clients are outstanding (counted as `offer_limit`) |
 //! | REQUEST, SELECTING (our server id) | ACK if it names what we offered, else NAK |
 //! | REQUEST, SELECTING (another server id) | nothing; our offer to that client is withdrawn |
 //! | REQUEST, INIT-REBOOT / RENEWING / REBINDING | ACK if the address is the client's or free in the pool; NAK if it is off this LAN or someone else's |
@@ -12,6 +12,15 @@
 //!
 //! Relayed requests (giaddr set) are dropped: this server serves only the
 //! LAN it listens on.
+//!
+//! Starvation: a flood of DISCOVERs with made-up hardware addresses gets
+//! at most [`PoolConfig::newcomer_offer_limit`] offers at once (a quarter
+//! of the pool); from half that limit on, new offers are held
+//! [`crate::config::OFFER_HOLD_UNDER_PRESSURE`] instead of
+//! [`OFFER_HOLD`]; an offer not taken leaves no memory
+//! ([`Lease::sticky`]); and a client's remembered address is never given
+//! to another client while never-used addresses remain, so a returning
+//! client gets its address back during the flood.
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -20,7 +29,7 @@ use cpe_daemon::RateLimiter;
 use cpe_log::{LogThrottle, suppressed_note};
 use cpe_wire::dhcpv4::{self, DecodeError, Message, MessageType, OP_REQUEST, code};
 
-use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
+use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, OFFER_HOLD_UNDER_PRESSURE, PoolConfig};
 use crate::counters::Counters;
 use crate::lease::{ClientKey, Lease, LeaseState, LeaseTable, mac_text};
 use crate::persist::clean_hostname;
@@ -69,6 +78,10 @@ pub enum DropReason {
     OtherServer,
     /// No address left in the pool.
     PoolExhausted,
+    /// A DISCOVER from a client we do not remember while the most offers
+    /// allowed to such clients are outstanding
+    /// ([`PoolConfig::newcomer_offer_limit`]).
+    OfferLimit,
     /// A DECLINE/RELEASE for an address the client does not hold, or a
     /// REQUEST that is neither ours nor answerable.
     NoSuchLease,
@@ -91,6 +104,7 @@ impl DropReason {
             Self::Relayed => "relayed",
             Self::OtherServer => "other_server_chosen",
             Self::PoolExhausted => "pool_exhausted",
+            Self::OfferLimit => "offer_limit",
             Self::NoSuchLease => "no_such_lease",
             Self::Incomplete => "incomplete",
             Self::Oversized => "oversized",
@@ -133,6 +147,8 @@ pub struct Server {
     exhausted_logged: bool,
     /// DHCPNAK lines: a REQUEST flood makes one per datagram.
     nak_log: LogThrottle,
+    /// Lines about DISCOVERs refused at the newcomer offer limit.
+    offer_limit_log: LogThrottle,
 }
 
 /// DHCPNAK lines logged per [`NAK_LOG_WINDOW`] before the rest are only
@@ -157,6 +173,7 @@ impl Server {
             dirty: dropped > 0,
             exhausted_logged: false,
             nak_log: LogThrottle::new(NAK_LOG_BURST, NAK_LOG_WINDOW),
+            offer_limit_log: LogThrottle::new(1, NAK_LOG_WINDOW),
         }
     }
 
@@ -205,6 +222,11 @@ impl Server {
     pub fn log_summaries(&mut self, now: Instant) {
         if let Some(n) = self.nak_log.take_summary(now) {
             log::info!("{n} more DHCPNAK lines suppressed (counted in replies.nak)");
+        }
+        if let Some(n) = self.offer_limit_log.take_summary(now) {
+            log::warn!(
+                "{n} more DISCOVERs refused at the offer limit (counted in drops.offer_limit)"
+            );
         }
     }
 
@@ -258,6 +280,29 @@ impl Server {
     }
 
     fn discover(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+        let newcomer = !self.leases.knows(client);
+        let outstanding = self.leases.newcomer_offers(now);
+        let limit = self.config.newcomer_offer_limit();
+        let offered_already = self
+            .leases
+            .address_of(client)
+            .and_then(|a| self.leases.get(a))
+            .is_some_and(|l| l.state == LeaseState::Offered && l.until > now);
+        if newcomer && !offered_already && outstanding >= limit {
+            if let Some(n) = self.offer_limit_log.check(now) {
+                log::warn!(
+                    "{limit} offers to unknown clients outstanding: no OFFER for {} (a DISCOVER flood?){}",
+                    mac_text(&m.chaddr),
+                    suppressed_note(n)
+                );
+            }
+            return Outcome::Drop(DropReason::OfferLimit);
+        }
+        let hold = if outstanding * 2 >= limit {
+            OFFER_HOLD_UNDER_PRESSURE
+        } else {
+            OFFER_HOLD
+        };
         let Some(addr) = self
             .leases
             .choose(&self.config, client, m.options.requested_ip, now)
@@ -278,7 +323,14 @@ impl Server {
             .get(addr)
             .is_some_and(|l| l.state == LeaseState::Bound && l.client == *client && l.until > now);
         if !keep_bound {
-            self.put(addr, m, client, LeaseState::Offered, now + OFFER_HOLD);
+            // A retransmitted DISCOVER never shortens the hold it got.
+            let held = self
+                .leases
+                .get(addr)
+                .filter(|l| l.state == LeaseState::Offered && l.client == *client)
+                .map(|l| l.until);
+            let until = held.map_or(now + hold, |u| u.max(now + hold));
+            self.put(addr, m, client, LeaseState::Offered, until);
         }
         self.reply(m, MessageType::Offer, addr, true)
     }
@@ -288,7 +340,7 @@ impl Server {
         if let Some(sid) = m.options.server_id {
             // SELECTING.
             if sid != ours {
-                self.withdraw_offer(client);
+                self.withdraw_offer(client, now);
                 return Outcome::Drop(DropReason::OtherServer);
             }
             let Some(want) = m.options.requested_ip else {
@@ -394,6 +446,12 @@ impl Server {
             .as_deref()
             .and_then(clean_hostname)
             .or_else(|| self.leases.get(addr).and_then(|l| l.hostname.clone()));
+        // A binding earns the claim; an offer keeps the one the client had.
+        let sticky = state == LeaseState::Bound
+            || self
+                .leases
+                .get(addr)
+                .is_some_and(|l| l.sticky && l.client == *client);
         self.leases.insert(
             addr,
             Lease {
@@ -402,17 +460,20 @@ impl Server {
                 hostname,
                 state,
                 until,
+                sticky,
             },
         );
     }
 
-    /// The client chose another server: its offer here is void.
-    fn withdraw_offer(&mut self, client: &ClientKey) {
+    /// The client chose another server: its offer here is void (and
+    /// leaves no claim unless the client had one before).
+    fn withdraw_offer(&mut self, client: &ClientKey, now: Instant) {
         if let Some(a) = self.leases.address_of(client)
             && let Some(l) = self.leases.get_mut(a)
             && l.state == LeaseState::Offered
         {
-            l.state = LeaseState::Free;
+            l.until = now;
+            self.leases.expire(now);
         }
     }
 

@@ -577,3 +577,95 @@ fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
     assert!(text.contains("192.168.1.250 bound"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 9 item 5: 100 DISCOVERs from made-up hardware addresses must not
+/// hand a returning client's address to the flood. Before the newcomer
+/// offer limit and sticky-only memory, the 100th made-up client was
+/// offered the returning client's free record and the returning client
+/// got another address.
+#[test]
+fn a_discover_flood_cannot_take_a_returning_clients_address() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let a = dora(&mut s, 1, t0);
+    // Its lease runs out while the client is away.
+    let t1 = t0 + Duration::from_secs(3600);
+    s.tick(t1);
+    assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Free);
+
+    let mut offered = Vec::new();
+    for n in 10..110u8 {
+        match discover(&mut s, n, t1) {
+            o @ Outcome::Reply { .. } => offered.push(answer(o).1.yiaddr),
+            Outcome::Drop(r) => assert_eq!(r, DropReason::OfferLimit),
+            o => panic!("{o:?}"),
+        }
+    }
+    let limit = s.config().newcomer_offer_limit();
+    assert_eq!(limit, 25, "a quarter of the pool");
+    assert_eq!(offered.len(), limit, "offers to newcomers are bounded");
+    assert!(
+        !offered.contains(&a),
+        "the remembered address is not offered"
+    );
+    assert_eq!(s.counters().drops.get("offer_limit"), Some(&75));
+
+    // The returning client is not limited and gets its own address.
+    assert_eq!(dora(&mut s, 1, t1 + Duration::from_secs(1)), a);
+    // A newcomer cannot take a remembered address by asking for it in an
+    // INIT-REBOOT REQUEST while never-used addresses remain.
+    let rel = client_msg(1, MessageType::Release, |m| m.ciaddr = a);
+    assert_eq!(
+        s.handle(&rel, t1 + Duration::from_secs(2)),
+        Outcome::Handled
+    );
+    let grab = client_msg(200, MessageType::Request, |m| {
+        m.options.requested_ip = Some(a)
+    });
+    let (_, nak) = answer(s.handle(&grab, t1 + Duration::from_secs(2)));
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(
+        s.leases().get(a).unwrap().client,
+        ClientKey::of(&[1, 2, 0, 0, 0, 3, 1], mac(1))
+    );
+}
+
+#[test]
+fn offers_under_pressure_are_held_shorter_and_leave_no_memory() {
+    use crate::config::OFFER_HOLD_UNDER_PRESSURE;
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let limit = s.config().newcomer_offer_limit();
+    let holds: Vec<Duration> = (0..limit)
+        .map(|i| {
+            let n = u8::try_from(10 + i).unwrap();
+            let (_, o) = answer(discover(&mut s, n, t0));
+            s.leases().get(o.yiaddr).unwrap().until - t0
+        })
+        .collect();
+    // Below half the limit the normal hold, from there the short one.
+    let half = limit.div_ceil(2);
+    assert!(holds[..half].iter().all(|h| *h == OFFER_HOLD), "{holds:?}");
+    assert!(
+        holds[half..]
+            .iter()
+            .all(|h| *h == OFFER_HOLD_UNDER_PRESSURE),
+        "{holds:?}"
+    );
+    assert_eq!(
+        discover(&mut s, 200, t0),
+        Outcome::Drop(DropReason::OfferLimit)
+    );
+    // A client that already holds an offer is answered again (retransmit).
+    assert!(matches!(discover(&mut s, 10, t0), Outcome::Reply { .. }));
+
+    // The short offers end and leave nothing behind: the addresses are
+    // never-used again and newcomers get offers again.
+    let t1 = t0 + OFFER_HOLD_UNDER_PRESSURE;
+    s.tick(t1);
+    assert_eq!(s.leases().count(LeaseState::Offered), half);
+    assert_eq!(s.leases().len(), half, "expired offers are forgotten");
+    assert!(matches!(discover(&mut s, 200, t1), Outcome::Reply { .. }));
+    s.tick(t0 + OFFER_HOLD);
+    assert_eq!(s.leases().count(LeaseState::Free), 0);
+}
