@@ -121,13 +121,15 @@ impl RaSocket {
             .await
     }
 
-    /// Sends `message` to ff02::1 on the interface.
-    pub async fn send_all_nodes(&self, message: &[u8]) -> io::Result<()> {
+    /// Sends `message` to ff02::1 on the interface, without waiting: a
+    /// full send buffer is `ErrorKind::WouldBlock` at once. The loop must
+    /// never stop for one send (it also answers RSs and follows the
+    /// prefix); a lost RA is repeated by the schedule, and RAs are
+    /// multicast (no neighbour resolution) and rate-limited by RFC 4861,
+    /// so the default buffer never fills in normal operation.
+    pub fn try_send_all_nodes(&self, message: &[u8]) -> io::Result<()> {
         let to = SockAddr::from(SocketAddrV6::new(ALL_NODES, 0, 0, self.ifindex));
-        self.fd
-            .async_io(Interest::WRITABLE, |s| s.send_to(message, &to))
-            .await
-            .map(|_| ())
+        self.fd.get_ref().send_to(message, &to).map(|_| ())
     }
 }
 
