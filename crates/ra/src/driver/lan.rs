@@ -271,7 +271,11 @@ impl LanTask {
                         warn!(
                             "ra: {kind:?} RA on {} not sent ({}: {e}); the next scheduled RA repeats it",
                             self.interface,
-                            if full { "send buffer full" } else { "send error" }
+                            if full {
+                                "send buffer full"
+                            } else {
+                                "send error"
+                            }
                         );
                     } else {
                         debug!(
