@@ -149,11 +149,17 @@ pub struct Server {
     nak_log: LogThrottle,
     /// Lines about DISCOVERs refused at the newcomer offer limit.
     offer_limit_log: LogThrottle,
+    /// "bound" and "released" lines: a REQUEST flood from made-up clients
+    /// makes one per datagram.
+    lease_log: LogThrottle,
 }
 
 /// DHCPNAK lines logged per [`NAK_LOG_WINDOW`] before the rest are only
 /// counted (the NAK itself is always sent and counted in `replies.nak`).
 const NAK_LOG_BURST: u32 = 5;
+/// "bound"/"released" lines logged per [`NAK_LOG_WINDOW`]: every one in a
+/// home's normal life (a few devices at a time), a count in a flood.
+const LEASE_LOG_BURST: u32 = 20;
 /// See [`NAK_LOG_BURST`].
 const NAK_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -174,6 +180,7 @@ impl Server {
             exhausted_logged: false,
             nak_log: LogThrottle::new(NAK_LOG_BURST, NAK_LOG_WINDOW),
             offer_limit_log: LogThrottle::new(1, NAK_LOG_WINDOW),
+            lease_log: LogThrottle::new(LEASE_LOG_BURST, NAK_LOG_WINDOW),
         }
     }
 
@@ -223,6 +230,9 @@ impl Server {
         if let Some(n) = self.nak_log.take_summary(now) {
             log::info!("{n} more DHCPNAK lines suppressed (counted in replies.nak)");
         }
+        if let Some(n) = self.lease_log.take_summary(now) {
+            log::info!("{n} more \"bound\"/\"released\" lines suppressed (see the lease list)");
+        }
         if let Some(n) = self.offer_limit_log.take_summary(now) {
             log::warn!(
                 "{n} more DISCOVERs refused at the offer limit (counted in drops.offer_limit)"
@@ -271,7 +281,7 @@ impl Server {
             MessageType::Discover => self.discover(m, &client, now),
             MessageType::Request => self.request(m, &client, now),
             MessageType::Decline => self.decline(m, &client, now),
-            MessageType::Release => self.release(m, &client),
+            MessageType::Release => self.release(m, &client, now),
             MessageType::Inform => self.inform(m),
             MessageType::Offer | MessageType::Ack | MessageType::Nak => {
                 Outcome::Drop(DropReason::NotARequest)
@@ -400,7 +410,7 @@ impl Server {
         Outcome::Handled
     }
 
-    fn release(&mut self, m: &Message, client: &ClientKey) -> Outcome {
+    fn release(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
         if m.options
             .server_id
             .is_some_and(|s| s != self.config.server_address())
@@ -414,7 +424,13 @@ impl Server {
         if !held {
             return Outcome::Drop(DropReason::NoSuchLease);
         }
-        log::info!("{} released {addr}", mac_text(&m.chaddr));
+        if let Some(n) = self.lease_log.check(now) {
+            log::info!(
+                "{} released {addr}{}",
+                mac_text(&m.chaddr),
+                suppressed_note(n)
+            );
+        }
         if let Some(l) = self.leases.get_mut(addr) {
             l.state = LeaseState::Free;
         }
@@ -504,9 +520,9 @@ impl Server {
         if !renewal {
             self.dirty = true;
         }
-        if !renewal {
+        if !renewal && let Some(n) = self.lease_log.check(now) {
             log::info!(
-                "{addr} bound to {} ({}{}) for {} s",
+                "{addr} bound to {} ({}{}) for {} s{}",
                 mac_text(&m.chaddr),
                 client,
                 m.options
@@ -515,7 +531,8 @@ impl Server {
                     .and_then(clean_hostname)
                     .map(|h| format!(", {h}"))
                     .unwrap_or_default(),
-                self.config.lease_time
+                self.config.lease_time,
+                suppressed_note(n)
             );
         }
         self.reply(m, MessageType::Ack, addr, true)

@@ -9,7 +9,8 @@
 //!    the pool is offered, the rest counted as `offer_limit`, and udhcpc,
 //!    run again at once, gets its old address back.
 //! 3. 99 INIT-REBOOT REQUESTs from made-up clients (each a new binding)
-//!    cost one or two lease-file writes, not 99.
+//!    cost one or two lease-file writes, not 99, and at most 20 "bound"
+//!    log lines.
 //! 4. 500 REQUESTs for an address off the LAN: 500 NAKs sent, a handful of
 //!    NAK lines in the log and a count of the rest.
 //!
@@ -242,6 +243,9 @@ fn dhcp4s_survives_starvation_request_and_nak_floods() {
         "REQUEST flood: {} ACKs, {writes} lease-file writes",
         count(&status["counters"], "replies", "ack")
     );
+    let bound_lines = router.supervisor.log_text().matches(" bound to ").count();
+    println!("{bound_lines} \"bound to\" log lines");
+    assert!(bound_lines <= 21, "{bound_lines} \"bound to\" lines");
     assert!(
         (1..=2).contains(&writes),
         "{writes} writes for a burst of bindings"
