@@ -37,6 +37,17 @@ fn size(fd: RawFd, force: libc::c_int, plain: libc::c_int, bytes: usize) -> io::
     setsockopt_int(fd, force, bytes).or_else(|_| setsockopt_int(fd, plain, bytes))
 }
 
+/// The counter key for a datagram a non-blocking send could not queue:
+/// `send_buffer_full` when the buffer had no room (`WouldBlock`), else
+/// `send_error`. Every daemon reports it under `counters.unsent`.
+pub fn unsent_reason(e: &io::Error) -> &'static str {
+    if e.kind() == io::ErrorKind::WouldBlock {
+        "send_buffer_full"
+    } else {
+        "send_error"
+    }
+}
+
 /// Asks for a send buffer of `bytes` on `fd` (SO_SNDBUFFORCE, else
 /// SO_SNDBUF). An error leaves the kernel default, which still works.
 pub fn set_send_buffer(fd: RawFd, bytes: usize) -> io::Result<()> {
@@ -70,6 +81,18 @@ mod tests {
         };
         assert_eq!(r, 0);
         usize::try_from(v).unwrap_or(0)
+    }
+
+    #[test]
+    fn unsent_reasons() {
+        assert_eq!(
+            unsent_reason(&io::Error::from(io::ErrorKind::WouldBlock)),
+            "send_buffer_full"
+        );
+        assert_eq!(
+            unsent_reason(&io::Error::from_raw_os_error(libc::EINVAL)),
+            "send_error"
+        );
     }
 
     #[test]

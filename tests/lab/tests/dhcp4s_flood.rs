@@ -19,11 +19,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use cpe_lab::router::RouterUnderTest as Router;
-use cpe_lab::{Lab, Netns, TopologyOptions, plan};
+use cpe_lab::{Lab, Netns, TopologyOptions, Udhcpc, UdhcpcOptions, plan};
 use serde_json::Value;
 
 const CONFIG: &str = r#"
@@ -56,43 +55,20 @@ fn dhcp4s(status: &Value) -> &Value {
     &status["daemon_status"]["dhcp4s"]["lans"][0]
 }
 
-/// Runs `udhcpc -q` (plus `extra` flags) on `host`; returns the address
-/// its script saw at `bound`.
-fn udhcpc(host: &Netns, label: &str, extra: &[&str]) -> Ipv4Addr {
-    let files = host.file_base(label);
-    let (env, script) = (files.path("env"), files.path("sh"));
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = bound ] && env > '{0}.tmp' && mv '{0}.tmp' '{0}'\nexit 0\n",
-            env.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let script = script.display().to_string();
-    let mut argv = vec![
-        "udhcpc",
-        "-i",
-        plan::HOST_IF,
-        "-f",
-        "-q",
-        "-n",
-        "-t",
-        "5",
-        "-T",
-        "1",
-        "-s",
-        &script,
-    ];
-    argv.extend_from_slice(extra);
-    let out = host.exec_timeout(&argv, Duration::from_secs(15)).unwrap();
-    let text = std::fs::read_to_string(&env)
-        .unwrap_or_else(|e| panic!("udhcpc got no lease ({e}): {out:?}"));
-    text.lines()
-        .find_map(|l| l.strip_prefix("ip="))
+/// Runs `udhcpc -q` on `host` (lease recorded, not applied) until it
+/// has a lease; returns the address.
+fn udhcpc(host: &Netns, label: &str) -> Ipv4Addr {
+    let opts = UdhcpcOptions {
+        label: label.to_string(),
+        configure: false,
+        exit_after_lease: true,
+        ..UdhcpcOptions::host()
+    };
+    let client = Udhcpc::start(host, &opts).unwrap();
+    client
+        .wait_for_lease(Duration::from_secs(15))
         .unwrap()
-        .parse()
+        .ip
         .unwrap()
 }
 
@@ -168,6 +144,27 @@ fn count(c: &Value, group: &str, key: &str) -> u64 {
     c[group][key].as_u64().unwrap_or(0)
 }
 
+/// Broadcasts `flood` from `host`, then waits until the server's counter
+/// `group.key` reaches `at_least`; returns the counters.
+fn flood_until(
+    router: &Router,
+    host: &Netns,
+    flood: Vec<Vec<u8>>,
+    (group, key, at_least): (&str, &str, u64),
+) -> Value {
+    broadcast(host, flood);
+    router
+        .wait_status(
+            &format!("{group}.{key} >= {at_least}"),
+            Duration::from_secs(5),
+            |s| {
+                let c = &dhcp4s(s)["counters"];
+                (count(c, group, key) >= at_least).then(|| c.clone())
+            },
+        )
+        .unwrap()
+}
+
 #[test]
 fn dhcp4s_survives_starvation_request_and_nak_floods() {
     let lab = Lab::new("dhcp4s-flood").unwrap();
@@ -182,7 +179,7 @@ fn dhcp4s_survives_starvation_request_and_nak_floods() {
     // 1. The honest host leases and releases (a RELEASE made here: udhcpc
     //    -q cannot send one without configuring the address): the address
     //    stays remembered as its own.
-    let mine = udhcpc(&topo.host, "udhcpc-1", &[]);
+    let mine = udhcpc(&topo.host, "udhcpc-1");
     broadcast(
         &topo.host,
         vec![request_from(7, 0x4000, HOST_MAC, None, mine)],
@@ -198,17 +195,11 @@ fn dhcp4s_survives_starvation_request_and_nak_floods() {
     let flood: Vec<Vec<u8>> = (0..100)
         .map(|i| bootrequest(1, 0x5000 + i, made_up(i), None))
         .collect();
-    broadcast(&topo.host, flood);
-    let c = router
-        .wait_status("the DISCOVER flood counted", Duration::from_secs(5), |s| {
-            let c = &dhcp4s(s)["counters"];
-            (count(c, "requests", "discover") >= 101).then(|| c.clone())
-        })
-        .unwrap();
+    let c = flood_until(&router, &topo.host, flood, ("requests", "discover", 101));
     println!("after the DISCOVER flood: {c}");
     assert_eq!(count(&c, "drops", "offer_limit"), 75, "{c}");
     let started = Instant::now();
-    let again = udhcpc(&topo.host, "udhcpc-2", &[]);
+    let again = udhcpc(&topo.host, "udhcpc-2");
     println!("returning client got {again} in {:?}", started.elapsed());
     assert_eq!(again, mine, "the returning client keeps its address");
 
@@ -263,13 +254,7 @@ fn dhcp4s_survives_starvation_request_and_nak_floods() {
             )
         })
         .collect();
-    broadcast(&topo.host, flood);
-    let c = router
-        .wait_status("500 NAKs sent", Duration::from_secs(5), |s| {
-            let c = &dhcp4s(s)["counters"];
-            (count(c, "replies", "nak") >= 500).then(|| c.clone())
-        })
-        .unwrap();
+    let c = flood_until(&router, &topo.host, flood, ("replies", "nak", 500));
     std::thread::sleep(Duration::from_millis(300));
     let log = router.supervisor.log_text();
     let all = log.matches("DHCPNAK").count();

@@ -254,11 +254,7 @@ impl LanTask {
             Outcome::Reply { to, payload, kind } => {
                 debug!("{}: {} to {to:?}", self.interface, kind.name());
                 if let Err(e) = socket.try_send(&payload, to) {
-                    let reason = if e.kind() == std::io::ErrorKind::WouldBlock {
-                        "send_buffer_full"
-                    } else {
-                        "send_error"
-                    };
+                    let reason = cpe_sys::sockbuf::unsent_reason(&e);
                     server.count_unsent(reason);
                     if let Some(n) = self.log.check(Instant::now()) {
                         warn!(

@@ -163,11 +163,7 @@ impl LanTask {
                     payload.len()
                 );
                 if let Err(e) = socket.try_send(&payload, to, port) {
-                    let reason = if e.kind() == std::io::ErrorKind::WouldBlock {
-                        "send_buffer_full"
-                    } else {
-                        "send_error"
-                    };
+                    let reason = cpe_sys::sockbuf::unsent_reason(&e);
                     engine.count_unsent(reason);
                     if let Some(n) = self.send_log.check(Instant::now()) {
                         warn!(
