@@ -350,7 +350,7 @@ impl Server {
         if let Some(sid) = m.options.server_id {
             // SELECTING.
             if sid != ours {
-                self.withdraw_offer(client, now);
+                self.withdraw_offer(client);
                 return Outcome::Drop(DropReason::OtherServer);
             }
             let Some(want) = m.options.requested_ip else {
@@ -431,9 +431,7 @@ impl Server {
                 suppressed_note(n)
             );
         }
-        if let Some(l) = self.leases.get_mut(addr) {
-            l.state = LeaseState::Free;
-        }
+        self.leases.end(addr);
         self.dirty = true;
         self.exhausted_logged = false;
         // RFC 2131 4.3.4: no reply to a RELEASE.
@@ -483,13 +481,14 @@ impl Server {
 
     /// The client chose another server: its offer here is void (and
     /// leaves no claim unless the client had one before).
-    fn withdraw_offer(&mut self, client: &ClientKey, now: Instant) {
+    fn withdraw_offer(&mut self, client: &ClientKey) {
         if let Some(a) = self.leases.address_of(client)
-            && let Some(l) = self.leases.get_mut(a)
-            && l.state == LeaseState::Offered
+            && self
+                .leases
+                .get(a)
+                .is_some_and(|l| l.state == LeaseState::Offered)
         {
-            l.until = now;
-            self.leases.expire(now);
+            self.leases.end(a);
         }
     }
 
@@ -497,10 +496,12 @@ impl Server {
         // A client moving to another address gives up its old one.
         if let Some(old) = self.leases.address_of(client)
             && old != addr
-            && let Some(l) = self.leases.get_mut(old)
-            && matches!(l.state, LeaseState::Offered | LeaseState::Bound)
+            && self
+                .leases
+                .get(old)
+                .is_some_and(|l| matches!(l.state, LeaseState::Offered | LeaseState::Bound))
         {
-            l.state = LeaseState::Free;
+            self.leases.end(old);
         }
         let renewal = self
             .leases

@@ -201,6 +201,20 @@ impl LeaseTable {
         changed
     }
 
+    /// Ends the offer or lease of `addr` now (release, withdrawal, the
+    /// client moved): a record the client held bound becomes free and
+    /// keeps its claim; an offer of an address the client never held is
+    /// forgotten.
+    pub fn end(&mut self, addr: Ipv4Addr) {
+        match self.entries.get_mut(&addr) {
+            Some(l) if l.sticky => l.state = LeaseState::Free,
+            Some(_) => {
+                self.entries.remove(&addr);
+            }
+            None => {}
+        }
+    }
+
     /// The earliest time a record changes state by itself.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.entries

@@ -669,3 +669,32 @@ fn offers_under_pressure_are_held_shorter_and_leave_no_memory() {
     s.tick(t0 + OFFER_HOLD);
     assert_eq!(s.leases().count(LeaseState::Free), 0);
 }
+
+#[test]
+fn an_offer_released_or_withdrawn_leaves_no_memory_a_lease_does() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let (_, o) = answer(discover(&mut s, 1, t0));
+    let rel = client_msg(1, MessageType::Release, |m| m.ciaddr = o.yiaddr);
+    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    assert!(s.leases().get(o.yiaddr).is_none(), "offer forgotten");
+    let (_, o) = answer(discover(&mut s, 2, t0));
+    let other = client_msg(2, MessageType::Request, |m| {
+        m.options.server_id = Some(Ipv4Addr::new(192, 168, 1, 2));
+        m.options.requested_ip = Some(ip(9));
+    });
+    assert_eq!(s.handle(&other, t0), Outcome::Drop(DropReason::OtherServer));
+    assert!(
+        s.leases().get(o.yiaddr).is_none(),
+        "withdrawn offer forgotten"
+    );
+    let a = dora(&mut s, 3, t0);
+    let rel = client_msg(3, MessageType::Release, |m| m.ciaddr = a);
+    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    let l = s.leases().get(a).unwrap();
+    assert_eq!(
+        (l.state, l.sticky),
+        (LeaseState::Free, true),
+        "a lease is remembered"
+    );
+}
