@@ -38,10 +38,11 @@ fn size(fd: RawFd, force: libc::c_int, plain: libc::c_int, bytes: usize) -> io::
 }
 
 /// The counter key for a datagram a non-blocking send could not queue:
-/// `send_buffer_full` when the buffer had no room (`WouldBlock`), else
-/// `send_error`. Every daemon reports it under `counters.unsent`.
+/// `send_buffer_full` when the buffer had no room (`WouldBlock` from a UDP
+/// socket, ENOBUFS from a raw one), else `send_error`. Every daemon
+/// reports it under `counters.unsent`.
 pub fn unsent_reason(e: &io::Error) -> &'static str {
-    if e.kind() == io::ErrorKind::WouldBlock {
+    if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) {
         "send_buffer_full"
     } else {
         "send_error"

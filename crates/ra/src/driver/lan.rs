@@ -267,15 +267,10 @@ impl LanTask {
                     sent = true;
                     if let Err(e) = socket.try_send_all_nodes(&message) {
                         *send_errors += 1;
-                        let full = e.kind() == std::io::ErrorKind::WouldBlock;
                         warn!(
                             "ra: {kind:?} RA on {} not sent ({}: {e}); the next scheduled RA repeats it",
                             self.interface,
-                            if full {
-                                "send buffer full"
-                            } else {
-                                "send error"
-                            }
+                            cpe_sys::sockbuf::unsent_reason(&e)
                         );
                     } else {
                         debug!(
