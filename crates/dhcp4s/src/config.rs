@@ -10,6 +10,17 @@ use ipnet::Ipv4Net;
 /// (RFC 2131 4.3.1 leaves it to the server; clients answer within seconds).
 pub const OFFER_HOLD: Duration = Duration::from_secs(60);
 
+/// The offer hold while many newcomers hold offers (at least half of
+/// [`PoolConfig::newcomer_offer_limit`]): an honest client sends its
+/// REQUEST within a second or two of the OFFER (RFC 2131 4.4.1), so 10 s is
+/// still ample, and addresses held by a flood of made-up clients come back
+/// six times sooner.
+pub const OFFER_HOLD_UNDER_PRESSURE: Duration = Duration::from_secs(10);
+
+/// Smallest [`PoolConfig::newcomer_offer_limit`]: a handful of devices
+/// booting together after a power cut must all get offers at once.
+pub const MIN_NEWCOMER_OFFERS: u64 = 8;
+
 /// How long a declined address stays out of the pool (RFC 2131 4.3.3: the
 /// server marks it unavailable; someone squats on it, so retrying soon
 /// would only hand the conflict to the next client).
@@ -65,6 +76,17 @@ impl PoolConfig {
     pub fn pool_size(&self) -> u64 {
         let (s, e) = (u32::from(self.pool.0), u32::from(self.pool.1));
         if e < s { 0 } else { u64::from(e - s) + 1 }
+    }
+
+    /// How many offers to clients the server does not remember may be
+    /// outstanding at once: a quarter of the pool, at least
+    /// [`MIN_NEWCOMER_OFFERS`]. DISCOVERs come from 0.0.0.0 with whatever
+    /// hardware address the sender makes up, so the only source a server
+    /// can bound them by is the LAN itself; this keeps a flood from holding
+    /// more than a quarter of the pool, and clients with a remembered
+    /// address are never limited.
+    pub fn newcomer_offer_limit(&self) -> usize {
+        usize::try_from((self.pool_size() / 4).max(MIN_NEWCOMER_OFFERS)).unwrap_or(usize::MAX)
     }
 
     /// The lease time as a duration.

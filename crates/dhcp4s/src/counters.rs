@@ -15,6 +15,9 @@ pub struct Counters {
     pub replies: BTreeMap<&'static str, u64>,
     /// Dropped datagrams by reason.
     pub drops: BTreeMap<&'static str, u64>,
+    /// Replies decided but not sent, by reason: `send_buffer_full` (the
+    /// loop never waits for room) or `send_error`.
+    pub unsent: BTreeMap<&'static str, u64>,
 }
 
 impl Counters {
@@ -31,6 +34,11 @@ impl Counters {
     /// Counts a reply.
     pub fn reply(&mut self, kind: &'static str) {
         *self.replies.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Counts a reply that could not be sent.
+    pub fn unsent(&mut self, reason: &'static str) {
+        *self.unsent.entry(reason).or_insert(0) += 1;
     }
 
     /// Total drops.
@@ -51,6 +59,7 @@ impl Counters {
             "replies": self.replies,
             "dropped": self.dropped(),
             "drops": self.drops,
+            "unsent": self.unsent,
         })
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | DISCOVER | OFFER of the client's current or last address, else the one it asks for, else a never-used one, else the free record unused longest; nothing when the pool is exhausted (counted, logged once) |
+//! | DISCOVER | OFFER of the client's current or last address, else the one it asks for, else a never-used one, else the free record unused longest; nothing when the pool is exhausted (counted, logged once), or when the client is unknown and [`PoolConfig::newcomer_offer_limit`] offers to unknown clients are outstanding (counted as `offer_limit`) |
 //! | REQUEST, SELECTING (our server id) | ACK if it names what we offered, else NAK |
 //! | REQUEST, SELECTING (another server id) | nothing; our offer to that client is withdrawn |
 //! | REQUEST, INIT-REBOOT / RENEWING / REBINDING | ACK if the address is the client's or free in the pool; NAK if it is off this LAN or someone else's |
@@ -12,14 +12,24 @@
 //!
 //! Relayed requests (giaddr set) are dropped: this server serves only the
 //! LAN it listens on.
+//!
+//! Starvation: a flood of DISCOVERs with made-up hardware addresses gets
+//! at most [`PoolConfig::newcomer_offer_limit`] offers at once (a quarter
+//! of the pool); from half that limit on, new offers are held
+//! [`crate::config::OFFER_HOLD_UNDER_PRESSURE`] instead of
+//! [`OFFER_HOLD`]; an offer not taken leaves no memory
+//! ([`Lease::sticky`]); and a client's remembered address is never given
+//! to another client while never-used addresses remain, so a returning
+//! client gets its address back during the flood.
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use cpe_daemon::RateLimiter;
+use cpe_log::{LogThrottle, suppressed_note};
 use cpe_wire::dhcpv4::{self, DecodeError, Message, MessageType, OP_REQUEST, code};
 
-use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
+use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, OFFER_HOLD_UNDER_PRESSURE, PoolConfig};
 use crate::counters::Counters;
 use crate::lease::{ClientKey, Lease, LeaseState, LeaseTable, mac_text};
 use crate::persist::clean_hostname;
@@ -68,6 +78,10 @@ pub enum DropReason {
     OtherServer,
     /// No address left in the pool.
     PoolExhausted,
+    /// A DISCOVER from a client we do not remember while the most offers
+    /// allowed to such clients are outstanding
+    /// ([`PoolConfig::newcomer_offer_limit`]).
+    OfferLimit,
     /// A DECLINE/RELEASE for an address the client does not hold, or a
     /// REQUEST that is neither ours nor answerable.
     NoSuchLease,
@@ -90,6 +104,7 @@ impl DropReason {
             Self::Relayed => "relayed",
             Self::OtherServer => "other_server_chosen",
             Self::PoolExhausted => "pool_exhausted",
+            Self::OfferLimit => "offer_limit",
             Self::NoSuchLease => "no_such_lease",
             Self::Incomplete => "incomplete",
             Self::Oversized => "oversized",
@@ -130,7 +145,23 @@ pub struct Server {
     counters: Counters,
     dirty: bool,
     exhausted_logged: bool,
+    /// DHCPNAK lines: a REQUEST flood makes one per datagram.
+    nak_log: LogThrottle,
+    /// Lines about DISCOVERs refused at the newcomer offer limit.
+    offer_limit_log: LogThrottle,
+    /// "bound" and "released" lines: a REQUEST flood from made-up clients
+    /// makes one per datagram.
+    lease_log: LogThrottle,
 }
+
+/// DHCPNAK lines logged per [`NAK_LOG_WINDOW`] before the rest are only
+/// counted (the NAK itself is always sent and counted in `replies.nak`).
+const NAK_LOG_BURST: u32 = 5;
+/// "bound"/"released" lines logged per [`NAK_LOG_WINDOW`]: every one in a
+/// home's normal life (a few devices at a time), a count in a flood.
+const LEASE_LOG_BURST: u32 = 20;
+/// See [`NAK_LOG_BURST`].
+const NAK_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Server {
     /// A server for `config` starting from `leases` (loaded from disk).
@@ -147,6 +178,9 @@ impl Server {
             counters: Counters::default(),
             dirty: dropped > 0,
             exhausted_logged: false,
+            nak_log: LogThrottle::new(NAK_LOG_BURST, NAK_LOG_WINDOW),
+            offer_limit_log: LogThrottle::new(1, NAK_LOG_WINDOW),
+            lease_log: LogThrottle::new(LEASE_LOG_BURST, NAK_LOG_WINDOW),
         }
     }
 
@@ -189,6 +223,29 @@ impl Server {
         self.counters.drop(reason.name());
     }
 
+    /// Logs how many lines were suppressed in rate-limited log sites whose
+    /// window has ended (the driver calls it every second), so a burst that
+    /// stops is still accounted for in the log.
+    pub fn log_summaries(&mut self, now: Instant) {
+        if let Some(n) = self.nak_log.take_summary(now) {
+            log::info!("{n} more DHCPNAK lines suppressed (counted in replies.nak)");
+        }
+        if let Some(n) = self.lease_log.take_summary(now) {
+            log::info!("{n} more \"bound\"/\"released\" lines suppressed (see the lease list)");
+        }
+        if let Some(n) = self.offer_limit_log.take_summary(now) {
+            log::warn!(
+                "{n} more DISCOVERs refused at the offer limit (counted in drops.offer_limit)"
+            );
+        }
+    }
+
+    /// Counts a reply the driver could not send (`reason` is a counter
+    /// key, see [`Counters::unsent`]).
+    pub fn count_unsent(&mut self, reason: &'static str) {
+        self.counters.unsent(reason);
+    }
+
     /// Handles one datagram received at `now`.
     pub fn handle(&mut self, payload: &[u8], now: Instant) -> Outcome {
         self.counters.received += 1;
@@ -224,7 +281,7 @@ impl Server {
             MessageType::Discover => self.discover(m, &client, now),
             MessageType::Request => self.request(m, &client, now),
             MessageType::Decline => self.decline(m, &client, now),
-            MessageType::Release => self.release(m, &client),
+            MessageType::Release => self.release(m, &client, now),
             MessageType::Inform => self.inform(m),
             MessageType::Offer | MessageType::Ack | MessageType::Nak => {
                 Outcome::Drop(DropReason::NotARequest)
@@ -233,6 +290,29 @@ impl Server {
     }
 
     fn discover(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+        let newcomer = !self.leases.knows(client);
+        let outstanding = self.leases.newcomer_offers(now);
+        let limit = self.config.newcomer_offer_limit();
+        let offered_already = self
+            .leases
+            .address_of(client)
+            .and_then(|a| self.leases.get(a))
+            .is_some_and(|l| l.state == LeaseState::Offered && l.until > now);
+        if newcomer && !offered_already && outstanding >= limit {
+            if let Some(n) = self.offer_limit_log.check(now) {
+                log::warn!(
+                    "{limit} offers to unknown clients outstanding: no OFFER for {} (a DISCOVER flood?){}",
+                    mac_text(&m.chaddr),
+                    suppressed_note(n)
+                );
+            }
+            return Outcome::Drop(DropReason::OfferLimit);
+        }
+        let hold = if outstanding * 2 >= limit {
+            OFFER_HOLD_UNDER_PRESSURE
+        } else {
+            OFFER_HOLD
+        };
         let Some(addr) = self
             .leases
             .choose(&self.config, client, m.options.requested_ip, now)
@@ -253,7 +333,14 @@ impl Server {
             .get(addr)
             .is_some_and(|l| l.state == LeaseState::Bound && l.client == *client && l.until > now);
         if !keep_bound {
-            self.put(addr, m, client, LeaseState::Offered, now + OFFER_HOLD);
+            // A retransmitted DISCOVER never shortens the hold it got.
+            let held = self
+                .leases
+                .get(addr)
+                .filter(|l| l.state == LeaseState::Offered && l.client == *client)
+                .map(|l| l.until);
+            let until = held.map_or(now + hold, |u| u.max(now + hold));
+            self.put(addr, m, client, LeaseState::Offered, until);
         }
         self.reply(m, MessageType::Offer, addr, true)
     }
@@ -267,7 +354,7 @@ impl Server {
                 return Outcome::Drop(DropReason::OtherServer);
             }
             let Some(want) = m.options.requested_ip else {
-                return self.nak(m, "no requested address");
+                return self.nak(m, "no requested address", now);
             };
             let offered = self.leases.get(want).is_some_and(|l| {
                 l.client == *client && matches!(l.state, LeaseState::Offered | LeaseState::Bound)
@@ -275,7 +362,7 @@ impl Server {
             if offered || self.leases.is_available(&self.config, want, client, now) {
                 return self.bind(m, client, want, now);
             }
-            return self.nak(m, "address not offered to this client");
+            return self.nak(m, "address not offered to this client", now);
         }
         // INIT-REBOOT (option 50) or RENEWING/REBINDING (ciaddr).
         let want = match (m.options.requested_ip, m.ciaddr) {
@@ -284,15 +371,15 @@ impl Server {
             _ => return Outcome::Drop(DropReason::Incomplete),
         };
         if !self.config.on_subnet(want) {
-            return self.nak(m, "address is not on this network");
+            return self.nak(m, "address is not on this network", now);
         }
         if self.leases.is_available(&self.config, want, client, now) {
             return self.bind(m, client, want, now);
         }
         if !self.config.in_pool(want) {
-            return self.nak(m, "address is not in this server's pool");
+            return self.nak(m, "address is not in this server's pool", now);
         }
-        self.nak(m, "address belongs to another client")
+        self.nak(m, "address belongs to another client", now)
     }
 
     fn decline(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
@@ -323,7 +410,7 @@ impl Server {
         Outcome::Handled
     }
 
-    fn release(&mut self, m: &Message, client: &ClientKey) -> Outcome {
+    fn release(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
         if m.options
             .server_id
             .is_some_and(|s| s != self.config.server_address())
@@ -337,10 +424,14 @@ impl Server {
         if !held {
             return Outcome::Drop(DropReason::NoSuchLease);
         }
-        log::info!("{} released {addr}", mac_text(&m.chaddr));
-        if let Some(l) = self.leases.get_mut(addr) {
-            l.state = LeaseState::Free;
+        if let Some(n) = self.lease_log.check(now) {
+            log::info!(
+                "{} released {addr}{}",
+                mac_text(&m.chaddr),
+                suppressed_note(n)
+            );
         }
+        self.leases.end(addr);
         self.dirty = true;
         self.exhausted_logged = false;
         // RFC 2131 4.3.4: no reply to a RELEASE.
@@ -369,6 +460,12 @@ impl Server {
             .as_deref()
             .and_then(clean_hostname)
             .or_else(|| self.leases.get(addr).and_then(|l| l.hostname.clone()));
+        // A binding earns the claim; an offer keeps the one the client had.
+        let sticky = state == LeaseState::Bound
+            || self
+                .leases
+                .get(addr)
+                .is_some_and(|l| l.sticky && l.client == *client);
         self.leases.insert(
             addr,
             Lease {
@@ -377,17 +474,21 @@ impl Server {
                 hostname,
                 state,
                 until,
+                sticky,
             },
         );
     }
 
-    /// The client chose another server: its offer here is void.
+    /// The client chose another server: its offer here is void (and
+    /// leaves no claim unless the client had one before).
     fn withdraw_offer(&mut self, client: &ClientKey) {
         if let Some(a) = self.leases.address_of(client)
-            && let Some(l) = self.leases.get_mut(a)
-            && l.state == LeaseState::Offered
+            && self
+                .leases
+                .get(a)
+                .is_some_and(|l| l.state == LeaseState::Offered)
         {
-            l.state = LeaseState::Free;
+            self.leases.end(a);
         }
     }
 
@@ -395,10 +496,12 @@ impl Server {
         // A client moving to another address gives up its old one.
         if let Some(old) = self.leases.address_of(client)
             && old != addr
-            && let Some(l) = self.leases.get_mut(old)
-            && matches!(l.state, LeaseState::Offered | LeaseState::Bound)
+            && self
+                .leases
+                .get(old)
+                .is_some_and(|l| matches!(l.state, LeaseState::Offered | LeaseState::Bound))
         {
-            l.state = LeaseState::Free;
+            self.leases.end(old);
         }
         let renewal = self
             .leases
@@ -418,9 +521,9 @@ impl Server {
         if !renewal {
             self.dirty = true;
         }
-        if !renewal {
+        if !renewal && let Some(n) = self.lease_log.check(now) {
             log::info!(
-                "{addr} bound to {} ({}{}) for {} s",
+                "{addr} bound to {} ({}{}) for {} s{}",
                 mac_text(&m.chaddr),
                 client,
                 m.options
@@ -429,14 +532,21 @@ impl Server {
                     .and_then(clean_hostname)
                     .map(|h| format!(", {h}"))
                     .unwrap_or_default(),
-                self.config.lease_time
+                self.config.lease_time,
+                suppressed_note(n)
             );
         }
         self.reply(m, MessageType::Ack, addr, true)
     }
 
-    fn nak(&mut self, m: &Message, why: &str) -> Outcome {
-        log::info!("DHCPNAK to {}: {why}", mac_text(&m.chaddr));
+    fn nak(&mut self, m: &Message, why: &str, now: Instant) -> Outcome {
+        if let Some(n) = self.nak_log.check(now) {
+            log::info!(
+                "DHCPNAK to {}: {why}{}",
+                mac_text(&m.chaddr),
+                suppressed_note(n)
+            );
+        }
         let mut r = Message::reply_to(m, MessageType::Nak);
         r.options.server_id = Some(self.config.server_address());
         r.options.message = Some(why.to_string());

@@ -4,6 +4,14 @@
 //! address is available again, but the same client gets it back first, and
 //! other clients get never-used addresses before remembered ones. That is
 //! what makes addresses sticky across expiry, release and restarts.
+//!
+//! Only a binding earns that memory ([`Lease::sticky`]). An offer nobody
+//! took leaves no trace when it ends: otherwise a flood of DISCOVERs from
+//! made-up hardware addresses would fill the table with "remembered"
+//! records as good as a real client's, and a returning client's address
+//! would go to the next newcomer. While never-used addresses remain, a
+//! remembered address is neither offered nor acknowledged to another
+//! client.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -114,6 +122,10 @@ pub struct Lease {
     pub state: LeaseState,
     /// End of the offer hold, lease or quarantine.
     pub until: Instant,
+    /// The client has held this address bound (ACKed), so the record keeps
+    /// its claim after the lease ends. False for an offer to a client that
+    /// never had the address: when that offer ends the record goes.
+    pub sticky: bool,
 }
 
 impl Lease {
@@ -169,15 +181,16 @@ impl LeaseTable {
         self.entries.insert(addr, lease);
     }
 
-    /// Turns ended offers and leases into free records and ends
-    /// quarantines. Returns whether anything changed.
+    /// Turns ended leases (and ended offers of remembered addresses) into
+    /// free records, forgets ended offers of addresses the client never
+    /// had, and ends quarantines. Returns whether anything changed.
     pub fn expire(&mut self, now: Instant) -> bool {
         let mut changed = false;
         self.entries.retain(|_, l| match l.state {
             LeaseState::Offered | LeaseState::Bound if l.until <= now => {
                 l.state = LeaseState::Free;
                 changed = true;
-                true
+                l.sticky
             }
             LeaseState::Declined if l.until <= now => {
                 changed = true;
@@ -186,6 +199,20 @@ impl LeaseTable {
             _ => true,
         });
         changed
+    }
+
+    /// Ends the offer or lease of `addr` now (release, withdrawal, the
+    /// client moved): a record the client held bound becomes free and
+    /// keeps its claim; an offer of an address the client never held is
+    /// forgotten.
+    pub fn end(&mut self, addr: Ipv4Addr) {
+        match self.entries.get_mut(&addr) {
+            Some(l) if l.sticky => l.state = LeaseState::Free,
+            Some(_) => {
+                self.entries.remove(&addr);
+            }
+            None => {}
+        }
     }
 
     /// The earliest time a record changes state by itself.
@@ -218,10 +245,28 @@ impl LeaseTable {
         now: Instant,
     ) -> bool {
         cfg.in_pool(addr)
-            && self
-                .entries
-                .get(&addr)
-                .is_none_or(|l| l.available_to(client, now))
+            && self.entries.get(&addr).is_none_or(|l| {
+                l.available_to(client, now)
+                    && (l.client == *client
+                        || !(l.sticky && l.state == LeaseState::Free)
+                        || self.first_unused(cfg).is_none())
+            })
+    }
+
+    /// Offers outstanding at `now` to clients that never held the address
+    /// offered (newcomers, or hardware addresses made up by a flood).
+    pub fn newcomer_offers(&self, now: Instant) -> usize {
+        self.entries
+            .values()
+            .filter(|l| l.state == LeaseState::Offered && !l.sticky && l.until > now)
+            .count()
+    }
+
+    /// Whether `client` has a remembered (sticky) record in the table.
+    pub fn knows(&self, client: &ClientKey) -> bool {
+        self.entries
+            .values()
+            .any(|l| l.sticky && l.client == *client && l.state != LeaseState::Declined)
     }
 
     /// Picks an address for `client` (RFC 2131 4.3.1 order): its current or

@@ -5,8 +5,10 @@
 //! sans-IO [`Server`] per LAN: a decoded request and the current time go in,
 //! a reply with its destination (or a counted drop) comes out. Leases live
 //! in a [`LeaseTable`] that is persisted in `state_dir` in a compact text
-//! format ([`persist`]) after every change, so a restarted daemon or a
-//! rebooted router hands every client the same address again.
+//! format ([`persist`]) at most [`store::SAVE_DELAY`] after a change (one
+//! write for a whole burst of changes: the file is on flash) and at
+//! shutdown, so a restarted daemon or a rebooted router hands every client
+//! the same address again.
 //!
 //! The server is authoritative for its LAN (it is the router): a client
 //! asking for an address that is not on this LAN, or that belongs to
@@ -20,12 +22,14 @@ mod driver;
 pub mod engine;
 pub mod lease;
 pub mod persist;
+pub mod store;
 
 pub use config::PoolConfig;
 pub use counters::Counters;
 pub use driver::main;
 pub use engine::{Destination, DropReason, Outcome, Server};
 pub use lease::{ClientKey, Lease, LeaseState, LeaseTable};
+pub use store::LeaseStore;
 
 #[cfg(test)]
 mod tests;

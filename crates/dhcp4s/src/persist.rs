@@ -91,6 +91,8 @@ fn parse_line(line: &str, now: Instant, unix_now: u64) -> Option<(Ipv4Addr, Leas
             state,
             // Past deadlines become `now`; `expire` turns them free.
             until: now.checked_add(left).unwrap_or(now),
+            // Offers are never saved: every record on file was a binding.
+            sticky: true,
         },
     ))
 }

@@ -487,3 +487,214 @@ proptest! {
         }
     }
 }
+
+/// A fresh directory for one test's lease file.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("cpe-dhcp4s-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
+    use crate::store::{LeaseStore, SAVE_DELAY};
+    const UNIX: u64 = 1_800_000_000;
+    let dir = scratch_dir("flood");
+    let path = dir.join("leases-br0");
+    let mut s = Server::new(cfg(2, 254), LeaseTable::new());
+    let mut store = LeaseStore::new(path.clone());
+    let t0 = Instant::now();
+    // The flood of the issue: 99 INIT-REBOOT REQUESTs from as many
+    // hardware addresses in 0.1 s, each a new binding. The old driver
+    // wrote the file after each (99 renames, 198 fsyncs); the store is
+    // asked after each datagram here, more often than the driver does.
+    for n in 0..99u8 {
+        let now = t0 + Duration::from_millis(u64::from(n));
+        let out = s.handle(
+            &client_msg(n, MessageType::Request, |m| {
+                m.options.requested_ip = Some(ip(10 + n));
+            }),
+            now,
+        );
+        assert_eq!(answer(out).1.message_type(), Some(MessageType::Ack));
+        store.note(&mut s, now);
+        assert!(!store.save_if_due(&mut s, now, UNIX).unwrap());
+    }
+    assert_eq!(store.writes(), 0);
+    assert_eq!(
+        store.deadline(),
+        Some(t0 + SAVE_DELAY),
+        "the first change sets the deadline"
+    );
+    assert!(store.save_if_due(&mut s, t0 + SAVE_DELAY, UNIX).unwrap());
+    assert_eq!(store.writes(), 1, "one write for the whole burst");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches(" bound ").count(), 99, "{text}");
+
+    // A steady flood cannot postpone the write: one per SAVE_DELAY.
+    let t1 = t0 + SAVE_DELAY;
+    for i in 0..3000u32 {
+        let now = t1 + Duration::from_millis(u64::from(i));
+        let n = (i % 99) as u8;
+        // RELEASE and rebind alternately: a change every datagram.
+        let msg = if i % 2 == 0 {
+            client_msg(n, MessageType::Release, |m| m.ciaddr = ip(10 + n))
+        } else {
+            client_msg(n, MessageType::Request, |m| {
+                m.options.requested_ip = Some(ip(10 + n));
+            })
+        };
+        let _ = s.handle(&msg, now);
+        store.note(&mut s, now);
+        store.save_if_due(&mut s, now, UNIX).unwrap();
+    }
+    // (The per-client rate limit drops part of it; what remains still
+    // changes the table every few milliseconds.)
+    assert!(
+        (1..=3).contains(&(store.writes() - 1)),
+        "3 s of changes, {} writes",
+        store.writes() - 1
+    );
+
+    // Shutdown: what is pending is written at once, nothing is lost.
+    let t2 = t1 + Duration::from_secs(10);
+    store.save_if_due(&mut s, t2, UNIX).unwrap();
+    let before = store.writes();
+    let _ = s.handle(
+        &client_msg(200, MessageType::Request, |m| {
+            m.options.requested_ip = Some(ip(250))
+        }),
+        t2,
+    );
+    store.note(&mut s, t2);
+    assert!(store.flush(&mut s, t2, UNIX).unwrap());
+    assert_eq!(store.writes(), before + 1);
+    assert!(
+        !store.flush(&mut s, t2, UNIX).unwrap(),
+        "nothing left to write"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("192.168.1.250 bound"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 9 item 5: 100 DISCOVERs from made-up hardware addresses must not
+/// hand a returning client's address to the flood. Before the newcomer
+/// offer limit and sticky-only memory, the 100th made-up client was
+/// offered the returning client's free record and the returning client
+/// got another address.
+#[test]
+fn a_discover_flood_cannot_take_a_returning_clients_address() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let a = dora(&mut s, 1, t0);
+    // Its lease runs out while the client is away.
+    let t1 = t0 + Duration::from_secs(3600);
+    s.tick(t1);
+    assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Free);
+
+    let mut offered = Vec::new();
+    for n in 10..110u8 {
+        match discover(&mut s, n, t1) {
+            o @ Outcome::Reply { .. } => offered.push(answer(o).1.yiaddr),
+            Outcome::Drop(r) => assert_eq!(r, DropReason::OfferLimit),
+            o => panic!("{o:?}"),
+        }
+    }
+    let limit = s.config().newcomer_offer_limit();
+    assert_eq!(limit, 25, "a quarter of the pool");
+    assert_eq!(offered.len(), limit, "offers to newcomers are bounded");
+    assert!(
+        !offered.contains(&a),
+        "the remembered address is not offered"
+    );
+    assert_eq!(s.counters().drops.get("offer_limit"), Some(&75));
+
+    // The returning client is not limited and gets its own address.
+    assert_eq!(dora(&mut s, 1, t1 + Duration::from_secs(1)), a);
+    // A newcomer cannot take a remembered address by asking for it in an
+    // INIT-REBOOT REQUEST while never-used addresses remain.
+    let rel = client_msg(1, MessageType::Release, |m| m.ciaddr = a);
+    assert_eq!(
+        s.handle(&rel, t1 + Duration::from_secs(2)),
+        Outcome::Handled
+    );
+    let grab = client_msg(200, MessageType::Request, |m| {
+        m.options.requested_ip = Some(a)
+    });
+    let (_, nak) = answer(s.handle(&grab, t1 + Duration::from_secs(2)));
+    assert_eq!(nak.message_type(), Some(MessageType::Nak));
+    assert_eq!(
+        s.leases().get(a).unwrap().client,
+        ClientKey::of(&[1, 2, 0, 0, 0, 3, 1], mac(1))
+    );
+}
+
+#[test]
+fn offers_under_pressure_are_held_shorter_and_leave_no_memory() {
+    use crate::config::OFFER_HOLD_UNDER_PRESSURE;
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let limit = s.config().newcomer_offer_limit();
+    let holds: Vec<Duration> = (0..limit)
+        .map(|i| {
+            let n = u8::try_from(10 + i).unwrap();
+            let (_, o) = answer(discover(&mut s, n, t0));
+            s.leases().get(o.yiaddr).unwrap().until - t0
+        })
+        .collect();
+    // Below half the limit the normal hold, from there the short one.
+    let half = limit.div_ceil(2);
+    assert!(holds[..half].iter().all(|h| *h == OFFER_HOLD), "{holds:?}");
+    assert!(
+        holds[half..]
+            .iter()
+            .all(|h| *h == OFFER_HOLD_UNDER_PRESSURE),
+        "{holds:?}"
+    );
+    assert_eq!(
+        discover(&mut s, 200, t0),
+        Outcome::Drop(DropReason::OfferLimit)
+    );
+    // A client that already holds an offer is answered again (retransmit).
+    assert!(matches!(discover(&mut s, 10, t0), Outcome::Reply { .. }));
+
+    // The short offers end and leave nothing behind: the addresses are
+    // never-used again and newcomers get offers again.
+    let t1 = t0 + OFFER_HOLD_UNDER_PRESSURE;
+    s.tick(t1);
+    assert_eq!(s.leases().count(LeaseState::Offered), half);
+    assert_eq!(s.leases().len(), half, "expired offers are forgotten");
+    assert!(matches!(discover(&mut s, 200, t1), Outcome::Reply { .. }));
+    s.tick(t0 + OFFER_HOLD);
+    assert_eq!(s.leases().count(LeaseState::Free), 0);
+}
+
+#[test]
+fn an_offer_released_or_withdrawn_leaves_no_memory_a_lease_does() {
+    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let t0 = Instant::now();
+    let (_, o) = answer(discover(&mut s, 1, t0));
+    let rel = client_msg(1, MessageType::Release, |m| m.ciaddr = o.yiaddr);
+    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    assert!(s.leases().get(o.yiaddr).is_none(), "offer forgotten");
+    let (_, o) = answer(discover(&mut s, 2, t0));
+    let other = client_msg(2, MessageType::Request, |m| {
+        m.options.server_id = Some(Ipv4Addr::new(192, 168, 1, 2));
+        m.options.requested_ip = Some(ip(9));
+    });
+    assert_eq!(s.handle(&other, t0), Outcome::Drop(DropReason::OtherServer));
+    assert!(
+        s.leases().get(o.yiaddr).is_none(),
+        "withdrawn offer forgotten"
+    );
+    let a = dora(&mut s, 3, t0);
+    let rel = client_msg(3, MessageType::Release, |m| m.ciaddr = a);
+    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    let l = s.leases().get(a).unwrap();
+    assert_eq!(
+        (l.state, l.sticky),
+        (LeaseState::Free, true),
+        "a lease is remembered"
+    );
+}

@@ -16,6 +16,11 @@ pub struct Counters {
     pub replies: u64,
     /// Dropped datagrams by reason.
     pub drops: BTreeMap<&'static str, u64>,
+    /// Replies decided but not sent, by reason: `send_buffer_full` (the
+    /// socket's buffer was full, typically of replies to spoofed sources
+    /// waiting for Neighbour Discovery; the loop never waits for room)
+    /// or `send_error`.
+    pub unsent: BTreeMap<&'static str, u64>,
 }
 
 impl Counters {
@@ -27,6 +32,11 @@ impl Counters {
     /// Counts a well-formed request.
     pub fn request(&mut self, kind: &'static str) {
         *self.requests.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Counts a reply that could not be sent.
+    pub fn unsent(&mut self, reason: &'static str) {
+        *self.unsent.entry(reason).or_insert(0) += 1;
     }
 
     /// Total drops.
@@ -42,6 +52,7 @@ impl Counters {
             "replies": self.replies,
             "dropped": self.dropped(),
             "drops": self.drops,
+            "unsent": self.unsent,
         })
     }
 }

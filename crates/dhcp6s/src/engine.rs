@@ -190,6 +190,12 @@ impl Engine {
         self.counters.drop(reason.name());
     }
 
+    /// Counts a reply the driver could not send (`reason` is a counter
+    /// key, see [`Counters::unsent`]).
+    pub fn count_unsent(&mut self, reason: &'static str) {
+        self.counters.unsent(reason);
+    }
+
     /// Handles one datagram received at `now`.
     pub fn handle(&mut self, rx: Received<'_>, now: Instant) -> Outcome {
         self.counters.received += 1;

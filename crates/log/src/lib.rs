@@ -3,12 +3,17 @@
 //! Field engineers correlate logs across boxes, so every line carries a UTC
 //! timestamp with milliseconds (RFC 3339), the level and the process that
 //! wrote it. A full logging framework costs ~100 KB of flash; this costs ~1 KB.
+//! Lines a LAN host can trigger at will go through a [`LogThrottle`].
 
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
+
+mod throttle;
+
+pub use throttle::{LogThrottle, suppressed_note};
 
 struct StderrLogger {
     name: &'static str,

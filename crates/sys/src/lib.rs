@@ -2,7 +2,9 @@
 //! protocol crates stay pure and testable.
 //!
 //! Each module owns one kernel interface: `persist` for crash-safe files,
-//! `netlink` for links, addresses, routes, their change events and sysctls.
+//! `netlink` for links, addresses, routes, their change events and sysctls,
+//! `sockbuf` for the size of the daemons' socket buffers.
 
 pub mod netlink;
 pub mod persist;
+pub mod sockbuf;

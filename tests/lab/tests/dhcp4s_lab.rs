@@ -160,9 +160,19 @@ fn hosts_get_distinct_leases_that_survive_a_daemon_crash() {
         "{leases:?}"
     );
 
-    // The lease file is on disk before anything asks for it.
+    // The lease file is on disk within the store's bounded delay (changes
+    // are coalesced into one write at most 1 s after the first), before
+    // anything asks for it.
     let file = router.state_dir.join("dhcp4s").join("leases-br0");
-    let text = std::fs::read_to_string(&file).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let text = loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let both = text.contains(&format!("{a} bound")) && text.contains(&format!("{b} bound"));
+        if both || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(text.contains(&format!("{a} bound")), "{text}");
     assert!(text.contains(&format!("{b} bound")), "{text}");
 

@@ -1,5 +1,7 @@
 //! The loop of one LAN: socket in, server, socket out; lease expiry on the
-//! server's own deadlines; the lease file rewritten after every change.
+//! server's own deadlines; the lease file written by a [`LeaseStore`]
+//! (changes coalesced, at most [`crate::store::SAVE_DELAY`] late, flushed
+//! at shutdown).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,9 +16,14 @@ use crate::config::PoolConfig;
 use crate::engine::{DropReason, Outcome, Server};
 use crate::lease::{LeaseState, mac_text};
 use crate::persist;
+use crate::store::LeaseStore;
+use cpe_log::{LogThrottle, suppressed_note};
 
 /// Pause between attempts to set up the interface (it may appear late).
 const RETRY: Duration = Duration::from_secs(2);
+/// Lines about unsent replies and failed lease writes: a few per this
+/// window, then a count.
+pub const LOG_WINDOW: Duration = Duration::from_secs(10);
 /// Status is pushed at most this often.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
@@ -32,6 +39,8 @@ pub struct LanTask {
     pub status: mpsc::UnboundedSender<(String, Value)>,
     /// Becomes true at shutdown.
     pub stop: watch::Receiver<bool>,
+    /// Lines a LAN host can trigger (failed sends) and failed writes.
+    pub log: LogThrottle,
 }
 
 fn unix_now() -> u64 {
@@ -73,21 +82,35 @@ impl LanTask {
         }
     }
 
-    fn save(&self, server: &mut Server) {
-        if !server.take_dirty() {
-            return;
-        }
-        let text = persist::render(server.leases(), Instant::now(), unix_now());
-        if let Err(e) = cpe_sys::persist::atomic_write(&self.lease_file, text.as_bytes()) {
+    /// Writes the lease file if a write is due (`flush`: whatever is
+    /// pending, at shutdown).
+    fn save(&mut self, store: &mut LeaseStore, server: &mut Server, flush: bool) {
+        let now = Instant::now();
+        let r = if flush {
+            store.flush(server, now, unix_now())
+        } else {
+            store.save_if_due(server, now, unix_now())
+        };
+        if let Err(e) = r
+            && let Some(n) = self.log.check(now)
+        {
             warn!(
-                "{}: cannot save leases to {}: {e}",
+                "{}: cannot save leases to {}: {e}; retrying in {} s{}",
                 self.interface,
-                self.lease_file.display()
+                store.path().display(),
+                crate::store::RETRY_DELAY.as_secs(),
+                suppressed_note(n)
             );
         }
     }
 
-    fn status_json(&self, server: &Server, listening: bool, now: Instant) -> Value {
+    fn status_json(
+        &self,
+        server: &Server,
+        store: &LeaseStore,
+        listening: bool,
+        now: Instant,
+    ) -> Value {
         let c = server.config();
         let leases: Vec<Value> = server
             .leases()
@@ -117,16 +140,18 @@ impl LanTask {
             "declined": server.leases().count(LeaseState::Declined),
             "leases": leases,
             "counters": server.counters().to_json(),
+            "lease_file": { "writes": store.writes(), "pending": store.pending() },
         })
     }
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
         let mut server = Server::new(self.config.clone(), self.load(Instant::now()));
+        let mut store = LeaseStore::new(self.lease_file.clone());
         server.tick(Instant::now());
         let _ = self.status.send((
             self.interface.clone(),
-            self.status_json(&server, false, Instant::now()),
+            self.status_json(&server, &store, false, Instant::now()),
         ));
         let mut warned = false;
         let socket = loop {
@@ -149,7 +174,10 @@ impl LanTask {
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(RETRY) => {}
-                        _ = self.stop.changed() => return,
+                        _ = self.stop.changed() => {
+                            self.save(&mut store, &mut server, true);
+                            return;
+                        }
                     }
                 }
             }
@@ -158,13 +186,15 @@ impl LanTask {
             "{}: DHCPv4 server on 0.0.0.0:67, pool {}-{}, lease {} s",
             self.interface, self.config.pool.0, self.config.pool.1, self.config.lease_time
         );
-        self.save(&mut server);
+        store.note(&mut server, Instant::now());
         let mut buf = vec![0u8; RECV_BUF];
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last_status = Value::Null;
         loop {
-            let deadline = server
-                .next_deadline()
+            let deadline = [server.next_deadline(), store.deadline()]
+                .into_iter()
+                .flatten()
+                .min()
                 .map(tokio::time::Instant::from_std)
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
@@ -175,8 +205,8 @@ impl LanTask {
                             continue;
                         }
                         let payload = buf.get(..n).unwrap_or(&[]);
-                        self.serve(&socket, &mut server, payload, from).await;
-                        self.save(&mut server);
+                        self.serve(&socket, &mut server, payload, from);
+                        store.note(&mut server, Instant::now());
                     }
                     Err(e) => {
                         warn!("{}: receive failed: {e}", self.interface);
@@ -185,12 +215,17 @@ impl LanTask {
                 },
                 _ = tokio::time::sleep_until(deadline) => {
                     server.tick(Instant::now());
-                    self.save(&mut server);
+                    self.save(&mut store, &mut server, false);
                 }
                 _ = tick.tick() => {
+                    let now = Instant::now();
+                    server.log_summaries(now);
+                    if let Some(n) = self.log.take_summary(now) {
+                        warn!("{}: {n} more send or save failures (see counters.unsent)", self.interface);
+                    }
                     // Status without the ticking `expires_in` noise decides
                     // whether anything changed.
-                    let status = self.status_json(&server, true, Instant::now());
+                    let status = self.status_json(&server, &store, true, now);
                     let mut key = status.clone();
                     if let Some(l) = key.get_mut("leases").and_then(Value::as_array_mut) {
                         for e in l { e["expires_in"] = Value::Null; }
@@ -201,15 +236,15 @@ impl LanTask {
                     }
                 }
                 _ = self.stop.changed() => {
-                    self.save(&mut server);
+                    self.save(&mut store, &mut server, true);
                     return;
                 }
             }
         }
     }
 
-    async fn serve(
-        &self,
+    fn serve(
+        &mut self,
         socket: &ServerSocket,
         server: &mut Server,
         payload: &[u8],
@@ -218,8 +253,17 @@ impl LanTask {
         match server.handle(payload, Instant::now()) {
             Outcome::Reply { to, payload, kind } => {
                 debug!("{}: {} to {to:?}", self.interface, kind.name());
-                if let Err(e) = socket.send(&payload, to).await {
-                    warn!("{}: cannot send {}: {e}", self.interface, kind.name());
+                if let Err(e) = socket.try_send(&payload, to) {
+                    let reason = cpe_sys::sockbuf::unsent_reason(&e);
+                    server.count_unsent(reason);
+                    if let Some(n) = self.log.check(Instant::now()) {
+                        warn!(
+                            "{}: {} to {to:?} dropped ({reason}: {e}){}",
+                            self.interface,
+                            kind.name(),
+                            suppressed_note(n)
+                        );
+                    }
                 }
             }
             Outcome::Handled => {}

@@ -66,6 +66,7 @@ async fn run() -> Result<(), String> {
                 .join(format!("leases-{}", lan.interface)),
             status: status_tx.clone(),
             stop: stop_rx.clone(),
+            log: cpe_log::LogThrottle::new(3, lan::LOG_WINDOW),
         };
         tasks.spawn_local(task.run());
     }

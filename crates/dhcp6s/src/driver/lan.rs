@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use cpe_bus::SharedState;
+use cpe_log::{LogThrottle, suppressed_note};
 use cpe_wire::dhcpv6::Duid;
 use log::{debug, info, warn};
 use serde_json::{Value, json};
@@ -15,6 +16,8 @@ use crate::engine::{DropReason, Engine, Outcome, Received};
 
 /// Pause between attempts to open the socket (the interface may appear late).
 const REOPEN: Duration = Duration::from_secs(2);
+/// Lines about unsent replies: a few per this window, then a count.
+pub const SEND_LOG_WINDOW: Duration = Duration::from_secs(10);
 /// Status is pushed at most this often.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
@@ -32,6 +35,8 @@ pub struct LanTask {
     pub states: watch::Receiver<SharedState>,
     /// Where status objects go, keyed by interface.
     pub status: mpsc::UnboundedSender<(String, Value)>,
+    /// Lines about replies that could not be sent (a flood makes many).
+    pub send_log: LogThrottle,
 }
 
 /// The router's address on this LAN in `state`: the LAN entry with our
@@ -111,7 +116,7 @@ impl LanTask {
         loop {
             tokio::select! {
                 r = socket.recv(&mut buf) => match r {
-                    Ok(d) => self.serve(&socket, &mut engine, d, &buf).await,
+                    Ok(d) => self.serve(&socket, &mut engine, d, &buf),
                     Err(e) => {
                         warn!("{}: receive failed: {e}", self.interface);
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -124,6 +129,9 @@ impl LanTask {
                     self.follow_state(&mut engine);
                 }
                 _ = tick.tick() => {
+                    if let Some(n) = self.send_log.take_summary(Instant::now()) {
+                        warn!("{}: {n} more Replies dropped (see counters.unsent)", self.interface);
+                    }
                     let status = self.status_json(&engine, true);
                     if status != last_status {
                         last_status = status.clone();
@@ -134,7 +142,7 @@ impl LanTask {
         }
     }
 
-    async fn serve(&self, socket: &ServerSocket, engine: &mut Engine, d: Datagram, buf: &[u8]) {
+    fn serve(&mut self, socket: &ServerSocket, engine: &mut Engine, d: Datagram, buf: &[u8]) {
         if d.truncated {
             engine.count_driver_drop(DropReason::Oversized);
             return;
@@ -154,8 +162,16 @@ impl LanTask {
                     self.interface,
                     payload.len()
                 );
-                if let Err(e) = socket.send(&payload, to, port).await {
-                    warn!("{}: cannot send Reply to {to}: {e}", self.interface);
+                if let Err(e) = socket.try_send(&payload, to, port) {
+                    let reason = cpe_sys::sockbuf::unsent_reason(&e);
+                    engine.count_unsent(reason);
+                    if let Some(n) = self.send_log.check(Instant::now()) {
+                        warn!(
+                            "{}: Reply to {to} dropped ({reason}: {e}){}",
+                            self.interface,
+                            suppressed_note(n)
+                        );
+                    }
                 }
             }
             Outcome::Drop(reason) if reason.is_malformed() => {

@@ -82,6 +82,7 @@ async fn run() -> Result<(), String> {
             duid: duid.clone(),
             states: state_rx.clone(),
             status: status_tx.clone(),
+            send_log: cpe_log::LogThrottle::new(3, lan::SEND_LOG_WINDOW),
         };
         tokio::task::spawn_local(task.run());
     }

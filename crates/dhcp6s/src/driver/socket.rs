@@ -1,6 +1,16 @@
 //! The server's UDP socket on one LAN: `[::]:547` bound to the interface,
 //! member of All_DHCP_Relay_Agents_and_Servers there, with IPV6_PKTINFO so
 //! every datagram says which interface it arrived on.
+//!
+//! Sending never waits. A reply to a link-local source the kernel has not
+//! resolved yet sits in the neighbour queue, charged to this socket's send
+//! buffer, until Neighbour Discovery succeeds or gives up (about 3 s). A
+//! burst of requests from spoofed sources fills the buffer that way; a
+//! send that waited for room would stop the whole loop for those seconds
+//! while the receive queue overflows and honest clients wait. So
+//! [`ServerSocket::try_send`] returns `WouldBlock` at once and the caller
+//! drops and counts the reply, and the buffers are sized for such a burst
+//! ([`SEND_BUFFER`], [`RECV_BUFFER`]).
 
 use std::io;
 use std::mem;
@@ -15,6 +25,16 @@ use tokio::net::UdpSocket;
 /// Largest datagram read whole; anything longer is counted as oversized.
 /// (A DHCPv6 client message is a few hundred octets.)
 pub const RECV_BUF: usize = 2048;
+
+/// Send buffer asked of the kernel. A Reply is ~100-200 octets but each
+/// queued datagram costs ~1 KiB of buffer accounting (`skb` truesize);
+/// 1 MiB holds ~900 replies waiting for Neighbour Discovery, twice the
+/// 400-request burst of spoofed sources seen in testing, for memory that
+/// is only used while such a burst lasts.
+pub const SEND_BUFFER: usize = 1 << 20;
+/// Receive buffer asked of the kernel: the same burst must not overflow
+/// it while the loop drains it.
+pub const RECV_BUFFER: usize = 1 << 19;
 
 /// The interface index of `name`, if it exists.
 pub fn ifindex(name: &str) -> Option<u32> {
@@ -77,6 +97,10 @@ impl ServerSocket {
         s.set_multicast_if_v6(ifindex)?;
         setsockopt_int(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
         s.set_nonblocking(true)?;
+        // Failure keeps the kernel default: it works, with less room for
+        // a burst.
+        let _ = cpe_sys::sockbuf::set_send_buffer(s.as_raw_fd(), SEND_BUFFER);
+        let _ = cpe_sys::sockbuf::set_recv_buffer(s.as_raw_fd(), RECV_BUFFER);
         s.bind(&SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, SERVER_PORT, 0, 0).into())?;
         s.join_multicast_v6(&ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ifindex)?;
         Ok(Self {
@@ -93,16 +117,16 @@ impl ServerSocket {
             .await
     }
 
-    /// Sends `payload` to `to`:`port` on this LAN.
-    pub async fn send(&self, payload: &[u8], to: Ipv6Addr, port: u16) -> io::Result<()> {
+    /// Sends `payload` to `to`:`port` on this LAN without waiting: a full
+    /// send buffer is `ErrorKind::WouldBlock`, for the caller to count.
+    pub fn try_send(&self, payload: &[u8], to: Ipv6Addr, port: u16) -> io::Result<()> {
         let scope = if to.is_unicast_link_local() || to.is_multicast() {
             self.ifindex
         } else {
             0
         };
         self.udp
-            .send_to(payload, SocketAddrV6::new(to, port, 0, scope))
-            .await
+            .try_send_to(payload, SocketAddrV6::new(to, port, 0, scope).into())
             .map(|_| ())
     }
 }

@@ -265,9 +265,13 @@ impl LanTask {
             match action {
                 Action::SendRa { message, kind } => {
                     sent = true;
-                    if let Err(e) = socket.send_all_nodes(&message).await {
+                    if let Err(e) = socket.try_send_all_nodes(&message) {
                         *send_errors += 1;
-                        warn!("ra: sending {kind:?} RA on {} failed: {e}", self.interface);
+                        warn!(
+                            "ra: {kind:?} RA on {} not sent ({}: {e}); the next scheduled RA repeats it",
+                            self.interface,
+                            cpe_sys::sockbuf::unsent_reason(&e)
+                        );
                     } else {
                         debug!(
                             "ra: sent {kind:?} RA on {} ({} octets)",

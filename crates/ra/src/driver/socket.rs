@@ -121,13 +121,15 @@ impl RaSocket {
             .await
     }
 
-    /// Sends `message` to ff02::1 on the interface.
-    pub async fn send_all_nodes(&self, message: &[u8]) -> io::Result<()> {
+    /// Sends `message` to ff02::1 on the interface, without waiting: a
+    /// full send buffer is an error at once (ENOBUFS on a raw socket). The loop must
+    /// never stop for one send (it also answers RSs and follows the
+    /// prefix); a lost RA is repeated by the schedule, and RAs are
+    /// multicast (no neighbour resolution) and rate-limited by RFC 4861,
+    /// so the default buffer never fills in normal operation.
+    pub fn try_send_all_nodes(&self, message: &[u8]) -> io::Result<()> {
         let to = SockAddr::from(SocketAddrV6::new(ALL_NODES, 0, 0, self.ifindex));
-        self.fd
-            .async_io(Interest::WRITABLE, |s| s.send_to(message, &to))
-            .await
-            .map(|_| ())
+        self.fd.get_ref().send_to(message, &to).map(|_| ())
     }
 }
 
@@ -186,6 +188,76 @@ fn recv_once(fd: RawFd, buf: &mut [u8]) -> io::Result<Meta> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A send buffer that stays full (a qdisc that holds every packet,
+    /// as a stalled link would) makes the send fail at once, and the
+    /// failure is reported as a full buffer: a raw socket says ENOBUFS
+    /// where UDP says EAGAIN. A regression guard for the loop never
+    /// waiting on a send. Needs root (a network namespace, a veth pair,
+    /// `tc`); skipped otherwise.
+    #[test]
+    fn a_full_send_buffer_fails_at_once() {
+        let outcome = std::thread::spawn(|| -> Result<(), String> {
+            // SAFETY: unshare only changes this (short-lived) thread's
+            // network namespace.
+            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                return Err("no network namespace".into());
+            }
+            for cmd in [
+                // No DAD: the link-local source is usable at once.
+                "sysctl -qw net.ipv6.conf.default.accept_dad=0",
+                "ip link add rafull0 type veth peer name rafull1",
+                "ip link set rafull0 up",
+                "ip link set rafull1 up",
+                "tc qdisc replace dev rafull0 root tbf rate 8bit burst 1600 limit 10000000",
+            ] {
+                let argv: Vec<&str> = cmd.split(' ').collect();
+                let ok = std::process::Command::new(argv[0])
+                    .args(&argv[1..])
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                if !ok {
+                    return Err(format!("`{cmd}` failed"));
+                }
+            }
+            let name = std::ffi::CString::new("rafull0").map_err(|e| e.to_string())?;
+            // SAFETY: a valid NUL-terminated string for the call.
+            let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let _guard = rt.enter();
+            let socket = RaSocket::open("rafull0", ifindex).map_err(|e| e.to_string())?;
+            let fd = socket.fd.get_ref().as_raw_fd();
+            setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &4096 as &libc::c_int)
+                .map_err(|e| e.to_string())?;
+            // A minimal RA: type 134, hop limit 64, no options.
+            let ra = [134u8, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            let start = std::time::Instant::now();
+            let mut sent = 0;
+            let err = loop {
+                match socket.try_send_all_nodes(&ra) {
+                    Ok(()) => sent += 1,
+                    Err(e) => break e,
+                }
+                assert!(sent < 10_000, "the buffer never filled");
+            };
+            assert_eq!(
+                cpe_sys::sockbuf::unsent_reason(&err),
+                "send_buffer_full",
+                "{err} after {sent} RAs"
+            );
+            assert!(start.elapsed() < std::time::Duration::from_millis(200));
+            Ok(())
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => eprintln!("skipped: {why}"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
 
     #[test]
     fn filter_passes_only_rs_and_ra() {
