@@ -68,3 +68,68 @@ fn a_48_pio_an_unknown_key_and_a_bad_address_are_three_lines_and_exit_1() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `cpe check-config PATH` and fails the test, instead of hanging it,
+/// if that takes more than 5 s (a blocking open of a FIFO never returns).
+fn check_within_5s(path: &Path) -> (Option<i32>, String) {
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cpe"))
+        .arg("check-config")
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("cpe check-config {} hangs", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
+    let dir = std::env::temp_dir().join(format!("cpe-check-kinds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("config.toml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let huge = dir.join("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for (path, what) in [
+        (fifo.as_path(), "not a regular file (fifo)"),
+        (dir.as_path(), "not a regular file (directory)"),
+        (
+            Path::new("/dev/zero"),
+            "not a regular file (character device)",
+        ),
+        (huge.as_path(), "file is larger than the 1048576 bytes"),
+    ] {
+        let (code, stdout) = check_within_5s(path);
+        assert_eq!(code, Some(1), "{}: {stdout}", path.display());
+        assert!(
+            stdout.starts_with(&format!("{}: error: {what}", path.display())),
+            "{}: {stdout}",
+            path.display()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
