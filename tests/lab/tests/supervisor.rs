@@ -242,3 +242,124 @@ fn sigterm_stops_every_daemon_within_five_seconds() {
     assert!(t0.elapsed() < Duration::from_secs(5));
     assert!(!router.socket.exists(), "socket left behind");
 }
+
+/// `cpe ctl --config FILE ARGS` (the console finding the socket from the
+/// config file, as an engineer types it), killed and failed after 10 s so
+/// a frozen supervisor fails the test instead of hanging it.
+fn cpectl_with_config(config: &Path, args: &[&str]) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(cpe_lab::router::cpe_bin().unwrap())
+        .arg("ctl")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let _ = child.wait();
+            panic!("cpectl --config {} {args:?} hangs", config.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
+    // No ISP needed: this is about the console and the config file.
+    let lab = Lab::new("sup_broken").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let router = Router::start(&topo.router, &source).unwrap();
+    let good = std::fs::read_to_string(&router.config).unwrap();
+    let cfg = router.config.display().to_string();
+
+    // Broken after start: an unknown key and a bad address. The console
+    // still finds the socket through the file's run_dir.
+    let broken = good
+        .replacen("[[lan]]", "[[lan]]\nbogus_key = 1", 1)
+        .replacen("upstream = [\"auto\"]", "upstream = [\"2001:db8::zz\"]", 1);
+    std::fs::write(&router.config, &broken).unwrap();
+    let out = cpectl_with_config(&router.config, &["status", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status with a broken file:\n{stderr}");
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["config_generation"], 1);
+    assert!(
+        stderr.contains(&format!("{cfg} has 2 errors")),
+        "no note on the broken file:\n{stderr}"
+    );
+    let out = cpectl_with_config(&router.config, &["reload"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{cfg}:")) && l.contains(": error: "))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        2,
+        "expected two FILE:LINE:COL errors:\n{stderr}"
+    );
+    assert!(stderr.contains("bogus_key"), "{stderr}");
+    assert!(stderr.contains("reload refused"), "{stderr}");
+
+    // A FIFO in place of the file: no run_dir to read, so the console needs
+    // --socket; the supervisor refuses the reload at once and keeps
+    // answering (a blocking open would freeze its loop for good).
+    std::fs::remove_file(&router.config).unwrap();
+    let c_path = std::ffi::CString::new(cfg.clone()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let t0 = Instant::now();
+    let out = router.cpectl(&["reload"]).unwrap();
+    let took = t0.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{cfg}: error: not a regular file (fifo)")),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(2), "reload took {took:?}");
+    router.supervisor.kill(libc::SIGHUP);
+    wait_until("SIGHUP refusal logged", Duration::from_secs(5), || {
+        router
+            .supervisor
+            .log_text()
+            .matches("not a regular file (fifo)")
+            .count()
+            >= 2
+    })
+    .unwrap();
+    let t0 = Instant::now();
+    let status = router.status().expect("status after a FIFO reload");
+    assert!(t0.elapsed() < Duration::from_secs(1));
+    assert_eq!(status["config_generation"], 1);
+    let out = cpectl_with_config(&router.config, &["status"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a regular file (fifo)"),
+        "the note names the FIFO:\n{stderr}"
+    );
+
+    // The file back, edited: the reload applies.
+    std::fs::remove_file(&router.config).unwrap();
+    std::fs::write(
+        &router.config,
+        good.replacen("[dns]", "[dns]\ncache_size = 500", 1),
+    )
+    .unwrap();
+    let out = cpectl_with_config(&router.config, &["reload"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(router.status().unwrap()["config_generation"], 2);
+}
