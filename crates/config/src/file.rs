@@ -47,47 +47,78 @@ fn kind(t: FileType) -> &'static str {
     }
 }
 
-fn require_regular(path: &Path, meta: &Metadata) -> Result<(), Diagnostics> {
-    if meta.file_type().is_file() {
-        Ok(())
-    } else {
-        Err(whole_file(
-            path,
-            format!("not a regular file ({})", kind(meta.file_type())),
-        ))
+/// Why a file was not read.
+pub(crate) enum Refused {
+    /// `stat`, `open` or `read` failed.
+    Io(std::io::Error),
+    /// Not a regular file; what it is instead.
+    NotRegular(&'static str),
+    /// More than the limit given.
+    TooLarge(u64),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::Io(e) => write!(f, "{e}"),
+            Refused::NotRegular(kind) => write!(f, "not a regular file ({kind})"),
+            Refused::TooLarge(max) => write!(f, "larger than {max} bytes"),
+        }
     }
 }
 
-/// Reads a config file's bytes without ever blocking on what the path is.
+fn require_regular(meta: &Metadata) -> Result<(), Refused> {
+    if meta.file_type().is_file() {
+        Ok(())
+    } else {
+        Err(Refused::NotRegular(kind(meta.file_type())))
+    }
+}
+
+/// Reads at most `max` bytes of a regular file without ever blocking on
+/// what the path is: the config file itself and the secret files it names.
 ///
 /// The path is `stat`ed first so that a device is never even opened (an
 /// `open` can have side effects on a tty). It is then opened with
 /// `O_NONBLOCK | O_NOCTTY` and the *opened* descriptor is checked again:
 /// the path may have been replaced in between, and a FIFO opened this way
-/// returns at once instead of waiting for a writer. At most
-/// [`MAX_CONFIG_BYTES`] + 1 bytes are read, so a growing or huge file
-/// cannot exhaust memory.
-pub fn read_file_bytes(path: &Path) -> Result<Vec<u8>, Diagnostics> {
-    let cannot =
-        |err: std::io::Error| whole_file(path, format!("cannot read the config file: {err}"));
-    require_regular(path, &std::fs::metadata(path).map_err(cannot)?)?;
+/// returns at once instead of waiting for a writer. At most `max` + 1 bytes
+/// are read, so a growing or huge file cannot exhaust memory.
+pub(crate) fn read_regular_file(path: &Path, max: u64) -> Result<Vec<u8>, Refused> {
+    require_regular(&std::fs::metadata(path).map_err(Refused::Io)?)?;
     let file = File::options()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(cannot)?;
-    require_regular(path, &file.metadata().map_err(cannot)?)?;
+        .map_err(Refused::Io)?;
+    require_regular(&file.metadata().map_err(Refused::Io)?)?;
     let mut bytes = Vec::new();
-    file.take(u64::try_from(MAX_CONFIG_BYTES).unwrap_or(u64::MAX) + 1)
+    file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() > MAX_CONFIG_BYTES {
-        return Err(whole_file(
-            path,
-            format!("file is larger than the {MAX_CONFIG_BYTES} bytes accepted for a config"),
-        ));
+        .map_err(Refused::Io)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
+        return Err(Refused::TooLarge(max));
     }
     Ok(bytes)
+}
+
+/// Reads a config file's bytes: [`read_regular_file`] with the config's
+/// size limit, [`MAX_CONFIG_BYTES`], and its refusals as a diagnostic about
+/// the whole file (`FILE: error: not a regular file (fifo)`).
+pub fn read_file_bytes(path: &Path) -> Result<Vec<u8>, Diagnostics> {
+    let max = u64::try_from(MAX_CONFIG_BYTES).unwrap_or(u64::MAX);
+    read_regular_file(path, max).map_err(|refused| {
+        whole_file(
+            path,
+            match refused {
+                Refused::Io(e) => format!("cannot read the config file: {e}"),
+                Refused::TooLarge(_) => format!(
+                    "file is larger than the {MAX_CONFIG_BYTES} bytes accepted for a config"
+                ),
+                other => other.to_string(),
+            },
+        )
+    })
 }
 
 /// The `[system] run_dir` a config file asks for, read leniently: the rest

@@ -143,3 +143,23 @@ fn run_dir_is_found_in_an_invalid_file() {
     assert_eq!(run_dir_lenient(&fifo), None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_fifo_as_the_pppoe_password_file_is_refused_at_once() {
+    let dir = temp_dir("secret");
+    let fifo = dir.join("pppoe.secret");
+    mkfifo(&fifo);
+    let path = dir.join("cpe.toml");
+    std::fs::write(
+        &path,
+        "[wan]\nmode = \"pppoe\"\n[wan.pppoe]\nusername = \"u\"\n\
+         password_file = \"pppoe.secret\"\n[[lan]]\n",
+    )
+    .unwrap();
+    let out = load_within_2s(&path);
+    assert!(
+        out.contains("password_file: cannot read") && out.contains("not a regular file (fifo)"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -69,27 +69,14 @@ fn a_48_pio_an_unknown_key_and_a_bad_address_are_three_lines_and_exit_1() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Runs `cpe check-config PATH` and fails the test, instead of hanging it,
-/// if that takes more than 5 s (a blocking open of a FIFO never returns).
+mod common;
+
+/// Runs `cpe check-config PATH`, failing the test instead of hanging it
+/// after 5 s (a blocking open of a FIFO never returns).
 fn check_within_5s(path: &Path) -> (Option<i32>, String) {
-    use std::time::{Duration, Instant};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cpe"))
-        .arg("check-config")
-        .arg(path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("cpe check-config {} hangs", path.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe"));
+    cmd.arg("check-config").arg(path);
+    let out = common::output_within(cmd, std::time::Duration::from_secs(5));
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

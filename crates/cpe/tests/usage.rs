@@ -5,27 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
-/// Runs a command with no stdin and fails the test if it takes more than
-/// 5 s (a daemon started by mistake would run forever).
-fn run(mut cmd: Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("{cmd:?} still running after 5 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+mod common;
+
+/// Runs a command, failing after 5 s (a daemon started by mistake would
+/// run forever).
+fn run(cmd: Command) -> Output {
+    common::output_within(cmd, Duration::from_secs(5))
 }
 
 fn assert_usage(cmd: Command, expect: &str) {

@@ -243,31 +243,15 @@ fn sigterm_stops_every_daemon_within_five_seconds() {
     assert!(!router.socket.exists(), "socket left behind");
 }
 
-/// `cpe ctl --config FILE ARGS` (the console finding the socket from the
-/// config file, as an engineer types it), killed and failed after 10 s so
-/// a frozen supervisor fails the test instead of hanging it.
-fn cpectl_with_config(config: &Path, args: &[&str]) -> std::process::Output {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(cpe_lab::router::cpe_bin().unwrap())
-        .arg("ctl")
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let _ = child.wait();
-            panic!("cpectl --config {} {args:?} hangs", config.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+/// `cpe ctl --config FILE ARGS` in the router's namespace (the console
+/// finding the socket from the config file, as an engineer types it); the
+/// lab's 10 s exec timeout turns a frozen supervisor into a failure.
+fn cpectl_with_config(router: &Router, ns: &cpe_lab::Netns, args: &[&str]) -> cpe_lab::CmdOutput {
+    let bin = cpe_lab::router::cpe_bin().unwrap().display().to_string();
+    let config = router.config.display().to_string();
+    let mut argv = vec![bin.as_str(), "ctl", "--config", config.as_str()];
+    argv.extend_from_slice(args);
+    ns.exec(&argv).unwrap()
 }
 
 #[test]
@@ -286,17 +270,17 @@ fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
         .replacen("[[lan]]", "[[lan]]\nbogus_key = 1", 1)
         .replacen("upstream = [\"auto\"]", "upstream = [\"2001:db8::zz\"]", 1);
     std::fs::write(&router.config, &broken).unwrap();
-    let out = cpectl_with_config(&router.config, &["status", "--json"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = cpectl_with_config(&router, &topo.router, &["status", "--json"]);
+    let stderr = &out.stderr;
     assert!(out.status.success(), "status with a broken file:\n{stderr}");
-    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(status["config_generation"], 1);
     assert!(
         stderr.contains(&format!("{cfg} has 2 errors")),
         "no note on the broken file:\n{stderr}"
     );
-    let out = cpectl_with_config(&router.config, &["reload"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = cpectl_with_config(&router, &topo.router, &["reload"]);
+    let stderr = out.stderr.clone();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let errors: Vec<&str> = stderr
         .lines()
@@ -314,9 +298,7 @@ fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
     // --socket; the supervisor refuses the reload at once and keeps
     // answering (a blocking open would freeze its loop for good).
     std::fs::remove_file(&router.config).unwrap();
-    let c_path = std::ffi::CString::new(cfg.clone()).unwrap();
-    // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    topo.router.exec_ok(&["mkfifo", "-m", "600", &cfg]).unwrap();
     let t0 = Instant::now();
     let out = router.cpectl(&["reload"]).unwrap();
     let took = t0.elapsed();
@@ -341,8 +323,8 @@ fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
     let status = router.status().expect("status after a FIFO reload");
     assert!(t0.elapsed() < Duration::from_secs(1));
     assert_eq!(status["config_generation"], 1);
-    let out = cpectl_with_config(&router.config, &["status"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = cpectl_with_config(&router, &topo.router, &["status"]);
+    let stderr = out.stderr.clone();
     assert!(
         stderr.contains("not a regular file (fifo)"),
         "the note names the FIFO:\n{stderr}"
@@ -355,11 +337,7 @@ fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
         good.replacen("[dns]", "[dns]\ncache_size = 500", 1),
     )
     .unwrap();
-    let out = cpectl_with_config(&router.config, &["reload"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cpectl_with_config(&router, &topo.router, &["reload"]);
+    assert!(out.status.success(), "{}", out.stderr);
     assert_eq!(router.status().unwrap()["config_generation"], 2);
 }
