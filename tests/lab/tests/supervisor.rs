@@ -264,6 +264,18 @@ fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
     let good = std::fs::read_to_string(&router.config).unwrap();
     let cfg = router.config.display().to_string();
 
+    // The screen never calls a daemon without an engine `running`.
+    let status = router.status().unwrap();
+    let stand_in = status["daemon_status"]["firewall"]["implemented"] == false;
+    let out = router.cpectl(&["status"]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let firewall = text
+        .lines()
+        .find(|l| l.starts_with("firewall "))
+        .unwrap_or_else(|| panic!("no firewall line:\n{text}"));
+    assert_eq!(firewall.contains(" not active "), stand_in, "{text}");
+    assert_eq!(firewall.contains(" running "), !stand_in, "{text}");
+
     // Broken after start: an unknown key and a bad address. The console
     // still finds the socket through the file's run_dir.
     let broken = good
