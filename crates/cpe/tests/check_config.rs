@@ -120,3 +120,32 @@ fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn cpe_run_refuses_a_fifo_config_at_once() {
+    let dir = std::env::temp_dir().join(format!("cpe-run-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("config.toml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe"));
+    cmd.arg("run").arg("--config").arg(&fifo);
+    let out = common::output_within(cmd, std::time::Duration::from_secs(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: error: not a regular file (fifo)",
+            fifo.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refusing to start"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
