@@ -83,19 +83,20 @@ fn check_within_5s(path: &Path) -> (Option<i32>, String) {
     )
 }
 
-#[test]
-fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
-    let dir = std::env::temp_dir().join(format!("cpe-check-kinds-{}", std::process::id()));
+/// A fresh temporary directory holding a FIFO named `config.toml`.
+fn dir_with_fifo(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let fifo = dir.join("config.toml");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    (dir, fifo)
+}
+
+#[test]
+fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
+    let (dir, fifo) = dir_with_fifo("cpe-check-kinds");
     let huge = dir.join("huge.toml");
     std::fs::File::create(&huge)
         .unwrap()
@@ -123,17 +124,7 @@ fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
 
 #[test]
 fn cpe_run_refuses_a_fifo_config_at_once() {
-    let dir = std::env::temp_dir().join(format!("cpe-run-fifo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let fifo = dir.join("config.toml");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let (dir, fifo) = dir_with_fifo("cpe-run-fifo");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe"));
     cmd.arg("run").arg("--config").arg(&fifo);
     let out = common::output_within(cmd, std::time::Duration::from_secs(5));
