@@ -21,8 +21,11 @@ commands:
   show wan|lan|daemons|DAEMON [--json]
                            one part of the status in detail
   reload                   re-read the config; refused (exit 1) if invalid
+  help                     this text (also --help, -h, after any command)
 The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
---config FILE, or /etc/cpe/config.toml, or /run/cpe if that is missing.";
+--config FILE, or /etc/cpe/config.toml, or /run/cpe if that names none.
+Only run_dir is read, so a config broken since the last reload still
+finds the supervisor: `status` answers and `reload` lists the errors.";
 
 /// How long the console waits for the supervisor before giving up.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -57,21 +60,20 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             Err(e) => return usage(&e.to_string()),
         }
     }
-    let socket = match socket {
-        Some(s) => s,
-        None => match find_socket(config) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("cpectl: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-    };
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    if words == ["help"] {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let locate = |tell| {
+        socket
+            .clone()
+            .unwrap_or_else(|| find_socket(config.clone(), tell))
+    };
     match words.as_slice() {
-        [] | ["status"] => status(&socket, json, None),
-        ["show", what] => status(&socket, json, Some(what)),
-        ["reload"] => reload(&socket),
+        [] | ["status"] => status(&locate(true), json, None),
+        ["show", what] => status(&locate(true), json, Some(what)),
+        ["reload"] => reload(&locate(false)),
         _ => usage(&format!("unknown command {:?}", words.join(" "))),
     }
 }
@@ -81,21 +83,49 @@ fn usage(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Finds the supervisor's socket from a config file's `run_dir`.
-fn find_socket(config: Option<PathBuf>) -> Result<PathBuf, String> {
+/// Default place of the config file, whose `run_dir` names the socket.
+const DEFAULT_CONFIG: &str = "/etc/cpe/config.toml";
+/// `run_dir` when the config names none (the config's own default).
+const DEFAULT_RUN_DIR: &str = "/run/cpe";
+
+/// Finds the supervisor's socket: `<run_dir>/cpe.sock`.
+///
+/// Only `run_dir` is needed, and it is read leniently, because the console
+/// is needed most right after an engineer broke the file: the supervisor
+/// keeps running the config it loaded before, `status` must still answer
+/// and `reload` must reach it to list the file's errors. When the file is
+/// invalid and `tell` is set, a note on stderr says so (stdout stays clean
+/// for `--json`); `reload` prints the supervisor's own FILE:LINE:COL lines
+/// instead.
+fn find_socket(config: Option<PathBuf>, tell: bool) -> PathBuf {
     let explicit = config.is_some();
-    let path = config.unwrap_or_else(|| PathBuf::from("/etc/cpe/config.toml"));
-    match cpe_config::load_file(&path) {
-        Ok(l) => Ok(l.config.system.run_dir.join(cpe_bus::SOCKET_NAME)),
-        Err(_) if !explicit && !path.exists() => {
-            Ok(PathBuf::from("/run/cpe").join(cpe_bus::SOCKET_NAME))
-        }
-        Err(d) => Err(format!(
-            "cannot find the supervisor's socket: {} is invalid ({} problems; see `cpe check-config`); use --socket",
-            path.display(),
-            d.0.len()
-        )),
+    let path = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let run_dir = cpe_config::run_dir_lenient(&path);
+    if tell
+        && (explicit || path.exists())
+        && let Err(diags) = cpe_config::load_file(&path)
+    {
+        let errors: Vec<_> = diags.errors().collect();
+        let problem = match errors.as_slice() {
+            [only] => only.to_string(),
+            many => format!(
+                "{} has {} errors (`cpectl reload` lists them)",
+                path.display(),
+                many.len()
+            ),
+        };
+        eprintln!(
+            "cpectl: note: {problem}; a running supervisor keeps the config it last loaded; \
+             socket taken from run_dir {}",
+            run_dir
+                .as_deref()
+                .unwrap_or(std::path::Path::new(DEFAULT_RUN_DIR))
+                .display()
+        );
     }
+    run_dir
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_DIR))
+        .join(cpe_bus::SOCKET_NAME)
 }
 
 fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode {

@@ -324,25 +324,68 @@ pub fn lan_detail(r: &StatusReport) -> String {
     out
 }
 
-/// The daemon table.
+/// Why a running daemon does nothing, if it says so in its own status
+/// (`"implemented": false`, with the reason in `note` or `reason`).
+///
+/// A stand-in process is alive and supervised, so the supervisor reports
+/// it `running`; printed as such, a `firewall running` line tells the
+/// engineer the router filters traffic when nothing is installed.
+fn not_active_reason(r: &StatusReport, name: &str) -> Option<String> {
+    let own = r.daemon_status.get(name)?;
+    if own.get("implemented")? != &serde_json::Value::Bool(false) {
+        return None;
+    }
+    let reason = ["reason", "note"]
+        .iter()
+        .find_map(|k| own.get(*k).and_then(|v| v.as_str()))
+        .unwrap_or("the daemon reports \"implemented\": false");
+    Some(reason.to_owned())
+}
+
+/// The first `max` characters of one line of `text` (control characters
+/// shown as spaces), so text from a daemon cannot widen or break the screen.
+fn clip(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect()
+}
+
+/// The daemon table. A daemon that runs but reports it does nothing is
+/// `not active`, with its reason on the next line.
 pub fn daemons(r: &StatusReport) -> String {
+    const REASON_INDENT: &str = "           reason: ";
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<10} {:>7} {:<9} {:>8} {:>8}  LAST EXIT",
+        "{:<10} {:>7} {:<10} {:>8} {:>8}  LAST EXIT",
         "DAEMON", "PID", "STATE", "RESTARTS", "UPTIME"
     );
     for d in &r.daemons {
+        let inactive = (d.state == "running")
+            .then(|| not_active_reason(r, &d.name))
+            .flatten();
         let _ = writeln!(
             out,
-            "{:<10} {:>7} {:<9} {:>8} {:>8}  {}",
+            "{:<10} {:>7} {:<10} {:>8} {:>8}  {}",
             d.name,
             d.pid.map(|p| p.to_string()).unwrap_or("-".into()),
-            d.state,
+            if inactive.is_some() {
+                "not active"
+            } else {
+                &d.state
+            },
             d.restarts,
             d.uptime_s.map(duration).unwrap_or("-".into()),
             d.last_exit.as_deref().unwrap_or("-")
         );
+        if let Some(reason) = inactive {
+            let _ = writeln!(
+                out,
+                "{REASON_INDENT}{}",
+                clip(&reason, WIDTH - REASON_INDENT.len())
+            );
+        }
     }
     out
 }
@@ -467,6 +510,58 @@ mod tests {
         assert!(text.contains("prefix 2001:db8:1200::/56  pref 1h00m  valid 2h00m"));
         assert!(text.contains("deprecated"));
         assert!(status(&sample(), true).contains("\x1b[1mUP\x1b[0m"));
+    }
+
+    #[test]
+    fn a_daemon_that_reports_no_engine_is_not_active_with_its_reason() {
+        let mut r = sample();
+        for name in ["firewall", "dns"] {
+            r.daemons.push(DaemonReport {
+                name: name.into(),
+                pid: Some(4242),
+                state: "running".into(),
+                restarts: 0,
+                uptime_s: Some(60),
+                last_exit: None,
+            });
+        }
+        r.daemon_status.insert(
+            "firewall".into(),
+            serde_json::json!({
+                "implemented": false,
+                "note": "protocol engine not in this build yet",
+            }),
+        );
+        r.daemon_status
+            .insert("dns".into(), serde_json::json!({"implemented": true}));
+        let text = status(&r, false);
+        let lines: Vec<&str> = text.lines().collect();
+        let fw = lines
+            .iter()
+            .position(|l| l.starts_with("firewall "))
+            .unwrap();
+        assert!(lines[fw].contains(" not active "), "{text}");
+        assert!(!lines[fw].contains("running"), "{text}");
+        assert_eq!(
+            lines[fw + 1].trim(),
+            "reason: protocol engine not in this build yet"
+        );
+        let dns = lines.iter().find(|l| l.starts_with("dns ")).unwrap();
+        assert!(dns.contains(" running "), "{text}");
+
+        // A long or multi-line reason stays on one 80-column line.
+        r.daemon_status.insert(
+            "firewall".into(),
+            serde_json::json!({"implemented": false, "reason": format!("a\nb{}", "x".repeat(200))}),
+        );
+        let text = status(&r, false);
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        assert!(text.contains("reason: a bxxx"), "{text}");
+        // Not running (backoff, stopped): the supervisor's word stands.
+        r.daemons
+            .iter_mut()
+            .for_each(|d| d.state = "backoff".into());
+        assert!(!status(&r, false).contains("not active"));
     }
 
     #[test]

@@ -38,7 +38,9 @@ pub struct Diagnostic {
     /// The file name as given to the loader (not canonicalised, so messages
     /// name the path the user typed).
     pub file: String,
-    /// 1-based line number.
+    /// 1-based line number; 0 for a problem with the file as a whole (it
+    /// cannot be read, is not a regular file, is too large), which is then
+    /// shown as `FILE: error: ...` like compilers do, with no position.
     pub line: usize,
     /// 1-based column, in characters.
     pub col: usize,
@@ -54,15 +56,12 @@ impl fmt::Display for Diagnostic {
     /// Always exactly one line, even if a message or hint carried a newline
     /// (they are built from escaped values, but the guarantee is cheap).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.file,
-            self.line,
-            self.col,
-            self.severity,
-            OneLine(&self.message)
-        )?;
+        if self.line == 0 {
+            write!(f, "{}: ", self.file)?;
+        } else {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.col)?;
+        }
+        write!(f, "{}: {}", self.severity, OneLine(&self.message))?;
         if let Some(hint) = &self.hint {
             write!(f, "; hint: {}", OneLine(hint))?;
         }

@@ -25,6 +25,7 @@
 
 mod diagnostic;
 mod diff;
+mod file;
 mod model;
 mod position;
 mod read;
@@ -36,11 +37,11 @@ mod syntax;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use diff::{ConfigDiff, diff};
+pub use file::{read_file_bytes, run_dir_lenient};
 pub use model::*;
 pub use render::to_toml;
 pub use schema::known_keys;
 
-use std::io::Read;
 use std::path::Path;
 
 use reader::{Ctx, Problem};
@@ -109,43 +110,35 @@ pub fn parse_str(source: &str, file_name: &str) -> Result<Loaded, Diagnostics> {
     }
 }
 
-/// Reads and validates a config file. I/O problems, oversized files and
-/// invalid UTF-8 are reported as diagnostics like any other problem.
+/// Reads and validates a config file. I/O problems, non-regular files
+/// (FIFOs, directories, devices), oversized files and invalid UTF-8 are
+/// reported as diagnostics like any other problem; see [`read_file_bytes`]
+/// for why reading never blocks.
 pub fn load_file(path: &Path) -> Result<Loaded, Diagnostics> {
+    load_file_with_source(path).map(|(loaded, _)| loaded)
+}
+
+/// [`load_file`], also returning the text that was validated, so a caller
+/// that passes the text on (the supervisor hands it to its daemons) uses
+/// exactly what was checked rather than reading the file a second time.
+pub fn load_file_with_source(path: &Path) -> Result<(Loaded, String), Diagnostics> {
     let name = path.display().to_string();
-    let fail = |line: usize, col: usize, message: String| {
-        Err(Diagnostics(vec![Diagnostic {
-            file: name.clone(),
-            line,
-            col,
-            severity: Severity::Error,
-            message,
-            hint: None,
-        }]))
-    };
-    let mut bytes = Vec::new();
-    let read = std::fs::File::open(path).and_then(|file| {
-        file.take(u64::try_from(MAX_CONFIG_BYTES).unwrap_or(u64::MAX) + 1)
-            .read_to_end(&mut bytes)
-    });
-    if let Err(err) = read {
-        return fail(1, 1, format!("cannot read the config file: {err}"));
-    }
-    if bytes.len() > MAX_CONFIG_BYTES {
-        return fail(
-            1,
-            1,
-            format!("file is larger than the {MAX_CONFIG_BYTES} bytes accepted for a config"),
-        );
-    }
+    let bytes = read_file_bytes(path)?;
     match String::from_utf8(bytes) {
-        Ok(text) => parse_str(&text, &name),
+        Ok(text) => parse_str(&text, &name).map(|loaded| (loaded, text)),
         Err(err) => {
             let valid = err.utf8_error().valid_up_to();
             let prefix =
                 std::str::from_utf8(err.as_bytes().get(..valid).unwrap_or(&[])).unwrap_or_default();
             let (line, col) = position::LineIndex::new(prefix).line_col(valid);
-            fail(line, col, "file is not valid UTF-8".to_owned())
+            Err(Diagnostics(vec![Diagnostic {
+                file: name,
+                line,
+                col,
+                severity: Severity::Error,
+                message: "file is not valid UTF-8".to_owned(),
+                hint: None,
+            }]))
         }
     }
 }

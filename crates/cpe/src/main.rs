@@ -16,7 +16,33 @@ commands:
   check-config FILE...       validate config files; FILE:LINE:COL errors
   ctl ARGS                   the console (same as cpectl ARGS)
   daemon NAME                run one daemon (started by the supervisor)
-  version                    print the version";
+  version                    print the version
+  help                       this text
+Every command answers --help (or -h) with its own usage.";
+
+const CHECK_CONFIG_USAGE: &str = "usage: cpe check-config [--] FILE...
+Validates each config file without running anything and prints every
+problem as FILE:LINE:COL: error|warning: message (FILE: error: ... for the
+file as a whole, e.g. not a regular file), or FILE: ok.
+Exit 0 if all files are valid, 1 if any is not, 2 for a usage error.
+A file whose name starts with '-' goes after --.";
+
+const DAEMON_USAGE: &str = "usage: cpe daemon NAME [ARGS]
+Runs one daemon. The supervisor (`cpe run`) starts each daemon of the
+config this way and hands it the config over its socket; there is no need
+to start one by hand. wan, ra and dns also run standalone for labs (e.g.
+`cpe daemon ra --interface IF`); an unknown option prints that daemon's
+own option list.";
+
+const VERSION_USAGE: &str = "usage: cpe version
+Prints the version of this binary (also --version, -V).";
+
+/// Whether `--help` or `-h` comes among the options (before any `--`).
+fn asks_help(args: &[OsString]) -> bool {
+    args.iter()
+        .take_while(|a| a.as_os_str() != "--")
+        .any(|a| a.as_os_str() == "--help" || a.as_os_str() == "-h")
+}
 
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().collect();
@@ -39,6 +65,10 @@ fn main() -> ExitCode {
         "check-config" => check_config(rest),
         "ctl" => cpe_cli::main(rest),
         "daemon" => daemon(rest),
+        "version" | "--version" | "-V" if asks_help(&rest) => {
+            println!("{VERSION_USAGE}");
+            ExitCode::SUCCESS
+        }
         "version" | "--version" | "-V" => {
             println!("cpe {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -55,9 +85,25 @@ fn main() -> ExitCode {
 }
 
 /// `cpe check-config FILE...`: all problems of all files, one line each.
-fn check_config(files: Vec<OsString>) -> ExitCode {
+fn check_config(args: Vec<OsString>) -> ExitCode {
+    let mut files = Vec::new();
+    let mut options_done = false;
+    for arg in args {
+        let text = arg.to_string_lossy();
+        if options_done || !text.starts_with('-') {
+            files.push(arg);
+        } else if text == "--" {
+            options_done = true;
+        } else if text == "--help" || text == "-h" {
+            println!("{CHECK_CONFIG_USAGE}");
+            return ExitCode::SUCCESS;
+        } else {
+            eprintln!("cpe check-config: unknown option {text:?}\n{CHECK_CONFIG_USAGE}");
+            return ExitCode::from(2);
+        }
+    }
     if files.is_empty() {
-        eprintln!("usage: cpe check-config FILE...");
+        eprintln!("{CHECK_CONFIG_USAGE}");
         return ExitCode::from(2);
     }
     let mut ok = true;
@@ -88,8 +134,15 @@ fn check_config(files: Vec<OsString>) -> ExitCode {
 /// `cpe daemon NAME [ARGS]`: the daemons the supervisor starts. Daemons
 /// whose engine is not in the build yet run as minimal bus participants.
 fn daemon(mut args: Vec<OsString>) -> ExitCode {
+    if asks_help(&args) {
+        println!(
+            "{DAEMON_USAGE}\ndaemons: {}",
+            cpe_supervisor::plan::ALL_DAEMONS.join(", ")
+        );
+        return ExitCode::SUCCESS;
+    }
     if args.is_empty() {
-        eprintln!("usage: cpe daemon NAME [ARGS]");
+        eprintln!("{DAEMON_USAGE}");
         return ExitCode::from(2);
     }
     let rest = args.split_off(1);

@@ -68,3 +68,75 @@ fn a_48_pio_an_unknown_key_and_a_bad_address_are_three_lines_and_exit_1() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+mod common;
+
+/// Runs `cpe check-config PATH`, failing the test instead of hanging it
+/// after 5 s (a blocking open of a FIFO never returns).
+fn check_within_5s(path: &Path) -> (Option<i32>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe"));
+    cmd.arg("check-config").arg(path);
+    let out = common::output_within(cmd, std::time::Duration::from_secs(5));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A fresh temporary directory holding a FIFO named `config.toml`.
+fn dir_with_fifo(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("config.toml");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    (dir, fifo)
+}
+
+#[test]
+fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
+    let (dir, fifo) = dir_with_fifo("cpe-check-kinds");
+    let huge = dir.join("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for (path, what) in [
+        (fifo.as_path(), "not a regular file (fifo)"),
+        (dir.as_path(), "not a regular file (directory)"),
+        (
+            Path::new("/dev/zero"),
+            "not a regular file (character device)",
+        ),
+        (huge.as_path(), "file is larger than the 1048576 bytes"),
+    ] {
+        let (code, stdout) = check_within_5s(path);
+        assert_eq!(code, Some(1), "{}: {stdout}", path.display());
+        assert!(
+            stdout.starts_with(&format!("{}: error: {what}", path.display())),
+            "{}: {stdout}",
+            path.display()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cpe_run_refuses_a_fifo_config_at_once() {
+    let (dir, fifo) = dir_with_fifo("cpe-run-fifo");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe"));
+    cmd.arg("run").arg("--config").arg(&fifo);
+    let out = common::output_within(cmd, std::time::Duration::from_secs(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: error: not a regular file (fifo)",
+            fifo.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refusing to start"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

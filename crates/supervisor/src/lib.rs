@@ -101,7 +101,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                     Err(e) => return usage(&e.to_string()),
                 }
             }
-            Ok(Some(lexopt::Arg::Long("help"))) => {
+            Ok(Some(lexopt::Arg::Long("help") | lexopt::Arg::Short('h'))) => {
                 println!(
                     "usage: cpe run [--config FILE]\n\nRuns the supervisor in the foreground, logging to stderr."
                 );
@@ -113,7 +113,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
     }
     let config_path = std::path::absolute(&config_path).unwrap_or(config_path);
-    let loaded = match cpe_config::load_file(&config_path) {
+    let (loaded, source) = match cpe_config::load_file_with_source(&config_path) {
         Ok(l) => l,
         Err(diags) => {
             for d in &diags.0 {
@@ -130,13 +130,6 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     for w in &loaded.warnings {
         log::warn!("{w}");
     }
-    let source = match std::fs::read_to_string(&config_path) {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("cannot read {}: {e}", config_path.display());
-            return ExitCode::FAILURE;
-        }
-    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -536,8 +529,13 @@ impl Supervisor {
         }
     }
 
+    /// Re-reads and applies the config file. Runs inside the main loop, which
+    /// is safe because reading the file never blocks: a FIFO, device or
+    /// directory put in its place is refused at once (see
+    /// `cpe_config::read_file_bytes`), and the text validated is the text
+    /// kept, so the daemons get exactly what was checked.
     fn reload(&mut self) -> ReloadOutcome {
-        let loaded = match cpe_config::load_file(&self.config_path) {
+        let (loaded, source) = match cpe_config::load_file_with_source(&self.config_path) {
             Ok(l) => l,
             Err(diags) => {
                 let errors: Vec<String> = diags.0.iter().map(|d| d.to_string()).collect();
@@ -548,18 +546,6 @@ impl Supervisor {
                 return ReloadOutcome {
                     applied: false,
                     errors,
-                    warnings: vec![],
-                    changed: vec![],
-                };
-            }
-        };
-        let source = match std::fs::read_to_string(&self.config_path) {
-            Ok(s) => s,
-            Err(e) => {
-                log::error!("reload refused: cannot read config: {e}");
-                return ReloadOutcome {
-                    applied: false,
-                    errors: vec![format!("{}: {e}", self.config_path.display())],
                     warnings: vec![],
                     changed: vec![],
                 };

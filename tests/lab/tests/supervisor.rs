@@ -242,3 +242,114 @@ fn sigterm_stops_every_daemon_within_five_seconds() {
     assert!(t0.elapsed() < Duration::from_secs(5));
     assert!(!router.socket.exists(), "socket left behind");
 }
+
+/// `cpe ctl --config FILE ARGS` in the router's namespace (the console
+/// finding the socket from the config file, as an engineer types it); the
+/// lab's 10 s exec timeout turns a frozen supervisor into a failure.
+fn cpectl_with_config(router: &Router, ns: &cpe_lab::Netns, args: &[&str]) -> cpe_lab::CmdOutput {
+    let bin = cpe_lab::router::cpe_bin().unwrap().display().to_string();
+    let config = router.config.display().to_string();
+    let mut argv = vec![bin.as_str(), "ctl", "--config", config.as_str()];
+    argv.extend_from_slice(args);
+    ns.exec(&argv).unwrap()
+}
+
+#[test]
+fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
+    // No ISP needed: this is about the console and the config file.
+    let lab = Lab::new("sup_broken").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let router = Router::start(&topo.router, &source).unwrap();
+    let good = std::fs::read_to_string(&router.config).unwrap();
+    let cfg = router.config.display().to_string();
+
+    // The screen never calls a daemon without an engine `running`.
+    let status = router.status().unwrap();
+    let stand_in = status["daemon_status"]["firewall"]["implemented"] == false;
+    let out = router.cpectl(&["status"]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let firewall = text
+        .lines()
+        .find(|l| l.starts_with("firewall "))
+        .unwrap_or_else(|| panic!("no firewall line:\n{text}"));
+    assert_eq!(firewall.contains(" not active "), stand_in, "{text}");
+    assert_eq!(firewall.contains(" running "), !stand_in, "{text}");
+
+    // Broken after start: an unknown key and a bad address. The console
+    // still finds the socket through the file's run_dir.
+    let broken = good
+        .replacen("[[lan]]", "[[lan]]\nbogus_key = 1", 1)
+        .replacen("upstream = [\"auto\"]", "upstream = [\"2001:db8::zz\"]", 1);
+    std::fs::write(&router.config, &broken).unwrap();
+    let out = cpectl_with_config(&router, &topo.router, &["status", "--json"]);
+    let stderr = &out.stderr;
+    assert!(out.status.success(), "status with a broken file:\n{stderr}");
+    let status: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(status["config_generation"], 1);
+    assert!(
+        stderr.contains(&format!("{cfg} has 2 errors")),
+        "no note on the broken file:\n{stderr}"
+    );
+    let out = cpectl_with_config(&router, &topo.router, &["reload"]);
+    let stderr = out.stderr.clone();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("{cfg}:")) && l.contains(": error: "))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        2,
+        "expected two FILE:LINE:COL errors:\n{stderr}"
+    );
+    assert!(stderr.contains("bogus_key"), "{stderr}");
+    assert!(stderr.contains("reload refused"), "{stderr}");
+
+    // A FIFO in place of the file: no run_dir to read, so the console needs
+    // --socket; the supervisor refuses the reload at once and keeps
+    // answering (a blocking open would freeze its loop for good).
+    std::fs::remove_file(&router.config).unwrap();
+    topo.router.exec_ok(&["mkfifo", "-m", "600", &cfg]).unwrap();
+    let t0 = Instant::now();
+    let out = router.cpectl(&["reload"]).unwrap();
+    let took = t0.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{cfg}: error: not a regular file (fifo)")),
+        "{stderr}"
+    );
+    assert!(took < Duration::from_secs(2), "reload took {took:?}");
+    router.supervisor.kill(libc::SIGHUP);
+    wait_until("SIGHUP refusal logged", Duration::from_secs(5), || {
+        router
+            .supervisor
+            .log_text()
+            .matches("not a regular file (fifo)")
+            .count()
+            >= 2
+    })
+    .unwrap();
+    let t0 = Instant::now();
+    let status = router.status().expect("status after a FIFO reload");
+    assert!(t0.elapsed() < Duration::from_secs(1));
+    assert_eq!(status["config_generation"], 1);
+    let out = cpectl_with_config(&router, &topo.router, &["status"]);
+    let stderr = out.stderr.clone();
+    assert!(
+        stderr.contains("not a regular file (fifo)"),
+        "the note names the FIFO:\n{stderr}"
+    );
+
+    // The file back, edited: the reload applies.
+    std::fs::remove_file(&router.config).unwrap();
+    std::fs::write(
+        &router.config,
+        good.replacen("[dns]", "[dns]\ncache_size = 500", 1),
+    )
+    .unwrap();
+    let out = cpectl_with_config(&router, &topo.router, &["reload"]);
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(router.status().unwrap()["config_generation"], 2);
+}

@@ -234,24 +234,9 @@ const SECRET_FILE_MAX: u64 = 4096;
 
 /// Reads at most [`SECRET_FILE_MAX`] bytes of a regular file. Anything else
 /// (a FIFO would block the loader, a device could be endless) is refused
-/// before it is opened.
+/// without blocking; see `crate::file::read_regular_file`.
 fn read_small_regular_file(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".to_owned());
-    }
-    if meta.len() > SECRET_FILE_MAX {
-        return Err(format!("larger than {SECRET_FILE_MAX} bytes"));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(SECRET_FILE_MAX + 1).read_to_end(&mut bytes))
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > SECRET_FILE_MAX {
-        return Err(format!("larger than {SECRET_FILE_MAX} bytes"));
-    }
-    Ok(bytes)
+    crate::file::read_regular_file(path, SECRET_FILE_MAX).map_err(|r| r.to_string())
 }
 
 #[cfg(unix)]

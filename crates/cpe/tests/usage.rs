@@ -1,0 +1,113 @@
+//! Every command of `cpe` and `cpectl` answers `--help` and `-h` with its
+//! usage on stdout and exit 0, without doing anything else (no file read as
+//! "--help", no daemon started, no socket searched for).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+mod common;
+
+/// Runs a command, failing after 5 s (a daemon started by mistake would
+/// run forever).
+fn run(cmd: Command) -> Output {
+    common::output_within(cmd, Duration::from_secs(5))
+}
+
+fn assert_usage(cmd: Command, expect: &str) {
+    let shown = format!("{cmd:?}");
+    let out = run(cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{shown}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.starts_with("usage: ") && stdout.contains(expect),
+        "{shown}: expected a usage naming {expect:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn every_cpe_command_answers_help() {
+    let commands: &[(&[&str], &str)] = &[
+        (&[], "cpe COMMAND"),
+        (&["help"], "cpe COMMAND"),
+        (&["run"], "cpe run"),
+        (&["check-config"], "cpe check-config"),
+        (&["check-config", "/etc/some.toml"], "cpe check-config"),
+        (&["ctl"], "cpectl"),
+        (&["ctl", "status"], "cpectl"),
+        (&["daemon"], "cpe daemon NAME"),
+        (&["version"], "cpe version"),
+    ];
+    let daemons = ["wan", "dhcp6c", "ra", "dns", "dhcp6s", "dhcp4s", "firewall"];
+    let with_daemons = daemons
+        .iter()
+        .map(|d| (vec!["daemon", *d], "cpe daemon NAME"));
+    let all = commands
+        .iter()
+        .map(|(args, expect)| (args.to_vec(), *expect))
+        .chain(with_daemons);
+    for (args, expect) in all {
+        for flag in ["--help", "-h"] {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe"));
+            cmd.args(&args).arg(flag);
+            assert_usage(cmd, expect);
+        }
+    }
+}
+
+#[test]
+fn every_cpectl_command_answers_help() {
+    // cpectl is the same binary under another name (a link on the device).
+    let dir = std::env::temp_dir().join(format!("cpe-usage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cpectl: PathBuf = dir.join("cpectl");
+    let _ = std::fs::remove_file(&cpectl);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_cpe"), &cpectl).unwrap();
+    let commands: &[&[&str]] = &[
+        &["--help"],
+        &["-h"],
+        &["help"],
+        &["status", "--help"],
+        &["status", "--json", "-h"],
+        &["show", "wan", "--help"],
+        &["reload", "--help"],
+        &["reload", "-h"],
+        &["--config", "/nonexistent.toml", "reload", "--help"],
+    ];
+    for args in commands {
+        let mut cmd = Command::new(&cpectl);
+        cmd.args(*args);
+        assert_usage(cmd, "cpectl [--config FILE | --socket PATH] COMMAND");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_config_reads_a_file_named_like_an_option_only_after_double_dash() {
+    let out = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        c.args(["check-config", "--bogus"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option \"--bogus\""));
+
+    let dir = std::env::temp_dir().join(format!("cpe-usage-dd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("--help"), "[wan]\n[[lan]]\n").unwrap();
+    let out = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        c.current_dir(&dir).args(["check-config", "--", "--help"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "--help: ok\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
