@@ -21,6 +21,10 @@ pub enum DropReason {
     TooManyWaiters,
     /// The TCP client table is full; the connection was closed.
     TcpClientsFull,
+    /// One client address already holds its share of TCP connections.
+    TcpPerClientFull,
+    /// A TCP connection delivered no whole message in time and was closed.
+    TcpNoMessage,
     /// Too many pipelined queries on one TCP connection.
     TcpPipelineFull,
     /// No upstream is configured or learned yet; the client got SERVFAIL.
@@ -51,6 +55,8 @@ impl DropReason {
             DropReason::TableFull => "table_full",
             DropReason::TooManyWaiters => "too_many_waiters",
             DropReason::TcpClientsFull => "tcp_clients_full",
+            DropReason::TcpPerClientFull => "tcp_per_client_full",
+            DropReason::TcpNoMessage => "tcp_no_message",
             DropReason::TcpPipelineFull => "tcp_pipeline_full",
             DropReason::NoUpstream => "no_upstream",
             DropReason::UpstreamTimeout => "upstream_timeout",
@@ -83,6 +89,16 @@ pub struct Counters {
     pub upstream_queries: u64,
     /// Upstream replies that were truncated and retried over TCP.
     pub upstream_truncated: u64,
+    /// TCP attempts to upstreams that failed (refused, reset, timed out).
+    pub upstream_tcp_failed: u64,
+    /// Truncated upstream answers not retried over TCP because that
+    /// upstream's TCP is backing off after a failure.
+    pub upstream_tcp_skipped: u64,
+    /// Questions that reached the per-question attempt cap.
+    pub attempts_capped: u64,
+    /// Questions that arrived while every upstream was marked down (each got
+    /// one short try per upstream, then SERVFAIL if nothing answered).
+    pub all_down_queries: u64,
     /// Responses to clients that were truncated to fit their UDP size.
     pub truncated_to_client: u64,
     /// FORMERR/NOTIMP/REFUSED/BADVERS answers to bad queries.

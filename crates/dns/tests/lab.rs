@@ -478,3 +478,148 @@ print(sorted(got.items()))
         out.stderr
     );
 }
+
+/// Asks each name (type A) over UDP, one after the other, each from a fresh
+/// socket with its own timeout, and prints `name rcode ms` (rcode -1 when
+/// nothing came back). Timing in the client, so process start-up of the
+/// probe does not count.
+const TIMED_ASK: &str = r#"
+import socket, struct, sys, time
+server, timeout = sys.argv[1], float(sys.argv[2])
+fam = socket.AF_INET6 if ':' in server else socket.AF_INET
+for i, name in enumerate(sys.argv[3:]):
+    qn = b''.join(bytes([len(p)]) + p for p in name.encode().split(b'.')) + b'\0'
+    q = struct.pack('>HHHHHH', 0x4000 + i, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 1, 1)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    t0 = time.monotonic()
+    s.sendto(q, (server, 53))
+    rc = -1
+    try:
+        while True:
+            data = s.recv(4096)
+            if struct.unpack('>H', data[:2])[0] == 0x4000 + i:
+                rc = data[3] & 0xf
+                break
+    except socket.timeout:
+        pass
+    print(name, rc, round((time.monotonic() - t0) * 1000))
+"#;
+
+/// (name, rcode or -1, milliseconds) for each name, asked in turn.
+fn timed_ask(ns: &Netns, timeout_s: f64, names: &[String]) -> Vec<(String, i32, u64)> {
+    let t = timeout_s.to_string();
+    let mut argv = vec!["python3", "-c", TIMED_ASK, LAN_V4, t.as_str()];
+    argv.extend(names.iter().map(String::as_str));
+    let out = ns.exec_ok(&argv).unwrap();
+    out.stdout
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Asks a new name (`TAG<i>.who.test`, type A) every 100 ms, each with a
+/// 1 s timeout, until one is answered (NOERROR or NXDOMAIN) or `limit`
+/// seconds pass; prints the milliseconds from the first question, or -1.
+const UNTIL_ANSWERED: &str = r#"
+import socket, struct, sys, time
+server, tag, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+t0 = time.monotonic()
+i = 0
+while time.monotonic() - t0 < limit:
+    qn = b''.join(bytes([len(p)]) + p for p in (tag + str(i) + '.who.test').encode().split(b'.')) + b'\0'
+    q = struct.pack('>HHHHHH', 0x5000 + i, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    s.sendto(q, (server, 53))
+    try:
+        data = s.recv(4096)
+        if data[3] & 0xf in (0, 3):
+            print(round((time.monotonic() - t0) * 1000))
+            sys.exit(0)
+    except socket.timeout:
+        pass
+    i += 1
+    time.sleep(0.1)
+print(-1)
+"#;
+
+/// Milliseconds until a question through the forwarder is answered, asked
+/// from inside the host namespace (process start-up not counted).
+fn time_to_answer(ns: &Netns, tag: &str, limit_s: u64) -> i64 {
+    let limit = limit_s.to_string();
+    let out = ns
+        .exec_ok(&["python3", "-c", UNTIL_ANSWERED, LAN_V4, tag, &limit])
+        .unwrap();
+    out.stdout.trim().parse().unwrap()
+}
+
+fn names(tag: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{tag}{i}.who.test")).collect()
+}
+
+/// Issue 9 item 3: with its only upstream killed (ICMP port unreachable) or
+/// frozen (SIGSTOP, no ICMP), the forwarder answers SERVFAIL in well under
+/// a second instead of after its 4 s deadline, and uses the upstream again
+/// within two seconds of its return.
+#[test]
+fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
+    let l = topology("dns_dead");
+    let a = l.topo.start_unbound(&UnboundOptions::upstream_a()).unwrap();
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h = &l.topo.host;
+    assert_eq!(timed_ask(h, 2.0, &names("warm", 3))[2].1, 3);
+
+    // Killed: the ICMP port unreachable is used at once.
+    a.process.kill(libc::SIGKILL);
+    a.process.wait_exit(Duration::from_secs(5)).unwrap();
+    let killed = timed_ask(h, 5.0, &names("k", 6));
+    eprintln!("killed: {killed:?}");
+    for (name, rc, ms) in &killed {
+        assert_eq!(*rc, 2, "{name}: SERVFAIL expected");
+        assert!(*ms < 500, "{name}: SERVFAIL after {ms} ms");
+    }
+    assert_eq!(status(&l)["upstreams"][0]["health"], "down");
+    let a = l.topo.start_unbound(&UnboundOptions::upstream_a()).unwrap();
+    let back = time_to_answer(h, "r", 10);
+    eprintln!("restarted: answered after {back} ms");
+    assert!(
+        (0..2000).contains(&back),
+        "restarted: answered after {back} ms"
+    );
+
+    // Frozen: no ICMP; the first question marks it down by timeouts, the
+    // following ones fail after one short try.
+    a.process.kill(libc::SIGSTOP);
+    let first = timed_ask(h, 5.0, &names("f", 1));
+    eprintln!("frozen, first: {first:?}");
+    assert_eq!(first[0].1, 2, "{first:?}");
+    assert!(first[0].2 < 4000, "{first:?}");
+    assert_eq!(status(&l)["upstreams"][0]["health"], "down");
+    let frozen = timed_ask(h, 5.0, &names("g", 6));
+    eprintln!("frozen: {frozen:?}");
+    for (name, rc, ms) in &frozen {
+        assert_eq!(*rc, 2, "{name}: SERVFAIL expected");
+        assert!(*ms < 500, "{name}: SERVFAIL after {ms} ms");
+    }
+    a.process.kill(libc::SIGCONT);
+    let back = time_to_answer(h, "c", 10);
+    eprintln!("thawed: answered after {back} ms");
+    assert!(
+        (0..2000).contains(&back),
+        "thawed: answered after {back} ms"
+    );
+    let st = status(&l);
+    assert_eq!(st["upstreams"][0]["health"], "up", "{st}");
+    assert!(
+        st["counters"]["all_down_queries"].as_u64().unwrap() >= 10,
+        "{st}"
+    );
+}

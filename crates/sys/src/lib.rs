@@ -4,5 +4,6 @@
 //! Each module owns one kernel interface: `persist` for crash-safe files,
 //! `netlink` for links, addresses, routes, their change events and sysctls.
 
+pub mod icmp_errors;
 pub mod netlink;
 pub mod persist;
