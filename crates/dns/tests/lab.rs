@@ -37,8 +37,12 @@ struct DnsLab {
 /// Builds the topology and addresses; upstreams and forwarder are started
 /// by the caller.
 fn topology(name: &str) -> DnsLab {
+    topology_with(name, &TopologyOptions::default())
+}
+
+fn topology_with(name: &str, opts: &TopologyOptions) -> DnsLab {
     let lab = Lab::new(name).unwrap();
-    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let topo = lab.ipoe(opts).unwrap();
     let r = &topo.router;
     r.add_address(WAN_IF, net("192.0.2.2/24")).unwrap();
     r.add_address(WAN_IF, net("2001:db8:ffff::2/64")).unwrap();
@@ -62,6 +66,9 @@ fn topology(name: &str) -> DnsLab {
             None,
         )
         .unwrap();
+    if let Some(h2) = &topo.host2 {
+        h2.add_address(HOST_IF, net("192.168.1.51/24")).unwrap();
+    }
     let status = topo.router.unique_path("dns-status", "json");
     DnsLab {
         topo,
@@ -622,4 +629,134 @@ fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
         st["counters"]["all_down_queries"].as_u64().unwrap() >= 10,
         "{st}"
     );
+}
+
+/// A slowloris from one LAN host: opens N TCP connections to the forwarder,
+/// sends only a length prefix on each, touches READY, and watches for 6 s
+/// how long each lives until the server closes it; writes a JSON summary to
+/// OUT.
+const SLOWLORIS: &str = r#"
+import json, select, socket, sys, time
+n, ready, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t0 = time.monotonic()
+alive, opened_at, lifetimes, refused = [], {}, [], 0
+def watch(timeout):
+    r, _, _ = select.select(alive, [], [], timeout) if alive else ([], [], [])
+    for s in r:
+        try:
+            d = s.recv(100)
+        except OSError:
+            d = b''
+        if not d:
+            lifetimes.append(time.monotonic() - opened_at[s])
+            alive.remove(s)
+for i in range(n):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(('192.168.1.1', 53))
+        s.sendall(b'\x00\x20')
+        opened_at[s] = time.monotonic()
+        alive.append(s)
+    except OSError:
+        refused += 1
+    watch(0)
+opened_by = time.monotonic() - t0
+open(ready, 'w').close()
+while alive and time.monotonic() - t0 < opened_by + 6:
+    watch(0.05)
+json.dump({'opened': n - refused, 'refused': refused, 'opened_by': opened_by,
+           'closed_within_1s': sum(1 for c in lifetimes if c < 1.0),
+           'closed': len(lifetimes), 'open_at_end': len(alive),
+           'longest': max(lifetimes, default=0)}, open(out, 'w'))
+"#;
+
+/// One query over TCP (a.test A) with the time to the answer measured in
+/// the client; prints `rcode ms`, or `-1 ms` if the connection was refused,
+/// closed or timed out.
+const TCP_ASK: &str = r#"
+import socket, struct, time
+t0 = time.monotonic()
+qn = b'\x01a\x04test\x00'
+m = struct.pack('>HHHHHH', 0x77, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 1, 1)
+rc = -1
+try:
+    s = socket.create_connection(('192.168.1.1', 53), timeout=3)
+    s.sendall(struct.pack('>H', len(m)) + m)
+    buf = b''
+    while len(buf) < 6:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    if len(buf) >= 6:
+        rc = buf[5] & 0xf
+except OSError:
+    pass
+print(rc, round((time.monotonic() - t0) * 1000))
+"#;
+
+/// Issue 9 item 4: one LAN host opens 200 TCP connections that send only a
+/// length prefix. Beyond its share they are closed at once, the rest within
+/// the message deadline, and a second host's TCP query meanwhile is
+/// answered at once; the refusals are counted.
+#[test]
+fn one_lan_host_cannot_take_every_tcp_slot() {
+    let l = topology_with(
+        "dns_slowloris",
+        &TopologyOptions {
+            second_host: true,
+            ..TopologyOptions::default()
+        },
+    );
+    let (_a, _b) = upstreams_ab(&l);
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h2 = l.topo.host2.as_ref().unwrap();
+    // Warm the cache so the timing below is the forwarder's alone.
+    let warm = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
+    assert!(warm.stdout.starts_with("0 "), "{}", warm.stdout);
+
+    let ready = l.topo.router.unique_path("slowloris", "ready");
+    let result = l.topo.router.unique_path("slowloris", "json");
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", SLOWLORIS, "200"]).arg(&ready).arg(&result);
+    let attacker = l.topo.host.spawn("slowloris", cmd).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "slowloris never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let victim = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
+    eprintln!("second host while under attack: {}", victim.stdout.trim());
+    let f: Vec<i64> = victim
+        .stdout
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(f[0], 0, "second host's TCP query: {}", victim.stdout);
+    assert!(f[1] < 500, "second host answered after {} ms", f[1]);
+
+    attacker.wait_exit(Duration::from_secs(20)).unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    eprintln!("slowloris: {r}");
+    let opened = r["opened"].as_u64().unwrap();
+    assert!(opened >= 150, "{r}");
+    assert!(
+        r["closed_within_1s"].as_u64().unwrap() >= opened - 16,
+        "beyond the per-client share, closed at once: {r}"
+    );
+    assert_eq!(r["open_at_end"], 0, "{r}");
+    assert!(r["longest"].as_f64().unwrap() < 3.5, "{r}");
+    let st = status(&l);
+    eprintln!("status: {st}");
+    let drops = &st["counters"]["drops"];
+    assert!(
+        drops["tcp_per_client_full"].as_u64().unwrap() >= opened - 16,
+        "{st}"
+    );
+    assert!(
+        st["tcp_stalled"].as_u64().unwrap() + drops["tcp_no_message"].as_u64().unwrap_or(0) >= 1,
+        "{st}"
+    );
+    assert_eq!(st["tcp_clients"], 0, "{st}");
 }
