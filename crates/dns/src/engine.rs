@@ -1104,11 +1104,19 @@ impl Forwarder {
         let Some(p) = self.take_pending(slot, out) else {
             return;
         };
-        self.counters.drop(DropReason::UpstreamTimeout);
+        let reason = if p.tcp_failed {
+            DropReason::UpstreamNoTcp
+        } else if self.upstreams.all_down() {
+            DropReason::UpstreamsDown
+        } else {
+            DropReason::UpstreamTimeout
+        };
+        self.counters.drop(reason);
         log::debug!(
-            "dns: no upstream answered {} type {}",
+            "dns: no upstream answered {} type {} ({})",
             p.key.name,
-            p.key.qtype
+            p.key.qtype,
+            reason.name()
         );
         for w in &p.waiters {
             self.tcp_inflight(w.to, -1);

@@ -31,6 +31,12 @@ pub enum DropReason {
     NoUpstream,
     /// No upstream answered in time; waiting clients got SERVFAIL.
     UpstreamTimeout,
+    /// Every upstream is marked down and none answered its short try;
+    /// waiting clients got SERVFAIL.
+    UpstreamsDown,
+    /// The answer was truncated over UDP and TCP to that upstream failed or
+    /// is backing off; waiting clients got SERVFAIL.
+    UpstreamNoTcp,
     /// Reply on a socket with no outstanding query (late or unsolicited).
     UnknownSocket,
     /// Reply from an address/port other than the one queried (spoofing).
@@ -60,6 +66,8 @@ impl DropReason {
             DropReason::TcpPipelineFull => "tcp_pipeline_full",
             DropReason::NoUpstream => "no_upstream",
             DropReason::UpstreamTimeout => "upstream_timeout",
+            DropReason::UpstreamsDown => "upstreams_down",
+            DropReason::UpstreamNoTcp => "upstream_no_tcp",
             DropReason::UnknownSocket => "unknown_socket",
             DropReason::WrongSource => "wrong_source",
             DropReason::WrongId => "wrong_id",

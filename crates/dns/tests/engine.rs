@@ -915,6 +915,7 @@ fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
     }));
     assert_eq!(Header::parse(&out[0].1).unwrap().rcode(), rcode::NOERROR);
     assert_eq!(lab.fw.counters().all_down_queries, 1);
+    assert_eq!(lab.fw.counters().drops_of(DropReason::UpstreamsDown), 2);
 }
 
 /// Issue 9 item 3, frozen upstream (no ICMP at all): once three timeouts
@@ -1010,6 +1011,7 @@ fn truncating_upstream_that_refuses_tcp_does_not_cause_a_retry_storm() {
     assert_eq!(st.upstreams[0].tcp_failures, 2);
     assert_eq!(st.counters.upstream_tcp_failed, 2);
     assert_eq!(st.counters.upstream_tcp_skipped, 2);
+    assert_eq!(st.counters.drops_of(DropReason::UpstreamNoTcp), 4);
     assert_eq!(lab.fw.outstanding(), 0);
 }
 

@@ -629,6 +629,10 @@ fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
         st["counters"]["all_down_queries"].as_u64().unwrap() >= 10,
         "{st}"
     );
+    assert!(
+        st["counters"]["drops"]["upstreams_down"].as_u64().unwrap() >= 10,
+        "{st}"
+    );
 }
 
 /// A slowloris from one LAN host: opens N TCP connections to the forwarder,
@@ -759,4 +763,74 @@ fn one_lan_host_cannot_take_every_tcp_slot() {
         "{st}"
     );
     assert_eq!(st["tcp_clients"], 0, "{st}");
+}
+
+/// Packets the ISP namespace counted under the `dnscount` nft table:
+/// (UDP datagrams to port 53, TCP SYNs to port 53).
+fn upstream_packets(isp: &Netns) -> (u64, u64) {
+    let out = isp
+        .exec_ok(&["nft", "list", "table", "inet", "dnscount"])
+        .unwrap();
+    let count = |tag: &str| -> u64 {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.contains(tag))
+            .unwrap_or_else(|| panic!("{tag} in {}", out.stdout));
+        let after = line.split("packets ").nth(1).unwrap();
+        after.split(' ').next().unwrap().parse().unwrap()
+    };
+    (count("\"udp53\""), count("\"syn53\""))
+}
+
+/// Issue 17 item 1: the upstream truncates `big.test` over UDP (a TXT
+/// answer over 1232 bytes) and resets every TCP connection to port 53. Each
+/// client question costs at most one UDP query and one TCP attempt (none
+/// while TCP backs off) and gets SERVFAIL; before, one question became
+/// tens of thousands of each.
+#[test]
+fn truncating_upstream_that_resets_tcp_gets_a_few_packets_per_question() {
+    let l = topology("dns_storm");
+    let (_a, _b) = upstreams_ab(&l);
+    let isp = &l.topo.isp;
+    let rules = "table inet dnscount {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    udp dport 53 counter comment \"udp53\"
+    tcp dport 53 tcp flags syn counter comment \"syn53\"
+    tcp dport 53 reject with tcp reset
+  }
+}
+";
+    let path = isp.unique_path("storm", "nft");
+    std::fs::write(&path, rules).unwrap();
+    isp.exec_ok(&["nft", "-f", path.to_str().unwrap()]).unwrap();
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h = &l.topo.host;
+    let at = format!("@{LAN_V4}");
+    let questions = 5;
+    for i in 0..questions {
+        let r = kdig(
+            h,
+            &["+ignore", "+retry=0", "+time=5", &at, "big.test", "TXT"],
+        );
+        assert_eq!(r.status, "SERVFAIL", "question {i}: {r:?}");
+    }
+    let (udp, syn) = upstream_packets(isp);
+    eprintln!("{questions} questions: {udp} UDP queries, {syn} TCP SYNs upstream");
+    assert!(udp <= questions, "{udp} UDP queries");
+    assert!((1..=3).contains(&syn), "{syn} TCP SYNs");
+    let st = status(&l);
+    eprintln!("status: {st}");
+    assert_eq!(st["upstreams"][0]["health"], "up", "{st}");
+    assert!(
+        st["upstreams"][0]["tcp_failures"].as_u64() >= Some(1),
+        "{st}"
+    );
+    assert!(
+        st["counters"]["upstream_tcp_skipped"].as_u64() >= Some(1),
+        "{st}"
+    );
+    // Other names still work over UDP.
+    assert_eq!(kdig(h, &[&at, "a.test", "A"]).status, "NOERROR");
 }
