@@ -802,7 +802,7 @@ impl Forwarder {
         let (idx, upstream) = match tcp_to {
             Some(a) => {
                 let idx = self.upstreams.find(a);
-                if idx.is_some_and(|i| !self.upstreams.tcp_allowed(i, now)) {
+                if idx.is_some_and(|i| !self.upstreams.take_tcp(i, now)) {
                     self.counters.upstream_tcp_skipped += 1;
                     return false;
                 }

@@ -100,7 +100,8 @@ pub struct Counters {
     /// TCP attempts to upstreams that failed (refused, reset, timed out).
     pub upstream_tcp_failed: u64,
     /// Truncated upstream answers not retried over TCP because that
-    /// upstream's TCP is backing off after a failure.
+    /// upstream's TCP is backing off after a failure or already had its
+    /// TCP connections for this second.
     pub upstream_tcp_skipped: u64,
     /// Questions that reached the per-question attempt cap.
     pub attempts_capped: u64,

@@ -32,6 +32,9 @@ const PROBE_FIRST: Duration = Duration::from_millis(250);
 const PROBE_MAX: Duration = Duration::from_secs(1);
 const TCP_BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const TCP_BACKOFF_MAX: Duration = Duration::from_secs(64);
+/// TCP connections opened to one upstream per second at most (truncated
+/// answers are the only reason to open one; a home network needs a few).
+pub const TCP_PER_SECOND: u32 = 20;
 
 /// One upstream resolver's state.
 #[derive(Debug, Clone)]
@@ -47,6 +50,8 @@ pub struct Upstream {
     /// No TCP attempts before this time (it refused or dropped the last one).
     tcp_blocked_until: Option<Instant>,
     tcp_backoff: Duration,
+    /// Start of the current one-second window and TCP attempts in it.
+    tcp_window: Option<(Instant, u32)>,
     /// Queries sent to it.
     pub queries: u64,
     /// Accepted answers from it.
@@ -88,6 +93,7 @@ impl Upstream {
             next_probe: None,
             tcp_blocked_until: None,
             tcp_backoff: TCP_BACKOFF_FIRST,
+            tcp_window: None,
             queries: 0,
             answers: 0,
             failures: 0,
@@ -141,11 +147,26 @@ impl Upstreams {
         !self.list.is_empty() && self.list.iter().all(|u| u.down)
     }
 
-    /// Whether a TCP attempt to upstream `idx` may be made at `now`.
-    pub fn tcp_allowed(&self, idx: usize, now: Instant) -> bool {
-        self.list
-            .get(idx)
-            .is_none_or(|u| u.tcp_blocked_until.is_none_or(|t| t <= now))
+    /// Whether a TCP attempt to upstream `idx` may be made at `now`: not
+    /// backing off after a failure, and fewer than [`TCP_PER_SECOND`] in the
+    /// current second. A `true` answer counts as an attempt made.
+    pub fn take_tcp(&mut self, idx: usize, now: Instant) -> bool {
+        let Some(u) = self.list.get_mut(idx) else {
+            return true;
+        };
+        if u.tcp_blocked_until.is_some_and(|t| t > now) {
+            return false;
+        }
+        match &mut u.tcp_window {
+            Some((start, n)) if now.saturating_duration_since(*start) < Duration::from_secs(1) => {
+                if *n >= TCP_PER_SECOND {
+                    return false;
+                }
+                *n += 1;
+            }
+            w => *w = Some((now, 1)),
+        }
+        true
     }
 
     /// Records a failed TCP attempt (refused, reset or timed out): no TCP to
@@ -361,6 +382,28 @@ mod tests {
         assert_eq!(u.rto(1), RTO_MAX);
         assert!(u.rto_patient(1) > RTO_MAX);
         assert!(u.rto_patient(1) <= RTO_PATIENT_MAX);
+    }
+
+    #[test]
+    fn tcp_is_rate_bounded_and_backs_off_after_failures() {
+        let t0 = Instant::now();
+        let mut u = Upstreams::default();
+        u.set(&addrs());
+        let granted = (0..100).filter(|_| u.take_tcp(0, t0)).count();
+        assert_eq!(granted, TCP_PER_SECOND as usize);
+        assert!(u.take_tcp(1, t0), "per upstream");
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(u.take_tcp(0, t1), "next second");
+        assert_eq!(u.on_tcp_failure(0, t1), Some(TCP_BACKOFF_FIRST));
+        assert_eq!(u.on_tcp_failure(0, t1), None, "logged once per episode");
+        assert!(!u.take_tcp(0, t1 + Duration::from_millis(1500)));
+        assert!(u.take_tcp(0, t1 + Duration::from_secs(2)));
+        u.on_tcp_answer(0);
+        assert_eq!(u.on_tcp_failure(0, t1), Some(TCP_BACKOFF_FIRST));
+        assert!(
+            !u.get(0).unwrap().is_down(),
+            "TCP failures leave UDP health alone"
+        );
     }
 
     #[test]

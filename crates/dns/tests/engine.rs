@@ -1110,3 +1110,38 @@ fn one_host_cannot_take_every_tcp_slot() {
     });
     assert!(!acts.contains(&Action::CloseClientTcp { conn: 2000 }));
 }
+
+/// Issue 17 item 1, per upstream: however many different truncated answers
+/// arrive in one second, at most `TCP_PER_SECOND` TCP connections are
+/// opened to that upstream; the other questions get SERVFAIL, counted.
+#[test]
+fn tcp_retries_per_upstream_are_bounded_per_second() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut opened = 0;
+    for i in 0..50u16 {
+        let s = upstream_sends(&lab.udp_query(
+            "192.168.1.50:1000",
+            i,
+            &format!("big{i}.example"),
+            rtype::A,
+            false,
+        ));
+        let tc = answer_to(&s[0].2, &[], 0, 60, FLAG_TC);
+        let acts = lab.ev(Event::UpstreamUdp {
+            sock: s[0].0,
+            from: sa(A_UP),
+            data: &tc,
+        });
+        opened += acts
+            .iter()
+            .filter(|a| matches!(a, Action::OpenUpstreamTcp { .. }))
+            .count();
+    }
+    let max = cpe_dns::upstream::TCP_PER_SECOND as usize;
+    assert_eq!(opened, max);
+    assert_eq!(lab.fw.counters().upstream_tcp_skipped, (50 - max) as u64);
+    assert_eq!(
+        lab.fw.counters().drops_of(DropReason::UpstreamNoTcp),
+        (50 - max) as u64
+    );
+}
