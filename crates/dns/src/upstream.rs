@@ -186,6 +186,13 @@ impl Upstreams {
     /// Records a TCP answer: TCP works again, the backoff restarts.
     pub fn on_tcp_answer(&mut self, idx: usize) {
         if let Some(u) = self.list.get_mut(idx) {
+            if u.tcp_backoff != TCP_BACKOFF_FIRST {
+                log::info!(
+                    "dns: upstream {} answers over TCP again ({} TCP failures so far)",
+                    u.addr,
+                    u.tcp_failures
+                );
+            }
             u.tcp_blocked_until = None;
             u.tcp_backoff = TCP_BACKOFF_FIRST;
         }
