@@ -279,6 +279,8 @@ struct Pending {
     /// A TCP retry of a truncated answer failed: do not start another round
     /// over the upstreams (they would truncate again).
     tcp_failed: bool,
+    /// Counted once under `attempts_capped`.
+    capped: bool,
 }
 
 #[derive(Debug)]
@@ -681,6 +683,7 @@ impl Forwarder {
             tried: 0,
             sent: 0,
             tcp_failed: false,
+            capped: false,
         };
         let slot = match self.free_slots.pop() {
             Some(s) => {
@@ -795,7 +798,10 @@ impl Forwarder {
             return false;
         };
         if p.sent >= MAX_ATTEMPTS {
-            self.counters.attempts_capped += 1;
+            if !p.capped {
+                p.capped = true;
+                self.counters.attempts_capped += 1;
+            }
             return false;
         }
         let all_down = self.upstreams.all_down();

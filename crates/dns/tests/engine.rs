@@ -1044,6 +1044,55 @@ fn attempts_per_question_are_capped_over_its_whole_life() {
     assert_eq!(lab.fw.counters().attempts_capped, 1);
 }
 
+/// A truncated answer on the last allowed attempt: no TCP beyond the cap,
+/// SERVFAIL, and the question is counted once under `attempts_capped`.
+#[test]
+fn truncation_at_the_attempt_cap_ends_the_question_once() {
+    let ups = [
+        "192.0.2.1:53",
+        "192.0.2.2:53",
+        "192.0.2.3:53",
+        "192.0.2.4:53",
+        "192.0.2.5:53",
+        "192.0.2.6:53",
+    ];
+    let mut lab = Lab::new(Options::default(), &ups);
+    let mut acts = lab.udp_query("192.168.1.50:1000", 1, "edge.example", rtype::A, false);
+    let mut sockets = 0;
+    for round in 0..100 {
+        let sends = upstream_sends(&acts);
+        if sends.is_empty() {
+            break;
+        }
+        let mut next = Vec::new();
+        for (sock, up, q) in sends {
+            sockets += 1;
+            next.extend(if round < 5 {
+                lab.ev(Event::UpstreamError {
+                    sock,
+                    cause: UpstreamFailure::Other,
+                })
+            } else {
+                let tc = answer_to(&q, &[], 0, 60, FLAG_TC);
+                lab.ev(Event::UpstreamUdp {
+                    sock,
+                    from: up,
+                    data: &tc,
+                })
+            });
+        }
+        acts = next;
+    }
+    assert!(servfail_in(&acts));
+    assert!(
+        acts.iter()
+            .all(|a| !matches!(a, Action::OpenUpstreamTcp { .. }))
+    );
+    assert_eq!(sockets, cpe_dns::engine::MAX_ATTEMPTS);
+    assert_eq!(lab.fw.counters().attempts_capped, 1);
+    assert_eq!(lab.fw.outstanding(), 0);
+}
+
 /// Issue 9 item 4: one LAN host opening many TCP connections gets at most
 /// its share; the excess is closed at once and counted; connections that
 /// deliver no whole message are closed after the first-message deadline,
