@@ -834,3 +834,85 @@ fn truncating_upstream_that_resets_tcp_gets_a_few_packets_per_question() {
     // Other names still work over UDP.
     assert_eq!(kdig(h, &[&at, "a.test", "A"]).status, "NOERROR");
 }
+
+/// A LAN client that pipelines N queries for `big.test` TXT (whole answers
+/// of ~1.6 KB over TCP) with a tiny receive buffer, touches READY and then
+/// never reads, holding the connection for 15 s.
+const NON_READER: &str = r#"
+import socket, struct, sys, time
+n, ready = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(('192.168.1.1', 53))
+qn = b'\x03big\x04test\x00'
+try:
+    for i in range(n):
+        m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 16, 1)
+        s.sendall(struct.pack('>H', len(m)) + m)
+except OSError:
+    pass
+open(ready, 'w').close()
+time.sleep(15)
+"#;
+
+/// Router-side TCP connections on port 53 from `peer` (any state but
+/// LISTEN), from `ss` in the router's namespace.
+fn tcp_conns_from(l: &DnsLab, peer: &str) -> usize {
+    let out = l
+        .topo
+        .router
+        .exec_ok(&["ss", "-Htn", "state", "all", "sport", "=", ":53"])
+        .unwrap();
+    out.stdout
+        .lines()
+        .filter(|x| x.contains(peer) && !x.contains("LISTEN"))
+        .count()
+}
+
+/// Issue 9 item 4, slow reader: a client that asks for large answers and
+/// never reads them fills the socket buffers and its answer queue; the
+/// connection is dropped and its socket released within seconds (the
+/// writer used to wait for ever, holding the socket), while another host's
+/// query is answered meanwhile.
+#[test]
+fn tcp_client_that_never_reads_is_released() {
+    let l = topology_with(
+        "dns_nonreader",
+        &TopologyOptions {
+            second_host: true,
+            ..TopologyOptions::default()
+        },
+    );
+    let (_a, _b) = upstreams_ab(&l);
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h2 = l.topo.host2.as_ref().unwrap();
+    let at = format!("@{LAN_V4}");
+    // Cache the big answer so every pipelined query is answered at once.
+    let r = kdig(h2, &[&at, "+tcp", "big.test", "TXT"]);
+    assert_eq!(r.answers.len(), 1);
+    let ready = l.topo.router.unique_path("nonreader", "ready");
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", NON_READER, "300"]).arg(&ready);
+    let _reader = l.topo.host.spawn("nonreader", cmd).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "non-reader never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Instant::now();
+    let victim = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
+    assert!(victim.stdout.starts_with("0 "), "{}", victim.stdout);
+    let mut released = None;
+    while sent.elapsed() < Duration::from_secs(12) {
+        if tcp_conns_from(&l, "192.168.1.50") == 0 {
+            released = Some(sent.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let st = status(&l);
+    eprintln!("released after {released:?}; status: {st}");
+    assert!(st["tcp_overflows"].as_u64().unwrap() >= 1, "{st}");
+    let released = released.expect("the non-reading client's socket is still held");
+    assert!(released < Duration::from_secs(9), "{released:?}");
+}
