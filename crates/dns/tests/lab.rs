@@ -913,6 +913,7 @@ fn tcp_client_that_never_reads_is_released() {
     let st = status(&l);
     eprintln!("released after {released:?}; status: {st}");
     assert!(st["tcp_overflows"].as_u64().unwrap() >= 1, "{st}");
+    assert_eq!(st["tcp_clients"], 0, "its slot is free: {st}");
     let released = released.expect("the non-reading client's socket is still held");
     assert!(released < Duration::from_secs(9), "{released:?}");
 }

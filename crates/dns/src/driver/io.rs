@@ -140,6 +140,13 @@ impl Core {
         self.fw.handle(ev, now, &mut self.actions);
         let before = self.timer;
         self.io.execute(&mut self.actions, &mut self.timer);
+        // Connections the I/O side dropped (client not reading) leave the
+        // engine's table now, not at their idle timeout: their slot is free.
+        while let Some(conn) = self.io.dropped.pop() {
+            self.fw
+                .handle(Event::ClientTcpClosed { conn }, now, &mut self.actions);
+            self.io.execute(&mut self.actions, &mut self.timer);
+        }
         if self.timer != before {
             self.timer_changed.notify_one();
         }
@@ -183,6 +190,8 @@ pub struct Io {
     pub tcp_overflows: u64,
     /// LAN TCP connections closed because a message stalled half-way.
     pub tcp_stalled: u64,
+    /// Connections dropped here that the engine has not been told about.
+    dropped: Vec<ConnId>,
 }
 
 impl Io {
@@ -205,6 +214,7 @@ impl Io {
             send_errors: 0,
             tcp_overflows: 0,
             tcp_stalled: 0,
+            dropped: Vec::new(),
         };
         let mut failed = Vec::new();
         for spec in specs {
@@ -281,6 +291,7 @@ impl Io {
                         log::debug!("dns: TCP client {conn} not reading, closed");
                         reader.abort();
                         self.tcp_overflows += 1;
+                        self.dropped.push(conn);
                     }
                 }
                 Action::CloseClientTcp { conn } => {
