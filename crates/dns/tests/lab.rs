@@ -638,10 +638,10 @@ fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
 /// A slowloris from one LAN host: opens N TCP connections to the forwarder,
 /// sends only a length prefix on each, touches READY, and watches for 6 s
 /// how long each lives until the server closes it; writes a JSON summary to
-/// OUT.
+/// OUT. Arguments: N OUT READY.
 const SLOWLORIS: &str = r#"
 import json, select, socket, sys, time
-n, ready, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+n, out, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 t0 = time.monotonic()
 alive, opened_at, lifetimes, refused = [], {}, [], 0
 def watch(timeout):
@@ -700,21 +700,43 @@ except OSError:
 print(rc, round((time.monotonic() - t0) * 1000))
 "#;
 
+/// Two LAN hosts (the second at .51), upstreams A and B, the forwarder
+/// asking A. Returns the lab and what must stay alive with it.
+fn two_host_lab(name: &str) -> (DnsLab, [Unbound; 2], Process) {
+    let l = topology_with(
+        name,
+        &TopologyOptions {
+            second_host: true,
+            ..TopologyOptions::default()
+        },
+    );
+    let (a, b) = upstreams_ab(&l);
+    let dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    (l, [a, b], dns)
+}
+
+/// Runs a Python `script` with `args` in the first LAN host and waits until
+/// it has created the file `ready` (its last argument).
+fn spawn_until_ready(l: &DnsLab, label: &str, script: &str, args: &[&std::ffi::OsStr]) -> Process {
+    let ready = args.last().map(PathBuf::from).unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script]).args(args);
+    let p = l.topo.host.spawn(label, cmd).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "{label} never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    p
+}
+
 /// Issue 9 item 4: one LAN host opens 200 TCP connections that send only a
 /// length prefix. Beyond its share they are closed at once, the rest within
 /// the message deadline, and a second host's TCP query meanwhile is
 /// answered at once; the refusals are counted.
 #[test]
 fn one_lan_host_cannot_take_every_tcp_slot() {
-    let l = topology_with(
-        "dns_slowloris",
-        &TopologyOptions {
-            second_host: true,
-            ..TopologyOptions::default()
-        },
-    );
-    let (_a, _b) = upstreams_ab(&l);
-    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let (l, _upstreams, _dns) = two_host_lab("dns_slowloris");
     let h2 = l.topo.host2.as_ref().unwrap();
     // Warm the cache so the timing below is the forwarder's alone.
     let warm = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
@@ -722,14 +744,12 @@ fn one_lan_host_cannot_take_every_tcp_slot() {
 
     let ready = l.topo.router.unique_path("slowloris", "ready");
     let result = l.topo.router.unique_path("slowloris", "json");
-    let mut cmd = Command::new("python3");
-    cmd.args(["-c", SLOWLORIS, "200"]).arg(&ready).arg(&result);
-    let attacker = l.topo.host.spawn("slowloris", cmd).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready.exists() {
-        assert!(Instant::now() < deadline, "slowloris never got going");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let attacker = spawn_until_ready(
+        &l,
+        "slowloris",
+        SLOWLORIS,
+        &["200".as_ref(), result.as_os_str(), ready.as_os_str()],
+    );
     let victim = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
     eprintln!("second host while under attack: {}", victim.stdout.trim());
     let f: Vec<i64> = victim
@@ -876,29 +896,19 @@ fn tcp_conns_from(l: &DnsLab, peer: &str) -> usize {
 /// query is answered meanwhile.
 #[test]
 fn tcp_client_that_never_reads_is_released() {
-    let l = topology_with(
-        "dns_nonreader",
-        &TopologyOptions {
-            second_host: true,
-            ..TopologyOptions::default()
-        },
-    );
-    let (_a, _b) = upstreams_ab(&l);
-    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let (l, _upstreams, _dns) = two_host_lab("dns_nonreader");
     let h2 = l.topo.host2.as_ref().unwrap();
     let at = format!("@{LAN_V4}");
     // Cache the big answer so every pipelined query is answered at once.
     let r = kdig(h2, &[&at, "+tcp", "big.test", "TXT"]);
     assert_eq!(r.answers.len(), 1);
     let ready = l.topo.router.unique_path("nonreader", "ready");
-    let mut cmd = Command::new("python3");
-    cmd.args(["-c", NON_READER, "300"]).arg(&ready);
-    let _reader = l.topo.host.spawn("nonreader", cmd).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready.exists() {
-        assert!(Instant::now() < deadline, "non-reader never got going");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _reader = spawn_until_ready(
+        &l,
+        "nonreader",
+        NON_READER,
+        &["300".as_ref(), ready.as_os_str()],
+    );
     let sent = Instant::now();
     let victim = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
     assert!(victim.stdout.starts_with("0 "), "{}", victim.stdout);
