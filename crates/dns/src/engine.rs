@@ -41,6 +41,12 @@ pub struct Options {
     pub max_waiters: usize,
     /// Concurrent LAN TCP connections; further ones are closed at once.
     pub max_tcp_clients: usize,
+    /// Concurrent LAN TCP connections from one client address, so one host
+    /// cannot take every slot.
+    pub max_tcp_per_client: usize,
+    /// Time a new LAN TCP connection has to deliver its first whole message
+    /// (a slowloris that sends nothing, or only a length prefix, is closed).
+    pub tcp_first_message: Duration,
     /// Queries in flight per LAN TCP connection.
     pub max_tcp_pipeline: usize,
     /// Idle time after which a LAN TCP connection is closed (RFC 7766 6.2.3).
@@ -63,6 +69,8 @@ impl Default for Options {
             max_outstanding: 2048,
             max_waiters: 64,
             max_tcp_clients: 64,
+            max_tcp_per_client: 16,
+            tcp_first_message: Duration::from_secs(2),
             max_tcp_pipeline: 32,
             tcp_idle: Duration::from_secs(10),
             query_deadline: Duration::from_secs(4),
@@ -126,10 +134,13 @@ pub enum Event<'a> {
         /// Message.
         data: &'a [u8],
     },
-    /// An upstream socket failed: port unreachable, connect or send error.
+    /// An upstream socket failed: ICMP error, refused or reset connection,
+    /// connect or send error, or the driver's TCP timeout.
     UpstreamError {
         /// Socket.
         sock: SockId,
+        /// What the kernel said.
+        cause: UpstreamFailure,
     },
     /// The upstream set changed (configured or learned from the WAN).
     UpstreamsChanged(&'a [SocketAddr]),
@@ -137,6 +148,34 @@ pub enum Event<'a> {
     LanAddrsChanged(&'a [(u32, IpAddr)]),
     /// The armed timer fired (or any wake-up: timers are checked against `now`).
     Timer,
+}
+
+/// Why an upstream socket failed, as far as the kernel tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// ECONNREFUSED: ICMP port unreachable on a UDP socket, RST on TCP.
+    Refused,
+    /// EHOSTUNREACH / ENETUNREACH: an ICMP destination unreachable for the
+    /// host or network (IP_RECVERR), or no route.
+    Unreachable,
+    /// The driver gave up waiting (TCP connect or answer).
+    Timeout,
+    /// Anything else (e.g. no socket could be opened): not the upstream's
+    /// fault, so it does not mark the upstream down.
+    Other,
+}
+
+impl UpstreamFailure {
+    /// Evidence for the log line, by transport.
+    pub fn describe(self, tcp: bool) -> &'static str {
+        match (self, tcp) {
+            (UpstreamFailure::Refused, false) => "ICMP port unreachable",
+            (UpstreamFailure::Refused, true) => "TCP connection refused or reset",
+            (UpstreamFailure::Unreachable, _) => "ICMP host or network unreachable",
+            (UpstreamFailure::Timeout, _) => "timed out",
+            (UpstreamFailure::Other, _) => "local socket error",
+        }
+    }
 }
 
 /// Something the driver must do.
@@ -234,6 +273,14 @@ struct Pending {
     waiters: Vec<Waiter>,
     attempts: Vec<Attempt>,
     tried: u64,
+    /// Attempts made so far (live and closed): bounded by [`MAX_ATTEMPTS`]
+    /// so no failure pattern can turn one question into a flood.
+    sent: usize,
+    /// A TCP retry of a truncated answer failed: do not start another round
+    /// over the upstreams (they would truncate again).
+    tcp_failed: bool,
+    /// Counted once under `attempts_capped`.
+    capped: bool,
 }
 
 #[derive(Debug)]
@@ -246,6 +293,9 @@ struct Probe {
 
 #[derive(Debug)]
 struct TcpClient {
+    peer: IpAddr,
+    /// Whole messages received; none yet = the first-message deadline runs.
+    messages: u64,
     last_active: Instant,
     inflight: usize,
     local: IpAddr,
@@ -264,8 +314,13 @@ enum TimerKind {
     ProbeTimeout(SockId),
 }
 
-/// Most attempts (sockets) per question, across all upstreams and retries.
-const MAX_ATTEMPTS: usize = 6;
+/// Most attempts (sockets) per question, across all upstreams, retries and
+/// transports, counted over the question's whole life.
+pub const MAX_ATTEMPTS: usize = 6;
+/// Total time a question may take while every upstream is known down: each
+/// upstream gets one short try (its retransmission timeout) and then the
+/// client gets SERVFAIL, instead of waiting for the full query deadline.
+const ALL_DOWN_DEADLINE: Duration = Duration::from_millis(1000);
 /// How long a health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -310,6 +365,7 @@ pub struct Forwarder {
     next_sock: SockId,
     next_serial: u64,
     last_good: Option<CacheKey>,
+    tcp_cap_logged: Option<Instant>,
     counters: Counters,
     qps_mark: (Instant, u64),
 }
@@ -334,6 +390,7 @@ impl Forwarder {
             next_sock: 1,
             next_serial: 1,
             last_good: None,
+            tcp_cap_logged: None,
             counters: Counters::default(),
             qps_mark: (now, 0),
             opts,
@@ -424,7 +481,11 @@ impl Forwarder {
                 local,
                 iface,
             } => {
-                let _ = peer;
+                let from_peer = self
+                    .tcp_clients
+                    .values()
+                    .filter(|c| c.peer == peer.ip())
+                    .count();
                 if self.tcp_clients.len() >= self.opts.max_tcp_clients
                     || (!self.opts.lan_ifaces.is_empty()
                         && iface != 0
@@ -432,10 +493,16 @@ impl Forwarder {
                 {
                     self.counters.drop(DropReason::TcpClientsFull);
                     out.push(Action::CloseClientTcp { conn });
+                } else if from_peer >= self.opts.max_tcp_per_client {
+                    self.counters.drop(DropReason::TcpPerClientFull);
+                    self.log_tcp_cap(peer.ip(), now);
+                    out.push(Action::CloseClientTcp { conn });
                 } else {
                     self.tcp_clients.insert(
                         conn,
                         TcpClient {
+                            peer: peer.ip(),
+                            messages: 0,
                             last_active: now,
                             inflight: 0,
                             local,
@@ -443,10 +510,9 @@ impl Forwarder {
                             peer_closed: false,
                         },
                     );
-                    self.timers.push(Reverse((
-                        now + self.opts.tcp_idle,
-                        TimerKind::ClientIdle(conn),
-                    )));
+                    let first = self.opts.tcp_first_message.min(self.opts.tcp_idle);
+                    self.timers
+                        .push(Reverse((now + first, TimerKind::ClientIdle(conn))));
                 }
             }
             Event::ClientTcp { conn, data } => self.client_tcp(conn, data, now, out),
@@ -463,7 +529,7 @@ impl Forwarder {
                 self.upstream_reply(sock, Some(from), data, now, out)
             }
             Event::UpstreamTcp { sock, data } => self.upstream_reply(sock, None, data, now, out),
-            Event::UpstreamError { sock } => self.upstream_error(sock, now, out),
+            Event::UpstreamError { sock, cause } => self.upstream_error(sock, cause, now, out),
             Event::UpstreamsChanged(addrs) if self.upstreams.addrs() == addrs => {}
             Event::UpstreamsChanged(addrs) => {
                 self.upstreams.set(addrs);
@@ -492,6 +558,24 @@ impl Forwarder {
         }
     }
 
+    /// One warning per 10 s about clients over the per-client TCP cap (a
+    /// flood would otherwise flood the log too); the counter has the total.
+    fn log_tcp_cap(&mut self, peer: IpAddr, now: Instant) {
+        if self
+            .tcp_cap_logged
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(10))
+        {
+            return;
+        }
+        self.tcp_cap_logged = Some(now);
+        log::warn!(
+            "dns: TCP client {peer} already has {} connections open, further ones closed \
+             ({} refused so far)",
+            self.opts.max_tcp_per_client,
+            self.counters.drops_of(DropReason::TcpPerClientFull)
+        );
+    }
+
     fn client_tcp(&mut self, conn: ConnId, data: &[u8], now: Instant, out: &mut Vec<Action>) {
         self.counters.queries_tcp += 1;
         let Some(c) = self.tcp_clients.get_mut(&conn) else {
@@ -499,6 +583,7 @@ impl Forwarder {
             return;
         };
         c.last_active = now;
+        c.messages += 1;
         let (local, iface) = (c.local, c.iface);
         if c.inflight >= self.opts.max_tcp_pipeline {
             self.counters.drop(DropReason::TcpPipelineFull);
@@ -596,6 +681,9 @@ impl Forwarder {
             waiters: vec![waiter],
             attempts: Vec::with_capacity(2),
             tried: 0,
+            sent: 0,
+            tcp_failed: false,
+            capped: false,
         };
         let slot = match self.free_slots.pop() {
             Some(s) => {
@@ -611,8 +699,14 @@ impl Forwarder {
         };
         self.by_key.insert(key, slot);
         self.tcp_inflight(to, 1);
+        let budget = if self.upstreams.all_down() {
+            self.counters.all_down_queries += 1;
+            self.opts.query_deadline.min(ALL_DOWN_DEADLINE)
+        } else {
+            self.opts.query_deadline
+        };
         self.timers.push(Reverse((
-            now + self.opts.query_deadline,
+            now + budget,
             TimerKind::Deadline { slot, serial },
         )));
         self.send_attempt(slot, false, None, now, out);
@@ -703,14 +797,31 @@ impl Forwarder {
         let Some(p) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return false;
         };
-        if p.attempts.len() >= MAX_ATTEMPTS {
+        if p.sent >= MAX_ATTEMPTS {
+            if !p.capped {
+                p.capped = true;
+                self.counters.attempts_capped += 1;
+            }
             return false;
         }
+        let all_down = self.upstreams.all_down();
         let (idx, upstream) = match tcp_to {
-            Some(a) => (self.upstreams.find(a), a),
+            Some(a) => {
+                let idx = self.upstreams.find(a);
+                if idx.is_some_and(|i| !self.upstreams.take_tcp(i, now)) {
+                    self.counters.upstream_tcp_skipped += 1;
+                    return false;
+                }
+                (idx, a)
+            }
             None => {
                 let pick = self.upstreams.pick(p.tried).or_else(|| {
-                    // Every upstream was tried: start another round.
+                    // Every upstream was tried: start another round, unless
+                    // they are all known down (each had its short try) or
+                    // they truncate and refuse TCP (they would do it again).
+                    if all_down || p.tcp_failed {
+                        return None;
+                    }
                     p.tried = 0;
                     self.upstreams.pick(0)
                 });
@@ -740,6 +851,7 @@ impl Forwarder {
             tcp,
             failed: false,
         });
+        p.sent += 1;
         self.by_sock.insert(sock, slot);
         self.counters.upstream_queries += 1;
         if let Some(i) = idx {
@@ -755,7 +867,8 @@ impl Forwarder {
                 .and_then(Option::as_ref)
                 .is_some_and(|p| self.upstreams.pick(p.tried).is_some());
             let rto = match idx {
-                Some(i) if alternative => self.upstreams.rto(i),
+                // All down: one short try, no patience for a dead resolver.
+                Some(i) if alternative || all_down => self.upstreams.rto(i),
                 Some(i) => self.upstreams.rto_patient(i),
                 None => Duration::from_millis(400),
             };
@@ -831,7 +944,7 @@ impl Forwarder {
                     self.upstreams
                         .on_answer(i, now.saturating_duration_since(att.sent_at));
                 } else {
-                    self.upstreams.on_failure(i, false, now);
+                    self.upstreams.on_failure(i, None, now);
                 }
             }
             self.close_attempt(slot, sock, out);
@@ -848,18 +961,36 @@ impl Forwarder {
         if let Some(i) = idx {
             self.upstreams
                 .on_answer(i, now.saturating_duration_since(att.sent_at));
+            if att.tcp {
+                self.upstreams.on_tcp_answer(i);
+            }
         }
-        if header.flags & wire::FLAG_TC != 0 && !att.tcp {
-            self.counters.upstream_truncated += 1;
+        if header.flags & wire::FLAG_TC != 0 {
+            if !att.tcp {
+                self.counters.upstream_truncated += 1;
+            }
             self.close_attempt(slot, sock, out);
-            if self.send_attempt(slot, true, Some(att.upstream), now, out) {
+            if !att.tcp && self.send_attempt(slot, true, Some(att.upstream), now, out) {
                 return;
             }
+            // No whole answer from this upstream (its TCP is backing off, or
+            // the attempt cap is reached): another upstream, else SERVFAIL.
+            // Passing the truncated answer on would read as NODATA.
+            if let Some(p) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+                p.tcp_failed = true;
+            }
+            return self.retry_or_wait(slot, now, out);
         }
         self.finish(slot, answer, now, out);
     }
 
-    fn upstream_error(&mut self, sock: SockId, now: Instant, out: &mut Vec<Action>) {
+    fn upstream_error(
+        &mut self,
+        sock: SockId,
+        cause: UpstreamFailure,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
         if let Some(probe) = self.probes.remove(&sock) {
             out.push(Action::CloseUpstream { sock });
             let _ = probe;
@@ -874,13 +1005,43 @@ impl Forwarder {
             .and_then(Option::as_ref)
             .and_then(|p| p.attempts.iter().find(|a| a.sock == sock).cloned());
         let Some(att) = att else { return };
-        if let Some(i) = self.upstreams.find(att.upstream)
-            && let Some(at) = self.upstreams.on_failure(i, !att.tcp, now)
-        {
-            self.timers.push(Reverse((at, TimerKind::ProbeDue)));
+        if att.tcp {
+            self.tcp_failed(slot, att.upstream, cause.describe(true), now);
+        } else if let Some(i) = self.upstreams.find(att.upstream) {
+            let hard = match cause {
+                UpstreamFailure::Refused | UpstreamFailure::Unreachable => {
+                    Some(cause.describe(false))
+                }
+                UpstreamFailure::Timeout | UpstreamFailure::Other => None,
+            };
+            if let Some(at) = self.upstreams.on_failure(i, hard, now) {
+                self.timers.push(Reverse((at, TimerKind::ProbeDue)));
+            }
         }
         self.close_attempt(slot, sock, out);
         self.retry_or_wait(slot, now, out);
+    }
+
+    /// A TCP retry of a truncated answer failed: TCP to that upstream backs
+    /// off (logged once per episode) and the question does not go round the
+    /// upstreams again over UDP only to be truncated again.
+    fn tcp_failed(&mut self, slot: usize, upstream: SocketAddr, why: &str, now: Instant) {
+        self.counters.upstream_tcp_failed += 1;
+        if let Some(p) = self.slots.get_mut(slot).and_then(Option::as_mut) {
+            p.tcp_failed = true;
+        }
+        if let Some(i) = self.upstreams.find(upstream)
+            && let Some(backoff) = self.upstreams.on_tcp_failure(i, now)
+        {
+            log::warn!(
+                "dns: upstream {upstream} truncates over UDP and its TCP failed ({why}); \
+                 no TCP to it for {} s, such questions get SERVFAIL meanwhile \
+                 ({} TCP failures, {} truncated answers not retried so far)",
+                backoff.as_secs(),
+                self.counters.upstream_tcp_failed,
+                self.counters.upstream_tcp_skipped
+            );
+        }
     }
 
     /// After an attempt failed: send the next one unless another attempt is
@@ -949,11 +1110,19 @@ impl Forwarder {
         let Some(p) = self.take_pending(slot, out) else {
             return;
         };
-        self.counters.drop(DropReason::UpstreamTimeout);
+        let reason = if p.tcp_failed {
+            DropReason::UpstreamNoTcp
+        } else if self.upstreams.all_down() {
+            DropReason::UpstreamsDown
+        } else {
+            DropReason::UpstreamTimeout
+        };
+        self.counters.drop(reason);
         log::debug!(
-            "dns: no upstream answered {} type {}",
+            "dns: no upstream answered {} type {} ({})",
             p.key.name,
-            p.key.qtype
+            p.key.qtype,
+            reason.name()
         );
         for w in &p.waiters {
             self.tcp_inflight(w.to, -1);
@@ -979,8 +1148,15 @@ impl Forwarder {
                 TimerKind::Deadline { slot, serial } => self.deadline(slot, serial, now, out),
                 TimerKind::ClientIdle(conn) => {
                     if let Some(c) = self.tcp_clients.get(&conn) {
-                        let due = c.last_active + self.opts.tcp_idle;
+                        let due = if c.messages == 0 {
+                            c.last_active + self.opts.tcp_first_message.min(self.opts.tcp_idle)
+                        } else {
+                            c.last_active + self.opts.tcp_idle
+                        };
                         if c.inflight == 0 && due <= now {
+                            if c.messages == 0 {
+                                self.counters.drop(DropReason::TcpNoMessage);
+                            }
                             self.tcp_clients.remove(&conn);
                             out.push(Action::CloseClientTcp { conn });
                         } else {
@@ -1011,9 +1187,9 @@ impl Forwarder {
             Some(p) if p.serial == serial => p.attempts.clone(),
             _ => return,
         };
-        for a in attempts.iter().filter(|a| !a.failed) {
+        for a in attempts.iter().filter(|a| !a.failed && !a.tcp) {
             if let Some(i) = self.upstreams.find(a.upstream)
-                && let Some(at) = self.upstreams.on_failure(i, false, now)
+                && let Some(at) = self.upstreams.on_failure(i, None, now)
             {
                 self.timers.push(Reverse((at, TimerKind::ProbeDue)));
             }
@@ -1036,13 +1212,13 @@ impl Forwarder {
         }
         a.failed = true;
         let (upstream, tcp) = (a.upstream, a.tcp);
-        if let Some(i) = self.upstreams.find(upstream)
-            && let Some(at) = self.upstreams.on_failure(i, false, now)
+        if tcp {
+            self.tcp_failed(slot, upstream, "timed out", now);
+            self.close_attempt(slot, sock, out);
+        } else if let Some(i) = self.upstreams.find(upstream)
+            && let Some(at) = self.upstreams.on_failure(i, None, now)
         {
             self.timers.push(Reverse((at, TimerKind::ProbeDue)));
-        }
-        if tcp {
-            self.close_attempt(slot, sock, out);
         }
         // Keep a timed-out UDP socket open: a late answer is still accepted.
         if !self.send_attempt(slot, false, None, now, out) {

@@ -21,12 +21,22 @@ pub enum DropReason {
     TooManyWaiters,
     /// The TCP client table is full; the connection was closed.
     TcpClientsFull,
+    /// One client address already holds its share of TCP connections.
+    TcpPerClientFull,
+    /// A TCP connection delivered no whole message in time and was closed.
+    TcpNoMessage,
     /// Too many pipelined queries on one TCP connection.
     TcpPipelineFull,
     /// No upstream is configured or learned yet; the client got SERVFAIL.
     NoUpstream,
     /// No upstream answered in time; waiting clients got SERVFAIL.
     UpstreamTimeout,
+    /// Every upstream is marked down and none answered its short try;
+    /// waiting clients got SERVFAIL.
+    UpstreamsDown,
+    /// The answer was truncated over UDP and TCP to that upstream failed or
+    /// is backing off; waiting clients got SERVFAIL.
+    UpstreamNoTcp,
     /// Reply on a socket with no outstanding query (late or unsolicited).
     UnknownSocket,
     /// Reply from an address/port other than the one queried (spoofing).
@@ -51,9 +61,13 @@ impl DropReason {
             DropReason::TableFull => "table_full",
             DropReason::TooManyWaiters => "too_many_waiters",
             DropReason::TcpClientsFull => "tcp_clients_full",
+            DropReason::TcpPerClientFull => "tcp_per_client_full",
+            DropReason::TcpNoMessage => "tcp_no_message",
             DropReason::TcpPipelineFull => "tcp_pipeline_full",
             DropReason::NoUpstream => "no_upstream",
             DropReason::UpstreamTimeout => "upstream_timeout",
+            DropReason::UpstreamsDown => "upstreams_down",
+            DropReason::UpstreamNoTcp => "upstream_no_tcp",
             DropReason::UnknownSocket => "unknown_socket",
             DropReason::WrongSource => "wrong_source",
             DropReason::WrongId => "wrong_id",
@@ -83,6 +97,17 @@ pub struct Counters {
     pub upstream_queries: u64,
     /// Upstream replies that were truncated and retried over TCP.
     pub upstream_truncated: u64,
+    /// TCP attempts to upstreams that failed (refused, reset, timed out).
+    pub upstream_tcp_failed: u64,
+    /// Truncated upstream answers not retried over TCP because that
+    /// upstream's TCP is backing off after a failure or already had its
+    /// TCP connections for this second.
+    pub upstream_tcp_skipped: u64,
+    /// Questions that reached the per-question attempt cap.
+    pub attempts_capped: u64,
+    /// Questions that arrived while every upstream was marked down (each got
+    /// one short try per upstream, then SERVFAIL if nothing answered).
+    pub all_down_queries: u64,
     /// Responses to clients that were truncated to fit their UDP size.
     pub truncated_to_client: u64,
     /// FORMERR/NOTIMP/REFUSED/BADVERS answers to bad queries.

@@ -8,9 +8,16 @@
 //! other upstream left, the same one is asked again only after its unclamped
 //! RTO (up to 3 s), doubled for each repeat, so a slow resolver is not buried
 //! under copies. An upstream is marked down after three consecutive timeouts
-//! or at once on an ICMP port unreachable; while down it gets a probe query
-//! with exponential backoff (1 s .. 32 s), and the first good answer marks it
-//! up again so traffic returns to it.
+//! or at once on an ICMP error (port, host or network unreachable); while
+//! down it gets a probe query with backoff from 250 ms to at most 1 s, so a
+//! resolver that comes back is used again within about a second (one small
+//! query a second to a dead resolver is the price), and the first good
+//! answer marks it up again so traffic returns to it.
+//!
+//! TCP is tracked separately: an upstream that refuses or drops a TCP
+//! connection (RST, ICMP, timeout) gets no TCP attempts for a backoff that
+//! doubles from 1 s to 64 s, so an upstream that truncates over UDP and
+//! refuses TCP costs one UDP query per client question, not a storm.
 
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -21,8 +28,13 @@ const RTO_MAX: Duration = Duration::from_millis(800);
 const RTO_INITIAL: Duration = Duration::from_millis(400);
 const RTO_PATIENT_MAX: Duration = Duration::from_secs(3);
 const DOWN_AFTER_TIMEOUTS: u32 = 3;
-const PROBE_FIRST: Duration = Duration::from_secs(1);
-const PROBE_MAX: Duration = Duration::from_secs(32);
+const PROBE_FIRST: Duration = Duration::from_millis(250);
+const PROBE_MAX: Duration = Duration::from_secs(1);
+const TCP_BACKOFF_FIRST: Duration = Duration::from_secs(1);
+const TCP_BACKOFF_MAX: Duration = Duration::from_secs(64);
+/// TCP connections opened to one upstream per second at most (truncated
+/// answers are the only reason to open one; a home network needs a few).
+pub const TCP_PER_SECOND: u32 = 20;
 
 /// One upstream resolver's state.
 #[derive(Debug, Clone)]
@@ -35,12 +47,19 @@ pub struct Upstream {
     down: bool,
     probe_backoff: Duration,
     next_probe: Option<Instant>,
+    /// No TCP attempts before this time (it refused or dropped the last one).
+    tcp_blocked_until: Option<Instant>,
+    tcp_backoff: Duration,
+    /// Start of the current one-second window and TCP attempts in it.
+    tcp_window: Option<(Instant, u32)>,
     /// Queries sent to it.
     pub queries: u64,
     /// Accepted answers from it.
     pub answers: u64,
     /// Attempts that timed out or were refused.
     pub failures: u64,
+    /// TCP attempts that failed.
+    pub tcp_failures: u64,
 }
 
 /// Status line for one upstream.
@@ -58,6 +77,8 @@ pub struct UpstreamStatus {
     pub answers: u64,
     /// Failed attempts.
     pub failures: u64,
+    /// Failed TCP attempts (refused, reset, timed out).
+    pub tcp_failures: u64,
 }
 
 impl Upstream {
@@ -70,9 +91,13 @@ impl Upstream {
             down: false,
             probe_backoff: PROBE_FIRST,
             next_probe: None,
+            tcp_blocked_until: None,
+            tcp_backoff: TCP_BACKOFF_FIRST,
+            tcp_window: None,
             queries: 0,
             answers: 0,
             failures: 0,
+            tcp_failures: 0,
         }
     }
 
@@ -113,6 +138,64 @@ impl Upstreams {
     /// Whether no upstream is known.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// Whether every known upstream is marked down (false with none known):
+    /// then a query gets one short try per upstream and SERVFAIL, not the
+    /// whole query deadline.
+    pub fn all_down(&self) -> bool {
+        !self.list.is_empty() && self.list.iter().all(|u| u.down)
+    }
+
+    /// Whether a TCP attempt to upstream `idx` may be made at `now`: not
+    /// backing off after a failure, and fewer than [`TCP_PER_SECOND`] in the
+    /// current second. A `true` answer counts as an attempt made.
+    pub fn take_tcp(&mut self, idx: usize, now: Instant) -> bool {
+        let Some(u) = self.list.get_mut(idx) else {
+            return true;
+        };
+        if u.tcp_blocked_until.is_some_and(|t| t > now) {
+            return false;
+        }
+        match &mut u.tcp_window {
+            Some((start, n)) if now.saturating_duration_since(*start) < Duration::from_secs(1) => {
+                if *n >= TCP_PER_SECOND {
+                    return false;
+                }
+                *n += 1;
+            }
+            w => *w = Some((now, 1)),
+        }
+        true
+    }
+
+    /// Records a failed TCP attempt (refused, reset or timed out): no TCP to
+    /// this upstream for the backoff, which doubles while failures repeat.
+    /// Returns the backoff if TCP was allowed until now (the caller logs
+    /// once per episode).
+    pub fn on_tcp_failure(&mut self, idx: usize, now: Instant) -> Option<Duration> {
+        let u = self.list.get_mut(idx)?;
+        u.tcp_failures += 1;
+        let was_open = u.tcp_blocked_until.is_none_or(|t| t <= now);
+        let backoff = u.tcp_backoff;
+        u.tcp_blocked_until = Some(now + backoff);
+        u.tcp_backoff = (backoff * 2).min(TCP_BACKOFF_MAX);
+        was_open.then_some(backoff)
+    }
+
+    /// Records a TCP answer: TCP works again, the backoff restarts.
+    pub fn on_tcp_answer(&mut self, idx: usize) {
+        if let Some(u) = self.list.get_mut(idx) {
+            if u.tcp_backoff != TCP_BACKOFF_FIRST {
+                log::info!(
+                    "dns: upstream {} answers over TCP again ({} TCP failures so far)",
+                    u.addr,
+                    u.tcp_failures
+                );
+            }
+            u.tcp_blocked_until = None;
+            u.tcp_backoff = TCP_BACKOFF_FIRST;
+        }
     }
 
     /// Index of an upstream by address.
@@ -194,16 +277,23 @@ impl Upstreams {
         u.next_probe = None;
     }
 
-    /// Records a failed attempt; `hard` (port unreachable) marks it down at
-    /// once. Returns the time of the next probe if it just went down.
-    pub fn on_failure(&mut self, idx: usize, hard: bool, now: Instant) -> Option<Instant> {
+    /// Records a failed attempt; `hard` (an ICMP error or a refused
+    /// connection, named by `why`) marks it down at once. Returns the time of
+    /// the next probe if it just went down.
+    pub fn on_failure(&mut self, idx: usize, hard: Option<&str>, now: Instant) -> Option<Instant> {
         let u = self.list.get_mut(idx)?;
         u.failures += 1;
         u.consecutive_failures += 1;
-        if !u.down && (hard || u.consecutive_failures >= DOWN_AFTER_TIMEOUTS) {
+        if !u.down && (hard.is_some() || u.consecutive_failures >= DOWN_AFTER_TIMEOUTS) {
             u.down = true;
-            let why = if hard { "port unreachable" } else { "timeouts" };
-            log::warn!("dns: upstream {} marked down ({why})", u.addr);
+            match hard {
+                Some(why) => log::warn!("dns: upstream {} marked down ({why})", u.addr),
+                None => log::warn!(
+                    "dns: upstream {} marked down ({} timeouts in a row)",
+                    u.addr,
+                    u.consecutive_failures
+                ),
+            }
             let at = now + u.probe_backoff;
             u.next_probe = Some(at);
             return Some(at);
@@ -240,6 +330,7 @@ impl Upstreams {
                 queries: u.queries,
                 answers: u.answers,
                 failures: u.failures,
+                tcp_failures: u.tcp_failures,
             })
             .collect()
     }
@@ -264,7 +355,7 @@ mod tests {
         assert_eq!(u.pick(0), Some(0));
         assert_eq!(u.pick(0b1), Some(1));
         assert_eq!(u.pick(0b11), None);
-        let probe_at = u.on_failure(0, true, t0).unwrap();
+        let probe_at = u.on_failure(0, Some("port unreachable"), t0).unwrap();
         assert_eq!(probe_at, t0 + PROBE_FIRST);
         assert_eq!(u.pick(0), Some(1));
         assert_eq!(u.pick(0b10), Some(0), "a down upstream is the last resort");
@@ -279,9 +370,9 @@ mod tests {
         let t0 = Instant::now();
         let mut u = Upstreams::default();
         u.set(&addrs());
-        assert!(u.on_failure(0, false, t0).is_none());
-        assert!(u.on_failure(0, false, t0).is_none());
-        assert!(u.on_failure(0, false, t0).is_some());
+        assert!(u.on_failure(0, None, t0).is_none());
+        assert!(u.on_failure(0, None, t0).is_none());
+        assert!(u.on_failure(0, None, t0).is_some());
         assert!(u.get(0).unwrap().is_down());
     }
 
@@ -301,11 +392,33 @@ mod tests {
     }
 
     #[test]
+    fn tcp_is_rate_bounded_and_backs_off_after_failures() {
+        let t0 = Instant::now();
+        let mut u = Upstreams::default();
+        u.set(&addrs());
+        let granted = (0..100).filter(|_| u.take_tcp(0, t0)).count();
+        assert_eq!(granted, TCP_PER_SECOND as usize);
+        assert!(u.take_tcp(1, t0), "per upstream");
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(u.take_tcp(0, t1), "next second");
+        assert_eq!(u.on_tcp_failure(0, t1), Some(TCP_BACKOFF_FIRST));
+        assert_eq!(u.on_tcp_failure(0, t1), None, "logged once per episode");
+        assert!(!u.take_tcp(0, t1 + Duration::from_millis(1500)));
+        assert!(u.take_tcp(0, t1 + Duration::from_secs(2)));
+        u.on_tcp_answer(0);
+        assert_eq!(u.on_tcp_failure(0, t1), Some(TCP_BACKOFF_FIRST));
+        assert!(
+            !u.get(0).unwrap().is_down(),
+            "TCP failures leave UDP health alone"
+        );
+    }
+
+    #[test]
     fn set_keeps_state_of_retained_upstreams() {
         let t0 = Instant::now();
         let mut u = Upstreams::default();
         u.set(&addrs());
-        u.on_failure(1, true, t0);
+        u.on_failure(1, Some("port unreachable"), t0);
         let a = addrs();
         u.set(&[a[1], "198.51.100.1:53".parse().unwrap()]);
         assert!(u.get(0).unwrap().is_down());

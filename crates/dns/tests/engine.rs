@@ -2,7 +2,7 @@
 //! real state machine with packets and `now` values and inspects actions.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-use cpe_dns::engine::{Action, Event, Forwarder, Options, SockId};
+use cpe_dns::engine::{Action, Event, Forwarder, Options, SockId, UpstreamFailure};
 use cpe_dns::local::{HostAddr, LocalConfig};
 use cpe_dns::stats::DropReason;
 use cpe_dns::wire::{self, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, Header, NameBuf, rcode, rtype};
@@ -391,7 +391,10 @@ fn port_unreachable_fails_over_at_once_and_probe_brings_upstream_back() {
     let mut lab = Lab::new(Options::default(), &[A_UP, B_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "y.example", rtype::A, false));
     lab.at(1);
-    let acts = lab.ev(Event::UpstreamError { sock: s[0].0 });
+    let acts = lab.ev(Event::UpstreamError {
+        sock: s[0].0,
+        cause: UpstreamFailure::Refused,
+    });
     let retry = upstream_sends(&acts);
     assert_eq!(retry[0].1, sa(B_UP));
     let reply = answer_to(&retry[0].2, &[192, 0, 2, 9], 1, 60, 0);
@@ -772,7 +775,10 @@ mod query_table_properties {
                     }
                     Op::Error { pick } if !in_flight.is_empty() => {
                         let sock = in_flight[pick as usize % in_flight.len()].0;
-                        lab.ev(Event::UpstreamError { sock })
+                        lab.ev(Event::UpstreamError {
+                            sock,
+                            cause: UpstreamFailure::Refused,
+                        })
                     }
                     Op::Wait { ms } => {
                         clock += u64::from(ms);
@@ -815,7 +821,376 @@ fn retransmissions_to_the_same_upstream_back_off() {
             sent_at.push(ms);
         }
     }
-    // (The upstream is marked down after the third timeout and probed
-    // separately; probes ask another question.)
-    assert_eq!(sent_at, vec![400, 1200, 2800]);
+    // The third timeout (at 2800 ms) marks the only upstream down: the
+    // client gets SERVFAIL then instead of a fourth copy and the full 4 s
+    // deadline (the upstream is probed separately; probes ask another
+    // question).
+    assert_eq!(sent_at, vec![400, 1200]);
+    assert_eq!(lab.fw.outstanding(), 0);
+    assert_eq!(lab.fw.counters().servfail, 1);
+}
+
+/// The earliest SERVFAIL among the client replies in `acts`.
+fn servfail_in(acts: &[Action]) -> bool {
+    client_replies(acts)
+        .iter()
+        .any(|(_, r)| Header::parse(r).unwrap().rcode() == rcode::SERVFAIL)
+}
+
+/// Steps virtual time by 10 ms from `from_ms` until a SERVFAIL goes out;
+/// returns when (ms), or None by `until_ms`.
+fn servfail_by(lab: &mut Lab, from_ms: u64, until_ms: u64) -> Option<u64> {
+    (from_ms..=until_ms).step_by(10).find(|&ms| {
+        lab.at(ms);
+        servfail_in(&lab.timer())
+    })
+}
+
+/// Issue 9 item 3: the only upstream was killed (ICMP port unreachable).
+/// The query that finds out gets SERVFAIL at once, later ones after one short
+/// try, not after the 4 s deadline; probes keep going at least once a second
+/// and the first answer puts the upstream back in use.
+#[test]
+fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "k1.example", rtype::A, false));
+    lab.at(2);
+    let acts = lab.ev(Event::UpstreamError {
+        sock: s[0].0,
+        cause: UpstreamFailure::Refused,
+    });
+    assert!(servfail_in(&acts), "SERVFAIL at once: {acts:?}");
+    assert!(
+        upstream_sends(&acts).is_empty(),
+        "no second copy to a dead upstream"
+    );
+    assert_eq!(lab.fw.outstanding(), 0);
+    // A later question while it is down: one short try, then SERVFAIL (ICMP
+    // can be rate-limited by the upstream host, so silence must be fast too).
+    lab.at(100);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 2, "k2.example", rtype::A, false));
+    assert_eq!(s.len(), 1, "one short try");
+    let at = servfail_by(&mut lab, 110, 4000).expect("SERVFAIL");
+    assert!(at - 100 <= 500, "SERVFAIL after {} ms", at - 100);
+    // Probes: never more than a second apart while it stays dead.
+    let mut probe_times = Vec::new();
+    for ms in (at..10_000).step_by(10) {
+        lab.at(ms);
+        let sends = upstream_sends(&lab.timer());
+        for (sock, _, _) in &sends {
+            probe_times.push(ms);
+            lab.ev(Event::UpstreamError {
+                sock: *sock,
+                cause: UpstreamFailure::Refused,
+            });
+        }
+    }
+    assert!(probe_times.len() >= 8, "{probe_times:?}");
+    assert!(
+        probe_times.windows(2).all(|w| w[1] - w[0] <= 1000),
+        "{probe_times:?}"
+    );
+    // It comes back: the next probe's answer marks it up and the next
+    // question is forwarded normally (with the full deadline).
+    let probe = (10_000..12_000)
+        .step_by(10)
+        .find_map(|ms| {
+            lab.at(ms);
+            upstream_sends(&lab.timer()).pop()
+        })
+        .expect("probe");
+    let r = answer_to(&probe.2, &[192, 0, 2, 1], 1, 60, 0);
+    lab.ev(Event::UpstreamUdp {
+        sock: probe.0,
+        from: sa(A_UP),
+        data: &r,
+    });
+    assert_eq!(lab.fw.status(lab.now).upstreams[0].health, "up");
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 3, "k3.example", rtype::A, false));
+    let r = answer_to(&s[0].2, &[192, 0, 2, 3], 1, 60, 0);
+    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+        sock: s[0].0,
+        from: sa(A_UP),
+        data: &r,
+    }));
+    assert_eq!(Header::parse(&out[0].1).unwrap().rcode(), rcode::NOERROR);
+    assert_eq!(lab.fw.counters().all_down_queries, 1);
+    assert_eq!(lab.fw.counters().drops_of(DropReason::UpstreamsDown), 2);
+}
+
+/// Issue 9 item 3, frozen upstream (no ICMP at all): once three timeouts
+/// mark it down, questions fail after one retransmission timeout of its
+/// measured RTT, not after 4 s.
+#[test]
+fn frozen_upstream_fails_fast_once_marked_down() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "f0.example", rtype::A, false));
+    lab.at(5);
+    let r = answer_to(&s[0].2, &[192, 0, 2, 1], 1, 60, 0);
+    lab.ev(Event::UpstreamUdp {
+        sock: s[0].0,
+        from: sa(A_UP),
+        data: &r,
+    });
+    // Frozen from now on: the first question takes a while and marks it down.
+    lab.at(1000);
+    lab.udp_query("192.168.1.50:1000", 2, "f1.example", rtype::A, false);
+    servfail_by(&mut lab, 1010, 6000).expect("SERVFAIL");
+    assert_eq!(lab.fw.status(lab.now).upstreams[0].health, "down");
+    let t = 7000;
+    lab.at(t);
+    lab.udp_query("192.168.1.50:1000", 3, "f2.example", rtype::A, false);
+    let at = servfail_by(&mut lab, t + 10, t + 4000).expect("SERVFAIL");
+    assert!(at - t <= 200, "SERVFAIL after {} ms", at - t);
+}
+
+/// Issue 17 item 1: an upstream that truncates every UDP answer and refuses
+/// TCP. One client question costs at most a UDP query and a TCP attempt,
+/// and while TCP to it backs off, one UDP query; the client gets SERVFAIL
+/// (a truncated answer passed on would read as NODATA), the upstream stays
+/// up for UDP, and the failures are counted.
+#[test]
+fn truncating_upstream_that_refuses_tcp_does_not_cause_a_retry_storm() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    // Plays the upstream: every UDP query gets TC, every TCP attempt RST.
+    // Returns (UDP queries, TCP attempts, client replies) for one question.
+    let storm = |lab: &mut Lab, id: u16, name: &str| {
+        let mut acts = lab.udp_query("192.168.1.50:1000", id, name, rtype::A, false);
+        let (mut udp, mut tcp, mut replies) = (0, 0, Vec::new());
+        for _ in 0..1000 {
+            replies.extend(client_replies(&acts));
+            let mut next = Vec::new();
+            for a in &acts {
+                match a {
+                    Action::SendUpstreamUdp { sock, data, .. } => {
+                        udp += 1;
+                        let tc = answer_to(data, &[], 0, 60, FLAG_TC);
+                        next.extend(lab.ev(Event::UpstreamUdp {
+                            sock: *sock,
+                            from: sa(A_UP),
+                            data: &tc,
+                        }));
+                    }
+                    Action::OpenUpstreamTcp { sock, .. } => {
+                        tcp += 1;
+                        next.extend(lab.ev(Event::UpstreamError {
+                            sock: *sock,
+                            cause: UpstreamFailure::Refused,
+                        }));
+                    }
+                    _ => {}
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            acts = next;
+        }
+        (udp, tcp, replies)
+    };
+    let (udp, tcp, replies) = storm(&mut lab, 1, "big.example");
+    assert_eq!((udp, tcp), (1, 1), "upstream packets for one question");
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        Header::parse(&replies[0].1).unwrap().rcode(),
+        rcode::SERVFAIL
+    );
+    // While TCP backs off: one UDP query, no TCP.
+    lab.at(100);
+    let (udp, tcp, replies) = storm(&mut lab, 2, "big2.example");
+    assert_eq!((udp, tcp, replies.len()), (1, 0, 1));
+    // After the backoff (1 s) TCP is tried again, then backs off longer.
+    lab.at(1200);
+    let (udp, tcp, _) = storm(&mut lab, 3, "big3.example");
+    assert_eq!((udp, tcp), (1, 1));
+    lab.at(2300);
+    let (_, tcp, _) = storm(&mut lab, 4, "big4.example");
+    assert_eq!(tcp, 0, "second backoff is 2 s");
+    let st = lab.fw.status(lab.now);
+    assert_eq!(st.upstreams[0].health, "up", "UDP works: not down");
+    assert_eq!(st.upstreams[0].tcp_failures, 2);
+    assert_eq!(st.counters.upstream_tcp_failed, 2);
+    assert_eq!(st.counters.upstream_tcp_skipped, 2);
+    assert_eq!(st.counters.drops_of(DropReason::UpstreamNoTcp), 4);
+    assert_eq!(lab.fw.outstanding(), 0);
+}
+
+/// However the failures go, one question never costs more than
+/// `MAX_ATTEMPTS` upstream sockets: here three upstreams fail every attempt
+/// at once with a local error (which does not mark them down at once), so
+/// only the cap ends the rounds before all three are down.
+#[test]
+fn attempts_per_question_are_capped_over_its_whole_life() {
+    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP, "192.0.2.54:53"]);
+    let mut acts = lab.udp_query("192.168.1.50:1000", 1, "cap.example", rtype::A, false);
+    let mut sockets = 0;
+    for _ in 0..100 {
+        let mut next = Vec::new();
+        for (sock, _, _) in upstream_sends(&acts) {
+            sockets += 1;
+            next.extend(lab.ev(Event::UpstreamError {
+                sock,
+                cause: UpstreamFailure::Other,
+            }));
+        }
+        if next.is_empty() {
+            break;
+        }
+        acts = next;
+    }
+    assert!(servfail_in(&acts));
+    assert_eq!(lab.fw.outstanding(), 0);
+    assert_eq!(sockets, cpe_dns::engine::MAX_ATTEMPTS);
+    assert_eq!(lab.fw.counters().attempts_capped, 1);
+}
+
+/// A truncated answer on the last allowed attempt: no TCP beyond the cap,
+/// SERVFAIL, and the question is counted once under `attempts_capped`.
+#[test]
+fn truncation_at_the_attempt_cap_ends_the_question_once() {
+    let ups = [
+        "192.0.2.1:53",
+        "192.0.2.2:53",
+        "192.0.2.3:53",
+        "192.0.2.4:53",
+        "192.0.2.5:53",
+        "192.0.2.6:53",
+    ];
+    let mut lab = Lab::new(Options::default(), &ups);
+    let mut acts = lab.udp_query("192.168.1.50:1000", 1, "edge.example", rtype::A, false);
+    let mut sockets = 0;
+    for round in 0..100 {
+        let sends = upstream_sends(&acts);
+        if sends.is_empty() {
+            break;
+        }
+        let mut next = Vec::new();
+        for (sock, up, q) in sends {
+            sockets += 1;
+            next.extend(if round < 5 {
+                lab.ev(Event::UpstreamError {
+                    sock,
+                    cause: UpstreamFailure::Other,
+                })
+            } else {
+                let tc = answer_to(&q, &[], 0, 60, FLAG_TC);
+                lab.ev(Event::UpstreamUdp {
+                    sock,
+                    from: up,
+                    data: &tc,
+                })
+            });
+        }
+        acts = next;
+    }
+    assert!(servfail_in(&acts));
+    assert!(
+        acts.iter()
+            .all(|a| !matches!(a, Action::OpenUpstreamTcp { .. }))
+    );
+    assert_eq!(sockets, cpe_dns::engine::MAX_ATTEMPTS);
+    assert_eq!(lab.fw.counters().attempts_capped, 1);
+    assert_eq!(lab.fw.outstanding(), 0);
+}
+
+/// Issue 9 item 4: one LAN host opening many TCP connections gets at most
+/// its share; the excess is closed at once and counted; connections that
+/// deliver no whole message are closed after the first-message deadline,
+/// while another host's connection is accepted and served.
+#[test]
+fn one_host_cannot_take_every_tcp_slot() {
+    let opts = Options::default();
+    let (cap, first) = (opts.max_tcp_per_client, opts.tcp_first_message);
+    let mut lab = Lab::new(opts, &[A_UP]);
+    let local: IpAddr = "192.168.1.1".parse().unwrap();
+    let mut closed_at_once = 0;
+    for conn in 0..100u64 {
+        let acts = lab.ev(Event::ClientTcpOpened {
+            conn,
+            peer: sa(&format!("192.168.1.66:{}", 30000 + conn)),
+            local,
+            iface: 3,
+        });
+        if acts.contains(&Action::CloseClientTcp { conn }) {
+            closed_at_once += 1;
+        }
+    }
+    assert_eq!(closed_at_once, 100 - cap);
+    assert_eq!(
+        lab.fw.counters().drops_of(DropReason::TcpPerClientFull),
+        (100 - cap) as u64
+    );
+    // Another host gets in and is answered.
+    let acts = lab.ev(Event::ClientTcpOpened {
+        conn: 1000,
+        peer: sa("192.168.1.50:40000"),
+        local,
+        iface: 3,
+    });
+    assert!(!acts.contains(&Action::CloseClientTcp { conn: 1000 }));
+    let q = client_query(7, "router.lan", rtype::A, false);
+    lab.ev(Event::ClientTcp {
+        conn: 1000,
+        data: &q,
+    });
+    // The silent ones are closed at the first-message deadline; the one
+    // that sent a query stays until its idle timeout.
+    lab.at(u64::try_from(first.as_millis()).unwrap() + 1);
+    let acts = lab.timer();
+    let closed: Vec<u64> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::CloseClientTcp { conn } => Some(*conn),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed.len(), cap, "{closed:?}");
+    assert!(!closed.contains(&1000));
+    assert_eq!(
+        lab.fw.counters().drops_of(DropReason::TcpNoMessage),
+        cap as u64
+    );
+    // Its slots are free again.
+    let acts = lab.ev(Event::ClientTcpOpened {
+        conn: 2000,
+        peer: sa("192.168.1.66:50000"),
+        local,
+        iface: 3,
+    });
+    assert!(!acts.contains(&Action::CloseClientTcp { conn: 2000 }));
+}
+
+/// Issue 17 item 1, per upstream: however many different truncated answers
+/// arrive in one second, at most `TCP_PER_SECOND` TCP connections are
+/// opened to that upstream; the other questions get SERVFAIL, counted.
+#[test]
+fn tcp_retries_per_upstream_are_bounded_per_second() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut opened = 0;
+    for i in 0..50u16 {
+        let s = upstream_sends(&lab.udp_query(
+            "192.168.1.50:1000",
+            i,
+            &format!("big{i}.example"),
+            rtype::A,
+            false,
+        ));
+        let tc = answer_to(&s[0].2, &[], 0, 60, FLAG_TC);
+        let acts = lab.ev(Event::UpstreamUdp {
+            sock: s[0].0,
+            from: sa(A_UP),
+            data: &tc,
+        });
+        opened += acts
+            .iter()
+            .filter(|a| matches!(a, Action::OpenUpstreamTcp { .. }))
+            .count();
+    }
+    let max = cpe_dns::upstream::TCP_PER_SECOND as usize;
+    assert_eq!(opened, max);
+    assert_eq!(lab.fw.counters().upstream_tcp_skipped, (50 - max) as u64);
+    assert_eq!(
+        lab.fw.counters().drops_of(DropReason::UpstreamNoTcp),
+        (50 - max) as u64
+    );
 }

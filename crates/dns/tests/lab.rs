@@ -37,8 +37,12 @@ struct DnsLab {
 /// Builds the topology and addresses; upstreams and forwarder are started
 /// by the caller.
 fn topology(name: &str) -> DnsLab {
+    topology_with(name, &TopologyOptions::default())
+}
+
+fn topology_with(name: &str, opts: &TopologyOptions) -> DnsLab {
     let lab = Lab::new(name).unwrap();
-    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let topo = lab.ipoe(opts).unwrap();
     let r = &topo.router;
     r.add_address(WAN_IF, net("192.0.2.2/24")).unwrap();
     r.add_address(WAN_IF, net("2001:db8:ffff::2/64")).unwrap();
@@ -62,6 +66,9 @@ fn topology(name: &str) -> DnsLab {
             None,
         )
         .unwrap();
+    if let Some(h2) = &topo.host2 {
+        h2.add_address(HOST_IF, net("192.168.1.51/24")).unwrap();
+    }
     let status = topo.router.unique_path("dns-status", "json");
     DnsLab {
         topo,
@@ -477,4 +484,446 @@ print(sorted(got.items()))
         "{}",
         out.stderr
     );
+}
+
+/// Asks each name (type A) over UDP, one after the other, each from a fresh
+/// socket with its own timeout, and prints `name rcode ms` (rcode -1 when
+/// nothing came back). Timing in the client, so process start-up of the
+/// probe does not count.
+const TIMED_ASK: &str = r#"
+import socket, struct, sys, time
+server, timeout = sys.argv[1], float(sys.argv[2])
+fam = socket.AF_INET6 if ':' in server else socket.AF_INET
+for i, name in enumerate(sys.argv[3:]):
+    qn = b''.join(bytes([len(p)]) + p for p in name.encode().split(b'.')) + b'\0'
+    q = struct.pack('>HHHHHH', 0x4000 + i, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 1, 1)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    t0 = time.monotonic()
+    s.sendto(q, (server, 53))
+    rc = -1
+    try:
+        while True:
+            data = s.recv(4096)
+            if struct.unpack('>H', data[:2])[0] == 0x4000 + i:
+                rc = data[3] & 0xf
+                break
+    except socket.timeout:
+        pass
+    print(name, rc, round((time.monotonic() - t0) * 1000))
+"#;
+
+/// (name, rcode or -1, milliseconds) for each name, asked in turn.
+fn timed_ask(ns: &Netns, timeout_s: f64, names: &[String]) -> Vec<(String, i32, u64)> {
+    let t = timeout_s.to_string();
+    let mut argv = vec!["python3", "-c", TIMED_ASK, LAN_V4, t.as_str()];
+    argv.extend(names.iter().map(String::as_str));
+    let out = ns.exec_ok(&argv).unwrap();
+    out.stdout
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Asks a new name (`TAG<i>.who.test`, type A) every 100 ms, each with a
+/// 1 s timeout, until one is answered (NOERROR or NXDOMAIN) or `limit`
+/// seconds pass; prints the milliseconds from the first question, or -1.
+const UNTIL_ANSWERED: &str = r#"
+import socket, struct, sys, time
+server, tag, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+t0 = time.monotonic()
+i = 0
+while time.monotonic() - t0 < limit:
+    qn = b''.join(bytes([len(p)]) + p for p in (tag + str(i) + '.who.test').encode().split(b'.')) + b'\0'
+    q = struct.pack('>HHHHHH', 0x5000 + i, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    s.sendto(q, (server, 53))
+    try:
+        data = s.recv(4096)
+        if data[3] & 0xf in (0, 3):
+            print(round((time.monotonic() - t0) * 1000))
+            sys.exit(0)
+    except socket.timeout:
+        pass
+    i += 1
+    time.sleep(0.1)
+print(-1)
+"#;
+
+/// Milliseconds until a question through the forwarder is answered, asked
+/// from inside the host namespace (process start-up not counted).
+fn time_to_answer(ns: &Netns, tag: &str, limit_s: u64) -> i64 {
+    let limit = limit_s.to_string();
+    let out = ns
+        .exec_ok(&["python3", "-c", UNTIL_ANSWERED, LAN_V4, tag, &limit])
+        .unwrap();
+    out.stdout.trim().parse().unwrap()
+}
+
+fn names(tag: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{tag}{i}.who.test")).collect()
+}
+
+/// Issue 9 item 3: with its only upstream killed (ICMP port unreachable) or
+/// frozen (SIGSTOP, no ICMP), the forwarder answers SERVFAIL in well under
+/// a second instead of after its 4 s deadline, and uses the upstream again
+/// within two seconds of its return.
+#[test]
+fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
+    let l = topology("dns_dead");
+    let a = l.topo.start_unbound(&UnboundOptions::upstream_a()).unwrap();
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h = &l.topo.host;
+    assert_eq!(timed_ask(h, 2.0, &names("warm", 3))[2].1, 3);
+
+    // Killed: the ICMP port unreachable is used at once.
+    a.process.kill(libc::SIGKILL);
+    a.process.wait_exit(Duration::from_secs(5)).unwrap();
+    let killed = timed_ask(h, 5.0, &names("k", 6));
+    eprintln!("killed: {killed:?}");
+    for (name, rc, ms) in &killed {
+        assert_eq!(*rc, 2, "{name}: SERVFAIL expected");
+        assert!(*ms < 500, "{name}: SERVFAIL after {ms} ms");
+    }
+    assert_eq!(status(&l)["upstreams"][0]["health"], "down");
+    let a = l.topo.start_unbound(&UnboundOptions::upstream_a()).unwrap();
+    let back = time_to_answer(h, "r", 10);
+    eprintln!("restarted: answered after {back} ms");
+    assert!(
+        (0..2000).contains(&back),
+        "restarted: answered after {back} ms"
+    );
+
+    // Frozen: no ICMP; the first question marks it down by timeouts, the
+    // following ones fail after one short try.
+    a.process.kill(libc::SIGSTOP);
+    let first = timed_ask(h, 5.0, &names("f", 1));
+    eprintln!("frozen, first: {first:?}");
+    assert_eq!(first[0].1, 2, "{first:?}");
+    assert!(first[0].2 < 4000, "{first:?}");
+    assert_eq!(status(&l)["upstreams"][0]["health"], "down");
+    let frozen = timed_ask(h, 5.0, &names("g", 6));
+    eprintln!("frozen: {frozen:?}");
+    for (name, rc, ms) in &frozen {
+        assert_eq!(*rc, 2, "{name}: SERVFAIL expected");
+        assert!(*ms < 500, "{name}: SERVFAIL after {ms} ms");
+    }
+    a.process.kill(libc::SIGCONT);
+    let back = time_to_answer(h, "c", 10);
+    eprintln!("thawed: answered after {back} ms");
+    assert!(
+        (0..2000).contains(&back),
+        "thawed: answered after {back} ms"
+    );
+    let st = status(&l);
+    assert_eq!(st["upstreams"][0]["health"], "up", "{st}");
+    assert!(
+        st["counters"]["all_down_queries"].as_u64().unwrap() >= 10,
+        "{st}"
+    );
+    assert!(
+        st["counters"]["drops"]["upstreams_down"].as_u64().unwrap() >= 10,
+        "{st}"
+    );
+}
+
+/// A slowloris from one LAN host: opens N TCP connections to the forwarder,
+/// sends only a length prefix on each, touches READY, and watches for 6 s
+/// how long each lives until the server closes it; writes a JSON summary to
+/// OUT. Arguments: N OUT READY.
+const SLOWLORIS: &str = r#"
+import json, select, socket, sys, time
+n, out, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t0 = time.monotonic()
+alive, opened_at, lifetimes, refused = [], {}, [], 0
+def watch(timeout):
+    r, _, _ = select.select(alive, [], [], timeout) if alive else ([], [], [])
+    for s in r:
+        try:
+            d = s.recv(100)
+        except OSError:
+            d = b''
+        if not d:
+            lifetimes.append(time.monotonic() - opened_at[s])
+            alive.remove(s)
+for i in range(n):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(('192.168.1.1', 53))
+        s.sendall(b'\x00\x20')
+        opened_at[s] = time.monotonic()
+        alive.append(s)
+    except OSError:
+        refused += 1
+    watch(0)
+opened_by = time.monotonic() - t0
+open(ready, 'w').close()
+while alive and time.monotonic() - t0 < opened_by + 6:
+    watch(0.05)
+json.dump({'opened': n - refused, 'refused': refused, 'opened_by': opened_by,
+           'closed_within_1s': sum(1 for c in lifetimes if c < 1.0),
+           'closed': len(lifetimes), 'open_at_end': len(alive),
+           'longest': max(lifetimes, default=0)}, open(out, 'w'))
+"#;
+
+/// One query over TCP (a.test A) with the time to the answer measured in
+/// the client; prints `rcode ms`, or `-1 ms` if the connection was refused,
+/// closed or timed out.
+const TCP_ASK: &str = r#"
+import socket, struct, time
+t0 = time.monotonic()
+qn = b'\x01a\x04test\x00'
+m = struct.pack('>HHHHHH', 0x77, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 1, 1)
+rc = -1
+try:
+    s = socket.create_connection(('192.168.1.1', 53), timeout=3)
+    s.sendall(struct.pack('>H', len(m)) + m)
+    buf = b''
+    while len(buf) < 6:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    if len(buf) >= 6:
+        rc = buf[5] & 0xf
+except OSError:
+    pass
+print(rc, round((time.monotonic() - t0) * 1000))
+"#;
+
+/// Two LAN hosts (the second at .51), upstreams A and B, the forwarder
+/// asking A. Returns the lab and what must stay alive with it.
+fn two_host_lab(name: &str) -> (DnsLab, [Unbound; 2], Process) {
+    let l = topology_with(
+        name,
+        &TopologyOptions {
+            second_host: true,
+            ..TopologyOptions::default()
+        },
+    );
+    let (a, b) = upstreams_ab(&l);
+    let dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    (l, [a, b], dns)
+}
+
+/// Runs a Python `script` with `args` in the first LAN host and waits until
+/// it has created the file `ready` (its last argument).
+fn spawn_until_ready(l: &DnsLab, label: &str, script: &str, args: &[&std::ffi::OsStr]) -> Process {
+    let ready = args.last().map(PathBuf::from).unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", script]).args(args);
+    let p = l.topo.host.spawn(label, cmd).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "{label} never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    p
+}
+
+/// Issue 9 item 4: one LAN host opens 200 TCP connections that send only a
+/// length prefix. Beyond its share they are closed at once, the rest within
+/// the message deadline, and a second host's TCP query meanwhile is
+/// answered at once; the refusals are counted.
+#[test]
+fn one_lan_host_cannot_take_every_tcp_slot() {
+    let (l, _upstreams, _dns) = two_host_lab("dns_slowloris");
+    let h2 = l.topo.host2.as_ref().unwrap();
+    // Warm the cache so the timing below is the forwarder's alone.
+    let warm = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
+    assert!(warm.stdout.starts_with("0 "), "{}", warm.stdout);
+
+    let ready = l.topo.router.unique_path("slowloris", "ready");
+    let result = l.topo.router.unique_path("slowloris", "json");
+    let attacker = spawn_until_ready(
+        &l,
+        "slowloris",
+        SLOWLORIS,
+        &["200".as_ref(), result.as_os_str(), ready.as_os_str()],
+    );
+    let victim = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
+    eprintln!("second host while under attack: {}", victim.stdout.trim());
+    let f: Vec<i64> = victim
+        .stdout
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(f[0], 0, "second host's TCP query: {}", victim.stdout);
+    assert!(f[1] < 500, "second host answered after {} ms", f[1]);
+
+    attacker.wait_exit(Duration::from_secs(20)).unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    eprintln!("slowloris: {r}");
+    let opened = r["opened"].as_u64().unwrap();
+    assert!(opened >= 150, "{r}");
+    assert!(
+        r["closed_within_1s"].as_u64().unwrap() >= opened - 16,
+        "beyond the per-client share, closed at once: {r}"
+    );
+    assert_eq!(r["open_at_end"], 0, "{r}");
+    assert!(r["longest"].as_f64().unwrap() < 3.5, "{r}");
+    let st = status(&l);
+    eprintln!("status: {st}");
+    let drops = &st["counters"]["drops"];
+    assert!(
+        drops["tcp_per_client_full"].as_u64().unwrap() >= opened - 16,
+        "{st}"
+    );
+    assert!(
+        st["tcp_stalled"].as_u64().unwrap() + drops["tcp_no_message"].as_u64().unwrap_or(0) >= 1,
+        "{st}"
+    );
+    assert_eq!(st["tcp_clients"], 0, "{st}");
+}
+
+/// Packets the ISP namespace counted under the `dnscount` nft table:
+/// (UDP datagrams to port 53, TCP SYNs to port 53).
+fn upstream_packets(isp: &Netns) -> (u64, u64) {
+    let out = isp
+        .exec_ok(&["nft", "list", "table", "inet", "dnscount"])
+        .unwrap();
+    let count = |tag: &str| -> u64 {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.contains(tag))
+            .unwrap_or_else(|| panic!("{tag} in {}", out.stdout));
+        let after = line.split("packets ").nth(1).unwrap();
+        after.split(' ').next().unwrap().parse().unwrap()
+    };
+    (count("\"udp53\""), count("\"syn53\""))
+}
+
+/// Issue 17 item 1: the upstream truncates `big.test` over UDP (a TXT
+/// answer over 1232 bytes) and resets every TCP connection to port 53. Each
+/// client question costs at most one UDP query and one TCP attempt (none
+/// while TCP backs off) and gets SERVFAIL; before, one question became
+/// tens of thousands of each.
+#[test]
+fn truncating_upstream_that_resets_tcp_gets_a_few_packets_per_question() {
+    let l = topology("dns_storm");
+    let (_a, _b) = upstreams_ab(&l);
+    let isp = &l.topo.isp;
+    let rules = "table inet dnscount {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    udp dport 53 counter comment \"udp53\"
+    tcp dport 53 tcp flags syn counter comment \"syn53\"
+    tcp dport 53 reject with tcp reset
+  }
+}
+";
+    let path = isp.unique_path("storm", "nft");
+    std::fs::write(&path, rules).unwrap();
+    isp.exec_ok(&["nft", "-f", path.to_str().unwrap()]).unwrap();
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h = &l.topo.host;
+    let at = format!("@{LAN_V4}");
+    let questions = 5;
+    for i in 0..questions {
+        let r = kdig(
+            h,
+            &["+ignore", "+retry=0", "+time=5", &at, "big.test", "TXT"],
+        );
+        assert_eq!(r.status, "SERVFAIL", "question {i}: {r:?}");
+    }
+    let (udp, syn) = upstream_packets(isp);
+    eprintln!("{questions} questions: {udp} UDP queries, {syn} TCP SYNs upstream");
+    assert!(udp <= questions, "{udp} UDP queries");
+    assert!((1..=3).contains(&syn), "{syn} TCP SYNs");
+    let st = status(&l);
+    eprintln!("status: {st}");
+    assert_eq!(st["upstreams"][0]["health"], "up", "{st}");
+    assert!(
+        st["upstreams"][0]["tcp_failures"].as_u64() >= Some(1),
+        "{st}"
+    );
+    assert!(
+        st["counters"]["upstream_tcp_skipped"].as_u64() >= Some(1),
+        "{st}"
+    );
+    // Other names still work over UDP.
+    assert_eq!(kdig(h, &[&at, "a.test", "A"]).status, "NOERROR");
+}
+
+/// A LAN client that pipelines N queries for `big.test` TXT (whole answers
+/// of ~1.6 KB over TCP) with a tiny receive buffer, touches READY and then
+/// never reads, holding the connection for 15 s.
+const NON_READER: &str = r#"
+import socket, struct, sys, time
+n, ready = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(('192.168.1.1', 53))
+qn = b'\x03big\x04test\x00'
+try:
+    for i in range(n):
+        m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + qn + struct.pack('>HH', 16, 1)
+        s.sendall(struct.pack('>H', len(m)) + m)
+except OSError:
+    pass
+open(ready, 'w').close()
+time.sleep(15)
+"#;
+
+/// Router-side TCP connections on port 53 from `peer` (any state but
+/// LISTEN), from `ss` in the router's namespace.
+fn tcp_conns_from(l: &DnsLab, peer: &str) -> usize {
+    let out = l
+        .topo
+        .router
+        .exec_ok(&["ss", "-Htn", "state", "all", "sport", "=", ":53"])
+        .unwrap();
+    out.stdout
+        .lines()
+        .filter(|x| x.contains(peer) && !x.contains("LISTEN"))
+        .count()
+}
+
+/// Issue 9 item 4, slow reader: a client that asks for large answers and
+/// never reads them fills the socket buffers and its answer queue; the
+/// connection is dropped and its socket released within seconds (the
+/// writer used to wait for ever, holding the socket), while another host's
+/// query is answered meanwhile.
+#[test]
+fn tcp_client_that_never_reads_is_released() {
+    let (l, _upstreams, _dns) = two_host_lab("dns_nonreader");
+    let h2 = l.topo.host2.as_ref().unwrap();
+    let at = format!("@{LAN_V4}");
+    // Cache the big answer so every pipelined query is answered at once.
+    let r = kdig(h2, &[&at, "+tcp", "big.test", "TXT"]);
+    assert_eq!(r.answers.len(), 1);
+    let ready = l.topo.router.unique_path("nonreader", "ready");
+    let _reader = spawn_until_ready(
+        &l,
+        "nonreader",
+        NON_READER,
+        &["300".as_ref(), ready.as_os_str()],
+    );
+    let sent = Instant::now();
+    let victim = h2.exec_ok(&["python3", "-c", TCP_ASK]).unwrap();
+    assert!(victim.stdout.starts_with("0 "), "{}", victim.stdout);
+    let mut released = None;
+    while sent.elapsed() < Duration::from_secs(12) {
+        if tcp_conns_from(&l, "192.168.1.50") == 0 {
+            released = Some(sent.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let st = status(&l);
+    eprintln!("released after {released:?}; status: {st}");
+    assert!(st["tcp_overflows"].as_u64().unwrap() >= 1, "{st}");
+    assert_eq!(st["tcp_clients"], 0, "its slot is free: {st}");
+    let released = released.expect("the non-reading client's socket is still held");
+    assert!(released < Duration::from_secs(9), "{released:?}");
 }

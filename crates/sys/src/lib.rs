@@ -5,6 +5,7 @@
 //! `netlink` for links, addresses, routes, their change events and sysctls,
 //! `sockbuf` for the size of the daemons' socket buffers.
 
+pub mod icmp_errors;
 pub mod netlink;
 pub mod persist;
 pub mod sockbuf;

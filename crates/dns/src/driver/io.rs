@@ -2,7 +2,7 @@
 //! that executes the engine's actions. No DNS logic lives here.
 
 use super::sockets::{self, Outgoing, RecvBatch};
-use crate::engine::{Action, ConnId, Event, Forwarder, SockId};
+use crate::engine::{Action, ConnId, Event, Forwarder, SockId, UpstreamFailure};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
@@ -20,6 +20,12 @@ use tokio::task::AbortHandle;
 const UPSTREAM_BUF: usize = 4096;
 /// Answers queued per LAN TCP connection before it counts as not reading.
 const TCP_QUEUE: usize = 64;
+/// Time a LAN TCP client has to complete a message once its first byte
+/// arrived (a slowloris sending a length prefix and then nothing is cut off).
+const TCP_MESSAGE_DEADLINE: Duration = Duration::from_secs(2);
+/// Time one answer may take to be written to a LAN TCP client: a client that
+/// does not read cannot hold its connection (and its writer task) forever.
+const TCP_WRITE_DEADLINE: Duration = Duration::from_secs(5);
 /// Time to connect and get an answer over TCP from an upstream.
 const UPSTREAM_TCP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -62,6 +68,12 @@ pub enum Input {
         /// Id.
         conn: ConnId,
     },
+    /// A LAN TCP client started a message and did not finish it within
+    /// [`TCP_MESSAGE_DEADLINE`]; its reading side is closed.
+    TcpStalled {
+        /// Id.
+        conn: ConnId,
+    },
     /// Upstream datagram.
     UpUdp {
         /// Socket.
@@ -82,6 +94,8 @@ pub enum Input {
     UpErr {
         /// Socket.
         sock: SockId,
+        /// What the kernel said.
+        cause: UpstreamFailure,
     },
 }
 
@@ -126,6 +140,13 @@ impl Core {
         self.fw.handle(ev, now, &mut self.actions);
         let before = self.timer;
         self.io.execute(&mut self.actions, &mut self.timer);
+        // Connections the I/O side dropped (client not reading) leave the
+        // engine's table now, not at their idle timeout: their slot is free.
+        while let Some(conn) = self.io.dropped.pop() {
+            self.fw
+                .handle(Event::ClientTcpClosed { conn }, now, &mut self.actions);
+            self.io.execute(&mut self.actions, &mut self.timer);
+        }
         if self.timer != before {
             self.timer_changed.notify_one();
         }
@@ -141,6 +162,10 @@ impl Core {
         } = &input
         {
             self.io.tcp_opened(*conn, writer.clone(), reader.clone());
+        }
+        if let Input::TcpStalled { conn } = &input {
+            log::debug!("dns: TCP client {conn} sent part of a message and stalled, closed");
+            self.io.tcp_stalled += 1;
         }
         if let Some(ev) = as_event(&input) {
             self.handle(ev, now);
@@ -163,6 +188,10 @@ pub struct Io {
     pub send_errors: u64,
     /// LAN TCP connections closed because their answer queue was full.
     pub tcp_overflows: u64,
+    /// LAN TCP connections closed because a message stalled half-way.
+    pub tcp_stalled: u64,
+    /// Connections dropped here that the engine has not been told about.
+    dropped: Vec<ConnId>,
 }
 
 impl Io {
@@ -184,6 +213,8 @@ impl Io {
             upstream_tasks: HashMap::new(),
             send_errors: 0,
             tcp_overflows: 0,
+            tcp_stalled: 0,
+            dropped: Vec::new(),
         };
         let mut failed = Vec::new();
         for spec in specs {
@@ -260,6 +291,7 @@ impl Io {
                         log::debug!("dns: TCP client {conn} not reading, closed");
                         reader.abort();
                         self.tcp_overflows += 1;
+                        self.dropped.push(conn);
                     }
                 }
                 Action::CloseClientTcp { conn } => {
@@ -368,14 +400,19 @@ pub fn as_event(input: &Input) -> Option<Event<'_>> {
             iface: *iface,
         },
         Input::Tcp { conn, data } => Event::ClientTcp { conn: *conn, data },
-        Input::TcpClosed { conn } => Event::ClientTcpClosed { conn: *conn },
+        Input::TcpClosed { conn } | Input::TcpStalled { conn } => {
+            Event::ClientTcpClosed { conn: *conn }
+        }
         Input::UpUdp { sock, from, data } => Event::UpstreamUdp {
             sock: *sock,
             from: *from,
             data,
         },
         Input::UpTcp { sock, data } => Event::UpstreamTcp { sock: *sock, data },
-        Input::UpErr { sock } => Event::UpstreamError { sock: *sock },
+        Input::UpErr { sock, cause } => Event::UpstreamError {
+            sock: *sock,
+            cause: *cause,
+        },
     })
 }
 
@@ -469,16 +506,31 @@ async fn tcp_reader(
     tx: mpsc::UnboundedSender<Input>,
 ) {
     loop {
-        let mut len = [0u8; 2];
-        if rd.read_exact(&mut len).await.is_err() {
-            break;
+        // Waiting for a message to start is the engine's business (idle and
+        // first-message timers); once it started, it must finish promptly.
+        let mut first = [0u8; 1];
+        match rd.read(&mut first).await {
+            Ok(1) => {}
+            _ => break,
         }
-        let mut data = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        if rd.read_exact(&mut data).await.is_err() {
-            break;
-        }
-        if tx.send(Input::Tcp { conn, data }).is_err() {
-            return;
+        let rest = async {
+            let mut second = [0u8; 1];
+            rd.read_exact(&mut second).await?;
+            let mut data = vec![0u8; usize::from(u16::from_be_bytes([first[0], second[0]]))];
+            rd.read_exact(&mut data).await?;
+            Ok::<Vec<u8>, io::Error>(data)
+        };
+        match tokio::time::timeout(TCP_MESSAGE_DEADLINE, rest).await {
+            Ok(Ok(data)) => {
+                if tx.send(Input::Tcp { conn, data }).is_err() {
+                    return;
+                }
+            }
+            Ok(Err(_)) => break,
+            Err(_) => {
+                let _ = tx.send(Input::TcpStalled { conn });
+                return;
+            }
         }
     }
     let _ = tx.send(Input::TcpClosed { conn });
@@ -492,8 +544,13 @@ async fn tcp_writer(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Recei
         let mut framed = Vec::with_capacity(2 + msg.len());
         framed.extend_from_slice(&len.to_be_bytes());
         framed.extend_from_slice(&msg);
-        if wr.write_all(&framed).await.is_err() {
-            return;
+        match tokio::time::timeout(TCP_WRITE_DEADLINE, wr.write_all(&framed)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                log::debug!("dns: TCP client not reading its answers, writer closed");
+                return;
+            }
         }
     }
     let _ = wr.shutdown().await;
@@ -510,13 +567,15 @@ async fn upstream_udp(
         Ok(s) => s,
         Err(e) => {
             log::warn!("dns: cannot open socket to {upstream}: {e}");
-            let _ = tx.send(Input::UpErr { sock });
+            let cause = failure_of(&e);
+            let _ = tx.send(Input::UpErr { sock, cause });
             return;
         }
     };
     if let Err(e) = s.send(&data).await {
         log::debug!("dns: send to {upstream} failed: {e}");
-        let _ = tx.send(Input::UpErr { sock });
+        let cause = failure_of(&e);
+        let _ = tx.send(Input::UpErr { sock, cause });
         return;
     }
     let mut buf = vec![0u8; UPSTREAM_BUF];
@@ -531,7 +590,8 @@ async fn upstream_udp(
             }
             Err(e) => {
                 log::debug!("dns: upstream {upstream}: {e}");
-                let _ = tx.send(Input::UpErr { sock });
+                let cause = failure_of(&e);
+                let _ = tx.send(Input::UpErr { sock, cause });
                 return;
             }
         }
@@ -563,10 +623,26 @@ async fn upstream_tcp(
         }
         Ok(Err(e)) => {
             log::debug!("dns: TCP to {upstream}: {e}");
-            let _ = tx.send(Input::UpErr { sock });
+            let cause = failure_of(&e);
+            let _ = tx.send(Input::UpErr { sock, cause });
         }
         Err(_) => {
-            let _ = tx.send(Input::UpErr { sock });
+            let cause = UpstreamFailure::Timeout;
+            let _ = tx.send(Input::UpErr { sock, cause });
         }
+    }
+}
+
+/// The engine's view of a socket error.
+fn failure_of(e: &io::Error) -> UpstreamFailure {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {
+            UpstreamFailure::Refused
+        }
+        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+            UpstreamFailure::Unreachable
+        }
+        io::ErrorKind::TimedOut => UpstreamFailure::Timeout,
+        _ => UpstreamFailure::Other,
     }
 }

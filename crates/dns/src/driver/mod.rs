@@ -248,6 +248,7 @@ async fn run(
                     if let Some(obj) = json.as_object_mut() {
                         obj.insert("udp_send_errors".into(), c.io.send_errors.into());
                         obj.insert("tcp_overflows".into(), c.io.tcp_overflows.into());
+                        obj.insert("tcp_stalled".into(), c.io.tcp_stalled.into());
                     }
                     json
                 };

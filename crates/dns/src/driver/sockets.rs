@@ -93,7 +93,8 @@ pub fn tcp_listener(addr: SocketAddr, device: Option<&str>) -> io::Result<tokio:
 /// A UDP socket for one upstream attempt: bound to `port` (random, chosen by
 /// the engine; the kernel picks one if it is taken) and connected to the
 /// upstream, so the kernel drops datagrams from any other source and an ICMP
-/// port unreachable surfaces as ECONNREFUSED.
+/// port unreachable surfaces as ECONNREFUSED (host and network unreachable
+/// as EHOSTUNREACH / ENETUNREACH, with IP_RECVERR).
 pub fn upstream_udp(port: u16, upstream: SocketAddr) -> io::Result<tokio::net::UdpSocket> {
     // Non-blocking from socket() on: one system call fewer per query. No
     // IPV6_V6ONLY here: the socket is connected to one IPv6 upstream.
@@ -113,6 +114,9 @@ pub fn upstream_udp(port: u16, upstream: SocketAddr) -> io::Result<tokio::net::U
     {
         sock.bind(&SockAddr::from(SocketAddr::new(any, 0)))?;
     }
+    // Host and network unreachable fail the receive at once too, not only
+    // port unreachable: a dead upstream is known within one round trip.
+    cpe_sys::icmp_errors::report_icmp_errors(sock.as_raw_fd(), upstream.is_ipv6())?;
     sock.connect(&SockAddr::from(upstream))?;
     tokio::net::UdpSocket::from_std(sock.into())
 }
