@@ -178,24 +178,29 @@ fn poll_host(host: &Netns, stop: &AtomicBool) -> HostSeen {
     let mut seen = HostSeen::default();
     let start = Instant::now();
     while start.elapsed() < RUN_TIMEOUT && !stop.load(Ordering::Relaxed) {
+        // Both queries every round, even once one is answered: a round's
+        // length (two `ip` processes) must not depend on the variant, or the
+        // one whose route was there before t0 (radvd reloaded) is sampled
+        // twice as often.
+        let addresses = host.addresses(plan::HOST_IF).unwrap_or_default();
+        let addresses_at = SystemTime::now();
+        let routes = host.routes(Family::V6).unwrap_or_default();
+        let routes_at = SystemTime::now();
         if seen.address.is_none() {
-            let found = host
-                .addresses(plan::HOST_IF)
-                .unwrap_or_default()
+            let found = addresses
                 .into_iter()
                 .filter(|a| !a.tentative && !a.dadfailed)
                 .find_map(|a| a.v6().filter(|v6| plan::PD_POOL.contains(v6)));
             if let Some(a) = found {
-                seen.address = Some((SystemTime::now(), a));
+                seen.address = Some((addresses_at, a));
             }
         }
         if seen.route.is_none() {
-            let has =
-                host.routes(Family::V6).unwrap_or_default().iter().any(|r| {
-                    r.is_default() && r.gateway == Some(IpAddr::V6(plan::BRIDGE_LINK_LOCAL))
-                });
+            let has = routes
+                .iter()
+                .any(|r| r.is_default() && r.gateway == Some(IpAddr::V6(plan::BRIDGE_LINK_LOCAL)));
             if has {
-                seen.route = Some(SystemTime::now());
+                seen.route = Some(routes_at);
             }
         }
         if seen.address.is_some() && seen.route.is_some() {
