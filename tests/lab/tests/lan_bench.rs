@@ -18,7 +18,9 @@
 //!   announcing the ULA only; at t0 the script adds the address, rewrites
 //!   radvd.conf and sends SIGHUP (the usual dhcp6c hook).
 //!
-//! Address and default route are polled on the host every 5 ms (`ip -j`).
+//! Address and default route are polled on the host every 5 ms (`ip -j`),
+//! and also timed from the host kernel's own events (`ip -ts monitor`),
+//! which the poll's forks cannot delay.
 //! The kernel does not keep RDNSS, so "has RDNSS" means: the host received
 //! an RA carrying the new /64 *and* an RDNSS option (tcpdump on the host's
 //! `eth0`), and a DNS query to that RDNSS address answers (kdig from the
