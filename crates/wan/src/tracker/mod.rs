@@ -237,7 +237,10 @@ pub fn assess(v: &View) -> (WanState, String) {
 struct Solicit {
     next: Option<Instant>,
     interval: Duration,
-    last_sent: Option<Instant>,
+    /// When the last confirming solicitation was sent.
+    last_confirm: Option<Instant>,
+    /// The next solicitation confirms a withdrawal.
+    confirming: bool,
 }
 
 impl Solicit {
@@ -245,22 +248,29 @@ impl Solicit {
     /// that the default router withdrew, then backs off as usual until an
     /// RA answers.
     fn confirm(&mut self, now: Instant) {
-        let at = self.last_sent.map_or(now, |t| now.max(t + RS_CONFIRM_GAP));
+        let at = self
+            .last_confirm
+            .map_or(now, |t| now.max(t + RS_CONFIRM_GAP));
+        self.confirming = true;
         self.next = Some(self.next.map_or(at, |n| n.min(at)));
         self.interval = RS_INITIAL_INTERVAL;
     }
     fn start(&mut self, now: Instant) {
         self.next = Some(now);
         self.interval = RS_INITIAL_INTERVAL;
+        self.confirming = false;
     }
     fn stop(&mut self) {
         self.next = None;
+        self.confirming = false;
     }
     /// Whether one is due now; schedules the next with doubled interval.
     fn due(&mut self, now: Instant) -> bool {
         match self.next {
             Some(t) if t <= now => {
-                self.last_sent = Some(now);
+                if std::mem::take(&mut self.confirming) {
+                    self.last_confirm = Some(now);
+                }
                 self.next = Some(now + self.interval);
                 self.interval = (self.interval * 2).min(RS_MAX_INTERVAL);
                 true

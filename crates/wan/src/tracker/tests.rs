@@ -388,6 +388,19 @@ fn withdrawal_of_the_default_router_is_confirmed_by_an_immediate_rs() {
     assert_eq!(t.next_deadline(), Some(t4 + Duration::from_secs(600)));
 }
 
+/// The confirmation does not wait behind the start-up solicitation: a
+/// withdrawal right after the WAN came up is asked about at once too.
+#[test]
+fn withdrawal_right_after_start_up_is_confirmed_at_once() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    assert_eq!(rs_count(&bring_up(&mut t, t0)), 1);
+    t.handle(Input::Ra(ra(1800)), t0 + Duration::from_millis(10));
+    t.handle(Input::RouteUp(default_v6()), t0 + Duration::from_millis(10));
+    let a = t.handle(Input::Ra(ra(0)), t0 + Duration::from_millis(40));
+    assert_eq!(rs_count(&a), 1);
+}
+
 /// A flood of forged withdrawals costs at most one RS per second.
 #[test]
 fn forged_withdrawal_flood_is_answered_by_at_most_one_rs_per_second() {
