@@ -5,7 +5,7 @@
 //! driver owns sockets, clocks, persistence and logging of the actions.
 
 use std::net::Ipv6Addr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cpe_wire::nd::{self, NdMessage, RouterAdvertisement, RouterSolicitation};
 use ipnet::Ipv6Net;
@@ -23,6 +23,10 @@ use crate::status::{Counters, PrefixStatus, RaStatus};
 /// Hop limit every valid ND message carries (RFC 4861 6.1): proof it was not
 /// forwarded from off-link.
 pub const ND_HOP_LIMIT: u8 = 255;
+
+/// Unsolicited RAs hosts hear within the shortest delegated preferred
+/// lifetime, at the least: two may be lost and the address stays preferred.
+pub const RAS_PER_PREFERRED_LIFETIME: u32 = 3;
 
 /// An ICMPv6 message received on the LAN interface.
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +143,7 @@ impl Engine {
                 }
             }
         }
+        self.keep_lifetimes_fresh(now);
         self.on_time(now, &mut actions);
         actions
     }
@@ -198,6 +203,26 @@ impl Engine {
             self.prefixes.update(&self.all_prefixes(), known, now);
         }
         self.schedule.information_changed(now);
+    }
+
+    /// Keeps hosts' prefix lifetimes from running out between RAs: caps
+    /// MaxRtrAdvInterval at a third of the shortest delegated preferred
+    /// lifetime (the RFC 8106 5.1 rule of three RAs per lifetime, applied to
+    /// PIOs; RFC 9096 section 4 caps lifetimes to make lost RAs matter less,
+    /// not so they may lapse), and sends an RA early when hosts hold
+    /// lifetimes a Renew refreshed or the ISP cut (docs/architecture.md).
+    fn keep_lifetimes_fresh(&mut self, now: Instant) {
+        if self.phase != Phase::Advertising {
+            return;
+        }
+        let cap = self
+            .prefixes
+            .smallest_lease_preferred()
+            .map(|p| Duration::from_secs(u64::from(p / RAS_PER_PREFERRED_LIFETIME)));
+        self.schedule.limit_interval(cap, now);
+        if self.prefixes.hosts_need_refresh(now) {
+            self.schedule.refresh(now);
+        }
     }
 
     /// The parts of an RA that hosts act on, excluding lifetimes counting

@@ -49,6 +49,29 @@ struct Entry {
     valid_until: Option<Instant>,
     /// Latest moment a host may still hold it valid because of our RAs.
     hosts_valid_until: Option<Instant>,
+    /// What hosts were told by the last RA carrying it: (preferred end,
+    /// valid end).
+    told: Option<(Instant, Instant)>,
+    /// The preferred lifetime (capped) as of the last delegation that set or
+    /// moved it: the period our RAs must refresh hosts within. 0 for
+    /// remembered and deprecated prefixes.
+    lease_preferred: u32,
+}
+
+/// How far a delegated lifetime end must move to count as refreshed or cut:
+/// the supervisor's clock conversion jitters by milliseconds, and PIO
+/// lifetimes are whole seconds anyway.
+const LIFETIME_MOVE_TOLERANCE: Duration = Duration::from_secs(1);
+
+/// Whether `a` and `b` differ by more than [`LIFETIME_MOVE_TOLERANCE`].
+fn moved(a: Option<Instant>, b: Option<Instant>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            a.max(b).saturating_duration_since(a.min(b)) > LIFETIME_MOVE_TOLERANCE
+        }
+        (None, None) => false,
+        _ => true,
+    }
 }
 
 /// PIO lifetimes for one prefix at one moment.
@@ -95,6 +118,8 @@ impl PrefixTable {
                         preferred_until: None,
                         valid_until: None,
                         hosts_valid_until: None,
+                        told: None,
+                        lease_preferred: 0,
                     },
                 )
             })
@@ -125,6 +150,7 @@ impl PrefixTable {
             return false;
         }
         entry.state = PrefixState::Deprecated { until };
+        entry.lease_preferred = 0;
         true
     }
 
@@ -143,12 +169,23 @@ impl PrefixTable {
         for lp in current.iter().filter(|p| p.prefix.prefix_len() == 64) {
             let key = lp.prefix.trunc();
             seen.push(key);
+            let fresh = !self.entries.contains_key(&key);
             let entry = self.entries.entry(key).or_insert(Entry {
                 state: PrefixState::Active,
                 preferred_until: None,
                 valid_until: None,
                 hosts_valid_until: None,
+                told: None,
+                lease_preferred: 0,
             });
+            if fresh
+                || entry.lease_preferred == 0
+                || moved(entry.preferred_until, lp.preferred_until)
+            {
+                entry.lease_preferred = secs_until(lp.preferred_until, now)
+                    .min(secs_until(lp.valid_until, now))
+                    .min(ND_PREFERRED_LIMIT);
+            }
             entry.preferred_until = lp.preferred_until;
             entry.valid_until = lp.valid_until;
             if lp.deprecated {
@@ -255,8 +292,45 @@ impl PrefixTable {
             if let Some(e) = self.entries.get_mut(&l.prefix) {
                 let until = now + Duration::from_secs(u64::from(l.valid));
                 e.hosts_valid_until = Some(e.hosts_valid_until.map_or(until, |h| h.max(until)));
+                let preferred = now + Duration::from_secs(u64::from(l.preferred));
+                e.told = Some((preferred, until));
             }
         }
+    }
+
+    /// Whether hosts hold lifetimes for an active prefix that an RA now
+    /// would materially correct: cut (they believe in more than the
+    /// delegation still gives, beyond rounding) or refreshed (they hold less
+    /// than half of what we can now give, e.g. after a Renew or Rebind that
+    /// followed an outage). Hosts would otherwise wait for the next periodic
+    /// RA, which may come after their address is deprecated or gone.
+    pub fn hosts_need_refresh(&self, now: Instant) -> bool {
+        let slack = LIFETIME_MOVE_TOLERANCE.as_secs() as u32 + 1;
+        let current = self.lifetimes(now);
+        current.iter().filter(|l| !l.deprecated).any(|l| {
+            let Some((preferred_end, valid_end)) = self.entries.get(&l.prefix).and_then(|e| e.told)
+            else {
+                return false;
+            };
+            let held_preferred = secs_until(Some(preferred_end), now);
+            let held_valid = secs_until(Some(valid_end), now);
+            let cut = held_preferred > l.preferred.saturating_add(slack)
+                || held_valid > l.valid.saturating_add(slack);
+            let refreshed = held_preferred.saturating_mul(2) < l.preferred
+                || held_valid.saturating_mul(2) < l.valid;
+            cut || refreshed
+        })
+    }
+
+    /// The smallest preferred lifetime (seconds, capped) the delegation gave
+    /// an active prefix with a non-zero one; hosts must hear an RA well
+    /// within it.
+    pub fn smallest_lease_preferred(&self) -> Option<u32> {
+        self.entries
+            .values()
+            .filter(|e| e.state == PrefixState::Active && e.lease_preferred > 0)
+            .map(|e| e.lease_preferred)
+            .min()
     }
 
     /// Every prefix hosts may still hold or that must be remembered across a

@@ -18,6 +18,9 @@ use crate::rng::Rng;
 pub struct Schedule {
     min_interval: Duration,
     max_interval: Duration,
+    /// Upper bound on MaxRtrAdvInterval from the advertised lifetimes (see
+    /// [`Schedule::limit_interval`]).
+    lifetime_cap: Option<Duration>,
     /// Fast (capped-interval) RAs still to send.
     initial_left: u8,
     next_unsolicited: Instant,
@@ -45,6 +48,7 @@ impl Schedule {
         Schedule {
             min_interval,
             max_interval,
+            lifetime_cap: None,
             initial_left: MAX_INITIAL_RTR_ADVERTISEMENTS,
             next_unsolicited: now,
             last_multicast: None,
@@ -79,7 +83,8 @@ impl Schedule {
     pub fn sent(&mut self, now: Instant, rng: &mut Rng) {
         self.last_multicast = Some(now);
         self.pending_rs = None;
-        let mut interval = rng.duration_between(self.min_interval, self.max_interval);
+        let (min, max) = self.intervals();
+        let mut interval = rng.duration_between(min, max);
         if self.initial_left > 0 {
             self.initial_left -= 1;
             if self.initial_left > 0 {
@@ -87,6 +92,42 @@ impl Schedule {
             }
         }
         self.next_unsolicited = now + interval.max(MIN_DELAY_BETWEEN_RAS);
+    }
+
+    /// MinRtrAdvInterval and MaxRtrAdvInterval in force: the configured ones,
+    /// with the maximum lowered to the lifetime cap and the minimum kept at
+    /// 0.75 of it (RFC 4861 6.2.1), never below MIN_DELAY_BETWEEN_RAS.
+    fn intervals(&self) -> (Duration, Duration) {
+        match self.lifetime_cap {
+            Some(cap) if cap < self.max_interval => {
+                let max = cap.max(MIN_DELAY_BETWEEN_RAS);
+                let min = self
+                    .min_interval
+                    .min(max.mul_f64(0.75))
+                    .max(MIN_DELAY_BETWEEN_RAS);
+                (min, max)
+            }
+            _ => (self.min_interval, self.max_interval),
+        }
+    }
+
+    /// Caps MaxRtrAdvInterval at `cap` (None: no cap) so hosts hear an RA
+    /// several times within the shortest preferred lifetime advertised;
+    /// the current deadline is pulled in if it is now too far.
+    pub fn limit_interval(&mut self, cap: Option<Duration>, now: Instant) {
+        if cap == self.lifetime_cap {
+            return;
+        }
+        self.lifetime_cap = cap;
+        let (_, max) = self.intervals();
+        let latest = self.earliest_allowed(now).max(now + max);
+        self.next_unsolicited = self.next_unsolicited.min(latest);
+    }
+
+    /// Hosts hold stale lifetimes: send one RA as soon as the rate limit
+    /// allows, without the fast series of an information change.
+    pub fn refresh(&mut self, now: Instant) {
+        self.next_unsolicited = self.next_unsolicited.min(self.earliest_allowed(now));
     }
 
     /// A valid RS arrived (RFC 4861 6.2.6).
@@ -115,7 +156,7 @@ impl Schedule {
     /// up to MAX_INITIAL_RTR_ADVERTISEMENTS fast ones, still rate limited.
     pub fn information_changed(&mut self, now: Instant) {
         self.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS;
-        self.next_unsolicited = self.next_unsolicited.min(self.earliest_allowed(now));
+        self.refresh(now);
     }
 
     /// Schedules one RA as soon as the rate limit allows (final RA).
@@ -128,6 +169,7 @@ impl Schedule {
     pub fn set_intervals(&mut self, min: Duration, max: Duration, now: Instant) {
         self.min_interval = min;
         self.max_interval = max;
+        let (_, max) = self.intervals();
         let latest = self.earliest_allowed(now).max(now + max);
         self.next_unsolicited = self.next_unsolicited.min(latest);
     }

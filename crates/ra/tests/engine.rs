@@ -863,3 +863,138 @@ fn oversized_ra_keeps_what_hosts_need_and_stays_unfragmented() {
     // The other 24 PIOs and the DNSSL.
     assert_eq!(e.counters().options_skipped, 61 - 37 + 1);
 }
+
+/// Runs the engine to `end` with the delegation renewed every `renew` (a
+/// fresh `preferred`/`valid` lease each time) except during `outage`;
+/// returns the RAs sent.
+fn run_with_renewals(
+    e: &mut Engine,
+    t0: Instant,
+    end: Instant,
+    (renew, preferred, valid): (u64, u64, u64),
+    outage: std::ops::Range<Instant>,
+) -> Vec<Sent> {
+    let mut out = Vec::new();
+    let mut next_renew = t0 + secs(renew);
+    loop {
+        let deadline = e.deadline().unwrap();
+        let now = deadline.min(next_renew);
+        if now > end {
+            break;
+        }
+        let actions = if now == next_renew {
+            next_renew += secs(renew);
+            if outage.contains(&now) {
+                continue;
+            }
+            let p = prefix("2001:db8:1:1::/64", now, preferred, valid);
+            e.handle(Input::Facts(facts(vec![p])), now)
+        } else {
+            e.handle(Input::Tick, now)
+        };
+        out.extend(sent_ras(&actions, now));
+    }
+    out
+}
+
+/// Issue 9 item 1: lifetimes shorter than the RA interval (the lab's Kea:
+/// preferred 60 s, valid 120 s, T1 8 s). Hosts must hear an RA at least
+/// three times per preferred lifetime, so their address never goes
+/// deprecated while the router holds the prefix.
+#[test]
+fn short_delegated_lifetimes_keep_hosts_preferred_between_ras() {
+    for seed in 0..20 {
+        let t0 = Instant::now();
+        let mut e = Engine::new(RaConfig::default(), &[], seed, t0);
+        let first = e.handle(
+            Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", t0, 60, 120)])),
+            t0,
+        );
+        let mut ras = sent_ras(&first, t0);
+        ras.extend(run_with_renewals(
+            &mut e,
+            t0,
+            t0 + secs(HOUR),
+            (8, 60, 120),
+            t0..t0,
+        ));
+        assert!(ras.len() > 3600 / 20, "seed {seed}: only {} RAs", ras.len());
+        for w in ras.windows(2) {
+            let gap = w[1].at - w[0].at;
+            let told = pio(&w[0].ra, "2001:db8:1:1::/64").unwrap();
+            assert!(
+                gap <= secs(20) && gap >= MIN_DELAY_BETWEEN_RAS,
+                "seed {seed}: {gap:?} between RAs, lease preferred 60 s"
+            );
+            assert!(
+                secs(u64::from(told.preferred_lifetime)) > gap * 2,
+                "seed {seed}: host told preferred {} s, next RA after {gap:?}",
+                told.preferred_lifetime
+            );
+        }
+    }
+}
+
+/// After an outage the lease is refreshed by a Rebind: hosts, holding only
+/// what is left of the old lifetimes, hear the refreshed ones at once (within
+/// MIN_DELAY_BETWEEN_RAS), not at the next periodic RA.
+#[test]
+fn refreshed_lifetimes_after_an_outage_are_advertised_at_once() {
+    let config = RaConfig {
+        min_interval: secs(200),
+        max_interval: secs(600),
+        ..RaConfig::default()
+    };
+    // Long lease (capped at 2700/5400 s in PIOs): the interval cap is 900 s,
+    // so only the refresh rule can send early.
+    let t0 = Instant::now();
+    let mut e = Engine::new(config, &[], 7, t0);
+    e.handle(
+        Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", t0, 3000, 6000)])),
+        t0,
+    );
+    // Outage from 100 s: no renewal until 2900 s; hosts' preferred lifetime
+    // dwindles with the lease's.
+    let outage = t0 + secs(100)..t0 + secs(2900);
+    let ras = run_with_renewals(&mut e, t0, t0 + secs(2910), (100, 3000, 6000), outage);
+    let last_before = ras.iter().rev().find(|s| s.at < t0 + secs(2900)).unwrap();
+    let told = pio(&last_before.ra, "2001:db8:1:1::/64").unwrap();
+    assert!(told.preferred_lifetime < 2700, "{told:?}");
+    let after: Vec<&Sent> = ras.iter().filter(|s| s.at >= t0 + secs(2900)).collect();
+    assert!(
+        !after.is_empty(),
+        "no RA within 10 s of the Rebind (last one at {:?})",
+        last_before.at - t0
+    );
+    assert!(after[0].at <= t0 + secs(2900) + MIN_DELAY_BETWEEN_RAS);
+    assert_eq!(
+        pio(&after[0].ra, "2001:db8:1:1::/64")
+            .unwrap()
+            .preferred_lifetime,
+        2700
+    );
+    // A renewal that changes nothing for hosts does not add RAs: during the
+    // lease before the outage only the start-up series went out.
+    assert!(ras.iter().filter(|s| s.at < t0 + secs(100)).count() <= 3);
+}
+
+/// The ISP shortens the lease: hosts holding the longer lifetimes are
+/// corrected at once.
+#[test]
+fn cut_lifetimes_are_advertised_at_once() {
+    let (mut e, t0, _) = started(3, RaConfig::default());
+    run_until(&mut e, t0 + secs(HOUR));
+    let now = t0 + secs(HOUR) + secs(1);
+    let actions = e.handle(
+        Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", now, 300, 600)])),
+        now,
+    );
+    let mut ras = sent_ras(&actions, now);
+    ras.extend(run_until(&mut e, now + MIN_DELAY_BETWEEN_RAS));
+    assert!(!ras.is_empty(), "no RA after the lease was cut");
+    let p = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
+    assert!(
+        p.valid_lifetime <= 600 && p.preferred_lifetime <= 300,
+        "{p:?}"
+    );
+}

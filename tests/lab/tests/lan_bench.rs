@@ -18,7 +18,9 @@
 //!   announcing the ULA only; at t0 the script adds the address, rewrites
 //!   radvd.conf and sends SIGHUP (the usual dhcp6c hook).
 //!
-//! Address and default route are polled on the host every 5 ms (`ip -j`).
+//! Address and default route are polled on the host every 5 ms (`ip -j`),
+//! and also timed from the host kernel's own events (`ip -ts monitor`),
+//! which the poll's forks cannot delay.
 //! The kernel does not keep RDNSS, so "has RDNSS" means: the host received
 //! an RA carrying the new /64 *and* an RDNSS option (tcpdump on the host's
 //! `eth0`), and a DNS query to that RDNSS address answers (kdig from the
@@ -76,22 +78,76 @@ impl Kind {
     }
 }
 
+/// Seconds since 1970-01-01T00:00:00Z of a proleptic Gregorian UTC time.
+fn unix_secs(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> i64 {
+    // Days counted from March so the leap day ends the counted year.
+    let (yy, mm) = if mo <= 2 { (y - 1, mo + 12) } else { (y, mo) };
+    let days = 365 * yy + yy / 4 - yy / 100 + yy / 400 + (153 * (mm - 3) + 2) / 5 + d - 719_469;
+    days * 86_400 + h * 3600 + mi * 60 + s
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` at the start of `ts` as (seconds since the epoch,
+/// the rest of `ts`).
+fn parse_civil(ts: &str) -> Option<(i64, &str)> {
+    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    Some((unix_secs(y, mo, d, h, mi, s), ts.get(19..)?))
+}
+
 /// Milliseconds since the Unix epoch of a log line's leading
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (our logger's format).
 fn log_line_time(line: &str) -> Option<SystemTime> {
-    let ts = line.get(..24)?;
-    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
-    if ts.as_bytes().get(23) != Some(&b'Z') {
+    let (secs, rest) = parse_civil(line)?;
+    let ms: i64 = rest.strip_prefix('.')?.get(..3)?.parse().ok()?;
+    if rest.as_bytes().get(4) != Some(&b'Z') {
         return None;
     }
-    // Days since 1970-01-01 of a proleptic Gregorian date, counted from
-    // March so the leap day ends the counted year.
-    let (yy, mm) = if mo <= 2 { (y - 1, mo + 12) } else { (y, mo) };
-    let days = 365 * yy + yy / 4 - yy / 100 + yy / 400 + (153 * (mm - 3) + 2) / 5 + d - 719_469;
-    let millis = ((days * 86_400 + h * 3600 + mi * 60 + s) * 1000) + ms;
+    let millis = secs * 1000 + ms;
     Some(UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).ok()?))
+}
+
+/// The time of an `ip -ts monitor` line (`[YYYY-MM-DDTHH:MM:SS.uuuuuu] ...`,
+/// local time; the monitor runs with `TZ=UTC`) and the event text.
+fn monitor_line(line: &str) -> Option<(SystemTime, &str)> {
+    let (secs, rest) = parse_civil(line.strip_prefix('[')?)?;
+    let (frac, event) = rest.strip_prefix('.')?.split_once(']')?;
+    let micros: u64 = frac.parse().ok()?;
+    let at =
+        UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?) + Duration::from_micros(micros);
+    Some((at, event.trim()))
+}
+
+/// The host kernel's address and default-route events (`ip -ts monitor`),
+/// in order.
+#[derive(Debug, Clone, PartialEq)]
+enum HostEvent {
+    /// A non-tentative global address appeared.
+    Address(SystemTime, Ipv6Addr),
+    /// A default route via this router appeared.
+    Route(SystemTime, Ipv6Addr),
+}
+
+fn parse_monitor(text: &str) -> Vec<HostEvent> {
+    let mut out = Vec::new();
+    for (at, event) in text.lines().filter_map(monitor_line) {
+        if event.starts_with("Deleted") || event.contains("tentative") {
+            continue;
+        }
+        let word_after = |key: &str| {
+            event
+                .split_once(key)
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+        };
+        if let Some(v6) = word_after("inet6 ").and_then(|a| a.parse::<Ipv6Net>().ok()) {
+            out.push(HostEvent::Address(at, v6.addr()));
+        } else if event.starts_with("default via ")
+            && let Some(gw) = word_after("default via ").and_then(|g| g.parse().ok())
+        {
+            out.push(HostEvent::Route(at, gw));
+        }
+    }
+    out
 }
 
 /// The first line of `path` containing `needle` and its time, polling until
@@ -124,24 +180,29 @@ fn poll_host(host: &Netns, stop: &AtomicBool) -> HostSeen {
     let mut seen = HostSeen::default();
     let start = Instant::now();
     while start.elapsed() < RUN_TIMEOUT && !stop.load(Ordering::Relaxed) {
+        // Both queries every round, even once one is answered: a round's
+        // length (two `ip` processes) must not depend on the variant, or the
+        // one whose route was there before t0 (radvd reloaded) is sampled
+        // twice as often.
+        let addresses = host.addresses(plan::HOST_IF).unwrap_or_default();
+        let addresses_at = SystemTime::now();
+        let routes = host.routes(Family::V6).unwrap_or_default();
+        let routes_at = SystemTime::now();
         if seen.address.is_none() {
-            let found = host
-                .addresses(plan::HOST_IF)
-                .unwrap_or_default()
+            let found = addresses
                 .into_iter()
                 .filter(|a| !a.tentative && !a.dadfailed)
                 .find_map(|a| a.v6().filter(|v6| plan::PD_POOL.contains(v6)));
             if let Some(a) = found {
-                seen.address = Some((SystemTime::now(), a));
+                seen.address = Some((addresses_at, a));
             }
         }
         if seen.route.is_none() {
-            let has =
-                host.routes(Family::V6).unwrap_or_default().iter().any(|r| {
-                    r.is_default() && r.gateway == Some(IpAddr::V6(plan::BRIDGE_LINK_LOCAL))
-                });
+            let has = routes
+                .iter()
+                .any(|r| r.is_default() && r.gateway == Some(IpAddr::V6(plan::BRIDGE_LINK_LOCAL)));
             if has {
-                seen.route = Some(SystemTime::now());
+                seen.route = Some(routes_at);
             }
         }
         if seen.address.is_some() && seen.route.is_some() {
@@ -155,6 +216,8 @@ fn poll_host(host: &Netns, stop: &AtomicBool) -> HostSeen {
 /// One successful run.
 #[derive(Debug, Clone)]
 struct Outcome {
+    /// When the run began (the host's kernel events count from here).
+    started: SystemTime,
     t0: SystemTime,
     /// The /64 the host had to get an address in.
     prefix: Ipv6Net,
@@ -267,6 +330,7 @@ impl Bench {
         let mut cmd = Command::new(cpe_bin().unwrap());
         cmd.arg("run").arg("--config").arg(&config);
         let stop = AtomicBool::new(false);
+        let started = SystemTime::now();
         std::thread::scope(|s| {
             let poller = s.spawn(|| poll_host(&self.topo.host, &stop));
             let p = self.topo.router.spawn("bench-cpe", cmd).unwrap();
@@ -289,6 +353,7 @@ impl Bench {
                     return Err(format!("expected 4 LAN daemons, got {pids:?}"));
                 }
                 Ok(Outcome {
+                    started,
                     t0,
                     prefix,
                     seen,
@@ -329,6 +394,7 @@ impl Bench {
     }
 
     fn run_standin(&self, kind: Kind) -> Result<Outcome, String> {
+        let started = SystemTime::now();
         let r = &self.topo.router;
         r.add_address(plan::BRIDGE_IF, IpNet::V6(net_with_host(STANDIN_ULA, 1)))
             .map_err(|e| e.to_string())?;
@@ -376,6 +442,7 @@ impl Bench {
         radvd.process.stop();
         dnsmasq.process.stop();
         Ok(Outcome {
+            started,
             t0,
             prefix: STANDIN_PREFIX,
             seen,
@@ -551,11 +618,14 @@ struct Timing {
     total: Duration,
     /// t0 to the first RA with the new /64 (and the RDNSS) at the host.
     to_ra: Duration,
+    /// t0 to t1 from the host kernel's own events (`ip -ts monitor`)
+    /// instead of the poll; `None` if the monitor missed one.
+    kernel: Option<Duration>,
 }
 
 /// Times a run from its outcome and the host's RAs; `Err` says what was
 /// missing.
-fn timing(o: &Outcome, ras: &[SeenRa]) -> Result<Timing, String> {
+fn timing(o: &Outcome, ras: &[SeenRa], events: &[HostEvent]) -> Result<Timing, String> {
     // Our t0 is a log timestamp cut to the millisecond.
     let from = o.t0;
     let ra = ras
@@ -569,9 +639,22 @@ fn timing(o: &Outcome, ras: &[SeenRa]) -> Result<Timing, String> {
     }
     let route_at = o.seen.route.ok_or("host got no default route")?;
     let t1 = addr_at.max(route_at).max(ra.at);
+    let event_addr = events.iter().find_map(|e| match e {
+        HostEvent::Address(at, a) if *at >= o.started && o.prefix.contains(a) => Some(*at),
+        _ => None,
+    });
+    let event_route = events.iter().find_map(|e| match e {
+        HostEvent::Route(at, gw) if *at >= o.started && *gw == plan::BRIDGE_LINK_LOCAL => Some(*at),
+        _ => None,
+    });
+    let kernel = match (event_addr, event_route) {
+        (Some(a), Some(r)) => Some(a.max(r).max(ra.at).duration_since(from).unwrap_or_default()),
+        _ => None,
+    };
     Ok(Timing {
         total: t1.duration_since(from).unwrap_or_default(),
         to_ra: ra.at.duration_since(from).unwrap_or_default(),
+        kernel,
     })
 }
 
@@ -616,6 +699,7 @@ fn median_u64(v: &[u64]) -> Option<u64> {
 #[derive(Debug, Default, Clone)]
 struct Stats {
     total: Vec<Duration>,
+    kernel: Vec<Duration>,
     to_ra: Vec<Duration>,
     rss: Vec<u64>,
     pss: Vec<u64>,
@@ -627,14 +711,14 @@ fn table(stats: &[Stats]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "| LAN side | runs | median ms | p95 ms | min ms | max ms | median t0 -> RA at host ms | failed |"
+        "| LAN side | runs | median ms | p95 ms | min ms | max ms | median t0 -> RA at host ms | median ms, host kernel events | failed |"
     );
-    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(t, "|---|---|---|---|---|---|---|---|---|");
     for (k, s) in KINDS.iter().zip(stats) {
         let so = sorted(&s.total);
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             k.name(),
             s.total.len(),
             ms(median(&s.total)),
@@ -642,21 +726,24 @@ fn table(stats: &[Stats]) -> String {
             ms(so.first().copied()),
             ms(so.last().copied()),
             ms(median(&s.to_ra)),
+            ms(median(&s.kernel)),
             s.failures.len()
         );
     }
-    let ours = median(&stats[0].total);
+    let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+        (Some(a), Some(b)) if !b.is_zero() => format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()),
+        _ => "-".into(),
+    };
     let _ = writeln!(t);
-    let _ = writeln!(t, "| median ratio ours / theirs (below 1: ours faster) | |");
-    let _ = writeln!(t, "|---|---|");
+    let _ = writeln!(
+        t,
+        "| median ratio ours / theirs (below 1: ours faster) | polled | host kernel events |"
+    );
+    let _ = writeln!(t, "|---|---|---|");
     for (k, s) in KINDS.iter().zip(stats).skip(1) {
-        let r = match (ours, median(&s.total)) {
-            (Some(a), Some(b)) if !b.is_zero() => {
-                format!("{:.2}", a.as_secs_f64() / b.as_secs_f64())
-            }
-            _ => "-".into(),
-        };
-        let _ = writeln!(t, "| vs {} | {r} |", k.name());
+        let polled = ratio(median(&stats[0].total), median(&s.total));
+        let kernel = ratio(median(&stats[0].kernel), median(&s.kernel));
+        let _ = writeln!(t, "| vs {} | {polled} | {kernel} |", k.name());
     }
     let _ = writeln!(t);
     let _ = writeln!(
@@ -699,6 +786,14 @@ fn bench_lan_prefix_to_host_ready() {
         .host
         .capture(plan::HOST_IF, &["icmp6", "and", "ip6[40]", "==", "134"])
         .unwrap();
+    // The host kernel's address and route events, time-stamped as they
+    // happen: the poll above forks two `ip` processes per round, which queue
+    // behind whatever else the CPU does at t0.
+    let mut monitor = Command::new("ip");
+    monitor
+        .env("TZ", "UTC")
+        .args(["-ts", "-6", "monitor", "address", "route"]);
+    let monitor = bench.topo.host.spawn("ip-monitor", monitor).unwrap();
 
     let mut done: Vec<(usize, Kind, Outcome)> = Vec::new();
     let mut stats = vec![Stats::default(); KINDS.len()];
@@ -719,26 +814,32 @@ fn bench_lan_prefix_to_host_ready() {
     }
     std::thread::sleep(Duration::from_millis(300));
     capture.process.stop();
+    monitor.stop();
     let ras = parse_ras(&decode_pcap(capture.pcap_path()));
+    let events = parse_monitor(&monitor.log_text());
 
-    let mut csv = String::from("round,kind,total_s,to_ra_s,rss_kib,pss_kib\n");
+    let mut csv = String::from("round,kind,total_s,to_ra_s,rss_kib,pss_kib,kernel_s\n");
     for (round, kind, o) in &done {
         let i = KINDS.iter().position(|k| k == kind).unwrap();
         let s = &mut stats[i];
-        match timing(o, &ras) {
+        match timing(o, &ras, &events) {
             Ok(tm) => {
                 s.total.push(tm.total);
+                s.kernel.extend(tm.kernel);
                 s.to_ra.push(tm.to_ra);
                 s.rss.push(o.memory.rss_kib);
                 s.pss.push(o.memory.pss_kib);
                 s.processes = o.memory.processes;
                 let _ = writeln!(
                     csv,
-                    "{round},{kind:?},{:.4},{:.4},{},{}",
+                    "{round},{kind:?},{:.4},{:.4},{},{},{}",
                     tm.total.as_secs_f64(),
                     tm.to_ra.as_secs_f64(),
                     o.memory.rss_kib,
-                    o.memory.pss_kib
+                    o.memory.pss_kib,
+                    tm.kernel
+                        .map(|k| format!("{:.4}", k.as_secs_f64()))
+                        .unwrap_or_default()
                 );
             }
             Err(e) => {
@@ -796,6 +897,7 @@ fn run_timing_needs_address_route_and_rdnss_ra() {
     let at = |ms: u64| t0 + Duration::from_millis(ms);
     let addr: Ipv6Addr = "2001:db8:10ff:1::5".parse().unwrap();
     let o = Outcome {
+        started: t0 - Duration::from_millis(100),
         t0,
         prefix: STANDIN_PREFIX,
         seen: HostSeen {
@@ -819,17 +921,31 @@ fn run_timing_needs_address_route_and_rdnss_ra() {
         ra(5, vec![]),
         ra(40, vec![STANDIN_DNS]),
     ];
-    let tm = timing(&o, &ras).unwrap();
+    let tm = timing(&o, &ras, &[]).unwrap();
     assert_eq!(tm.to_ra, Duration::from_millis(40));
     assert_eq!(tm.total, Duration::from_millis(40));
-    let tm = timing(&o, &ras[2..]).unwrap();
+    assert_eq!(tm.kernel, None);
+    // Kernel events: the first ones after the run began, in the /64 and
+    // via the router, count; the RA still bounds t1 from below.
+    let events = vec![
+        HostEvent::Route(t0 - Duration::from_secs(1), plan::BRIDGE_LINK_LOCAL),
+        HostEvent::Address(at(41), "2001:db8:1000:1::5".parse().unwrap()),
+        HostEvent::Address(at(42), addr),
+        HostEvent::Route(at(43), "fe80::99".parse().unwrap()),
+        HostEvent::Route(at(44), plan::BRIDGE_LINK_LOCAL),
+    ];
+    let tm = timing(&o, &ras, &events).unwrap();
+    assert_eq!(tm.kernel, Some(Duration::from_millis(44)));
+    let tm = timing(&o, &ras, &events[..4]).unwrap();
+    assert_eq!(tm.kernel, None);
+    let tm = timing(&o, &ras[2..], &[]).unwrap();
     assert_eq!(tm.total, Duration::from_millis(40));
-    assert!(timing(&o, &ras[..2]).is_err());
+    assert!(timing(&o, &ras[..2], &[]).is_err());
     let wrong = Outcome {
         prefix: "2001:db8:1000:1::/64".parse().unwrap(),
         ..o.clone()
     };
-    assert!(timing(&wrong, &ras).is_err());
+    assert!(timing(&wrong, &ras, &[]).is_err());
     let no_route = Outcome {
         seen: HostSeen {
             route: None,
@@ -837,7 +953,7 @@ fn run_timing_needs_address_route_and_rdnss_ra() {
         },
         ..o
     };
-    assert!(timing(&no_route, &ras).is_err());
+    assert!(timing(&no_route, &ras, &[]).is_err());
 }
 
 #[test]
@@ -848,4 +964,31 @@ fn log_timestamps_parse_to_unix_time() {
         Duration::from_millis(1_795_479_182_964)
     );
     assert_eq!(log_line_time("short"), None);
+}
+
+#[test]
+fn ip_monitor_events_parse() {
+    let text = "\
+[2026-12-02T22:20:00.000100] Deleted 2: eth0    inet6 2001:db8:10ff:1:0:ff:fe00:301/64 scope global dynamic
+[2026-12-02T22:20:01.250000] 2: eth0    inet6 2001:db8:10ff:1:0:ff:fe00:301/64 scope global tentative dynamic mngtmpaddr
+[2026-12-02T22:20:01.500000] 2: eth0    inet6 2001:db8:10ff:1:0:ff:fe00:301/64 scope global dynamic mngtmpaddr
+       valid_lft 86400sec preferred_lft 14400sec
+[2026-12-02T22:20:01.600000] default via fe80::ff:fe00:202 dev eth0 proto ra metric 1024 expires 1799sec hoplimit 64 pref medium
+[2026-12-02T22:20:01.700000] Deleted default via fe80::ff:fe00:202 dev eth0 proto ra metric 1024
+[2026-12-02T22:20:01.800000] 2001:db8:10ff:1::/64 dev eth0 proto kernel metric 256 expires 86400sec pref medium
+";
+    let base = UNIX_EPOCH + Duration::from_secs(unix_secs(2026, 12, 2, 22, 20, 1) as u64);
+    assert_eq!(
+        parse_monitor(text),
+        vec![
+            HostEvent::Address(
+                base + Duration::from_millis(500),
+                "2001:db8:10ff:1:0:ff:fe00:301".parse().unwrap()
+            ),
+            HostEvent::Route(
+                base + Duration::from_millis(600),
+                "fe80::ff:fe00:202".parse().unwrap()
+            ),
+        ]
+    );
 }

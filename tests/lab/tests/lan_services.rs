@@ -258,3 +258,63 @@ fn a_second_router_advertising_on_the_lan_is_reported() {
         "the rogue router must be logged:\n{log}"
     );
 }
+
+/// Issue 9 item 1: the ISP's lifetimes are shorter than the configured RA
+/// interval (`config/default.toml`: 200-600 s; Kea here: preferred 20 s,
+/// valid 40 s, T1 5 s). The router renews every 5 s; its RAs must keep the
+/// host's address preferred although the host never solicits again after
+/// its first configuration. Before the fix the RAs stopped after the
+/// start-up series and the address went deprecated about 20 s later.
+#[test]
+fn short_isp_lifetimes_keep_the_hosts_address_preferred_without_solicitations() {
+    let timers = LeaseTimers {
+        renew: 5,
+        rebind: 8,
+        preferred: 20,
+        valid: 40,
+    };
+    let s = setup(
+        "lan_short_lifetimes",
+        KeaOptions {
+            timers,
+            ..KeaOptions::default()
+        },
+    );
+    let lan64 = current_delegated_lan(&s.router);
+    let first = host_address_in(&s, lan64);
+    // The host solicits only when its link comes up; make sure it never
+    // does again, so only unsolicited RAs can keep its address alive.
+    s.topo
+        .host
+        .sysctl_set(
+            &format!("net.ipv6.conf.{}.router_solicitations", plan::HOST_IF),
+            "0",
+        )
+        .unwrap();
+    // Longer than the start-up RA series (3 RAs at most 16 s apart) plus a
+    // valid lifetime, so an address kept alive only by them would be gone.
+    let watch = Duration::from_secs(75);
+    let started = std::time::Instant::now();
+    let mut lowest_preferred = u32::MAX;
+    while started.elapsed() < watch {
+        let addrs = s.topo.host.addresses(plan::HOST_IF).unwrap();
+        let ours = addrs.iter().find(|a| a.addr() == first.addr());
+        let preferred = ours.and_then(|a| a.preferred_lft).unwrap_or(0);
+        assert!(
+            ours.is_some_and(|a| !a.deprecated) && preferred > 0,
+            "after {:?} the host's address {} is {}\nrouter status: {}",
+            started.elapsed(),
+            first.addr(),
+            ours.map_or("gone".to_string(), |a| format!("{a:?}")),
+            s.router
+                .status()
+                .map(|v| v["lan"][0].to_string())
+                .unwrap_or_default()
+        );
+        lowest_preferred = lowest_preferred.min(preferred);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("lowest preferred lifetime left on the host over {watch:?}: {lowest_preferred} s");
+    // RAs at most a third of the preferred lifetime apart (<= 6.7 s here).
+    assert!(lowest_preferred >= 5, "{lowest_preferred}");
+}

@@ -447,3 +447,94 @@ fn wan_ipoe_dhcpv4_lease_from_dnsmasq() {
     );
     assert_eq!(server_log.matches("DHCPACK").count(), 2, "{server_log}");
 }
+
+/// Whether the router namespace has an IPv6 default route.
+fn has_default_v6(ns: &Netns) -> bool {
+    ns.routes(cpe_lab::Family::V6)
+        .unwrap()
+        .iter()
+        .any(cpe_lab::Route::is_default)
+}
+
+/// Issue 9 item 7: a single forged RA with router lifetime 0, sent from the
+/// genuine ISP router's own link-local address, withdraws the kernel's
+/// default route. The daemon solicits at once, the genuine radvd answers,
+/// and the route is back within a round trip, not at radvd's next periodic
+/// RA (40-60 s here). Three rounds, so a periodic RA landing by chance in
+/// the window cannot make the test pass without the fix.
+#[test]
+fn wan_ipoe_forged_router_withdrawal_is_undone_within_a_round_trip() {
+    let lab = Lab::new("wan_forged").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let status = topo.router.unique_path("wan-status", "json");
+    let _radvd = topo
+        .start_radvd_isp(&RadvdOptions {
+            min_interval: 40,
+            max_interval: 60,
+            ..isp_ra()
+        })
+        .unwrap();
+    let daemon = start_standalone(&topo, &status, &["--no-ipv4"]);
+    wait_facts(&status, "WAN up", &daemon, |f| {
+        f["state"] == "up" && f["ra_router_lifetime"] == 1800
+    });
+    let forge = env!("CARGO_BIN_EXE_cpe-lab-forge-ra");
+    let source = ISP_LINK_LOCAL.to_string();
+    let mut restored_in = Vec::new();
+    for _ in 0..3 {
+        assert!(has_default_v6(&topo.router));
+        topo.isp
+            .exec_ok(&[
+                forge,
+                "--interface",
+                ISP_IF,
+                "--source",
+                &source,
+                "--router-lifetime",
+                "0",
+                "--managed",
+                "--other",
+            ])
+            .unwrap();
+        let forged = Instant::now();
+        let back = wait_for("the default route back", Duration::from_secs(3), || {
+            // Give the kernel time to act on the forged RA before looking.
+            if forged.elapsed() < Duration::from_millis(20) {
+                return Ok(Check::NotYet("just forged".into()));
+            }
+            Ok(if has_default_v6(&topo.router) {
+                Check::Ready(forged.elapsed())
+            } else {
+                Check::NotYet("no IPv6 default route".into())
+            })
+        });
+        match back {
+            Ok(took) => restored_in.push(took),
+            Err(e) => panic!("{e}\ndaemon log:\n{}", daemon.log_tail(30)),
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    eprintln!("default route restored after {restored_in:?}");
+    for took in &restored_in {
+        assert!(*took < Duration::from_millis(1000), "{restored_in:?}");
+    }
+    let log = daemon.log_text();
+    // Each forged RA was seen as a withdrawal and confirmed by an RS...
+    let withdrawn = log
+        .matches("connecting: no default route: ISP router lifetime 0")
+        .count();
+    assert_eq!(withdrawn, 3, "{}", daemon.log_tail(40));
+    assert!(log.matches("sent Router Solicitation").count() >= 3);
+    // ...and never reported as "up" with router lifetime 0 first, nor the
+    // genuine answer as a missing route for the moment before the kernel's
+    // route notification is read.
+    assert!(!log.contains("(router lifetime 0 s)"), "{log}");
+    let after_up = log
+        .split_once("(router lifetime 1800 s)")
+        .map_or("", |(_, rest)| rest);
+    assert!(
+        !after_up.contains("but no default route is installed"),
+        "{after_up}"
+    );
+    assert!(daemon.is_running());
+}

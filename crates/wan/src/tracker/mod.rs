@@ -19,6 +19,10 @@ pub const RS_INITIAL_INTERVAL: Duration = Duration::from_secs(4);
 /// RFC 7559 MAX_RTR_SOLICITATION_INTERVAL: a CPE keeps soliciting, backing
 /// off to once an hour, rather than giving up after three tries.
 pub const RS_MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// Shortest gap between two Router Solicitations sent to confirm a default
+/// router's withdrawal: forged withdrawals arriving faster than this cost
+/// the ISP router no more than one RS per second.
+pub const RS_CONFIRM_GAP: Duration = Duration::from_secs(1);
 
 /// The link as far as the WAN state cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +129,27 @@ pub struct View {
 }
 
 impl View {
+    /// The IPv6 default router, unless its latest RA withdrew it (router
+    /// lifetime 0): the kernel is removing that route, so it is not counted
+    /// even in the moment before the netlink event says so.
     fn default_v6(&self) -> Option<Ipv6Addr> {
         self.routes.iter().find_map(|r| match r.gateway {
-            IpAddr::V6(g) => Some(g),
-            IpAddr::V4(_) => None,
+            IpAddr::V6(g) if !self.withdrawn(g) => Some(g),
+            _ => None,
         })
+    }
+
+    /// Whether the latest RA from `router` said router lifetime 0.
+    fn withdrawn(&self, router: Ipv6Addr) -> bool {
+        matches!(&self.last_ra, Some((ra, _)) if ra.source == router && ra.router_lifetime == 0)
+    }
+
+    /// Whether `router` is (or until its latest RA was) our default router.
+    fn is_default_router(&self, router: Ipv6Addr) -> bool {
+        let routed = self.routes.iter().any(|r| r.gateway == IpAddr::V6(router));
+        let advertised = matches!(&self.last_ra,
+            Some((ra, _)) if ra.source == router && ra.router_lifetime > 0);
+        routed || advertised
     }
 
     fn default_v4(&self) -> Option<Ipv4Addr> {
@@ -217,20 +237,40 @@ pub fn assess(v: &View) -> (WanState, String) {
 struct Solicit {
     next: Option<Instant>,
     interval: Duration,
+    /// When the last confirming solicitation was sent.
+    last_confirm: Option<Instant>,
+    /// The next solicitation confirms a withdrawal.
+    confirming: bool,
 }
 
 impl Solicit {
+    /// Solicits at once (at most one per [`RS_CONFIRM_GAP`]) to confirm
+    /// that the default router withdrew, then backs off as usual until an
+    /// RA answers.
+    fn confirm(&mut self, now: Instant) {
+        let at = self
+            .last_confirm
+            .map_or(now, |t| now.max(t + RS_CONFIRM_GAP));
+        self.confirming = true;
+        self.next = Some(self.next.map_or(at, |n| n.min(at)));
+        self.interval = RS_INITIAL_INTERVAL;
+    }
     fn start(&mut self, now: Instant) {
         self.next = Some(now);
         self.interval = RS_INITIAL_INTERVAL;
+        self.confirming = false;
     }
     fn stop(&mut self) {
         self.next = None;
+        self.confirming = false;
     }
     /// Whether one is due now; schedules the next with doubled interval.
     fn due(&mut self, now: Instant) -> bool {
         match self.next {
             Some(t) if t <= now => {
+                if std::mem::take(&mut self.confirming) {
+                    self.last_confirm = Some(now);
+                }
                 self.next = Some(now + self.interval);
                 self.interval = (self.interval * 2).min(RS_MAX_INTERVAL);
                 true
@@ -347,7 +387,15 @@ impl Tracker {
                 self.view.rdnss.insert(*server, until);
             }
         }
-        self.solicit.stop();
+        // RFC 7084 G-5 makes us stop being the LAN's default router when
+        // the ISP's only default router withdraws. One forged RA from its
+        // address would do the same, so ask at once: a genuine router answers
+        // within a round trip and the route is back (issue 9 item 7).
+        if ra.router_lifetime == 0 && self.view.is_default_router(ra.source) {
+            self.solicit.confirm(now);
+        } else {
+            self.solicit.stop();
+        }
         self.view.last_ra = Some((ra, now));
     }
 

@@ -143,10 +143,11 @@ fn router_lifetime_zero_reports_no_default_route() {
     t.handle(link(true), t0);
     t.handle(Input::Ra(ra(1800)), t0);
     t.handle(Input::RouteUp(default_v6()), t0);
-    // ISP switches to lifetime 0: the kernel drops the route, the RA says why.
-    t.handle(Input::Ra(ra(0)), t0 + Duration::from_secs(1));
-    let f =
-        last_facts(&t.handle(Input::RouteGone(default_v6()), t0 + Duration::from_secs(1))).unwrap();
+    // ISP switches to lifetime 0: the RA says why, the kernel drops the
+    // route (which changes nothing more).
+    let f = last_facts(&t.handle(Input::Ra(ra(0)), t0 + Duration::from_secs(1))).unwrap();
+    let a = t.handle(Input::RouteGone(default_v6()), t0 + Duration::from_secs(1));
+    assert_eq!(last_facts(&a), None);
     assert_eq!(f.state, WanState::Connecting);
     assert_eq!(
         f.reason,
@@ -343,4 +344,79 @@ fn resync_replaces_routes_and_addresses() {
     .unwrap();
     assert_eq!(f.default_router_v6, None);
     assert_ne!(f.state, WanState::Up);
+}
+
+/// Issue 9 item 7: one RA with router lifetime 0 from the default router
+/// (possibly forged) makes us ask at once, and the facts never claim "up"
+/// with lifetime 0 nor flip their reason when the kernel's route goes.
+#[test]
+fn withdrawal_of_the_default_router_is_confirmed_by_an_immediate_rs() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    bring_up(&mut t, t0);
+    t.handle(Input::Ra(ra(1800)), t0);
+    t.handle(Input::RouteUp(default_v6()), t0);
+    let t1 = t0 + Duration::from_secs(100);
+    let a = t.handle(Input::Ra(ra(0)), t1);
+    assert_eq!(rs_count(&a), 1, "RS at once to confirm the withdrawal");
+    let f = last_facts(&a).unwrap();
+    assert_eq!(f.state, WanState::Connecting);
+    assert_eq!(
+        f.reason,
+        "no default route: ISP router lifetime 0 (RA from fe80::1)"
+    );
+    assert_eq!(f.default_router_v6, None);
+    // The kernel's route removal changes nothing an engineer sees.
+    let a = t.handle(Input::RouteGone(default_v6()), t1);
+    assert_eq!(last_facts(&a), None, "no second, different log line");
+    // The genuine router answers: solicitation stops, up again with the route.
+    let t2 = t1 + Duration::from_millis(300);
+    assert_eq!(rs_count(&t.handle(Input::Ra(ra(1800)), t2)), 0);
+    let f = last_facts(&t.handle(Input::RouteUp(default_v6()), t2)).unwrap();
+    assert_eq!(f.state, WanState::Up);
+    assert_eq!(
+        t.next_deadline(),
+        Some(t2 + Duration::from_secs(600)),
+        "no RS pending"
+    );
+    // A real withdrawal answered by lifetime 0 costs one RS, not a series.
+    let t3 = t2 + Duration::from_secs(10);
+    assert_eq!(rs_count(&t.handle(Input::Ra(ra(0)), t3)), 1);
+    t.handle(Input::RouteGone(default_v6()), t3);
+    let t4 = t3 + Duration::from_millis(200);
+    assert_eq!(rs_count(&t.handle(Input::Ra(ra(0)), t4)), 0);
+    assert_eq!(t.next_deadline(), Some(t4 + Duration::from_secs(600)));
+}
+
+/// The confirmation does not wait behind the start-up solicitation: a
+/// withdrawal right after the WAN came up is asked about at once too.
+#[test]
+fn withdrawal_right_after_start_up_is_confirmed_at_once() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    assert_eq!(rs_count(&bring_up(&mut t, t0)), 1);
+    t.handle(Input::Ra(ra(1800)), t0 + Duration::from_millis(10));
+    t.handle(Input::RouteUp(default_v6()), t0 + Duration::from_millis(10));
+    let a = t.handle(Input::Ra(ra(0)), t0 + Duration::from_millis(40));
+    assert_eq!(rs_count(&a), 1);
+}
+
+/// A flood of forged withdrawals costs at most one RS per second.
+#[test]
+fn forged_withdrawal_flood_is_answered_by_at_most_one_rs_per_second() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    bring_up(&mut t, t0);
+    t.handle(Input::Ra(ra(1800)), t0);
+    t.handle(Input::RouteUp(default_v6()), t0);
+    let mut sent = 0;
+    for i in 1..=100u64 {
+        let now = t0 + Duration::from_millis(100 * i);
+        sent += rs_count(&t.handle(Input::Ra(ra(0)), now));
+        // The genuine router answers every forged RA 10 ms later.
+        let answer = now + Duration::from_millis(10);
+        sent += rs_count(&t.handle(Input::Ra(ra(1800)), answer));
+        sent += rs_count(&t.handle(Input::Tick, answer));
+    }
+    assert!((9..=11).contains(&sent), "{sent} RS in 10 s");
 }
