@@ -126,54 +126,21 @@ mod tests {
     use std::net::Ipv4Addr;
     use std::time::{Duration, Instant};
 
-    use cpe_wire::dhcpv4::{
-        self, FLAG_BROADCAST, MAX_CLIENT_ID_LEN, MIN_CLIENT_ID_LEN, Message, MessageType,
-        OP_REQUEST, Options,
-    };
-    use ipnet::Ipv4Net;
+    use cpe_wire::dhcpv4::{self, MAX_CLIENT_ID_LEN, MIN_CLIENT_ID_LEN, MessageType};
     use proptest::prelude::*;
 
     use super::*;
-    use crate::config::PoolConfig;
     use crate::engine::{DropReason, Outcome, Server};
 
     const UNIX_NOW: u64 = 1_800_000_000;
 
-    fn server() -> Server {
-        let config = PoolConfig {
-            address: Ipv4Net::new(Ipv4Addr::new(192, 168, 1, 1), 24).unwrap(),
-            pool: (
-                Ipv4Addr::new(192, 168, 1, 100),
-                Ipv4Addr::new(192, 168, 1, 110),
-            ),
-            lease_time: 600,
-            domain: None,
-        };
-        Server::new(config, LeaseTable::new())
-    }
-
     fn msg(t: MessageType, client_id: &[u8], requested: Option<Ipv4Addr>) -> Vec<u8> {
-        Message {
-            op: OP_REQUEST,
-            hops: 0,
-            xid: 7,
-            secs: 0,
-            flags: FLAG_BROADCAST,
-            ciaddr: Ipv4Addr::UNSPECIFIED,
-            yiaddr: Ipv4Addr::UNSPECIFIED,
-            siaddr: Ipv4Addr::UNSPECIFIED,
-            giaddr: Ipv4Addr::UNSPECIFIED,
-            chaddr: [2, 0, 0, 0, 9, 9],
-            options: Options {
-                message_type: Some(t),
-                client_id: client_id.to_vec(),
-                requested_ip: requested,
-                server_id: requested.map(|_| Ipv4Addr::new(192, 168, 1, 1)),
-                hostname: Some("-".into()),
-                ..Options::default()
-            },
-        }
-        .encode()
+        crate::tests::client_msg(9, t, |m| {
+            m.options.client_id = client_id.to_vec();
+            m.options.requested_ip = requested;
+            m.options.server_id = requested.map(|_| Ipv4Addr::new(192, 168, 1, 1));
+            m.options.hostname = Some("-".into());
+        })
     }
 
     /// Discover + request with a client identifier of `len` octets, which
@@ -202,7 +169,7 @@ mod tests {
     #[test]
     fn every_client_id_the_server_binds_survives_a_restart() {
         let now = Instant::now();
-        let mut s = server();
+        let mut s = Server::new(crate::tests::cfg(100, 110), LeaseTable::new());
         for len in [MIN_CLIENT_ID_LEN, 200, MAX_CLIENT_ID_LEN] {
             let addr = bind_with_id_of(&mut s, len, now).expect("served");
             let text = render(s.leases(), now, UNIX_NOW);
