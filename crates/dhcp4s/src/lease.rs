@@ -18,6 +18,8 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use cpe_wire::dhcpv4;
+
 use crate::config::PoolConfig;
 
 /// Who a lease belongs to: the client identifier (option 61) when the
@@ -55,10 +57,17 @@ impl ClientKey {
     }
 
     /// Parses the [`fmt::Display`] form (`id:<hex>` / `hw:<hex>`).
+    ///
+    /// Identifiers are accepted in exactly the length range the decoder
+    /// accepts ([`dhcpv4::MIN_CLIENT_ID_LEN`]..=[`dhcpv4::MAX_CLIENT_ID_LEN`]):
+    /// a narrower range here would silently drop a stored lease on restart
+    /// and hand its address to another host.
     pub fn parse(s: &str) -> Option<Self> {
         if let Some(h) = s.strip_prefix("id:") {
             let b = unhex(h)?;
-            (b.len() >= 2 && b.len() <= 255).then_some(Self::Id(b))
+            (dhcpv4::MIN_CLIENT_ID_LEN..=dhcpv4::MAX_CLIENT_ID_LEN)
+                .contains(&b.len())
+                .then_some(Self::Id(b))
         } else {
             let b = unhex(s.strip_prefix("hw:")?)?;
             <[u8; 6]>::try_from(b.as_slice()).ok().map(Self::Mac)

@@ -12,6 +12,12 @@
 //! `-`. Offers are not saved (they last a minute). A line that does not
 //! parse is skipped and counted, never fatal: a damaged file must not keep
 //! the LAN without DHCP. Written with `cpe_sys::persist::atomic_write`.
+//!
+//! Every record the engine can hold reads back unchanged (offers aside):
+//! client identifiers have the decoder's length bounds
+//! ([`cpe_wire::dhcpv4::MAX_CLIENT_ID_LEN`]), host names go through
+//! [`clean_hostname`] before they are stored, and the property test below
+//! holds the two sides to that.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -25,13 +31,16 @@ pub const HEADER: &str = "cpe-dhcp4s-leases 1";
 const MAX_HOSTNAME: usize = 63;
 
 /// A host name safe for one whitespace-separated field.
+///
+/// A name needs a letter or digit: without one it names nothing on the
+/// console, and `-` is the file's "no name", which would not read back.
 pub fn clean_hostname(name: &str) -> Option<String> {
     let s: String = name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         .take(MAX_HOSTNAME)
         .collect();
-    (!s.is_empty()).then_some(s)
+    s.chars().any(|c| c.is_ascii_alphanumeric()).then_some(s)
 }
 
 fn parse_mac(s: &str) -> Option<[u8; 6]> {
@@ -112,4 +121,134 @@ pub fn parse(text: &str, now: Instant, unix_now: u64) -> (LeaseTable, usize) {
         }
     }
     (table, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::{Duration, Instant};
+
+    use cpe_wire::dhcpv4::{self, MAX_CLIENT_ID_LEN, MIN_CLIENT_ID_LEN, MessageType};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::{DropReason, Outcome, Server};
+
+    const UNIX_NOW: u64 = 1_800_000_000;
+
+    fn msg(t: MessageType, client_id: &[u8], requested: Option<Ipv4Addr>) -> Vec<u8> {
+        crate::tests::client_msg(9, t, |m| {
+            m.options.client_id = client_id.to_vec();
+            m.options.requested_ip = requested;
+            m.options.server_id = requested.map(|_| Ipv4Addr::new(192, 168, 1, 1));
+            m.options.hostname = Some("-".into());
+        })
+    }
+
+    /// Discover + request with a client identifier of `len` octets, which
+    /// `Options::encode` splits into instances (RFC 3396) past 255.
+    fn bind_with_id_of(s: &mut Server, len: usize, now: Instant) -> Option<Ipv4Addr> {
+        let id = vec![0xab; len];
+        let Outcome::Reply { payload, .. } = s.handle(&msg(MessageType::Discover, &id, None), now)
+        else {
+            return None;
+        };
+        let offered = dhcpv4::decode(&payload).unwrap().yiaddr;
+        let ack = s.handle(&msg(MessageType::Request, &id, Some(offered)), now);
+        assert!(matches!(
+            ack,
+            Outcome::Reply {
+                kind: MessageType::Ack,
+                ..
+            }
+        ));
+        Some(offered)
+    }
+
+    /// Found by fuzzing (issue 16): a client identifier assembled from
+    /// split options was longer than the file accepts, so its lease was
+    /// skipped on restart and the address free for another host.
+    #[test]
+    fn every_client_id_the_server_binds_survives_a_restart() {
+        let now = Instant::now();
+        let mut s = Server::new(crate::tests::cfg(100, 110), LeaseTable::new());
+        for len in [MIN_CLIENT_ID_LEN, 200, MAX_CLIENT_ID_LEN] {
+            let addr = bind_with_id_of(&mut s, len, now).expect("served");
+            let text = render(s.leases(), now, UNIX_NOW);
+            let (back, skipped) = parse(&text, now, UNIX_NOW);
+            assert_eq!(skipped, 0, "{text}");
+            let l = back.get(addr).expect("restored");
+            assert_eq!(l.client, ClientKey::Id(vec![0xab; len]));
+            assert_eq!(l.state, LeaseState::Bound);
+            assert_eq!(l.hostname, None, "\"-\" is no host name");
+        }
+        for len in [MAX_CLIENT_ID_LEN + 1, 300, 1000] {
+            let before = s.leases().clone();
+            let out = s.handle(&msg(MessageType::Discover, &vec![0xab; len], None), now);
+            assert_eq!(
+                out,
+                Outcome::Drop(DropReason::Malformed(
+                    dhcpv4::DecodeError::BadOptionLength {
+                        code: dhcpv4::code::CLIENT_ID,
+                        len,
+                    }
+                ))
+            );
+            assert_eq!(*s.leases(), before);
+        }
+    }
+
+    fn arb_key() -> impl Strategy<Value = ClientKey> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), MIN_CLIENT_ID_LEN..=MAX_CLIENT_ID_LEN)
+                .prop_map(ClientKey::Id),
+            any::<[u8; 6]>().prop_map(ClientKey::Mac),
+        ]
+    }
+
+    /// A record as the engine stores it, `until` as seconds from now.
+    fn arb_lease() -> impl Strategy<Value = (ClientKey, [u8; 6], Option<String>, LeaseState, u64)> {
+        (
+            arb_key(),
+            any::<[u8; 6]>(),
+            // What a client may send in option 12, then cleaned as the
+            // engine does before storing it.
+            prop::option::of(prop_oneof![".{0,80}", "[-._a]{1,3}"])
+                .prop_map(|h| h.as_deref().and_then(clean_hostname)),
+            prop_oneof![
+                Just(LeaseState::Bound),
+                Just(LeaseState::Declined),
+                Just(LeaseState::Free),
+            ],
+            0u64..=u64::from(u32::MAX),
+        )
+    }
+
+    proptest! {
+        /// The file holds every record the engine can store (offers are
+        /// not saved), field for field.
+        #[test]
+        fn the_lease_file_round_trips_every_storable_record(
+            records in prop::collection::vec(
+                (any::<u8>(), any::<u8>(), arb_lease()),
+                0..20,
+            ),
+        ) {
+            let now = Instant::now();
+            let mut table = LeaseTable::new();
+            for (c, d, (client, mac, hostname, state, left)) in records {
+                // A free record's end is not kept: it reads back as `now`.
+                let left = if state == LeaseState::Free { 0 } else { left };
+                let until = now + Duration::from_secs(left);
+                table.insert(
+                    Ipv4Addr::new(10, 0, c, d),
+                    Lease { client, mac, hostname, state, until },
+                );
+            }
+            let text = render(&table, now, UNIX_NOW);
+            let (back, skipped) = parse(&text, now, UNIX_NOW);
+            prop_assert_eq!(skipped, 0, "{}", text);
+            prop_assert_eq!(back, table);
+        }
+    }
 }

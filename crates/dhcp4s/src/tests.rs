@@ -15,7 +15,7 @@ use crate::persist;
 
 const ROUTER: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
 
-fn cfg(first: u8, last: u8) -> PoolConfig {
+pub(crate) fn cfg(first: u8, last: u8) -> PoolConfig {
     PoolConfig {
         address: Ipv4Net::new(ROUTER, 24).unwrap(),
         pool: (
@@ -35,7 +35,7 @@ fn mac(n: u8) -> [u8; 6] {
     [2, 0, 0, 0, 3, n]
 }
 
-fn client_msg(n: u8, t: MessageType, f: impl FnOnce(&mut Message)) -> Vec<u8> {
+pub(crate) fn client_msg(n: u8, t: MessageType, f: impl FnOnce(&mut Message)) -> Vec<u8> {
     let mut m = Message {
         op: OP_REQUEST,
         hops: 0,

@@ -34,7 +34,8 @@ pub struct SavedLease {
     pub t2: u32,
     /// DNS servers.
     pub dns_servers: Vec<Ipv6Addr>,
-    /// Search domains, dotted.
+    /// Search domains, dotted, odd octets escaped as `Display` writes them
+    /// (read back with `DomainName::from_presentation`).
     pub domains: Vec<String>,
 }
 
@@ -125,9 +126,92 @@ impl SavedLease {
             domains: self
                 .domains
                 .iter()
-                .filter_map(|d| DomainName::from_dotted(d).ok())
+                // The escaped form: a label holding a dot or a space must
+                // come back as one label, not two or a different name.
+                .filter_map(|d| DomainName::from_presentation(d).ok())
                 .collect(),
         };
         (!lease.is_empty()).then_some(lease)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_deadline(now: Instant) -> impl Strategy<Value = Option<Instant>> {
+        // Whole seconds (what the file keeps), at least one left, or never.
+        prop_oneof![
+            Just(None),
+            (1u32..INFINITY).prop_map(move |s| deadline_after(now, s)),
+        ]
+    }
+
+    fn arb_domain() -> impl Strategy<Value = DomainName> {
+        // Any octets: a server's option 24 is not limited to host names.
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 1..20), 0..4)
+            .prop_filter_map("name too long", |labels| {
+                DomainName::from_labels(labels.iter().map(Vec::as_slice)).ok()
+            })
+    }
+
+    fn arb_lease(now: Instant) -> impl Strategy<Value = Lease> {
+        let binding = move || (arb_deadline(now), arb_deadline(now));
+        (
+            prop::collection::vec(any::<u8>(), 3..=Duid::MAX_LEN)
+                .prop_filter_map("not a DUID", |b| Duid::from_bytes(&b).ok()),
+            prop::collection::vec(((any::<u128>(), 0u8..=128), binding()), 0..3),
+            prop::collection::vec((any::<u128>(), binding()), 0..3),
+            arb_deadline(now),
+            arb_deadline(now),
+            prop::collection::vec(any::<u128>().prop_map(Ipv6Addr::from), 0..3),
+            prop::collection::vec(arb_domain(), 0..4),
+        )
+            .prop_map(
+                |(server_id, prefixes, addresses, t1, t2, dns_servers, domains)| Lease {
+                    server_id,
+                    prefixes: prefixes
+                        .into_iter()
+                        .map(
+                            |((a, len), (preferred_until, valid_until))| DelegatedPrefix {
+                                prefix: Ipv6Net::new(Ipv6Addr::from(a), len)
+                                    .unwrap_or_default()
+                                    .trunc(),
+                                preferred_until,
+                                valid_until,
+                            },
+                        )
+                        .collect(),
+                    addresses: addresses
+                        .into_iter()
+                        .map(|(a, (preferred_until, valid_until))| LeasedAddress {
+                            address: Ipv6Addr::from(a),
+                            preferred_until,
+                            valid_until,
+                        })
+                        .collect(),
+                    t1,
+                    t2,
+                    dns_servers,
+                    domains,
+                },
+            )
+    }
+
+    proptest! {
+        /// Whatever lease the client holds comes back from its JSON file as
+        /// it was (saved and restored at the same moment).
+        #[test]
+        fn a_saved_lease_restores_unchanged(
+            (now, lease) in Just(Instant::now()).prop_flat_map(|now| (Just(now), arb_lease(now))),
+        ) {
+            prop_assume!(!lease.is_empty());
+            let json = serde_json::to_vec_pretty(&SavedLease::capture(&lease, now, 1_800_000_000))
+                .unwrap();
+            let saved: SavedLease = serde_json::from_slice(&json).unwrap();
+            prop_assert_eq!(saved.restore(now, 1_800_000_000), Some(lease));
+        }
     }
 }

@@ -59,7 +59,44 @@ pub fn file_name(interface: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv6Addr;
+    use std::time::Instant;
+
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::prefixes::{LanPrefix, PrefixTable};
+
+    proptest! {
+        /// Whatever the table decides to remember (from any delegated
+        /// prefixes, any length, host bits set or not) reads back as itself.
+        #[test]
+        fn what_the_table_remembers_reads_back(
+            delegated in prop::collection::vec(
+                (any::<u128>(), prop_oneof![Just(64u8), 0u8..=128], any::<bool>()),
+                0..8,
+            ),
+        ) {
+            let now = Instant::now();
+            let current: Vec<LanPrefix> = delegated
+                .into_iter()
+                .filter_map(|(a, len, deprecated)| {
+                    Some(LanPrefix {
+                        prefix: Ipv6Net::new(Ipv6Addr::from(a), len).ok()?,
+                        preferred_until: None,
+                        valid_until: None,
+                        deprecated,
+                    })
+                })
+                .collect();
+            let mut table = PrefixTable::with_remembered(&[]);
+            table.update(&current, true, now);
+            let remember = table.to_remember();
+            let back = decode(&encode(&remember)).unwrap();
+            prop_assert_eq!(&back, &remember);
+            prop_assert_eq!(PrefixTable::with_remembered(&back).to_remember(), remember);
+        }
+    }
 
     #[test]
     fn round_trip_and_garbage() {

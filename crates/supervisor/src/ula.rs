@@ -27,14 +27,23 @@ pub fn load_or_create(state_dir: &Path) -> io::Result<Ipv6Net> {
     }
     let mut id = [0u8; 5];
     random_bytes(&mut id)?;
-    let mut octets = [0u8; 16];
-    octets[0] = 0xfd;
-    octets[1..6].copy_from_slice(&id);
-    let prefix = Ipv6Net::new(Ipv6Addr::from(octets), 48)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    cpe_sys::persist::atomic_write(&path, format!("{prefix}\n").as_bytes())?;
+    let prefix = prefix_of(id).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    cpe_sys::persist::atomic_write(&path, render(prefix).as_bytes())?;
     log::info!("generated ULA prefix {prefix}");
     Ok(prefix)
+}
+
+/// The ULA /48 of a 40-bit Global ID: `fd` + the ID (RFC 4193 3.1, L = 1).
+fn prefix_of(global_id: [u8; 5]) -> Result<Ipv6Net, ipnet::PrefixLenError> {
+    let mut octets = [0u8; 16];
+    octets[0] = 0xfd;
+    octets[1..6].copy_from_slice(&global_id);
+    Ipv6Net::new(Ipv6Addr::from(octets), 48)
+}
+
+/// The file's contents for `prefix`.
+fn render(prefix: Ipv6Net) -> String {
+    format!("{prefix}\n")
 }
 
 fn parse(bytes: &[u8]) -> Option<Ipv6Net> {
@@ -51,7 +60,20 @@ fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Every prefix the router can generate is accepted when read back,
+        /// so a reboot never replaces it (hosts would renumber).
+        #[test]
+        fn every_generated_prefix_reads_back(id in any::<[u8; 5]>()) {
+            let p = prefix_of(id).unwrap();
+            prop_assert_eq!(&p.network().octets()[1..6], &id[..]);
+            prop_assert_eq!(parse(render(p).as_bytes()), Some(p));
+        }
+    }
 
     #[test]
     fn generated_once_then_stable_and_corruption_replaced() {

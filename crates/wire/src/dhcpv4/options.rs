@@ -91,6 +91,19 @@ pub struct Options {
     pub max_message_size: Option<u16>,
 }
 
+/// Longest client identifier (option 61, type octet included) a message may
+/// carry; a longer one fails to decode. RFC 3396 lets any option be split
+/// into instances, so without a bound an identifier could be as long as the
+/// datagram. Real identifiers fit one instance: a MAC is 7 octets, an RFC
+/// 4361 node-specific one at most 1 + 4 + 130. The DHCPv4 server keys
+/// leases by it and its lease file holds exactly this range, so whatever
+/// decodes is also stored and restored.
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+
+/// Shortest client identifier: a type octet and one octet of identifier
+/// (RFC 2132 9.14).
+pub const MIN_CLIENT_ID_LEN: usize = 2;
+
 /// What a WAN client asks servers for (option 55): mask, router, DNS,
 /// lease time, T1, T2.
 pub const PARAMETERS_WANTED: [u8; 6] = [
@@ -204,8 +217,7 @@ pub(super) fn decode_options(mut rest: &[u8]) -> Result<Options, DecodeError> {
         }
     }
     if let Some(id) = client_id {
-        // RFC 2132 9.14: a type octet and at least one octet of identifier.
-        if id.len() < 2 {
+        if !(MIN_CLIENT_ID_LEN..=MAX_CLIENT_ID_LEN).contains(&id.len()) {
             return Err(DecodeError::BadOptionLength {
                 code: code::CLIENT_ID,
                 len: id.len(),

@@ -131,6 +131,36 @@ fn split_options_are_concatenated() {
 }
 
 #[test]
+fn client_id_is_bounded_across_split_instances() {
+    // RFC 3396 splitting must not make an identifier longer than the
+    // server can key a lease by and write to its lease file.
+    let split = |len: usize| {
+        let mut opts = Vec::new();
+        for part in vec![7u8; len].chunks(200) {
+            opts.extend_from_slice(&[61, part.len() as u8]);
+            opts.extend_from_slice(part);
+        }
+        opts.push(255);
+        decode(&with_options(&opts))
+    };
+    assert_eq!(
+        split(MAX_CLIENT_ID_LEN).unwrap().options.client_id.len(),
+        MAX_CLIENT_ID_LEN
+    );
+    assert_eq!(
+        split(MAX_CLIENT_ID_LEN + 1),
+        Err(DecodeError::BadOptionLength {
+            code: 61,
+            len: MAX_CLIENT_ID_LEN + 1
+        })
+    );
+    assert_eq!(
+        split(1),
+        Err(DecodeError::BadOptionLength { code: 61, len: 1 })
+    );
+}
+
+#[test]
 fn domain_search_compression_is_followed_but_never_sent() {
     // "home.example" then "lan" + pointer to "example" (RFC 3397 example).
     let data = [
@@ -216,7 +246,7 @@ prop_compose! {
         dns_servers in prop::collection::vec(arb_ip(), 0..5),
         requested_ip in prop::option::of(arb_ip()),
         parameter_list in prop::collection::vec(any::<u8>(), 0..300),
-        client_id in prop::option::of(prop::collection::vec(any::<u8>(), 2..300)),
+        client_id in prop::option::of(prop::collection::vec(any::<u8>(), MIN_CLIENT_ID_LEN..=MAX_CLIENT_ID_LEN)),
         hostname in arb_text(),
         domain_name in arb_text(),
         domain_search in prop::collection::vec(arb_name(), 0..20),

@@ -32,6 +32,8 @@ pub enum NameError {
     LabelTooLong,
     /// The whole name over 255 octets in wire form.
     NameTooLong,
+    /// A `\` not followed by a character or by three digits up to 255.
+    BadEscape,
 }
 
 impl fmt::Display for NameError {
@@ -40,6 +42,7 @@ impl fmt::Display for NameError {
             Self::EmptyLabel => "empty label in domain name",
             Self::LabelTooLong => "domain label longer than 63 octets",
             Self::NameTooLong => "domain name longer than 255 octets",
+            Self::BadEscape => "bad \\ escape in domain name",
         })
     }
 }
@@ -60,8 +63,13 @@ impl DomainName {
         if text.is_empty() {
             return Ok(Self::root());
         }
-        let mut wire = Vec::with_capacity(text.len() + 2);
-        for label in text.split('.') {
+        Self::from_labels(text.split('.').map(str::as_bytes))
+    }
+
+    /// Builds a name from its labels (root excluded), any octets allowed.
+    pub fn from_labels<'a>(labels: impl IntoIterator<Item = &'a [u8]>) -> Result<Self, NameError> {
+        let mut wire = Vec::new();
+        for label in labels {
             if label.is_empty() {
                 return Err(NameError::EmptyLabel);
             }
@@ -69,13 +77,49 @@ impl DomainName {
                 return Err(NameError::LabelTooLong);
             }
             wire.push(label.len() as u8);
-            wire.extend_from_slice(label.as_bytes());
+            wire.extend_from_slice(label);
+            if wire.len() >= MAX_NAME_LEN {
+                return Err(NameError::NameTooLong);
+            }
         }
         wire.push(0);
-        if wire.len() > MAX_NAME_LEN {
-            return Err(NameError::NameTooLong);
-        }
         Ok(Self { wire })
+    }
+
+    /// Parses the text [`fmt::Display`] writes (RFC 1035 5.1 escapes: `\.`,
+    /// `\\`, `\DDD`), so every name, whatever octets its labels hold, reads
+    /// back as itself; plain dotted names read as with
+    /// [`from_dotted`](Self::from_dotted). For names kept in text files.
+    pub fn from_presentation(text: &str) -> Result<Self, NameError> {
+        if text == "." {
+            return Ok(Self::root());
+        }
+        let mut labels: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut chars = text.chars();
+        let mut buf = [0u8; 4];
+        while let Some(c) = chars.next() {
+            let label = labels.last_mut().ok_or(NameError::EmptyLabel)?;
+            match c {
+                '.' => labels.push(Vec::new()),
+                '\\' => match chars.next().ok_or(NameError::BadEscape)? {
+                    d if d.is_ascii_digit() => {
+                        let mut n = d.to_digit(10).unwrap_or(0);
+                        for _ in 0..2 {
+                            let d = chars.next().and_then(|c| c.to_digit(10));
+                            n = n * 10 + d.ok_or(NameError::BadEscape)?;
+                        }
+                        label.push(u8::try_from(n).map_err(|_| NameError::BadEscape)?);
+                    }
+                    other => label.extend_from_slice(other.encode_utf8(&mut buf).as_bytes()),
+                },
+                other => label.extend_from_slice(other.encode_utf8(&mut buf).as_bytes()),
+            }
+        }
+        // A final unescaped dot is the root: `example.com.`.
+        if labels.len() > 1 && labels.last().is_some_and(Vec::is_empty) {
+            labels.pop();
+        }
+        Self::from_labels(labels.iter().map(Vec::as_slice))
     }
 
     /// Wire octets, root label included.
@@ -204,5 +248,40 @@ mod tests {
     fn display_escapes_odd_octets() {
         let n = decode(b"\x03a.b\x02\x01z\x00").unwrap();
         assert_eq!(n.to_string(), "a\\.b.\\001z");
+        assert_eq!(DomainName::from_presentation("a\\.b.\\001z"), Ok(n));
+    }
+
+    #[test]
+    fn presentation_form_reads_plain_names_and_rejects_bad_escapes() {
+        for plain in ["example.com", "example.com.", "."] {
+            assert_eq!(
+                DomainName::from_presentation(plain),
+                DomainName::from_dotted(plain)
+            );
+        }
+        let esc = |t: &str| DomainName::from_presentation(t);
+        assert_eq!(esc("a\\\\b").unwrap().as_wire(), b"\x03a\\b\x00");
+        assert_eq!(esc("a\\"), Err(NameError::BadEscape));
+        assert_eq!(esc("a\\25"), Err(NameError::BadEscape));
+        assert_eq!(esc("a\\256"), Err(NameError::BadEscape));
+        assert_eq!(esc("a..b"), Err(NameError::EmptyLabel));
+        assert_eq!(esc(""), Err(NameError::EmptyLabel));
+    }
+
+    proptest::proptest! {
+        /// Text written by `Display` (status, the DHCPv6 client's lease
+        /// file) reads back as the same name, whatever its labels hold.
+        #[test]
+        fn presentation_form_round_trips_every_name(
+            labels in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 1..=MAX_LABEL_LEN),
+                0..6,
+            ),
+        ) {
+            if let Ok(n) = DomainName::from_labels(labels.iter().map(Vec::as_slice)) {
+                proptest::prop_assert_eq!(decode(n.as_wire()), Ok(n.clone()));
+                proptest::prop_assert_eq!(DomainName::from_presentation(&n.to_string()), Ok(n));
+            }
+        }
     }
 }

@@ -270,4 +270,22 @@ mod tests {
         assert!(Duid::from_bytes(&[0xff, 0xff, 1]).is_ok());
         assert_eq!(Duid::uuid([7; 16]).kind(), DuidKind::Uuid(&[7; 16]));
     }
+
+    proptest::proptest! {
+        /// The DUID files of the DHCPv6 client and server (`{duid}\n`, read
+        /// with `from_hex` after trimming) and the client's lease file hold
+        /// every DUID the decoder accepts, so the same bound applies on the
+        /// wire and on flash.
+        #[test]
+        fn every_accepted_duid_round_trips_through_its_text(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=Duid::MAX_LEN + 2),
+            uuid in proptest::prelude::any::<[u8; 16]>(),
+        ) {
+            for d in Duid::from_bytes(&bytes).into_iter().chain([Duid::uuid(uuid)]) {
+                let file = format!("{d}\n");
+                proptest::prop_assert_eq!(Duid::from_hex(file.trim()), Ok(d.clone()));
+                proptest::prop_assert_eq!(Duid::from_bytes(d.as_bytes()), Ok(d));
+            }
+        }
+    }
 }
