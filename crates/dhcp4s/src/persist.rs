@@ -242,7 +242,9 @@ mod tests {
                 let until = now + Duration::from_secs(left);
                 table.insert(
                     Ipv4Addr::new(10, 0, c, d),
-                    Lease { client, mac, hostname, state, until },
+                    // Only bound clients' records are saved, and the
+                    // file gives them back as held (sticky).
+                    Lease { client, mac, hostname, state, until, sticky: true },
                 );
             }
             let text = render(&table, now, UNIX_NOW);
