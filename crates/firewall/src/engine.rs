@@ -23,9 +23,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// First retry delay after a refused commit; doubles up to [`RETRY_MAX`].
-pub const RETRY_FIRST: Duration = Duration::from_secs(2);
+pub const RETRY_FIRST: Duration = Duration::from_secs(1);
 /// Longest retry delay.
-pub const RETRY_MAX: Duration = Duration::from_secs(60);
+pub const RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// Something that happened.
 #[derive(Debug, Clone)]

@@ -1,0 +1,285 @@
+//! The firewall end to end: `cpe run` with `config/default.toml` (plus one
+//! pinhole) against the emulated ISP (radvd, Kea with prefix delegation),
+//! a LAN host, and probes from the ISP namespace made with plain sockets.
+//!
+//! Proves RFC 7084 G-3/S-1 (no forwarding before the ruleset is in, and a
+//! refused ruleset reported with the kernel's error) and RFC 6092 inbound
+//! (unsolicited TCP/UDP dropped, replies to LAN-initiated flows pass, DNS
+//! and DHCP closed on the WAN, a pinhole opens one port of one host).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cpe_lab::router::{RouterUnderTest as Router, repo_file};
+use cpe_lab::{Check, IspOptions, KeaOptions, Lab, Netns, TopologyOptions, plan, wait_for};
+use ipnet::Ipv6Net;
+use serde_json::Value;
+
+const BRING_UP: Duration = Duration::from_secs(20);
+const PINHOLE_IID: u64 = 0x1234;
+
+fn firewall(status: &Value) -> Option<&Value> {
+    status["daemon_status"].get("firewall")
+}
+
+fn delegated_lan(router: &Router) -> Ipv6Net {
+    router
+        .wait_status("a delegated /64 on the LAN", BRING_UP, |s| {
+            s["lan"][0]["prefixes"].as_array()?.iter().find_map(|p| {
+                (p["origin"] == "delegated" && p["deprecated"] != true)
+                    .then(|| p["prefix"].as_str()?.parse().ok())
+                    .flatten()
+            })
+        })
+        .unwrap()
+}
+
+fn ping6(ns: &Netns, to: Ipv6Addr) -> bool {
+    ns.exec_timeout(
+        &["ping", "-6", "-c", "1", "-W", "1", &to.to_string()],
+        Duration::from_secs(5),
+    )
+    .map(|o| o.success())
+    .unwrap_or(false)
+}
+
+/// A TCP connection attempt from `ns`: Ok = connected, Err = the error kind.
+fn connect(ns: &Netns, to: SocketAddr) -> Result<(), std::io::ErrorKind> {
+    ns.run(move || {
+        TcpStream::connect_timeout(&to, Duration::from_millis(1500))
+            .map(drop)
+            .map_err(|e| e.kind())
+    })
+    .unwrap()
+}
+
+fn listen_tcp(ns: &Netns, port: u16) -> TcpListener {
+    ns.run(move || TcpListener::bind(("::", port)).unwrap())
+        .unwrap()
+}
+
+/// Whether a datagram sent from `from` to `to` arrives on `socket`.
+fn udp_arrives(from: &Netns, socket: &UdpSocket, to: SocketAddr) -> bool {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(1000)))
+        .unwrap();
+    from.run(move || {
+        let s = UdpSocket::bind(("::", 0)).unwrap();
+        s.send_to(b"unsolicited", to).unwrap();
+    })
+    .unwrap();
+    let mut buf = [0u8; 64];
+    socket.recv_from(&mut buf).is_ok()
+}
+
+fn counter(status: &Value, name: &str) -> u64 {
+    firewall(status).unwrap()["drops"][name]["packets"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn forwarding_waits_for_the_ruleset_then_rfc6092_inbound_policy_holds() {
+    let lab = Lab::new("firewall").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let r = &topo.router;
+    // As rootfs/init leaves the device: forwarding off.
+    r.sysctls_set(&[
+        ("net.ipv6.conf.all.forwarding", "0"),
+        ("net.ipv4.ip_forward", "0"),
+    ])
+    .unwrap();
+    // A table the firewall may not replace: `flags owner` ties `inet cpe`
+    // to this nft process's socket, so the kernel refuses our batch (EPERM)
+    // until the process exits.
+    let mut blocker = Command::new("ip")
+        .args(["netns", "exec", r.name(), "nft", "-i"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = blocker.stdin.take().unwrap();
+    writeln!(stdin, "add table inet cpe {{ flags owner; }}").unwrap();
+    wait_for("the owned table", Duration::from_secs(5), || {
+        let out = r.exec_ok(&["nft", "list", "tables"])?;
+        Ok(if out.stdout.contains("inet cpe") {
+            Check::Ready(())
+        } else {
+            Check::NotYet(out.stdout)
+        })
+    })
+    .unwrap();
+
+    let _isp = topo
+        .start_isp(&IspOptions {
+            kea: Some(KeaOptions::default()),
+            ..IspOptions::default()
+        })
+        .unwrap();
+    topo.route_delegated_prefix(plan::PD_POOL).unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap()
+        + "\n[[firewall.pinhole]]\nname = \"web\"\nproto = \"tcp\"\nport = 8080\nhost = \"::1234\"\n";
+    let router = Router::start(r, &source).unwrap();
+
+    // The kernel refuses: the console says why, forwarding stays off, and a
+    // LAN host cannot reach the ISP.
+    let reason = router
+        .wait_status("the firewall reporting the refusal", BRING_UP, |s| {
+            let f = firewall(s)?;
+            (f["state"] == "failed").then(|| f["reason"].as_str().unwrap_or("").to_string())
+        })
+        .unwrap();
+    assert!(reason.contains("Operation not permitted"), "{reason}");
+    assert_eq!(r.sysctl_get("net.ipv6.conf.all.forwarding").unwrap(), "0");
+    assert_eq!(r.sysctl_get("net.ipv4.ip_forward").unwrap(), "0");
+    let lan64 = delegated_lan(&router);
+    let host_addr = {
+        let a = topo
+            .host
+            .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
+                matches!(a.addr(), IpAddr::V6(v6) if lan64.contains(&v6)) && !a.tentative
+            })
+            .unwrap();
+        match a.addr() {
+            IpAddr::V6(v6) => v6,
+            IpAddr::V4(_) => unreachable!(),
+        }
+    };
+    topo.host.wait_for_default_route_v6(BRING_UP).unwrap();
+    assert!(
+        !ping6(&topo.host, plan::ISP_ADDR),
+        "forwarded without a ruleset"
+    );
+
+    // The owner goes away: the retry commits, forwarding comes on.
+    drop(stdin);
+    blocker.wait().unwrap();
+    let st = router
+        .wait_status("the firewall active, forwarding on", BRING_UP, |s| {
+            let f = firewall(s)?;
+            (f["state"] == "active" && f["forwarding"] == "on").then(|| s.clone())
+        })
+        .unwrap();
+    let f = firewall(&st).unwrap();
+    assert_eq!(f["implemented"], true);
+    assert_eq!(f["last_apply"]["result"], "ok", "{f}");
+    assert!(f["applies"]["apply_failures"].as_u64().unwrap() >= 1, "{f}");
+    assert_eq!(r.sysctl_get("net.ipv6.conf.all.forwarding").unwrap(), "1");
+    assert_eq!(r.sysctl_get("net.ipv4.ip_forward").unwrap(), "1");
+
+    // Replies to a flow the LAN started pass.
+    assert!(ping6(&topo.host, plan::ISP_ADDR));
+
+    // Unsolicited TCP and UDP from the ISP to the host are dropped (a
+    // listener is there: only the firewall can stop it), silently.
+    let _l8081 = listen_tcp(&topo.host, 8081);
+    let to_host = SocketAddr::new(IpAddr::V6(host_addr), 8081);
+    assert_eq!(
+        connect(&topo.isp, to_host),
+        Err(std::io::ErrorKind::TimedOut)
+    );
+    let udp = topo
+        .host
+        .run(|| UdpSocket::bind(("::", 9999)).unwrap())
+        .unwrap();
+    assert!(!udp_arrives(
+        &topo.isp,
+        &udp,
+        SocketAddr::new(IpAddr::V6(host_addr), 9999)
+    ));
+    // ... but the same host sends and gets replies over UDP it started.
+    let reply = topo
+        .isp
+        .run(|| UdpSocket::bind(("::", 9998)).unwrap())
+        .unwrap();
+    let host_udp = topo
+        .host
+        .run(|| UdpSocket::bind(("::", 0)).unwrap())
+        .unwrap();
+    host_udp
+        .send_to(b"out", SocketAddr::new(IpAddr::V6(plan::ISP_ADDR), 9998))
+        .unwrap();
+    reply
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let (_, peer) = reply.recv_from(&mut buf).unwrap();
+    reply.send_to(b"back", peer).unwrap();
+    host_udp
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    assert!(
+        host_udp.recv_from(&mut buf).is_ok(),
+        "reply to a LAN-started UDP flow"
+    );
+
+    // The pinhole opens exactly tcp/8080 of the host with IID ::1234.
+    let pin_host = Ipv6Addr::from(u128::from(lan64.network()) | u128::from(PINHOLE_IID));
+    topo.host
+        .ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{pin_host}/64"),
+            "dev",
+            plan::HOST_IF,
+            "nodad",
+        ])
+        .unwrap();
+    let _l8080 = listen_tcp(&topo.host, 8080);
+    assert_eq!(
+        connect(&topo.isp, SocketAddr::new(IpAddr::V6(pin_host), 8080)),
+        Ok(())
+    );
+    assert_eq!(
+        connect(&topo.isp, SocketAddr::new(IpAddr::V6(pin_host), 8081)),
+        Err(std::io::ErrorKind::TimedOut)
+    );
+    assert_eq!(
+        connect(&topo.isp, SocketAddr::new(IpAddr::V6(host_addr), 8080)),
+        Err(std::io::ErrorKind::TimedOut),
+        "the pinhole is for ::1234 only"
+    );
+
+    // DNS and DHCPv6 server ports of the router are closed on the WAN.
+    let wan = IpAddr::V6(plan::WAN_SLAAC_ADDR);
+    assert_eq!(
+        connect(&topo.isp, SocketAddr::new(wan, 53)),
+        Err(std::io::ErrorKind::TimedOut)
+    );
+    let probe = topo
+        .isp
+        .run(|| UdpSocket::bind(("::", 0)).unwrap())
+        .unwrap();
+    probe
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .unwrap();
+    for port in [53, 547] {
+        probe
+            .send_to(&[0u8; 12], SocketAddr::new(wan, port))
+            .unwrap();
+        assert!(
+            probe.recv_from(&mut buf).is_err(),
+            "answer from the WAN side on {port}"
+        );
+    }
+
+    // The drop classes counted what was dropped, read back from the kernel.
+    let st = router
+        .wait_status("counters read back", Duration::from_secs(15), |s| {
+            (counter(s, "drop_wan_inbound") >= 4 && counter(s, "drop_wan_input") >= 3)
+                .then(|| s.clone())
+        })
+        .unwrap();
+    let f = firewall(&st).unwrap();
+    assert_eq!(
+        f["pinholes"][0]["addresses"][0],
+        pin_host.to_string(),
+        "{f}"
+    );
+}
