@@ -410,8 +410,17 @@ fn postrouting(p: &Policy) -> Chain {
     }
 }
 
-/// Compiles the policy for the current state.
+/// Compiles the policy for the current state. With `enabled = false` the
+/// table is empty: nothing is filtered, but the daemon still owns the
+/// table and switches forwarding on after committing it.
 pub fn compile(p: &Policy, s: &Snapshot) -> Ruleset {
+    if !p.firewall.enabled {
+        return Ruleset {
+            counters: Vec::new(),
+            sets: Vec::new(),
+            chains: Vec::new(),
+        };
+    }
     let lan4: Vec<IpNet> = p.lan.iter().filter_map(|l| l.ipv4.map(IpNet::V4)).collect();
     let has_v4 = !lan4.is_empty();
     let mut sets = vec![

@@ -116,6 +116,11 @@ pub fn status(
                 }
             ),
         ),
+        (Some(_), _) if !p.firewall.enabled => (
+            "active",
+            "disabled by config (firewall.enabled = false): forwarding without filtering"
+                .to_string(),
+        ),
         (Some(_), _) => ("active", "ruleset installed".to_string()),
         (None, _) => (
             "installing",

@@ -88,3 +88,15 @@ fn a_renumbering_changes_set_elements_only() {
     // lan6 and stale6 changed: a flush and an add each.
     assert_eq!(update.len(), 4);
 }
+
+#[test]
+fn disabled_firewall_is_an_empty_table() {
+    // default.toml ends in [firewall]: this line lands there.
+    let p = policy("enabled = false\n");
+    let r = compile(&p, &renumbered());
+    assert!(r.chains.is_empty() && r.sets.is_empty() && r.counters.is_empty());
+    assert_eq!(
+        r.text(),
+        "table inet cpe\ndelete table inet cpe\ntable inet cpe {\n}\n"
+    );
+}
