@@ -283,3 +283,205 @@ fn forwarding_waits_for_the_ruleset_then_rfc6092_inbound_policy_holds() {
         "{f}"
     );
 }
+
+/// A raw ICMPv6 socket in `ns` (the kernel fills in the checksum).
+fn raw_icmpv6(ns: &Netns) -> socket2::Socket {
+    ns.run(|| {
+        socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::ICMPV6),
+        )
+        .unwrap()
+    })
+    .unwrap()
+}
+
+/// Sends each `(type, code, hop limit)` from `from` to `to` with a marker
+/// body, and returns the rows `watch` saw arrive.
+fn matrix(
+    from: &socket2::Socket,
+    watch: &socket2::Socket,
+    to: Ipv6Addr,
+    rows: &[(u8, u8, u32)],
+) -> Vec<(u8, u8, u32)> {
+    let dest = socket2::SockAddr::from(SocketAddr::new(IpAddr::V6(to), 0));
+    for (i, (ty, code, hops)) in rows.iter().enumerate() {
+        from.set_unicast_hops_v6(*hops).unwrap();
+        // type, code, checksum, then 4 bytes + a 40-byte "invoking packet"
+        // (errors) or id/seq (informational); byte 8 carries the row index.
+        let mut msg = vec![*ty, *code, 0, 0, 0xc9, 0x4e, 0x00, i as u8];
+        msg.extend_from_slice(&[0u8; 48]);
+        msg[8] = 0x60; // looks like an IPv6 header to conntrack
+        msg[40] = i as u8;
+        from.send_to(&msg, &dest).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    watch
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1500];
+    let mut reader = watch;
+    while let Ok(n) = std::io::Read::read(&mut reader, &mut buf) {
+        let b = &buf[..n];
+        if n >= 41
+            && b[4..7] == [0xc9, 0x4e, 0x00]
+            && let Some(row) = rows.get(usize::from(b[40]))
+        {
+            seen.push(*row);
+        }
+    }
+    seen
+}
+
+#[test]
+fn rfc4890_icmpv6_matrix_in_transit_and_to_the_router() {
+    let lab = Lab::new("fw_rfc4890").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let _isp = topo
+        .start_isp(&IspOptions {
+            kea: Some(KeaOptions::default()),
+            ..IspOptions::default()
+        })
+        .unwrap();
+    topo.route_delegated_prefix(plan::PD_POOL).unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let router = Router::start(&topo.router, &source).unwrap();
+    let lan64 = delegated_lan(&router);
+    router
+        .wait_status("the firewall active with the LAN prefix", BRING_UP, |s| {
+            let f = firewall(s)?;
+            let has = f["sets"]["lan6"]
+                .as_array()?
+                .iter()
+                .any(|p| *p == lan64.to_string());
+            (f["state"] == "active" && has).then_some(())
+        })
+        .unwrap();
+    let host_addr = match topo
+        .host
+        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
+            matches!(a.addr(), IpAddr::V6(v6) if lan64.contains(&v6)) && !a.tentative
+        })
+        .unwrap()
+        .addr()
+    {
+        IpAddr::V6(v6) => v6,
+        IpAddr::V4(_) => unreachable!(),
+    };
+    let isp = raw_icmpv6(&topo.isp);
+
+    // Section 4.3 (transit, ISP -> LAN host): (type, code, hop limit).
+    let transit_pass = [
+        (1, 0, 64),
+        (1, 1, 64),
+        (1, 3, 64),
+        (1, 4, 64),
+        (1, 6, 64), // 4.3.1 all codes
+        (2, 0, 64), // 4.3.1 PTB
+        (3, 0, 64),
+        (4, 1, 64),
+        (4, 2, 64), // 4.3.1
+        (3, 1, 64),
+        (4, 0, 64), // 4.3.2
+        (128, 0, 64),
+        (129, 0, 64), // 4.3.1 echo
+        (144, 0, 64),
+        (145, 0, 64),
+        (146, 0, 64),
+        (147, 0, 64), // 4.3.2 mobile
+    ];
+    let transit_drop = [
+        (130, 0, 64),
+        (131, 0, 64),
+        (132, 0, 64),
+        (143, 0, 64), // 4.3.3 MLD
+        (133, 0, 255),
+        (134, 0, 255),
+        (135, 0, 255),
+        (136, 0, 255), // 4.3.3 ND
+        (137, 0, 255),
+        (141, 0, 255),
+        (142, 0, 255), // 4.3.3
+        (148, 0, 255),
+        (149, 0, 255),
+        (151, 0, 64),
+        (152, 0, 64), // 4.3.3
+        (153, 0, 64),
+        (138, 0, 64),
+        (139, 0, 64),
+        (140, 0, 64), // 4.3.5
+        (100, 0, 64),
+        (101, 0, 64),
+        (127, 0, 64),
+        (200, 0, 64), // 4.3.5
+        (201, 0, 64),
+        (255, 0, 64),
+        (5, 0, 64),
+        (99, 0, 64),
+        (154, 0, 64),
+        (250, 0, 64), // 4.3.4 policy: drop
+    ];
+    let host = raw_icmpv6(&topo.host);
+    let rows: Vec<_> = transit_pass.iter().chain(&transit_drop).copied().collect();
+    let seen = matrix(&isp, &host, host_addr, &rows);
+    let missing: Vec<_> = transit_pass.iter().filter(|r| !seen.contains(r)).collect();
+    let leaked: Vec<_> = transit_drop.iter().filter(|r| seen.contains(r)).collect();
+    assert!(
+        missing.is_empty(),
+        "RFC 4890 4.3: dropped in transit: {missing:?}"
+    );
+    assert!(leaked.is_empty(), "RFC 4890 4.3: forwarded: {leaked:?}");
+
+    // Section 4.4 (to the router's WAN address).
+    let local_pass = [
+        (1, 0, 64),
+        (1, 4, 64),
+        (2, 0, 64),
+        (3, 0, 64),
+        (3, 1, 64), // 4.4.1/4.4.2
+        (4, 0, 64),
+        (4, 1, 64),
+        (4, 2, 64),
+        (128, 0, 64),
+        (129, 0, 64), // 4.4.1 echo
+        (135, 0, 255),
+        (136, 0, 255), // ND, hop limit 255
+    ];
+    let local_drop = [
+        (135, 0, 64),
+        (136, 0, 64), // ND, routed
+        (130, 0, 1),
+        (131, 0, 1),
+        (143, 0, 1), // MLD not link-local
+        (137, 0, 255),
+        (138, 0, 64),
+        (139, 0, 64),
+        (140, 0, 64), // 4.4.4
+        (144, 0, 64),
+        (145, 0, 64),
+        (146, 0, 64),
+        (147, 0, 64), // 4.4.3
+        (100, 0, 64),
+        (200, 0, 64),
+        (5, 0, 64),
+        (154, 0, 64), // 4.4.5
+    ];
+    let rtr = raw_icmpv6(&topo.router);
+    let rows: Vec<_> = local_pass.iter().chain(&local_drop).copied().collect();
+    let seen = matrix(&isp, &rtr, plan::WAN_SLAAC_ADDR, &rows);
+    let missing: Vec<_> = local_pass.iter().filter(|r| !seen.contains(r)).collect();
+    let leaked: Vec<_> = local_drop.iter().filter(|r| seen.contains(r)).collect();
+    assert!(missing.is_empty(), "RFC 4890 4.4: dropped: {missing:?}");
+    assert!(leaked.is_empty(), "RFC 4890 4.4: accepted: {leaked:?}");
+
+    // The drops were counted by class.
+    let st = router
+        .wait_status("ICMPv6 drop counters", Duration::from_secs(15), |s| {
+            (counter(s, "drop_icmpv6_forward") > 0 && counter(s, "drop_icmpv6_input") > 0)
+                .then(|| s.clone())
+        })
+        .unwrap();
+    eprintln!("drops: {}", firewall(&st).unwrap()["drops"]);
+}
