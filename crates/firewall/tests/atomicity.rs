@@ -10,45 +10,10 @@
 
 use cpe_firewall::{LanSide, Policy, Snapshot, compile};
 use cpe_sys::netlink::nftables::Nftables;
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::process::Command;
 
-struct Ns(String);
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        let name = format!("cpe-fwa-{tag}-{}", std::process::id());
-        sh(&["ip", "netns", "add", &name]);
-        let ns = Ns(name);
-        ns.exec(&["ip", "link", "set", "lo", "up"]);
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"]);
-        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
-        ns
-    }
-
-    fn exec(&self, args: &[&str]) -> String {
-        let mut full = vec!["ip", "netns", "exec", &self.0];
-        full.extend_from_slice(args);
-        sh(&full)
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn sh(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{Ns, sh};
 
 fn snap(current: &[&str], deprecated: &[&str]) -> Snapshot {
     Snapshot {
@@ -139,20 +104,12 @@ fn ping_flood_loses_nothing_while_the_ruleset_is_reapplied_and_renumbered() {
         ),
     ];
     let rulesets: Vec<_> = states.iter().map(|s| compile(&policy, s)).collect();
-    let path = format!("/run/netns/{}", rtr.0);
-    let apply = move |f: Box<dyn FnOnce(&mut Nftables) + Send>| {
-        let path = path.clone();
-        std::thread::spawn(move || {
-            let file = File::open(&path).unwrap();
-            // SAFETY: setns on a valid namespace fd affects only this thread.
-            assert_eq!(
-                unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
-                0
-            );
-            f(&mut Nftables::open().unwrap());
-        })
-        .join()
-        .unwrap();
+    let rtr = std::sync::Arc::new(rtr);
+    let apply = {
+        let rtr = rtr.clone();
+        move |f: Box<dyn FnOnce(&mut Nftables) + Send>| {
+            rtr.run(move || f(&mut Nftables::open().unwrap()));
+        }
     };
     let first = rulesets[0].batch();
     apply(Box::new(move |nl| nl.commit(&first).unwrap()));

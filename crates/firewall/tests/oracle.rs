@@ -9,56 +9,10 @@
 
 use cpe_firewall::{Policy, Snapshot, compile};
 use cpe_sys::netlink::nftables::Nftables;
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::process::Command;
 
-struct Ns(String);
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        let name = format!("cpe-fw-{tag}-{}", std::process::id());
-        sh(&["ip", "netns", "add", &name]);
-        Ns(name)
-    }
-
-    fn nft(&self, args: &[&str]) -> String {
-        let mut full = vec!["ip", "netns", "exec", &self.0, "nft"];
-        full.extend_from_slice(args);
-        sh(&full)
-    }
-
-    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::spawn(move || {
-            let file = File::open(&path).unwrap();
-            // SAFETY: setns on a valid namespace fd affects only this thread.
-            assert_eq!(
-                unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
-                0
-            );
-            f()
-        })
-        .join()
-        .unwrap()
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn sh(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::Ns;
 
 fn policy() -> Policy {
     let base = std::fs::read_to_string(concat!(
