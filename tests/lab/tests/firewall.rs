@@ -335,6 +335,29 @@ fn matrix(
     seen
 }
 
+/// Sends `pass` and `drop` rows and asserts exactly the `pass` rows arrive.
+fn assert_matrix(
+    section: &str,
+    from: &socket2::Socket,
+    watch: &socket2::Socket,
+    to: Ipv6Addr,
+    pass: &[(u8, u8, u32)],
+    drop: &[(u8, u8, u32)],
+) {
+    let rows: Vec<_> = pass.iter().chain(drop).copied().collect();
+    let seen = matrix(from, watch, to, &rows);
+    let missing: Vec<_> = pass.iter().filter(|r| !seen.contains(r)).collect();
+    let leaked: Vec<_> = drop.iter().filter(|r| seen.contains(r)).collect();
+    assert!(
+        missing.is_empty(),
+        "RFC 4890 {section}: dropped: {missing:?}"
+    );
+    assert!(
+        leaked.is_empty(),
+        "RFC 4890 {section}: let through: {leaked:?}"
+    );
+}
+
 #[test]
 fn rfc4890_icmpv6_matrix_in_transit_and_to_the_router() {
     let lab = Lab::new("fw_rfc4890").unwrap();
@@ -424,15 +447,7 @@ fn rfc4890_icmpv6_matrix_in_transit_and_to_the_router() {
         (250, 0, 64), // 4.3.4 policy: drop
     ];
     let host = raw_icmpv6(&topo.host);
-    let rows: Vec<_> = transit_pass.iter().chain(&transit_drop).copied().collect();
-    let seen = matrix(&isp, &host, host_addr, &rows);
-    let missing: Vec<_> = transit_pass.iter().filter(|r| !seen.contains(r)).collect();
-    let leaked: Vec<_> = transit_drop.iter().filter(|r| seen.contains(r)).collect();
-    assert!(
-        missing.is_empty(),
-        "RFC 4890 4.3: dropped in transit: {missing:?}"
-    );
-    assert!(leaked.is_empty(), "RFC 4890 4.3: forwarded: {leaked:?}");
+    assert_matrix("4.3", &isp, &host, host_addr, &transit_pass, &transit_drop);
 
     // Section 4.4 (to the router's WAN address).
     let local_pass = [
@@ -469,12 +484,14 @@ fn rfc4890_icmpv6_matrix_in_transit_and_to_the_router() {
         (154, 0, 64), // 4.4.5
     ];
     let rtr = raw_icmpv6(&topo.router);
-    let rows: Vec<_> = local_pass.iter().chain(&local_drop).copied().collect();
-    let seen = matrix(&isp, &rtr, plan::WAN_SLAAC_ADDR, &rows);
-    let missing: Vec<_> = local_pass.iter().filter(|r| !seen.contains(r)).collect();
-    let leaked: Vec<_> = local_drop.iter().filter(|r| seen.contains(r)).collect();
-    assert!(missing.is_empty(), "RFC 4890 4.4: dropped: {missing:?}");
-    assert!(leaked.is_empty(), "RFC 4890 4.4: accepted: {leaked:?}");
+    assert_matrix(
+        "4.4",
+        &isp,
+        &rtr,
+        plan::WAN_SLAAC_ADDR,
+        &local_pass,
+        &local_drop,
+    );
 
     // The drops were counted by class.
     let st = router
