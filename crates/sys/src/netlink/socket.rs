@@ -114,9 +114,10 @@ pub(crate) fn recv_from_kernel_flags(
 }
 
 /// Bounds every blocking receive on `fd` to `secs` seconds.
-pub(crate) fn set_recv_timeout(fd: &OwnedFd, secs: i64) -> io::Result<()> {
+pub(crate) fn set_recv_timeout(fd: &OwnedFd, secs: u8) -> io::Result<()> {
     let tv = libc::timeval {
-        tv_sec: secs as libc::time_t,
+        // `time_t` is 32 or 64 bits depending on the target's libc.
+        tv_sec: secs.into(),
         tv_usec: 0,
     };
     // SAFETY: tv lives across the call and its size is passed.
