@@ -246,6 +246,37 @@ fn forwarding_waits_for_the_ruleset_then_rfc6092_inbound_policy_holds() {
         "the pinhole is for ::1234 only"
     );
 
+    // BCP 38: a LAN source outside our prefixes never leaves.
+    topo.host
+        .ip(&[
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:dead::5/128",
+            "dev",
+            plan::HOST_IF,
+            "nodad",
+        ])
+        .unwrap();
+    let spoofed = topo
+        .host
+        .exec_timeout(
+            &[
+                "ping",
+                "-6",
+                "-c",
+                "2",
+                "-W",
+                "1",
+                "-I",
+                "2001:db8:dead::5",
+                &plan::ISP_ADDR.to_string(),
+            ],
+            Duration::from_secs(6),
+        )
+        .unwrap();
+    assert!(!spoofed.success(), "a spoofed source got through");
+
     // DNS and DHCPv6 server ports of the router are closed on the WAN.
     let wan = IpAddr::V6(plan::WAN_SLAAC_ADDR);
     assert_eq!(
@@ -272,7 +303,9 @@ fn forwarding_waits_for_the_ruleset_then_rfc6092_inbound_policy_holds() {
     // The drop classes counted what was dropped, read back from the kernel.
     let st = router
         .wait_status("counters read back", Duration::from_secs(15), |s| {
-            (counter(s, "drop_wan_inbound") >= 4 && counter(s, "drop_wan_input") >= 3)
+            (counter(s, "drop_wan_inbound") >= 4
+                && counter(s, "drop_wan_input") >= 3
+                && counter(s, "drop_bcp38_egress") >= 2)
                 .then(|| s.clone())
         })
         .unwrap();
