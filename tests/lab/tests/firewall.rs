@@ -15,7 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cpe_lab::router::{RouterUnderTest as Router, repo_file};
-use cpe_lab::{Check, IspOptions, KeaOptions, Lab, Netns, TopologyOptions, plan, wait_for};
+use cpe_lab::{
+    Check, IspOptions, KeaOptions, Lab, LeaseTimers, Netns, PdPool, TopologyOptions, plan, wait_for,
+};
 use ipnet::Ipv6Net;
 use serde_json::Value;
 
@@ -534,4 +536,119 @@ fn rfc4890_icmpv6_matrix_in_transit_and_to_the_router() {
         })
         .unwrap();
     eprintln!("drops: {}", firewall(&st).unwrap()["drops"]);
+}
+
+#[test]
+fn after_a_kea_renumbering_the_old_source_gets_code_5_and_the_pinhole_follows() {
+    let lab = Lab::new("fw_renumber").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let kea = KeaOptions {
+        timers: LeaseTimers {
+            renew: 2,
+            rebind: 5,
+            preferred: 60,
+            valid: 90,
+        },
+        ..KeaOptions::default()
+    };
+    let isp = topo
+        .start_isp(&IspOptions {
+            kea: Some(kea.clone()),
+            ..IspOptions::default()
+        })
+        .unwrap();
+    topo.route_delegated_prefix(plan::PD_POOL).unwrap();
+    topo.route_delegated_prefix(plan::PD_POOL_RENUMBERED)
+        .unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap()
+        + "\n[[firewall.pinhole]]\nname = \"web\"\nproto = \"tcp\"\nport = 8080\nhost = \"::1234\"\n";
+    let router = Router::start(&topo.router, &source).unwrap();
+    let old64 = delegated_lan(&router);
+    let old_addr = match topo
+        .host
+        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
+            matches!(a.addr(), IpAddr::V6(v6) if old64.contains(&v6)) && !a.tentative
+        })
+        .unwrap()
+        .addr()
+    {
+        IpAddr::V6(v6) => v6,
+        IpAddr::V4(_) => unreachable!(),
+    };
+
+    isp.kea
+        .as_ref()
+        .unwrap()
+        .reload(&KeaOptions {
+            pd_pool: Some(PdPool {
+                prefix: plan::PD_POOL_RENUMBERED,
+                delegated_len: 56,
+            }),
+            ..kea
+        })
+        .unwrap();
+    // The firewall follows with a set update: the old /64 moves to stale6,
+    // the pinhole now opens ::1234 in the new one.
+    let st = router
+        .wait_status("the firewall renumbered", BRING_UP, |s| {
+            let f = firewall(s)?;
+            let stale = f["sets"]["stale6"].as_array()?;
+            (stale.iter().any(|p| *p == old64.to_string()) && f["last_apply"]["kind"] == "sets")
+                .then(|| f.clone())
+        })
+        .unwrap();
+    let new64: Ipv6Net = st["sets"]["lan6"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str()?.parse::<Ipv6Net>().ok())
+        .find(|p| plan::PD_POOL_RENUMBERED.contains(&p.network()))
+        .unwrap();
+    let pin_new = Ipv6Addr::from(u128::from(new64.network()) | u128::from(PINHOLE_IID));
+    assert_eq!(
+        st["pinholes"][0]["addresses"][0],
+        pin_new.to_string(),
+        "{st}"
+    );
+    assert!(st["applies"]["set_updates"].as_u64().unwrap() >= 1, "{st}");
+
+    // RFC 7084 L-14: the host's old source gets Destination Unreachable
+    // code 5 (source address failed ingress/egress policy).
+    let watch = raw_icmpv6(&topo.host);
+    let _ = topo.host.exec_timeout(
+        &[
+            "ping",
+            "-6",
+            "-c",
+            "1",
+            "-W",
+            "2",
+            "-I",
+            &old_addr.to_string(),
+            &plan::ISP_ADDR.to_string(),
+        ],
+        Duration::from_secs(5),
+    );
+    watch
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let mut reader = &watch;
+    let mut code5 = false;
+    while let Ok(n) = std::io::Read::read(&mut reader, &mut buf) {
+        if n >= 2 && buf[0] == 1 && buf[1] == 5 {
+            code5 = true;
+        }
+    }
+    assert!(
+        code5,
+        "no ICMPv6 destination unreachable code 5 for {old_addr}"
+    );
+    router
+        .wait_status(
+            "reject_stale_source counted",
+            Duration::from_secs(15),
+            |s| (counter(s, "reject_stale_source") >= 1).then_some(()),
+        )
+        .unwrap();
 }
