@@ -47,9 +47,9 @@ pub const COUNTERS: &[&str] = &[
 /// accept. While a transaction that replaces the table is prepared, the new
 /// base chain may already be hooked with no committed rules, and its policy
 /// would then decide; with `accept` there the old, committed chain decides
-/// alone, and this drop takes over with the new rules at commit. (One run
-/// of tests/atomicity.rs with policy drop lost 1 ping of 1500; later runs
-/// did not, so that loss is not pinned on this.)
+/// alone, and this drop takes over with the new rules at commit. This did
+/// not remove the loss of a few pings per 50 full replacements that
+/// tests/atomicity.rs measures (set updates lose none); that cause is open.
 fn default_deny() -> Rule {
     r(Vec::new(), count_drop("drop_unmatched"), "default deny")
 }
