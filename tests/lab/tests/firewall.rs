@@ -40,6 +40,19 @@ fn delegated_lan(router: &Router) -> Ipv6Net {
         .unwrap()
 }
 
+/// The host's usable (not tentative) address in `prefix`.
+fn host_address_in(host: &Netns, prefix: Ipv6Net) -> Ipv6Addr {
+    let a = host
+        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
+            matches!(a.addr(), IpAddr::V6(v6) if prefix.contains(&v6)) && !a.tentative
+        })
+        .unwrap();
+    match a.addr() {
+        IpAddr::V6(v6) => v6,
+        IpAddr::V4(_) => unreachable!("filtered to IPv6 above"),
+    }
+}
+
 fn ping6(ns: &Netns, to: Ipv6Addr) -> bool {
     ns.exec_timeout(
         &["ping", "-6", "-c", "1", "-W", "1", &to.to_string()],
@@ -140,18 +153,7 @@ fn forwarding_waits_for_the_ruleset_then_rfc6092_inbound_policy_holds() {
     assert_eq!(r.sysctl_get("net.ipv6.conf.all.forwarding").unwrap(), "0");
     assert_eq!(r.sysctl_get("net.ipv4.ip_forward").unwrap(), "0");
     let lan64 = delegated_lan(&router);
-    let host_addr = {
-        let a = topo
-            .host
-            .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
-                matches!(a.addr(), IpAddr::V6(v6) if lan64.contains(&v6)) && !a.tentative
-            })
-            .unwrap();
-        match a.addr() {
-            IpAddr::V6(v6) => v6,
-            IpAddr::V4(_) => unreachable!(),
-        }
-    };
+    let host_addr = host_address_in(&topo.host, lan64);
     topo.host.wait_for_default_route_v6(BRING_UP).unwrap();
     assert!(
         !ping6(&topo.host, plan::ISP_ADDR),
@@ -417,17 +419,7 @@ fn rfc4890_icmpv6_matrix_in_transit_and_to_the_router() {
             (f["state"] == "active" && has).then_some(())
         })
         .unwrap();
-    let host_addr = match topo
-        .host
-        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
-            matches!(a.addr(), IpAddr::V6(v6) if lan64.contains(&v6)) && !a.tentative
-        })
-        .unwrap()
-        .addr()
-    {
-        IpAddr::V6(v6) => v6,
-        IpAddr::V4(_) => unreachable!(),
-    };
+    let host_addr = host_address_in(&topo.host, lan64);
     let isp = raw_icmpv6(&topo.isp);
 
     // Section 4.3 (transit, ISP -> LAN host): (type, code, hop limit).
@@ -564,17 +556,7 @@ fn after_a_kea_renumbering_the_old_source_gets_code_5_and_the_pinhole_follows() 
         + "\n[[firewall.pinhole]]\nname = \"web\"\nproto = \"tcp\"\nport = 8080\nhost = \"::1234\"\n";
     let router = Router::start(&topo.router, &source).unwrap();
     let old64 = delegated_lan(&router);
-    let old_addr = match topo
-        .host
-        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
-            matches!(a.addr(), IpAddr::V6(v6) if old64.contains(&v6)) && !a.tentative
-        })
-        .unwrap()
-        .addr()
-    {
-        IpAddr::V6(v6) => v6,
-        IpAddr::V4(_) => unreachable!(),
-    };
+    let old_addr = host_address_in(&topo.host, old64);
 
     isp.kea
         .as_ref()
