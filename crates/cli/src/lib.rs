@@ -5,6 +5,7 @@
 //! (`docs/status-json.md`) for scripts and tests; `cpectl reload` applies an
 //! edited config and says exactly why it refused one.
 
+pub mod firewall;
 pub mod render;
 
 use std::ffi::OsString;
@@ -181,6 +182,7 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
             Some("wan") => render::wan(&report, colour),
             Some("lan") => render::lan_detail(&report),
             Some("daemons") => render::daemons(&report),
+            Some("firewall") => firewall::show(&value),
             Some(_) => render::json_as_text(&value),
         }
     };

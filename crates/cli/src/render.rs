@@ -404,6 +404,10 @@ pub fn status(r: &StatusReport, colour: bool) -> String {
     let _ = writeln!(out, "config {}", r.config_file);
     out.push_str(&wan(r, colour));
     out.push_str(&lan(r));
+    if let Some(l) = crate::firewall::status_line(r) {
+        out.push_str(&l);
+        out.push('\n');
+    }
     out.push_str(&daemons(r));
     out
 }

@@ -43,7 +43,9 @@ pub fn plan(config: &Config) -> Vec<DaemonSpec> {
                 "dhcpv6": to_value(&config.wan.dhcpv6),
                 "state_dir": state_dir,
             })),
-            "firewall" if config.firewall.enabled => Some(json!({
+            // Always planned: the firewall owns forwarding, which it turns
+            // on after its first commit (an empty table when disabled).
+            "firewall" => Some(json!({
                 "firewall": to_value(&config.firewall),
                 "wan": config.wan.interface,
                 "mode": to_value(&config.wan.mode),

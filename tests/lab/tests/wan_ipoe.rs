@@ -152,8 +152,10 @@ fn wan_ipoe_comes_up_from_the_isp_ra_and_reports_router_lifetime_zero() {
     // The daemon set what a router's WAN needs.
     assert_eq!(sysctl(r, "net.ipv6.conf.wan0.accept_ra"), "2");
     assert_eq!(sysctl(r, "net.ipv6.conf.wan0.accept_ra_defrtr"), "1");
-    assert_eq!(sysctl(r, "net.ipv6.conf.all.forwarding"), "1");
-    assert_eq!(sysctl(r, "net.ipv4.ip_forward"), "1");
+    // Forwarding is the firewall's to switch on, after its first commit;
+    // the WAN comes up (RA honoured, accept_ra=2) with forwarding off.
+    assert_eq!(sysctl(r, "net.ipv6.conf.all.forwarding"), "0");
+    assert_eq!(sysctl(r, "net.ipv4.ip_forward"), "0");
     // Status extras: the RA as seen, and that we solicited.
     let st = &doc["status"];
     assert_eq!(st["last_ra"]["from"], ISP_LINK_LOCAL.to_string());

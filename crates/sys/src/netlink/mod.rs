@@ -21,6 +21,7 @@ mod error;
 mod link;
 mod message;
 mod monitor;
+pub mod nftables;
 mod ops;
 mod route;
 mod socket;

@@ -14,12 +14,18 @@ pub(crate) const RECV_BUF: usize = 64 * 1024;
 /// Opens an `AF_NETLINK`/`NETLINK_ROUTE` socket bound to a kernel-chosen
 /// port, with capped acks and extended-ack text enabled.
 pub(crate) fn open_socket(nonblocking: bool) -> io::Result<OwnedFd> {
+    open_socket_for(NETLINK_ROUTE, nonblocking)
+}
+
+/// Opens an `AF_NETLINK` socket of `protocol` (rtnetlink, nfnetlink) bound
+/// to a kernel-chosen port, with capped acks and extended-ack text enabled.
+pub(crate) fn open_socket_for(protocol: i32, nonblocking: bool) -> io::Result<OwnedFd> {
     let mut ty = libc::SOCK_RAW | libc::SOCK_CLOEXEC;
     if nonblocking {
         ty |= libc::SOCK_NONBLOCK;
     }
     // SAFETY: plain socket(2) call; the result is checked before use.
-    let fd = unsafe { libc::socket(libc::AF_NETLINK, ty, NETLINK_ROUTE) };
+    let fd = unsafe { libc::socket(libc::AF_NETLINK, ty, protocol) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -68,6 +74,15 @@ pub(crate) fn set_int_opt(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io
 /// Datagrams from other senders are reported as `Ok(None)` and must be
 /// ignored; a datagram larger than `buf` is an error (it was truncated).
 pub(crate) fn recv_from_kernel(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    recv_from_kernel_flags(fd, buf, 0)
+}
+
+/// [`recv_from_kernel`] with extra `recvfrom` flags (`MSG_DONTWAIT`).
+pub(crate) fn recv_from_kernel_flags(
+    fd: &OwnedFd,
+    buf: &mut [u8],
+    flags: i32,
+) -> io::Result<Option<usize>> {
     // SAFETY: zeroed sockaddr_nl is valid; recvfrom writes at most buf.len()
     // bytes into buf and at most addrlen bytes into sa.
     let mut sa: libc::sockaddr_nl = unsafe { mem::zeroed() };
@@ -77,7 +92,7 @@ pub(crate) fn recv_from_kernel(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Optio
             fd.as_raw_fd(),
             buf.as_mut_ptr().cast(),
             buf.len(),
-            libc::MSG_TRUNC,
+            libc::MSG_TRUNC | flags,
             (&mut sa as *mut libc::sockaddr_nl).cast(),
             &mut sa_len,
         )
@@ -98,6 +113,58 @@ pub(crate) fn recv_from_kernel(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Optio
     Ok(Some(n))
 }
 
+/// Bounds every blocking receive on `fd` to `secs` seconds.
+pub(crate) fn set_recv_timeout(fd: &OwnedFd, secs: u8) -> io::Result<()> {
+    let tv = libc::timeval {
+        // `time_t` is 32 or 64 bits depending on the target's libc.
+        tv_sec: secs.into(),
+        tv_usec: 0,
+    };
+    // SAFETY: tv lives across the call and its size is passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends one datagram (one or more messages) to the kernel.
+pub(crate) fn send_to_kernel(fd: &OwnedFd, bytes: &[u8]) -> io::Result<()> {
+    // SAFETY: zeroed sockaddr_nl is valid (pid 0 = the kernel); bytes is a
+    // valid buffer of the given length. The kernel's address is passed
+    // explicitly because the socket is not connected.
+    let mut sa: libc::sockaddr_nl = unsafe { mem::zeroed() };
+    sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    let n = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            0,
+            (&sa as *const libc::sockaddr_nl).cast(),
+            mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if n as usize != bytes.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("netlink: sent {n} of {} bytes", bytes.len()),
+        ));
+    }
+    Ok(())
+}
+
 /// A blocking rtnetlink request socket.
 ///
 /// Blocking is deliberate: rtnetlink requests are executed by the kernel
@@ -115,23 +182,7 @@ impl Netlink {
     /// Opens a request socket in the calling thread's network namespace.
     pub fn open() -> io::Result<Netlink> {
         let fd = open_socket(false)?;
-        let tv = libc::timeval {
-            tv_sec: 5,
-            tv_usec: 0,
-        };
-        // SAFETY: tv lives across the call and its size is passed.
-        let r = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        set_recv_timeout(&fd, 5)?;
         Ok(Netlink {
             fd,
             // Start somewhere other than 0/1 so a stale reply of a previous
@@ -145,24 +196,7 @@ impl Netlink {
         self.seq = self.seq.wrapping_add(1).max(1);
         let seq = self.seq;
         let bytes = req.finish(seq);
-        // SAFETY: bytes is a valid buffer of the given length; the kernel is
-        // the default destination of an unconnected netlink socket when
-        // sendto has no address, so pass the kernel's address explicitly.
-        let mut sa: libc::sockaddr_nl = unsafe { mem::zeroed() };
-        sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                0,
-                (&sa as *const libc::sockaddr_nl).cast(),
-                mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        send_to_kernel(&self.fd, &bytes)?;
         Ok(seq)
     }
 

@@ -12,12 +12,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A named network namespace, deleted on drop.
-struct TestNs {
-    name: String,
+pub(crate) struct TestNs {
+    pub(crate) name: String,
 }
 
 impl TestNs {
-    fn new() -> TestNs {
+    pub(crate) fn new() -> TestNs {
         static N: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "cpe-nl-{}-{}",
@@ -32,7 +32,7 @@ impl TestNs {
         ns
     }
 
-    fn ip(&self, args: &[&str]) -> String {
+    pub(crate) fn ip(&self, args: &[&str]) -> String {
         let mut full = vec!["ip", "-n", &self.name];
         full.extend_from_slice(args);
         sh(&full)
@@ -69,7 +69,7 @@ impl TestNs {
     }
 
     /// Runs `f` on a thread that has entered this namespace.
-    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+    pub(crate) fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
         let path = format!("/run/netns/{}", self.name);
         std::thread::spawn(move || {
             let file = File::open(&path).expect("open netns");
@@ -91,7 +91,7 @@ impl Drop for TestNs {
     }
 }
 
-fn sh(args: &[&str]) -> String {
+pub(crate) fn sh(args: &[&str]) -> String {
     let out = Command::new(args[0])
         .args(&args[1..])
         .output()

@@ -73,7 +73,7 @@ impl WanLink {
         Ok(inputs)
     }
 
-    /// Sysctls first (so the kernel honours RAs with forwarding on), then
+    /// Sysctls first (so the kernel honours RAs once forwarding is on), then
     /// the link up with the configured MTU. Failures are logged, not fatal:
     /// the daemon still reports what it sees, which is what the engineer
     /// needs to find the cause.
@@ -150,17 +150,17 @@ impl WanLink {
     }
 }
 
-/// The sysctls a router's WAN needs, in the order they must be applied:
-/// `accept_ra=2` before forwarding, so RAs stay honoured when forwarding
-/// turns on.
+/// The sysctls a router's WAN needs. `accept_ra=2` keeps RAs honoured
+/// whether or not forwarding is on: the WAN comes up (and learns its
+/// address and default route) with forwarding still off, and stays up when
+/// the firewall switches forwarding on after its first ruleset commit
+/// (RFC 7084 G-3/S-1). Forwarding itself is never set here.
 pub fn router_wan_sysctls(ifname: &str) -> Vec<(io::Result<SysctlKey>, &'static str)> {
     vec![
         (SysctlKey::ipv6_conf(ifname, "accept_ra"), "2"),
         (SysctlKey::ipv6_conf(ifname, "accept_ra_defrtr"), "1"),
         (SysctlKey::ipv6_conf(ifname, "accept_ra_pinfo"), "1"),
         (SysctlKey::ipv6_conf(ifname, "autoconf"), "1"),
-        (SysctlKey::ipv6_conf("all", "forwarding"), "1"),
-        (Ok(SysctlKey::ipv4_forward()), "1"),
     ]
 }
 

@@ -1,0 +1,212 @@
+//! `cpectl show firewall` and the firewall line of `cpectl status`, from
+//! the firewall daemon's status object (see `cpe_firewall::status`).
+//! Missing fields render as "-": an older or restarting daemon must not
+//! blank the screen.
+
+use crate::render::{WIDTH, duration};
+use cpe_bus::status::StatusReport;
+use serde_json::Value;
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("-")
+}
+
+fn on_off(v: &Value) -> &'static str {
+    match v.as_bool() {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "-",
+    }
+}
+
+fn forwarding(v: &Value) -> String {
+    match v {
+        Value::String(w) => w.clone(),
+        Value::Object(o) => o
+            .get("failed")
+            .map(|e| format!("failed: {}", s(e)))
+            .unwrap_or_else(|| "-".into()),
+        _ => "-".into(),
+    }
+}
+
+fn total_drops(v: &Value) -> u64 {
+    v["drops"]
+        .as_object()
+        .map(|m| m.values().filter_map(|c| c["packets"].as_u64()).sum())
+        .unwrap_or(0)
+}
+
+/// Cuts a line to the console width.
+fn fit(mut line: String) -> String {
+    if line.len() > WIDTH {
+        let mut end = WIDTH - 1;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push('~');
+    }
+    line
+}
+
+/// The `cpectl show firewall` screen.
+pub fn show(v: &Value) -> String {
+    let mut out = String::new();
+    let mut line = |l: String| {
+        out.push_str(&fit(l));
+        out.push('\n');
+    };
+    line(format!("firewall {}  {}", s(&v["state"]), s(&v["reason"])));
+    let a = &v["applies"];
+    line(format!(
+        "forwarding {}  rules {}  applies {} full, {} sets, {} refused",
+        forwarding(&v["forwarding"]),
+        v["rules"].as_u64().unwrap_or(0),
+        a["full_applies"].as_u64().unwrap_or(0),
+        a["set_updates"].as_u64().unwrap_or(0),
+        a["apply_failures"].as_u64().unwrap_or(0),
+    ));
+    let l = &v["last_apply"];
+    if l.is_object() {
+        let took = l["duration_us"]
+            .as_u64()
+            .map(|us| format!("{}.{:03} ms", us / 1000, us % 1000))
+            .unwrap_or_else(|| "-".into());
+        line(format!(
+            "last apply {} {} in {}, {} ago",
+            s(&l["kind"]),
+            s(&l["result"]),
+            took,
+            duration(l["seconds_ago"].as_u64().unwrap_or(0))
+        ));
+        if let Some(e) = l["error"].as_str() {
+            line(format!("  error: {e}"));
+        }
+    }
+    let p = &v["policy"];
+    let lans: Vec<&str> = p["lan"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    line(format!(
+        "policy wan {} lan {}  inbound {}  nat44 {}  mss clamp {}  echo {}",
+        s(&p["wan"]),
+        lans.join(","),
+        s(&p["wan_inbound"]),
+        on_off(&p["ipv4_nat"]),
+        on_off(&p["mss_clamp"]),
+        s(&p["echo_request_limit"]),
+    ));
+    if let Some(sets) = v["sets"].as_object() {
+        for (name, elems) in sets {
+            let list: Vec<&str> = elems
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let shown = if list.is_empty() {
+                "-".to_string()
+            } else {
+                list.join(" ")
+            };
+            line(format!("set {name:<7} {shown}"));
+        }
+    }
+    for ph in v["pinholes"].as_array().into_iter().flatten() {
+        let addrs: Vec<&str> = ph["addresses"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        line(format!(
+            "pinhole {} {}/{} host {} -> {}",
+            s(&ph["name"]),
+            s(&ph["proto"]),
+            ph["port"].as_u64().unwrap_or(0),
+            s(&ph["host"]),
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(" ")
+            }
+        ));
+    }
+    line(format!(
+        "{:<28} {:>14} {:>16}",
+        "COUNTER", "PACKETS", "BYTES"
+    ));
+    if let Some(drops) = v["drops"].as_object() {
+        for (name, c) in drops {
+            line(format!(
+                "{:<28} {:>14} {:>16}",
+                name,
+                c["packets"].as_u64().unwrap_or(0),
+                c["bytes"].as_u64().unwrap_or(0)
+            ));
+        }
+    }
+    if let Some(e) = v["counters_error"].as_str() {
+        line(format!("counters unavailable: {e}"));
+    }
+    out
+}
+
+/// One line for `cpectl status`, if the firewall reported.
+pub fn status_line(r: &StatusReport) -> Option<String> {
+    let v = r.daemon_status.get("firewall")?;
+    Some(fit(format!(
+        "firewall {}, forwarding {}, {} packets dropped",
+        s(&v["state"]),
+        forwarding(&v["forwarding"]),
+        total_drops(v)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        serde_json::json!({
+            "implemented": true,
+            "state": "failed",
+            "reason": "ruleset refused by the kernel: nftables batch refused at add table cpe: Operation not permitted (os error 1); the previous ruleset stays in force",
+            "forwarding": "on",
+            "policy": {"wan": "wan0", "lan": ["br0"], "wan_inbound": "drop", "ipv4_nat": true, "mss_clamp": true, "echo_request_limit": "10/1s"},
+            "sets": {"lan6": ["2001:db8:1000:1::/64", "fd1a:672f:22a1:1::/64"], "stale6": []},
+            "pinholes": [{"name": "web", "proto": "tcp", "port": 8080, "host": "::1234", "addresses": ["2001:db8:1000:1::1234"]}],
+            "last_apply": {"kind": "full", "seconds_ago": 75, "duration_us": null, "result": "refused", "error": "Operation not permitted"},
+            "applies": {"full_applies": 1, "set_updates": 2, "apply_failures": 1, "forwarding_failures": 0},
+            "drops": {"drop_invalid": {"packets": 3, "bytes": 240}, "drop_wan_inbound": {"packets": 12345678901u64, "bytes": 987654321012u64}},
+            "counters_error": null,
+            "rules": 96
+        })
+    }
+
+    #[test]
+    fn show_firewall_fits_80_columns_and_says_why() {
+        let text = show(&sample());
+        for l in text.lines() {
+            assert!(l.len() <= WIDTH, "too wide ({}): {l}", l.len());
+        }
+        assert!(text.contains("firewall failed  ruleset refused by the kernel"));
+        assert!(text.contains("forwarding on  rules 96  applies 1 full, 2 sets, 1 refused"));
+        assert!(text.contains("last apply full refused in -, 1m15s ago"));
+        assert!(text.contains("set lan6    2001:db8:1000:1::/64 fd1a:672f:22a1:1::/64"));
+        assert!(text.contains("set stale6  -"));
+        assert!(text.contains("pinhole web tcp/8080 host ::1234 -> 2001:db8:1000:1::1234"));
+        assert!(text.contains("drop_wan_inbound"));
+        // A status object of unknown shape renders without panicking.
+        let _ = show(&serde_json::json!({"implemented": false}));
+    }
+
+    #[test]
+    fn status_line_sums_drops() {
+        let mut r = StatusReport::default();
+        assert_eq!(status_line(&r), None);
+        r.daemon_status.insert("firewall".into(), sample());
+        assert_eq!(
+            status_line(&r).unwrap(),
+            "firewall failed, forwarding on, 12345678904 packets dropped"
+        );
+    }
+}

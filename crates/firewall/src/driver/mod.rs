@@ -1,0 +1,165 @@
+//! Process entry point: `cpe daemon firewall`, started by the supervisor
+//! before the LAN services. Reads the config and state from the bus, runs
+//! the [`Engine`], commits its batches over nfnetlink, switches forwarding
+//! on when the engine says so, and reports status with the kernel's drop
+//! counters every [`STATUS_EVERY`].
+//!
+//! On exit the ruleset stays installed: a crashed or stopped firewall
+//! daemon must not open the router.
+
+use crate::config::{Policy, Snapshot};
+use crate::engine::{Action, Engine, Input};
+use crate::model::TABLE;
+use cpe_sys::netlink::nftables::{Nftables, TableFamily};
+use cpe_sys::netlink::sysctl::{self, SysctlKey};
+use log::{error, info};
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// How often counters are re-read and the status pushed.
+pub const STATUS_EVERY: Duration = Duration::from_secs(10);
+
+const USAGE: &str =
+    "usage: cpe daemon firewall   (started by `cpe run`; config from the state bus)";
+
+/// Entry point used by the `cpe` binary for `cpe daemon firewall [ARGS]`.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    if let Some(a) = args.first() {
+        eprintln!("unexpected argument {a:?}\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    cpe_log::init("firewall", log::LevelFilter::Info);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Turns IPv6 (all + default, so later interfaces such as a PPP unit
+/// inherit it) and IPv4 forwarding on.
+fn enable_forwarding() -> Result<(), String> {
+    let keys = [
+        SysctlKey::ipv6_conf("all", "forwarding"),
+        SysctlKey::ipv6_conf("default", "forwarding"),
+        Ok(SysctlKey::ipv4_forward()),
+    ];
+    for key in keys {
+        let key = key.map_err(|e| e.to_string())?;
+        sysctl::ensure(&key, "1").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Runs the engine's queued actions against the kernel.
+fn drain(engine: &mut Engine, nl: &mut Result<Nftables, String>) {
+    while let Some(action) = engine.poll_action() {
+        match action {
+            Action::Commit { kind, batch } => {
+                let started = Instant::now();
+                let result = match nl {
+                    Ok(nl) => nl.commit(&batch).map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("cannot open the nf_tables netlink socket: {e}")),
+                };
+                let took = started.elapsed();
+                match &result {
+                    Ok(()) => info!(
+                        "ruleset {kind:?} apply committed: {} messages in {} us",
+                        batch.len(),
+                        took.as_micros()
+                    ),
+                    Err(e) => error!("ruleset {kind:?} apply failed: {e}"),
+                }
+                engine.handle(Input::Committed(result.map(|()| took)), Instant::now());
+            }
+            Action::EnableForwarding => {
+                let result = enable_forwarding();
+                match &result {
+                    Ok(()) => info!("first ruleset in place: IPv6 and IPv4 forwarding on"),
+                    Err(e) => error!("cannot switch forwarding on: {e}"),
+                }
+                engine.handle(Input::ForwardingSet(result), Instant::now());
+            }
+        }
+    }
+}
+
+fn publish(bus: &cpe_bus::client::Bus, engine: &Engine, nl: &mut Result<Nftables, String>) {
+    let counters = match nl {
+        Ok(nl) if engine.installed().is_some() => nl
+            .counters(TableFamily::Inet, TABLE)
+            .map_err(|e| e.to_string()),
+        Ok(_) => Err("no ruleset installed".to_string()),
+        Err(e) => Err(e.clone()),
+    };
+    let st = crate::status::status(
+        engine,
+        counters.as_ref().map_err(String::as_str),
+        Instant::now(),
+    );
+    bus.set_status(serde_json::to_value(&st).unwrap_or_default());
+}
+
+async fn run() -> Result<(), String> {
+    let (mut bus, welcome, cfg) = cpe_bus::client::connect_configured("firewall").await?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let policy = Policy::from_config(&cfg);
+    info!(
+        "policy: wan {} lan {:?}, {} pinholes",
+        policy.wan,
+        policy.lan.iter().map(|l| &l.interface).collect::<Vec<_>>(),
+        policy.firewall.pinhole.len()
+    );
+    let mut nl = Nftables::open().map_err(|e| e.to_string());
+    if let Err(e) = &nl {
+        error!("cannot open the nf_tables netlink socket: {e}; forwarding stays off");
+    }
+    let mut engine = Engine::new(policy);
+    engine.handle(
+        Input::State(Snapshot::from_state(&welcome.state)),
+        Instant::now(),
+    );
+    drain(&mut engine, &mut nl);
+    publish(&bus, &engine, &mut nl);
+    loop {
+        let next_status = Instant::now() + STATUS_EVERY;
+        let wake = engine
+            .poll_timeout()
+            .map_or(next_status, |t| t.min(next_status));
+        tokio::select! {
+            state = bus.next_state() => {
+                let Some(state) = state else {
+                    info!("supervisor gone; exiting (the ruleset stays installed)");
+                    return Ok(());
+                };
+                engine.handle(Input::State(Snapshot::from_state(&state)), Instant::now());
+            }
+            () = tokio::time::sleep_until(wake.into()) => {
+                if nl.is_err() {
+                    nl = Nftables::open().map_err(|e| e.to_string());
+                }
+                engine.handle(Input::Tick, Instant::now());
+            }
+            _ = term.recv() => {
+                info!("SIGTERM; exiting (the ruleset stays installed)");
+                return Ok(());
+            }
+        }
+        drain(&mut engine, &mut nl);
+        publish(&bus, &engine, &mut nl);
+    }
+}

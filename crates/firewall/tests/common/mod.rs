@@ -1,0 +1,70 @@
+//! Throwaway network namespaces for the kernel tests of this crate.
+
+#![allow(dead_code)] // each test file uses part of it
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::process::Command;
+
+/// A named network namespace with loopback up and DAD off, deleted on drop.
+pub struct Ns(pub String);
+
+impl Ns {
+    /// Creates `cpe-fw-<tag>-<pid>`.
+    pub fn new(tag: &str) -> Ns {
+        let name = format!("cpe-fw-{tag}-{}", std::process::id());
+        sh(&["ip", "netns", "add", &name]);
+        let ns = Ns(name);
+        ns.exec(&["ip", "link", "set", "lo", "up"]);
+        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"]);
+        ns.exec(&["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
+        ns
+    }
+
+    /// Runs a command inside the namespace; panics unless it succeeds.
+    pub fn exec(&self, args: &[&str]) -> String {
+        let mut full = vec!["ip", "netns", "exec", &self.0];
+        full.extend_from_slice(args);
+        sh(&full)
+    }
+
+    /// `nft ARGS` inside the namespace (the test oracle).
+    pub fn nft(&self, args: &[&str]) -> String {
+        let mut full = vec!["nft"];
+        full.extend_from_slice(args);
+        self.exec(&full)
+    }
+
+    /// Runs `f` on a thread that has entered this namespace.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.0);
+        std::thread::spawn(move || {
+            let file = File::open(&path).unwrap();
+            // SAFETY: setns on a valid namespace fd affects only this thread.
+            assert_eq!(
+                unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
+                0
+            );
+            f()
+        })
+        .join()
+        .unwrap()
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Runs a command; panics with its stderr unless it succeeds.
+pub fn sh(args: &[&str]) -> String {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

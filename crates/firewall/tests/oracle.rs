@@ -1,0 +1,84 @@
+//! Oracle test: the compiled ruleset committed by our netlink driver holds,
+//! in the kernel, exactly what `nft -f` makes of the ruleset's text (the
+//! golden form): what we think we installed is what the kernel holds. Then
+//! a renumbering applied as a set update lists like a full apply. Needs root
+//! and the `nft` tool (a test oracle only; never on the device).
+
+// Test helpers outside #[test] functions panic on bad fixtures by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cpe_firewall::{Policy, Snapshot, compile};
+use cpe_sys::netlink::nftables::Nftables;
+use std::process::Command;
+
+mod common;
+use common::Ns;
+
+fn policy() -> Policy {
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/default.toml"
+    ))
+    .unwrap();
+    let text = format!(
+        "{base}\n[[firewall.pinhole]]\nname = \"ssh\"\nproto = \"tcp\"\nport = 22\nhost = \"::1234\"\n"
+    );
+    Policy::from_config(&cpe_config::parse_str(&text, "t.toml").unwrap().config)
+}
+
+fn snapshot(current: &[&str], deprecated: &[&str]) -> Snapshot {
+    Snapshot {
+        current: current.iter().map(|s| s.parse().unwrap()).collect(),
+        deprecated: deprecated.iter().map(|s| s.parse().unwrap()).collect(),
+    }
+}
+
+#[test]
+fn installed_ruleset_matches_nft_reading_of_its_text_and_set_updates_follow() {
+    if Command::new("nft").arg("--version").output().is_err() {
+        eprintln!("skipped: nft (the test oracle) is not installed");
+        return;
+    }
+    let p = policy();
+    let first = compile(
+        &p,
+        &snapshot(&["2001:db8:1:101::/64", "fd00:1:2:1::/64"], &[]),
+    );
+    let second = compile(
+        &p,
+        &snapshot(
+            &["2001:db8:2:101::/64", "fd00:1:2:1::/64"],
+            &["2001:db8:1:101::/64"],
+        ),
+    );
+    let ours = Ns::new("ours");
+    let reference = Ns::new("ref");
+
+    let (b1, b2, b3) = (first.batch(), second.set_update(&first), second.batch());
+    ours.run(move || {
+        let mut nl = Nftables::open().unwrap();
+        nl.commit(&b1).unwrap();
+        // A full re-apply over an installed ruleset works too.
+        nl.commit(&b1).unwrap();
+    });
+    let load = |ns: &Ns, text: &str| {
+        let path = format!("/tmp/{}.nft", ns.0);
+        std::fs::write(&path, text).unwrap();
+        ns.nft(&["-f", &path]);
+        let _ = std::fs::remove_file(&path);
+    };
+    load(&reference, &first.text());
+    assert_eq!(
+        ours.nft(&["list", "ruleset"]),
+        reference.nft(&["list", "ruleset"])
+    );
+
+    ours.run(move || Nftables::open().unwrap().commit(&b2).unwrap());
+    load(&reference, &second.text());
+    let after_update = ours.nft(&["list", "ruleset"]);
+    assert_eq!(after_update, reference.nft(&["list", "ruleset"]));
+    assert!(after_update.contains("2001:db8:2:101::/64"));
+
+    ours.run(move || Nftables::open().unwrap().commit(&b3).unwrap());
+    assert_eq!(ours.nft(&["list", "ruleset"]), after_update);
+}
