@@ -540,10 +540,13 @@ mod tests {
             .insert("dns".into(), serde_json::json!({"implemented": true}));
         let text = status(&r, false);
         let lines: Vec<&str> = text.lines().collect();
-        let fw = lines
-            .iter()
-            .position(|l| l.starts_with("firewall "))
-            .unwrap();
+        // The daemon table's row (the screen also has a firewall line).
+        let table = lines.iter().position(|l| l.starts_with("DAEMON")).unwrap();
+        let fw = table
+            + lines[table..]
+                .iter()
+                .position(|l| l.starts_with("firewall "))
+                .unwrap();
         assert!(lines[fw].contains(" not active "), "{text}");
         assert!(!lines[fw].contains("running"), "{text}");
         assert_eq!(
