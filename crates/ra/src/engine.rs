@@ -347,7 +347,13 @@ impl Engine {
         {
             self.schedule.information_changed(now);
         }
-        self.prefixes.expire(now);
+        // A prefix reaching the end of its valid lifetime can take the last
+        // global prefix away (router lifetime drops to 0, RFC 7084 L-4/G-5):
+        // tell hosts at once, not at the next periodic RA.
+        let visible_before = self.visible_content(now);
+        if self.prefixes.expire(now) && self.visible_content(now) != visible_before {
+            self.schedule.information_changed(now);
+        }
         if let Some(due) = self.schedule.due(now) {
             let final_ra = self.phase == Phase::Stopping;
             let kind = if final_ra {
