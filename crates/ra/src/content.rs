@@ -34,6 +34,8 @@ pub struct Built {
     pub pios: Vec<PioLifetimes>,
     /// Options left out to stay within [`MAX_RA_OCTETS`].
     pub skipped: usize,
+    /// Why router lifetime is 0 (see [`not_default_router`]).
+    pub not_default_router: Option<&'static str>,
 }
 
 /// Which options go first when space is short: what hosts need to get an
@@ -156,13 +158,31 @@ pub fn router_lifetime(
     pios: &[PioLifetimes],
     final_ra: bool,
 ) -> u16 {
-    let global = pios
-        .iter()
-        .any(|p| !p.deprecated && p.valid > 0 && is_global(&p.prefix));
-    if final_ra || !facts.upstream_default_route || !global {
+    if not_default_router(facts, pios, final_ra).is_some() {
         0
     } else {
         config.router_lifetime
+    }
+}
+
+/// Why [`router_lifetime`] is forced to 0, in words for the status; `None`
+/// when the configured lifetime is advertised.
+pub fn not_default_router(
+    facts: &LanFacts,
+    pios: &[PioLifetimes],
+    final_ra: bool,
+) -> Option<&'static str> {
+    let global = pios
+        .iter()
+        .any(|p| !p.deprecated && p.valid > 0 && is_global(&p.prefix));
+    if final_ra {
+        Some("final RA (stopping)")
+    } else if !facts.upstream_default_route {
+        Some("no IPv6 default route on the WAN")
+    } else if !global {
+        Some("no global prefix on this LAN (ULA only or none)")
+    } else {
+        None
     }
 }
 
@@ -252,5 +272,11 @@ pub fn build(
         retrans_timer: 0,
         options,
     };
-    Built { ra, pios, skipped }
+    let not_default_router = not_default_router(facts, &pios, final_ra);
+    Built {
+        ra,
+        pios,
+        skipped,
+        not_default_router,
+    }
 }

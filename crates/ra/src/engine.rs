@@ -426,6 +426,10 @@ impl Engine {
 
     /// The RA hosts would get at `now` (decoded form), for status and tests.
     pub fn current_ra(&self, now: Instant) -> RouterAdvertisement {
+        self.current(now).ra
+    }
+
+    fn current(&self, now: Instant) -> Built {
         content::build(
             &self.config,
             &self.facts,
@@ -433,12 +437,15 @@ impl Engine {
             now,
             self.phase != Phase::Advertising,
         )
-        .ra
     }
 
     /// Status for `cpectl show lan` at `now`.
     pub fn status(&self, now: Instant) -> RaStatus {
-        let ra = self.current_ra(now);
+        let Built {
+            ra,
+            not_default_router,
+            ..
+        } = self.current(now);
         RaStatus {
             state: match self.phase {
                 Phase::Advertising => "advertising",
@@ -450,6 +457,7 @@ impl Engine {
             preference: ra.preference.as_str(),
             router_lifetime: ra.router_lifetime,
             upstream_default_route: self.facts.upstream_default_route,
+            not_default_router,
             mtu: ra.mtu(),
             prefixes: self
                 .prefixes

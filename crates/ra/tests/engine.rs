@@ -1033,7 +1033,12 @@ fn router_lifetime_needs_a_global_prefix_on_the_lan() {
         "ULA-only LAN advertised as default router"
     );
     assert!(pio(&ras[0].ra, "fd00:aa:bb:1::/64").is_some());
-    assert_eq!(e.status(t0 + secs(300)).router_lifetime, 0);
+    let status = e.status(t0 + secs(300));
+    assert_eq!(status.router_lifetime, 0);
+    assert_eq!(
+        status.not_default_router,
+        Some("no global prefix on this LAN (ULA only or none)")
+    );
 
     // No prefix at all (L-4): still not a default router.
     let t1 = t0 + secs(300);
@@ -1049,6 +1054,7 @@ fn router_lifetime_needs_a_global_prefix_on_the_lan() {
     let mut ras = sent_ras(&e.handle(Input::Facts(delegated), t2), t2);
     ras.extend(run_until(&mut e, t2 + MIN_DELAY_BETWEEN_RAS));
     assert_eq!(ras[0].ra.router_lifetime, 1800, "first RA after delegation");
+    assert_eq!(e.status(t2 + secs(5)).not_default_router, None);
 
     // The delegation is withdrawn: router lifetime 0 within the rate limit,
     // while the old prefix is still listed (deprecated) for hosts.

@@ -217,6 +217,13 @@ fn ula_only_lan_is_not_advertised_as_a_default_router() {
     })
     .unwrap();
     assert_eq!(ra.router_lifetime, 0, "{ra:?}");
+    // The engineer's view names the cause.
+    let status = s.router.status().unwrap();
+    let why = &status["daemon_status"]["ra"]["lans"][0]["not_default_router"];
+    assert!(
+        why.as_str().is_some_and(|w| w.contains("no global prefix")),
+        "{why}"
+    );
     assert!(
         ra.prefixes
             .iter()
