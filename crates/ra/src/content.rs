@@ -7,6 +7,8 @@
 use std::net::Ipv6Addr;
 use std::time::Instant;
 
+use ipnet::Ipv6Net;
+
 use cpe_wire::nd::{
     DnsSearchList, NdOption, PrefixInformation, RecursiveDnsServers, RouteInformation,
     RouterAdvertisement, RouterPreference,
@@ -32,6 +34,8 @@ pub struct Built {
     pub pios: Vec<PioLifetimes>,
     /// Options left out to stay within [`MAX_RA_OCTETS`].
     pub skipped: usize,
+    /// Why router lifetime is 0 (see [`not_default_router`]).
+    pub not_default_router: Option<&'static str>,
 }
 
 /// Which options go first when space is short: what hosts need to get an
@@ -121,13 +125,64 @@ pub fn mtu(config: &RaConfig, facts: &LanFacts) -> Option<u32> {
     .filter(|m| *m >= IPV6_MIN_MTU)
 }
 
-/// Router lifetime to advertise: 0 without an upstream default route
-/// (RFC 7084 G-4/G-5) and in the final RA (RFC 4861 6.2.5).
-pub fn router_lifetime(config: &RaConfig, facts: &LanFacts, final_ra: bool) -> u16 {
-    if final_ra || !facts.upstream_default_route {
+/// Whether hosts could reach the Internet from `prefix`: not a ULA and not
+/// link-local, so a global (or other routable) prefix.
+fn is_global(prefix: &Ipv6Net) -> bool {
+    let a = prefix.network();
+    !is_ula(&a) && !a.is_unicast_link_local()
+}
+
+/// Router lifetime to advertise, given the PIOs this RA carries.
+///
+/// Zero in the final RA (RFC 4861 6.2.5) and without an upstream default
+/// route (RFC 7084 G-4/G-5). Also zero unless at least one global prefix
+/// that is still delegated or configured (not being withdrawn) is
+/// advertised here, because RFC 7084 says:
+///
+/// > ULA-5: An IPv6 CE router MUST NOT advertise itself as a default router
+/// > with a Router Lifetime greater than zero whenever all of its
+/// > configured and delegated prefixes are ULA prefixes.
+///
+/// > L-4: An IPv6 CE router MUST NOT advertise itself as a default router
+/// > with a Router Lifetime [RFC4861] greater than zero if it has no
+/// > prefixes configured or delegated to it.
+///
+/// Hosts holding only a ULA (or nothing) would otherwise send Internet
+/// traffic to a router that cannot source it, instead of falling back to
+/// IPv4. A prefix being withdrawn (deprecated after renumbering or loss of
+/// the delegation) no longer counts: it is no longer delegated, and G-5
+/// asks for the zero at once.
+pub fn router_lifetime(
+    config: &RaConfig,
+    facts: &LanFacts,
+    pios: &[PioLifetimes],
+    final_ra: bool,
+) -> u16 {
+    if not_default_router(facts, pios, final_ra).is_some() {
         0
     } else {
         config.router_lifetime
+    }
+}
+
+/// Why [`router_lifetime`] is forced to 0, in words for the status; `None`
+/// when the configured lifetime is advertised.
+pub fn not_default_router(
+    facts: &LanFacts,
+    pios: &[PioLifetimes],
+    final_ra: bool,
+) -> Option<&'static str> {
+    let global = pios
+        .iter()
+        .any(|p| !p.deprecated && p.valid > 0 && is_global(&p.prefix));
+    if final_ra {
+        Some("final RA (stopping)")
+    } else if !facts.upstream_default_route {
+        Some("no IPv6 default route on the WAN")
+    } else if !global {
+        Some("no global prefix on this LAN (ULA only or none)")
+    } else {
+        None
     }
 }
 
@@ -202,7 +257,7 @@ pub fn build(
             _ => None,
         })
         .collect();
-    let pios = pios
+    let pios: Vec<PioLifetimes> = pios
         .into_iter()
         .filter(|p| sent.contains(&p.prefix.network()))
         .collect();
@@ -212,10 +267,16 @@ pub fn build(
         other_config: config.other_config,
         preference,
         other_flags: 0,
-        router_lifetime: router_lifetime(config, facts, final_ra),
+        router_lifetime: router_lifetime(config, facts, &pios, final_ra),
         reachable_time: 0,
         retrans_timer: 0,
         options,
     };
-    Built { ra, pios, skipped }
+    let not_default_router = not_default_router(facts, &pios, final_ra);
+    Built {
+        ra,
+        pios,
+        skipped,
+        not_default_router,
+    }
 }

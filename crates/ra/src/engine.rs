@@ -347,7 +347,13 @@ impl Engine {
         {
             self.schedule.information_changed(now);
         }
-        self.prefixes.expire(now);
+        // A prefix reaching the end of its valid lifetime can take the last
+        // global prefix away (router lifetime drops to 0, RFC 7084 L-4/G-5):
+        // tell hosts at once, not at the next periodic RA.
+        let visible_before = self.visible_content(now);
+        if self.prefixes.expire(now) && self.visible_content(now) != visible_before {
+            self.schedule.information_changed(now);
+        }
         if let Some(due) = self.schedule.due(now) {
             let final_ra = self.phase == Phase::Stopping;
             let kind = if final_ra {
@@ -420,6 +426,10 @@ impl Engine {
 
     /// The RA hosts would get at `now` (decoded form), for status and tests.
     pub fn current_ra(&self, now: Instant) -> RouterAdvertisement {
+        self.current(now).ra
+    }
+
+    fn current(&self, now: Instant) -> Built {
         content::build(
             &self.config,
             &self.facts,
@@ -427,12 +437,15 @@ impl Engine {
             now,
             self.phase != Phase::Advertising,
         )
-        .ra
     }
 
     /// Status for `cpectl show lan` at `now`.
     pub fn status(&self, now: Instant) -> RaStatus {
-        let ra = self.current_ra(now);
+        let Built {
+            ra,
+            not_default_router,
+            ..
+        } = self.current(now);
         RaStatus {
             state: match self.phase {
                 Phase::Advertising => "advertising",
@@ -444,6 +457,7 @@ impl Engine {
             preference: ra.preference.as_str(),
             router_lifetime: ra.router_lifetime,
             upstream_default_route: self.facts.upstream_default_route,
+            not_default_router,
             mtu: ra.mtu(),
             prefixes: self
                 .prefixes

@@ -68,10 +68,14 @@ pub struct RaStatus {
     pub other_config: bool,
     /// RFC 4191 preference.
     pub preference: &'static str,
-    /// Router lifetime currently advertised (0 while the WAN has no default route).
+    /// Router lifetime currently advertised (0 while the WAN has no default
+    /// route or no global prefix is advertised on this LAN).
     pub router_lifetime: u16,
     /// Whether the WAN has a default route.
     pub upstream_default_route: bool,
+    /// Why the router lifetime is forced to 0 (`null` when it is not), so an
+    /// engineer seeing hosts without an IPv6 default route knows the cause.
+    pub not_default_router: Option<&'static str>,
     /// MTU option value.
     pub mtu: Option<u32>,
     /// Prefixes in the RA, deprecated ones included.

@@ -182,7 +182,17 @@ fn steady_state_interval_is_uniform_over_many_ras() {
         max_interval: secs(90),
         ..RaConfig::default()
     };
-    let (mut e, t0, mut ras) = started(99, config);
+    // A prefix that never expires: its end would change the RA (router
+    // lifetime 0) and bring fast RAs, which is not what is measured here.
+    let t0 = Instant::now();
+    let mut e = Engine::new(config, &[], 99, t0);
+    let forever = LanPrefix {
+        prefix: net("2001:db8:1:1::/64"),
+        preferred_until: None,
+        valid_until: None,
+        deprecated: false,
+    };
+    let mut ras = sent_ras(&e.handle(Input::Facts(facts(vec![forever])), t0), t0);
     ras.extend(run_until(&mut e, t0 + secs(120 * HOUR)));
     let gaps: Vec<f64> = ras[2..]
         .windows(2)
@@ -997,4 +1007,121 @@ fn cut_lifetimes_are_advertised_at_once() {
         p.valid_lifetime <= 600 && p.preferred_lifetime <= 300,
         "{p:?}"
     );
+}
+
+/// RFC 7084 ULA-5 / L-4: a LAN numbered only from the ULA is not given a
+/// default route, even with the WAN's default route up; the first global
+/// prefix makes us a default router in the next RA, and losing it takes
+/// that back at once (G-5).
+#[test]
+fn router_lifetime_needs_a_global_prefix_on_the_lan() {
+    let t0 = Instant::now();
+    let mut e = Engine::new(RaConfig::default(), &[], 21, t0);
+    let ula = || LanPrefix {
+        prefix: net("fd00:aa:bb:1::/64"),
+        preferred_until: None,
+        valid_until: None,
+        deprecated: false,
+    };
+    let mut ula_only = facts(vec![ula()]);
+    ula_only.delegation_known = false;
+    let mut ras = sent_ras(&e.handle(Input::Facts(ula_only.clone()), t0), t0);
+    ras.extend(run_until(&mut e, t0 + secs(300)));
+    assert!(ras.len() >= 3);
+    assert!(
+        ras.iter().all(|s| s.ra.router_lifetime == 0),
+        "ULA-only LAN advertised as default router"
+    );
+    assert!(pio(&ras[0].ra, "fd00:aa:bb:1::/64").is_some());
+    let status = e.status(t0 + secs(300));
+    assert_eq!(status.router_lifetime, 0);
+    assert_eq!(
+        status.not_default_router,
+        Some("no global prefix on this LAN (ULA only or none)")
+    );
+
+    // No prefix at all (L-4): still not a default router.
+    let t1 = t0 + secs(300);
+    let mut none = facts(Vec::new());
+    none.delegation_known = false;
+    let mut ras = sent_ras(&e.handle(Input::Facts(none), t1), t1);
+    ras.extend(run_until(&mut e, t1 + secs(100)));
+    assert!(ras.iter().all(|s| s.ra.router_lifetime == 0));
+
+    // The delegation arrives: the next RA makes us a default router.
+    let t2 = t1 + secs(100);
+    let delegated = facts(vec![prefix("2001:db8:1:1::/64", t2, 3600, 7200), ula()]);
+    let mut ras = sent_ras(&e.handle(Input::Facts(delegated), t2), t2);
+    ras.extend(run_until(&mut e, t2 + MIN_DELAY_BETWEEN_RAS));
+    assert_eq!(ras[0].ra.router_lifetime, 1800, "first RA after delegation");
+    assert_eq!(e.status(t2 + secs(5)).not_default_router, None);
+
+    // The delegation is withdrawn: router lifetime 0 within the rate limit,
+    // while the old prefix is still listed (deprecated) for hosts.
+    let t3 = t2 + secs(200);
+    run_until(&mut e, t3);
+    let mut ras = sent_ras(&e.handle(Input::Facts(ula_only.clone()), t3), t3);
+    ras.extend(run_until(&mut e, t3 + MIN_DELAY_BETWEEN_RAS));
+    assert!(!ras.is_empty(), "no RA within the rate limit after loss");
+    assert!(ras[0].at <= t3 + MIN_DELAY_BETWEEN_RAS);
+    assert_eq!(ras[0].ra.router_lifetime, 0);
+    let old = pio(&ras[0].ra, "2001:db8:1:1::/64").expect("old prefix withdrawn");
+    assert_eq!(old.preferred_lifetime, 0);
+}
+
+/// A global prefix reaching the end of its valid lifetime with no renewal
+/// in the facts takes the default route away in an RA at once, not at the
+/// next periodic one.
+#[test]
+fn expiry_of_the_last_global_prefix_drops_router_lifetime_at_once() {
+    let t0 = Instant::now();
+    let config = RaConfig {
+        min_interval: secs(200),
+        max_interval: secs(600),
+        ..RaConfig::default()
+    };
+    let mut e = Engine::new(config, &[], 22, t0);
+    let f = facts(vec![prefix("2001:db8:1:1::/64", t0, 1000, 1000)]);
+    let mut ras = sent_ras(&e.handle(Input::Facts(f), t0), t0);
+    ras.extend(run_until(&mut e, t0 + secs(999)));
+    assert!(ras.iter().all(|s| s.ra.router_lifetime == 1800));
+    let ras = run_until(&mut e, t0 + secs(1000) + MIN_DELAY_BETWEEN_RAS);
+    let after: Vec<&Sent> = ras.iter().filter(|s| s.at >= t0 + secs(1000)).collect();
+    assert!(
+        !after.is_empty(),
+        "no RA when the last global prefix expired"
+    );
+    assert_eq!(after[0].ra.router_lifetime, 0);
+}
+
+/// RFC 7084 L-3: a route to the delegated prefix handed over in the facts is
+/// advertised as a Route Information option with its own length and a
+/// lifetime that follows the delegation, capped like the other routes.
+#[test]
+fn delegated_prefix_route_follows_the_delegation_lifetime() {
+    let (mut e, t0, _) = started(23, RaConfig::default());
+    let mut f = facts(vec![prefix("2001:db8:1:1::/64", t0, 86400, 2 * 86400)]);
+    f.routes = vec![RouteAdvert {
+        prefix: net("2001:db8:1::/56"),
+        valid_until: Some(t0 + secs(1000)),
+    }];
+    let t1 = t0 + secs(10);
+    let mut ras = sent_ras(&e.handle(Input::Facts(f), t1), t1);
+    ras.extend(run_until(&mut e, t1 + secs(20)));
+    let rio = |s: &Sent| {
+        s.ra.routes()
+            .find(|r| r.prefix == ip("2001:db8:1::") && r.prefix_len == 56)
+            .map(|r| r.route_lifetime)
+    };
+    let first = &ras[0];
+    let lifetime = rio(first).expect("no RIO for the delegated prefix");
+    let cap = RaConfig::default().dns_lifetime();
+    let left = |at: Instant| u32::try_from((t0 + secs(1000) - at).as_secs()).unwrap();
+    let lifetime_left = left(first.at);
+    assert_eq!(lifetime, lifetime_left.min(cap));
+    // Near the end of the delegation the route lifetime counts down with it.
+    let late = run_until(&mut e, t0 + secs(990));
+    if let Some(s) = late.last() {
+        assert_eq!(rio(s), Some(left(s.at).min(cap)));
+    }
 }

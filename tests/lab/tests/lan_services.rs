@@ -104,10 +104,17 @@ fn lan_host_gets_address_route_and_dns_and_rdisc6_shows_exactly_the_config() {
     // What the RA says, read by an independent tool: default.toml has
     // managed = false, other_config = true, preference medium, lifetime 1800,
     // rdnss = ["self"], dnssl defaulting to the local domain "lan", mtu auto.
-    let ra = wait_for("an RA with both prefixes", BRING_UP, || {
+    // RFC 7084 L-3: a Route Information option for the delegated prefix.
+    let delegation: Ipv6Net = status["wan"]["delegated_prefixes"][0]["prefix"]
+        .as_str()
+        .expect("a delegated prefix in the status")
+        .parse()
+        .unwrap();
+    let ra = wait_for("an RA with both prefixes and the route", BRING_UP, || {
         let ra = s.topo.host.rdisc6(plan::HOST_IF)?;
         let has = |p: Ipv6Net| ra.prefixes.iter().any(|x| x.prefix == p);
-        Ok(if has(lan64) && has(ula64) {
+        let routed = ra.routes.iter().any(|r| r.prefix == delegation);
+        Ok(if has(lan64) && has(ula64) && routed {
             Check::Ready(ra)
         } else {
             Check::NotYet(format!("{ra:?}"))
@@ -128,6 +135,10 @@ fn lan_host_gets_address_route_and_dns_and_rdisc6_shows_exactly_the_config() {
         "RDNSS must be the router's stable ULA address"
     );
     assert_eq!(ra.dnssl, vec!["lan".to_string()]);
+    let rio = ra.routes.iter().find(|r| r.prefix == delegation).unwrap();
+    assert_eq!(rio.preference, "medium", "{rio:?}");
+    // Follows the delegation (Kea's valid lifetime is 4000 s), capped.
+    assert!(rio.lifetime > 0 && rio.lifetime <= 4000, "{rio:?}");
     assert_eq!(ra.mtu, Some(1500), "mtu = auto follows the WAN MTU");
     for p in &ra.prefixes {
         assert_eq!(p.prefix.prefix_len(), 64, "only /64 PIOs: {ra:?}");
@@ -168,6 +179,58 @@ fn lan_host_gets_address_route_and_dns_and_rdisc6_shows_exactly_the_config() {
         text.lines().all(|l| l.len() <= 80),
         "wider than 80 columns:\n{text}"
     );
+}
+
+/// RFC 7084 ULA-5 / L-4: no delegation (Kea has no PD pool), so the LAN is
+/// numbered from the ULA only. The WAN has its default route, yet the RA
+/// must not make us a default router: hosts would send Internet traffic to
+/// a router that cannot source it. Failed before: router lifetime 1800.
+#[test]
+fn ula_only_lan_is_not_advertised_as_a_default_router() {
+    let s = setup(
+        "lan_ula_only",
+        KeaOptions {
+            pd_pool: None,
+            ..KeaOptions::default()
+        },
+    );
+    let ula64 = s
+        .router
+        .wait_status(
+            "WAN default route and a ULA /64 on the LAN",
+            BRING_UP,
+            |st| {
+                let upstream =
+                    st["daemon_status"]["ra"]["lans"][0]["upstream_default_route"] == true;
+                let ula = lan_prefixes(st, "ula").first().map(|(p, _, _)| *p);
+                ula.filter(|_| upstream)
+            },
+        )
+        .unwrap();
+    let ra = wait_for("an RA with the ULA prefix", BRING_UP, || {
+        let ra = s.topo.host.rdisc6(plan::HOST_IF)?;
+        Ok(if ra.prefixes.iter().any(|x| x.prefix == ula64) {
+            Check::Ready(ra)
+        } else {
+            Check::NotYet(format!("{ra:?}"))
+        })
+    })
+    .unwrap();
+    assert_eq!(ra.router_lifetime, 0, "{ra:?}");
+    // The engineer's view names the cause.
+    let status = s.router.status().unwrap();
+    let why = &status["daemon_status"]["ra"]["lans"][0]["not_default_router"];
+    assert!(
+        why.as_str().is_some_and(|w| w.contains("no global prefix")),
+        "{why}"
+    );
+    assert!(
+        ra.prefixes
+            .iter()
+            .all(|p| p.prefix.addr().octets()[0] & 0xfe == 0xfc),
+        "no global prefix expected: {ra:?}"
+    );
+    let _ = &s.isp;
 }
 
 #[test]

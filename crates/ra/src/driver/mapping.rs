@@ -152,6 +152,23 @@ pub fn lan_facts(
             });
         }
     }
+    // RFC 7084 L-3: "An IPv6 CE router MUST advertise itself as a router
+    // for the delegated prefix(es) (and ULA prefix if configured to provide
+    // ULA addressing) using the "Route Information Option" specified in
+    // Section 2.3 of [RFC4191]. This advertisement is independent of having
+    // or not having IPv6 connectivity on the WAN interface." The route lives
+    // as long as the delegation (RFC 4191 2.3: Route Lifetime is how long the
+    // prefix is valid for route determination); the engine caps it like the
+    // other routes. Other LANs' /64s inside it need no route of their own.
+    for d in &state.dhcp6.delegated_prefixes {
+        let prefix = d.prefix.trunc();
+        if !routes.iter().any(|r| r.prefix.contains(&prefix)) {
+            routes.push(RouteAdvert {
+                prefix,
+                valid_until: clock.instant(d.valid_until),
+            });
+        }
+    }
     for other in state.lan.iter().filter(|l| l.interface != interface) {
         for p in other.prefixes.iter().filter(|p| !p.deprecated) {
             if !routes.iter().any(|r| r.prefix.contains(&p.prefix)) {
@@ -296,6 +313,63 @@ mod tests {
             lan_facts(&state, "br9", &kernel, &clock)
                 .prefixes
                 .is_empty()
+        );
+    }
+
+    /// RFC 7084 L-3: the RA on a LAN carries a Route Information option
+    /// for the delegated prefix, with its length and a lifetime following the
+    /// delegation (capped like the other routes); other LANs' /64s inside it
+    /// need no route of their own. Failed before: no RIO for the /56.
+    #[test]
+    fn delegated_prefix_is_advertised_as_a_route() {
+        let t = Instant::now();
+        let clock = Clock::pair(MonoTime(1_000_000), t);
+        let mut state = SharedState::default();
+        state.wan.state = cpe_bus::WanState::Up;
+        state.wan.default_router_v6 = Some("fe80::1".parse().unwrap());
+        state.dhcp6.delegated_prefixes = vec![cpe_bus::state::DelegatedPrefix {
+            prefix: net("2001:db8:1::/56"),
+            preferred_until: MonoTime(1_000_000 + 600_000),
+            valid_until: MonoTime(1_000_000 + 1_200_000),
+        }];
+        let lan = |interface: &str, subnet: u64| BusLan {
+            interface: interface.into(),
+            subnet_id: subnet,
+            prefixes: vec![BusPrefix {
+                prefix: net(&format!("2001:db8:1:{subnet}::/64")),
+                router_address: format!("2001:db8:1:{subnet}::1").parse().unwrap(),
+                preferred_until: MonoTime(1_000_000 + 600_000),
+                valid_until: MonoTime(1_000_000 + 1_200_000),
+                deprecated: false,
+                origin: PrefixOrigin::Delegated,
+            }],
+        };
+        state.lan = vec![lan("br0", 1), lan("br1", 2)];
+        let kernel = IfaceInfo {
+            index: 5,
+            mac: Some([2, 0, 0, 0, 0, 1]),
+            link_local: vec!["fe80::1".parse().unwrap()],
+            global: Vec::new(),
+        };
+        let facts = lan_facts(&state, "br0", &kernel, &clock);
+        let routes: Vec<Ipv6Net> = facts.routes.iter().map(|r| r.prefix).collect();
+        assert_eq!(routes, [net("2001:db8:1::/56")]);
+
+        let config = RaConfig::default();
+        let mut engine = crate::Engine::new(config.clone(), &[], 1, t);
+        engine.handle(crate::Input::Facts(facts), t);
+        let ra = engine.current_ra(t + Duration::from_secs(1000));
+        let rio: Vec<(Ipv6Addr, u8, u32)> = ra
+            .routes()
+            .map(|r| (r.prefix, r.prefix_len, r.route_lifetime))
+            .collect();
+        assert_eq!(
+            rio,
+            [(
+                "2001:db8:1::".parse().unwrap(),
+                56,
+                200_u32.min(config.dns_lifetime())
+            )]
         );
     }
 
