@@ -1276,7 +1276,7 @@ fn cd_bit_goes_upstream_and_cd_answers_are_cached_apart() {
     assert_ne!(
         flags_of(&replies[0].1) & FLAG_CD,
         0,
-        "CD echoed to the client"
+        "CD not echoed to the client"
     );
     // Same question with CD=0: not answered from the CD=1 entry.
     let acts = lab.udp_query_with("192.168.1.50:5001", 2, "bogus.test", FLAG_RD, None);
