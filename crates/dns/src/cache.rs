@@ -3,7 +3,7 @@
 //! Memory per entry matters on a 64-128 MB router, so an entry is one
 //! allocation holding the key name followed by the answer body and its TTL
 //! offsets, plus a fixed 40-byte slot. The index maps a keyed 64-bit hash of
-//! (lowercase name, type, class, DO) to the slot; the stored key is compared
+//! (lowercase name, type, class, DO, CD) to the slot; the stored key is compared
 //! on lookup, so a hash collision is a miss, never a wrong answer. Time is
 //! kept as whole seconds since the cache was created (TTLs are seconds).
 
@@ -24,12 +24,20 @@ pub struct CacheKey {
     pub qclass: u16,
     /// DNSSEC OK: answers with and without signatures differ.
     pub dnssec_ok: bool,
+    /// Checking Disabled. A CD=1 answer may hold data that failed
+    /// validation upstream, which must never reach a CD=0 client; and a
+    /// CD=0 SERVFAIL is not what a CD=1 client asked for. So CD is part of
+    /// the key (and of the join key) rather than CD=1 answers going
+    /// uncached: validating stubs set CD on every query, and leaving them
+    /// uncached would send all their traffic upstream. The cost is one bit
+    /// in the key byte that already holds DO.
+    pub checking_disabled: bool,
 }
 
 const NIL: u32 = u32::MAX;
 
 struct Slot {
-    /// key name wire ++ [qtype, qclass, do] (5 bytes) ++ body ++ ttl offsets (u16 LE)
+    /// key name wire ++ [qtype, qclass, do|cd<<1] (5 bytes) ++ body ++ ttl offsets (u16 LE)
     blob: Box<[u8]>,
     hash: u64,
     stored_at: u32,
@@ -126,11 +134,13 @@ impl Cache {
     fn key_bytes(key: &CacheKey) -> impl Iterator<Item = u8> + '_ {
         let t = key.qtype.to_be_bytes();
         let c = key.qclass.to_be_bytes();
-        key.name
-            .as_wire()
-            .iter()
-            .copied()
-            .chain([t[0], t[1], c[0], c[1], u8::from(key.dnssec_ok)])
+        key.name.as_wire().iter().copied().chain([
+            t[0],
+            t[1],
+            c[0],
+            c[1],
+            u8::from(key.dnssec_ok) | u8::from(key.checking_disabled) << 1,
+        ])
     }
 
     fn key_matches(slot: &Slot, key: &CacheKey) -> bool {
@@ -342,6 +352,7 @@ mod tests {
             qtype,
             qclass: 1,
             dnssec_ok: false,
+            checking_disabled: false,
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! [`Forwarder::handle`] takes one [`Event`] at `now` and appends the
 //! resulting [`Action`]s; it never reads a clock or touches a socket. The
-//! outstanding-query table holds one entry per (name, type, class, DO):
+//! outstanding-query table holds one entry per (name, type, class, DO, CD):
 //! identical client questions join it, so a burst of the same lookup costs
 //! one upstream query. Each upstream attempt has its own socket (fresh random
 //! source port) and random ID, and a reply is accepted only on that socket,
@@ -252,6 +252,7 @@ struct Waiter {
     to: ClientRef,
     id: u16,
     echo_flags: u16,
+    wants_ad: bool,
     edns: Option<wire::Edns>,
     question: Question,
 }
@@ -619,6 +620,7 @@ impl Forwarder {
         let view = ClientView {
             id: q.id,
             echo_flags: q.echo_flags,
+            wants_ad: q.wants_ad(),
             edns: q.edns,
             limit: self.limit_for(to, &q),
         };
@@ -627,6 +629,7 @@ impl Forwarder {
             qtype: q.question.qtype,
             qclass: q.question.qclass,
             dnssec_ok: q.dnssec_ok(),
+            checking_disabled: q.checking_disabled(),
         };
         if let Some(ans) = self
             .local
@@ -646,6 +649,7 @@ impl Forwarder {
             to,
             id: q.id,
             echo_flags: q.echo_flags,
+            wants_ad: view.wants_ad,
             edns: q.edns,
             question: q.question.clone(),
         };
@@ -836,8 +840,14 @@ impl Forwarder {
         let id = self.rng.next_u16();
         let sock = self.next_sock;
         self.next_sock += 1;
-        let data =
-            message::upstream_query(id, &p.key.name, p.key.qtype, p.key.qclass, p.key.dnssec_ok);
+        let data = message::upstream_query(
+            id,
+            &p.key.name,
+            p.key.qtype,
+            p.key.qclass,
+            p.key.dnssec_ok,
+            p.key.checking_disabled,
+        );
         // Retransmissions to an upstream already asked for this question back
         // off exponentially (RFC 6298 5.5): a slow but working upstream must
         // not be buried under copies of the same query.
@@ -1093,11 +1103,10 @@ impl Forwarder {
             let view = ClientView {
                 id: w.id,
                 echo_flags: w.echo_flags,
+                wants_ad: w.wants_ad,
                 edns: w.edns,
                 limit: match w.to {
-                    ClientRef::Udp { .. } => w.edns.map_or(message::PLAIN_UDP_LIMIT, |e| {
-                        usize::from(e.udp_size.max(512))
-                    }),
+                    ClientRef::Udp { .. } => message::udp_limit(w.edns),
                     ClientRef::Tcp { .. } => usize::from(u16::MAX),
                 },
             };
@@ -1129,6 +1138,7 @@ impl Forwarder {
             let view = ClientView {
                 id: w.id,
                 echo_flags: w.echo_flags,
+                wants_ad: w.wants_ad,
                 edns: w.edns,
                 limit: 512,
             };
@@ -1244,11 +1254,19 @@ impl Forwarder {
                 qtype: wire::rtype::NS,
                 qclass: wire::CLASS_IN,
                 dnssec_ok: false,
+                checking_disabled: false,
             });
             let id = self.rng.next_u16();
             let sock = self.next_sock;
             self.next_sock += 1;
-            let data = message::upstream_query(id, &key.name, key.qtype, key.qclass, key.dnssec_ok);
+            let data = message::upstream_query(
+                id,
+                &key.name,
+                key.qtype,
+                key.qclass,
+                key.dnssec_ok,
+                key.checking_disabled,
+            );
             let upstream = u.addr;
             log::debug!("dns: probing upstream {upstream}");
             self.probes.insert(

@@ -31,6 +31,9 @@ pub struct ClientQuery {
     pub question: Question,
     /// EDNS parameters if the client sent an OPT record.
     pub edns: Option<Edns>,
+    /// The client set AD in its query: it understands the AD bit and gets
+    /// it in the answer even without DO (RFC 6840 5.7; glibc `trust-ad`).
+    pub ad: bool,
 }
 
 /// Why a client packet does not become a forwarded query.
@@ -114,15 +117,23 @@ impl ClientQuery {
             echo_flags,
             question,
             edns,
+            ad: header.flags & FLAG_AD != 0,
         })
     }
 
-    /// Largest UDP response this client accepts.
+    /// Largest UDP response this client gets, see [`udp_limit`].
     pub fn udp_limit(&self) -> usize {
-        match self.edns {
-            Some(e) => usize::from(e.udp_size.max(512)),
-            None => PLAIN_UDP_LIMIT,
-        }
+        udp_limit(self.edns)
+    }
+
+    /// Checking Disabled bit: forwarded upstream and part of the cache key.
+    pub fn checking_disabled(&self) -> bool {
+        self.echo_flags & FLAG_CD != 0
+    }
+
+    /// The client wants AD reported: DO or AD set in the query.
+    pub fn wants_ad(&self) -> bool {
+        self.ad || self.dnssec_ok()
     }
 
     /// DNSSEC OK bit; part of the cache and join key since it changes what
@@ -176,6 +187,19 @@ pub fn error_response(id: u16, echo_flags: u16, q: Option<&Question>, code: u8) 
     }
 }
 
+/// Largest UDP response for a client with these EDNS parameters: 512 without
+/// EDNS (RFC 1035), else its advertised size but never above the
+/// [`EDNS_UDP_SIZE`] we advertise ourselves. Larger answers are truncated
+/// (TC) so the client retries over TCP: a 1,600-byte datagram would be
+/// fragmented, and fragments are lost or spoofable on many paths
+/// (DNS flag day 2020).
+pub fn udp_limit(edns: Option<Edns>) -> usize {
+    match edns {
+        Some(e) => usize::from(e.udp_size.clamp(512, EDNS_UDP_SIZE)),
+        None => PLAIN_UDP_LIMIT,
+    }
+}
+
 /// Appends our OPT record if the client used EDNS (RFC 6891 6.1.1: only
 /// answer with OPT when asked with OPT), fixing ARCOUNT.
 pub fn add_opt(out: &mut Vec<u8>, edns: Option<Edns>) {
@@ -186,13 +210,19 @@ pub fn add_opt(out: &mut Vec<u8>, edns: Option<Edns>) {
     }
 }
 
-/// Builds the query we send upstream: lowercase name, RD, our EDNS size.
+/// Builds the query we send upstream: lowercase name, RD, our EDNS size,
+/// the client's DO and CD bits, and always AD=1. CD is passed on because a
+/// validating upstream otherwise answers SERVFAIL for data the client asked
+/// to see unvalidated (RFC 4035 3.2.2, RFC 5625 4.1). AD=1 asks the upstream
+/// to report validation even without DO (RFC 6840 5.7); whether a client
+/// sees AD is decided per client in [`compose`].
 pub fn upstream_query(
     id: u16,
     name_lower: &NameBuf,
     qtype: u16,
     qclass: u16,
     dnssec_ok: bool,
+    checking_disabled: bool,
 ) -> Vec<u8> {
     let q = Question {
         name: name_lower.clone(),
@@ -200,7 +230,8 @@ pub fn upstream_query(
         qclass,
     };
     let mut out = Vec::with_capacity(HEADER_LEN + name_lower.as_wire().len() + 4 + 11);
-    push_header_and_question(&mut out, id, FLAG_RD, &q, [0, 0, 1]);
+    let cd = if checking_disabled { FLAG_CD } else { 0 };
+    push_header_and_question(&mut out, id, FLAG_RD | FLAG_AD | cd, &q, [0, 0, 1]);
     out.extend_from_slice(&wire::opt_record(EDNS_UDP_SIZE, 0, dnssec_ok));
     out
 }
@@ -210,7 +241,8 @@ pub fn upstream_query(
 pub struct Answer {
     /// RCODE (4 bits).
     pub rcode: u8,
-    /// Flags worth passing on (AA, AD).
+    /// Flags worth passing on: AD from upstreams; AA only for our own
+    /// local names (we are not authoritative for forwarded or cached data).
     pub flags: u16,
     /// Answer, authority and additional counts of `body`.
     pub counts: [u16; 3],
@@ -370,7 +402,7 @@ pub fn parse_upstream_reply(
         header,
         Answer {
             rcode: code,
-            flags: header.flags & (wire::FLAG_AA | FLAG_AD),
+            flags: header.flags & FLAG_AD,
             counts,
             body,
             ttl_offsets,
@@ -386,6 +418,8 @@ pub struct ClientView {
     pub id: u16,
     /// Client's RD/CD bits.
     pub echo_flags: u16,
+    /// Client understands AD (DO or AD in its query, RFC 6840 5.7).
+    pub wants_ad: bool,
     /// Client's EDNS parameters.
     pub edns: Option<Edns>,
     /// Size limit: the client's UDP size, or 65535 over TCP.
@@ -411,7 +445,7 @@ pub fn compose(
     } = answer;
     out.clear();
     let mut pass = flags & wire::FLAG_AA;
-    if view.edns.is_some_and(|e| e.dnssec_ok) {
+    if view.wants_ad {
         pass |= flags & FLAG_AD;
     }
     let hflags = FLAG_QR | FLAG_RA | view.echo_flags | pass | u16::from(rcode & 0x0f);
@@ -457,7 +491,7 @@ mod tests {
 
     fn query(id: u16, name: &str, qtype: u16, edns: Option<u16>) -> Vec<u8> {
         let n = NameBuf::from_text(name).unwrap();
-        let mut q = upstream_query(id, &n, qtype, CLASS_IN, false);
+        let mut q = upstream_query(id, &n, qtype, CLASS_IN, false, false);
         match edns {
             Some(size) => {
                 let at = q.len() - 8;
@@ -499,7 +533,8 @@ mod tests {
         let q = ClientQuery::parse(&query(7, "Example.COM", rtype::A, Some(4096))).unwrap();
         assert_eq!(q.id, 7);
         assert_eq!(q.question.name.to_string(), "Example.COM.");
-        assert_eq!(q.udp_limit(), 4096);
+        // A 4096-byte offer is capped at what we advertise (flag day 2020).
+        assert_eq!(q.udp_limit(), 1232);
         let q = ClientQuery::parse(&query(8, "example.com", rtype::AAAA, None)).unwrap();
         assert_eq!(q.udp_limit(), 512);
         assert!(q.edns.is_none());
@@ -575,6 +610,7 @@ mod tests {
         let view = ClientView {
             id: 77,
             echo_flags: FLAG_RD,
+            wants_ad: false,
             edns: None,
             limit: 512,
         };
@@ -669,6 +705,7 @@ mod tests {
             let view = ClientView {
                 id: 9,
                 echo_flags: FLAG_RD,
+                wants_ad: false,
                 edns: edns.map(|s| Edns { udp_size: s, version: 0, dnssec_ok: false, ext_rcode: 0 }),
                 limit: usize::from(edns.unwrap_or(512)),
             };

@@ -5,7 +5,10 @@
 use cpe_dns::engine::{Action, Event, Forwarder, Options, SockId, UpstreamFailure};
 use cpe_dns::local::{HostAddr, LocalConfig};
 use cpe_dns::stats::DropReason;
-use cpe_dns::wire::{self, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, Header, NameBuf, rcode, rtype};
+use cpe_dns::wire::{
+    self, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, Header, NameBuf, rcode,
+    rtype,
+};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -65,22 +68,33 @@ impl Lab {
 }
 
 fn client_query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    client_query_with(id, name, qtype, FLAG_RD, edns.then_some((1232, false)))
+}
+
+/// A client query with these header flags and optional EDNS (size, DO).
+fn client_query_with(
+    id: u16,
+    name: &str,
+    qtype: u16,
+    flags: u16,
+    edns: Option<(u16, bool)>,
+) -> Vec<u8> {
     let n = NameBuf::from_text(name).unwrap();
     let mut m = Header {
         id,
-        flags: FLAG_RD,
+        flags,
         qdcount: 1,
         ancount: 0,
         nscount: 0,
-        arcount: u16::from(edns),
+        arcount: u16::from(edns.is_some()),
     }
     .to_bytes()
     .to_vec();
     m.extend_from_slice(n.as_wire());
     m.extend_from_slice(&qtype.to_be_bytes());
     m.extend_from_slice(&1u16.to_be_bytes());
-    if edns {
-        m.extend_from_slice(&wire::opt_record(1232, 0, false));
+    if let Some((size, dnssec_ok)) = edns {
+        m.extend_from_slice(&wire::opt_record(size, 0, dnssec_ok));
     }
     m
 }
@@ -1192,5 +1206,199 @@ fn tcp_retries_per_upstream_are_bounded_per_second() {
     assert_eq!(
         lab.fw.counters().drops_of(DropReason::UpstreamNoTcp),
         (50 - max) as u64
+    );
+}
+
+/// TXT, the type of the DNSSEC-bit and size tests (any type would do).
+const TXT: u16 = 16;
+
+impl Lab {
+    /// Sends a UDP client query built by [`client_query_with`].
+    fn udp_query_with(
+        &mut self,
+        peer: &str,
+        id: u16,
+        name: &str,
+        flags: u16,
+        edns: Option<(u16, bool)>,
+    ) -> Vec<Action> {
+        let data = client_query_with(id, name, TXT, flags, edns);
+        self.ev(Event::ClientUdp {
+            peer: sa(peer),
+            local: "192.168.1.1".parse().unwrap(),
+            iface: 3,
+            data: &data,
+        })
+    }
+
+    /// Answers the one upstream query in `acts` with `n` TXT records of
+    /// `rdata` and extra header flags; returns the client replies.
+    fn answer_upstream(
+        &mut self,
+        acts: &[Action],
+        rdata: &[u8],
+        n: u16,
+        flags: u16,
+    ) -> Vec<(SocketAddr, Vec<u8>)> {
+        let sends = upstream_sends(acts);
+        assert_eq!(sends.len(), 1, "{acts:?}");
+        let (sock, up, q) = &sends[0];
+        let reply = answer_to(q, rdata, n, 300, flags);
+        client_replies(&self.ev(Event::UpstreamUdp {
+            sock: *sock,
+            from: *up,
+            data: &reply,
+        }))
+    }
+}
+
+fn flags_of(msg: &[u8]) -> u16 {
+    Header::parse(msg).unwrap().flags
+}
+
+/// RFC 4035 3.2.2 / RFC 5625: CD from the client reaches the upstream, and
+/// a CD=1 answer (possibly unvalidated) is never served to a CD=0 client.
+/// Failed before the fix: the upstream query had CD=0.
+#[test]
+fn cd_bit_goes_upstream_and_cd_answers_are_cached_apart() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let acts = lab.udp_query_with(
+        "192.168.1.50:5000",
+        1,
+        "bogus.test",
+        FLAG_RD | FLAG_CD,
+        None,
+    );
+    let q = &upstream_sends(&acts)[0].2;
+    assert_ne!(flags_of(q) & FLAG_CD, 0, "CD not forwarded");
+    let replies = lab.answer_upstream(&acts, b"\x03bad", 1, 0);
+    assert_eq!(replies.len(), 1);
+    assert_ne!(
+        flags_of(&replies[0].1) & FLAG_CD,
+        0,
+        "CD not echoed to the client"
+    );
+    // Same question with CD=0: not answered from the CD=1 entry.
+    let acts = lab.udp_query_with("192.168.1.50:5001", 2, "bogus.test", FLAG_RD, None);
+    let sends = upstream_sends(&acts);
+    assert_eq!(sends.len(), 1, "CD=0 question must go upstream: {acts:?}");
+    assert_eq!(flags_of(&sends[0].2) & FLAG_CD, 0);
+    assert!(client_replies(&acts).is_empty());
+    lab.answer_upstream(&acts, b"\x02ok", 1, 0);
+    // Both are cached now, each for its own kind of client.
+    let acts = lab.udp_query_with(
+        "192.168.1.50:5002",
+        3,
+        "bogus.test",
+        FLAG_RD | FLAG_CD,
+        None,
+    );
+    assert!(upstream_sends(&acts).is_empty());
+    assert!(client_replies(&acts)[0].1.ends_with(b"\x03bad"));
+    let acts = lab.udp_query_with("192.168.1.50:5003", 4, "bogus.test", FLAG_RD, None);
+    assert!(upstream_sends(&acts).is_empty());
+    assert!(client_replies(&acts)[0].1.ends_with(b"\x02ok"));
+}
+
+/// RFC 6840 5.7: a query with AD=1 and no DO gets AD as the upstream gave
+/// it, fresh and from the cache; a client with neither AD nor DO gets AD=0.
+/// Failed before the fix: AD was passed on only with DO.
+#[test]
+fn ad_in_query_without_do_gets_ad_from_the_upstream() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let acts = lab.udp_query_with(
+        "192.168.1.50:5000",
+        1,
+        "signed.test",
+        FLAG_RD | FLAG_AD,
+        None,
+    );
+    let q = &upstream_sends(&acts)[0].2;
+    assert_ne!(flags_of(q) & FLAG_AD, 0, "upstream asked to report AD");
+    let replies = lab.answer_upstream(&acts, b"\x02ok", 1, FLAG_AD);
+    assert_ne!(
+        flags_of(&replies[0].1) & FLAG_AD,
+        0,
+        "AD lost on a fresh answer"
+    );
+    let acts = lab.udp_query_with(
+        "192.168.1.50:5001",
+        2,
+        "signed.test",
+        FLAG_RD | FLAG_AD,
+        Some((1232, false)),
+    );
+    assert!(upstream_sends(&acts).is_empty());
+    assert_ne!(
+        flags_of(&client_replies(&acts)[0].1) & FLAG_AD,
+        0,
+        "AD lost from cache"
+    );
+    let acts = lab.udp_query_with("192.168.1.50:5002", 3, "signed.test", FLAG_RD, None);
+    assert_eq!(flags_of(&client_replies(&acts)[0].1) & FLAG_AD, 0);
+}
+
+/// DNS flag day 2020: a client offering 4096 still gets at most 1232 bytes
+/// over UDP, with TC beyond; over TCP the whole answer. Failed before the
+/// fix: a 1,600-byte datagram went out.
+#[test]
+fn udp_answers_are_capped_at_1232_even_for_a_4096_client() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut rdata = vec![255u8];
+    rdata.extend_from_slice(&[b'x'; 255]);
+    // 6 records of 256 bytes: about 1,620 bytes in all.
+    let acts = lab.udp_query_with(
+        "192.168.1.50:5000",
+        1,
+        "big.test",
+        FLAG_RD,
+        Some((4096, false)),
+    );
+    let replies = lab.answer_upstream(&acts, &rdata, 6, 0);
+    let resp = &replies[0].1;
+    assert!(resp.len() <= 1232, "{} bytes", resp.len());
+    assert_ne!(flags_of(resp) & FLAG_TC, 0);
+    // From the cache, the same.
+    let acts = lab.udp_query_with(
+        "192.168.1.50:5001",
+        2,
+        "big.test",
+        FLAG_RD,
+        Some((4096, false)),
+    );
+    let resp = &client_replies(&acts)[0].1;
+    assert!(resp.len() <= 1232, "{} bytes", resp.len());
+    assert_ne!(flags_of(resp) & FLAG_TC, 0);
+    // An answer that fits 1232 is not truncated.
+    let acts = lab.udp_query_with(
+        "192.168.1.50:5002",
+        3,
+        "mid.test",
+        FLAG_RD,
+        Some((4096, false)),
+    );
+    let replies = lab.answer_upstream(&acts, &rdata, 4, 0);
+    let h = Header::parse(&replies[0].1).unwrap();
+    assert_eq!((h.flags & FLAG_TC, h.ancount), (0, 4));
+}
+
+/// We are not authoritative for upstream data: AA is cleared in forwarded
+/// and cached answers. Failed before the fix: AA was copied through.
+#[test]
+fn aa_from_the_upstream_is_cleared() {
+    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let acts = lab.udp_query_with("192.168.1.50:5000", 1, "auth.test", FLAG_RD, None);
+    let replies = lab.answer_upstream(&acts, b"\x02ok", 1, FLAG_AA);
+    assert_eq!(
+        flags_of(&replies[0].1) & FLAG_AA,
+        0,
+        "AA in a forwarded answer"
+    );
+    let acts = lab.udp_query_with("192.168.1.50:5001", 2, "auth.test", FLAG_RD, None);
+    assert!(upstream_sends(&acts).is_empty());
+    assert_eq!(
+        flags_of(&client_replies(&acts)[0].1) & FLAG_AA,
+        0,
+        "AA from cache"
     );
 }

@@ -785,22 +785,35 @@ fn one_lan_host_cannot_take_every_tcp_slot() {
     assert_eq!(st["tcp_clients"], 0, "{st}");
 }
 
+/// Packets counted by the nft rules with comment `tag` in `table` (inet).
+fn nft_counter(ns: &Netns, table: &str, tag: &str) -> u64 {
+    let out = ns
+        .exec_ok(&["nft", "list", "table", "inet", table])
+        .unwrap();
+    let quoted = format!("\"{tag}\"");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(&quoted))
+        .unwrap_or_else(|| panic!("{tag} in {}", out.stdout));
+    let after = line.split("packets ").nth(1).unwrap();
+    after.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// Installs nft `rules` (a whole table) in `ns`.
+fn nft_load(ns: &Netns, rules: &str) {
+    let path = ns.unique_path("rules", "nft");
+    std::fs::write(&path, rules).unwrap();
+    ns.exec_ok(&["nft", "-f", path.to_str().unwrap()]).unwrap();
+}
+
 /// Packets the ISP namespace counted under the `dnscount` nft table:
 /// (UDP datagrams to port 53, TCP SYNs to port 53).
 fn upstream_packets(isp: &Netns) -> (u64, u64) {
-    let out = isp
-        .exec_ok(&["nft", "list", "table", "inet", "dnscount"])
-        .unwrap();
-    let count = |tag: &str| -> u64 {
-        let line = out
-            .stdout
-            .lines()
-            .find(|l| l.contains(tag))
-            .unwrap_or_else(|| panic!("{tag} in {}", out.stdout));
-        let after = line.split("packets ").nth(1).unwrap();
-        after.split(' ').next().unwrap().parse().unwrap()
-    };
-    (count("\"udp53\""), count("\"syn53\""))
+    (
+        nft_counter(isp, "dnscount", "udp53"),
+        nft_counter(isp, "dnscount", "syn53"),
+    )
 }
 
 /// Issue 17 item 1: the upstream truncates `big.test` over UDP (a TXT
@@ -822,9 +835,7 @@ fn truncating_upstream_that_resets_tcp_gets_a_few_packets_per_question() {
   }
 }
 ";
-    let path = isp.unique_path("storm", "nft");
-    std::fs::write(&path, rules).unwrap();
-    isp.exec_ok(&["nft", "-f", path.to_str().unwrap()]).unwrap();
+    nft_load(isp, rules);
     let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
     let h = &l.topo.host;
     let at = format!("@{LAN_V4}");
@@ -926,4 +937,59 @@ fn tcp_client_that_never_reads_is_released() {
     assert_eq!(st["tcp_clients"], 0, "its slot is free: {st}");
     let released = released.expect("the non-reading client's socket is still held");
     assert!(released < Duration::from_secs(9), "{released:?}");
+}
+
+/// Issue 17 items 3 and 5 against Unbound: `+cdflag` reaches the upstream
+/// with CD set (counted by an nft rule on the DNS header's CD bit in the
+/// ISP namespace), Unbound's AA (it is authoritative for `test.`) is not
+/// passed on, and a 4096-byte EDNS client gets `big.test` (about 1.6 KB)
+/// truncated at 1232 bytes over UDP. Each assertion failed before the fix.
+#[test]
+fn dnssec_bits_aa_and_udp_size_against_unbound() {
+    let l = topology("dns_bits");
+    let (_a, _b) = upstreams_ab(&l);
+    let isp = &l.topo.isp;
+    // UDP payload byte 3 holds RA Z AD CD RCODE: CD is bit 3 of it, i.e.
+    // bit 8 * (8 + 3) + 3 = 91 from the start of the UDP header.
+    nft_load(
+        isp,
+        "table inet dnsbits {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    udp dport 53 @th,91,1 1 counter comment \"cd53\"
+  }
+}
+",
+    );
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h = &l.topo.host;
+    let at = format!("@{LAN_V4}");
+    // Unbound itself sets AA for its zone, so clearing it is observable.
+    let direct = kdig(isp, &["@2001:db8:53::1", "a.test", "A"]);
+    assert!(direct.has_flag("aa"), "{direct:?}");
+    assert_eq!(nft_counter(isp, "dnsbits", "cd53"), 0);
+
+    let r = kdig(h, &[&at, "+cdflag", "a.test", "A"]);
+    assert_eq!(r.answer_data("A"), vec![TEST_A.to_string()], "{r:?}");
+    assert!(r.has_flag("cd"), "{r:?}");
+    assert!(!r.has_flag("aa"), "AA from upstream passed on: {r:?}");
+    assert!(
+        nft_counter(isp, "dnsbits", "cd53") >= 1,
+        "CD query did not reach the upstream with CD"
+    );
+    // CD=0 is cached apart from CD=1, and AA stays clear from the cache.
+    let r = kdig(h, &[&at, "a.test", "A"]);
+    assert!(!r.has_flag("aa") && !r.has_flag("cd"), "{r:?}");
+    let r = kdig(h, &[&at, "a.test", "A"]);
+    assert!(!r.has_flag("aa"), "AA from the cache: {r:?}");
+
+    // A client offering 4096 still gets at most 1232 bytes over UDP.
+    let r = kdig(h, &[&at, "+bufsize=4096", "+ignore", "big.test", "TXT"]);
+    assert!(r.has_flag("tc"), "{r:?}");
+    let size = r.received_bytes.unwrap();
+    assert!(size <= 1232, "{size} bytes over UDP");
+    let r = kdig(h, &[&at, "+bufsize=4096", "+ignore", "big.test", "TXT"]);
+    assert!(r.has_flag("tc") && r.received_bytes <= Some(1232), "{r:?}");
+    let r = kdig(h, &[&at, "+tcp", "big.test", "TXT"]);
+    assert_eq!(r.answers[0].data.matches('"').count(), 2 * BIG_TXT_STRINGS);
 }
