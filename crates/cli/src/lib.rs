@@ -10,6 +10,7 @@ pub mod render;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,6 +31,23 @@ finds the supervisor: `status` answers and `reload` lists the errors.";
 
 /// How long the console waits for the supervisor before giving up.
 const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Writes the console's output. A reader that goes away early (`cpectl
+/// show wan | head -3`) is the engineer's choice, not a fault: the rest is
+/// dropped silently with success, where `println!` would panic with a
+/// backtrace on the serial console. Any other write failure (a full disk
+/// behind a redirect) is named on stderr and fails the command.
+fn emit(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cpectl: cannot write the output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Entry point of `cpectl` (and `cpe ctl`).
 pub fn main(args: Vec<OsString>) -> ExitCode {
@@ -52,8 +70,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             }
             Ok(Some(lexopt::Arg::Long("json"))) => json = true,
             Ok(Some(lexopt::Arg::Long("help")) | Some(lexopt::Arg::Short('h'))) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return emit(&format!("{USAGE}\n"));
             }
             Ok(Some(lexopt::Arg::Value(v))) => words.push(v.to_string_lossy().into_owned()),
             Ok(Some(other)) => return usage(&other.unexpected().to_string()),
@@ -63,8 +80,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     if words == ["help"] {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
+        return emit(&format!("{USAGE}\n"));
     }
     let locate = |tell| {
         socket
@@ -186,8 +202,7 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
             Some(_) => render::json_as_text(&value),
         }
     };
-    print!("{out}");
-    ExitCode::SUCCESS
+    emit(&out)
 }
 
 fn reload(socket: &std::path::Path) -> ExitCode {
@@ -198,14 +213,13 @@ fn reload(socket: &std::path::Path) -> ExitCode {
             }
             if outcome.applied {
                 if outcome.changed.is_empty() {
-                    println!("reload applied; no daemon affected");
+                    emit("reload applied; no daemon affected\n")
                 } else {
-                    println!(
-                        "reload applied; restarted/started/stopped: {}",
+                    emit(&format!(
+                        "reload applied; restarted/started/stopped: {}\n",
                         outcome.changed.join(", ")
-                    );
+                    ))
                 }
-                ExitCode::SUCCESS
             } else {
                 for e in &outcome.errors {
                     eprintln!("{e}");

@@ -111,3 +111,38 @@ fn check_config_reads_a_file_named_like_an_option_only_after_double_dash() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "--help: ok\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `cpectl --help | head -1`: the reader is gone before the console writes.
+/// The console must end quietly with success (it panicked with a backtrace
+/// on the serial console before), and a full disk behind a redirect is
+/// named on stderr with a failure, not a panic.
+#[test]
+fn the_console_survives_a_closed_or_full_stdout() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // every write now fails with EPIPE
+    // `output()` keeps an explicitly set stdout and captures stderr.
+    let out = Command::new(env!("CARGO_BIN_EXE_cpe"))
+        .args(["ctl", "--help"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cpe"))
+        .args(["ctl", "help"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("cpectl: cannot write the output") && !stderr.contains("panicked"),
+        "stderr: {stderr}"
+    );
+}
