@@ -23,6 +23,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -90,10 +91,39 @@ pub struct Context {
     outlet: Outlet,
 }
 
+/// The runner's ends of a [`Context`]: where stops and snapshots go in.
+struct Feeds {
+    stop: watch::Sender<Option<Stop>>,
+    states: watch::Sender<SharedState>,
+}
+
 impl Context {
+    fn new(
+        config: Option<cpe_config::Config>,
+        state: SharedState,
+        outlet: Outlet,
+    ) -> (Context, Feeds) {
+        let (stop, stop_rx) = watch::channel(None);
+        let (states, states_rx) = watch::channel(state);
+        let ctx = Context {
+            config,
+            states: states_rx,
+            stop: StopRx(stop_rx),
+            outlet,
+        };
+        (ctx, Feeds { stop, states })
+    }
+
     /// The config handed over by the supervisor; `None` in standalone mode.
     pub fn config(&self) -> Option<&cpe_config::Config> {
         self.config.as_ref()
+    }
+
+    /// The config, for daemons that only run supervised.
+    pub fn supervised_config(&self) -> Result<&cpe_config::Config, String> {
+        self.config
+            .as_ref()
+            .ok_or_else(|| "runs only under the supervisor (`cpe run`)".to_string())
     }
 
     /// State snapshots from the supervisor: the newest is always readable,
@@ -117,8 +147,9 @@ impl Context {
     /// requested and every task has returned.
     ///
     /// The status becomes `{"lans": [one object per LAN, by interface]}`
-    /// plus the fields set with [`Outlet::set_field`]; it is published at
-    /// once, so a daemon with no LAN to serve shows `"lans": []`. The LAN
+    /// plus the fields set with [`Outlet::set_field`]. A daemon with no LAN
+    /// to serve publishes `"lans": []` at once; otherwise the first status
+    /// goes out with the first LAN's entry (readers index `lans[0]`). The LAN
     /// set comes from the config, and a config change restarts the daemon
     /// (the supervisor compares each daemon's slice), so it is fixed for
     /// the life of the process.
@@ -127,9 +158,10 @@ impl Context {
         F: Fn(Lan, T) -> Fut,
         Fut: Future<Output = ()> + 'static,
     {
+        let idle = lans.is_empty();
         self.outlet.with(|o| {
             o.lans.get_or_insert_with(BTreeMap::new);
-            o.dirty = true;
+            o.dirty |= idle;
         });
         self.outlet.notify.notify_one();
         let mut tasks = JoinSet::new();
@@ -339,6 +371,22 @@ impl Signals {
     }
 }
 
+/// [`run`] for a daemon that takes no arguments and runs only under the
+/// supervisor: anything on its command line is a usage error (exit 2).
+pub fn run_supervised<F, Fut>(name: &'static str, args: &[OsString], driver: F) -> ExitCode
+where
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output = Result<(), String>> + 'static,
+{
+    if let Some(a) = args.first() {
+        eprintln!(
+            "unexpected argument {a:?}\nusage: cpe daemon {name}   (started by `cpe run`; config from the state bus)"
+        );
+        return ExitCode::from(2);
+    }
+    run(name, Mode::Supervised, driver)
+}
+
 /// Runs a daemon: the whole of its `main` after argument parsing. `name` is
 /// the daemon's name on the bus and in every log line.
 pub fn run<F, Fut>(name: &'static str, mode: Mode, driver: F) -> ExitCode
@@ -393,14 +441,7 @@ where
         Mode::Standalone { status_file, .. } => (None, None, SharedState::default(), status_file),
     };
     let outlet = Outlet::new(bus.clone(), file);
-    let (stop_tx, stop_rx) = watch::channel(None);
-    let (state_tx, states) = watch::channel(state);
-    let ctx = Context {
-        config,
-        states,
-        stop: StopRx(stop_rx),
-        outlet: outlet.clone(),
-    };
+    let (ctx, feeds) = Context::new(config, state, outlet.clone());
     let mut driver = tokio::task::spawn_local(driver(ctx));
     let mut give_up: Option<Instant> = None;
     let result = loop {
@@ -408,10 +449,10 @@ where
         tokio::select! {
             done = &mut driver => break done.unwrap_or_else(|e| Err(format!("driver failed: {e}"))),
             state = next_state(&mut bus), if give_up.is_none() => match state {
-                Some(s) => { state_tx.send_replace(s); }
+                Some(s) => { feeds.states.send_replace(s); }
                 None => {
                     info!("supervisor gone; stopping without goodbye");
-                    let _ = stop_tx.send(Some(Stop::Quiet));
+                    let _ = feeds.stop.send(Some(Stop::Quiet));
                     give_up = Some(Instant::now() + SHUTDOWN_GRACE);
                 }
             },
@@ -422,7 +463,7 @@ where
                         Stop::Goodbye => info!("{signame}; stopping"),
                         Stop::Quiet => info!("{signame}; stopping quietly (restart)"),
                     }
-                    let _ = stop_tx.send(Some(stop));
+                    let _ = feeds.stop.send(Some(stop));
                     give_up = Some(Instant::now() + SHUTDOWN_GRACE);
                 }
                 None => info!(
@@ -513,18 +554,26 @@ mod tests {
         });
     }
 
+    /// Readers index `lans[0]` once a status exists (the lab's rogue-RA
+    /// test did, and panicked on an early `"lans": []`).
+    #[test]
+    fn an_empty_lan_list_is_published_only_by_an_idle_daemon() {
+        for (lans, published) in [(vec![], true), (vec![("lan0".to_string(), ())], false)] {
+            local(async move {
+                let outlet = Outlet::new(None, None);
+                let (ctx, feeds) = Context::new(None, SharedState::default(), outlet.clone());
+                let _ = feeds.stop.send(Some(Stop::Goodbye));
+                ctx.per_lan(lans, |_lan, ()| async {}).await;
+                assert_eq!(outlet.due().is_some(), published);
+            });
+        }
+    }
+
     #[test]
     fn per_lan_runs_one_task_per_lan_until_stopped() {
         local(async {
             let outlet = Outlet::new(None, None);
-            let (stop_tx, stop_rx) = watch::channel(None);
-            let (_state_tx, states) = watch::channel(SharedState::default());
-            let ctx = Context {
-                config: None,
-                states,
-                stop: StopRx(stop_rx),
-                outlet: outlet.clone(),
-            };
+            let (ctx, feeds) = Context::new(None, SharedState::default(), outlet.clone());
             let lans = vec![("lan0".to_string(), 10), ("lan1".to_string(), 20)];
             let run = ctx.per_lan(lans, |mut lan: Lan, n: u32| async move {
                 lan.set_status(serde_json::json!({ "n": n, "stop": null }));
@@ -535,7 +584,7 @@ mod tests {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 let lans = outlet.with(|o| o.lans.clone()).unwrap_or_default();
                 assert_eq!(lans.len(), 2, "both tasks running");
-                let _ = stop_tx.send(Some(Stop::Goodbye));
+                let _ = feeds.stop.send(Some(Stop::Goodbye));
             };
             tokio::join!(run, stopper);
             let lans = outlet.with(|o| o.lans.clone()).unwrap_or_default();

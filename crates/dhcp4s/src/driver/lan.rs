@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use super::address::{self, Ensured};
 use super::socket::{RECV_BUF, ServerSocket};
 use crate::config::PoolConfig;
-use crate::engine::{DropReason, Outcome, Server};
+use crate::engine::{Action, DropReason, Engine, Input};
 use crate::lease::{LeaseState, mac_text};
 use crate::persist;
 use crate::store::LeaseStore;
+use cpe_daemon::Engine as _;
 use cpe_log::{LogThrottle, suppressed_note};
 
 /// Pause between attempts to set up the interface (it may appear late).
@@ -80,7 +81,7 @@ impl LanTask {
 
     /// Writes the lease file if a write is due (`flush`: whatever is
     /// pending, at shutdown).
-    fn save(&mut self, store: &mut LeaseStore, server: &mut Server, flush: bool) {
+    fn save(&mut self, store: &mut LeaseStore, server: &mut Engine, flush: bool) {
         let now = Instant::now();
         let r = if flush {
             store.flush(server, now, unix_now())
@@ -102,7 +103,7 @@ impl LanTask {
 
     fn status_json(
         &self,
-        server: &Server,
+        server: &Engine,
         store: &LeaseStore,
         listening: bool,
         now: Instant,
@@ -142,9 +143,9 @@ impl LanTask {
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
-        let mut server = Server::new(self.config.clone(), self.load(Instant::now()));
+        let mut server = Engine::new(self.config.clone(), self.load(Instant::now()));
         let mut store = LeaseStore::new(self.lease_file.clone());
-        server.tick(Instant::now());
+        server.handle_timeout(Instant::now());
         self.lan
             .set_status(self.status_json(&server, &store, false, Instant::now()));
         let mut warned = false;
@@ -185,7 +186,7 @@ impl LanTask {
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last_status = Value::Null;
         loop {
-            let deadline = [server.next_deadline(), store.deadline()]
+            let deadline = [server.poll_timeout(), store.deadline()]
                 .into_iter()
                 .flatten()
                 .min()
@@ -195,7 +196,7 @@ impl LanTask {
                 r = socket.recv(&mut buf) => match r {
                     Ok((n, from, truncated)) => {
                         if truncated {
-                            server.count_driver_drop(DropReason::Oversized);
+                            server.handle(Input::DriverDrop(DropReason::Oversized), Instant::now());
                             continue;
                         }
                         let payload = buf.get(..n).unwrap_or(&[]);
@@ -208,7 +209,7 @@ impl LanTask {
                     }
                 },
                 _ = tokio::time::sleep_until(deadline) => {
-                    server.tick(Instant::now());
+                    server.handle_timeout(Instant::now());
                     self.save(&mut store, &mut server, false);
                 }
                 _ = tick.tick() => {
@@ -240,16 +241,29 @@ impl LanTask {
     fn serve(
         &mut self,
         socket: &ServerSocket,
-        server: &mut Server,
+        server: &mut Engine,
         payload: &[u8],
         from: std::net::SocketAddr,
     ) {
-        match server.handle(payload, Instant::now()) {
-            Outcome::Reply { to, payload, kind } => {
+        server.handle(Input::Received(payload), Instant::now());
+        while let Some(action) = server.poll_action() {
+            self.perform(socket, server, action, from);
+        }
+    }
+
+    fn perform(
+        &mut self,
+        socket: &ServerSocket,
+        server: &mut Engine,
+        action: Action,
+        from: std::net::SocketAddr,
+    ) {
+        match action {
+            Action::Reply { to, payload, kind } => {
                 debug!("{}: {} to {to:?}", self.lan.interface, kind.name());
                 if let Err(e) = socket.try_send(&payload, to) {
                     let reason = cpe_sys::sockbuf::unsent_reason(&e);
-                    server.count_unsent(reason);
+                    server.handle(Input::Unsent(reason), Instant::now());
                     if let Some(n) = self.log.check(Instant::now()) {
                         warn!(
                             "{}: {} to {to:?} dropped ({reason}: {e}){}",
@@ -260,8 +274,8 @@ impl LanTask {
                     }
                 }
             }
-            Outcome::Handled => {}
-            Outcome::Drop(reason) => {
+            Action::Handled => {}
+            Action::Drop(reason) => {
                 debug!(
                     "{}: no answer to {}: {}",
                     self.lan.interface,

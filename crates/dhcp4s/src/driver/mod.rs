@@ -11,27 +11,20 @@ mod socket;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use cpe_daemon::runner::{self, Context, Mode};
+use cpe_daemon::runner::{self, Context};
 use log::info;
 
 use crate::config::PoolConfig;
 use lan::LanTask;
 
-const USAGE: &str = "usage: cpe daemon dhcp4s   (started by `cpe run`; config from the state bus)";
-
-/// Entry point used by the `cpe` binary for `cpe daemon dhcp4s [ARGS]`.
+/// Entry point used by the `cpe` binary for `cpe daemon dhcp4s` (no
+/// arguments: it runs only under the supervisor).
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    if let Some(a) = args.first() {
-        eprintln!("unexpected argument {a:?}\n{USAGE}");
-        return ExitCode::from(2);
-    }
-    runner::run("dhcp4s", Mode::Supervised, run)
+    runner::run_supervised("dhcp4s", &args, run)
 }
 
 async fn run(ctx: Context) -> Result<(), String> {
-    let cfg = ctx
-        .config()
-        .ok_or("dhcp4s runs only under the supervisor")?;
+    let cfg = ctx.supervised_config()?;
     let lans: Vec<_> = cfg
         .lan
         .iter()
