@@ -36,7 +36,8 @@ standalone options (labs and benchmarks; defaults as in [lan.ra]):
   --status-file PATH       write the status JSON there (every 2 s, atomically)
   --log-level LEVEL
 signals: SIGTERM/SIGINT send final RAs (router lifetime 0) and exit;
-         SIGUSR1 exits at once without them (restart by the supervisor).";
+         SIGUSR1 exits at once without them (restart by the supervisor);
+         SIGHUP is logged and ignored (docs/architecture.md, signal policy).";
 
 /// Standalone-mode settings.
 #[derive(Debug)]
