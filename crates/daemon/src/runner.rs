@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
@@ -172,7 +173,9 @@ impl Context {
                 stop: self.stop(),
                 outlet: self.outlet(),
             };
-            tasks.spawn_local(task(lan, spec));
+            // Boxed: one task type for every LAN task of every daemon.
+            let task: Pin<Box<dyn Future<Output = ()>>> = Box::pin(task(lan, spec));
+            tasks.spawn_local(task);
         }
         self.stop().requested().await;
         while let Some(done) = tasks.join_next().await {
@@ -375,7 +378,7 @@ impl Signals {
 /// supervisor: anything on its command line is a usage error (exit 2).
 pub fn run_supervised<F, Fut>(name: &'static str, args: &[OsString], driver: F) -> ExitCode
 where
-    F: FnOnce(Context) -> Fut,
+    F: FnOnce(Context) -> Fut + 'static,
     Fut: Future<Output = Result<(), String>> + 'static,
 {
     if let Some(a) = args.first() {
@@ -387,13 +390,24 @@ where
     run(name, Mode::Supervised, driver)
 }
 
+/// A driver with its type erased.
+type Driver = Box<dyn FnOnce(Context) -> Pin<Box<dyn Future<Output = Result<(), String>>>>>;
+
 /// Runs a daemon: the whole of its `main` after argument parsing. `name` is
 /// the daemon's name on the bus and in every log line.
+///
+/// Only this wrapper is generic: the runner itself, and the tokio task that
+/// runs the driver, exist once in the binary whatever the number of
+/// daemons (flash is counted in KB).
 pub fn run<F, Fut>(name: &'static str, mode: Mode, driver: F) -> ExitCode
 where
-    F: FnOnce(Context) -> Fut,
+    F: FnOnce(Context) -> Fut + 'static,
     Fut: Future<Output = Result<(), String>> + 'static,
 {
+    run_erased(name, mode, Box::new(|ctx| Box::pin(driver(ctx))))
+}
+
+fn run_erased(name: &'static str, mode: Mode, driver: Driver) -> ExitCode {
     let level = match &mode {
         Mode::Supervised => LevelFilter::Info,
         Mode::Standalone { log_level, .. } => *log_level,
@@ -427,11 +441,7 @@ async fn next_state(bus: &mut Option<Bus>) -> Option<SharedState> {
     }
 }
 
-async fn serve<F, Fut>(name: &'static str, mode: Mode, driver: F) -> Result<(), String>
-where
-    F: FnOnce(Context) -> Fut,
-    Fut: Future<Output = Result<(), String>> + 'static,
-{
+async fn serve(name: &'static str, mode: Mode, driver: Driver) -> Result<(), String> {
     let mut signals = Signals::install()?;
     let (mut bus, config, state, file) = match mode {
         Mode::Supervised => {
