@@ -1,4 +1,6 @@
-//! The sans-IO DHCPv4 server of one LAN (RFC 2131 4.3).
+//! The sans-IO DHCPv4 server of one LAN (RFC 2131 4.3), following the
+//! [`cpe_daemon::Engine`] contract: a datagram in, exactly one [`Action`]
+//! out; offers, leases and quarantines end at `poll_timeout`.
 //!
 //! | request | answer |
 //! |---|---|
@@ -22,6 +24,7 @@
 //! to another client while never-used addresses remain, so a returning
 //! client gets its address back during the flood.
 
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
@@ -45,9 +48,21 @@ pub enum Destination {
     Unicast(Ipv4Addr),
 }
 
+/// What the driver feeds in.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A datagram from UDP port 67.
+    Received(&'a [u8]),
+    /// A datagram the driver dropped before decoding (oversized).
+    DriverDrop(DropReason),
+    /// A reply the driver could not send; `reason` is a counter key (see
+    /// [`Counters::unsent`]).
+    Unsent(&'static str),
+}
+
 /// What to do with a datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Action {
     /// Send `payload`.
     Reply {
         /// Where.
@@ -138,7 +153,8 @@ const LIMITER_RATE: u32 = 2;
 
 /// The server of one LAN.
 #[derive(Debug, Clone)]
-pub struct Server {
+pub struct Engine {
+    queue: VecDeque<Action>,
     config: PoolConfig,
     leases: LeaseTable,
     limiter: RateLimiter<[u8; 6]>,
@@ -163,7 +179,7 @@ const LEASE_LOG_BURST: u32 = 20;
 /// See [`NAK_LOG_BURST`].
 const NAK_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
-impl Server {
+impl Engine {
     /// A server for `config` starting from `leases` (loaded from disk).
     /// Records outside the pool are dropped.
     pub fn new(config: PoolConfig, mut leases: LeaseTable) -> Self {
@@ -172,6 +188,7 @@ impl Server {
             log::info!("{dropped} saved leases are outside the pool now; forgotten");
         }
         Self {
+            queue: VecDeque::new(),
             config,
             leases,
             limiter: RateLimiter::new(LIMITER_CLIENTS, LIMITER_BURST, LIMITER_RATE),
@@ -204,23 +221,12 @@ impl Server {
         std::mem::take(&mut self.dirty)
     }
 
-    /// When [`Server::tick`] next has something to do.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.leases.next_deadline()
-    }
-
     /// Ends offers, leases and quarantines whose time has come.
-    pub fn tick(&mut self, now: Instant) {
+    fn expire(&mut self, now: Instant) {
         if self.leases.expire(now) {
             self.dirty = true;
             self.exhausted_logged = false;
         }
-    }
-
-    /// Counts a datagram the driver dropped before decoding.
-    pub fn count_driver_drop(&mut self, reason: DropReason) {
-        self.counters.received += 1;
-        self.counters.drop(reason.name());
     }
 
     /// Logs how many lines were suppressed in rate-limited log sites whose
@@ -240,40 +246,34 @@ impl Server {
         }
     }
 
-    /// Counts a reply the driver could not send (`reason` is a counter
-    /// key, see [`Counters::unsent`]).
-    pub fn count_unsent(&mut self, reason: &'static str) {
-        self.counters.unsent(reason);
-    }
-
     /// Handles one datagram received at `now`.
-    pub fn handle(&mut self, payload: &[u8], now: Instant) -> Outcome {
+    fn on_datagram(&mut self, payload: &[u8], now: Instant) -> Action {
         self.counters.received += 1;
-        self.tick(now);
+        self.expire(now);
         let outcome = match dhcpv4::decode(payload) {
             Ok(m) => self.decide(&m, now),
-            Err(e) => Outcome::Drop(DropReason::Malformed(e)),
+            Err(e) => Action::Drop(DropReason::Malformed(e)),
         };
         match &outcome {
-            Outcome::Reply { kind, .. } => self.counters.reply(request_name(*kind)),
-            Outcome::Handled => {}
-            Outcome::Drop(r) => self.counters.drop(r.name()),
+            Action::Reply { kind, .. } => self.counters.reply(request_name(*kind)),
+            Action::Handled => {}
+            Action::Drop(r) => self.counters.drop(r.name()),
         }
         outcome
     }
 
-    fn decide(&mut self, m: &Message, now: Instant) -> Outcome {
+    fn decide(&mut self, m: &Message, now: Instant) -> Action {
         if m.op != OP_REQUEST {
-            return Outcome::Drop(DropReason::NotARequest);
+            return Action::Drop(DropReason::NotARequest);
         }
         let Some(t) = m.message_type() else {
-            return Outcome::Drop(DropReason::NoMessageType);
+            return Action::Drop(DropReason::NoMessageType);
         };
         if !m.giaddr.is_unspecified() {
-            return Outcome::Drop(DropReason::Relayed);
+            return Action::Drop(DropReason::Relayed);
         }
         if !self.limiter.allow(m.chaddr, now) {
-            return Outcome::Drop(DropReason::RateLimited);
+            return Action::Drop(DropReason::RateLimited);
         }
         self.counters.request(request_name(t));
         let client = ClientKey::of(&m.options.client_id, m.chaddr);
@@ -284,12 +284,12 @@ impl Server {
             MessageType::Release => self.release(m, &client, now),
             MessageType::Inform => self.inform(m),
             MessageType::Offer | MessageType::Ack | MessageType::Nak => {
-                Outcome::Drop(DropReason::NotARequest)
+                Action::Drop(DropReason::NotARequest)
             }
         }
     }
 
-    fn discover(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+    fn discover(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Action {
         let newcomer = !self.leases.knows(client);
         let outstanding = self.leases.newcomer_offers(now);
         let limit = self.config.newcomer_offer_limit();
@@ -306,7 +306,7 @@ impl Server {
                     suppressed_note(n)
                 );
             }
-            return Outcome::Drop(DropReason::OfferLimit);
+            return Action::Drop(DropReason::OfferLimit);
         }
         let hold = if outstanding * 2 >= limit {
             OFFER_HOLD_UNDER_PRESSURE
@@ -326,7 +326,7 @@ impl Server {
                 );
                 self.exhausted_logged = true;
             }
-            return Outcome::Drop(DropReason::PoolExhausted);
+            return Action::Drop(DropReason::PoolExhausted);
         };
         let keep_bound = self
             .leases
@@ -345,13 +345,13 @@ impl Server {
         self.reply(m, MessageType::Offer, addr, true)
     }
 
-    fn request(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+    fn request(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Action {
         let ours = self.config.server_address();
         if let Some(sid) = m.options.server_id {
             // SELECTING.
             if sid != ours {
                 self.withdraw_offer(client);
-                return Outcome::Drop(DropReason::OtherServer);
+                return Action::Drop(DropReason::OtherServer);
             }
             let Some(want) = m.options.requested_ip else {
                 return self.nak(m, "no requested address", now);
@@ -368,7 +368,7 @@ impl Server {
         let want = match (m.options.requested_ip, m.ciaddr) {
             (Some(r), _) => r,
             (None, c) if !c.is_unspecified() => c,
-            _ => return Outcome::Drop(DropReason::Incomplete),
+            _ => return Action::Drop(DropReason::Incomplete),
         };
         if !self.config.on_subnet(want) {
             return self.nak(m, "address is not on this network", now);
@@ -382,18 +382,18 @@ impl Server {
         self.nak(m, "address belongs to another client", now)
     }
 
-    fn decline(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+    fn decline(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Action {
         if m.options
             .server_id
             .is_some_and(|s| s != self.config.server_address())
         {
-            return Outcome::Drop(DropReason::OtherServer);
+            return Action::Drop(DropReason::OtherServer);
         }
         let Some(addr) = m.options.requested_ip else {
-            return Outcome::Drop(DropReason::Incomplete);
+            return Action::Drop(DropReason::Incomplete);
         };
         if self.leases.get(addr).is_none_or(|l| l.client != *client) {
-            return Outcome::Drop(DropReason::NoSuchLease);
+            return Action::Drop(DropReason::NoSuchLease);
         }
         log::warn!(
             "{} ({}) declined {addr}: another host uses it; out of the pool for {} s",
@@ -407,22 +407,22 @@ impl Server {
         }
         self.dirty = true;
         // RFC 2131 4.3.3: no reply to a DECLINE.
-        Outcome::Handled
+        Action::Handled
     }
 
-    fn release(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Outcome {
+    fn release(&mut self, m: &Message, client: &ClientKey, now: Instant) -> Action {
         if m.options
             .server_id
             .is_some_and(|s| s != self.config.server_address())
         {
-            return Outcome::Drop(DropReason::OtherServer);
+            return Action::Drop(DropReason::OtherServer);
         }
         let addr = m.ciaddr;
         let held = self.leases.get(addr).is_some_and(|l| {
             l.client == *client && matches!(l.state, LeaseState::Bound | LeaseState::Offered)
         });
         if !held {
-            return Outcome::Drop(DropReason::NoSuchLease);
+            return Action::Drop(DropReason::NoSuchLease);
         }
         if let Some(n) = self.lease_log.check(now) {
             log::info!(
@@ -435,12 +435,12 @@ impl Server {
         self.dirty = true;
         self.exhausted_logged = false;
         // RFC 2131 4.3.4: no reply to a RELEASE.
-        Outcome::Handled
+        Action::Handled
     }
 
-    fn inform(&mut self, m: &Message) -> Outcome {
+    fn inform(&mut self, m: &Message) -> Action {
         if m.ciaddr.is_unspecified() {
-            return Outcome::Drop(DropReason::Incomplete);
+            return Action::Drop(DropReason::Incomplete);
         }
         self.reply(m, MessageType::Ack, Ipv4Addr::UNSPECIFIED, false)
     }
@@ -492,7 +492,7 @@ impl Server {
         }
     }
 
-    fn bind(&mut self, m: &Message, client: &ClientKey, addr: Ipv4Addr, now: Instant) -> Outcome {
+    fn bind(&mut self, m: &Message, client: &ClientKey, addr: Ipv4Addr, now: Instant) -> Action {
         // A client moving to another address gives up its old one.
         if let Some(old) = self.leases.address_of(client)
             && old != addr
@@ -539,7 +539,7 @@ impl Server {
         self.reply(m, MessageType::Ack, addr, true)
     }
 
-    fn nak(&mut self, m: &Message, why: &str, now: Instant) -> Outcome {
+    fn nak(&mut self, m: &Message, why: &str, now: Instant) -> Action {
         if let Some(n) = self.nak_log.check(now) {
             log::info!(
                 "DHCPNAK to {}: {why}{}",
@@ -551,7 +551,7 @@ impl Server {
         r.options.server_id = Some(self.config.server_address());
         r.options.message = Some(why.to_string());
         // RFC 2131 4.3.2: a NAK is broadcast when there is no relay.
-        Outcome::Reply {
+        Action::Reply {
             to: Destination::Broadcast,
             payload: r.encode(),
             kind: MessageType::Nak,
@@ -560,7 +560,7 @@ impl Server {
 
     /// OFFER/ACK with the configuration options; `lease` false for INFORM
     /// (RFC 2131 4.3.5: no lease time, no yiaddr).
-    fn reply(&self, m: &Message, kind: MessageType, addr: Ipv4Addr, lease: bool) -> Outcome {
+    fn reply(&self, m: &Message, kind: MessageType, addr: Ipv4Addr, lease: bool) -> Action {
         let c = &self.config;
         let server = c.server_address();
         let mut r = Message::reply_to(m, kind);
@@ -592,10 +592,41 @@ impl Server {
         } else {
             Destination::Broadcast
         };
-        Outcome::Reply {
+        Action::Reply {
             to,
             payload: r.encode(),
             kind,
         }
+    }
+}
+
+impl cpe_daemon::Engine for Engine {
+    type Input<'a> = Input<'a>;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input<'_>, now: Instant) {
+        match input {
+            Input::Received(payload) => {
+                let action = self.on_datagram(payload, now);
+                self.queue.push_back(action);
+            }
+            Input::DriverDrop(reason) => {
+                self.counters.received += 1;
+                self.counters.drop(reason.name());
+            }
+            Input::Unsent(reason) => self.counters.unsent(reason),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.expire(now);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.queue.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.leases.next_deadline()
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Every IPv4 device in the home gets its address, default router, DNS
 //! server (the router's forwarder) and domain here. The protocol logic is a
-//! sans-IO [`Server`] per LAN: a decoded request and the current time go in,
+//! sans-IO [`Engine`] per LAN (the [`cpe_daemon::Engine`] contract): a
+//! datagram and the current time go in,
 //! a reply with its destination (or a counted drop) comes out. Leases live
 //! in a [`LeaseTable`] that is persisted in `state_dir` in a compact text
 //! format ([`persist`]) at most [`store::SAVE_DELAY`] after a change (one
@@ -27,7 +28,7 @@ pub mod store;
 pub use config::PoolConfig;
 pub use counters::Counters;
 pub use driver::main;
-pub use engine::{Destination, DropReason, Outcome, Server};
+pub use engine::{Action, Destination, DropReason, Engine, Input};
 pub use lease::{ClientKey, Lease, LeaseState, LeaseTable};
 pub use store::LeaseStore;
 

@@ -132,7 +132,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::engine::{DropReason, Outcome, Server};
+    use crate::engine::{Action, DropReason, Engine};
+    use crate::tests::handle;
 
     const UNIX_NOW: u64 = 1_800_000_000;
 
@@ -147,17 +148,17 @@ mod tests {
 
     /// Discover + request with a client identifier of `len` octets, which
     /// `Options::encode` splits into instances (RFC 3396) past 255.
-    fn bind_with_id_of(s: &mut Server, len: usize, now: Instant) -> Option<Ipv4Addr> {
+    fn bind_with_id_of(s: &mut Engine, len: usize, now: Instant) -> Option<Ipv4Addr> {
         let id = vec![0xab; len];
-        let Outcome::Reply { payload, .. } = s.handle(&msg(MessageType::Discover, &id, None), now)
+        let Action::Reply { payload, .. } = handle(s, &msg(MessageType::Discover, &id, None), now)
         else {
             return None;
         };
         let offered = dhcpv4::decode(&payload).unwrap().yiaddr;
-        let ack = s.handle(&msg(MessageType::Request, &id, Some(offered)), now);
+        let ack = handle(s, &msg(MessageType::Request, &id, Some(offered)), now);
         assert!(matches!(
             ack,
-            Outcome::Reply {
+            Action::Reply {
                 kind: MessageType::Ack,
                 ..
             }
@@ -171,7 +172,7 @@ mod tests {
     #[test]
     fn every_client_id_the_server_binds_survives_a_restart() {
         let now = Instant::now();
-        let mut s = Server::new(crate::tests::cfg(100, 110), LeaseTable::new());
+        let mut s = Engine::new(crate::tests::cfg(100, 110), LeaseTable::new());
         for len in [MIN_CLIENT_ID_LEN, 200, MAX_CLIENT_ID_LEN] {
             let addr = bind_with_id_of(&mut s, len, now).expect("served");
             let text = render(s.leases(), now, UNIX_NOW);
@@ -184,10 +185,14 @@ mod tests {
         }
         for len in [MAX_CLIENT_ID_LEN + 1, 300, 1000] {
             let before = s.leases().clone();
-            let out = s.handle(&msg(MessageType::Discover, &vec![0xab; len], None), now);
+            let out = handle(
+                &mut s,
+                &msg(MessageType::Discover, &vec![0xab; len], None),
+                now,
+            );
             assert_eq!(
                 out,
-                Outcome::Drop(DropReason::Malformed(
+                Action::Drop(DropReason::Malformed(
                     dhcpv4::DecodeError::BadOptionLength {
                         code: dhcpv4::code::CLIENT_ID,
                         len,

@@ -21,7 +21,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::engine::Server;
+use crate::engine::Engine;
 use crate::persist;
 
 /// Longest time a change waits before it is written.
@@ -56,7 +56,7 @@ impl LeaseStore {
     /// Takes the server's unsaved changes at `now`: the first arms a write
     /// [`SAVE_DELAY`] ahead; later ones join it (the deadline never moves
     /// later, so a steady flood cannot postpone the write forever).
-    pub fn note(&mut self, server: &mut Server, now: Instant) {
+    pub fn note(&mut self, server: &mut Engine, now: Instant) {
         if server.take_dirty() && self.due.is_none() {
             self.due = Some(now + SAVE_DELAY);
         }
@@ -81,7 +81,7 @@ impl LeaseStore {
     /// the same moment on the wall clock. Returns whether it wrote.
     pub fn save_if_due(
         &mut self,
-        server: &mut Server,
+        server: &mut Engine,
         now: Instant,
         unix_now: u64,
     ) -> io::Result<bool> {
@@ -93,7 +93,7 @@ impl LeaseStore {
     }
 
     /// Writes any pending change now (shutdown).
-    pub fn flush(&mut self, server: &mut Server, now: Instant, unix_now: u64) -> io::Result<bool> {
+    pub fn flush(&mut self, server: &mut Engine, now: Instant, unix_now: u64) -> io::Result<bool> {
         self.note(server, now);
         if self.due.is_some() {
             self.write(server, now, unix_now).map(|()| true)
@@ -102,7 +102,7 @@ impl LeaseStore {
         }
     }
 
-    fn write(&mut self, server: &Server, now: Instant, unix_now: u64) -> io::Result<()> {
+    fn write(&mut self, server: &Engine, now: Instant, unix_now: u64) -> io::Result<()> {
         let text = persist::render(server.leases(), now, unix_now);
         match cpe_sys::persist::atomic_write(&self.path, text.as_bytes()) {
             Ok(()) => {

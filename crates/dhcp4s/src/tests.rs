@@ -1,5 +1,5 @@
-//! Server tests with virtual time: real encoded client messages through
-//! `Server::handle`, replies decoded again with the strict codec.
+//! Engine tests with virtual time: real encoded client messages through
+//! `Engine::handle`, replies decoded again with the strict codec.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -9,7 +9,10 @@ use ipnet::Ipv4Net;
 use proptest::prelude::*;
 
 use crate::config::{DECLINE_QUARANTINE, OFFER_HOLD, PoolConfig};
-use crate::engine::{Destination, DropReason, Outcome, Server};
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
+
+use crate::engine::{Action, Destination, DropReason, Engine, Input};
 use crate::lease::{ClientKey, LeaseState, LeaseTable};
 use crate::persist;
 
@@ -59,9 +62,17 @@ pub(crate) fn client_msg(n: u8, t: MessageType, f: impl FnOnce(&mut Message)) ->
     m.encode()
 }
 
-fn answer(o: Outcome) -> (Destination, Message) {
+/// The one action a datagram causes (the engine promises exactly one).
+pub(crate) fn handle(s: &mut Engine, payload: &[u8], now: Instant) -> Action {
+    s.handle(Input::Received(payload), now);
+    let mut actions = drain(s);
+    assert_eq!(actions.len(), 1, "one action per datagram: {actions:?}");
+    actions.remove(0)
+}
+
+fn answer(o: Action) -> (Destination, Message) {
     match o {
-        Outcome::Reply { to, payload, kind } => {
+        Action::Reply { to, payload, kind } => {
             let m = dhcpv4::decode(&payload).expect("our reply decodes strictly");
             assert_eq!(m.message_type(), Some(kind));
             assert_eq!(m.op, dhcpv4::OP_REPLY);
@@ -71,12 +82,13 @@ fn answer(o: Outcome) -> (Destination, Message) {
     }
 }
 
-fn discover(s: &mut Server, n: u8, now: Instant) -> Outcome {
-    s.handle(&client_msg(n, MessageType::Discover, |_| {}), now)
+fn discover(s: &mut Engine, n: u8, now: Instant) -> Action {
+    handle(s, &client_msg(n, MessageType::Discover, |_| {}), now)
 }
 
-fn select(s: &mut Server, n: u8, addr: Ipv4Addr, now: Instant) -> Outcome {
-    s.handle(
+fn select(s: &mut Engine, n: u8, addr: Ipv4Addr, now: Instant) -> Action {
+    handle(
+        s,
         &client_msg(n, MessageType::Request, |m| {
             m.options.server_id = Some(ROUTER);
             m.options.requested_ip = Some(addr);
@@ -86,7 +98,7 @@ fn select(s: &mut Server, n: u8, addr: Ipv4Addr, now: Instant) -> Outcome {
 }
 
 /// DISCOVER + REQUEST; returns the address acknowledged.
-fn dora(s: &mut Server, n: u8, now: Instant) -> Ipv4Addr {
+fn dora(s: &mut Engine, n: u8, now: Instant) -> Ipv4Addr {
     let (_, offer) = answer(discover(s, n, now));
     assert_eq!(offer.message_type(), Some(MessageType::Offer));
     let (_, ack) = answer(select(s, n, offer.yiaddr, now));
@@ -97,7 +109,7 @@ fn dora(s: &mut Server, n: u8, now: Instant) -> Ipv4Addr {
 
 #[test]
 fn offer_and_ack_carry_router_dns_domain_and_lease() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let (to, offer) = answer(discover(&mut s, 1, t0));
     assert_eq!(to, Destination::Broadcast);
@@ -129,7 +141,7 @@ fn offer_and_ack_carry_router_dns_domain_and_lease() {
 
 #[test]
 fn two_clients_get_different_addresses_and_keep_them() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let a = dora(&mut s, 1, t0);
     let b = dora(&mut s, 2, t0);
@@ -140,14 +152,14 @@ fn two_clients_get_different_addresses_and_keep_them() {
 
 #[test]
 fn released_address_stays_sticky_while_unused_ones_remain() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let a = dora(&mut s, 1, t0);
     let rel = client_msg(1, MessageType::Release, |m| {
         m.ciaddr = a;
         m.options.server_id = Some(ROUTER);
     });
-    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    assert_eq!(handle(&mut s, &rel, t0), Action::Handled);
     assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Free);
     let b = dora(&mut s, 2, t0);
     assert_ne!(b, a, "a never-used address goes to a newcomer first");
@@ -156,18 +168,18 @@ fn released_address_stays_sticky_while_unused_ones_remain() {
 
 #[test]
 fn lease_expiry_and_pool_exhaustion() {
-    let mut s = Server::new(cfg(100, 101), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 101), LeaseTable::new());
     let t0 = Instant::now();
     let a = dora(&mut s, 1, t0);
     let b = dora(&mut s, 2, t0);
     assert_eq!((a, b), (ip(100), ip(101)));
     assert_eq!(
         discover(&mut s, 3, t0),
-        Outcome::Drop(DropReason::PoolExhausted)
+        Action::Drop(DropReason::PoolExhausted)
     );
     assert_eq!(
         discover(&mut s, 3, t0),
-        Outcome::Drop(DropReason::PoolExhausted)
+        Action::Drop(DropReason::PoolExhausted)
     );
     assert_eq!(s.counters().drops.get("pool_exhausted"), Some(&2));
     // Client 1 renews at T1; client 2 does not.
@@ -176,17 +188,17 @@ fn lease_expiry_and_pool_exhaustion() {
         m.ciaddr = a;
         m.flags = 0;
     });
-    let (to, ack) = answer(s.handle(&renew, t1));
+    let (to, ack) = answer(handle(&mut s, &renew, t1));
     assert_eq!(to, Destination::Unicast(a), "renewal answered to ciaddr");
     assert_eq!((ack.yiaddr, ack.ciaddr), (a, a));
     assert_eq!(
         s.leases().get(a).unwrap().until,
         t1 + Duration::from_secs(3600)
     );
-    assert_eq!(s.next_deadline(), Some(t0 + Duration::from_secs(3600)));
+    assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(3600)));
     // Client 2's lease runs out: its address becomes free and goes to 3.
     let t2 = t0 + Duration::from_secs(3600);
-    s.tick(t2);
+    s.handle_timeout(t2);
     assert_eq!(s.leases().get(b).unwrap().state, LeaseState::Free);
     assert_eq!(dora(&mut s, 3, t2), b);
     // Client 1 still holds its renewed lease.
@@ -195,12 +207,12 @@ fn lease_expiry_and_pool_exhaustion() {
 
 #[test]
 fn unanswered_offers_are_released_after_the_hold() {
-    let mut s = Server::new(cfg(100, 100), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 100), LeaseTable::new());
     let t0 = Instant::now();
     answer(discover(&mut s, 1, t0));
     assert_eq!(
         discover(&mut s, 2, t0),
-        Outcome::Drop(DropReason::PoolExhausted)
+        Action::Drop(DropReason::PoolExhausted)
     );
     let (_, offer) = answer(discover(&mut s, 2, t0 + OFFER_HOLD));
     assert_eq!(offer.yiaddr, ip(100));
@@ -208,20 +220,20 @@ fn unanswered_offers_are_released_after_the_hold() {
 
 #[test]
 fn declined_address_is_quarantined() {
-    let mut s = Server::new(cfg(100, 101), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 101), LeaseTable::new());
     let t0 = Instant::now();
     let a = dora(&mut s, 1, t0);
     let decline = client_msg(1, MessageType::Decline, |m| {
         m.options.server_id = Some(ROUTER);
         m.options.requested_ip = Some(a);
     });
-    assert_eq!(s.handle(&decline, t0), Outcome::Handled);
+    assert_eq!(handle(&mut s, &decline, t0), Action::Handled);
     assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Declined);
     // Client 1 retries and gets the other address; nobody gets `a`.
     assert_eq!(dora(&mut s, 1, t0), ip(101));
     assert_eq!(
         discover(&mut s, 2, t0),
-        Outcome::Drop(DropReason::PoolExhausted)
+        Action::Drop(DropReason::PoolExhausted)
     );
     // After the quarantine the address is back in the pool.
     let later = t0 + DECLINE_QUARANTINE;
@@ -231,15 +243,15 @@ fn declined_address_is_quarantined() {
         m.options.requested_ip = Some(a)
     });
     assert_eq!(
-        s.handle(&forged, later),
-        Outcome::Drop(DropReason::NoSuchLease)
+        handle(&mut s, &forged, later),
+        Action::Drop(DropReason::NoSuchLease)
     );
     assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Bound);
 }
 
 #[test]
 fn init_reboot_acks_own_address_and_naks_wrong_ones() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let a = dora(&mut s, 1, t0);
     let b = dora(&mut s, 2, t0);
@@ -248,13 +260,13 @@ fn init_reboot_acks_own_address_and_naks_wrong_ones() {
             m.options.requested_ip = Some(want)
         })
     };
-    let (_, ack) = answer(s.handle(&reboot(1, a), t0 + Duration::from_secs(60)));
+    let (_, ack) = answer(handle(&mut s, &reboot(1, a), t0 + Duration::from_secs(60)));
     assert_eq!(
         (ack.message_type(), ack.yiaddr),
         (Some(MessageType::Ack), a)
     );
     // Moved from another network.
-    let (to, nak) = answer(s.handle(&reboot(1, Ipv4Addr::new(10, 0, 0, 5)), t0));
+    let (to, nak) = answer(handle(&mut s, &reboot(1, Ipv4Addr::new(10, 0, 0, 5)), t0));
     assert_eq!(
         (to, nak.message_type()),
         (Destination::Broadcast, Some(MessageType::Nak))
@@ -262,14 +274,14 @@ fn init_reboot_acks_own_address_and_naks_wrong_ones() {
     assert_eq!(nak.options.server_id, Some(ROUTER));
     assert_eq!(nak.yiaddr, Ipv4Addr::UNSPECIFIED);
     // Someone else's address.
-    let (_, nak) = answer(s.handle(&reboot(1, b), t0));
+    let (_, nak) = answer(handle(&mut s, &reboot(1, b), t0));
     assert_eq!(nak.message_type(), Some(MessageType::Nak));
     assert_eq!(
         s.leases().get(b).unwrap().client,
         ClientKey::Id(vec![1, 2, 0, 0, 0, 3, 2])
     );
     // A free address in the pool is adopted (state lost elsewhere).
-    let (_, ack) = answer(s.handle(&reboot(3, ip(150)), t0));
+    let (_, ack) = answer(handle(&mut s, &reboot(3, ip(150)), t0));
     assert_eq!(
         (ack.message_type(), ack.yiaddr),
         (Some(MessageType::Ack), ip(150))
@@ -278,14 +290,17 @@ fn init_reboot_acks_own_address_and_naks_wrong_ones() {
 
 #[test]
 fn selecting_another_server_withdraws_our_offer() {
-    let mut s = Server::new(cfg(100, 100), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 100), LeaseTable::new());
     let t0 = Instant::now();
     answer(discover(&mut s, 1, t0));
     let other = client_msg(1, MessageType::Request, |m| {
         m.options.server_id = Some(Ipv4Addr::new(192, 168, 1, 2));
         m.options.requested_ip = Some(Ipv4Addr::new(192, 168, 1, 50));
     });
-    assert_eq!(s.handle(&other, t0), Outcome::Drop(DropReason::OtherServer));
+    assert_eq!(
+        handle(&mut s, &other, t0),
+        Action::Drop(DropReason::OtherServer)
+    );
     let (_, offer) = answer(discover(&mut s, 2, t0));
     assert_eq!(offer.yiaddr, ip(100), "the withdrawn offer is free at once");
     // Client 1 asking for an address it was not offered gets a NAK.
@@ -295,9 +310,9 @@ fn selecting_another_server_withdraws_our_offer() {
 
 #[test]
 fn inform_gets_options_without_a_lease() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let inform = client_msg(1, MessageType::Inform, |m| m.ciaddr = ip(20));
-    let (to, ack) = answer(s.handle(&inform, Instant::now()));
+    let (to, ack) = answer(handle(&mut s, &inform, Instant::now()));
     assert_eq!(to, Destination::Unicast(ip(20)));
     assert_eq!(ack.yiaddr, Ipv4Addr::UNSPECIFIED);
     assert_eq!(ack.options.lease_time, None);
@@ -307,29 +322,35 @@ fn inform_gets_options_without_a_lease() {
 
 #[test]
 fn hostile_and_foreign_messages_are_counted_not_served() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let relayed = client_msg(1, MessageType::Discover, |m| {
         m.giaddr = Ipv4Addr::new(10, 0, 0, 1)
     });
-    assert_eq!(s.handle(&relayed, t0), Outcome::Drop(DropReason::Relayed));
+    assert_eq!(
+        handle(&mut s, &relayed, t0),
+        Action::Drop(DropReason::Relayed)
+    );
     let reply = client_msg(1, MessageType::Offer, |m| m.op = dhcpv4::OP_REPLY);
-    assert_eq!(s.handle(&reply, t0), Outcome::Drop(DropReason::NotARequest));
+    assert_eq!(
+        handle(&mut s, &reply, t0),
+        Action::Drop(DropReason::NotARequest)
+    );
     let bootp = client_msg(1, MessageType::Discover, |m| m.options.message_type = None);
     assert_eq!(
-        s.handle(&bootp, t0),
-        Outcome::Drop(DropReason::NoMessageType)
+        handle(&mut s, &bootp, t0),
+        Action::Drop(DropReason::NoMessageType)
     );
     let mut truncated = client_msg(1, MessageType::Discover, |_| {});
     truncated.truncate(250);
     truncated.extend_from_slice(&[61, 30, 1]);
     assert!(matches!(
-        s.handle(&truncated, t0),
-        Outcome::Drop(DropReason::Malformed(_))
+        handle(&mut s, &truncated, t0),
+        Action::Drop(DropReason::Malformed(_))
     ));
     assert_eq!(
-        s.handle(&[0u8; 10], t0),
-        Outcome::Drop(DropReason::Malformed(dhcpv4::DecodeError::TooShort(10)))
+        handle(&mut s, &[0u8; 10], t0),
+        Action::Drop(DropReason::Malformed(dhcpv4::DecodeError::TooShort(10)))
     );
     let c = s.counters();
     assert_eq!(c.received, 5);
@@ -345,16 +366,16 @@ fn hostile_and_foreign_messages_are_counted_not_served() {
 fn leases_survive_a_restart_through_the_file() {
     let t0 = Instant::now();
     let unix0 = 1_800_000_000;
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let a = dora(&mut s, 1, t0);
     let b = dora(&mut s, 2, t0);
     let c = dora(&mut s, 3, t0);
     let rel = client_msg(2, MessageType::Release, |m| m.ciaddr = b);
-    s.handle(&rel, t0);
+    handle(&mut s, &rel, t0);
     let decline = client_msg(3, MessageType::Decline, |m| {
         m.options.requested_ip = Some(c)
     });
-    s.handle(&decline, t0);
+    handle(&mut s, &decline, t0);
     answer(discover(&mut s, 4, t0)); // an offer: not saved
     let text = persist::render(s.leases(), t0 + Duration::from_secs(100), unix0 + 100);
     assert!(text.starts_with(persist::HEADER));
@@ -382,7 +403,7 @@ fn leases_survive_a_restart_through_the_file() {
     );
     assert_eq!(table.get(b).unwrap().state, LeaseState::Free);
     assert_eq!(table.get(c).unwrap().state, LeaseState::Declined);
-    let mut s2 = Server::new(cfg(100, 199), table);
+    let mut s2 = Engine::new(cfg(100, 199), table);
     assert_eq!(
         dora(&mut s2, 1, t1),
         a,
@@ -390,12 +411,12 @@ fn leases_survive_a_restart_through_the_file() {
     );
     assert_eq!(dora(&mut s2, 2, t1), b, "released address still sticky");
     assert_ne!(dora(&mut s2, 5, t1), c, "quarantine survives the restart");
-    s2.tick(t1 + Duration::from_secs(300));
+    s2.handle_timeout(t1 + Duration::from_secs(300));
     assert!(s2.leases().get(c).is_none(), "and ends on time");
 
     // A shrunk pool forgets what is outside it.
     let (table, _) = persist::parse(&text, t1, unix0);
-    let s3 = Server::new(cfg(150, 199), table);
+    let s3 = Engine::new(cfg(150, 199), table);
     assert!(s3.leases().is_empty());
     // A file from another program is ignored, not fatal.
     let (table, skipped) = persist::parse("lease { }\n", t1, unix0);
@@ -410,10 +431,10 @@ fn arb_event() -> impl Strategy<Value = (u8, u8, u8, u16)> {
 
 #[test]
 fn a_looping_client_is_rate_limited_and_others_are_not() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let answered = (0..50)
-        .filter(|_| matches!(discover(&mut s, 1, t0), Outcome::Reply { .. }))
+        .filter(|_| matches!(discover(&mut s, 1, t0), Action::Reply { .. }))
         .count();
     assert_eq!(answered, 10, "burst of 10");
     assert_eq!(s.counters().drops.get("rate_limited"), Some(&40));
@@ -427,17 +448,17 @@ fn a_renewal_after_a_restart_with_an_older_file_is_still_acknowledged() {
     // The file kept the first lease end; the client renewed since, the
     // router restarted after the saved end passed.
     let t0 = Instant::now();
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let a = dora(&mut s, 1, t0);
     let text = persist::render(s.leases(), t0, 1_800_000_000);
     let t1 = t0 + Duration::from_secs(5000);
     let (table, _) = persist::parse(&text, t1, 1_800_000_000 + 5000);
-    let mut s2 = Server::new(cfg(100, 199), table);
+    let mut s2 = Engine::new(cfg(100, 199), table);
     let renew = client_msg(1, MessageType::Request, |m| {
         m.ciaddr = a;
         m.flags = 0;
     });
-    let (_, ack) = answer(s2.handle(&renew, t1));
+    let (_, ack) = answer(handle(&mut s2, &renew, t1));
     assert_eq!(
         (ack.message_type(), ack.yiaddr),
         (Some(MessageType::Ack), a)
@@ -447,17 +468,17 @@ fn a_renewal_after_a_restart_with_an_older_file_is_still_acknowledged() {
 proptest! {
     #[test]
     fn any_datagram_is_answered_or_counted(data in prop::collection::vec(any::<u8>(), 0..600)) {
-        let mut s = Server::new(cfg(100, 110), LeaseTable::new());
-        let out = s.handle(&data, Instant::now());
+        let mut s = Engine::new(cfg(100, 110), LeaseTable::new());
+        let out = handle(&mut s, &data, Instant::now());
         let c = s.counters();
         prop_assert_eq!(c.received, 1);
-        let handled = u64::from(out == Outcome::Handled);
+        let handled = u64::from(out == Action::Handled);
         prop_assert_eq!(c.replied() + c.dropped() + handled, 1);
     }
 
     #[test]
     fn no_client_ever_holds_two_leases(events in prop::collection::vec(arb_event(), 1..60)) {
-        let mut s = Server::new(cfg(100, 102), LeaseTable::new());
+        let mut s = Engine::new(cfg(100, 102), LeaseTable::new());
         let mut now = Instant::now();
         for (n, kind, last, dt) in events {
             now += Duration::from_secs(u64::from(dt));
@@ -471,7 +492,7 @@ proptest! {
                 5 => client_msg(n, MessageType::Decline, |m| m.options.requested_ip = Some(addr)),
                 _ => client_msg(n, MessageType::Inform, |m| m.ciaddr = addr),
             };
-            if let Outcome::Reply { payload, kind, .. } = s.handle(&bytes, now) {
+            if let Action::Reply { payload, kind, .. } = handle(&mut s, &bytes, now) {
                 let m = dhcpv4::decode(&payload).unwrap();
                 if kind == MessageType::Ack && m.options.lease_time.is_some() {
                     prop_assert!(s.config().in_pool(m.yiaddr), "ACK outside the pool: {}", m.yiaddr);
@@ -501,7 +522,7 @@ fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
     const UNIX: u64 = 1_800_000_000;
     let dir = scratch_dir("flood");
     let path = dir.join("leases-br0");
-    let mut s = Server::new(cfg(2, 254), LeaseTable::new());
+    let mut s = Engine::new(cfg(2, 254), LeaseTable::new());
     let mut store = LeaseStore::new(path.clone());
     let t0 = Instant::now();
     // The flood of the issue: 99 INIT-REBOOT REQUESTs from as many
@@ -510,7 +531,8 @@ fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
     // asked after each datagram here, more often than the driver does.
     for n in 0..99u8 {
         let now = t0 + Duration::from_millis(u64::from(n));
-        let out = s.handle(
+        let out = handle(
+            &mut s,
             &client_msg(n, MessageType::Request, |m| {
                 m.options.requested_ip = Some(ip(10 + n));
             }),
@@ -544,7 +566,7 @@ fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
                 m.options.requested_ip = Some(ip(10 + n));
             })
         };
-        let _ = s.handle(&msg, now);
+        let _ = handle(&mut s, &msg, now);
         store.note(&mut s, now);
         store.save_if_due(&mut s, now, UNIX).unwrap();
     }
@@ -560,7 +582,8 @@ fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
     let t2 = t1 + Duration::from_secs(10);
     store.save_if_due(&mut s, t2, UNIX).unwrap();
     let before = store.writes();
-    let _ = s.handle(
+    let _ = handle(
+        &mut s,
         &client_msg(200, MessageType::Request, |m| {
             m.options.requested_ip = Some(ip(250))
         }),
@@ -585,19 +608,19 @@ fn a_request_flood_costs_one_lease_file_write_per_save_delay() {
 /// got another address.
 #[test]
 fn a_discover_flood_cannot_take_a_returning_clients_address() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let a = dora(&mut s, 1, t0);
     // Its lease runs out while the client is away.
     let t1 = t0 + Duration::from_secs(3600);
-    s.tick(t1);
+    s.handle_timeout(t1);
     assert_eq!(s.leases().get(a).unwrap().state, LeaseState::Free);
 
     let mut offered = Vec::new();
     for n in 10..110u8 {
         match discover(&mut s, n, t1) {
-            o @ Outcome::Reply { .. } => offered.push(answer(o).1.yiaddr),
-            Outcome::Drop(r) => assert_eq!(r, DropReason::OfferLimit),
+            o @ Action::Reply { .. } => offered.push(answer(o).1.yiaddr),
+            Action::Drop(r) => assert_eq!(r, DropReason::OfferLimit),
             o => panic!("{o:?}"),
         }
     }
@@ -616,13 +639,13 @@ fn a_discover_flood_cannot_take_a_returning_clients_address() {
     // INIT-REBOOT REQUEST while never-used addresses remain.
     let rel = client_msg(1, MessageType::Release, |m| m.ciaddr = a);
     assert_eq!(
-        s.handle(&rel, t1 + Duration::from_secs(2)),
-        Outcome::Handled
+        handle(&mut s, &rel, t1 + Duration::from_secs(2)),
+        Action::Handled
     );
     let grab = client_msg(200, MessageType::Request, |m| {
         m.options.requested_ip = Some(a)
     });
-    let (_, nak) = answer(s.handle(&grab, t1 + Duration::from_secs(2)));
+    let (_, nak) = answer(handle(&mut s, &grab, t1 + Duration::from_secs(2)));
     assert_eq!(nak.message_type(), Some(MessageType::Nak));
     assert_eq!(
         s.leases().get(a).unwrap().client,
@@ -633,7 +656,7 @@ fn a_discover_flood_cannot_take_a_returning_clients_address() {
 #[test]
 fn offers_under_pressure_are_held_shorter_and_leave_no_memory() {
     use crate::config::OFFER_HOLD_UNDER_PRESSURE;
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let limit = s.config().newcomer_offer_limit();
     let holds: Vec<Duration> = (0..limit)
@@ -654,43 +677,46 @@ fn offers_under_pressure_are_held_shorter_and_leave_no_memory() {
     );
     assert_eq!(
         discover(&mut s, 200, t0),
-        Outcome::Drop(DropReason::OfferLimit)
+        Action::Drop(DropReason::OfferLimit)
     );
     // A client that already holds an offer is answered again (retransmit).
-    assert!(matches!(discover(&mut s, 10, t0), Outcome::Reply { .. }));
+    assert!(matches!(discover(&mut s, 10, t0), Action::Reply { .. }));
 
     // The short offers end and leave nothing behind: the addresses are
     // never-used again and newcomers get offers again.
     let t1 = t0 + OFFER_HOLD_UNDER_PRESSURE;
-    s.tick(t1);
+    s.handle_timeout(t1);
     assert_eq!(s.leases().count(LeaseState::Offered), half);
     assert_eq!(s.leases().len(), half, "expired offers are forgotten");
-    assert!(matches!(discover(&mut s, 200, t1), Outcome::Reply { .. }));
-    s.tick(t0 + OFFER_HOLD);
+    assert!(matches!(discover(&mut s, 200, t1), Action::Reply { .. }));
+    s.handle_timeout(t0 + OFFER_HOLD);
     assert_eq!(s.leases().count(LeaseState::Free), 0);
 }
 
 #[test]
 fn an_offer_released_or_withdrawn_leaves_no_memory_a_lease_does() {
-    let mut s = Server::new(cfg(100, 199), LeaseTable::new());
+    let mut s = Engine::new(cfg(100, 199), LeaseTable::new());
     let t0 = Instant::now();
     let (_, o) = answer(discover(&mut s, 1, t0));
     let rel = client_msg(1, MessageType::Release, |m| m.ciaddr = o.yiaddr);
-    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    assert_eq!(handle(&mut s, &rel, t0), Action::Handled);
     assert!(s.leases().get(o.yiaddr).is_none(), "offer forgotten");
     let (_, o) = answer(discover(&mut s, 2, t0));
     let other = client_msg(2, MessageType::Request, |m| {
         m.options.server_id = Some(Ipv4Addr::new(192, 168, 1, 2));
         m.options.requested_ip = Some(ip(9));
     });
-    assert_eq!(s.handle(&other, t0), Outcome::Drop(DropReason::OtherServer));
+    assert_eq!(
+        handle(&mut s, &other, t0),
+        Action::Drop(DropReason::OtherServer)
+    );
     assert!(
         s.leases().get(o.yiaddr).is_none(),
         "withdrawn offer forgotten"
     );
     let a = dora(&mut s, 3, t0);
     let rel = client_msg(3, MessageType::Release, |m| m.ciaddr = a);
-    assert_eq!(s.handle(&rel, t0), Outcome::Handled);
+    assert_eq!(handle(&mut s, &rel, t0), Action::Handled);
     let l = s.leases().get(a).unwrap();
     assert_eq!(
         (l.state, l.sticky),

@@ -1,5 +1,6 @@
 //! The sans-IO server for one LAN: a datagram in, a reply or a drop reason
-//! out.
+//! out, following the [`cpe_daemon::Engine`] contract (it holds no
+//! bindings, so it has no timers: `poll_timeout` is always `None`).
 //!
 //! What each client message gets (RFC 8415; we hold no bindings and assign
 //! nothing):
@@ -17,6 +18,7 @@
 //! required, Server ID forbidden or required and ours, no IA options in an
 //! Information-request); every drop is counted by reason.
 
+use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 use std::time::Instant;
 
@@ -47,9 +49,26 @@ pub struct Received<'a> {
     pub source: Ipv6Addr,
 }
 
-/// What to do with a datagram.
+/// What the driver feeds in.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A datagram from a client.
+    Received(Received<'a>),
+    /// The router's address on this LAN (what `"self"` means) from the
+    /// latest LAN facts; the next Reply uses it.
+    SelfAddress(Option<Ipv6Addr>),
+    /// A datagram the driver dropped before the engine could see it
+    /// (oversized, wrong interface): counted like the engine's own drops.
+    DriverDrop(DropReason),
+    /// A Reply the driver could not send; `reason` is a counter key (see
+    /// [`Counters::unsent`]).
+    Unsent(&'static str),
+}
+
+/// What to do with a datagram: exactly one action per
+/// [`Input::Received`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Action {
     /// Send `payload` to `to`, UDP port `port`, on the arrival interface.
     Reply {
         /// Destination (the request's source).
@@ -59,7 +78,7 @@ pub enum Outcome {
         /// Encoded Reply.
         payload: Vec<u8>,
     },
-    /// Send nothing.
+    /// Send nothing (the driver may log why).
     Drop(DropReason),
 }
 
@@ -130,6 +149,7 @@ pub struct Engine {
     self_address: Option<Ipv6Addr>,
     limiter: RateLimiter<Ipv6Addr>,
     counters: Counters,
+    queue: VecDeque<Action>,
 }
 
 fn type_name(t: MessageType) -> &'static str {
@@ -155,13 +175,8 @@ impl Engine {
             self_address: None,
             limiter: RateLimiter::new(LIMITER_SOURCES, LIMITER_BURST, LIMITER_RATE),
             counters: Counters::default(),
+            queue: VecDeque::new(),
         }
-    }
-
-    /// The router's address on this LAN (what `"self"` means), from the
-    /// latest LAN facts; the next Reply uses it.
-    pub fn set_self_address(&mut self, address: Option<Ipv6Addr>) {
-        self.self_address = address;
     }
 
     /// The address `"self"` currently stands for.
@@ -184,39 +199,27 @@ impl Engine {
         &self.counters
     }
 
-    /// Counts a datagram the driver dropped before the engine saw it.
-    pub fn count_driver_drop(&mut self, reason: DropReason) {
-        self.counters.received += 1;
-        self.counters.drop(reason.name());
-    }
-
-    /// Counts a reply the driver could not send (`reason` is a counter
-    /// key, see [`Counters::unsent`]).
-    pub fn count_unsent(&mut self, reason: &'static str) {
-        self.counters.unsent(reason);
-    }
-
     /// Handles one datagram received at `now`.
-    pub fn handle(&mut self, rx: Received<'_>, now: Instant) -> Outcome {
+    fn on_datagram(&mut self, rx: Received<'_>, now: Instant) {
         self.counters.received += 1;
-        let outcome = self.decide(rx, now);
-        match &outcome {
-            Outcome::Reply { .. } => self.counters.replies += 1,
-            Outcome::Drop(r) => self.counters.drop(r.name()),
+        let action = self.decide(rx, now);
+        match &action {
+            Action::Reply { .. } => self.counters.replies += 1,
+            Action::Drop(r) => self.counters.drop(r.name()),
         }
-        outcome
+        self.queue.push_back(action);
     }
 
-    fn decide(&mut self, rx: Received<'_>, now: Instant) -> Outcome {
+    fn decide(&mut self, rx: Received<'_>, now: Instant) -> Action {
         if !self.limiter.allow(rx.source, now) {
-            return Outcome::Drop(DropReason::RateLimited);
+            return Action::Drop(DropReason::RateLimited);
         }
         let msg = match Message::decode(rx.payload) {
             Ok(m) => m,
             Err(e) if e.kind == DecodeErrorKind::RelayMessage => {
-                return Outcome::Drop(DropReason::Relay);
+                return Action::Drop(DropReason::Relay);
             }
-            Err(e) => return Outcome::Drop(DropReason::Malformed(e.kind)),
+            Err(e) => return Action::Drop(DropReason::Malformed(e.kind)),
         };
         let t = msg.msg_type;
         if matches!(
@@ -226,11 +229,11 @@ impl Engine {
                 | MessageType::Reconfigure
                 | MessageType::Other(_)
         ) {
-            return Outcome::Drop(DropReason::NotForServer);
+            return Action::Drop(DropReason::NotForServer);
         }
         self.counters.request(type_name(t));
         if let Err(r) = self.validate(&msg) {
-            return Outcome::Drop(r);
+            return Action::Drop(r);
         }
         let reply = match t {
             MessageType::InformationRequest => {
@@ -243,16 +246,16 @@ impl Engine {
             MessageType::Release | MessageType::Decline => {
                 reply::no_bindings(&msg, &self.duid, Some(Status::Success), Status::NoBinding)
             }
-            MessageType::Solicit => return Outcome::Drop(DropReason::SolicitIgnored),
-            _ => return Outcome::Drop(DropReason::NoBindings),
+            MessageType::Solicit => return Action::Drop(DropReason::SolicitIgnored),
+            _ => return Action::Drop(DropReason::NoBindings),
         };
         match reply.to_bytes() {
-            Ok(payload) => Outcome::Reply {
+            Ok(payload) => Action::Reply {
                 to: rx.source,
                 port: CLIENT_PORT,
                 payload,
             },
-            Err(_) => Outcome::Drop(DropReason::EncodeFailed),
+            Err(_) => Action::Drop(DropReason::EncodeFailed),
         }
     }
 
@@ -297,6 +300,34 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+impl cpe_daemon::Engine for Engine {
+    type Input<'a> = Input<'a>;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input<'_>, now: Instant) {
+        match input {
+            Input::Received(rx) => self.on_datagram(rx, now),
+            Input::SelfAddress(address) => self.self_address = address,
+            Input::DriverDrop(reason) => {
+                self.counters.received += 1;
+                self.counters.drop(reason.name());
+            }
+            Input::Unsent(reason) => self.counters.unsent(reason),
+        }
+    }
+
+    /// No timers: nothing happens with time alone.
+    fn handle_timeout(&mut self, _now: Instant) {}
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.queue.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
     }
 }
 

@@ -4,6 +4,8 @@
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
 use cpe_wire::dhcpv6::{
     DhcpOption, DomainName, Duid, IaNa, IaPd, Message, MessageType, NtpSuboption, Status,
     TransactionId, code,
@@ -11,7 +13,22 @@ use cpe_wire::dhcpv6::{
 use proptest::prelude::*;
 
 use crate::config::{DnsEntry, ServerConfig};
-use crate::engine::{DropReason, Engine, Outcome, Received};
+use crate::engine::{Action, DropReason, Engine, Input, Received};
+
+/// The one action a datagram causes (the engine promises exactly one).
+fn datagram(e: &mut Engine, rx: Received<'_>, now: Instant) -> Action {
+    e.handle(Input::Received(rx), now);
+    let mut actions = drain(e);
+    assert_eq!(actions.len(), 1, "one action per datagram: {actions:?}");
+    actions.remove(0)
+}
+
+fn set_self(e: &mut Engine, address: &str) {
+    e.handle(
+        Input::SelfAddress(Some(address.parse().unwrap())),
+        Instant::now(),
+    );
+}
 
 const CLIENT: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0xff, 0xfe00, 0x301);
 
@@ -44,7 +61,7 @@ fn config() -> ServerConfig {
 
 fn engine() -> Engine {
     let mut e = Engine::new(config(), server_duid());
-    e.set_self_address(Some("fd00:1:2:1::1".parse().unwrap()));
+    set_self(&mut e, "fd00:1:2:1::1");
     e
 }
 
@@ -65,8 +82,9 @@ fn info_request(oro: &[u16]) -> Vec<u8> {
     )
 }
 
-fn send(e: &mut Engine, bytes: &[u8], now: Instant) -> Outcome {
-    e.handle(
+fn send(e: &mut Engine, bytes: &[u8], now: Instant) -> Action {
+    datagram(
+        e,
         Received {
             payload: bytes,
             source: CLIENT,
@@ -75,9 +93,9 @@ fn send(e: &mut Engine, bytes: &[u8], now: Instant) -> Outcome {
     )
 }
 
-fn reply(o: Outcome) -> Message {
+fn reply(o: Action) -> Message {
     match o {
-        Outcome::Reply { to, port, payload } => {
+        Action::Reply { to, port, payload } => {
             assert_eq!(
                 (to, port),
                 (CLIENT, 546),
@@ -89,7 +107,7 @@ fn reply(o: Outcome) -> Message {
             assert_eq!(m.server_id(), Some(&server_duid()));
             m
         }
-        Outcome::Drop(r) => panic!("expected a reply, got drop {r:?}"),
+        Action::Drop(r) => panic!("expected a reply, got drop {r:?}"),
     }
 }
 
@@ -188,13 +206,13 @@ fn self_follows_renumbering_at_once() {
         !r.options.iter().any(|o| o.code() == code::DNS_SERVERS),
         "no LAN address yet: no DNS option rather than a wrong one"
     );
-    e.set_self_address(Some("2001:db8:1:1::1".parse().unwrap()));
+    set_self(&mut e, "2001:db8:1:1::1");
     let r = reply(send(&mut e, &ir, t));
     assert_eq!(
         r.dns_servers(),
         ["2001:db8:1:1::1".parse::<Ipv6Addr>().unwrap()]
     );
-    e.set_self_address(Some("2001:db8:2:1::1".parse().unwrap()));
+    set_self(&mut e, "2001:db8:2:1::1");
     let r = reply(send(&mut e, &ir, t));
     assert_eq!(
         r.dns_servers(),
@@ -296,7 +314,7 @@ fn section_16_validation() {
     for (i, (bytes, want)) in cases.iter().enumerate() {
         // One second apart: the rate limiter is not what is tested here.
         let at = t + Duration::from_secs(i as u64);
-        assert_eq!(send(&mut e, bytes, at), Outcome::Drop(*want), "{want:?}");
+        assert_eq!(send(&mut e, bytes, at), Action::Drop(*want), "{want:?}");
     }
     assert_eq!(e.counters().replies, 0);
     assert_eq!(e.counters().drops.get("solicit_ignored"), Some(&1));
@@ -365,7 +383,7 @@ fn malformed_messages_are_counted_by_reason() {
     let t = Instant::now();
     assert_eq!(
         send(&mut e, &[11, 0], t),
-        Outcome::Drop(DropReason::Malformed(
+        Action::Drop(DropReason::Malformed(
             cpe_wire::dhcpv6::DecodeErrorKind::TooShort
         ))
     );
@@ -373,7 +391,7 @@ fn malformed_messages_are_counted_by_reason() {
     let bad = [11, 0, 0, 1, 0, 23, 0, 3, 1, 2, 3];
     assert!(matches!(
         send(&mut e, &bad, t),
-        Outcome::Drop(DropReason::Malformed(_))
+        Action::Drop(DropReason::Malformed(_))
     ));
     assert_eq!(e.counters().drops.get("too_short"), Some(&1));
     assert_eq!(e.counters().drops.get("bad_option_length"), Some(&1));
@@ -387,23 +405,24 @@ fn a_looping_host_is_rate_limited_and_recovers() {
     let t0 = Instant::now();
     let ir = info_request(&[code::DNS_SERVERS]);
     let answered = (0..100)
-        .filter(|_| matches!(send(&mut e, &ir, t0), Outcome::Reply { .. }))
+        .filter(|_| matches!(send(&mut e, &ir, t0), Action::Reply { .. }))
         .count();
     assert_eq!(answered, 10, "burst of 10");
     assert_eq!(e.counters().drops.get("rate_limited"), Some(&90));
     // Another host is not affected.
-    let other = e.handle(
+    let other = datagram(
+        &mut e,
         Received {
             payload: &ir,
             source: "fe80::2".parse().unwrap(),
         },
         t0,
     );
-    assert!(matches!(other, Outcome::Reply { .. }));
+    assert!(matches!(other, Action::Reply { .. }));
     // Two per second afterwards.
     let later = t0 + Duration::from_secs(5);
     let answered = (0..100)
-        .filter(|_| matches!(send(&mut e, &ir, later), Outcome::Reply { .. }))
+        .filter(|_| matches!(send(&mut e, &ir, later), Action::Reply { .. }))
         .count();
     assert_eq!(answered, 10, "refilled to the burst after 5 s");
 }
@@ -416,7 +435,7 @@ proptest! {
         let c = e.counters();
         prop_assert_eq!(c.received, 1);
         prop_assert_eq!(c.replies + c.dropped(), 1);
-        if let Outcome::Reply { payload, .. } = out {
+        if let Action::Reply { payload, .. } = out {
             prop_assert!(Message::decode(&payload).is_ok());
         }
     }

@@ -1,11 +1,17 @@
 //! The RA engine of one LAN interface: a sans-IO state machine.
 //!
-//! `handle(input, now) -> actions`, with `now` always passed in, so RFC
-//! timers run on virtual time in tests and the fuzzer can drive it. The
-//! driver owns sockets, clocks, persistence and logging of the actions.
+//! It follows the [`cpe_daemon::Engine`] contract: inputs with `now` passed
+//! in, actions pulled, one deadline polled, so RFC timers run on virtual time
+//! in tests and the fuzzer can drive it. The driver owns sockets, clocks,
+//! persistence and logging of the actions. A config change restarts the
+//! daemon (the supervisor compares config slices), so there is no reload
+//! input: a new engine starts from the remembered prefixes instead.
 
+use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
+
+use cpe_daemon::Engine as EngineContract;
 
 use cpe_wire::nd::{self, NdMessage, RouterAdvertisement, RouterSolicitation};
 use ipnet::Ipv6Net;
@@ -13,12 +19,13 @@ use log::{debug, warn};
 
 use crate::config::{REMEMBERED_GRACE, RaConfig};
 use crate::content::{self, Built};
+use crate::counters::Counters;
 use crate::facts::LanFacts;
 use crate::prefixes::{LanPrefix, PrefixTable};
 use crate::rng::Rng;
 use crate::rogue::{RogueSummary, RogueWatch};
 use crate::schedule::Schedule;
-use crate::status::{Counters, PrefixStatus, RaStatus};
+use crate::status::{PrefixStatus, RaStatus};
 
 /// Hop limit every valid ND message carries (RFC 4861 6.1): proof it was not
 /// forwarded from off-link.
@@ -39,17 +46,13 @@ pub struct Received<'a> {
     pub message: &'a [u8],
 }
 
-/// Something that happened.
+/// Something that happened (time passing is `handle_timeout`).
 #[derive(Debug, Clone)]
 pub enum Input<'a> {
-    /// Time passed; do whatever is due.
-    Tick,
     /// A packet arrived on the raw ICMPv6 socket.
     Received(Received<'a>),
     /// New LAN/WAN facts (complete snapshot).
     Facts(LanFacts),
-    /// New RA configuration (reload).
-    Config(RaConfig),
     /// Orderly shutdown: send the final RA, then stop.
     Shutdown,
 }
@@ -105,6 +108,7 @@ pub struct Engine {
     phase: Phase,
     started: Instant,
     remembered_written: Vec<Ipv6Net>,
+    queue: VecDeque<Action>,
 }
 
 impl Engine {
@@ -125,42 +129,15 @@ impl Engine {
             phase: Phase::Advertising,
             started: now,
             remembered_written,
+            queue: VecDeque::new(),
         }
     }
 
-    /// Processes one input at `now`.
-    pub fn handle(&mut self, input: Input<'_>, now: Instant) -> Vec<Action> {
-        let mut actions = Vec::new();
-        match input {
-            Input::Tick => {}
-            Input::Received(packet) => self.on_packet(packet, now, &mut actions),
-            Input::Facts(facts) => self.on_facts(facts, now),
-            Input::Config(config) => self.on_config(config, now),
-            Input::Shutdown => {
-                if self.phase == Phase::Advertising {
-                    self.phase = Phase::Stopping;
-                    self.schedule.send_asap(now);
-                }
-            }
-        }
+    /// Whatever is due at `now` after an input or a deadline.
+    fn settle(&mut self, now: Instant, mut actions: Vec<Action>) {
         self.keep_lifetimes_fresh(now);
         self.on_time(now, &mut actions);
-        actions
-    }
-
-    /// When the engine next needs a [`Input::Tick`] (None once stopped).
-    pub fn deadline(&self) -> Option<Instant> {
-        if self.phase == Phase::Stopped {
-            return None;
-        }
-        let mut next = self.schedule.deadline();
-        if let Some(t) = self.prefixes.next_change() {
-            next = next.min(t);
-        }
-        if self.remembered_pending() {
-            next = next.min(self.started + REMEMBERED_GRACE);
-        }
-        Some(next)
+        self.queue.extend(actions);
     }
 
     fn remembered_pending(&self) -> bool {
@@ -187,22 +164,6 @@ impl Engine {
         if table_changed || visible_before != self.visible_content(now) {
             self.schedule.information_changed(now);
         }
-    }
-
-    fn on_config(&mut self, config: RaConfig, now: Instant) {
-        let config = config.sanitized();
-        if config == self.config {
-            return;
-        }
-        let statics_changed = config.static_prefixes != self.config.static_prefixes;
-        self.schedule
-            .set_intervals(config.min_interval, config.max_interval, now);
-        self.config = config;
-        if statics_changed {
-            let known = self.facts.delegation_known;
-            self.prefixes.update(&self.all_prefixes(), known, now);
-        }
-        self.schedule.information_changed(now);
     }
 
     /// Keeps hosts' prefix lifetimes from running out between RAs: caps
@@ -496,7 +457,7 @@ impl Engine {
                 .flat_map(|d| d.domains.iter().map(|n| n.to_string()))
                 .collect(),
             dns_lifetime: self.config.dns_lifetime(),
-            next_ra_in_ms: self.deadline().map(|d| {
+            next_ra_in_ms: self.poll_timeout().map(|d| {
                 u64::try_from(d.saturating_duration_since(now).as_millis()).unwrap_or(u64::MAX)
             }),
             last_ra_secs_ago: self
@@ -507,5 +468,48 @@ impl Engine {
             rogue_untracked: self.rogue.untracked(),
             rogue_routers: self.rogue.status(now),
         }
+    }
+}
+
+impl EngineContract for Engine {
+    type Input<'a> = Input<'a>;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input<'_>, now: Instant) {
+        let mut actions = Vec::new();
+        match input {
+            Input::Received(packet) => self.on_packet(packet, now, &mut actions),
+            Input::Facts(facts) => self.on_facts(facts, now),
+            Input::Shutdown => {
+                if self.phase == Phase::Advertising {
+                    self.phase = Phase::Stopping;
+                    self.schedule.send_asap(now);
+                }
+            }
+        }
+        self.settle(now, actions);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.settle(now, Vec::new());
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.queue.pop_front()
+    }
+
+    /// `None` once stopped.
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Stopped {
+            return None;
+        }
+        let mut next = self.schedule.deadline();
+        if let Some(t) = self.prefixes.next_change() {
+            next = next.min(t);
+        }
+        if self.remembered_pending() {
+            next = next.min(self.started + REMEMBERED_GRACE);
+        }
+        Some(next)
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod content;
+pub mod counters;
 mod driver;
 pub mod engine;
 pub mod facts;
@@ -22,6 +23,7 @@ pub mod schedule;
 pub mod status;
 
 pub use config::{DnsServer, MtuSetting, RaConfig};
+pub use counters::Counters;
 pub use driver::main;
 pub use engine::{Action, Engine, Input, RaKind, Received};
 pub use facts::{LanFacts, RouteAdvert};

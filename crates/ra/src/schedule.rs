@@ -164,16 +164,6 @@ impl Schedule {
         self.next_unsolicited = self.earliest_allowed(now);
     }
 
-    /// New interval bounds (configuration reload), taking effect from the
-    /// next RA; the current deadline is pulled in if it is now too far.
-    pub fn set_intervals(&mut self, min: Duration, max: Duration, now: Instant) {
-        self.min_interval = min;
-        self.max_interval = max;
-        let (_, max) = self.intervals();
-        let latest = self.earliest_allowed(now).max(now + max);
-        self.next_unsolicited = self.next_unsolicited.min(latest);
-    }
-
     /// When the last multicast RA left.
     pub fn last_multicast(&self) -> Option<Instant> {
         self.last_multicast

@@ -8,6 +8,8 @@
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
 use cpe_ra::config::{MAX_RA_DELAY_TIME, MIN_DELAY_BETWEEN_RAS};
 use cpe_ra::{
     Action, DnsServer, Engine, Input, LanFacts, LanPrefix, MtuSetting, RaConfig, RaKind, Received,
@@ -83,17 +85,29 @@ fn sent_ras(actions: &[Action], at: Instant) -> Vec<Sent> {
         .collect()
 }
 
+/// Feeds one input and returns the actions it caused.
+fn handle(engine: &mut Engine, input: Input<'_>, now: Instant) -> Vec<Action> {
+    engine.handle(input, now);
+    drain(engine)
+}
+
+/// Lets time pass to `now` and returns the actions that were due.
+fn tick(engine: &mut Engine, now: Instant) -> Vec<Action> {
+    engine.handle_timeout(now);
+    drain(engine)
+}
+
 /// Drives the engine by its own deadlines up to `end`, collecting RAs.
 fn run_until(engine: &mut Engine, end: Instant) -> Vec<Sent> {
     let mut out = Vec::new();
     for _ in 0..100_000 {
-        let Some(deadline) = engine.deadline() else {
+        let Some(deadline) = engine.poll_timeout() else {
             break;
         };
         if deadline > end {
             break;
         }
-        let actions = engine.handle(Input::Tick, deadline);
+        let actions = tick(engine, deadline);
         out.extend(sent_ras(&actions, deadline));
     }
     out
@@ -116,7 +130,8 @@ fn send_rs(
     now: Instant,
 ) -> Vec<Action> {
     let bytes = rs(with_slla);
-    engine.handle(
+    handle(
+        engine,
         Input::Received(Received {
             source: ip(source),
             hop_limit: Some(hop_limit),
@@ -136,7 +151,8 @@ fn pio<'a>(ra: &'a RouterAdvertisement, p: &str) -> Option<&'a PrefixInformation
 fn started(seed: u64, config: RaConfig) -> (Engine, Instant, Vec<Sent>) {
     let t0 = Instant::now();
     let mut e = Engine::new(config, &[], seed, t0);
-    let actions = e.handle(
+    let actions = handle(
+        &mut e,
         Input::Facts(facts(vec![prefix(
             "2001:db8:1:1::/64",
             t0,
@@ -192,7 +208,7 @@ fn steady_state_interval_is_uniform_over_many_ras() {
         valid_until: None,
         deprecated: false,
     };
-    let mut ras = sent_ras(&e.handle(Input::Facts(facts(vec![forever])), t0), t0);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(facts(vec![forever])), t0), t0);
     ras.extend(run_until(&mut e, t0 + secs(120 * HOUR)));
     let gaps: Vec<f64> = ras[2..]
         .windows(2)
@@ -267,7 +283,8 @@ fn invalid_rs_are_counted_and_ignored() {
     send_rs(&mut e, "fe80::9", 64, true, t);
     send_rs(&mut e, "::", 255, true, t);
     let truncated = [133u8, 0, 0, 0];
-    e.handle(
+    handle(
+        &mut e,
         Input::Received(Received {
             source: ip("fe80::9"),
             hop_limit: Some(255),
@@ -276,7 +293,8 @@ fn invalid_rs_are_counted_and_ignored() {
         t,
     );
     let zero_len_option = [133u8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
-    e.handle(
+    handle(
+        &mut e,
         Input::Received(Received {
             source: ip("fe80::9"),
             hop_limit: Some(255),
@@ -331,7 +349,7 @@ fn ra_content_follows_config_and_facts() {
             valid_until: Some(t0 + secs(100)),
         },
     ];
-    let actions = e.handle(Input::Facts(f), t0);
+    let actions = handle(&mut e, Input::Facts(f), t0);
     let ra = &sent_ras(&actions, t0)[0].ra;
     assert!(ra.managed && ra.other_config);
     assert_eq!(ra.preference, RouterPreference::High);
@@ -376,7 +394,8 @@ fn ra_content_follows_config_and_facts() {
 fn renumbering_deprecates_the_old_prefix_until_it_expires() {
     let t0 = Instant::now();
     let mut e = Engine::new(RaConfig::default(), &[], 3, t0);
-    e.handle(
+    handle(
+        &mut e,
         Input::Facts(facts(vec![prefix(
             "2001:db8:1:1::/64",
             t0,
@@ -390,7 +409,8 @@ fn renumbering_deprecates_the_old_prefix_until_it_expires() {
 
     // The ISP hands out a new prefix; the old one disappears from the delegation.
     let t1 = t0 + secs(1000);
-    let actions = e.handle(
+    let actions = handle(
+        &mut e,
         Input::Facts(facts(vec![prefix(
             "2001:db8:2:1::/64",
             t1,
@@ -443,11 +463,11 @@ fn renumbering_deprecates_the_old_prefix_until_it_expires() {
     let mut saw_forget = false;
     let mut after = Vec::new();
     for _ in 0..1000 {
-        let d = e.deadline().unwrap();
+        let d = e.poll_timeout().unwrap();
         if d > end + secs(1200) {
             break;
         }
-        let actions = e.handle(Input::Tick, d);
+        let actions = tick(&mut e, d);
         if actions.iter().any(
             |a| matches!(a, Action::RememberPrefixes(p) if p == &vec![net("2001:db8:2:1::/64")]),
         ) {
@@ -467,14 +487,15 @@ fn renumbering_deprecates_the_old_prefix_until_it_expires() {
 fn deprecated_prefix_follows_short_delegated_lifetime() {
     let t0 = Instant::now();
     let mut e = Engine::new(RaConfig::default(), &[], 4, t0);
-    e.handle(
+    handle(
+        &mut e,
         Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", t0, 600, 1200)])),
         t0,
     );
     let t1 = t0 + secs(100);
     let mut f = facts(vec![prefix("2001:db8:1:1::/64", t0, 600, 1200)]);
     f.prefixes[0].deprecated = true;
-    let mut ras = sent_ras(&e.handle(Input::Facts(f), t1), t1);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t1), t1);
     ras.extend(run_until(&mut e, t1 + secs(5)));
     let old = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
     assert_eq!(old.preferred_lifetime, 0);
@@ -488,7 +509,7 @@ fn wan_loss_advertises_router_lifetime_zero_at_once() {
     let t1 = t0 + secs(500);
     let mut f = facts(vec![prefix("2001:db8:1:1::/64", t0, 86400, 2 * 86400)]);
     f.upstream_default_route = false;
-    let mut ras = sent_ras(&e.handle(Input::Facts(f.clone()), t1), t1);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f.clone()), t1), t1);
     ras.extend(run_until(&mut e, t1 + secs(40)));
     assert!(ras[0].at <= t1 + MIN_DELAY_BETWEEN_RAS);
     assert!(ras.len() >= 3, "fast RAs after a change");
@@ -499,7 +520,7 @@ fn wan_loss_advertises_router_lifetime_zero_at_once() {
 
     let t2 = t1 + secs(100);
     f.upstream_default_route = true;
-    let mut ras = sent_ras(&e.handle(Input::Facts(f), t2), t2);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t2), t2);
     ras.extend(run_until(&mut e, t2 + secs(5)));
     assert_eq!(ras[0].ra.router_lifetime, 1800);
 }
@@ -508,7 +529,7 @@ fn wan_loss_advertises_router_lifetime_zero_at_once() {
 fn no_default_route_before_the_wan_is_up() {
     let t0 = Instant::now();
     let mut e = Engine::new(RaConfig::default(), &[], 12, t0);
-    let ras = sent_ras(&e.handle(Input::Tick, t0), t0);
+    let ras = sent_ras(&tick(&mut e, t0), t0);
     assert_eq!(ras[0].ra.router_lifetime, 0);
 }
 
@@ -517,13 +538,13 @@ fn shutdown_sends_a_final_ra_with_router_lifetime_zero() {
     let (mut e, t0, _) = started(13, RaConfig::default());
     run_until(&mut e, t0 + secs(1000));
     let t1 = t0 + secs(1000);
-    let mut actions = e.handle(Input::Shutdown, t1);
+    let mut actions = handle(&mut e, Input::Shutdown, t1);
     let mut when = t1;
     if !actions.iter().any(|a| matches!(a, Action::Stopped)) {
         // Rate limit still running: the final RA is due shortly.
-        when = e.deadline().unwrap();
+        when = e.poll_timeout().unwrap();
         assert!(when <= t1 + MIN_DELAY_BETWEEN_RAS);
-        actions = e.handle(Input::Tick, when);
+        actions = tick(&mut e, when);
     }
     let ras = sent_ras(&actions, when);
     assert_eq!(ras.len(), 1);
@@ -534,8 +555,8 @@ fn shutdown_sends_a_final_ra_with_router_lifetime_zero() {
     let p = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
     assert_eq!((p.preferred_lifetime, p.valid_lifetime), (2700, 5400));
     assert!(matches!(actions.last(), Some(Action::Stopped)));
-    assert_eq!(e.deadline(), None);
-    assert!(e.handle(Input::Tick, when + secs(600)).is_empty());
+    assert_eq!(e.poll_timeout(), None);
+    assert!(tick(&mut e, when + secs(600)).is_empty());
     assert_eq!(e.counters().ra_sent_final, 1);
 }
 
@@ -543,10 +564,10 @@ fn shutdown_sends_a_final_ra_with_router_lifetime_zero() {
 fn shutdown_right_after_an_ra_waits_for_the_rate_limit() {
     let (mut e, t0, first) = started(14, RaConfig::default());
     assert_eq!(first.len(), 1);
-    let actions = e.handle(Input::Shutdown, t0 + secs(1));
+    let actions = handle(&mut e, Input::Shutdown, t0 + secs(1));
     assert!(actions.is_empty());
-    assert_eq!(e.deadline(), Some(t0 + MIN_DELAY_BETWEEN_RAS));
-    let actions = e.handle(Input::Tick, t0 + MIN_DELAY_BETWEEN_RAS);
+    assert_eq!(e.poll_timeout(), Some(t0 + MIN_DELAY_BETWEEN_RAS));
+    let actions = tick(&mut e, t0 + MIN_DELAY_BETWEEN_RAS);
     assert_eq!(sent_ras(&actions, t0)[0].kind, RaKind::Final);
 }
 
@@ -557,7 +578,7 @@ fn prefixes_from_before_a_restart_are_deprecated_if_the_delegation_differs() {
     let kept = net("fd00:aa:bb:1::/64");
     let mut e = Engine::new(RaConfig::default(), &[old, kept], 21, t0);
     // Until the delegation arrives nothing is said about remembered prefixes.
-    let ras = sent_ras(&e.handle(Input::Tick, t0), t0);
+    let ras = sent_ras(&tick(&mut e, t0), t0);
     assert_eq!(ras[0].ra.prefixes().count(), 0);
     assert_eq!(e.status(t0).remembered_prefixes.len(), 2);
 
@@ -569,7 +590,7 @@ fn prefixes_from_before_a_restart_are_deprecated_if_the_delegation_differs() {
         valid_until: None,
         deprecated: false,
     });
-    let mut ras = sent_ras(&e.handle(Input::Facts(f), t1), t1);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t1), t1);
     ras.extend(run_until(&mut e, t1 + secs(5)));
     let ra = &ras[0].ra;
     let o = pio(ra, "2001:db8:1:1::/64").unwrap();
@@ -598,7 +619,7 @@ fn remembered_prefixes_wait_for_the_delegation_not_for_the_ula() {
         deprecated: false,
     }]);
     f.delegation_known = false;
-    let ras = sent_ras(&e.handle(Input::Facts(f), t0), t0);
+    let ras = sent_ras(&handle(&mut e, Input::Facts(f), t0), t0);
     assert!(pio(&ras[0].ra, "fd00:aa:bb:1::/64").is_some());
     assert!(
         pio(&ras[0].ra, "2001:db8:1:1::/64").is_none(),
@@ -615,7 +636,7 @@ fn remembered_prefixes_wait_for_the_delegation_not_for_the_ula() {
         },
         prefix("2001:db8:1:1::/64", t1, 86400, 86400),
     ]);
-    let mut ras = sent_ras(&e.handle(Input::Facts(f), t1), t1);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t1), t1);
     ras.extend(run_until(&mut e, t1 + secs(40)));
     for s in &ras {
         assert_eq!(
@@ -663,7 +684,8 @@ fn foreign_ra() -> Vec<u8> {
 }
 
 fn receive(e: &mut Engine, source: &str, message: &[u8], now: Instant) -> Vec<Action> {
-    e.handle(
+    handle(
+        e,
         Input::Received(Received {
             source: ip(source),
             hop_limit: Some(255),
@@ -784,22 +806,6 @@ fn status_shows_what_hosts_are_told() {
 }
 
 #[test]
-fn config_reload_changes_flags_with_fast_ras() {
-    let (mut e, t0, _) = started(51, RaConfig::default());
-    run_until(&mut e, t0 + secs(700));
-    let t1 = t0 + secs(700);
-    let config = RaConfig {
-        managed: true,
-        ..RaConfig::default()
-    };
-    let mut ras = sent_ras(&e.handle(Input::Config(config), t1), t1);
-    ras.extend(run_until(&mut e, t1 + secs(40)));
-    assert!(ras.len() >= 3);
-    assert!(ras[0].at <= t1 + MIN_DELAY_BETWEEN_RAS);
-    assert!(ras.iter().all(|s| s.ra.managed));
-}
-
-#[test]
 fn malformed_foreign_ra_is_still_reported_as_rogue() {
     let (mut e, t0, _) = started(33, RaConfig::default());
     // Header: M=1, preference high, lifetime 600; then an MTU option of length 2.
@@ -819,7 +825,8 @@ fn malformed_foreign_ra_is_still_reported_as_rogue() {
     assert_eq!(summary.router_lifetime, 600);
     assert_eq!(e.counters().dropped.get("malformed_option"), Some(&1));
     // Malformed and forged from off-link (hop limit 64): dropped, not a router.
-    let actions = e.handle(
+    let actions = handle(
+        &mut e,
         Input::Received(Received {
             source: ip("fe80::67"),
             hop_limit: Some(64),
@@ -842,7 +849,8 @@ fn oversized_ra_keeps_what_hosts_need_and_stays_unfragmented() {
     };
     let t0 = Instant::now();
     let mut e = Engine::new(config, &[], 61, t0);
-    let actions = e.handle(
+    let actions = handle(
+        &mut e,
         Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", t0, 86400, 86400)])),
         t0,
     );
@@ -887,7 +895,7 @@ fn run_with_renewals(
     let mut out = Vec::new();
     let mut next_renew = t0 + secs(renew);
     loop {
-        let deadline = e.deadline().unwrap();
+        let deadline = e.poll_timeout().unwrap();
         let now = deadline.min(next_renew);
         if now > end {
             break;
@@ -898,9 +906,9 @@ fn run_with_renewals(
                 continue;
             }
             let p = prefix("2001:db8:1:1::/64", now, preferred, valid);
-            e.handle(Input::Facts(facts(vec![p])), now)
+            handle(e, Input::Facts(facts(vec![p])), now)
         } else {
-            e.handle(Input::Tick, now)
+            tick(e, now)
         };
         out.extend(sent_ras(&actions, now));
     }
@@ -916,7 +924,8 @@ fn short_delegated_lifetimes_keep_hosts_preferred_between_ras() {
     for seed in 0..20 {
         let t0 = Instant::now();
         let mut e = Engine::new(RaConfig::default(), &[], seed, t0);
-        let first = e.handle(
+        let first = handle(
+            &mut e,
             Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", t0, 60, 120)])),
             t0,
         );
@@ -959,7 +968,8 @@ fn refreshed_lifetimes_after_an_outage_are_advertised_at_once() {
     // so only the refresh rule can send early.
     let t0 = Instant::now();
     let mut e = Engine::new(config, &[], 7, t0);
-    e.handle(
+    handle(
+        &mut e,
         Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", t0, 3000, 6000)])),
         t0,
     );
@@ -995,7 +1005,8 @@ fn cut_lifetimes_are_advertised_at_once() {
     let (mut e, t0, _) = started(3, RaConfig::default());
     run_until(&mut e, t0 + secs(HOUR));
     let now = t0 + secs(HOUR) + secs(1);
-    let actions = e.handle(
+    let actions = handle(
+        &mut e,
         Input::Facts(facts(vec![prefix("2001:db8:1:1::/64", now, 300, 600)])),
         now,
     );
@@ -1025,7 +1036,7 @@ fn router_lifetime_needs_a_global_prefix_on_the_lan() {
     };
     let mut ula_only = facts(vec![ula()]);
     ula_only.delegation_known = false;
-    let mut ras = sent_ras(&e.handle(Input::Facts(ula_only.clone()), t0), t0);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(ula_only.clone()), t0), t0);
     ras.extend(run_until(&mut e, t0 + secs(300)));
     assert!(ras.len() >= 3);
     assert!(
@@ -1044,14 +1055,14 @@ fn router_lifetime_needs_a_global_prefix_on_the_lan() {
     let t1 = t0 + secs(300);
     let mut none = facts(Vec::new());
     none.delegation_known = false;
-    let mut ras = sent_ras(&e.handle(Input::Facts(none), t1), t1);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(none), t1), t1);
     ras.extend(run_until(&mut e, t1 + secs(100)));
     assert!(ras.iter().all(|s| s.ra.router_lifetime == 0));
 
     // The delegation arrives: the next RA makes us a default router.
     let t2 = t1 + secs(100);
     let delegated = facts(vec![prefix("2001:db8:1:1::/64", t2, 3600, 7200), ula()]);
-    let mut ras = sent_ras(&e.handle(Input::Facts(delegated), t2), t2);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(delegated), t2), t2);
     ras.extend(run_until(&mut e, t2 + MIN_DELAY_BETWEEN_RAS));
     assert_eq!(ras[0].ra.router_lifetime, 1800, "first RA after delegation");
     assert_eq!(e.status(t2 + secs(5)).not_default_router, None);
@@ -1060,7 +1071,7 @@ fn router_lifetime_needs_a_global_prefix_on_the_lan() {
     // while the old prefix is still listed (deprecated) for hosts.
     let t3 = t2 + secs(200);
     run_until(&mut e, t3);
-    let mut ras = sent_ras(&e.handle(Input::Facts(ula_only.clone()), t3), t3);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(ula_only.clone()), t3), t3);
     ras.extend(run_until(&mut e, t3 + MIN_DELAY_BETWEEN_RAS));
     assert!(!ras.is_empty(), "no RA within the rate limit after loss");
     assert!(ras[0].at <= t3 + MIN_DELAY_BETWEEN_RAS);
@@ -1082,7 +1093,7 @@ fn expiry_of_the_last_global_prefix_drops_router_lifetime_at_once() {
     };
     let mut e = Engine::new(config, &[], 22, t0);
     let f = facts(vec![prefix("2001:db8:1:1::/64", t0, 1000, 1000)]);
-    let mut ras = sent_ras(&e.handle(Input::Facts(f), t0), t0);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t0), t0);
     ras.extend(run_until(&mut e, t0 + secs(999)));
     assert!(ras.iter().all(|s| s.ra.router_lifetime == 1800));
     let ras = run_until(&mut e, t0 + secs(1000) + MIN_DELAY_BETWEEN_RAS);
@@ -1106,7 +1117,7 @@ fn delegated_prefix_route_follows_the_delegation_lifetime() {
         valid_until: Some(t0 + secs(1000)),
     }];
     let t1 = t0 + secs(10);
-    let mut ras = sent_ras(&e.handle(Input::Facts(f), t1), t1);
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t1), t1);
     ras.extend(run_until(&mut e, t1 + secs(20)));
     let rio = |s: &Sent| {
         s.ra.routes()

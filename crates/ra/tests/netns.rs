@@ -343,6 +343,22 @@ fn linux_host_configures_from_our_ra_and_rogue_is_reported() {
         eprintln!("radvd missing: rogue detection checked by the engine tests only");
     }
 
+    // SIGHUP is not a stop (signal policy in docs/architecture.md): the
+    // daemon logs it and keeps advertising. (Before the shared runner it
+    // had no handler and the default action killed it without final RAs.)
+    let pid = lab.children[daemon].id().to_string();
+    ok(&["kill", "-HUP", &pid]);
+    let logged = wait_for(Duration::from_secs(3), || {
+        std::fs::read_to_string(lab.dir.join("daemon.log"))
+            .unwrap_or_default()
+            .contains("SIGHUP ignored")
+    });
+    assert!(logged.is_some(), "SIGHUP not logged");
+    assert!(
+        lab.children[daemon].try_wait().unwrap().is_none(),
+        "SIGHUP stopped the daemon"
+    );
+
     // Orderly shutdown: router lifetime 0 removes us as the host's default router.
     lab.stop(daemon);
     let gone = wait_for(Duration::from_secs(3), || !lab.host_has_default_via_us());

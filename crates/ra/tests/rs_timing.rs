@@ -6,6 +6,8 @@
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
 use cpe_ra::config::{MAX_RA_DELAY_TIME, MIN_DELAY_BETWEEN_RAS};
 use cpe_ra::{Action, Engine, Input, RaConfig, Received};
 use cpe_wire::nd::{NdOption, RouterSolicitation};
@@ -37,25 +39,30 @@ proptest! {
         let mut ra_times = Vec::new();
         let mut rs_times = Vec::new();
         let mut now = t0;
-        let step = |engine: &mut Engine, input: Input<'_>, at: Instant, ra_times: &mut Vec<Instant>| {
-            for _ in 0..sends(&engine.handle(input, at)) {
+        // `None` is time passing (the engine's own deadline).
+        let step = |engine: &mut Engine, input: Option<Input<'_>>, at: Instant, ra_times: &mut Vec<Instant>| {
+            match input {
+                Some(input) => engine.handle(input, at),
+                None => engine.handle_timeout(at),
+            }
+            for _ in 0..sends(&drain(engine)) {
                 ra_times.push(at);
             }
         };
         for gap in gaps_ms {
             let next_rs = now + Duration::from_millis(gap);
             // Run every timer due before the next RS.
-            while let Some(d) = engine.deadline().filter(|d| *d <= next_rs) {
-                step(&mut engine, Input::Tick, d, &mut ra_times);
+            while let Some(d) = engine.poll_timeout().filter(|d| *d <= next_rs) {
+                step(&mut engine, None, d, &mut ra_times);
             }
             now = next_rs;
             rs_times.push(now);
             let input = Input::Received(Received { source, hop_limit: Some(255), message: &rs });
-            step(&mut engine, input, now, &mut ra_times);
+            step(&mut engine, Some(input), now, &mut ra_times);
         }
         let end = now + Duration::from_secs(10);
-        while let Some(d) = engine.deadline().filter(|d| *d <= end) {
-            step(&mut engine, Input::Tick, d, &mut ra_times);
+        while let Some(d) = engine.poll_timeout().filter(|d| *d <= end) {
+            step(&mut engine, None, d, &mut ra_times);
         }
         for w in ra_times.windows(2) {
             prop_assert!(w[1] - w[0] >= MIN_DELAY_BETWEEN_RAS, "RAs {:?} apart", w[1] - w[0]);

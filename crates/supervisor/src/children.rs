@@ -136,11 +136,13 @@ impl Child {
 /// The signal that stops a daemon which is restarted at once (its config
 /// slice changed). SIGTERM is a goodbye: the RA sender then tells every LAN
 /// host that it is no longer a router (router lifetime 0), which would cut
-/// the household off for a moment during a mere reload. The RA sender
-/// therefore treats SIGUSR1 as "stop quietly, I am coming back".
+/// the household off for a moment during a mere reload. Daemons run by
+/// `cpe_daemon::runner` treat SIGUSR1 as "stop quietly, I am coming back"
+/// (docs/architecture.md, signal policy); the others still get SIGTERM
+/// until they move onto the runner (SIGUSR1 would kill them outright).
 pub fn restart_signal(daemon: &str) -> libc::c_int {
     match daemon {
-        "ra" => libc::SIGUSR1,
+        "ra" | "dhcp6s" | "dhcp4s" => libc::SIGUSR1,
         _ => libc::SIGTERM,
     }
 }

@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use cpe_dhcp4s::{LeaseState, LeaseTable, Outcome, PoolConfig, Server, persist};
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
+use cpe_dhcp4s::{Action, Engine, Input, LeaseState, LeaseTable, PoolConfig, persist};
 use cpe_wire::dhcpv4;
 use libfuzzer_sys::fuzz_target;
 
@@ -22,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         lease_time: 600,
         domain: Some("lan".into()),
     };
-    let mut server = Server::new(config, LeaseTable::new());
+    let mut server = Engine::new(config, LeaseTable::new());
     let mut now = Instant::now();
     let mut rest = data;
     let mut sent = 0u64;
@@ -33,13 +35,18 @@ fuzz_target!(|data: &[u8]| {
         rest = next;
         now += Duration::from_secs(u64::from(*dt) * 16);
         sent += 1;
-        match server.handle(payload, now) {
-            Outcome::Reply { payload, kind, .. } => {
-                let m = dhcpv4::decode(&payload).expect("our reply decodes");
-                assert_eq!(m.message_type(), Some(kind));
+        server.handle(Input::Received(payload), now);
+        let actions = drain(&mut server);
+        assert_eq!(actions.len(), 1, "one action per datagram");
+        for action in actions {
+            match action {
+                Action::Reply { payload, kind, .. } => {
+                    let m = dhcpv4::decode(&payload).expect("our reply decodes");
+                    assert_eq!(m.message_type(), Some(kind));
+                }
+                Action::Handled => handled += 1,
+                Action::Drop(_) => {}
             }
-            Outcome::Handled => handled += 1,
-            Outcome::Drop(_) => {}
         }
         let mut holders = HashSet::new();
         for (a, l) in server.leases().iter() {

@@ -6,17 +6,18 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cpe_daemon::runner::Lan;
 use log::{debug, info, warn};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
 
 use super::address::{self, Ensured};
 use super::socket::{RECV_BUF, ServerSocket};
 use crate::config::PoolConfig;
-use crate::engine::{DropReason, Outcome, Server};
+use crate::engine::{Action, DropReason, Engine, Input};
 use crate::lease::{LeaseState, mac_text};
 use crate::persist;
 use crate::store::LeaseStore;
+use cpe_daemon::Engine as _;
 use cpe_log::{LogThrottle, suppressed_note};
 
 /// Pause between attempts to set up the interface (it may appear late).
@@ -29,16 +30,12 @@ const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// Everything one LAN's task needs.
 pub struct LanTask {
-    /// The LAN interface.
-    pub interface: String,
+    /// The LAN interface, its status entry and the stop request.
+    pub lan: Lan,
     /// What to serve.
     pub config: PoolConfig,
     /// Where the leases are kept.
     pub lease_file: PathBuf,
-    /// Where status objects go, keyed by interface.
-    pub status: mpsc::UnboundedSender<(String, Value)>,
-    /// Becomes true at shutdown.
-    pub stop: watch::Receiver<bool>,
     /// Lines a LAN host can trigger (failed sends) and failed writes.
     pub log: LogThrottle,
 }
@@ -58,13 +55,13 @@ impl LanTask {
                 if skipped > 0 {
                     warn!(
                         "{}: {skipped} unreadable lines in {} skipped",
-                        self.interface,
+                        self.lan.interface,
                         self.lease_file.display()
                     );
                 }
                 info!(
                     "{}: {} lease records loaded from {}",
-                    self.interface,
+                    self.lan.interface,
                     table.len(),
                     self.lease_file.display()
                 );
@@ -74,7 +71,7 @@ impl LanTask {
             Err(e) => {
                 warn!(
                     "{}: cannot read {}: {e}; starting with no leases",
-                    self.interface,
+                    self.lan.interface,
                     self.lease_file.display()
                 );
                 crate::lease::LeaseTable::new()
@@ -84,7 +81,7 @@ impl LanTask {
 
     /// Writes the lease file if a write is due (`flush`: whatever is
     /// pending, at shutdown).
-    fn save(&mut self, store: &mut LeaseStore, server: &mut Server, flush: bool) {
+    fn save(&mut self, store: &mut LeaseStore, server: &mut Engine, flush: bool) {
         let now = Instant::now();
         let r = if flush {
             store.flush(server, now, unix_now())
@@ -96,7 +93,7 @@ impl LanTask {
         {
             warn!(
                 "{}: cannot save leases to {}: {e}; retrying in {} s{}",
-                self.interface,
+                self.lan.interface,
                 store.path().display(),
                 crate::store::RETRY_DELAY.as_secs(),
                 suppressed_note(n)
@@ -106,7 +103,7 @@ impl LanTask {
 
     fn status_json(
         &self,
-        server: &Server,
+        server: &Engine,
         store: &LeaseStore,
         listening: bool,
         now: Instant,
@@ -128,7 +125,7 @@ impl LanTask {
             })
             .collect();
         json!({
-            "interface": self.interface,
+            "interface": self.lan.interface,
             "listening": listening,
             "address": c.address.to_string(),
             "pool": format!("{}-{}", c.pool.0, c.pool.1),
@@ -146,21 +143,19 @@ impl LanTask {
 
     /// Runs until shutdown.
     pub async fn run(mut self) {
-        let mut server = Server::new(self.config.clone(), self.load(Instant::now()));
+        let mut server = Engine::new(self.config.clone(), self.load(Instant::now()));
         let mut store = LeaseStore::new(self.lease_file.clone());
-        server.tick(Instant::now());
-        let _ = self.status.send((
-            self.interface.clone(),
-            self.status_json(&server, &store, false, Instant::now()),
-        ));
+        server.handle_timeout(Instant::now());
+        self.lan
+            .set_status(self.status_json(&server, &store, false, Instant::now()));
         let mut warned = false;
         let socket = loop {
-            let setup = address::ensure(&self.interface, self.config.address)
-                .and_then(|e| ServerSocket::open(&self.interface).map(|s| (e, s)));
+            let setup = address::ensure(&self.lan.interface, self.config.address)
+                .and_then(|e| ServerSocket::open(&self.lan.interface).map(|s| (e, s)));
             match setup {
                 Ok((ensured, s)) => {
                     if ensured == Ensured::Added {
-                        info!("{}: added {}", self.interface, self.config.address);
+                        info!("{}: added {}", self.lan.interface, self.config.address);
                     }
                     break s;
                 }
@@ -168,13 +163,13 @@ impl LanTask {
                     if !warned {
                         warn!(
                             "{}: cannot serve DHCPv4 yet ({e}); retrying every {RETRY:?}",
-                            self.interface
+                            self.lan.interface
                         );
                         warned = true;
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(RETRY) => {}
-                        _ = self.stop.changed() => {
+                        _ = self.lan.stop.requested() => {
                             self.save(&mut store, &mut server, true);
                             return;
                         }
@@ -184,14 +179,14 @@ impl LanTask {
         };
         info!(
             "{}: DHCPv4 server on 0.0.0.0:67, pool {}-{}, lease {} s",
-            self.interface, self.config.pool.0, self.config.pool.1, self.config.lease_time
+            self.lan.interface, self.config.pool.0, self.config.pool.1, self.config.lease_time
         );
         store.note(&mut server, Instant::now());
         let mut buf = vec![0u8; RECV_BUF];
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last_status = Value::Null;
         loop {
-            let deadline = [server.next_deadline(), store.deadline()]
+            let deadline = [server.poll_timeout(), store.deadline()]
                 .into_iter()
                 .flatten()
                 .min()
@@ -201,7 +196,7 @@ impl LanTask {
                 r = socket.recv(&mut buf) => match r {
                     Ok((n, from, truncated)) => {
                         if truncated {
-                            server.count_driver_drop(DropReason::Oversized);
+                            server.handle(Input::DriverDrop(DropReason::Oversized), Instant::now());
                             continue;
                         }
                         let payload = buf.get(..n).unwrap_or(&[]);
@@ -209,19 +204,19 @@ impl LanTask {
                         store.note(&mut server, Instant::now());
                     }
                     Err(e) => {
-                        warn!("{}: receive failed: {e}", self.interface);
+                        warn!("{}: receive failed: {e}", self.lan.interface);
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 },
                 _ = tokio::time::sleep_until(deadline) => {
-                    server.tick(Instant::now());
+                    server.handle_timeout(Instant::now());
                     self.save(&mut store, &mut server, false);
                 }
                 _ = tick.tick() => {
                     let now = Instant::now();
                     server.log_summaries(now);
                     if let Some(n) = self.log.take_summary(now) {
-                        warn!("{}: {n} more send or save failures (see counters.unsent)", self.interface);
+                        warn!("{}: {n} more send or save failures (see counters.unsent)", self.lan.interface);
                     }
                     // Status without the ticking `expires_in` noise decides
                     // whether anything changed.
@@ -232,10 +227,10 @@ impl LanTask {
                     }
                     if key != last_status {
                         last_status = key;
-                        let _ = self.status.send((self.interface.clone(), status));
+                        self.lan.set_status(status);
                     }
                 }
-                _ = self.stop.changed() => {
+                _ = self.lan.stop.requested() => {
                     self.save(&mut store, &mut server, true);
                     return;
                 }
@@ -246,31 +241,44 @@ impl LanTask {
     fn serve(
         &mut self,
         socket: &ServerSocket,
-        server: &mut Server,
+        server: &mut Engine,
         payload: &[u8],
         from: std::net::SocketAddr,
     ) {
-        match server.handle(payload, Instant::now()) {
-            Outcome::Reply { to, payload, kind } => {
-                debug!("{}: {} to {to:?}", self.interface, kind.name());
+        server.handle(Input::Received(payload), Instant::now());
+        while let Some(action) = server.poll_action() {
+            self.perform(socket, server, action, from);
+        }
+    }
+
+    fn perform(
+        &mut self,
+        socket: &ServerSocket,
+        server: &mut Engine,
+        action: Action,
+        from: std::net::SocketAddr,
+    ) {
+        match action {
+            Action::Reply { to, payload, kind } => {
+                debug!("{}: {} to {to:?}", self.lan.interface, kind.name());
                 if let Err(e) = socket.try_send(&payload, to) {
                     let reason = cpe_sys::sockbuf::unsent_reason(&e);
-                    server.count_unsent(reason);
+                    server.handle(Input::Unsent(reason), Instant::now());
                     if let Some(n) = self.log.check(Instant::now()) {
                         warn!(
                             "{}: {} to {to:?} dropped ({reason}: {e}){}",
-                            self.interface,
+                            self.lan.interface,
                             kind.name(),
                             suppressed_note(n)
                         );
                     }
                 }
             }
-            Outcome::Handled => {}
-            Outcome::Drop(reason) => {
+            Action::Handled => {}
+            Action::Drop(reason) => {
                 debug!(
                     "{}: no answer to {}: {}",
-                    self.interface,
+                    self.lan.interface,
                     from.ip().to_canonical(),
                     reason.name()
                 );

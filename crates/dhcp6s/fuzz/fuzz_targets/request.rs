@@ -8,7 +8,9 @@
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
-use cpe_dhcp6s::{DnsEntry, Engine, Outcome, Received, ServerConfig};
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
+use cpe_dhcp6s::{Action, DnsEntry, Engine, Input, Received, ServerConfig};
 use cpe_wire::dhcpv6::{Duid, Message, MessageType};
 use libfuzzer_sys::fuzz_target;
 
@@ -30,14 +32,20 @@ fuzz_target!(|data: &[u8]| {
         now += Duration::from_millis(u64::from(*dt) * 10);
         if *src == 3 {
             // Renumbering between datagrams.
-            engine.set_self_address(Some(Ipv6Addr::new(0x2001, 0xdb8, u16::from(*dt), 1, 0, 0, 0, 1)));
+            let address = Ipv6Addr::new(0x2001, 0xdb8, u16::from(*dt), 1, 0, 0, 0, 1);
+            engine.handle(Input::SelfAddress(Some(address)), now);
         }
         let source = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(*src & 3));
         sent += 1;
-        if let Outcome::Reply { payload, port, .. } = engine.handle(Received { payload, source }, now) {
-            assert_eq!(port, 546);
-            let m = Message::decode(&payload).expect("our reply decodes");
-            assert_eq!(m.msg_type, MessageType::Reply);
+        engine.handle(Input::Received(Received { payload, source }), now);
+        let actions = drain(&mut engine);
+        assert_eq!(actions.len(), 1, "one action per datagram");
+        for action in actions {
+            if let Action::Reply { payload, port, .. } = action {
+                assert_eq!(port, 546);
+                let m = Message::decode(&payload).expect("our reply decodes");
+                assert_eq!(m.msg_type, MessageType::Reply);
+            }
         }
     }
     let c = engine.counters();

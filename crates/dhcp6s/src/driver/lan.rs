@@ -4,15 +4,16 @@
 use std::time::{Duration, Instant};
 
 use cpe_bus::SharedState;
+use cpe_daemon::runner::Lan;
 use cpe_log::{LogThrottle, suppressed_note};
 use cpe_wire::dhcpv6::Duid;
 use log::{debug, info, warn};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
 
 use super::socket::{Datagram, RECV_BUF, ServerSocket};
 use crate::config::ServerConfig;
-use crate::engine::{DropReason, Engine, Outcome, Received};
+use crate::engine::{Action, DropReason, Engine, Input, Received};
+use cpe_daemon::Engine as _;
 
 /// Pause between attempts to open the socket (the interface may appear late).
 const REOPEN: Duration = Duration::from_secs(2);
@@ -23,18 +24,14 @@ const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// Everything one LAN's task needs.
 pub struct LanTask {
-    /// The LAN interface.
-    pub interface: String,
+    /// The LAN interface, state snapshots, its status entry, the stop request.
+    pub lan: Lan,
     /// Position of this LAN in the config (and in `SharedState::lan`).
     pub lan_index: usize,
     /// What to serve.
     pub config: ServerConfig,
     /// Our DUID.
     pub duid: Duid,
-    /// State snapshots from the bus.
-    pub states: watch::Receiver<SharedState>,
-    /// Where status objects go, keyed by interface.
-    pub status: mpsc::UnboundedSender<(String, Value)>,
     /// Lines about replies that could not be sent (a flood makes many).
     pub send_log: LogThrottle,
 }
@@ -54,7 +51,7 @@ impl LanTask {
     fn status_json(&self, engine: &Engine, listening: bool) -> Value {
         let c = engine.config();
         json!({
-            "interface": self.interface,
+            "interface": self.lan.interface,
             "listening": listening,
             "self_address": engine.self_address().map(|a| a.to_string()),
             "dns": c.resolved_dns(engine.self_address()).iter().map(|a| a.to_string()).collect::<Vec<_>>(),
@@ -66,49 +63,50 @@ impl LanTask {
     }
 
     fn follow_state(&mut self, engine: &mut Engine) {
-        let state = self.states.borrow_and_update().clone();
-        let addr = self_address(&state, &self.interface, self.lan_index);
+        let state = self.lan.states.borrow_and_update().clone();
+        let addr = self_address(&state, &self.lan.interface, self.lan_index);
         if addr != engine.self_address() {
             match addr {
                 Some(a) => info!(
                     "{}: \"self\" is now {a} (state generation {})",
-                    self.interface, state.generation
+                    self.lan.interface, state.generation
                 ),
                 None => info!(
                     "{}: no router address on the LAN yet; \"self\" left out of DNS answers",
-                    self.interface
+                    self.lan.interface
                 ),
             }
-            engine.set_self_address(addr);
+            engine.handle(Input::SelfAddress(addr), Instant::now());
         }
     }
 
-    /// Runs until the process ends.
+    /// Runs until a stop is requested.
     pub async fn run(mut self) {
         let mut engine = Engine::new(self.config.clone(), self.duid.clone());
         self.follow_state(&mut engine);
-        let _ = self
-            .status
-            .send((self.interface.clone(), self.status_json(&engine, false)));
+        self.lan.set_status(self.status_json(&engine, false));
         let mut warned = false;
         let socket = loop {
-            match ServerSocket::open(&self.interface) {
+            match ServerSocket::open(&self.lan.interface) {
                 Ok(s) => break s,
                 Err(e) => {
                     if !warned {
                         warn!(
                             "{}: cannot listen on UDP 547 ({e}); retrying every {REOPEN:?}",
-                            self.interface
+                            self.lan.interface
                         );
                         warned = true;
                     }
-                    tokio::time::sleep(REOPEN).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(REOPEN) => {}
+                        _ = self.lan.stop.requested() => return,
+                    }
                 }
             }
         };
         info!(
             "{}: stateless DHCPv6 server listening on [::]:547 (ifindex {})",
-            self.interface, socket.ifindex
+            self.lan.interface, socket.ifindex
         );
         let mut buf = vec![0u8; RECV_BUF];
         let mut tick = tokio::time::interval(STATUS_EVERY);
@@ -118,24 +116,25 @@ impl LanTask {
                 r = socket.recv(&mut buf) => match r {
                     Ok(d) => self.serve(&socket, &mut engine, d, &buf),
                     Err(e) => {
-                        warn!("{}: receive failed: {e}", self.interface);
+                        warn!("{}: receive failed: {e}", self.lan.interface);
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 },
-                changed = self.states.changed() => {
+                changed = self.lan.states.changed() => {
                     if changed.is_err() {
                         return;
                     }
                     self.follow_state(&mut engine);
                 }
+                _ = self.lan.stop.requested() => return,
                 _ = tick.tick() => {
                     if let Some(n) = self.send_log.take_summary(Instant::now()) {
-                        warn!("{}: {n} more Replies dropped (see counters.unsent)", self.interface);
+                        warn!("{}: {n} more Replies dropped (see counters.unsent)", self.lan.interface);
                     }
                     let status = self.status_json(&engine, true);
                     if status != last_status {
                         last_status = status.clone();
-                        let _ = self.status.send((self.interface.clone(), status));
+                        self.lan.set_status(status);
                     }
                 }
             }
@@ -144,51 +143,67 @@ impl LanTask {
 
     fn serve(&mut self, socket: &ServerSocket, engine: &mut Engine, d: Datagram, buf: &[u8]) {
         if d.truncated {
-            engine.count_driver_drop(DropReason::Oversized);
+            engine.handle(Input::DriverDrop(DropReason::Oversized), Instant::now());
             return;
         }
         if d.ifindex != 0 && d.ifindex != socket.ifindex {
-            engine.count_driver_drop(DropReason::WrongInterface);
+            engine.handle(
+                Input::DriverDrop(DropReason::WrongInterface),
+                Instant::now(),
+            );
             return;
         }
         let rx = Received {
             payload: buf.get(..d.len).unwrap_or(&[]),
             source: d.source,
         };
-        match engine.handle(rx, Instant::now()) {
-            Outcome::Reply { to, port, payload } => {
+        engine.handle(Input::Received(rx), Instant::now());
+        while let Some(action) = engine.poll_action() {
+            self.perform(socket, engine, action, d.source);
+        }
+    }
+
+    fn perform(
+        &mut self,
+        socket: &ServerSocket,
+        engine: &mut Engine,
+        action: Action,
+        source: std::net::Ipv6Addr,
+    ) {
+        match action {
+            Action::Reply { to, port, payload } => {
                 debug!(
                     "{}: Reply to {to} ({} octets)",
-                    self.interface,
+                    self.lan.interface,
                     payload.len()
                 );
                 if let Err(e) = socket.try_send(&payload, to, port) {
                     let reason = cpe_sys::sockbuf::unsent_reason(&e);
-                    engine.count_unsent(reason);
+                    engine.handle(Input::Unsent(reason), Instant::now());
                     if let Some(n) = self.send_log.check(Instant::now()) {
                         warn!(
                             "{}: Reply to {to} dropped ({reason}: {e}){}",
-                            self.interface,
+                            self.lan.interface,
                             suppressed_note(n)
                         );
                     }
                 }
             }
-            Outcome::Drop(reason) if reason.is_malformed() => {
+            Action::Drop(reason) if reason.is_malformed() => {
                 // Counted; logged at debug only, so a hostile host cannot
                 // flood the log.
                 debug!(
                     "{}: malformed message from {}: {}",
-                    self.interface,
-                    d.source,
+                    self.lan.interface,
+                    source,
                     reason.name()
                 );
             }
-            Outcome::Drop(reason) => {
+            Action::Drop(reason) => {
                 debug!(
                     "{}: no answer to {}: {}",
-                    self.interface,
-                    d.source,
+                    self.lan.interface,
+                    source,
                     reason.name()
                 );
             }

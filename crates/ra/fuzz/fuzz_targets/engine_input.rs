@@ -1,6 +1,6 @@
 //! Drives one RA engine with a byte-coded sequence of events (time steps,
-//! received RS/RA from chosen sources and hop limits, fact changes, config
-//! reloads, shutdown) and checks the RFC invariants that must hold whatever
+//! received RS/RA from chosen sources and hop limits, fact changes, restarts
+//! with a new config, shutdown) and checks the RFC invariants that must hold whatever
 //! the LAN throws at it:
 //! - no panic;
 //! - every RA sent decodes, fits 1240 octets (never fragmented), and
@@ -13,6 +13,8 @@ use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use cpe_ra::config::{MIN_DELAY_BETWEEN_RAS, ND_PREFERRED_LIMIT, ND_VALID_LIMIT};
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
 use cpe_ra::{Action, Engine, Input, LanFacts, LanPrefix, RaConfig, RaKind, Received};
 use cpe_wire::nd::{self, NdMessage};
 use ipnet::Ipv6Net;
@@ -82,13 +84,17 @@ fuzz_target!(|data: &[u8]| {
         let input = match op % 6 {
             0 => {
                 now += Duration::from_millis(u64::from(b.u16().unwrap_or(0)) * 16);
-                Input::Tick
+                engine.handle_timeout(now);
+                check(&drain(&mut engine), now, &mut last_ra, &mut stopped);
+                continue;
             }
             1 => {
-                if let Some(d) = engine.deadline() {
+                if let Some(d) = engine.poll_timeout() {
                     now = now.max(d);
                 }
-                Input::Tick
+                engine.handle_timeout(now);
+                check(&drain(&mut engine), now, &mut last_ra, &mut stopped);
+                continue;
             }
             2 => {
                 let who = usize::from(b.u8().unwrap_or(0));
@@ -96,11 +102,11 @@ fuzz_target!(|data: &[u8]| {
                 let len = usize::from(b.u8().unwrap_or(0));
                 let message = b.take(len).to_vec();
                 let source = SOURCES[who % SOURCES.len()];
-                let actions = engine.handle(
+                engine.handle(
                     Input::Received(Received { source, hop_limit: Some(hop), message: &message }),
                     now,
                 );
-                check(&actions, now, &mut last_ra, &mut stopped);
+                check(&drain(&mut engine), now, &mut last_ra, &mut stopped);
                 continue;
             }
             3 => match facts(&mut b, now) {
@@ -108,19 +114,26 @@ fuzz_target!(|data: &[u8]| {
                 None => break,
             },
             4 => {
+                // A config change restarts the daemon: a new engine, a new
+                // process, so the old one's RA spacing no longer applies.
                 let min = u64::from(b.u8().unwrap_or(0));
                 let max = u64::from(b.u16().unwrap_or(0));
-                Input::Config(RaConfig {
+                let config = RaConfig {
                     min_interval: Duration::from_secs(min),
                     max_interval: Duration::from_secs(max),
                     router_lifetime: b.u16().unwrap_or(0),
                     ..RaConfig::default()
-                })
+                };
+                engine = Engine::new(config, &[], 1, now);
+                last_ra = None;
+                stopped = false;
+                check(&drain(&mut engine), now, &mut last_ra, &mut stopped);
+                continue;
             }
             _ => Input::Shutdown,
         };
-        let actions = engine.handle(input, now);
-        check(&actions, now, &mut last_ra, &mut stopped);
+        engine.handle(input, now);
+        check(&drain(&mut engine), now, &mut last_ra, &mut stopped);
     }
 });
 

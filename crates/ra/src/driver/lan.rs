@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cpe_bus::SharedState;
+use cpe_daemon::runner::{Lan, Stop};
 use ipnet::Ipv6Net;
 use log::{debug, info, warn};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::iface::{self, IfaceInfo};
 use super::mapping::{self, Clock};
@@ -16,6 +17,7 @@ use crate::config::RaConfig;
 use crate::engine::{Action, Engine, Input, Received};
 use crate::facts::LanFacts;
 use crate::memory;
+use cpe_daemon::Engine as _;
 
 /// How often the kernel's view of the interface (addresses, MAC) is re-read
 /// and the status refreshed.
@@ -37,8 +39,8 @@ pub const FIRST_RA_HOLD: Duration = Duration::from_secs(3);
 /// Where the facts that are not in the kernel come from.
 #[derive(Clone)]
 pub enum Upstream {
-    /// Snapshots from the supervisor.
-    Bus(watch::Receiver<SharedState>),
+    /// Snapshots from the supervisor ([`Lan::states`]).
+    Bus,
     /// Fixed (standalone mode for labs and benchmarks).
     Fixed {
         /// Advertise as default router.
@@ -50,8 +52,8 @@ pub enum Upstream {
 
 /// Everything one LAN task needs.
 pub struct LanTask {
-    /// Interface name.
-    pub interface: String,
+    /// Interface name, state snapshots, status entry and stop request.
+    pub lan: Lan,
     /// RA settings.
     pub config: RaConfig,
     /// Where remembered prefixes are stored.
@@ -61,17 +63,19 @@ pub struct LanTask {
     pub first_ra_hold: Duration,
     /// Facts source.
     pub upstream: Upstream,
-    /// Becomes true on orderly shutdown.
-    pub stop: watch::Receiver<bool>,
-    /// Status objects out (interface, JSON).
-    pub status: mpsc::UnboundedSender<(String, serde_json::Value)>,
     /// Timing jitter seed.
     pub seed: u64,
 }
 
-fn facts(upstream: &Upstream, interface: &str, kernel: &IfaceInfo, clock: &Clock) -> LanFacts {
+fn facts(
+    upstream: &Upstream,
+    states: &watch::Receiver<SharedState>,
+    interface: &str,
+    kernel: &IfaceInfo,
+    clock: &Clock,
+) -> LanFacts {
     match upstream {
-        Upstream::Bus(rx) => mapping::lan_facts(&rx.borrow(), interface, kernel, clock),
+        Upstream::Bus => mapping::lan_facts(&states.borrow(), interface, kernel, clock),
         Upstream::Fixed {
             default_route,
             wan_mtu,
@@ -89,9 +93,9 @@ fn facts(upstream: &Upstream, interface: &str, kernel: &IfaceInfo, clock: &Clock
     }
 }
 
-async fn changed(upstream: &mut Upstream) -> bool {
+async fn changed(upstream: &Upstream, states: &mut watch::Receiver<SharedState>) -> bool {
     match upstream {
-        Upstream::Bus(rx) => rx.changed().await.is_ok(),
+        Upstream::Bus => states.changed().await.is_ok(),
         Upstream::Fixed { .. } => std::future::pending().await,
     }
 }
@@ -99,12 +103,12 @@ async fn changed(upstream: &mut Upstream) -> bool {
 fn load_remembered(path: &std::path::Path) -> Vec<Ipv6Net> {
     match cpe_sys::persist::read_optional(path) {
         Ok(Some(bytes)) => memory::decode(&bytes).unwrap_or_else(|e| {
-            warn!("ra: ignoring {}: {e}", path.display());
+            warn!("ignoring {}: {e}", path.display());
             Vec::new()
         }),
         Ok(None) => Vec::new(),
         Err(e) => {
-            warn!("ra: cannot read {}: {e}", path.display());
+            warn!("cannot read {}: {e}", path.display());
             Vec::new()
         }
     }
@@ -114,46 +118,56 @@ impl LanTask {
     /// Waits for the interface, then advertises until stopped.
     pub async fn run(mut self) {
         let (kernel, socket) = loop {
-            if *self.stop.borrow() {
+            if self.lan.stop.get().is_some() {
                 return;
             }
-            match iface::read(&self.interface) {
-                None => debug!("ra: {} does not exist yet", self.interface),
-                Some(info) => match RaSocket::open(&self.interface, info.index) {
+            match iface::read(&self.lan.interface) {
+                None => debug!("{} does not exist yet", self.lan.interface),
+                Some(info) => match RaSocket::open(&self.lan.interface, info.index) {
                     Ok(s) => break (info, s),
-                    Err(e) => warn!("ra: cannot open the RA socket on {}: {e}", self.interface),
+                    Err(e) => warn!("cannot open the RA socket on {}: {e}", self.lan.interface),
                 },
             }
             tokio::select! {
                 _ = tokio::time::sleep(RETRY_EVERY) => {}
-                _ = self.stop.changed() => {}
+                _ = self.lan.stop.requested() => {}
             }
         };
         self.advertise(kernel, socket).await;
     }
 
     async fn advertise(mut self, mut kernel: IfaceInfo, socket: RaSocket) {
-        let memory_path = self.state_dir.join(memory::file_name(&self.interface));
+        let memory_path = self.state_dir.join(memory::file_name(&self.lan.interface));
         let remembered = load_remembered(&memory_path);
         self.hold_first_ra(&kernel).await;
+        if self.lan.stop.get() == Some(Stop::Quiet) {
+            return;
+        }
         let now = Instant::now();
         let mut engine = Engine::new(self.config.clone(), &remembered, self.seed, now);
         info!(
-            "ra: advertising on {} (ifindex {}), {} prefix(es) remembered from before",
-            self.interface,
+            "advertising on {} (ifindex {}), {} prefix(es) remembered from before",
+            self.lan.interface,
             kernel.index,
             remembered.len()
         );
         let mut clock = Clock::now();
-        let mut last_facts = facts(&self.upstream, &self.interface, &kernel, &clock);
-        let mut actions = engine.handle(Input::Facts(last_facts.clone()), now);
+        let mut last_facts = facts(
+            &self.upstream,
+            &self.lan.states,
+            &self.lan.interface,
+            &kernel,
+            &clock,
+        );
+        engine.handle(Input::Facts(last_facts.clone()), now);
         let mut buf = vec![0u8; MAX_MESSAGE];
         let mut poll = tokio::time::interval(POLL_EVERY);
         let mut send_errors = 0u64;
         let mut advertised = Vec::new();
+        let mut shutting_down = false;
         loop {
             let (stopped, sent) = self
-                .execute(&mut actions, &socket, &memory_path, &mut send_errors)
+                .execute(&mut engine, &socket, &memory_path, &mut send_errors)
                 .await;
             if stopped {
                 break;
@@ -162,120 +176,127 @@ impl LanTask {
                 // Prefix changes become visible with the RA that carries them.
                 self.log_prefix_changes(&engine, &mut advertised);
             }
-            let Some(deadline) = engine.deadline() else {
+            let Some(deadline) = engine.poll_timeout() else {
                 break;
             };
             let now = tokio::select! {
                 r = socket.recv(&mut buf) => {
                     let now = Instant::now();
                     match r {
-                        Ok(meta) if meta.truncated => debug!("ra: dropped oversized packet from {}", meta.source),
+                        Ok(meta) if meta.truncated => debug!("dropped oversized packet from {}", meta.source),
                         Ok(meta) if meta.ifindex.is_some_and(|i| i != kernel.index) => {}
                         Ok(meta) => {
                             let message = buf.get(..meta.len).unwrap_or_default();
-                            actions = engine.handle(Input::Received(Received {
+                            engine.handle(Input::Received(Received {
                                 source: meta.source,
                                 hop_limit: meta.hop_limit,
                                 message,
                             }), now);
                         }
                         Err(e) => {
-                            warn!("ra: receive on {} failed: {e}", self.interface);
+                            warn!("receive on {} failed: {e}", self.lan.interface);
                             tokio::time::sleep(Duration::from_millis(200)).await;
                         }
                     }
                     continue;
                 }
                 _ = tokio::time::sleep_until(deadline.into()) => Instant::now(),
-                ok = changed(&mut self.upstream) => {
+                ok = changed(&self.upstream, &mut self.lan.states) => {
                     if !ok {
                         // Supervisor gone: the main task is shutting down.
                         self.upstream = Upstream::Fixed { default_route: last_facts.upstream_default_route, wan_mtu: last_facts.wan_mtu };
                     }
                     clock = Clock::now();
                     let now = Instant::now();
-                    last_facts = facts(&self.upstream, &self.interface, &kernel, &clock);
-                    actions = engine.handle(Input::Facts(last_facts.clone()), now);
+                    last_facts = facts(&self.upstream, &self.lan.states, &self.lan.interface, &kernel, &clock);
+                    engine.handle(Input::Facts(last_facts.clone()), now);
                     continue;
                 }
                 _ = poll.tick() => {
                     let now = Instant::now();
-                    if let Some(fresh) = iface::read(&self.interface) && fresh != kernel {
+                    if let Some(fresh) = iface::read(&self.lan.interface) && fresh != kernel {
                         kernel = fresh;
-                        let f = facts(&self.upstream, &self.interface, &kernel, &clock);
+                        let f = facts(&self.upstream, &self.lan.states, &self.lan.interface, &kernel, &clock);
                         if f != last_facts {
                             last_facts = f;
-                            actions = engine.handle(Input::Facts(last_facts.clone()), now);
+                            engine.handle(Input::Facts(last_facts.clone()), now);
                         }
                     }
                     self.publish_status(&engine, now, send_errors);
                     continue;
                 }
-                r = self.stop.changed() => {
-                    let now = Instant::now();
-                    if r.is_err() || *self.stop.borrow() {
-                        actions = engine.handle(Input::Shutdown, now);
+                stop = self.lan.stop.requested(), if !shutting_down => {
+                    if stop == Stop::Quiet {
+                        // A restart: the next instance advertises at once,
+                        // so no final RA that would make hosts drop their
+                        // default route for a moment.
+                        return;
                     }
+                    shutting_down = true;
+                    engine.handle(Input::Shutdown, Instant::now());
                     continue;
                 }
             };
-            actions = engine.handle(Input::Tick, now);
+            engine.handle_timeout(now);
         }
         self.publish_status(&engine, Instant::now(), send_errors);
-        info!("ra: stopped on {}", self.interface);
+        info!("stopped on {}", self.lan.interface);
     }
 
     /// Waits (at most [`LanTask::first_ra_hold`]) until the LAN's delegated
     /// prefix is known, so the first RA carries it.
     async fn hold_first_ra(&mut self, kernel: &IfaceInfo) {
         let until = Instant::now() + self.first_ra_hold;
-        let known =
-            |u: &Upstream| facts(u, &self.interface, kernel, &Clock::now()).delegation_known;
-        if self.first_ra_hold.is_zero() || known(&self.upstream) {
+        let interface = self.lan.interface.clone();
+        let known = |u: &Upstream, states: &watch::Receiver<SharedState>| {
+            facts(u, states, &interface, kernel, &Clock::now()).delegation_known
+        };
+        if self.first_ra_hold.is_zero() || known(&self.upstream, &self.lan.states) {
             return;
         }
         debug!(
-            "ra: {}: first RA waits for the delegated prefix",
-            self.interface
+            "{}: first RA waits for the delegated prefix",
+            self.lan.interface
         );
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(until.into()) => break,
-                ok = changed(&mut self.upstream) => {
-                    if !ok || known(&self.upstream) {
+                ok = changed(&self.upstream, &mut self.lan.states) => {
+                    if !ok || known(&self.upstream, &self.lan.states) {
                         break;
                     }
                 }
-                _ = self.stop.changed() => break,
+                _ = self.lan.stop.requested() => break,
             }
         }
     }
 
-    /// Carries out actions; returns (engine stopped, an RA was sent).
+    /// Carries out the engine's actions; returns (engine stopped, an RA was
+    /// sent).
     async fn execute(
         &self,
-        actions: &mut Vec<Action>,
+        engine: &mut Engine,
         socket: &RaSocket,
         memory_path: &std::path::Path,
         send_errors: &mut u64,
     ) -> (bool, bool) {
         let mut stopped = false;
         let mut sent = false;
-        for action in actions.drain(..) {
+        while let Some(action) = engine.poll_action() {
             match action {
                 Action::SendRa { message, kind } => {
                     sent = true;
                     if let Err(e) = socket.try_send_all_nodes(&message) {
                         *send_errors += 1;
                         warn!(
-                            "ra: {kind:?} RA on {} not sent ({}: {e}); the next scheduled RA repeats it",
-                            self.interface,
+                            "{kind:?} RA on {} not sent ({}: {e}); the next scheduled RA repeats it",
+                            self.lan.interface,
                             cpe_sys::sockbuf::unsent_reason(&e)
                         );
                     } else {
                         debug!(
-                            "ra: sent {kind:?} RA on {} ({} octets)",
-                            self.interface,
+                            "sent {kind:?} RA on {} ({} octets)",
+                            self.lan.interface,
                             message.len()
                         );
                     }
@@ -288,8 +309,8 @@ impl LanTask {
                     let write = move || cpe_sys::persist::atomic_write(&path, &bytes);
                     match tokio::task::spawn_blocking(write).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => warn!("ra: cannot write {}: {e}", memory_path.display()),
-                        Err(e) => warn!("ra: writing {} failed: {e}", memory_path.display()),
+                        Ok(Err(e)) => warn!("cannot write {}: {e}", memory_path.display()),
+                        Err(e) => warn!("writing {} failed: {e}", memory_path.display()),
                     }
                 }
                 Action::RogueRouter(_) => {}
@@ -318,8 +339,8 @@ impl LanTask {
                 })
                 .collect();
             info!(
-                "ra: {} now advertises [{}]",
-                self.interface,
+                "{} now advertises [{}]",
+                self.lan.interface,
                 text.join(", ")
             );
             *advertised = now;
@@ -329,9 +350,9 @@ impl LanTask {
     fn publish_status(&self, engine: &Engine, now: Instant, send_errors: u64) {
         let mut json = serde_json::to_value(engine.status(now)).unwrap_or_default();
         if let Some(obj) = json.as_object_mut() {
-            obj.insert("interface".into(), self.interface.clone().into());
+            obj.insert("interface".into(), self.lan.interface.clone().into());
             obj.insert("send_errors".into(), send_errors.into());
         }
-        let _ = self.status.send((self.interface.clone(), json));
+        self.lan.set_status(json);
     }
 }

@@ -49,7 +49,7 @@ pub fn ra_config(ra: &cpe_config::LanRa) -> RaConfig {
             .filter_map(|d| match DomainName::parse(d) {
                 Ok(n) => Some(n),
                 Err(e) => {
-                    warn!("ra: search domain {d:?} not advertised: {e}");
+                    warn!("search domain {d:?} not advertised: {e}");
                     None
                 }
             })
@@ -357,7 +357,7 @@ mod tests {
 
         let config = RaConfig::default();
         let mut engine = crate::Engine::new(config.clone(), &[], 1, t);
-        engine.handle(crate::Input::Facts(facts), t);
+        cpe_daemon::Engine::handle(&mut engine, crate::Input::Facts(facts), t);
         let ra = engine.current_ra(t + Duration::from_secs(1000));
         let rio: Vec<(Ipv6Addr, u8, u32)> = ra
             .routes()

@@ -8,23 +8,17 @@ mod lan;
 mod mapping;
 mod socket;
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use log::{error, info, warn};
-use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use cpe_daemon::runner::{self, Context, Mode};
+use log::info;
 
 use crate::config::{DnsServer, MtuSetting, RaConfig};
 use cpe_wire::nd::{DomainName, RouterPreference};
 use lan::{LanTask, Upstream};
-
-/// Longest wait for the final RAs at shutdown (MIN_DELAY_BETWEEN_RAS + slack).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 const USAGE: &str =
     "usage: cpe daemon ra                    (started by `cpe run`, config from the bus)
@@ -39,10 +33,11 @@ standalone options (labs and benchmarks; defaults as in [lan.ra]):
   --mtu N|off              (default: none, there is no WAN to follow)
   --no-default-route       advertise router lifetime 0
   --state-dir DIR          where remembered prefixes live (default /var/lib/cpe)
-  --status-file PATH       write the status JSON there every 2 s
+  --status-file PATH       write the status JSON there (every 2 s, atomically)
   --log-level LEVEL
 signals: SIGTERM/SIGINT send final RAs (router lifetime 0) and exit;
-         SIGUSR1 exits at once without them (restart by the supervisor).";
+         SIGUSR1 exits at once without them (restart by the supervisor);
+         SIGHUP is logged and ignored (docs/architecture.md, signal policy).";
 
 /// Standalone-mode settings.
 #[derive(Debug)]
@@ -150,35 +145,18 @@ fn val(p: &mut lexopt::Parser) -> Result<String, String> {
 
 /// Entry point used by the `cpe` binary for `cpe daemon ra [ARGS]`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let standalone = match parse_args(args) {
-        Ok(s) => s,
+    match parse_args(args) {
+        Ok(Some(s)) => {
+            let mode = Mode::Standalone {
+                status_file: s.status_file.clone(),
+                log_level: cpe_log::parse_level(&s.log_level),
+            };
+            runner::run("ra", mode, |ctx| run_standalone(ctx, s))
+        }
+        Ok(None) => runner::run("ra", Mode::Supervised, run_supervised),
         Err(msg) => {
             eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
-    };
-    let level = standalone.as_ref().map_or("info", |s| s.log_level.as_str());
-    cpe_log::init("ra", cpe_log::parse_level(level));
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            error!("ra: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    let result = match standalone {
-        Some(s) => local.block_on(&rt, run_standalone(s)),
-        None => local.block_on(&rt, run_supervised()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("ra: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
@@ -199,37 +177,7 @@ fn seed() -> u64 {
     }
 }
 
-/// Where status objects go.
-enum StatusSink {
-    Bus(cpe_bus::client::Bus),
-    File(Option<PathBuf>),
-}
-
-impl StatusSink {
-    fn publish(&self, lans: &BTreeMap<String, serde_json::Value>) {
-        let json = serde_json::json!({ "lans": lans.values().collect::<Vec<_>>() });
-        match self {
-            StatusSink::Bus(bus) => bus.set_status(json),
-            StatusSink::File(Some(path)) => {
-                if let Ok(text) = serde_json::to_vec_pretty(&json)
-                    && let Err(e) = cpe_sys::persist::atomic_write(path, &text)
-                {
-                    warn!("ra: cannot write {}: {e}", path.display());
-                }
-            }
-            StatusSink::File(None) => {}
-        }
-    }
-
-    async fn next_state(&mut self) -> Option<cpe_bus::SharedState> {
-        match self {
-            StatusSink::Bus(bus) => bus.next_state().await,
-            StatusSink::File(_) => std::future::pending().await,
-        }
-    }
-}
-
-async fn run_standalone(s: Standalone) -> Result<(), String> {
+async fn run_standalone(ctx: Context, s: Standalone) -> Result<(), String> {
     let specs = s
         .interfaces
         .iter()
@@ -239,26 +187,18 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
         default_route: s.default_route,
         wan_mtu: None,
     };
-    serve(
-        specs,
-        s.state_dir,
-        Duration::ZERO,
-        upstream,
-        StatusSink::File(s.status_file),
-        None,
-    )
-    .await
+    serve(&ctx, specs, s.state_dir, Duration::ZERO, upstream).await;
+    Ok(())
 }
 
-async fn run_supervised() -> Result<(), String> {
-    let (bus, welcome, cfg) = cpe_bus::client::connect_configured("ra").await?;
+async fn run_supervised(ctx: Context) -> Result<(), String> {
+    let cfg = ctx.supervised_config()?;
     let specs: Vec<(String, RaConfig)> = cfg
         .lan
         .iter()
         .filter(|l| l.ra.enabled)
         .map(|l| (l.interface.clone(), mapping::ra_config(&l.ra)))
         .collect();
-    let (state_tx, state_rx) = watch::channel(welcome.state);
     // A delegation is on its way whenever the client asks for one: hold the
     // first RA for it (see lan::FIRST_RA_HOLD).
     let first_ra_hold = if cfg.wan.dhcpv6.enabled && cfg.wan.dhcpv6.request_prefix {
@@ -266,103 +206,35 @@ async fn run_supervised() -> Result<(), String> {
     } else {
         Duration::ZERO
     };
-    serve(
-        specs,
-        cfg.system.state_dir.clone(),
-        first_ra_hold,
-        Upstream::Bus(state_rx),
-        StatusSink::Bus(bus),
-        Some(state_tx),
-    )
-    .await
+    let state_dir = cfg.system.state_dir.clone();
+    serve(&ctx, specs, state_dir, first_ra_hold, Upstream::Bus).await;
+    Ok(())
 }
 
+/// One [`LanTask`] per interface until stopped: SIGTERM/SIGINT make every
+/// LAN send its final RAs (router lifetime 0) first; SIGUSR1 (a restart by
+/// the supervisor: the next instance advertises at once) and a lost
+/// supervisor stop without them, so hosts keep their default route.
 async fn serve(
+    ctx: &Context,
     specs: Vec<(String, RaConfig)>,
     state_dir: PathBuf,
     first_ra_hold: Duration,
     upstream: Upstream,
-    mut sink: StatusSink,
-    state_tx: Option<watch::Sender<cpe_bus::SharedState>>,
-) -> Result<(), String> {
+) {
     if specs.is_empty() {
-        info!("ra: no LAN has RAs enabled");
+        info!("no LAN has RAs enabled");
     }
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let mut usr1 = signal(SignalKind::user_defined1()).map_err(|e| e.to_string())?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (status_tx, mut status_rx) = mpsc::unbounded_channel();
-    let mut tasks = JoinSet::new();
-    for (interface, config) in specs {
-        let task = LanTask {
-            interface,
+    ctx.per_lan(specs, |lan, config| {
+        LanTask {
+            lan,
             config,
             state_dir: state_dir.clone(),
             first_ra_hold,
             upstream: upstream.clone(),
-            stop: stop_rx.clone(),
-            status: status_tx.clone(),
             seed: seed(),
-        };
-        tasks.spawn_local(task.run());
-    }
-    drop(status_tx);
-    let mut lans = BTreeMap::new();
-    let mut stopping: Option<tokio::time::Instant> = None;
-    let mut status_open = true;
-    let mut tasks_left = !tasks.is_empty();
-    loop {
-        let give_up = stopping.map_or_else(
-            || tokio::time::Instant::now() + Duration::from_secs(86400),
-            |t| t + SHUTDOWN_GRACE,
-        );
-        tokio::select! {
-            state = sink.next_state(), if stopping.is_none() => match (state, &state_tx) {
-                (Some(s), Some(tx)) => { let _ = tx.send(s); }
-                _ => {
-                    info!("ra: supervisor gone, exiting");
-                    return Ok(());
-                }
-            },
-            st = status_rx.recv(), if status_open => {
-                if let Some((interface, json)) = st {
-                    lans.insert(interface, json);
-                    sink.publish(&lans);
-                } else {
-                    status_open = false;
-                }
-            }
-            _ = term.recv(), if stopping.is_none() => {
-                info!("ra: SIGTERM, sending final RAs");
-                stopping = Some(tokio::time::Instant::now());
-                let _ = stop_tx.send(true);
-            }
-            _ = usr1.recv(), if stopping.is_none() => {
-                // A restart (config reload): the next instance advertises at
-                // once, so no final RA that would make hosts drop their
-                // default route for a moment.
-                info!("ra: SIGUSR1, exiting without final RAs (restart)");
-                return Ok(());
-            }
-            _ = int.recv(), if stopping.is_none() => {
-                info!("ra: SIGINT, sending final RAs");
-                stopping = Some(tokio::time::Instant::now());
-                let _ = stop_tx.send(true);
-            }
-            done = tasks.join_next(), if tasks_left => {
-                if done.is_none() {
-                    tasks_left = false;
-                }
-            }
-            _ = tokio::time::sleep_until(give_up), if stopping.is_some() => {
-                warn!("ra: final RAs not all sent within {SHUTDOWN_GRACE:?}");
-                break;
-            }
         }
-        if stopping.is_some() && !tasks_left {
-            break;
-        }
-    }
-    Ok(())
+        .run()
+    })
+    .await;
 }
