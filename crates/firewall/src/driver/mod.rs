@@ -10,6 +10,7 @@
 use crate::config::{Policy, Snapshot};
 use crate::engine::{Action, Engine, Input};
 use crate::model::TABLE;
+use cpe_daemon::Engine as _;
 use cpe_sys::netlink::nftables::{Nftables, TableFamily};
 use cpe_sys::netlink::sysctl::{self, SysctlKey};
 use log::{error, info};
@@ -152,7 +153,7 @@ async fn run() -> Result<(), String> {
                 if nl.is_err() {
                     nl = Nftables::open().map_err(|e| e.to_string());
                 }
-                engine.handle(Input::Tick, Instant::now());
+                engine.handle_timeout(Instant::now());
             }
             _ = term.recv() => {
                 info!("SIGTERM; exiting (the ruleset stays installed)");
