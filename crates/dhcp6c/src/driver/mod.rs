@@ -1,7 +1,7 @@
 //! The tokio side of the client: socket, timers, bus, persistence, routes.
 //!
-//! A thin loop around [`Client`]: every input becomes an [`Event`] with the
-//! current time, every [`Action`] is carried out here. Signals:
+//! A thin loop around [`Client`]: every input becomes an [`Input`] with the
+//! current time, every queued [`Action`] is pulled and carried out here. Signals:
 //! - SIGTERM / SIGINT / supervisor gone: exit **without** Release (restart
 //!   or reload must keep the prefix, RFC 9096 WPD-9); the lease is on disk.
 //! - SIGUSR1: explicit teardown: Release, withdraw, stay idle until
@@ -28,8 +28,9 @@ use cpe_bus::client::Bus;
 use ipnet::Ipv6Net;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::client::{Action, Client, Event, State, UpdateReason};
 use crate::config::{AddressMode, ClientConfig, IaKind, iaid_for};
+use crate::engine::{Action, Client, Input, State, UpdateReason};
+use cpe_daemon::Engine as _;
 use publish::{Previous, describe, facts, status, wan_ready};
 use socket::ClientSocket;
 use store::{Store, random_bytes};
@@ -189,11 +190,11 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
     let now = Instant::now();
     if let Some(lease) = d.store.load_lease(now) {
         log::info!("resuming the lease saved before restart (no Release was sent)");
-        let actions = d.client.restore(lease);
-        d.perform(actions, now).await;
+        d.client.handle(Input::Restore(lease), now);
+        d.perform(now).await;
     }
-    let actions = d.client.handle(Event::Start, now);
-    d.perform(actions, now).await;
+    d.client.handle(Input::Start, now);
+    d.perform(now).await;
     d.publish(Instant::now());
     d.run_loop().await
 }
@@ -247,8 +248,8 @@ async fn run() -> Result<(), String> {
     let now = Instant::now();
     if let Some(lease) = d.store.load_lease(now) {
         log::info!("resuming the lease saved before restart (no Release was sent)");
-        let actions = d.client.restore(lease);
-        d.perform(actions, now).await;
+        d.client.handle(Input::Restore(lease), now);
+        d.perform(now).await;
     }
     d.on_state(&welcome.state, Instant::now()).await;
     d.publish(Instant::now());
@@ -271,10 +272,8 @@ impl Driver {
         let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
         let mut buf = vec![0u8; 65536];
         loop {
-            let deadline = crate::lease::earliest(
-                self.client.next_deadline(),
-                self.wan_addresses.next_check(),
-            );
+            let deadline =
+                crate::lease::earliest(self.client.poll_timeout(), self.wan_addresses.next_check());
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -293,20 +292,20 @@ impl Driver {
                     if self.wan_addresses.next_check().is_some_and(|t| t <= now) {
                         let iface = self.wan_interface();
                         for addr in self.wan_addresses.check_dad(&iface, now) {
-                            let actions = self.client.handle(Event::DadFailed(addr), now);
-                            self.perform(actions, now).await;
+                            self.client.handle(Input::DadFailed(addr), now);
+                            self.perform(now).await;
                         }
                         self.publish_status(now);
                     }
-                    let actions = self.client.handle(Event::Tick, now);
-                    self.perform(actions, now).await;
+                    self.client.handle_timeout(now);
+                    self.perform(now).await;
                 }
                 r = recv => match r {
                     Ok((n, from)) if from.port() == cpe_wire::dhcpv6::SERVER_PORT => {
                         let now = Instant::now();
                         let payload = buf.get(..n).unwrap_or(&[]).to_vec();
-                        let actions = self.client.handle(Event::Packet(&payload), now);
-                        self.perform(actions, now).await;
+                        self.client.handle(Input::Packet(&payload), now);
+                        self.perform(now).await;
                     }
                     Ok((_, from)) => log::debug!("ignoring datagram from {from} (not port 547)"),
                     Err(e) => {
@@ -334,8 +333,8 @@ impl Driver {
                     self.torn_down = true;
                     self.running = false;
                     let now = Instant::now();
-                    let actions = self.client.handle(Event::Teardown, now);
-                    self.perform(actions, now).await;
+                    self.client.handle(Input::Teardown, now);
+                    self.perform(now).await;
                 }
                 _ = status_tick.tick() => {
                     let now = Instant::now();
@@ -361,12 +360,12 @@ impl Driver {
     }
 
     async fn on_state(&mut self, state: &SharedState, now: Instant) {
-        let ra = Event::RaFlags {
+        let ra = Input::RaFlags {
             managed: state.wan.ra_managed,
             other: state.wan.ra_other_config,
         };
-        let actions = self.client.handle(ra, now);
-        self.perform(actions, now).await;
+        self.client.handle(ra, now);
+        self.perform(now).await;
         let ready = wan_ready(&state.wan, self.pppoe, self.start_always) && !self.torn_down;
         if ready && !self.running {
             let iface = self.interface(state);
@@ -385,21 +384,22 @@ impl Driver {
                 state.wan.ra_other_config
             );
             self.running = true;
-            let actions = self.client.handle(Event::Start, now);
-            self.perform(actions, now).await;
+            self.client.handle(Input::Start, now);
+            self.perform(now).await;
         } else if !ready && self.running {
             log::info!(
                 "WAN not ready ({}); pausing, bindings kept until they expire",
                 state.wan.reason
             );
             self.running = false;
-            let actions = self.client.handle(Event::Pause, now);
-            self.perform(actions, now).await;
+            self.client.handle(Input::Pause, now);
+            self.perform(now).await;
         }
     }
 
-    async fn perform(&mut self, actions: Vec<Action>, now: Instant) {
-        for action in actions {
+    /// Carries out every action the engine has queued, oldest first.
+    async fn perform(&mut self, now: Instant) {
+        while let Some(action) = self.client.poll_action() {
             match action {
                 Action::Transmit(bytes) => match &self.socket {
                     Some(s) => {
