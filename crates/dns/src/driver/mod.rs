@@ -9,7 +9,9 @@ mod sockets;
 
 pub use io::ListenSpec;
 
-use crate::engine::{Event, Forwarder, Options};
+use crate::config::ForwarderConfig;
+use crate::engine::{Forwarder, Input};
+use cpe_daemon::Engine as _;
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -25,7 +27,7 @@ const STATUS_EVERY: Duration = Duration::from_secs(2);
 struct Args {
     listen: Vec<ListenSpec>,
     upstreams: Vec<SocketAddr>,
-    opts: Options,
+    opts: ForwarderConfig,
     status_file: Option<std::path::PathBuf>,
     log_level: Option<String>,
 }
@@ -171,7 +173,7 @@ async fn run_supervised() -> Result<(), String> {
 }
 
 async fn run(
-    opts: Options,
+    opts: ForwarderConfig,
     listen: Vec<ListenSpec>,
     upstreams: Vec<SocketAddr>,
     lan_addrs: Vec<(u32, std::net::IpAddr)>,
@@ -189,8 +191,8 @@ async fn run(
     {
         let mut c = core.borrow_mut();
         let now = Instant::now();
-        c.handle(Event::UpstreamsChanged(&upstreams), now);
-        c.handle(Event::LanAddrsChanged(&lan_addrs), now);
+        c.handle(Input::UpstreamsChanged(&upstreams), now);
+        c.handle(Input::LanAddrsChanged(&lan_addrs), now);
     }
     io::Io::start_udp(&core);
     let timer_changed = core.borrow().timer_changed.clone();
@@ -200,7 +202,8 @@ async fn run(
     loop {
         let sleep_to = core
             .borrow()
-            .timer
+            .fw
+            .poll_timeout()
             .map(tokio::time::Instant::from_std)
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -219,8 +222,7 @@ async fn run(
             }
             _ = tokio::time::sleep_until(sleep_to) => {
                 let mut c = core.borrow_mut();
-                c.timer = None;
-                c.handle(Event::Timer, Instant::now());
+                c.handle_timeout(Instant::now());
                 c.flush();
             }
             _ = timer_changed.notified() => {}
@@ -235,8 +237,8 @@ async fn run(
                     let addrs = bc.lan_addrs(&state);
                     let now = Instant::now();
                     let mut c = core.borrow_mut();
-                    c.handle(Event::UpstreamsChanged(&ups), now);
-                    c.handle(Event::LanAddrsChanged(&addrs), now);
+                    c.handle(Input::UpstreamsChanged(&ups), now);
+                    c.handle(Input::LanAddrsChanged(&addrs), now);
                     c.flush();
                 }
             }
