@@ -13,6 +13,7 @@ use crate::outlet::Outlet;
 use crate::ra::accept_ra;
 use crate::settings::WanSettings;
 use crate::tracker::{Action, Input, Tracker, TrackerConfig};
+use cpe_daemon::Engine as _;
 use cpe_sys::netlink::{Event, Monitor, Netlink};
 use cpe_wire::nd::{NdOption, RouterSolicitation};
 use dhcp4::Dhcp4;
@@ -69,8 +70,8 @@ pub async fn run(
             next_status = now + STATUS_REFRESH;
         }
         let deadline = [
-            d.tracker.next_deadline(),
-            d.dhcp4.as_ref().and_then(Dhcp4::next_deadline),
+            d.tracker.poll_timeout(),
+            d.dhcp4.as_ref().and_then(Dhcp4::poll_timeout),
             Some(next_status),
         ]
         .into_iter()
@@ -122,7 +123,8 @@ pub async fn run(
                     Err(e) => log::warn!("DHCPv4 receive on {}: {e}", d.ifname),
                 }
             }
-            _ = sleep_until(deadline.into()) => pending.push(Input::Tick),
+            // Due timers run in `apply` at the top of the loop.
+            _ = sleep_until(deadline.into()) => {}
             _ = outlet.closed() => {
                 log::info!("supervisor gone; exiting");
                 return Ok(());
@@ -210,14 +212,14 @@ impl Driver {
         let mut facts = None;
         // The DHCPv4 client follows the link as the tracker sees it and runs
         // its timers; its lease changes go back into the tracker.
+        if self.tracker.poll_timeout().is_some_and(|t| t <= now) {
+            self.tracker.handle_timeout(now);
+            self.tracker_actions(&mut facts);
+        }
         for round in 0..2 {
             for input in inputs.drain(..) {
-                for action in self.tracker.handle(input, now) {
-                    match action {
-                        Action::SendRs => self.send_rs(),
-                        Action::Publish(f) => facts = Some(f),
-                    }
-                }
+                self.tracker.handle(input, now);
+                self.tracker_actions(&mut facts);
             }
             if round == 1 {
                 break;
@@ -229,9 +231,7 @@ impl Driver {
                     .link
                     .is_some_and(|l| l.admin_up && l.carrier && l.running);
                 let mut updates = c.set_link(ready, nl, now);
-                if c.next_deadline().is_some_and(|t| t <= now) {
-                    updates.extend(c.feed(crate::dhcpv4::client::Input::Tick, nl, now));
-                }
+                updates.extend(c.timeout(nl, now));
                 inputs.extend(updates.into_iter().map(|u| Input::Ipv4(u.0)));
             }
         }
@@ -239,6 +239,17 @@ impl Driver {
         log::info!("wan {}: {}: {}", f.interface, state_word(f.state), f.reason);
         outlet.publish(&f);
         true
+    }
+
+    /// Carries out the tracker's queued actions; the last facts are kept
+    /// in `facts` for one publication.
+    fn tracker_actions(&mut self, facts: &mut Option<cpe_bus::WanFacts>) {
+        while let Some(action) = self.tracker.poll_action() {
+            match action {
+                Action::SendRs => self.send_rs(),
+                Action::Publish(f) => *facts = Some(f),
+            }
+        }
     }
 
     fn on_icmp(&mut self, msg: &[u8], rx: icmp6::Received, pending: &mut Vec<Input>) {
