@@ -27,7 +27,8 @@ pub struct Welcome {
     pub state: SharedState,
 }
 
-/// A daemon's connection to the supervisor.
+/// A daemon's connection to the supervisor. Clones share the connection.
+#[derive(Clone)]
 pub struct Bus {
     out: mpsc::UnboundedSender<Vec<u8>>,
     states: watch::Receiver<Option<SharedState>>,

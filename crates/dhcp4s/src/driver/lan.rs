@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cpe_daemon::runner::Lan;
 use log::{debug, info, warn};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
 
 use super::address::{self, Ensured};
 use super::socket::{RECV_BUF, ServerSocket};
@@ -29,16 +29,12 @@ const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 /// Everything one LAN's task needs.
 pub struct LanTask {
-    /// The LAN interface.
-    pub interface: String,
+    /// The LAN interface, its status entry and the stop request.
+    pub lan: Lan,
     /// What to serve.
     pub config: PoolConfig,
     /// Where the leases are kept.
     pub lease_file: PathBuf,
-    /// Where status objects go, keyed by interface.
-    pub status: mpsc::UnboundedSender<(String, Value)>,
-    /// Becomes true at shutdown.
-    pub stop: watch::Receiver<bool>,
     /// Lines a LAN host can trigger (failed sends) and failed writes.
     pub log: LogThrottle,
 }
@@ -58,13 +54,13 @@ impl LanTask {
                 if skipped > 0 {
                     warn!(
                         "{}: {skipped} unreadable lines in {} skipped",
-                        self.interface,
+                        self.lan.interface,
                         self.lease_file.display()
                     );
                 }
                 info!(
                     "{}: {} lease records loaded from {}",
-                    self.interface,
+                    self.lan.interface,
                     table.len(),
                     self.lease_file.display()
                 );
@@ -74,7 +70,7 @@ impl LanTask {
             Err(e) => {
                 warn!(
                     "{}: cannot read {}: {e}; starting with no leases",
-                    self.interface,
+                    self.lan.interface,
                     self.lease_file.display()
                 );
                 crate::lease::LeaseTable::new()
@@ -96,7 +92,7 @@ impl LanTask {
         {
             warn!(
                 "{}: cannot save leases to {}: {e}; retrying in {} s{}",
-                self.interface,
+                self.lan.interface,
                 store.path().display(),
                 crate::store::RETRY_DELAY.as_secs(),
                 suppressed_note(n)
@@ -128,7 +124,7 @@ impl LanTask {
             })
             .collect();
         json!({
-            "interface": self.interface,
+            "interface": self.lan.interface,
             "listening": listening,
             "address": c.address.to_string(),
             "pool": format!("{}-{}", c.pool.0, c.pool.1),
@@ -149,18 +145,16 @@ impl LanTask {
         let mut server = Server::new(self.config.clone(), self.load(Instant::now()));
         let mut store = LeaseStore::new(self.lease_file.clone());
         server.tick(Instant::now());
-        let _ = self.status.send((
-            self.interface.clone(),
-            self.status_json(&server, &store, false, Instant::now()),
-        ));
+        self.lan
+            .set_status(self.status_json(&server, &store, false, Instant::now()));
         let mut warned = false;
         let socket = loop {
-            let setup = address::ensure(&self.interface, self.config.address)
-                .and_then(|e| ServerSocket::open(&self.interface).map(|s| (e, s)));
+            let setup = address::ensure(&self.lan.interface, self.config.address)
+                .and_then(|e| ServerSocket::open(&self.lan.interface).map(|s| (e, s)));
             match setup {
                 Ok((ensured, s)) => {
                     if ensured == Ensured::Added {
-                        info!("{}: added {}", self.interface, self.config.address);
+                        info!("{}: added {}", self.lan.interface, self.config.address);
                     }
                     break s;
                 }
@@ -168,13 +162,13 @@ impl LanTask {
                     if !warned {
                         warn!(
                             "{}: cannot serve DHCPv4 yet ({e}); retrying every {RETRY:?}",
-                            self.interface
+                            self.lan.interface
                         );
                         warned = true;
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(RETRY) => {}
-                        _ = self.stop.changed() => {
+                        _ = self.lan.stop.requested() => {
                             self.save(&mut store, &mut server, true);
                             return;
                         }
@@ -184,7 +178,7 @@ impl LanTask {
         };
         info!(
             "{}: DHCPv4 server on 0.0.0.0:67, pool {}-{}, lease {} s",
-            self.interface, self.config.pool.0, self.config.pool.1, self.config.lease_time
+            self.lan.interface, self.config.pool.0, self.config.pool.1, self.config.lease_time
         );
         store.note(&mut server, Instant::now());
         let mut buf = vec![0u8; RECV_BUF];
@@ -209,7 +203,7 @@ impl LanTask {
                         store.note(&mut server, Instant::now());
                     }
                     Err(e) => {
-                        warn!("{}: receive failed: {e}", self.interface);
+                        warn!("{}: receive failed: {e}", self.lan.interface);
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 },
@@ -221,7 +215,7 @@ impl LanTask {
                     let now = Instant::now();
                     server.log_summaries(now);
                     if let Some(n) = self.log.take_summary(now) {
-                        warn!("{}: {n} more send or save failures (see counters.unsent)", self.interface);
+                        warn!("{}: {n} more send or save failures (see counters.unsent)", self.lan.interface);
                     }
                     // Status without the ticking `expires_in` noise decides
                     // whether anything changed.
@@ -232,10 +226,10 @@ impl LanTask {
                     }
                     if key != last_status {
                         last_status = key;
-                        let _ = self.status.send((self.interface.clone(), status));
+                        self.lan.set_status(status);
                     }
                 }
-                _ = self.stop.changed() => {
+                _ = self.lan.stop.requested() => {
                     self.save(&mut store, &mut server, true);
                     return;
                 }
@@ -252,14 +246,14 @@ impl LanTask {
     ) {
         match server.handle(payload, Instant::now()) {
             Outcome::Reply { to, payload, kind } => {
-                debug!("{}: {} to {to:?}", self.interface, kind.name());
+                debug!("{}: {} to {to:?}", self.lan.interface, kind.name());
                 if let Err(e) = socket.try_send(&payload, to) {
                     let reason = cpe_sys::sockbuf::unsent_reason(&e);
                     server.count_unsent(reason);
                     if let Some(n) = self.log.check(Instant::now()) {
                         warn!(
                             "{}: {} to {to:?} dropped ({reason}: {e}){}",
-                            self.interface,
+                            self.lan.interface,
                             kind.name(),
                             suppressed_note(n)
                         );
@@ -270,7 +264,7 @@ impl LanTask {
             Outcome::Drop(reason) => {
                 debug!(
                     "{}: no answer to {}: {}",
-                    self.interface,
+                    self.lan.interface,
                     from.ip().to_canonical(),
                     reason.name()
                 );
