@@ -483,7 +483,7 @@ impl Forwarder {
                     p.tried = 0;
                 }
                 log::info!(
-                    "dns: upstreams now {:?} (cache of {} entries kept)",
+                    "upstreams now {:?} (cache of {} entries kept)",
                     self.upstreams.addrs(),
                     self.cache.len()
                 );
@@ -511,7 +511,7 @@ impl Forwarder {
         }
         self.tcp_cap_logged = Some(now);
         log::warn!(
-            "dns: TCP client {peer} already has {} connections open, further ones closed \
+            "TCP client {peer} already has {} connections open, further ones closed \
              ({} refused so far)",
             self.opts.max_tcp_per_client,
             self.counters.drops_of(DropReason::TcpPerClientFull)
@@ -985,7 +985,7 @@ impl Forwarder {
             && let Some(backoff) = self.upstreams.on_tcp_failure(i, now)
         {
             log::warn!(
-                "dns: upstream {upstream} truncates over UDP and its TCP failed ({why}); \
+                "upstream {upstream} truncates over UDP and its TCP failed ({why}); \
                  no TCP to it for {} s, such questions get SERVFAIL meanwhile \
                  ({} TCP failures, {} truncated answers not retried so far)",
                 backoff.as_secs(),
@@ -1069,7 +1069,7 @@ impl Forwarder {
         };
         self.counters.drop(reason);
         log::debug!(
-            "dns: no upstream answered {} type {} ({})",
+            "no upstream answered {} type {} ({})",
             p.key.name,
             p.key.qtype,
             reason.name()
@@ -1209,7 +1209,7 @@ impl Forwarder {
                 key.checking_disabled,
             );
             let upstream = u.addr;
-            log::debug!("dns: probing upstream {upstream}");
+            log::debug!("probing upstream {upstream}");
             self.probes.insert(
                 sock,
                 Probe {

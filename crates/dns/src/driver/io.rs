@@ -173,7 +173,7 @@ impl Core {
             self.io.tcp_opened(*conn, writer.clone(), reader.clone());
         }
         if let TaskEvent::TcpStalled { conn } = &input {
-            log::debug!("dns: TCP client {conn} sent part of a message and stalled, closed");
+            log::debug!("TCP client {conn} sent part of a message and stalled, closed");
             self.io.tcp_stalled += 1;
         }
         if let Some(ev) = as_input(&input) {
@@ -229,7 +229,7 @@ impl Io {
         for spec in specs {
             if let Err(e) = me.bind_one(spec) {
                 log::error!(
-                    "dns: cannot listen on {} ({}): {e}",
+                    "cannot listen on {} ({}): {e}",
                     spec.addr,
                     spec.device.as_deref().unwrap_or("any interface")
                 );
@@ -245,7 +245,7 @@ impl Io {
         let udp = Rc::new(sockets::udp_listener(spec.addr, dev)?);
         let tcp = sockets::tcp_listener(spec.addr, dev)?;
         log::info!(
-            "dns: listening on {} udp+tcp{}",
+            "listening on {} udp+tcp{}",
             spec.addr,
             dev.map(|d| format!(" on {d}")).unwrap_or_default()
         );
@@ -297,7 +297,7 @@ impl Io {
                     if full && let Some((_, reader)) = self.tcp_writers.remove(&conn) {
                         // The client does not read its answers: drop it
                         // rather than queue without bound.
-                        log::debug!("dns: TCP client {conn} not reading, closed");
+                        log::debug!("TCP client {conn} not reading, closed");
                         reader.abort();
                         self.tcp_overflows += 1;
                         self.dropped.push(conn);
@@ -377,7 +377,7 @@ impl Io {
                     Ok(0) => break,
                     Ok(n) => done += n,
                     Err(e) => {
-                        log::debug!("dns: answers not sent: {e}");
+                        log::debug!("answers not sent: {e}");
                         // Skip the datagram that failed and go on.
                         done += 1;
                         self.send_errors += 1;
@@ -439,7 +439,7 @@ async fn udp_serve(
             })
             .await;
         if let Err(e) = r {
-            log::warn!("dns: receive error on listener {idx} ({bound}): {e}");
+            log::warn!("receive error on listener {idx} ({bound}): {e}");
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
@@ -478,7 +478,7 @@ async fn tcp_acceptor(
         let (stream, peer) = match l.accept().await {
             Ok(x) => x,
             Err(e) => {
-                log::warn!("dns: accept failed: {e}");
+                log::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -556,7 +556,7 @@ async fn tcp_writer(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Recei
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => {
-                log::debug!("dns: TCP client not reading its answers, writer closed");
+                log::debug!("TCP client not reading its answers, writer closed");
                 return;
             }
         }
@@ -574,14 +574,14 @@ async fn upstream_udp(
     let s = match sockets::upstream_udp(port, upstream) {
         Ok(s) => s,
         Err(e) => {
-            log::warn!("dns: cannot open socket to {upstream}: {e}");
+            log::warn!("cannot open socket to {upstream}: {e}");
             let cause = failure_of(&e);
             let _ = tx.send(TaskEvent::UpErr { sock, cause });
             return;
         }
     };
     if let Err(e) = s.send(&data).await {
-        log::debug!("dns: send to {upstream} failed: {e}");
+        log::debug!("send to {upstream} failed: {e}");
         let cause = failure_of(&e);
         let _ = tx.send(TaskEvent::UpErr { sock, cause });
         return;
@@ -597,7 +597,7 @@ async fn upstream_udp(
                 }
             }
             Err(e) => {
-                log::debug!("dns: upstream {upstream}: {e}");
+                log::debug!("upstream {upstream}: {e}");
                 let cause = failure_of(&e);
                 let _ = tx.send(TaskEvent::UpErr { sock, cause });
                 return;
@@ -630,7 +630,7 @@ async fn upstream_tcp(
             let _ = tx.send(TaskEvent::UpTcp { sock, data: msg });
         }
         Ok(Err(e)) => {
-            log::debug!("dns: TCP to {upstream}: {e}");
+            log::debug!("TCP to {upstream}: {e}");
             let cause = failure_of(&e);
             let _ = tx.send(TaskEvent::UpErr { sock, cause });
         }
