@@ -29,7 +29,7 @@ pub use status::Counters;
 /// and remaining lifetimes stay current on the console.
 const STATUS_REFRESH: Duration = Duration::from_secs(10);
 
-/// Runs IPoE until the supervisor goes away or `shutdown` resolves.
+/// Runs IPoE until `shutdown` resolves (the runner's stop).
 pub async fn run(
     settings: &WanSettings,
     outlet: &mut Outlet,
@@ -125,14 +125,7 @@ pub async fn run(
             }
             // Due timers run in `apply` at the top of the loop.
             _ = sleep_until(deadline.into()) => {}
-            _ = outlet.closed() => {
-                log::info!("supervisor gone; exiting");
-                return Ok(());
-            }
-            _ = &mut shutdown => {
-                log::info!("shutting down");
-                return Ok(());
-            }
+            _ = &mut shutdown => return Ok(()),
         }
     }
 }
