@@ -3,25 +3,28 @@
 //!
 //! Run as `cpe daemon wan` by the supervisor (config from the state bus,
 //! facts published as [`cpe_bus::Fact::Wan`]), or standalone with
-//! `--interface` for labs and benchmarks (facts written to a JSON file).
+//! `--interface` for labs and benchmarks (facts written to a JSON file),
+//! both on the shared runner ([`cpe_daemon::runner`]: logging, the one
+//! outlet, signals).
 //!
 //! Modes are modules behind one dispatch ([`run_mode`]): [`ipoe`] today,
 //! [`pppoe`] as a placeholder that reports itself as not built. The protocol
-//! logic is sans-IO ([`tracker`], [`dhcpv4`]); the drivers only move bytes
-//! and time.
+//! logic is sans-IO ([`engine`], the WAN tracker, and [`dhcpv4`]'s client,
+//! both on the one engine contract [`cpe_daemon::Engine`]); the drivers only
+//! move bytes and time. [`config`] holds the settings.
 
 mod args;
+pub mod config;
 pub mod dhcpv4;
+pub mod engine;
 pub mod ipoe;
 pub mod outlet;
 pub mod pppoe;
 pub mod ra;
-pub mod settings;
-pub mod tracker;
 
+use config::{WanMode, WanSettings};
 use cpe_daemon::runner::{self, Context, Mode};
 use outlet::Outlet;
-use settings::{WanMode, WanSettings};
 use std::ffi::OsString;
 use std::process::ExitCode;
 

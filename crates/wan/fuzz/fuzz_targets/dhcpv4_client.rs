@@ -6,7 +6,7 @@
 
 use cpe_daemon::Engine as _;
 use cpe_daemon::engine::drive::drain;
-use cpe_wan::dhcpv4::client::{Client, Input, Remembered};
+use cpe_wan::dhcpv4::engine::{Client, Input, Remembered};
 use cpe_wire::dhcpv4::decode;
 use libfuzzer_sys::fuzz_target;
 use std::net::Ipv4Addr;

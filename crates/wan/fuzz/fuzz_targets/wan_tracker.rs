@@ -6,7 +6,7 @@
 use cpe_daemon::Engine as _;
 use cpe_daemon::engine::drive::drain;
 use cpe_wan::ra::accept_ra;
-use cpe_wan::tracker::{AddrView, DefaultRoute, Input, LinkView, Tracker, TrackerConfig};
+use cpe_wan::engine::{AddrView, DefaultRoute, Input, LinkView, Tracker, TrackerConfig};
 use libfuzzer_sys::fuzz_target;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};

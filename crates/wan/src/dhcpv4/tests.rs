@@ -1,7 +1,7 @@
 //! Codec and client tests; the "server" here builds real replies with the
 //! same codec from what the client sent, and time is virtual.
 
-use super::client::*;
+use super::engine::*;
 use cpe_daemon::Engine as _;
 use cpe_daemon::engine::drive::drain;
 use cpe_wire::dhcpv4::*;

@@ -1,9 +1,9 @@
 //! The DHCPv4 client's I/O: its UDP socket on the WAN and applying leases
 //! through netlink.
 
-use crate::dhcpv4::client::{Action, Client, Destination, Input, Lease, State};
+use crate::dhcpv4::engine::{Action, Client, Destination, Input, Lease, State};
 use crate::dhcpv4::store;
-use crate::tracker::Ipv4Lease;
+use crate::engine::Ipv4Lease;
 use cpe_daemon::Engine as _;
 use cpe_sys::netlink::{Address, Lifetimes, Netlink, Route, RouteProtocol, kernel_errno};
 use ipnet::{IpNet, Ipv4Net};

@@ -1,4 +1,4 @@
-//! IPoE mode: the thin driver around [`Tracker`](crate::tracker::Tracker).
+//! IPoE mode: the thin driver around [`Tracker`](crate::engine::Tracker).
 //!
 //! It prepares the link (sysctls, up, MTU), turns netlink notifications and
 //! received RAs into tracker inputs, carries out the tracker's actions (RS,
@@ -9,10 +9,10 @@ mod icmp6;
 mod kernel;
 mod status;
 
+use crate::config::WanSettings;
+use crate::engine::{Action, Input, Tracker, TrackerConfig};
 use crate::outlet::Outlet;
 use crate::ra::accept_ra;
-use crate::settings::WanSettings;
-use crate::tracker::{Action, Input, Tracker, TrackerConfig};
 use cpe_daemon::Engine as _;
 use cpe_sys::netlink::{Event, Monitor, Netlink};
 use cpe_wire::nd::{NdOption, RouterSolicitation};
@@ -118,7 +118,7 @@ pub async fn run(
                 match r {
                     Ok((n, _from)) => {
                         let packet = buf4.get(..n).unwrap_or(&[]).to_vec();
-                        d.feed_dhcp4(crate::dhcpv4::client::Input::Packet(packet), &mut nl, &mut pending);
+                        d.feed_dhcp4(crate::dhcpv4::engine::Input::Packet(packet), &mut nl, &mut pending);
                     }
                     Err(e) => log::warn!("DHCPv4 receive on {}: {e}", d.ifname),
                 }
@@ -183,7 +183,7 @@ impl Driver {
     /// Feeds the DHCPv4 client; lease changes become tracker inputs.
     fn feed_dhcp4(
         &mut self,
-        input: crate::dhcpv4::client::Input,
+        input: crate::dhcpv4::engine::Input,
         nl: &mut Netlink,
         pending: &mut Vec<Input>,
     ) {

@@ -2,7 +2,7 @@
 //! what the facts do not carry, for an engineer chasing a problem.
 
 use super::kernel::WanLink;
-use crate::tracker::Tracker;
+use crate::engine::Tracker;
 use serde_json::{Value, json};
 use std::time::Instant;
 
