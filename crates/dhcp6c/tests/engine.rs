@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cpe_daemon::Engine as _;
-use cpe_daemon::engine::drive::drain;
+use cpe_daemon::engine::drive;
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
@@ -104,8 +104,7 @@ impl Lab {
     }
 
     fn event(&mut self, e: Input<'_>) {
-        self.client.handle(e, self.now);
-        let actions = drain(&mut self.client);
+        let actions = drive::feed(&mut self.client, e, self.now);
         self.record(actions);
     }
 
@@ -118,8 +117,7 @@ impl Lab {
                 break;
             }
             self.now = self.now.max(d);
-            self.client.handle_timeout(self.now);
-            let actions = drain(&mut self.client);
+            let actions = drive::timeout(&mut self.client, self.now);
             self.record(actions);
             ticks += 1;
             assert!(ticks < 100_000, "engine keeps waking without progress");

@@ -2,8 +2,7 @@
 //! real state machine with packets and `now` values and inspects actions.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-use cpe_daemon::Engine as _;
-use cpe_daemon::engine::drive::drain;
+use cpe_daemon::engine::drive;
 use cpe_dns::config::ForwarderConfig;
 use cpe_dns::counters::DropReason;
 use cpe_dns::engine::{Action, Forwarder, Input, SockId, UpstreamFailure};
@@ -33,8 +32,7 @@ impl Lab {
         let t0 = Instant::now();
         let mut fw = Forwarder::new(opts, [42; 32], t0);
         let ups: Vec<SocketAddr> = upstreams.iter().map(|s| sa(s)).collect();
-        fw.handle(Input::UpstreamsChanged(&ups), t0);
-        drain(&mut fw);
+        drive::feed(&mut fw, Input::UpstreamsChanged(&ups), t0);
         Lab { fw, t0, now: t0 }
     }
 
@@ -43,8 +41,7 @@ impl Lab {
     }
 
     fn ev(&mut self, e: Input<'_>) -> Vec<Action> {
-        self.fw.handle(e, self.now);
-        drain(&mut self.fw)
+        drive::feed(&mut self.fw, e, self.now)
     }
 
     fn udp_query(
@@ -65,8 +62,7 @@ impl Lab {
     }
 
     fn timer(&mut self) -> Vec<Action> {
-        self.fw.handle_timeout(self.now);
-        drain(&mut self.fw)
+        drive::timeout(&mut self.fw, self.now)
     }
 }
 

@@ -12,7 +12,7 @@ use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use cpe_daemon::Engine as _;
-use cpe_daemon::engine::drive::drain;
+use cpe_daemon::engine::drive::{drain, feed};
 use cpe_dhcp6c::{Action, AddressMode, Client, ClientConfig, Input};
 use cpe_wire::dhcpv6::{DhcpOption, Duid, IaPd, IaPrefix, Message, MessageType, StatusCode, Status};
 use libfuzzer_sys::fuzz_target;
@@ -78,12 +78,6 @@ fn answer(to: &Message, inp: &mut Reader<'_>) -> Option<Vec<u8>> {
     }
     m.options.push(DhcpOption::IaPd(IaPd { iaid, t1, t2, options }));
     m.to_bytes().ok()
-}
-
-/// One input, then every action it queued.
-fn feed(client: &mut Client, input: Input<'_>, now: Instant) -> Vec<Action> {
-    client.handle(input, now);
-    drain(client)
 }
 
 fuzz_target!(|data: &[u8]| {

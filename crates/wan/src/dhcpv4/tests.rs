@@ -3,7 +3,7 @@
 
 use super::engine::*;
 use cpe_daemon::Engine as _;
-use cpe_daemon::engine::drive::drain;
+use cpe_daemon::engine::drive::{feed, timeout};
 use cpe_wire::dhcpv4::*;
 use proptest::prelude::*;
 use std::net::Ipv4Addr;
@@ -12,18 +12,6 @@ use std::time::{Duration, Instant};
 const MAC: [u8; 6] = [2, 0, 0, 0, 2, 1];
 const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
-
-/// One input, then every action it queued.
-fn feed(e: &mut Client, input: Input, now: Instant) -> Vec<Action> {
-    e.handle(input, now);
-    drain(e)
-}
-
-/// Time passes to `now`, then every action that queued.
-fn tick(e: &mut Client, now: Instant) -> Vec<Action> {
-    e.handle_timeout(now);
-    drain(e)
-}
 
 fn sent(actions: &[Action]) -> Vec<(Message, Destination)> {
     actions
@@ -126,7 +114,7 @@ fn discover_backs_off_4_8_16_32_64_with_one_second_jitter() {
     for _ in 0..7 {
         let d = c.poll_timeout().unwrap();
         gaps.push((d - last).as_millis() as i64);
-        let a = tick(&mut c, d);
+        let a = timeout(&mut c, d);
         assert_eq!(sent(&a).len(), 1);
         last = d;
     }
@@ -145,7 +133,7 @@ fn discover_backs_off_4_8_16_32_64_with_one_second_jitter() {
 fn renew_at_t1_is_unicast_and_an_ack_extends_the_lease() {
     let t0 = Instant::now();
     let (mut c, l) = bound(t0, 3600);
-    let a = tick(&mut c, l.t1);
+    let a = timeout(&mut c, l.t1);
     let (renew, dst) = sent(&a).remove(0);
     assert_eq!(c.state(), State::Renewing);
     assert_eq!(dst, Destination::Unicast(SERVER));
@@ -175,7 +163,7 @@ fn silent_server_leads_to_rebind_then_expiry_and_withdrawal() {
     let mut deconfigured = None;
     while let Some(d) = c.poll_timeout() {
         now = d;
-        let a = tick(&mut c, now);
+        let a = timeout(&mut c, now);
         for (_, dst) in sent(&a) {
             match dst {
                 Destination::Unicast(_) => unicast += 1,
@@ -238,7 +226,7 @@ fn unanswered_reboot_gives_up_after_four_requests() {
     let mut requests = 1;
     loop {
         let d = c.poll_timeout().unwrap();
-        let a = tick(&mut c, d);
+        let a = timeout(&mut c, d);
         let (m, _) = sent(&a).remove(0);
         if m.options.message_type == Some(MessageType::Discover) {
             break;
@@ -274,9 +262,9 @@ fn link_down_stops_sending_and_keeps_the_lease_until_expiry() {
         Some(l.expires),
         "no renew timer without a link"
     );
-    let a = tick(&mut c, l.t1);
+    let a = timeout(&mut c, l.t1);
     assert!(sent(&a).is_empty());
-    let a = tick(&mut c, l.expires);
+    let a = timeout(&mut c, l.expires);
     assert!(a.iter().any(|x| matches!(x, Action::Deconfigure(_))));
     assert!(sent(&a).is_empty());
     assert_eq!(c.state(), State::Idle);

@@ -2,21 +2,9 @@
 
 use super::*;
 use cpe_daemon::Engine as _;
-use cpe_daemon::engine::drive::drain;
+use cpe_daemon::engine::drive::{feed, timeout};
 
 const WAN: &str = "wan0";
-
-/// One input, then every action it queued.
-fn feed(e: &mut Tracker, input: Input, now: Instant) -> Vec<Action> {
-    e.handle(input, now);
-    drain(e)
-}
-
-/// Time passes to `now`, then every action that queued.
-fn tick(e: &mut Tracker, now: Instant) -> Vec<Action> {
-    e.handle_timeout(now);
-    drain(e)
-}
 
 fn tracker() -> Tracker {
     Tracker::new(TrackerConfig {
@@ -200,7 +188,7 @@ fn solicitations_back_off_to_an_hour_and_stop_on_ra() {
             break;
         }
         now = d;
-        if rs_count(&tick(&mut t, now)) == 1 {
+        if rs_count(&timeout(&mut t, now)) == 1 {
             sent_at.push(now);
         }
     }
@@ -247,9 +235,9 @@ fn rdnss_expires_and_router_lifetime_end_restarts_solicitation() {
     let mut short = ra(30);
     short.rdnss = vec![("2001:db8::53".parse().unwrap(), 10)];
     feed(&mut t, Input::Ra(short), t0);
-    let f = last_facts(&tick(&mut t, t0 + Duration::from_secs(10))).unwrap();
+    let f = last_facts(&timeout(&mut t, t0 + Duration::from_secs(10))).unwrap();
     assert!(f.dns_servers.is_empty());
-    let a = tick(&mut t, t0 + Duration::from_secs(30));
+    let a = timeout(&mut t, t0 + Duration::from_secs(30));
     assert_eq!(rs_count(&a), 1, "router lifetime over: solicit again");
     let f = last_facts(&a).unwrap();
     assert_eq!(f.reason, "waiting for a Router Advertisement on wan0");
@@ -310,7 +298,7 @@ fn facts_are_published_only_on_change_and_addresses_are_ordered() {
     let t0 = Instant::now();
     let mut t = tracker();
     assert!(last_facts(&feed(&mut t, link(true), t0)).is_some());
-    assert!(last_facts(&tick(&mut t, t0)).is_none());
+    assert!(last_facts(&timeout(&mut t, t0)).is_none());
     let up = |s: &str| {
         Input::AddressUp(AddrView {
             net: s.parse().unwrap(),
@@ -457,7 +445,7 @@ fn forged_withdrawal_flood_is_answered_by_at_most_one_rs_per_second() {
         // The genuine router answers every forged RA 10 ms later.
         let answer = now + Duration::from_millis(10);
         sent += rs_count(&feed(&mut t, Input::Ra(ra(1800)), answer));
-        sent += rs_count(&tick(&mut t, answer));
+        sent += rs_count(&timeout(&mut t, answer));
     }
     assert!((9..=11).contains(&sent), "{sent} RS in 10 s");
 }
