@@ -86,34 +86,24 @@ pub async fn run(
             biased;
             r = recv(d.icmp.as_ref(), &mut buf) => {
                 match r {
-                    Ok(rx) => d.on_icmp(buf.get(..rx.len).unwrap_or(&[]), rx, &mut pending),
+                    Ok(rx) => {
+                        d.on_icmp(buf.get(..rx.len).unwrap_or(&[]), rx, &mut pending);
+                        // The kernel acts on an RA in the same receive path
+                        // that queued our copy, so the route change it made is
+                        // already queued on the monitor: take it now, so an
+                        // RA and its route are judged as one (a genuine answer
+                        // to our RS is never reported as "no default route is
+                        // installed" for the moment before the notification
+                        // is read).
+                        d.take_events(&mut monitor, Vec::new(), &mut nl, &mut pending)?;
+                    }
                     Err(e) => {
                         log::warn!("ICMPv6 receive on {}: {e}", d.ifname);
                         d.icmp = None;
                     }
                 }
             }
-            ev = monitor.next() => {
-                // Take everything already queued, so a burst (stale events
-                // behind a fresh dump, an interface flap) is judged as a
-                // whole and published once.
-                let mut events = vec![ev?];
-                while let Some(more) = monitor.try_next()? {
-                    events.push(more);
-                }
-                d.counters.netlink_malformed = monitor.malformed();
-                for ev in events {
-                    if matches!(ev, Event::Overrun) {
-                        log::warn!("netlink monitor overrun; re-reading link, addresses and routes");
-                        pending.extend(d.attach(&mut nl)?);
-                        continue;
-                    }
-                    match d.wan.on_event(ev) {
-                        Some(inputs) => pending.extend(inputs),
-                        None => pending.extend(d.attach(&mut nl)?),
-                    }
-                }
-            }
+            ev = monitor.next() => d.take_events(&mut monitor, vec![ev?], &mut nl, &mut pending)?,
             r = recv4(d.dhcp4.as_ref(), &mut buf4) => {
                 match r {
                     Ok((n, _from)) => {
@@ -178,6 +168,34 @@ impl Driver {
             };
         }
         Ok(inputs)
+    }
+
+    /// Turns `events` and every notification already queued on `monitor`
+    /// into tracker inputs: a burst (stale events behind a fresh dump, an
+    /// interface flap) is judged as a whole and published once.
+    fn take_events(
+        &mut self,
+        monitor: &mut Monitor,
+        mut events: Vec<Event>,
+        nl: &mut Netlink,
+        pending: &mut Vec<Input>,
+    ) -> io::Result<()> {
+        while let Some(more) = monitor.try_next()? {
+            events.push(more);
+        }
+        self.counters.netlink_malformed = monitor.malformed();
+        for ev in events {
+            if matches!(ev, Event::Overrun) {
+                log::warn!("netlink monitor overrun; re-reading link, addresses and routes");
+                pending.extend(self.attach(nl)?);
+                continue;
+            }
+            match self.wan.on_event(ev) {
+                Some(inputs) => pending.extend(inputs),
+                None => pending.extend(self.attach(nl)?),
+            }
+        }
+        Ok(())
     }
 
     /// Feeds the DHCPv4 client; lease changes become tracker inputs.
