@@ -15,6 +15,7 @@
 
 mod args;
 pub mod config;
+pub mod counters;
 pub mod dhcpv4;
 pub mod engine;
 pub mod ipoe;

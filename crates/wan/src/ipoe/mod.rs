@@ -23,7 +23,7 @@ use std::io;
 use std::time::{Duration, Instant};
 use tokio::time::sleep_until;
 
-pub use status::Counters;
+pub use crate::counters::Counters;
 
 /// How often the status object is refreshed even without changes, so ages
 /// and remaining lifetimes stay current on the console.
