@@ -247,7 +247,7 @@ impl Driver {
             }
         }
         let Some(f) = facts else { return false };
-        log::info!("wan {}: {}: {}", f.interface, state_word(f.state), f.reason);
+        log::info!("{}: {}: {}", f.interface, state_word(f.state), f.reason);
         outlet.publish(&f);
         true
     }
