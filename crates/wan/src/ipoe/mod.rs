@@ -221,12 +221,13 @@ impl Driver {
         outlet: &mut Outlet,
     ) -> bool {
         let mut facts = None;
-        // The DHCPv4 client follows the link as the tracker sees it and runs
-        // its timers; its lease changes go back into the tracker.
+        // A due timer first: the loop's sleep ends at the earliest deadline.
         if self.tracker.poll_timeout().is_some_and(|t| t <= now) {
             self.tracker.handle_timeout(now);
             self.tracker_actions(&mut facts);
         }
+        // The DHCPv4 client follows the link as the tracker sees it and runs
+        // its timers; its lease changes go back into the tracker.
         for round in 0..2 {
             for input in inputs.drain(..) {
                 self.tracker.handle(input, now);
