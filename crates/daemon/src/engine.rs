@@ -65,6 +65,19 @@ pub mod drive {
         std::iter::from_fn(|| engine.poll_action()).collect()
     }
 
+    /// Feeds one input at `now` and returns every action it queued.
+    pub fn feed<E: Engine>(engine: &mut E, input: E::Input<'_>, now: Instant) -> Vec<E::Action> {
+        engine.handle(input, now);
+        drain(engine)
+    }
+
+    /// Lets time pass to `now` once (whether or not a deadline is due, as a
+    /// driver that wakes early would) and returns every action queued.
+    pub fn timeout<E: Engine>(engine: &mut E, now: Instant) -> Vec<E::Action> {
+        engine.handle_timeout(now);
+        drain(engine)
+    }
+
     /// Fires every deadline up to and including `until`, each at its own
     /// instant (as a real driver would), and returns the actions in order.
     /// Stops after `max_steps` deadlines so an engine that keeps re-arming

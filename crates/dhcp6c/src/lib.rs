@@ -1,8 +1,10 @@
 //! DHCPv6 client for the router's WAN (RFC 8415, prefix delegation first).
 //!
-//! The protocol lives in [`client::Client`], a sans-IO state machine: events
-//! in (packets, ticks, link and RA changes, teardown), actions out (packets
-//! to send, binding updates to publish), with time passed in. The tokio
+//! The protocol lives in [`engine::Client`], a sans-IO state machine on the
+//! router's one engine contract ([`cpe_daemon::Engine`]): inputs in (packets,
+//! link and RA changes, a restored lease, teardown), timeouts, actions
+//! pulled (packets to send, binding updates to publish), with time passed
+//! in. The tokio
 //! driver (`driver`) owns the socket, persistence, routes and the bus.
 //! Timers follow RFC 8415 section 15 exactly (see [`retransmit`]), which
 //! also sets the floor of how fast a prefix can arrive: the random 0..1 s
@@ -13,10 +15,10 @@
 //! The client is link-agnostic: the same engine runs on the IPoE WAN and on
 //! a PPPoE session's ppp interface.
 
-pub mod client;
 pub mod config;
 pub mod counters;
 pub mod driver;
+pub mod engine;
 mod incoming;
 pub mod lease;
 mod outgoing;
@@ -24,10 +26,10 @@ pub mod retransmit;
 pub mod rng;
 pub mod saved;
 
-pub use client::{
-    Action, Client, Event, INFORM_RETRY, LeaseUpdate, OtherConfig, Refusal, State, UpdateReason,
-};
 pub use config::{AddressMode, ClientConfig, IaKind, iaid_for};
 pub use driver::main;
+pub use engine::{
+    Action, Client, INFORM_RETRY, Input, LeaseUpdate, OtherConfig, Refusal, State, UpdateReason,
+};
 pub use lease::{DelegatedPrefix, Lease, LeasedAddress};
 pub use saved::SavedLease;

@@ -8,11 +8,13 @@
 // Test helpers outside `#[test]` functions: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive;
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
 use cpe_dhcp6c::{
-    Action, AddressMode, Client, ClientConfig, Event, INFORM_RETRY, LeaseUpdate, Refusal,
+    Action, AddressMode, Client, ClientConfig, INFORM_RETRY, Input, LeaseUpdate, Refusal,
     SavedLease, State, UpdateReason,
 };
 use cpe_wire::dhcpv6::{
@@ -101,8 +103,8 @@ impl Lab {
         }
     }
 
-    fn event(&mut self, e: Event<'_>) {
-        let actions = self.client.handle(e, self.now);
+    fn event(&mut self, e: Input<'_>) {
+        let actions = drive::feed(&mut self.client, e, self.now);
         self.record(actions);
     }
 
@@ -110,12 +112,13 @@ impl Lab {
     fn run_until(&mut self, until: Duration) {
         let end = self.t0 + until;
         let mut ticks = 0;
-        while let Some(d) = self.client.next_deadline() {
+        while let Some(d) = self.client.poll_timeout() {
             if d > end {
                 break;
             }
             self.now = self.now.max(d);
-            self.event(Event::Tick);
+            let actions = drive::timeout(&mut self.client, self.now);
+            self.record(actions);
             ticks += 1;
             assert!(ticks < 100_000, "engine keeps waking without progress");
         }
@@ -128,7 +131,7 @@ impl Lab {
     }
 
     fn deliver(&mut self, bytes: &[u8]) {
-        self.event(Event::Packet(bytes));
+        self.event(Input::Packet(bytes));
     }
 
     fn last(&self) -> &Message {
@@ -145,7 +148,7 @@ impl Lab {
 
     /// Solicit (answered by rapid-commit-less Advertise + Reply) to Bound.
     fn bind(&mut self, ia: DhcpOption) {
-        self.event(Event::Start);
+        self.event(Input::Start);
         self.run_for(secs(1.0));
         let solicit = self.last().clone();
         assert_eq!(solicit.msg_type, MessageType::Solicit);
@@ -233,7 +236,7 @@ fn gaps(times: &[Duration]) -> Vec<f64> {
 #[test]
 fn solicit_backs_off_to_sol_max_rt_with_rfc_jitter() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     assert_eq!(lab.client.state(), State::Soliciting);
     assert!(lab.sent.is_empty(), "SOL_MAX_DELAY: nothing at t=0");
     lab.run_until(secs(6.0 * 3600.0));
@@ -292,7 +295,7 @@ fn solicit_backs_off_to_sol_max_rt_with_rfc_jitter() {
 #[test]
 fn server_sol_max_rt_caps_backoff_and_bad_values_are_ignored() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     // Out of bounds (60..=86400): ignored.
@@ -337,10 +340,10 @@ fn server_sol_max_rt_caps_backoff_and_bad_values_are_ignored() {
 #[test]
 fn advertises_are_collected_for_the_first_rt_and_the_best_is_requested() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
-    let first_rt_ends = lab.client.next_deadline().unwrap();
+    let first_rt_ends = lab.client.poll_timeout().unwrap();
     lab.deliver(&answer(
         &s,
         MessageType::Advertise,
@@ -379,7 +382,7 @@ fn advertises_are_collected_for_the_first_rt_and_the_best_is_requested() {
 #[test]
 fn preference_255_requests_at_once_and_late_advertise_is_taken_immediately() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     lab.deliver(&answer(
@@ -393,7 +396,7 @@ fn preference_255_requests_at_once_and_late_advertise_is_taken_immediately() {
 
     // No Advertise during the first RT: the first one after it is taken.
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(2.5));
     assert_eq!(lab.sent_of(MessageType::Solicit).len(), 2);
     let s = lab.last().clone();
@@ -410,7 +413,7 @@ fn preference_255_requests_at_once_and_late_advertise_is_taken_immediately() {
 #[test]
 fn request_gives_up_after_req_max_rc_and_solicits_again() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     lab.deliver(&answer(
@@ -443,7 +446,7 @@ fn rapid_commit_binds_in_two_messages() {
     let mut cfg = config();
     cfg.rapid_commit = true;
     let mut lab = Lab::new(cfg);
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     assert!(s.has_rapid_commit());
@@ -484,7 +487,7 @@ fn reply_to_solicit_without_rapid_commit_option_is_dropped() {
     let mut cfg = config();
     cfg.rapid_commit = true;
     let mut lab = Lab::new(cfg);
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     lab.deliver(&answer(
@@ -683,7 +686,7 @@ fn zero_t1_t2_are_derived_from_preferred_lifetime() {
 #[test]
 fn t1_greater_than_t2_discards_the_ia() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     lab.deliver(&answer(
@@ -708,15 +711,14 @@ fn restart_resumes_persisted_lease_with_a_verifying_rebind_and_no_release() {
     let mut lab = Lab::with_seed(config(), 99);
     let loaded: SavedLease = serde_json::from_str(&json).unwrap();
     let lease = loaded.restore(lab.now, 1_000_050).unwrap();
-    let actions = lab.client.restore(lease);
-    lab.record(actions);
+    lab.event(Input::Restore(lease));
     let u = &lab.updates[0];
     assert_eq!(u.reason, UpdateReason::Restored);
     assert_eq!(u.prefixes[0].prefix, net("2001:db8:1::/56"));
     assert_eq!(u.prefixes[0].valid_until, Some(lab.now + secs(7150.0)));
     assert_eq!(lab.client.lease().unwrap().t1, Some(lab.now + secs(1750.0)));
 
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     assert_eq!(lab.client.state(), State::Rebinding);
     lab.run_for(secs(30.0));
     let rebinds = lab.sent_of(MessageType::Rebind);
@@ -755,9 +757,8 @@ fn restart_rebind_answered_with_a_new_prefix_reports_old_and_new() {
     before.bind(ia_pd(1800, 2880, &[("2001:db8:1::/56", 3600, 7200)]));
     let saved = SavedLease::capture(before.client.lease().unwrap(), before.now, 500);
     let mut lab = Lab::new(config());
-    let actions = lab.client.restore(saved.restore(lab.now, 500).unwrap());
-    lab.record(actions);
-    lab.event(Event::Start);
+    lab.event(Input::Restore(saved.restore(lab.now, 500).unwrap()));
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let rebind = lab.last().clone();
     assert_eq!(rebind.msg_type, MessageType::Rebind);
@@ -782,10 +783,10 @@ fn restart_rebind_answered_with_a_new_prefix_reports_old_and_new() {
 fn pause_and_start_never_release() {
     let mut lab = Lab::new(config());
     lab.bind(ia_pd(100, 160, &[("2001:db8:1::/56", 200, 300)]));
-    lab.event(Event::Pause);
+    lab.event(Input::Pause);
     assert_eq!(lab.client.state(), State::Idle);
     lab.run_for(secs(50.0));
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     assert_eq!(lab.last().msg_type, MessageType::Rebind);
     assert!(lab.sent_of(MessageType::Release).is_empty());
@@ -796,7 +797,7 @@ fn pause_and_start_never_release() {
 fn teardown_releases_with_rel_max_rc_and_withdraws_at_once() {
     let mut lab = Lab::new(config());
     lab.bind(ia_pd(100, 160, &[("2001:db8:1::/56", 200, 300)]));
-    lab.event(Event::Teardown);
+    lab.event(Input::Teardown);
     let u = lab.updates.last().unwrap();
     assert_eq!(u.reason, UpdateReason::Released);
     assert!(u.prefixes.is_empty());
@@ -814,12 +815,12 @@ fn teardown_releases_with_rel_max_rc_and_withdraws_at_once() {
     // Answered Release ends at once.
     let mut lab = Lab::new(config());
     lab.bind(ia_pd(100, 160, &[("2001:db8:1::/56", 200, 300)]));
-    lab.event(Event::Teardown);
+    lab.event(Input::Teardown);
     let rel = lab.last().clone();
     lab.deliver(&answer(&rel, MessageType::Reply, 1, vec![]));
     assert_eq!(lab.released, 1);
     assert_eq!(lab.sent_of(MessageType::Release).len(), 1);
-    assert_eq!(lab.client.next_deadline(), None);
+    assert_eq!(lab.client.poll_timeout(), None);
 }
 
 #[test]
@@ -827,16 +828,16 @@ fn ia_na_follows_ra_managed_flag_in_auto_mode() {
     let mut cfg = config();
     cfg.request_address = AddressMode::Auto;
     let mut lab = Lab::new(cfg.clone());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     assert_eq!(lab.last().ia_nas().count(), 0);
 
     let mut lab = Lab::new(cfg);
-    lab.event(Event::RaFlags {
+    lab.event(Input::RaFlags {
         managed: true,
         other: true,
     });
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     assert_eq!(s.ia_nas().next().unwrap().iaid, IAID_NA);
@@ -873,7 +874,7 @@ fn ia_na_follows_ra_managed_flag_in_auto_mode() {
 #[test]
 fn malformed_and_unexpected_messages_are_counted_and_change_nothing() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     let good = answer(
@@ -995,7 +996,7 @@ fn oro_of(m: &Message) -> Vec<u16> {
 #[test]
 fn refused_solicit_falls_back_to_information_request_and_keeps_soliciting() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let solicit = lab.last().clone();
     assert_eq!(solicit.msg_type, MessageType::Solicit);
@@ -1085,7 +1086,7 @@ fn refused_solicit_falls_back_to_information_request_and_keeps_soliciting() {
 #[test]
 fn information_refresh_time_has_a_floor() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     lab.deliver(&answer(
@@ -1119,11 +1120,11 @@ fn information_refresh_time_has_a_floor() {
 #[test]
 fn ra_other_flag_and_silent_solicits_try_information_request_then_back_off() {
     let mut lab = Lab::new(config());
-    lab.event(Event::RaFlags {
+    lab.event(Input::RaFlags {
         managed: false,
         other: true,
     });
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(60.0));
     let kinds: Vec<MessageType> = lab.sent.iter().map(|(_, m)| m.msg_type).collect();
     let first_ir = kinds
@@ -1166,7 +1167,7 @@ fn ra_other_flag_and_silent_solicits_try_information_request_then_back_off() {
 #[test]
 fn no_fallback_without_refusal_or_o_flag() {
     let mut lab = Lab::new(config());
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(300.0));
     assert!(lab.sent_of(MessageType::InformationRequest).is_empty());
 }
@@ -1179,7 +1180,7 @@ fn refusal_in_rapid_commit_reply_is_reported_and_cleared_by_a_binding() {
     let mut cfg = config();
     cfg.rapid_commit = true;
     let mut lab = Lab::new(cfg);
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     let mut refuse = vec![DhcpOption::RapidCommit, ia_pd_status(Status::NoPrefixAvail)];
@@ -1250,7 +1251,7 @@ fn bound_with_address(with_prefix: bool) -> Lab {
     if with_prefix {
         ias.push(ia_pd(0, 0, &[("2001:db8:1::/56", 3000, 4000)]));
     }
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     lab.deliver(&answer(&s, MessageType::Advertise, 1, ias.clone()));
@@ -1266,7 +1267,7 @@ fn bound_with_address(with_prefix: bool) -> Lab {
 fn dad_failure_withdraws_the_address_and_declines_it() {
     let mut lab = bound_with_address(true);
     let addr: Ipv6Addr = "2001:db8::abcd".parse().unwrap();
-    lab.event(Event::DadFailed(addr));
+    lab.event(Input::DadFailed(addr));
     let u = lab.updates.last().unwrap();
     assert_eq!(u.reason, UpdateReason::Declined);
     assert!(u.addresses.is_empty());
@@ -1287,7 +1288,7 @@ fn dad_failure_withdraws_the_address_and_declines_it() {
     assert!(lab.client.lease().unwrap().addresses.is_empty());
     // An unknown address changes nothing.
     let sent = lab.sent.len();
-    lab.event(Event::DadFailed("2001:db8::1".parse().unwrap()));
+    lab.event(Input::DadFailed("2001:db8::1".parse().unwrap()));
     assert_eq!(lab.sent.len(), sent);
 }
 
@@ -1296,7 +1297,7 @@ fn dad_failure_withdraws_the_address_and_declines_it() {
 #[test]
 fn unanswered_decline_gives_up_after_four_and_solicits_when_nothing_is_left() {
     let mut lab = bound_with_address(false);
-    lab.event(Event::DadFailed("2001:db8::abcd".parse().unwrap()));
+    lab.event(Input::DadFailed("2001:db8::abcd".parse().unwrap()));
     lab.run_for(secs(30.0));
     assert_eq!(lab.sent_of(MessageType::Decline).len(), 4);
     assert!(

@@ -1,7 +1,9 @@
 //! The forwarder state machine.
 //!
-//! [`Forwarder::handle`] takes one [`Event`] at `now` and appends the
-//! resulting [`Action`]s; it never reads a clock or touches a socket. The
+//! [`Forwarder`] follows the router's one engine contract,
+//! [`cpe_daemon::Engine`]: it takes one [`Input`] at `now`, queues the
+//! resulting [`Action`]s for the driver to pull, and tells when its next
+//! timer is due; it never reads a clock or touches a socket. The
 //! outstanding-query table holds one entry per (name, type, class, DO, CD):
 //! identical client questions join it, so a burst of the same lookup costs
 //! one upstream query. Each upstream attempt has its own socket (fresh random
@@ -10,17 +12,18 @@
 //! question. Every table is bounded and each refusal is counted by reason.
 
 use crate::cache::{Cache, CacheKey};
-use crate::local::{LocalConfig, LocalNames};
+use crate::config::ForwarderConfig;
+use crate::counters::{Counters, DropReason};
+use crate::local::LocalNames;
 use crate::message::{
     self, Answer, AnswerParts, ClientQuery, ClientView, QueryReject, ReplyReject,
     parse_upstream_reply,
 };
 use crate::rng::Rng;
-use crate::stats::{Counters, DropReason};
 use crate::upstream::{UpstreamStatus, Upstreams};
 use crate::wire::{self, Header, NameBuf, Question, rcode};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -30,60 +33,9 @@ pub type ConnId = u64;
 /// TCP connection per attempt; never reused).
 pub type SockId = u64;
 
-/// Tunables; defaults suit a home router.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Cache bound in entries (`dns.cache_size`).
-    pub cache_size: usize,
-    /// Outstanding upstream questions; beyond this clients get SERVFAIL.
-    pub max_outstanding: usize,
-    /// Clients waiting on one outstanding question.
-    pub max_waiters: usize,
-    /// Concurrent LAN TCP connections; further ones are closed at once.
-    pub max_tcp_clients: usize,
-    /// Concurrent LAN TCP connections from one client address, so one host
-    /// cannot take every slot.
-    pub max_tcp_per_client: usize,
-    /// Time a new LAN TCP connection has to deliver its first whole message
-    /// (a slowloris that sends nothing, or only a length prefix, is closed).
-    pub tcp_first_message: Duration,
-    /// Queries in flight per LAN TCP connection.
-    pub max_tcp_pipeline: usize,
-    /// Idle time after which a LAN TCP connection is closed (RFC 7766 6.2.3).
-    pub tcp_idle: Duration,
-    /// Total time a query may wait for upstreams before SERVFAIL.
-    pub query_deadline: Duration,
-    /// Time allowed for a TCP retry of a truncated answer.
-    pub upstream_tcp_timeout: Duration,
-    /// Interfaces queries may arrive on (indexes); empty = the driver
-    /// already restricts sockets to LAN interfaces.
-    pub lan_ifaces: Vec<u32>,
-    /// Local names.
-    pub local: LocalConfig,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            cache_size: 10_000,
-            max_outstanding: 2048,
-            max_waiters: 64,
-            max_tcp_clients: 64,
-            max_tcp_per_client: 16,
-            tcp_first_message: Duration::from_secs(2),
-            max_tcp_pipeline: 32,
-            tcp_idle: Duration::from_secs(10),
-            query_deadline: Duration::from_secs(4),
-            upstream_tcp_timeout: Duration::from_secs(3),
-            lan_ifaces: Vec::new(),
-            local: LocalConfig::default(),
-        }
-    }
-}
-
 /// Something that happened, as seen by the driver.
 #[derive(Debug, Clone, Copy)]
-pub enum Event<'a> {
+pub enum Input<'a> {
     /// A UDP datagram on a listening socket.
     ClientUdp {
         /// Client address and port.
@@ -146,8 +98,6 @@ pub enum Event<'a> {
     UpstreamsChanged(&'a [SocketAddr]),
     /// The router's LAN addresses changed (interface index, address).
     LanAddrsChanged(&'a [(u32, IpAddr)]),
-    /// The armed timer fired (or any wake-up: timers are checked against `now`).
-    Timer,
 }
 
 /// Why an upstream socket failed, as far as the kernel tells.
@@ -217,7 +167,7 @@ pub enum Action {
         data: Vec<u8>,
     },
     /// Open a TCP connection to `upstream` and send `data` (length-prefixed
-    /// by the driver); deliver the first reply as [`Event::UpstreamTcp`].
+    /// by the driver); deliver the first reply as [`Input::UpstreamTcp`].
     OpenUpstreamTcp {
         /// New connection's id.
         sock: SockId,
@@ -231,8 +181,6 @@ pub enum Action {
         /// Socket.
         sock: SockId,
     },
-    /// Call `handle(Event::Timer, ..)` at this time (replaces earlier ones).
-    ArmTimer(Instant),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,7 +298,7 @@ pub struct Status {
 
 /// The DNS forwarder engine.
 pub struct Forwarder {
-    opts: Options,
+    opts: ForwarderConfig,
     rng: Rng,
     cache: Cache,
     local: LocalNames,
@@ -362,7 +310,10 @@ pub struct Forwarder {
     probes: HashMap<SockId, Probe>,
     tcp_clients: HashMap<ConnId, TcpClient>,
     timers: BinaryHeap<Reverse<(Instant, TimerKind)>>,
-    armed: Option<Instant>,
+    /// Actions not yet pulled by the driver, oldest first.
+    queue: VecDeque<Action>,
+    /// Reused buffer the handlers append to (no allocation per packet).
+    scratch: Vec<Action>,
     next_sock: SockId,
     next_serial: u64,
     last_good: Option<CacheKey>,
@@ -374,7 +325,7 @@ pub struct Forwarder {
 impl Forwarder {
     /// A forwarder with its RNG keyed by `seed` (32 bytes from getrandom in
     /// production) and `now` as its time origin.
-    pub fn new(opts: Options, seed: [u8; 32], now: Instant) -> Forwarder {
+    pub fn new(opts: ForwarderConfig, seed: [u8; 32], now: Instant) -> Forwarder {
         Forwarder {
             cache: Cache::new(opts.cache_size, now),
             local: LocalNames::new(&opts.local),
@@ -387,7 +338,8 @@ impl Forwarder {
             probes: HashMap::new(),
             tcp_clients: HashMap::new(),
             timers: BinaryHeap::new(),
-            armed: None,
+            queue: VecDeque::new(),
+            scratch: Vec::new(),
             next_sock: 1,
             next_serial: 1,
             last_good: None,
@@ -411,13 +363,6 @@ impl Forwarder {
     /// Cache entries.
     pub fn cache_len(&self) -> usize {
         self.cache.len()
-    }
-
-    /// Applies new options from a config reload; the cache is kept (its
-    /// bound applies from the next insertion).
-    pub fn reconfigure(&mut self, opts: Options) {
-        self.local = LocalNames::new(&opts.local);
-        self.opts = opts;
     }
 
     /// Status snapshot; also restarts the queries-per-second window.
@@ -453,10 +398,10 @@ impl Forwarder {
         }
     }
 
-    /// Processes one event at `now`, appending actions to `out`.
-    pub fn handle(&mut self, event: Event<'_>, now: Instant, out: &mut Vec<Action>) {
-        match event {
-            Event::ClientUdp {
+    /// Processes one input at `now`, appending actions to `out`.
+    fn input(&mut self, input: Input<'_>, now: Instant, out: &mut Vec<Action>) {
+        match input {
+            Input::ClientUdp {
                 peer,
                 local,
                 iface,
@@ -476,7 +421,7 @@ impl Forwarder {
                     );
                 }
             }
-            Event::ClientTcpOpened {
+            Input::ClientTcpOpened {
                 conn,
                 peer,
                 local,
@@ -516,8 +461,8 @@ impl Forwarder {
                         .push(Reverse((now + first, TimerKind::ClientIdle(conn))));
                 }
             }
-            Event::ClientTcp { conn, data } => self.client_tcp(conn, data, now, out),
-            Event::ClientTcpClosed { conn } => {
+            Input::ClientTcp { conn, data } => self.client_tcp(conn, data, now, out),
+            Input::ClientTcpClosed { conn } => {
                 if let Some(c) = self.tcp_clients.get_mut(&conn) {
                     c.peer_closed = true;
                     if c.inflight == 0 {
@@ -526,37 +471,33 @@ impl Forwarder {
                     }
                 }
             }
-            Event::UpstreamUdp { sock, from, data } => {
+            Input::UpstreamUdp { sock, from, data } => {
                 self.upstream_reply(sock, Some(from), data, now, out)
             }
-            Event::UpstreamTcp { sock, data } => self.upstream_reply(sock, None, data, now, out),
-            Event::UpstreamError { sock, cause } => self.upstream_error(sock, cause, now, out),
-            Event::UpstreamsChanged(addrs) if self.upstreams.addrs() == addrs => {}
-            Event::UpstreamsChanged(addrs) => {
+            Input::UpstreamTcp { sock, data } => self.upstream_reply(sock, None, data, now, out),
+            Input::UpstreamError { sock, cause } => self.upstream_error(sock, cause, now, out),
+            Input::UpstreamsChanged(addrs) if self.upstreams.addrs() == addrs => {}
+            Input::UpstreamsChanged(addrs) => {
                 self.upstreams.set(addrs);
                 for p in self.slots.iter_mut().flatten() {
                     p.tried = 0;
                 }
                 log::info!(
-                    "dns: upstreams now {:?} (cache of {} entries kept)",
+                    "upstreams now {:?} (cache of {} entries kept)",
                     self.upstreams.addrs(),
                     self.cache.len()
                 );
             }
-            Event::LanAddrsChanged(addrs) => self.local.set_lan_addrs(addrs.to_vec()),
-            Event::Timer => self.timers_due(now, out),
+            Input::LanAddrsChanged(addrs) => self.local.set_lan_addrs(addrs.to_vec()),
         }
-        self.rearm(out);
     }
 
-    fn rearm(&mut self, out: &mut Vec<Action>) {
-        let next = self.timers.peek().map(|Reverse((t, _))| *t);
-        if next != self.armed {
-            self.armed = next;
-            if let Some(t) = next {
-                out.push(Action::ArmTimer(t));
-            }
-        }
+    /// Runs `step` with the reused action buffer and queues what it added.
+    fn queue_from(&mut self, step: impl FnOnce(&mut Self, &mut Vec<Action>)) {
+        let mut out = std::mem::take(&mut self.scratch);
+        step(self, &mut out);
+        self.queue.extend(out.drain(..));
+        self.scratch = out;
     }
 
     /// One warning per 10 s about clients over the per-client TCP cap (a
@@ -570,7 +511,7 @@ impl Forwarder {
         }
         self.tcp_cap_logged = Some(now);
         log::warn!(
-            "dns: TCP client {peer} already has {} connections open, further ones closed \
+            "TCP client {peer} already has {} connections open, further ones closed \
              ({} refused so far)",
             self.opts.max_tcp_per_client,
             self.counters.drops_of(DropReason::TcpPerClientFull)
@@ -1044,7 +985,7 @@ impl Forwarder {
             && let Some(backoff) = self.upstreams.on_tcp_failure(i, now)
         {
             log::warn!(
-                "dns: upstream {upstream} truncates over UDP and its TCP failed ({why}); \
+                "upstream {upstream} truncates over UDP and its TCP failed ({why}); \
                  no TCP to it for {} s, such questions get SERVFAIL meanwhile \
                  ({} TCP failures, {} truncated answers not retried so far)",
                 backoff.as_secs(),
@@ -1128,7 +1069,7 @@ impl Forwarder {
         };
         self.counters.drop(reason);
         log::debug!(
-            "dns: no upstream answered {} type {} ({})",
+            "no upstream answered {} type {} ({})",
             p.key.name,
             p.key.qtype,
             reason.name()
@@ -1268,7 +1209,7 @@ impl Forwarder {
                 key.checking_disabled,
             );
             let upstream = u.addr;
-            log::debug!("dns: probing upstream {upstream}");
+            log::debug!("probing upstream {upstream}");
             self.probes.insert(
                 sock,
                 Probe {
@@ -1338,3 +1279,29 @@ fn same_endpoint(a: SocketAddr, b: SocketAddr) -> bool {
 
 /// Header plus a typical question, for response buffer sizing.
 const HEADER_GUESS: usize = 64;
+
+impl cpe_daemon::Engine for Forwarder {
+    type Input<'a> = Input<'a>;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input<'_>, now: Instant) {
+        self.queue_from(|fw, out| fw.input(input, now, out));
+    }
+
+    /// Fires every timer due at `now` (retransmissions, query deadlines,
+    /// idle LAN TCP connections, upstream probes).
+    fn handle_timeout(&mut self, now: Instant) {
+        self.queue_from(|fw, out| fw.timers_due(now, out));
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.queue.pop_front()
+    }
+
+    /// The earliest timer. A timer whose subject is gone (an answered
+    /// attempt, a closed connection) still wakes the driver once, harmlessly:
+    /// dropping it here would cost a search of the heap on every poll.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+}

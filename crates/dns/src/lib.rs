@@ -1,17 +1,19 @@
 //! DNS forwarder with cache for the LAN.
 //!
-//! The engine ([`engine::Forwarder`]) is a sans-IO state machine: the tokio
-//! driver feeds it client and upstream packets and timer ticks with the
-//! current time and executes the actions it returns. All packet handling is
+//! The engine ([`engine::Forwarder`]) is a sans-IO state machine on the
+//! router's one engine contract ([`cpe_daemon::Engine`]): the tokio driver
+//! feeds it client and upstream packets and its timeouts with the current
+//! time and executes the actions it pulls. All packet handling is
 //! bounded and panic-free on hostile input (see `fuzz/`).
 
 pub mod cache;
+pub mod config;
+pub mod counters;
 pub mod driver;
 pub mod engine;
 pub mod local;
 pub mod message;
 pub mod rng;
-pub mod stats;
 pub mod upstream;
 pub mod wire;
 

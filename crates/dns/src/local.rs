@@ -62,7 +62,7 @@ impl LocalNames {
                     hosts.push((n.to_lowercase(), addrs.clone()));
                 }
                 None => {
-                    log::warn!("dns: local host name {full:?} is not a valid DNS name, skipped")
+                    log::warn!("local host name {full:?} is not a valid DNS name, skipped")
                 }
             }
         }

@@ -188,7 +188,7 @@ impl Upstreams {
         if let Some(u) = self.list.get_mut(idx) {
             if u.tcp_backoff != TCP_BACKOFF_FIRST {
                 log::info!(
-                    "dns: upstream {} answers over TCP again ({} TCP failures so far)",
+                    "upstream {} answers over TCP again ({} TCP failures so far)",
                     u.addr,
                     u.tcp_failures
                 );
@@ -270,7 +270,7 @@ impl Upstreams {
         u.answers += 1;
         u.consecutive_failures = 0;
         if u.down {
-            log::info!("dns: upstream {} answers again, marked up", u.addr);
+            log::info!("upstream {} answers again, marked up", u.addr);
         }
         u.down = false;
         u.probe_backoff = PROBE_FIRST;
@@ -287,9 +287,9 @@ impl Upstreams {
         if !u.down && (hard.is_some() || u.consecutive_failures >= DOWN_AFTER_TIMEOUTS) {
             u.down = true;
             match hard {
-                Some(why) => log::warn!("dns: upstream {} marked down ({why})", u.addr),
+                Some(why) => log::warn!("upstream {} marked down ({why})", u.addr),
                 None => log::warn!(
-                    "dns: upstream {} marked down ({} timeouts in a row)",
+                    "upstream {} marked down ({} timeouts in a row)",
                     u.addr,
                     u.consecutive_failures
                 ),

@@ -2,9 +2,11 @@
 //! real state machine with packets and `now` values and inspects actions.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-use cpe_dns::engine::{Action, Event, Forwarder, Options, SockId, UpstreamFailure};
+use cpe_daemon::engine::drive;
+use cpe_dns::config::ForwarderConfig;
+use cpe_dns::counters::DropReason;
+use cpe_dns::engine::{Action, Forwarder, Input, SockId, UpstreamFailure};
 use cpe_dns::local::{HostAddr, LocalConfig};
-use cpe_dns::stats::DropReason;
 use cpe_dns::wire::{
     self, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, Header, NameBuf, rcode,
     rtype,
@@ -26,12 +28,11 @@ struct Lab {
 }
 
 impl Lab {
-    fn new(opts: Options, upstreams: &[&str]) -> Lab {
+    fn new(opts: ForwarderConfig, upstreams: &[&str]) -> Lab {
         let t0 = Instant::now();
         let mut fw = Forwarder::new(opts, [42; 32], t0);
         let ups: Vec<SocketAddr> = upstreams.iter().map(|s| sa(s)).collect();
-        let mut out = Vec::new();
-        fw.handle(Event::UpstreamsChanged(&ups), t0, &mut out);
+        drive::feed(&mut fw, Input::UpstreamsChanged(&ups), t0);
         Lab { fw, t0, now: t0 }
     }
 
@@ -39,10 +40,8 @@ impl Lab {
         self.now = self.t0 + Duration::from_millis(ms);
     }
 
-    fn ev(&mut self, e: Event<'_>) -> Vec<Action> {
-        let mut out = Vec::new();
-        self.fw.handle(e, self.now, &mut out);
-        out
+    fn ev(&mut self, e: Input<'_>) -> Vec<Action> {
+        drive::feed(&mut self.fw, e, self.now)
     }
 
     fn udp_query(
@@ -54,7 +53,7 @@ impl Lab {
         edns: bool,
     ) -> Vec<Action> {
         let data = client_query(id, name, qtype, edns);
-        self.ev(Event::ClientUdp {
+        self.ev(Input::ClientUdp {
             peer: sa(peer),
             local: "192.168.1.1".parse().unwrap(),
             iface: 3,
@@ -63,7 +62,7 @@ impl Lab {
     }
 
     fn timer(&mut self) -> Vec<Action> {
-        self.ev(Event::Timer)
+        drive::timeout(&mut self.fw, self.now)
     }
 }
 
@@ -164,7 +163,7 @@ fn first_ttl(resp: &[u8]) -> u32 {
 
 #[test]
 fn miss_forwards_then_cache_answers_with_decremented_ttl() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let acts = lab.udp_query(
         "192.168.1.50:5000",
         0x1111,
@@ -184,7 +183,7 @@ fn miss_forwards_then_cache_answers_with_decremented_ttl() {
     );
     lab.at(20);
     let reply = answer_to(q, &[192, 0, 2, 7], 1, 300, 0);
-    let acts = lab.ev(Event::UpstreamUdp {
+    let acts = lab.ev(Input::UpstreamUdp {
         sock: *sock,
         from: sa(A_UP),
         data: &reply,
@@ -237,7 +236,7 @@ fn miss_forwards_then_cache_answers_with_decremented_ttl() {
 
 #[test]
 fn same_port_a_and_aaaa_are_independent() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let a = lab.udp_query("192.168.1.50:5353", 100, "host.example", rtype::A, false);
     let aaaa = lab.udp_query("192.168.1.50:5353", 101, "host.example", rtype::AAAA, false);
     let sa_ = upstream_sends(&a);
@@ -252,14 +251,14 @@ fn same_port_a_and_aaaa_are_independent() {
         60,
         0,
     );
-    let out6 = client_replies(&lab.ev(Event::UpstreamUdp {
+    let out6 = client_replies(&lab.ev(Input::UpstreamUdp {
         sock: s6[0].0,
         from: sa(A_UP),
         data: &r6,
     }));
     assert_eq!(Header::parse(&out6[0].1).unwrap().id, 101);
     let r4 = answer_to(&sa_[0].2, &[192, 0, 2, 1], 1, 60, 0);
-    let out4 = client_replies(&lab.ev(Event::UpstreamUdp {
+    let out4 = client_replies(&lab.ev(Input::UpstreamUdp {
         sock: sa_[0].0,
         from: sa(A_UP),
         data: &r4,
@@ -269,7 +268,7 @@ fn same_port_a_and_aaaa_are_independent() {
 
 #[test]
 fn identical_questions_join_one_upstream_query() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let first =
         upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "a.example", rtype::A, false));
     let second = lab.udp_query("192.168.1.60:2000", 2, "A.EXAMPLE", rtype::A, false);
@@ -278,7 +277,7 @@ fn identical_questions_join_one_upstream_query() {
     lab.udp_query("192.168.1.60:2000", 2, "A.EXAMPLE", rtype::A, false);
     assert_eq!(lab.fw.counters().drops_of(DropReason::DuplicateQuery), 1);
     let reply = answer_to(&first[0].2, &[192, 0, 2, 1], 1, 60, 0);
-    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+    let out = client_replies(&lab.ev(Input::UpstreamUdp {
         sock: first[0].0,
         from: sa(A_UP),
         data: &reply,
@@ -293,14 +292,14 @@ fn identical_questions_join_one_upstream_query() {
 
 #[test]
 fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "bank.example", rtype::A, false));
     let (sock, _, q) = &s[0];
     let good = answer_to(q, &[192, 0, 2, 1], 1, 60, 0);
     let evil = answer_to(q, &[6, 6, 6, 6], 1, 60, 0);
     // Wrong source port.
     assert!(
-        client_replies(&lab.ev(Event::UpstreamUdp {
+        client_replies(&lab.ev(Input::UpstreamUdp {
             sock: *sock,
             from: sa("192.0.2.53:5353"),
             data: &evil
@@ -312,7 +311,7 @@ fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
     let id = Header::parse(&wrong_id).unwrap().id.wrapping_add(1);
     wire::put_u16(&mut wrong_id, 0, id);
     assert!(
-        client_replies(&lab.ev(Event::UpstreamUdp {
+        client_replies(&lab.ev(Input::UpstreamUdp {
             sock: *sock,
             from: sa(A_UP),
             data: &wrong_id
@@ -328,7 +327,7 @@ fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
     );
     let wrong_q = answer_to(&other, &[6, 6, 6, 6], 1, 60, 0);
     assert!(
-        client_replies(&lab.ev(Event::UpstreamUdp {
+        client_replies(&lab.ev(Input::UpstreamUdp {
             sock: *sock,
             from: sa(A_UP),
             data: &wrong_q
@@ -338,7 +337,7 @@ fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
     // Garbage carrying the right ID.
     let garbage = [q[0], q[1], 3];
     assert!(
-        client_replies(&lab.ev(Event::UpstreamUdp {
+        client_replies(&lab.ev(Input::UpstreamUdp {
             sock: *sock,
             from: sa(A_UP),
             data: &garbage
@@ -355,7 +354,7 @@ fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
         ),
         (1, 1, 1, 1)
     );
-    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+    let out = client_replies(&lab.ev(Input::UpstreamUdp {
         sock: *sock,
         from: sa(A_UP),
         data: &good,
@@ -367,7 +366,7 @@ fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
 
 #[test]
 fn silent_upstream_fails_over_within_one_second() {
-    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP, B_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "x.example", rtype::A, false));
     assert_eq!(s[0].1, sa(A_UP));
     let mut retry = Vec::new();
@@ -382,7 +381,7 @@ fn silent_upstream_fails_over_within_one_second() {
     assert_eq!(retry.len(), 1);
     assert_eq!(retry[0].1, sa(B_UP));
     let reply = answer_to(&retry[0].2, &[192, 0, 2, 9], 1, 60, 0);
-    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+    let out = client_replies(&lab.ev(Input::UpstreamUdp {
         sock: retry[0].0,
         from: sa(B_UP),
         data: &reply,
@@ -391,7 +390,7 @@ fn silent_upstream_fails_over_within_one_second() {
     // The late answer on A's socket is no longer expected.
     let late = answer_to(&s[0].2, &[192, 0, 2, 9], 1, 60, 0);
     assert!(
-        client_replies(&lab.ev(Event::UpstreamUdp {
+        client_replies(&lab.ev(Input::UpstreamUdp {
             sock: s[0].0,
             from: sa(A_UP),
             data: &late
@@ -402,10 +401,10 @@ fn silent_upstream_fails_over_within_one_second() {
 
 #[test]
 fn port_unreachable_fails_over_at_once_and_probe_brings_upstream_back() {
-    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP, B_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "y.example", rtype::A, false));
     lab.at(1);
-    let acts = lab.ev(Event::UpstreamError {
+    let acts = lab.ev(Input::UpstreamError {
         sock: s[0].0,
         cause: UpstreamFailure::Refused,
     });
@@ -414,7 +413,7 @@ fn port_unreachable_fails_over_at_once_and_probe_brings_upstream_back() {
     let reply = answer_to(&retry[0].2, &[192, 0, 2, 9], 1, 60, 0);
     lab.at(3);
     assert_eq!(
-        client_replies(&lab.ev(Event::UpstreamUdp {
+        client_replies(&lab.ev(Input::UpstreamUdp {
             sock: retry[0].0,
             from: sa(B_UP),
             data: &reply
@@ -430,7 +429,7 @@ fn port_unreachable_fails_over_at_once_and_probe_brings_upstream_back() {
     let probes = upstream_sends(&lab.timer());
     let probe = probes.iter().find(|p| p.1 == sa(A_UP)).expect("probe to A");
     let preply = answer_to(&probe.2, &[192, 0, 2, 9], 1, 60, 0);
-    lab.ev(Event::UpstreamUdp {
+    lab.ev(Input::UpstreamUdp {
         sock: probe.0,
         from: sa(A_UP),
         data: &preply,
@@ -445,7 +444,7 @@ fn port_unreachable_fails_over_at_once_and_probe_brings_upstream_back() {
 
 #[test]
 fn no_answer_anywhere_gives_servfail_at_deadline() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     lab.udp_query("192.168.1.50:1000", 7, "slow.example", rtype::A, false);
     let mut servfail = None;
     for ms in (100..=4000).step_by(100) {
@@ -463,10 +462,10 @@ fn no_answer_anywhere_gives_servfail_at_deadline() {
 
 #[test]
 fn truncated_upstream_answer_is_retried_over_tcp_and_client_gets_tc_if_too_big() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 9, "big.example", rtype::A, false));
     let tc = answer_to(&s[0].2, &[], 0, 60, FLAG_TC);
-    let acts = lab.ev(Event::UpstreamUdp {
+    let acts = lab.ev(Input::UpstreamUdp {
         sock: s[0].0,
         from: sa(A_UP),
         data: &tc,
@@ -484,7 +483,7 @@ fn truncated_upstream_answer_is_retried_over_tcp_and_client_gets_tc_if_too_big()
         .expect("TCP retry");
     // 40 A records: 640 bytes of answers, more than a plain client's 512.
     let big = answer_to(&tq, &[192, 0, 2, 1], 40, 60, 0);
-    let out = client_replies(&lab.ev(Event::UpstreamTcp {
+    let out = client_replies(&lab.ev(Input::UpstreamTcp {
         sock: tsock,
         data: &big,
     }));
@@ -492,7 +491,7 @@ fn truncated_upstream_answer_is_retried_over_tcp_and_client_gets_tc_if_too_big()
     assert!(h.flags & FLAG_TC != 0);
     assert_eq!(h.ancount, 0);
     // The full answer is cached and served over TCP in full.
-    let acts = lab.ev(Event::ClientTcpOpened {
+    let acts = lab.ev(Input::ClientTcpOpened {
         conn: 5,
         peer: sa("192.168.1.50:40000"),
         local: "192.168.1.1".parse().unwrap(),
@@ -503,7 +502,7 @@ fn truncated_upstream_answer_is_retried_over_tcp_and_client_gets_tc_if_too_big()
             .all(|a| !matches!(a, Action::CloseClientTcp { .. }))
     );
     let q = client_query(10, "big.example", rtype::A, false);
-    let acts = lab.ev(Event::ClientTcp { conn: 5, data: &q });
+    let acts = lab.ev(Input::ClientTcp { conn: 5, data: &q });
     let data = acts.iter().find_map(|a| match a {
         Action::SendClientTcp { conn: 5, data } => Some(data.clone()),
         _ => None,
@@ -513,8 +512,8 @@ fn truncated_upstream_answer_is_retried_over_tcp_and_client_gets_tc_if_too_big()
 
 #[test]
 fn tcp_pipelining_and_idle_timeout() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
-    lab.ev(Event::ClientTcpOpened {
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
+    lab.ev(Input::ClientTcpOpened {
         conn: 1,
         peer: sa("192.168.1.50:40000"),
         local: "192.168.1.1".parse().unwrap(),
@@ -522,17 +521,17 @@ fn tcp_pipelining_and_idle_timeout() {
     });
     let q1 = client_query(1, "one.example", rtype::A, false);
     let q2 = client_query(2, "two.example", rtype::A, false);
-    let s1 = upstream_sends(&lab.ev(Event::ClientTcp { conn: 1, data: &q1 }));
-    let s2 = upstream_sends(&lab.ev(Event::ClientTcp { conn: 1, data: &q2 }));
+    let s1 = upstream_sends(&lab.ev(Input::ClientTcp { conn: 1, data: &q1 }));
+    let s2 = upstream_sends(&lab.ev(Input::ClientTcp { conn: 1, data: &q2 }));
     // Answers come back in the opposite order; both go out on the connection.
     let r2 = answer_to(&s2[0].2, &[192, 0, 2, 2], 1, 60, 0);
     let r1 = answer_to(&s1[0].2, &[192, 0, 2, 1], 1, 60, 0);
-    let a2 = lab.ev(Event::UpstreamUdp {
+    let a2 = lab.ev(Input::UpstreamUdp {
         sock: s2[0].0,
         from: sa(A_UP),
         data: &r2,
     });
-    let a1 = lab.ev(Event::UpstreamUdp {
+    let a1 = lab.ev(Input::UpstreamUdp {
         sock: s1[0].0,
         from: sa(A_UP),
         data: &r1,
@@ -556,10 +555,10 @@ fn tcp_pipelining_and_idle_timeout() {
 
 #[test]
 fn tables_are_bounded_with_servfail_and_counters() {
-    let opts = Options {
+    let opts = ForwarderConfig {
         max_outstanding: 2,
         max_tcp_clients: 1,
-        ..Options::default()
+        ..ForwarderConfig::default()
     };
     let mut lab = Lab::new(opts, &[A_UP]);
     lab.udp_query("192.168.1.50:1000", 1, "a.example", rtype::A, false);
@@ -568,13 +567,13 @@ fn tables_are_bounded_with_servfail_and_counters() {
     assert_eq!(Header::parse(&out[0].1).unwrap().rcode(), rcode::SERVFAIL);
     assert_eq!(lab.fw.counters().drops_of(DropReason::TableFull), 1);
     let local = "192.168.1.1".parse().unwrap();
-    lab.ev(Event::ClientTcpOpened {
+    lab.ev(Input::ClientTcpOpened {
         conn: 1,
         peer: sa("192.168.1.50:1"),
         local,
         iface: 3,
     });
-    let acts = lab.ev(Event::ClientTcpOpened {
+    let acts = lab.ev(Input::ClientTcpOpened {
         conn: 2,
         peer: sa("192.168.1.50:2"),
         local,
@@ -585,34 +584,34 @@ fn tables_are_bounded_with_servfail_and_counters() {
 
 #[test]
 fn queries_from_non_lan_interfaces_are_dropped_silently() {
-    let opts = Options {
+    let opts = ForwarderConfig {
         lan_ifaces: vec![3],
-        ..Options::default()
+        ..ForwarderConfig::default()
     };
     let mut lab = Lab::new(opts, &[A_UP]);
     let data = client_query(1, "x.example", rtype::A, false);
-    let acts = lab.ev(Event::ClientUdp {
+    let acts = lab.ev(Input::ClientUdp {
         peer: sa("203.0.113.9:1000"),
         local: "192.168.1.1".parse().unwrap(),
         iface: 2,
         data: &data,
     });
-    assert!(acts.iter().all(|a| matches!(a, Action::ArmTimer(_))));
+    assert!(acts.is_empty());
     assert_eq!(lab.fw.counters().drops_of(DropReason::NotLan), 1);
 }
 
 #[test]
 fn upstream_change_keeps_cache_and_uses_new_upstream() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "keep.example", rtype::A, false));
     let reply = answer_to(&s[0].2, &[192, 0, 2, 1], 1, 600, 0);
-    lab.ev(Event::UpstreamUdp {
+    lab.ev(Input::UpstreamUdp {
         sock: s[0].0,
         from: sa(A_UP),
         data: &reply,
     });
     let ups = [sa(B_UP)];
-    lab.ev(Event::UpstreamsChanged(&ups));
+    lab.ev(Input::UpstreamsChanged(&ups));
     assert_eq!(lab.fw.cache_len(), 1);
     let hit = lab.udp_query("192.168.1.50:1000", 2, "keep.example", rtype::A, false);
     assert!(upstream_sends(&hit).is_empty());
@@ -623,7 +622,7 @@ fn upstream_change_keeps_cache_and_uses_new_upstream() {
 
 #[test]
 fn local_names_answer_self_by_receiving_address() {
-    let opts = Options {
+    let opts = ForwarderConfig {
         local: LocalConfig {
             domain: "lan".into(),
             hosts: vec![(
@@ -631,12 +630,12 @@ fn local_names_answer_self_by_receiving_address() {
                 vec![HostAddr::Addr("192.168.1.10".parse().unwrap())],
             )],
         },
-        ..Options::default()
+        ..ForwarderConfig::default()
     };
     let mut lab = Lab::new(opts, &[A_UP]);
     let data = client_query(1, "router.lan", rtype::AAAA, false);
     let local: IpAddr = "2001:db8:1::1".parse().unwrap();
-    let acts = lab.ev(Event::ClientUdp {
+    let acts = lab.ev(Input::ClientUdp {
         peer: sa("[2001:db8:1::50]:1000"),
         local,
         iface: 3,
@@ -665,7 +664,7 @@ fn local_names_answer_self_by_receiving_address() {
 
 #[test]
 fn status_reports_upstreams_cache_and_drops() {
-    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP, B_UP]);
     lab.udp_query("192.168.1.50:1000", 1, "s.example", rtype::A, false);
     lab.at(1000);
     let st = lab.fw.status(lab.now);
@@ -679,19 +678,19 @@ fn status_reports_upstreams_cache_and_drops() {
 
 #[test]
 fn half_closed_tcp_client_still_gets_its_answer() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
-    lab.ev(Event::ClientTcpOpened {
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
+    lab.ev(Input::ClientTcpOpened {
         conn: 1,
         peer: sa("192.168.1.50:40000"),
         local: "192.168.1.1".parse().unwrap(),
         iface: 3,
     });
     let q = client_query(1, "late.example", rtype::A, false);
-    let s = upstream_sends(&lab.ev(Event::ClientTcp { conn: 1, data: &q }));
-    let acts = lab.ev(Event::ClientTcpClosed { conn: 1 });
+    let s = upstream_sends(&lab.ev(Input::ClientTcp { conn: 1, data: &q }));
+    let acts = lab.ev(Input::ClientTcpClosed { conn: 1 });
     assert!(!acts.contains(&Action::CloseClientTcp { conn: 1 }));
     let r = answer_to(&s[0].2, &[192, 0, 2, 1], 1, 60, 0);
-    let acts = lab.ev(Event::UpstreamUdp {
+    let acts = lab.ev(Input::UpstreamUdp {
         sock: s[0].0,
         from: sa(A_UP),
         data: &r,
@@ -741,7 +740,7 @@ mod query_table_properties {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
         fn every_query_gets_exactly_one_answer(ops in proptest::collection::vec(op(), 1..80)) {
-            let opts = Options { max_outstanding: 4, ..Options::default() };
+            let opts = ForwarderConfig { max_outstanding: 4, ..ForwarderConfig::default() };
             let mut lab = Lab::new(opts, &[A_UP, B_UP]);
             let mut clock = 0u64;
             let mut next_id = 1u16;
@@ -775,7 +774,7 @@ mod query_table_properties {
                         let (sock, up, q) = in_flight[pick as usize % in_flight.len()].clone();
                         let rdata: &[u8] = if wire::parse_question(&q).unwrap().0.qtype == rtype::A { &[192, 0, 2, 1] } else { &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] };
                         let r = answer_to(&q, rdata, 1, 30, 0);
-                        lab.ev(Event::UpstreamUdp { sock, from: up, data: &r })
+                        lab.ev(Input::UpstreamUdp { sock, from: up, data: &r })
                     }
                     Op::Forged { pick, how } if !in_flight.is_empty() => {
                         let (sock, up, q) = in_flight[pick as usize % in_flight.len()].clone();
@@ -785,11 +784,11 @@ mod query_table_properties {
                             1 => { let id = Header::parse(&r).unwrap().id ^ 1; wire::put_u16(&mut r, 0, id); up }
                             _ => { let l = 13; r[l] ^= 0x01; up }
                         };
-                        lab.ev(Event::UpstreamUdp { sock, from, data: &r })
+                        lab.ev(Input::UpstreamUdp { sock, from, data: &r })
                     }
                     Op::Error { pick } if !in_flight.is_empty() => {
                         let sock = in_flight[pick as usize % in_flight.len()].0;
-                        lab.ev(Event::UpstreamError {
+                        lab.ev(Input::UpstreamError {
                             sock,
                             cause: UpstreamFailure::Refused,
                         })
@@ -818,7 +817,7 @@ mod query_table_properties {
 
 #[test]
 fn retransmissions_to_the_same_upstream_back_off() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "slow.example", rtype::A, false));
     assert_eq!(s.len(), 1);
     // Initial RTO 400 ms, then 800 ms, then 1600 ms to the same upstream.
@@ -866,10 +865,10 @@ fn servfail_by(lab: &mut Lab, from_ms: u64, until_ms: u64) -> Option<u64> {
 /// and the first answer puts the upstream back in use.
 #[test]
 fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "k1.example", rtype::A, false));
     lab.at(2);
-    let acts = lab.ev(Event::UpstreamError {
+    let acts = lab.ev(Input::UpstreamError {
         sock: s[0].0,
         cause: UpstreamFailure::Refused,
     });
@@ -893,7 +892,7 @@ fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
         let sends = upstream_sends(&lab.timer());
         for (sock, _, _) in &sends {
             probe_times.push(ms);
-            lab.ev(Event::UpstreamError {
+            lab.ev(Input::UpstreamError {
                 sock: *sock,
                 cause: UpstreamFailure::Refused,
             });
@@ -914,7 +913,7 @@ fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
         })
         .expect("probe");
     let r = answer_to(&probe.2, &[192, 0, 2, 1], 1, 60, 0);
-    lab.ev(Event::UpstreamUdp {
+    lab.ev(Input::UpstreamUdp {
         sock: probe.0,
         from: sa(A_UP),
         data: &r,
@@ -922,7 +921,7 @@ fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
     assert_eq!(lab.fw.status(lab.now).upstreams[0].health, "up");
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 3, "k3.example", rtype::A, false));
     let r = answer_to(&s[0].2, &[192, 0, 2, 3], 1, 60, 0);
-    let out = client_replies(&lab.ev(Event::UpstreamUdp {
+    let out = client_replies(&lab.ev(Input::UpstreamUdp {
         sock: s[0].0,
         from: sa(A_UP),
         data: &r,
@@ -937,11 +936,11 @@ fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
 /// measured RTT, not after 4 s.
 #[test]
 fn frozen_upstream_fails_fast_once_marked_down() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let s = upstream_sends(&lab.udp_query("192.168.1.50:1000", 1, "f0.example", rtype::A, false));
     lab.at(5);
     let r = answer_to(&s[0].2, &[192, 0, 2, 1], 1, 60, 0);
-    lab.ev(Event::UpstreamUdp {
+    lab.ev(Input::UpstreamUdp {
         sock: s[0].0,
         from: sa(A_UP),
         data: &r,
@@ -965,7 +964,7 @@ fn frozen_upstream_fails_fast_once_marked_down() {
 /// up for UDP, and the failures are counted.
 #[test]
 fn truncating_upstream_that_refuses_tcp_does_not_cause_a_retry_storm() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     // Plays the upstream: every UDP query gets TC, every TCP attempt RST.
     // Returns (UDP queries, TCP attempts, client replies) for one question.
     let storm = |lab: &mut Lab, id: u16, name: &str| {
@@ -979,7 +978,7 @@ fn truncating_upstream_that_refuses_tcp_does_not_cause_a_retry_storm() {
                     Action::SendUpstreamUdp { sock, data, .. } => {
                         udp += 1;
                         let tc = answer_to(data, &[], 0, 60, FLAG_TC);
-                        next.extend(lab.ev(Event::UpstreamUdp {
+                        next.extend(lab.ev(Input::UpstreamUdp {
                             sock: *sock,
                             from: sa(A_UP),
                             data: &tc,
@@ -987,7 +986,7 @@ fn truncating_upstream_that_refuses_tcp_does_not_cause_a_retry_storm() {
                     }
                     Action::OpenUpstreamTcp { sock, .. } => {
                         tcp += 1;
-                        next.extend(lab.ev(Event::UpstreamError {
+                        next.extend(lab.ev(Input::UpstreamError {
                             sock: *sock,
                             cause: UpstreamFailure::Refused,
                         }));
@@ -1035,14 +1034,14 @@ fn truncating_upstream_that_refuses_tcp_does_not_cause_a_retry_storm() {
 /// only the cap ends the rounds before all three are down.
 #[test]
 fn attempts_per_question_are_capped_over_its_whole_life() {
-    let mut lab = Lab::new(Options::default(), &[A_UP, B_UP, "192.0.2.54:53"]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP, B_UP, "192.0.2.54:53"]);
     let mut acts = lab.udp_query("192.168.1.50:1000", 1, "cap.example", rtype::A, false);
     let mut sockets = 0;
     for _ in 0..100 {
         let mut next = Vec::new();
         for (sock, _, _) in upstream_sends(&acts) {
             sockets += 1;
-            next.extend(lab.ev(Event::UpstreamError {
+            next.extend(lab.ev(Input::UpstreamError {
                 sock,
                 cause: UpstreamFailure::Other,
             }));
@@ -1070,7 +1069,7 @@ fn truncation_at_the_attempt_cap_ends_the_question_once() {
         "192.0.2.5:53",
         "192.0.2.6:53",
     ];
-    let mut lab = Lab::new(Options::default(), &ups);
+    let mut lab = Lab::new(ForwarderConfig::default(), &ups);
     let mut acts = lab.udp_query("192.168.1.50:1000", 1, "edge.example", rtype::A, false);
     let mut sockets = 0;
     for round in 0..100 {
@@ -1082,13 +1081,13 @@ fn truncation_at_the_attempt_cap_ends_the_question_once() {
         for (sock, up, q) in sends {
             sockets += 1;
             next.extend(if round < 5 {
-                lab.ev(Event::UpstreamError {
+                lab.ev(Input::UpstreamError {
                     sock,
                     cause: UpstreamFailure::Other,
                 })
             } else {
                 let tc = answer_to(&q, &[], 0, 60, FLAG_TC);
-                lab.ev(Event::UpstreamUdp {
+                lab.ev(Input::UpstreamUdp {
                     sock,
                     from: up,
                     data: &tc,
@@ -1113,13 +1112,13 @@ fn truncation_at_the_attempt_cap_ends_the_question_once() {
 /// while another host's connection is accepted and served.
 #[test]
 fn one_host_cannot_take_every_tcp_slot() {
-    let opts = Options::default();
+    let opts = ForwarderConfig::default();
     let (cap, first) = (opts.max_tcp_per_client, opts.tcp_first_message);
     let mut lab = Lab::new(opts, &[A_UP]);
     let local: IpAddr = "192.168.1.1".parse().unwrap();
     let mut closed_at_once = 0;
     for conn in 0..100u64 {
-        let acts = lab.ev(Event::ClientTcpOpened {
+        let acts = lab.ev(Input::ClientTcpOpened {
             conn,
             peer: sa(&format!("192.168.1.66:{}", 30000 + conn)),
             local,
@@ -1135,7 +1134,7 @@ fn one_host_cannot_take_every_tcp_slot() {
         (100 - cap) as u64
     );
     // Another host gets in and is answered.
-    let acts = lab.ev(Event::ClientTcpOpened {
+    let acts = lab.ev(Input::ClientTcpOpened {
         conn: 1000,
         peer: sa("192.168.1.50:40000"),
         local,
@@ -1143,7 +1142,7 @@ fn one_host_cannot_take_every_tcp_slot() {
     });
     assert!(!acts.contains(&Action::CloseClientTcp { conn: 1000 }));
     let q = client_query(7, "router.lan", rtype::A, false);
-    lab.ev(Event::ClientTcp {
+    lab.ev(Input::ClientTcp {
         conn: 1000,
         data: &q,
     });
@@ -1165,7 +1164,7 @@ fn one_host_cannot_take_every_tcp_slot() {
         cap as u64
     );
     // Its slots are free again.
-    let acts = lab.ev(Event::ClientTcpOpened {
+    let acts = lab.ev(Input::ClientTcpOpened {
         conn: 2000,
         peer: sa("192.168.1.66:50000"),
         local,
@@ -1179,7 +1178,7 @@ fn one_host_cannot_take_every_tcp_slot() {
 /// opened to that upstream; the other questions get SERVFAIL, counted.
 #[test]
 fn tcp_retries_per_upstream_are_bounded_per_second() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let mut opened = 0;
     for i in 0..50u16 {
         let s = upstream_sends(&lab.udp_query(
@@ -1190,7 +1189,7 @@ fn tcp_retries_per_upstream_are_bounded_per_second() {
             false,
         ));
         let tc = answer_to(&s[0].2, &[], 0, 60, FLAG_TC);
-        let acts = lab.ev(Event::UpstreamUdp {
+        let acts = lab.ev(Input::UpstreamUdp {
             sock: s[0].0,
             from: sa(A_UP),
             data: &tc,
@@ -1223,7 +1222,7 @@ impl Lab {
         edns: Option<(u16, bool)>,
     ) -> Vec<Action> {
         let data = client_query_with(id, name, TXT, flags, edns);
-        self.ev(Event::ClientUdp {
+        self.ev(Input::ClientUdp {
             peer: sa(peer),
             local: "192.168.1.1".parse().unwrap(),
             iface: 3,
@@ -1244,7 +1243,7 @@ impl Lab {
         assert_eq!(sends.len(), 1, "{acts:?}");
         let (sock, up, q) = &sends[0];
         let reply = answer_to(q, rdata, n, 300, flags);
-        client_replies(&self.ev(Event::UpstreamUdp {
+        client_replies(&self.ev(Input::UpstreamUdp {
             sock: *sock,
             from: *up,
             data: &reply,
@@ -1261,7 +1260,7 @@ fn flags_of(msg: &[u8]) -> u16 {
 /// Failed before the fix: the upstream query had CD=0.
 #[test]
 fn cd_bit_goes_upstream_and_cd_answers_are_cached_apart() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let acts = lab.udp_query_with(
         "192.168.1.50:5000",
         1,
@@ -1305,7 +1304,7 @@ fn cd_bit_goes_upstream_and_cd_answers_are_cached_apart() {
 /// Failed before the fix: AD was passed on only with DO.
 #[test]
 fn ad_in_query_without_do_gets_ad_from_the_upstream() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let acts = lab.udp_query_with(
         "192.168.1.50:5000",
         1,
@@ -1343,7 +1342,7 @@ fn ad_in_query_without_do_gets_ad_from_the_upstream() {
 /// fix: a 1,600-byte datagram went out.
 #[test]
 fn udp_answers_are_capped_at_1232_even_for_a_4096_client() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let mut rdata = vec![255u8];
     rdata.extend_from_slice(&[b'x'; 255]);
     // 6 records of 256 bytes: about 1,620 bytes in all.
@@ -1386,7 +1385,7 @@ fn udp_answers_are_capped_at_1232_even_for_a_4096_client() {
 /// and cached answers. Failed before the fix: AA was copied through.
 #[test]
 fn aa_from_the_upstream_is_cleared() {
-    let mut lab = Lab::new(Options::default(), &[A_UP]);
+    let mut lab = Lab::new(ForwarderConfig::default(), &[A_UP]);
     let acts = lab.udp_query_with("192.168.1.50:5000", 1, "auth.test", FLAG_RD, None);
     let replies = lab.answer_upstream(&acts, b"\x02ok", 1, FLAG_AA);
     assert_eq!(

@@ -1,9 +1,9 @@
 //! The firewall engine: a sans-IO state machine that decides what to commit
 //! and when forwarding may be switched on.
 //!
-//! It never touches the kernel or reads a clock: inputs arrive by kind with
-//! `now` ([`Engine::handle`]), actions are pulled ([`Engine::poll_action`]),
-//! and the next retry is polled ([`Engine::poll_timeout`]). The driver
+//! It never touches the kernel or reads a clock. It follows the router's one
+//! engine contract, [`cpe_daemon::Engine`]: inputs arrive by kind with `now`,
+//! actions are pulled, and the next retry is polled. The driver
 //! commits batches and writes sysctls, and reports back how that went.
 //!
 //! Rules it keeps:
@@ -37,8 +37,6 @@ pub enum Input {
     Committed(Result<Duration, String>),
     /// The driver switched forwarding on, or could not.
     ForwardingSet(Result<(), String>),
-    /// Time passed; do what is due.
-    Tick,
 }
 
 /// How much of the ruleset a commit replaces.
@@ -127,33 +125,6 @@ impl Engine {
         }
     }
 
-    /// Feeds one input.
-    pub fn handle(&mut self, input: Input, now: Instant) {
-        match input {
-            Input::State(s) => {
-                self.desired = compile(&self.policy, &s);
-                self.converge();
-            }
-            Input::Committed(result) => self.committed(result, now),
-            Input::ForwardingSet(Ok(())) => self.forwarding = Forwarding::On,
-            Input::ForwardingSet(Err(e)) => {
-                self.counters.forwarding_failures += 1;
-                self.forwarding = Forwarding::Failed(e);
-            }
-            Input::Tick => {
-                if self.retry_at.is_some_and(|t| now >= t) {
-                    self.retry_at = None;
-                    self.converge();
-                }
-                if let Forwarding::Failed(_) = self.forwarding
-                    && self.installed.is_some()
-                {
-                    self.request_forwarding();
-                }
-            }
-        }
-    }
-
     fn committed(&mut self, result: Result<Duration, String>, now: Instant) {
         let Some((kind, ruleset)) = self.in_flight.take() else {
             return;
@@ -219,16 +190,6 @@ impl Engine {
         self.actions.push_back(Action::Commit { kind, batch });
     }
 
-    /// The next action for the driver.
-    pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
-    }
-
-    /// When [`Input::Tick`] is next due (a retry), if ever.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.retry_at
-    }
-
     /// The ruleset the kernel holds, as far as we know.
     pub fn installed(&self) -> Option<&Ruleset> {
         self.installed.as_ref()
@@ -257,5 +218,49 @@ impl Engine {
     /// Engine counters.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+}
+
+impl cpe_daemon::Engine for Engine {
+    type Input<'a> = Input;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input, now: Instant) {
+        match input {
+            Input::State(s) => {
+                self.desired = compile(&self.policy, &s);
+                self.converge();
+            }
+            Input::Committed(result) => self.committed(result, now),
+            Input::ForwardingSet(Ok(())) => self.forwarding = Forwarding::On,
+            Input::ForwardingSet(Err(e)) => {
+                self.counters.forwarding_failures += 1;
+                self.forwarding = Forwarding::Failed(e);
+            }
+        }
+    }
+
+    /// Retries a refused commit once its backoff has run out. A failed
+    /// forwarding switch is retried on every call, due or not: the driver
+    /// wakes the engine at least once per status period, which paces it.
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.retry_at.is_some_and(|t| now >= t) {
+            self.retry_at = None;
+            self.converge();
+        }
+        if let Forwarding::Failed(_) = self.forwarding
+            && self.installed.is_some()
+        {
+            self.request_forwarding();
+        }
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When the next commit retry is due, if one waits.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.retry_at
     }
 }

@@ -5,6 +5,8 @@
 // Test helpers outside #[test] functions panic on bad fixtures by design.
 #![allow(clippy::unwrap_used)]
 
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive;
 use cpe_firewall::engine::{Action, ApplyKind, Engine, Forwarding, Input, RETRY_FIRST};
 use cpe_firewall::{Policy, Snapshot};
 use std::time::{Duration, Instant};
@@ -27,14 +29,13 @@ fn snap(current: &[&str], deprecated: &[&str]) -> Snapshot {
 
 /// The kinds of the queued actions (commit kind, or "forwarding").
 fn drain(e: &mut Engine) -> Vec<String> {
-    let mut out = Vec::new();
-    while let Some(a) = e.poll_action() {
-        out.push(match a {
+    drive::drain(e)
+        .into_iter()
+        .map(|a| match a {
             Action::Commit { kind, .. } => format!("{kind:?}"),
             Action::EnableForwarding => "forwarding".into(),
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 #[test]
@@ -70,19 +71,19 @@ fn a_refused_first_commit_keeps_forwarding_off_and_retries_with_backoff() {
     assert!(e.installed().is_none());
     assert_eq!(e.poll_timeout(), Some(t0 + RETRY_FIRST));
     // Not before the deadline; a state change waits for it too.
-    e.handle(Input::Tick, t0 + RETRY_FIRST / 2);
+    e.handle_timeout(t0 + RETRY_FIRST / 2);
     e.handle(
         Input::State(snap(&["2001:db8:1:101::/64"], &[])),
         t0 + RETRY_FIRST / 2,
     );
     assert!(drain(&mut e).is_empty());
-    e.handle(Input::Tick, t0 + RETRY_FIRST);
+    e.handle_timeout(t0 + RETRY_FIRST);
     assert_eq!(drain(&mut e), ["Full"]);
     let t1 = t0 + RETRY_FIRST;
     e.handle(Input::Committed(Err("again".into())), t1);
     assert_eq!(e.poll_timeout(), Some(t1 + RETRY_FIRST * 2));
     let t2 = t1 + RETRY_FIRST * 2;
-    e.handle(Input::Tick, t2);
+    e.handle_timeout(t2);
     assert_eq!(drain(&mut e), ["Full"]);
     e.handle(Input::Committed(Ok(Duration::ZERO)), t2);
     assert_eq!(drain(&mut e), ["forwarding"]);
@@ -120,7 +121,7 @@ fn a_refused_update_keeps_the_installed_ruleset_and_reports_the_kernel_text() {
     assert_eq!(*e.forwarding(), Forwarding::On);
     assert_ne!(e.desired(), &before);
     // The retry is a full apply.
-    e.handle(Input::Tick, t0 + RETRY_FIRST);
+    e.handle_timeout(t0 + RETRY_FIRST);
     assert_eq!(drain(&mut e), ["Full"]);
     e.handle(Input::Committed(Ok(Duration::ZERO)), t0 + RETRY_FIRST);
     assert_eq!(e.installed(), Some(e.desired()));

@@ -1,6 +1,6 @@
 //! Command line of `cpe daemon wan`.
 
-use crate::settings::{WanMode, WanSettings};
+use crate::config::{WanMode, WanSettings};
 use cpe_config::IPOE_DEFAULT_MTU;
 use std::ffi::OsString;
 use std::path::PathBuf;

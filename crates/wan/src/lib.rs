@@ -3,24 +3,29 @@
 //!
 //! Run as `cpe daemon wan` by the supervisor (config from the state bus,
 //! facts published as [`cpe_bus::Fact::Wan`]), or standalone with
-//! `--interface` for labs and benchmarks (facts written to a JSON file).
+//! `--interface` for labs and benchmarks (facts written to a JSON file),
+//! both on the shared runner ([`cpe_daemon::runner`]: logging, the one
+//! outlet, signals).
 //!
 //! Modes are modules behind one dispatch ([`run_mode`]): [`ipoe`] today,
 //! [`pppoe`] as a placeholder that reports itself as not built. The protocol
-//! logic is sans-IO ([`tracker`], [`dhcpv4`]); the drivers only move bytes
-//! and time.
+//! logic is sans-IO ([`engine`], the WAN tracker, and [`dhcpv4`]'s client,
+//! both on the one engine contract [`cpe_daemon::Engine`]); the drivers only
+//! move bytes and time. [`config`] holds the settings.
 
 mod args;
+pub mod config;
+pub mod counters;
 pub mod dhcpv4;
+pub mod engine;
 pub mod ipoe;
 pub mod outlet;
 pub mod pppoe;
 pub mod ra;
-pub mod settings;
-pub mod tracker;
 
+use config::{WanMode, WanSettings};
+use cpe_daemon::runner::{self, Context, Mode};
 use outlet::Outlet;
-use settings::{WanMode, WanSettings};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -33,52 +38,37 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    cpe_log::init("wan", cpe_log::parse_level(&parsed.log_level));
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            log::error!("cannot start runtime: {e}");
-            return ExitCode::FAILURE;
+    match parsed.standalone {
+        Some(s) => {
+            let mode = Mode::Standalone {
+                status_file: Some(s.status_file),
+                log_level: cpe_log::parse_level(&parsed.log_level),
+            };
+            runner::run("wan", mode, move |ctx| drive(ctx, Some(s.settings)))
         }
+        None => runner::run("wan", Mode::Supervised, |ctx| drive(ctx, None)),
+    }
+}
+
+/// The daemon under the runner: `settings` from the command line
+/// (standalone), else from the supervisor's config.
+async fn drive(ctx: Context, settings: Option<WanSettings>) -> Result<(), String> {
+    let standalone = settings.is_some();
+    let settings = match settings {
+        Some(s) => s,
+        None => WanSettings::from_config(ctx.config().ok_or("no config from the supervisor")?),
     };
-    rt.block_on(async move {
-        let (settings, mut outlet) = match parsed.standalone {
-            Some(s) => (
-                s.settings,
-                Outlet::File {
-                    path: s.status_file,
-                    facts: None,
-                    status: serde_json::Value::Null,
-                },
-            ),
-            None => match supervised().await {
-                Ok(v) => v,
-                Err(e) => {
-                    log::error!("{e}");
-                    return ExitCode::FAILURE;
-                }
-            },
-        };
-        match run_mode(&settings, &mut outlet, shutdown_signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                log::error!("wan on {}: {e}", settings.interface);
-                ExitCode::FAILURE
-            }
-        }
-    })
+    let mut outlet = Outlet::new(ctx.outlet(), ctx.stop(), standalone);
+    let mut stop = ctx.stop();
+    let shutdown = async move {
+        stop.requested().await;
+    };
+    run_mode(&settings, &mut outlet, shutdown)
+        .await
+        .map_err(|e| format!("on {}: {e}", settings.interface))
 }
 
-/// Connects to the supervisor and reads the config it hands over.
-async fn supervised() -> Result<(WanSettings, Outlet), String> {
-    let (bus, _welcome, config) = cpe_bus::client::connect_configured("wan").await?;
-    Ok((WanSettings::from_config(&config), Outlet::Bus(bus)))
-}
-
-/// Runs the configured mode until shutdown or until the supervisor is gone.
+/// Runs the configured mode until `shutdown` resolves.
 pub async fn run_mode(
     settings: &WanSettings,
     outlet: &mut Outlet,
@@ -93,23 +83,5 @@ pub async fn run_mode(
             }
             Ok(())
         }
-    }
-}
-
-/// SIGTERM or SIGINT. If the handlers cannot be installed the daemon runs
-/// until the supervisor goes away.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => std::future::pending::<()>().await,
     }
 }

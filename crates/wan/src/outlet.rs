@@ -1,72 +1,52 @@
-//! Where facts and status go: the supervisor's bus, or (standalone, for labs
-//! and benchmarks) a JSON file.
+//! Where facts and status go: the runner's one outlet
+//! ([`cpe_daemon::runner::Outlet`]), shaped the way the WAN daemon has always
+//! reported. Supervised, facts are published on the state bus and the
+//! status is the daemon's status; standalone (labs and benchmarks) the
+//! runner's status file holds `{"facts": ..., "status": ...}`.
 
-use cpe_bus::client::Bus;
 use cpe_bus::{Fact, WanFacts};
-use std::path::PathBuf;
+use cpe_daemon::runner::{self, StopRx};
 
 /// The destination of what the daemon reports.
-pub enum Outlet {
-    /// Supervised: publish on the state bus.
-    Bus(Bus),
-    /// Standalone: write `{"facts": ..., "status": ...}` to this file
-    /// (atomically) on every status update. Facts are written with the
-    /// status that follows them, so a reader never sees new facts beside a
-    /// stale status.
-    File {
-        /// The status file.
-        path: PathBuf,
-        /// Last facts, kept so a status update rewrites both.
-        facts: Option<WanFacts>,
-        /// Last status.
-        status: serde_json::Value,
-    },
-    /// Tests and tools that only look at return values.
-    Discard,
+pub struct Outlet {
+    out: runner::Outlet,
+    stop: StopRx,
+    /// Standalone: facts are kept here and written with the status that
+    /// follows them, so a reader never sees new facts beside a stale status.
+    standalone: Option<Option<WanFacts>>,
 }
 
 impl Outlet {
-    /// Publishes new facts (on the file outlet: with the next status).
+    /// Reports through `out`; `standalone` when no supervisor runs.
+    pub fn new(out: runner::Outlet, stop: StopRx, standalone: bool) -> Outlet {
+        Outlet {
+            out,
+            stop,
+            standalone: standalone.then_some(None),
+        }
+    }
+
+    /// Publishes new facts (standalone: with the next status).
     pub fn publish(&mut self, new: &WanFacts) {
-        match self {
-            Outlet::Bus(bus) => bus.publish(Fact::Wan(new.clone())),
-            Outlet::File { facts, .. } => *facts = Some(new.clone()),
-            Outlet::Discard => {}
+        match &mut self.standalone {
+            None => self.out.publish(Fact::Wan(new.clone())),
+            Some(facts) => *facts = Some(new.clone()),
         }
     }
 
     /// Replaces the daemon's status object.
     pub fn set_status(&mut self, value: serde_json::Value) {
-        match self {
-            Outlet::Bus(bus) => bus.set_status(value),
-            Outlet::File { status, .. } => {
-                *status = value;
-                self.write_file();
-            }
-            Outlet::Discard => {}
+        match &self.standalone {
+            None => self.out.set_status(value),
+            Some(facts) => self
+                .out
+                .set_status(serde_json::json!({ "facts": facts, "status": value })),
         }
     }
 
-    /// Waits until the supervisor goes away; never returns otherwise.
+    /// Waits until the daemon must stop (the runner's signal policy, or the
+    /// supervisor gone).
     pub async fn closed(&mut self) {
-        match self {
-            Outlet::Bus(bus) => while bus.next_state().await.is_some() {},
-            _ => std::future::pending::<()>().await,
-        }
-    }
-
-    fn write_file(&self) {
-        if let Outlet::File {
-            path,
-            facts,
-            status,
-        } = self
-        {
-            let doc = serde_json::json!({ "facts": facts, "status": status });
-            let text = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-            if let Err(e) = cpe_sys::persist::atomic_write(path, &text) {
-                log::warn!("cannot write status file {}: {e}", path.display());
-            }
-        }
+        self.stop.requested().await;
     }
 }

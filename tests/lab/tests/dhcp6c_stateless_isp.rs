@@ -54,14 +54,27 @@ fn stateless_only_isp_gives_dns_by_information_request() {
         "dnsmasq delegates nothing: {wan}"
     );
 
-    let out = router.cpectl(&["show", "dhcp6c", "--json"]).unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let d = if d["state"].is_null() {
-        d["status"].clone()
-    } else {
-        d
+    // The client's status follows its facts within the runner's status
+    // cadence (at most one publication a second), so read it until it has
+    // caught up, for a few seconds at most.
+    let show = || {
+        let out = router.cpectl(&["show", "dhcp6c", "--json"]).unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if d["state"].is_null() {
+            d["status"].clone()
+        } else {
+            d
+        }
     };
+    let mut d = show();
+    for _ in 0..30 {
+        if !d["other_config"].is_null() && !d["refusal"].is_null() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        d = show();
+    }
     assert_eq!(
         d["other_config"]["dns_servers"][0].as_str(),
         Some(DNS_A.to_string().as_str()),

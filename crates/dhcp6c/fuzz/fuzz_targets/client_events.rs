@@ -11,13 +11,15 @@
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
-use cpe_dhcp6c::{Action, AddressMode, Client, ClientConfig, Event};
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::{drain, feed};
+use cpe_dhcp6c::{Action, AddressMode, Client, ClientConfig, Input};
 use cpe_wire::dhcpv6::{DhcpOption, Duid, IaPd, IaPrefix, Message, MessageType, StatusCode, Status};
 use libfuzzer_sys::fuzz_target;
 
-struct Input<'a>(&'a [u8]);
+struct Reader<'a>(&'a [u8]);
 
-impl Input<'_> {
+impl Reader<'_> {
     fn byte(&mut self) -> Option<u8> {
         let (b, rest) = self.0.split_first()?;
         self.0 = rest;
@@ -34,7 +36,7 @@ impl Input<'_> {
     }
 }
 
-fn answer(to: &Message, inp: &mut Input<'_>) -> Option<Vec<u8>> {
+fn answer(to: &Message, inp: &mut Reader<'_>) -> Option<Vec<u8>> {
     let kind = inp.byte()?;
     let t = if kind & 1 == 0 { MessageType::Advertise } else { MessageType::Reply };
     let mut m = Message::new(t, to.transaction_id);
@@ -79,7 +81,7 @@ fn answer(to: &Message, inp: &mut Input<'_>) -> Option<Vec<u8>> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut inp = Input(data);
+    let mut inp = Reader(data);
     let config = ClientConfig {
         request_prefix: true,
         prefix_hint: 56,
@@ -99,38 +101,39 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         let actions = match op % 8 {
-            0 => client.handle(Event::Start, now),
-            1 => client.handle(Event::Pause, now),
-            2 => client.handle(Event::Teardown, now),
+            0 => feed(&mut client, Input::Start, now),
+            1 => feed(&mut client, Input::Pause, now),
+            2 => feed(&mut client, Input::Teardown, now),
             3 => {
                 let f = inp.byte().unwrap_or(0);
-                client.handle(Event::RaFlags { managed: f & 1 == 1, other: f & 2 == 2 }, now)
+                feed(&mut client, Input::RaFlags { managed: f & 1 == 1, other: f & 2 == 2 }, now)
             }
             4 => {
                 let len = usize::from(inp.byte().unwrap_or(0));
                 let pkt = inp.bytes(len).to_vec();
-                client.handle(Event::Packet(&pkt), now)
+                feed(&mut client, Input::Packet(&pkt), now)
             }
             5 => match last_sent.as_ref().and_then(|m| answer(m, &mut inp)) {
-                Some(pkt) => client.handle(Event::Packet(&pkt), now),
+                Some(pkt) => feed(&mut client, Input::Packet(&pkt), now),
                 None => Vec::new(),
             },
             _ => {
                 // Jump to the next deadline, or by an arbitrary step.
                 let step = Duration::from_millis(u64::from(inp.u32().unwrap_or(0)) % 4_000_000);
-                now = match client.next_deadline() {
+                now = match client.poll_timeout() {
                     Some(d) if op & 8 == 0 => d.max(now),
                     _ => now + step,
                 };
                 let mut acts = Vec::new();
                 for _ in 0..16 {
-                    acts.extend(client.handle(Event::Tick, now));
-                    if client.next_deadline().is_none_or(|d| d > now) {
+                    client.handle_timeout(now);
+                    acts.extend(drain(&mut client));
+                    if client.poll_timeout().is_none_or(|d| d > now) {
                         break;
                     }
                 }
                 assert!(
-                    client.next_deadline().is_none_or(|d| d > now),
+                    client.poll_timeout().is_none_or(|d| d > now),
                     "engine wants a tick in the past after ticking: state {:?}",
                     client.state()
                 );

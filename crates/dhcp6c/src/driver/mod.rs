@@ -1,16 +1,18 @@
 //! The tokio side of the client: socket, timers, bus, persistence, routes.
 //!
-//! A thin loop around [`Client`]: every input becomes an [`Event`] with the
-//! current time, every [`Action`] is carried out here. Signals:
-//! - SIGTERM / SIGINT / supervisor gone: exit **without** Release (restart
-//!   or reload must keep the prefix, RFC 9096 WPD-9); the lease is on disk.
-//! - SIGUSR1: explicit teardown: Release, withdraw, stay idle until
-//!   restarted.
+//! A thin loop around [`Client`]: every input becomes an [`Input`] with the
+//! current time, every queued [`Action`] is pulled and carried out here. It
+//! runs on the shared runner ([`cpe_daemon::runner`]), whose signal policy
+//! it follows: every stop (SIGTERM, SIGINT, SIGUSR1, supervisor gone) exits
+//! **without** Release, because a restart, a reload or a reboot must keep
+//! the prefix (RFC 9096 WPD-9); the lease is on disk. The client has no
+//! goodbye to say.
 //!
-//! Without `CPE_BUS` (lab and benchmark runs) it runs standalone:
+//! Without arguments it runs under the supervisor; with them (lab and
+//! benchmark runs) standalone:
 //! `cpe daemon dhcp6c --interface IF --state-dir DIR [--status-file FILE]
-//! [--hint LEN] [--no-rapid-commit] [--address]` starts at once and writes
-//! the status object to FILE (atomically) on every change.
+//! [--hint LEN] [--no-rapid-commit] [--address]` starts at once and the
+//! runner writes the status object to FILE (atomically).
 
 mod publish;
 mod routes;
@@ -24,12 +26,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use cpe_bus::SharedState;
-use cpe_bus::client::Bus;
+use cpe_daemon::runner::{self, Context, Mode, Outlet};
 use ipnet::Ipv6Net;
-use tokio::signal::unix::{SignalKind, signal};
 
-use crate::client::{Action, Client, Event, State, UpdateReason};
 use crate::config::{AddressMode, ClientConfig, IaKind, iaid_for};
+use crate::engine::{Action, Client, Input, State, UpdateReason};
+use cpe_daemon::Engine as _;
 use publish::{Previous, describe, facts, status, wan_ready};
 use socket::ClientSocket;
 use store::{Store, random_bytes};
@@ -89,7 +91,6 @@ fn parse_args(args: Vec<OsString>) -> Result<Option<Standalone>, String> {
 
 /// Entry point for `cpe daemon dhcp6c`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    cpe_log::init("dhcp6c", log::LevelFilter::Info);
     let standalone = match parse_args(args) {
         Ok(s) => s,
         Err(msg) => {
@@ -97,34 +98,23 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            log::error!("cannot start runtime: {e}");
-            return ExitCode::FAILURE;
+    match standalone {
+        Some(s) => {
+            let mode = Mode::Standalone {
+                status_file: s.status_file.clone(),
+                log_level: log::LevelFilter::Info,
+            };
+            runner::run("dhcp6c", mode, move |ctx| run_standalone(ctx, s))
         }
-    };
-    let result = match standalone {
-        Some(s) => rt.block_on(run_standalone(s)),
-        None => rt.block_on(run()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("{e}");
-            ExitCode::FAILURE
-        }
+        None => runner::run("dhcp6c", Mode::Supervised, run),
     }
 }
 
 /// Everything the loop owns besides the engine.
 struct Driver {
     client: Client,
-    bus: Option<Bus>,
-    status_file: Option<std::path::PathBuf>,
+    ctx: Context,
+    outlet: Outlet,
     store: Store,
     config_interface: String,
     pppoe: bool,
@@ -132,7 +122,6 @@ struct Driver {
     start_always: bool,
     socket: Option<ClientSocket>,
     running: bool,
-    torn_down: bool,
     previous: Previous,
     routed: BTreeSet<Ipv6Net>,
     last_state: State,
@@ -148,7 +137,7 @@ fn seed() -> Result<u64, String> {
     ]))
 }
 
-async fn run_standalone(s: Standalone) -> Result<(), String> {
+async fn run_standalone(ctx: Context, s: Standalone) -> Result<(), String> {
     let engine_config = ClientConfig {
         request_prefix: true,
         prefix_hint: s.hint,
@@ -170,15 +159,14 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
         ClientSocket::open(&s.interface).map_err(|e| format!("UDP 546 on {}: {e}", s.interface))?;
     let mut d = Driver {
         client: Client::new(engine_config, duid, seed()?),
-        bus: None,
-        status_file: s.status_file,
+        outlet: ctx.outlet(),
+        ctx,
         store,
         config_interface: s.interface,
         pppoe: false,
         start_always: true,
         socket: Some(socket),
         running: true,
-        torn_down: false,
         previous: Previous::default(),
         routed: BTreeSet::new(),
         last_state: State::Idle,
@@ -189,17 +177,18 @@ async fn run_standalone(s: Standalone) -> Result<(), String> {
     let now = Instant::now();
     if let Some(lease) = d.store.load_lease(now) {
         log::info!("resuming the lease saved before restart (no Release was sent)");
-        let actions = d.client.restore(lease);
-        d.perform(actions, now).await;
+        d.client.handle(Input::Restore(lease), now);
+        d.perform(now).await;
     }
-    let actions = d.client.handle(Event::Start, now);
-    d.perform(actions, now).await;
+    d.client.handle(Input::Start, now);
+    d.perform(now).await;
     d.publish(Instant::now());
     d.run_loop().await
 }
 
-async fn run() -> Result<(), String> {
-    let (bus, welcome, cfg) = cpe_bus::client::connect_configured("dhcp6c").await?;
+async fn run(ctx: Context) -> Result<(), String> {
+    let cfg = ctx.config().ok_or("no config from the supervisor")?.clone();
+    let welcome = ctx.states().borrow().clone();
     let d6 = &cfg.wan.dhcpv6;
     let iface = cfg.wan.interface.clone();
     let engine_config = ClientConfig {
@@ -228,15 +217,14 @@ async fn run() -> Result<(), String> {
     );
     let mut d = Driver {
         client: Client::new(engine_config, duid, seed),
-        bus: Some(bus),
-        status_file: None,
+        outlet: ctx.outlet(),
+        ctx,
         store,
         config_interface: iface,
         pppoe: matches!(cfg.wan.mode, cpe_config::Mode::Pppoe),
         start_always: cfg.wan.dhcpv6.start == cpe_config::Dhcpv6Start::Always,
         socket: None,
         running: false,
-        torn_down: false,
         previous: Previous::default(),
         routed: BTreeSet::new(),
         last_state: State::Idle,
@@ -247,34 +235,25 @@ async fn run() -> Result<(), String> {
     let now = Instant::now();
     if let Some(lease) = d.store.load_lease(now) {
         log::info!("resuming the lease saved before restart (no Release was sent)");
-        let actions = d.client.restore(lease);
-        d.perform(actions, now).await;
+        d.client.handle(Input::Restore(lease), now);
+        d.perform(now).await;
     }
-    d.on_state(&welcome.state, Instant::now()).await;
+    d.on_state(&welcome, Instant::now()).await;
     d.publish(Instant::now());
     d.run_loop().await
 }
 
-/// The next state snapshot; never resolves when there is no bus.
-async fn next_state(bus: &mut Option<Bus>) -> Option<SharedState> {
-    match bus {
-        Some(b) => b.next_state().await,
-        None => std::future::pending().await,
-    }
-}
-
 impl Driver {
     async fn run_loop(&mut self) -> Result<(), String> {
-        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut usr1 = signal(SignalKind::user_defined1()).map_err(|e| e.to_string())?;
+        let mut states = self.ctx.states();
+        let mut stop = self.ctx.stop();
+        // Standalone there is no supervisor: no snapshot ever comes.
+        let supervised = self.ctx.config().is_some();
         let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
         let mut buf = vec![0u8; 65536];
         loop {
-            let deadline = crate::lease::earliest(
-                self.client.next_deadline(),
-                self.wan_addresses.next_check(),
-            );
+            let deadline =
+                crate::lease::earliest(self.client.poll_timeout(), self.wan_addresses.next_check());
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -293,20 +272,20 @@ impl Driver {
                     if self.wan_addresses.next_check().is_some_and(|t| t <= now) {
                         let iface = self.wan_interface();
                         for addr in self.wan_addresses.check_dad(&iface, now) {
-                            let actions = self.client.handle(Event::DadFailed(addr), now);
-                            self.perform(actions, now).await;
+                            self.client.handle(Input::DadFailed(addr), now);
+                            self.perform(now).await;
                         }
                         self.publish_status(now);
                     }
-                    let actions = self.client.handle(Event::Tick, now);
-                    self.perform(actions, now).await;
+                    self.client.handle_timeout(now);
+                    self.perform(now).await;
                 }
                 r = recv => match r {
                     Ok((n, from)) if from.port() == cpe_wire::dhcpv6::SERVER_PORT => {
                         let now = Instant::now();
                         let payload = buf.get(..n).unwrap_or(&[]).to_vec();
-                        let actions = self.client.handle(Event::Packet(&payload), now);
-                        self.perform(actions, now).await;
+                        self.client.handle(Input::Packet(&payload), now);
+                        self.perform(now).await;
                     }
                     Ok((_, from)) => log::debug!("ignoring datagram from {from} (not port 547)"),
                     Err(e) => {
@@ -314,28 +293,16 @@ impl Driver {
                         self.socket = None;
                     }
                 },
-                s = next_state(&mut self.bus) => match s {
-                    Some(state) => self.on_state(&state, Instant::now()).await,
-                    None => {
-                        log::info!("supervisor gone; exiting without Release");
+                changed = states.changed(), if supervised => {
+                    if changed.is_err() {
                         return Ok(());
                     }
-                },
-                _ = term.recv() => {
-                    log::info!("SIGTERM; exiting without Release (lease kept in state_dir)");
-                    return Ok(());
+                    let state = states.borrow_and_update().clone();
+                    self.on_state(&state, Instant::now()).await;
                 }
-                _ = int.recv() => {
-                    log::info!("SIGINT; exiting without Release (lease kept in state_dir)");
+                _ = stop.requested() => {
+                    log::info!("exiting without Release (lease kept in state_dir)");
                     return Ok(());
-                }
-                _ = usr1.recv() => {
-                    log::info!("teardown requested: releasing bindings");
-                    self.torn_down = true;
-                    self.running = false;
-                    let now = Instant::now();
-                    let actions = self.client.handle(Event::Teardown, now);
-                    self.perform(actions, now).await;
                 }
                 _ = status_tick.tick() => {
                     let now = Instant::now();
@@ -361,13 +328,13 @@ impl Driver {
     }
 
     async fn on_state(&mut self, state: &SharedState, now: Instant) {
-        let ra = Event::RaFlags {
+        let ra = Input::RaFlags {
             managed: state.wan.ra_managed,
             other: state.wan.ra_other_config,
         };
-        let actions = self.client.handle(ra, now);
-        self.perform(actions, now).await;
-        let ready = wan_ready(&state.wan, self.pppoe, self.start_always) && !self.torn_down;
+        self.client.handle(ra, now);
+        self.perform(now).await;
+        let ready = wan_ready(&state.wan, self.pppoe, self.start_always);
         if ready && !self.running {
             let iface = self.interface(state);
             if self.socket.as_ref().is_none_or(|s| s.interface != iface) {
@@ -385,21 +352,22 @@ impl Driver {
                 state.wan.ra_other_config
             );
             self.running = true;
-            let actions = self.client.handle(Event::Start, now);
-            self.perform(actions, now).await;
+            self.client.handle(Input::Start, now);
+            self.perform(now).await;
         } else if !ready && self.running {
             log::info!(
                 "WAN not ready ({}); pausing, bindings kept until they expire",
                 state.wan.reason
             );
             self.running = false;
-            let actions = self.client.handle(Event::Pause, now);
-            self.perform(actions, now).await;
+            self.client.handle(Input::Pause, now);
+            self.perform(now).await;
         }
     }
 
-    async fn perform(&mut self, actions: Vec<Action>, now: Instant) {
-        for action in actions {
+    /// Carries out every action the engine has queued, oldest first.
+    async fn perform(&mut self, now: Instant) {
+        while let Some(action) = self.client.poll_action() {
             match action {
                 Action::Transmit(bytes) => match &self.socket {
                     Some(s) => {
@@ -492,12 +460,10 @@ impl Driver {
     }
 
     fn publish_facts(&self) {
-        if let Some(bus) = &self.bus {
-            bus.publish(cpe_bus::Fact::Dhcp6(facts(
-                &self.client,
-                self.previous.list(),
-            )));
-        }
+        self.outlet.publish(cpe_bus::Fact::Dhcp6(facts(
+            &self.client,
+            self.previous.list(),
+        )));
     }
 
     /// The interface DHCPv6 runs on now.
@@ -524,15 +490,7 @@ impl Driver {
                 })
             })
             .collect();
-        if let Some(path) = &self.status_file {
-            let text = format!("{st}\n");
-            if let Err(e) = cpe_sys::persist::atomic_write(path, text.as_bytes()) {
-                log::warn!("cannot write {}: {e}", path.display());
-            }
-        }
-        if let Some(bus) = &self.bus {
-            bus.set_status(st);
-        }
+        self.outlet.set_status(st);
     }
 
     fn publish(&self, now: Instant) {

@@ -8,7 +8,7 @@ use cpe_bus::state::{DelegatedAddress, INFINITE};
 use cpe_bus::{Dhcp6Facts, MonoTime, WanFacts, WanState};
 use serde_json::{Value, json};
 
-use crate::client::{Client, LeaseUpdate, OtherConfig, Refusal};
+use crate::engine::{Client, LeaseUpdate, OtherConfig, Refusal};
 use crate::lease::{Deadline, DelegatedPrefix, secs_left};
 
 /// This process's `Instant` and bus time at one moment, taken once.

@@ -2,7 +2,8 @@
 //! that executes the engine's actions. No DNS logic lives here.
 
 use super::sockets::{self, Outgoing, RecvBatch};
-use crate::engine::{Action, ConnId, Event, Forwarder, SockId, UpstreamFailure};
+use crate::engine::{Action, ConnId, Forwarder, Input, SockId, UpstreamFailure};
+use cpe_daemon::Engine as _;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
@@ -40,7 +41,7 @@ pub struct ListenSpec {
 }
 
 /// Events from I/O tasks to the loop (owned copies of packets).
-pub enum Input {
+pub enum TaskEvent {
     /// A new LAN TCP connection with its writer.
     TcpOpened {
         /// Id.
@@ -115,10 +116,8 @@ pub struct Core {
     pub fw: Forwarder,
     /// Sockets and tasks.
     pub io: Io,
-    actions: Vec<Action>,
-    /// When the engine wants its next timer event.
-    pub timer: Option<Instant>,
-    /// Woken when `timer` moves earlier, so the loop re-arms its sleep.
+    /// Woken when the engine's next timeout moves, so the loop re-arms its
+    /// sleep (UDP listener tasks feed the engine outside the loop).
     pub timer_changed: Rc<Notify>,
 }
 
@@ -128,33 +127,43 @@ impl Core {
         Core {
             fw,
             io,
-            actions: Vec::new(),
-            timer: None,
             timer_changed: Rc::new(Notify::new()),
         }
     }
 
     /// Feeds one event to the engine and executes what it asks for (UDP
     /// answers are queued until [`Core::flush`]).
-    pub fn handle(&mut self, ev: Event<'_>, now: Instant) {
-        self.fw.handle(ev, now, &mut self.actions);
-        let before = self.timer;
-        self.io.execute(&mut self.actions, &mut self.timer);
+    pub fn handle(&mut self, input: Input<'_>, now: Instant) {
+        let before = self.fw.poll_timeout();
+        self.fw.handle(input, now);
+        self.settle(before, now);
+    }
+
+    /// Lets the engine's timers fire at `now` and executes what follows.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let before = self.fw.poll_timeout();
+        self.fw.handle_timeout(now);
+        self.settle(before, now);
+    }
+
+    /// Executes the queued actions and tells the loop if the engine's next
+    /// timeout moved away from `before`.
+    fn settle(&mut self, before: Option<Instant>, now: Instant) {
+        self.io.execute(&mut self.fw);
         // Connections the I/O side dropped (client not reading) leave the
         // engine's table now, not at their idle timeout: their slot is free.
         while let Some(conn) = self.io.dropped.pop() {
-            self.fw
-                .handle(Event::ClientTcpClosed { conn }, now, &mut self.actions);
-            self.io.execute(&mut self.actions, &mut self.timer);
+            self.fw.handle(Input::ClientTcpClosed { conn }, now);
+            self.io.execute(&mut self.fw);
         }
-        if self.timer != before {
+        if self.fw.poll_timeout() != before {
             self.timer_changed.notify_one();
         }
     }
 
     /// Feeds an owned input from a task.
-    pub fn input(&mut self, input: Input, now: Instant) {
-        if let Input::TcpOpened {
+    pub fn input(&mut self, input: TaskEvent, now: Instant) {
+        if let TaskEvent::TcpOpened {
             conn,
             writer,
             reader,
@@ -163,11 +172,11 @@ impl Core {
         {
             self.io.tcp_opened(*conn, writer.clone(), reader.clone());
         }
-        if let Input::TcpStalled { conn } = &input {
-            log::debug!("dns: TCP client {conn} sent part of a message and stalled, closed");
+        if let TaskEvent::TcpStalled { conn } = &input {
+            log::debug!("TCP client {conn} sent part of a message and stalled, closed");
             self.io.tcp_stalled += 1;
         }
-        if let Some(ev) = as_event(&input) {
+        if let Some(ev) = as_input(&input) {
             self.handle(ev, now);
         }
     }
@@ -180,7 +189,7 @@ impl Core {
 
 /// Sockets and tasks owned by the loop.
 pub struct Io {
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::UnboundedSender<TaskEvent>,
     udp: Vec<UdpListener>,
     tcp_writers: HashMap<ConnId, (mpsc::Sender<Vec<u8>>, AbortHandle)>,
     upstream_tasks: HashMap<SockId, AbortHandle>,
@@ -202,7 +211,7 @@ impl Io {
         specs: &[ListenSpec],
     ) -> (
         Io,
-        mpsc::UnboundedReceiver<Input>,
+        mpsc::UnboundedReceiver<TaskEvent>,
         Vec<(ListenSpec, io::Error)>,
     ) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -220,7 +229,7 @@ impl Io {
         for spec in specs {
             if let Err(e) = me.bind_one(spec) {
                 log::error!(
-                    "dns: cannot listen on {} ({}): {e}",
+                    "cannot listen on {} ({}): {e}",
                     spec.addr,
                     spec.device.as_deref().unwrap_or("any interface")
                 );
@@ -236,7 +245,7 @@ impl Io {
         let udp = Rc::new(sockets::udp_listener(spec.addr, dev)?);
         let tcp = sockets::tcp_listener(spec.addr, dev)?;
         log::info!(
-            "dns: listening on {} udp+tcp{}",
+            "listening on {} udp+tcp{}",
             spec.addr,
             dev.map(|d| format!(" on {d}")).unwrap_or_default()
         );
@@ -270,9 +279,9 @@ impl Io {
         }
     }
 
-    /// Executes engine actions.
-    pub fn execute(&mut self, actions: &mut Vec<Action>, timer: &mut Option<Instant>) {
-        for a in actions.drain(..) {
+    /// Executes every action the engine has queued.
+    pub fn execute(&mut self, fw: &mut Forwarder) {
+        while let Some(a) = fw.poll_action() {
             match a {
                 Action::SendClientUdp {
                     peer,
@@ -288,7 +297,7 @@ impl Io {
                     if full && let Some((_, reader)) = self.tcp_writers.remove(&conn) {
                         // The client does not read its answers: drop it
                         // rather than queue without bound.
-                        log::debug!("dns: TCP client {conn} not reading, closed");
+                        log::debug!("TCP client {conn} not reading, closed");
                         reader.abort();
                         self.tcp_overflows += 1;
                         self.dropped.push(conn);
@@ -332,12 +341,11 @@ impl Io {
                         h.abort();
                     }
                 }
-                Action::ArmTimer(at) => *timer = Some(at),
             }
         }
     }
 
-    /// Registers a new TCP connection's writer (from [`Input::TcpOpened`]).
+    /// Registers a new TCP connection's writer (from [`TaskEvent::TcpOpened`]).
     pub fn tcp_opened(&mut self, conn: ConnId, writer: mpsc::Sender<Vec<u8>>, reader: AbortHandle) {
         self.tcp_writers.insert(conn, (writer, reader));
     }
@@ -369,7 +377,7 @@ impl Io {
                     Ok(0) => break,
                     Ok(n) => done += n,
                     Err(e) => {
-                        log::debug!("dns: answers not sent: {e}");
+                        log::debug!("answers not sent: {e}");
                         // Skip the datagram that failed and go on.
                         done += 1;
                         self.send_errors += 1;
@@ -385,31 +393,31 @@ impl Io {
 }
 
 /// Engine event for an owned input.
-pub fn as_event(input: &Input) -> Option<Event<'_>> {
+pub fn as_input(input: &TaskEvent) -> Option<Input<'_>> {
     Some(match input {
-        Input::TcpOpened {
+        TaskEvent::TcpOpened {
             conn,
             peer,
             local,
             iface,
             ..
-        } => Event::ClientTcpOpened {
+        } => Input::ClientTcpOpened {
             conn: *conn,
             peer: *peer,
             local: *local,
             iface: *iface,
         },
-        Input::Tcp { conn, data } => Event::ClientTcp { conn: *conn, data },
-        Input::TcpClosed { conn } | Input::TcpStalled { conn } => {
-            Event::ClientTcpClosed { conn: *conn }
+        TaskEvent::Tcp { conn, data } => Input::ClientTcp { conn: *conn, data },
+        TaskEvent::TcpClosed { conn } | TaskEvent::TcpStalled { conn } => {
+            Input::ClientTcpClosed { conn: *conn }
         }
-        Input::UpUdp { sock, from, data } => Event::UpstreamUdp {
+        TaskEvent::UpUdp { sock, from, data } => Input::UpstreamUdp {
             sock: *sock,
             from: *from,
             data,
         },
-        Input::UpTcp { sock, data } => Event::UpstreamTcp { sock: *sock, data },
-        Input::UpErr { sock, cause } => Event::UpstreamError {
+        TaskEvent::UpTcp { sock, data } => Input::UpstreamTcp { sock: *sock, data },
+        TaskEvent::UpErr { sock, cause } => Input::UpstreamError {
             sock: *sock,
             cause: *cause,
         },
@@ -431,7 +439,7 @@ async fn udp_serve(
             })
             .await;
         if let Err(e) = r {
-            log::warn!("dns: receive error on listener {idx} ({bound}): {e}");
+            log::warn!("receive error on listener {idx} ({bound}): {e}");
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
@@ -444,7 +452,7 @@ async fn udp_serve(
             let local = info.local.unwrap_or(bound).to_canonical();
             let data = batch.data(*slot, info.len);
             c.handle(
-                Event::ClientUdp {
+                Input::ClientUdp {
                     peer,
                     local,
                     iface: info.iface,
@@ -461,7 +469,7 @@ async fn tcp_acceptor(
     l: tokio::net::TcpListener,
     iface: u32,
     base: ConnId,
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::UnboundedSender<TaskEvent>,
 ) {
     // Listener `base` numbers its connections base, base + 2^32, ... so ids
     // from different listeners never collide.
@@ -470,7 +478,7 @@ async fn tcp_acceptor(
         let (stream, peer) = match l.accept().await {
             Ok(x) => x,
             Err(e) => {
-                log::warn!("dns: accept failed: {e}");
+                log::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -486,7 +494,7 @@ async fn tcp_acceptor(
         let (wtx, wrx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
         tokio::task::spawn_local(tcp_writer(wr, wrx));
         let reader = tokio::task::spawn_local(tcp_reader(rd, conn, tx.clone()));
-        let opened = Input::TcpOpened {
+        let opened = TaskEvent::TcpOpened {
             conn,
             peer,
             local,
@@ -503,7 +511,7 @@ async fn tcp_acceptor(
 async fn tcp_reader(
     mut rd: tokio::net::tcp::OwnedReadHalf,
     conn: ConnId,
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::UnboundedSender<TaskEvent>,
 ) {
     loop {
         // Waiting for a message to start is the engine's business (idle and
@@ -522,18 +530,18 @@ async fn tcp_reader(
         };
         match tokio::time::timeout(TCP_MESSAGE_DEADLINE, rest).await {
             Ok(Ok(data)) => {
-                if tx.send(Input::Tcp { conn, data }).is_err() {
+                if tx.send(TaskEvent::Tcp { conn, data }).is_err() {
                     return;
                 }
             }
             Ok(Err(_)) => break,
             Err(_) => {
-                let _ = tx.send(Input::TcpStalled { conn });
+                let _ = tx.send(TaskEvent::TcpStalled { conn });
                 return;
             }
         }
     }
-    let _ = tx.send(Input::TcpClosed { conn });
+    let _ = tx.send(TaskEvent::TcpClosed { conn });
 }
 
 async fn tcp_writer(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<Vec<u8>>) {
@@ -548,7 +556,7 @@ async fn tcp_writer(mut wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Recei
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => {
-                log::debug!("dns: TCP client not reading its answers, writer closed");
+                log::debug!("TCP client not reading its answers, writer closed");
                 return;
             }
         }
@@ -561,21 +569,21 @@ async fn upstream_udp(
     port: u16,
     upstream: SocketAddr,
     data: Vec<u8>,
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::UnboundedSender<TaskEvent>,
 ) {
     let s = match sockets::upstream_udp(port, upstream) {
         Ok(s) => s,
         Err(e) => {
-            log::warn!("dns: cannot open socket to {upstream}: {e}");
+            log::warn!("cannot open socket to {upstream}: {e}");
             let cause = failure_of(&e);
-            let _ = tx.send(Input::UpErr { sock, cause });
+            let _ = tx.send(TaskEvent::UpErr { sock, cause });
             return;
         }
     };
     if let Err(e) = s.send(&data).await {
-        log::debug!("dns: send to {upstream} failed: {e}");
+        log::debug!("send to {upstream} failed: {e}");
         let cause = failure_of(&e);
-        let _ = tx.send(Input::UpErr { sock, cause });
+        let _ = tx.send(TaskEvent::UpErr { sock, cause });
         return;
     }
     let mut buf = vec![0u8; UPSTREAM_BUF];
@@ -584,14 +592,14 @@ async fn upstream_udp(
             Ok((n, from)) => {
                 let from = SocketAddr::new(from.ip().to_canonical(), from.port());
                 let data = buf.get(..n).unwrap_or(&[]).to_vec();
-                if tx.send(Input::UpUdp { sock, from, data }).is_err() {
+                if tx.send(TaskEvent::UpUdp { sock, from, data }).is_err() {
                     return;
                 }
             }
             Err(e) => {
-                log::debug!("dns: upstream {upstream}: {e}");
+                log::debug!("upstream {upstream}: {e}");
                 let cause = failure_of(&e);
-                let _ = tx.send(Input::UpErr { sock, cause });
+                let _ = tx.send(TaskEvent::UpErr { sock, cause });
                 return;
             }
         }
@@ -602,7 +610,7 @@ async fn upstream_tcp(
     sock: SockId,
     upstream: SocketAddr,
     data: Vec<u8>,
-    tx: mpsc::UnboundedSender<Input>,
+    tx: mpsc::UnboundedSender<TaskEvent>,
 ) {
     let work = async {
         let mut s = tokio::net::TcpStream::connect(upstream).await?;
@@ -619,16 +627,16 @@ async fn upstream_tcp(
     };
     match tokio::time::timeout(UPSTREAM_TCP_TIMEOUT, work).await {
         Ok(Ok(msg)) => {
-            let _ = tx.send(Input::UpTcp { sock, data: msg });
+            let _ = tx.send(TaskEvent::UpTcp { sock, data: msg });
         }
         Ok(Err(e)) => {
-            log::debug!("dns: TCP to {upstream}: {e}");
+            log::debug!("TCP to {upstream}: {e}");
             let cause = failure_of(&e);
-            let _ = tx.send(Input::UpErr { sock, cause });
+            let _ = tx.send(TaskEvent::UpErr { sock, cause });
         }
         Err(_) => {
             let cause = UpstreamFailure::Timeout;
-            let _ = tx.send(Input::UpErr { sock, cause });
+            let _ = tx.send(TaskEvent::UpErr { sock, cause });
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Process entry point: `cpe daemon dns` (supervised, config and upstreams
 //! from the state bus) or `cpe daemon dns --listen ... --upstream ...`
 //! (standalone, used by the lab tests and the benchmark, where no supervisor
-//! runs). Both feed the same engine through the same I/O loop.
+//! runs). Both run on the shared runner ([`cpe_daemon::runner`]: logging,
+//! bus or status file, signals) and feed the same engine through the same
+//! I/O loop.
 
 mod io;
 pub mod setup;
@@ -9,7 +11,10 @@ mod sockets;
 
 pub use io::ListenSpec;
 
-use crate::engine::{Event, Forwarder, Options};
+use crate::config::ForwarderConfig;
+use crate::engine::{Forwarder, Input};
+use cpe_daemon::Engine as _;
+use cpe_daemon::runner::{self, Context, Mode};
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -25,7 +30,7 @@ const STATUS_EVERY: Duration = Duration::from_secs(2);
 struct Args {
     listen: Vec<ListenSpec>,
     upstreams: Vec<SocketAddr>,
-    opts: Options,
+    opts: ForwarderConfig,
     status_file: Option<std::path::PathBuf>,
     log_level: Option<String>,
 }
@@ -94,32 +99,14 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    cpe_log::init(
-        "dns",
-        cpe_log::parse_level(args.log_level.as_deref().unwrap_or("info")),
-    );
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            log::error!("dns: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    let result = if args.listen.is_empty() {
-        local.block_on(&rt, run_supervised())
+    if args.listen.is_empty() {
+        runner::run("dns", Mode::Supervised, run_supervised)
     } else {
-        local.block_on(&rt, run_standalone(args))
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("dns: {e}");
-            ExitCode::FAILURE
-        }
+        let mode = Mode::Standalone {
+            status_file: args.status_file.clone(),
+            log_level: cpe_log::parse_level(args.log_level.as_deref().unwrap_or("info")),
+        };
+        runner::run("dns", mode, move |ctx| run_standalone(ctx, args))
     }
 }
 
@@ -130,53 +117,41 @@ fn seed() -> std::io::Result<[u8; 32]> {
     Ok(s)
 }
 
-/// Where state updates come from: nowhere (standalone) or the bus.
-enum Control {
-    Standalone,
-    Bus(Box<(cpe_bus::client::Bus, setup::BusConfig)>),
-}
-
-async fn run_standalone(args: Args) -> Result<(), String> {
+async fn run_standalone(ctx: Context, args: Args) -> Result<(), String> {
     let mut opts = args.opts;
     opts.lan_ifaces = Vec::new(); // sockets are bound to the listed addresses/devices
-    let listen = args.listen;
-    run(
-        opts,
-        listen,
-        args.upstreams,
-        Vec::new(),
-        Control::Standalone,
-        args.status_file,
-    )
-    .await
+    run(ctx, opts, args.listen, args.upstreams, Vec::new(), None).await
 }
 
-async fn run_supervised() -> Result<(), String> {
-    let (bus, welcome, cfg) = cpe_bus::client::connect_configured("dns").await?;
+async fn run_supervised(ctx: Context) -> Result<(), String> {
+    let cfg = ctx.config().ok_or("no config from the supervisor")?;
     if !cfg.dns.enabled {
-        log::info!("dns: disabled in config");
-        bus.set_status(serde_json::json!({ "enabled": false }));
-        let mut bus = bus;
-        while bus.next_state().await.is_some() {}
+        log::info!("disabled in config");
+        ctx.outlet()
+            .set_status(serde_json::json!({ "enabled": false }));
+        ctx.stop().requested().await;
         return Ok(());
     }
-    let bc = setup::BusConfig::from_config(&cfg);
-    let upstreams = bc.upstreams(&welcome.state);
+    let bc = setup::BusConfig::from_config(cfg);
+    let state = ctx.states().borrow().clone();
+    let upstreams = bc.upstreams(&state);
     let mut opts = bc.options.clone();
     opts.lan_ifaces = bc.ifindexes();
     let listen = bc.listen_specs();
-    let lan_addrs = bc.lan_addrs(&welcome.state);
-    let control = Control::Bus(Box::new((bus, bc)));
-    run(opts, listen, upstreams, lan_addrs, control, None).await
+    let lan_addrs = bc.lan_addrs(&state);
+    run(ctx, opts, listen, upstreams, lan_addrs, Some(bc)).await
 }
 
+/// The forwarder's loop. `bus` holds what the supervised forwarder needs to
+/// follow state snapshots (upstreams, LAN addresses); standalone it is
+/// `None` and nothing changes after start.
 async fn run(
-    opts: Options,
+    ctx: Context,
+    opts: ForwarderConfig,
     listen: Vec<ListenSpec>,
     upstreams: Vec<SocketAddr>,
     lan_addrs: Vec<(u32, std::net::IpAddr)>,
-    mut control: Control,
-    status_file: Option<std::path::PathBuf>,
+    bus: Option<setup::BusConfig>,
 ) -> Result<(), String> {
     sockets::raise_fd_limit();
     let seed = seed().map_err(|e| format!("no randomness from /dev/urandom: {e}"))?;
@@ -189,18 +164,20 @@ async fn run(
     {
         let mut c = core.borrow_mut();
         let now = Instant::now();
-        c.handle(Event::UpstreamsChanged(&upstreams), now);
-        c.handle(Event::LanAddrsChanged(&lan_addrs), now);
+        c.handle(Input::UpstreamsChanged(&upstreams), now);
+        c.handle(Input::LanAddrsChanged(&lan_addrs), now);
     }
     io::Io::start_udp(&core);
     let timer_changed = core.borrow().timer_changed.clone();
     let mut status_tick = tokio::time::interval(STATUS_EVERY);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| e.to_string())?;
+    let outlet = ctx.outlet();
+    let mut states = ctx.states();
+    let mut stop = ctx.stop();
     loop {
         let sleep_to = core
             .borrow()
-            .timer
+            .fw
+            .poll_timeout()
             .map(tokio::time::Instant::from_std)
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -219,63 +196,38 @@ async fn run(
             }
             _ = tokio::time::sleep_until(sleep_to) => {
                 let mut c = core.borrow_mut();
-                c.timer = None;
-                c.handle(Event::Timer, Instant::now());
+                c.handle_timeout(Instant::now());
                 c.flush();
             }
             _ = timer_changed.notified() => {}
-            state = next_state(&mut control) => {
-                let Some(state) = state else {
-                    log::info!("dns: supervisor gone, exiting");
+            changed = states.changed(), if bus.is_some() => {
+                if changed.is_err() {
                     break;
-                };
-                if let Control::Bus(b) = &control {
-                    let bc = &b.1;
+                }
+                let state = states.borrow_and_update().clone();
+                if let Some(bc) = &bus {
                     let ups = bc.upstreams(&state);
                     let addrs = bc.lan_addrs(&state);
                     let now = Instant::now();
                     let mut c = core.borrow_mut();
-                    c.handle(Event::UpstreamsChanged(&ups), now);
-                    c.handle(Event::LanAddrsChanged(&addrs), now);
+                    c.handle(Input::UpstreamsChanged(&ups), now);
+                    c.handle(Input::LanAddrsChanged(&addrs), now);
                     c.flush();
                 }
             }
             _ = status_tick.tick() => {
-                let json = {
-                    let mut c = core.borrow_mut();
-                    let st = c.fw.status(Instant::now());
-                    let mut json = serde_json::to_value(&st).unwrap_or_default();
-                    if let Some(obj) = json.as_object_mut() {
-                        obj.insert("udp_send_errors".into(), c.io.send_errors.into());
-                        obj.insert("tcp_overflows".into(), c.io.tcp_overflows.into());
-                        obj.insert("tcp_stalled".into(), c.io.tcp_stalled.into());
-                    }
-                    json
-                };
-                match &control {
-                    Control::Bus(b) => b.0.set_status(json),
-                    Control::Standalone => {
-                        if let Some(path) = &status_file
-                            && let Ok(text) = serde_json::to_vec_pretty(&json)
-                            && let Err(e) = cpe_sys::persist::atomic_write(path, &text)
-                        {
-                            log::warn!("dns: cannot write {}: {e}", path.display());
-                        }
-                    }
+                let mut c = core.borrow_mut();
+                let st = c.fw.status(Instant::now());
+                let mut json = serde_json::to_value(&st).unwrap_or_default();
+                if let Some(obj) = json.as_object_mut() {
+                    obj.insert("udp_send_errors".into(), c.io.send_errors.into());
+                    obj.insert("tcp_overflows".into(), c.io.tcp_overflows.into());
+                    obj.insert("tcp_stalled".into(), c.io.tcp_stalled.into());
                 }
+                outlet.set_status(json);
             }
-            _ = term.recv() => {
-                log::info!("dns: SIGTERM, exiting");
-                break;
-            }
+            _ = stop.requested() => break,
         }
     }
     Ok(())
-}
-
-async fn next_state(control: &mut Control) -> Option<cpe_bus::SharedState> {
-    match control {
-        Control::Bus(b) => b.0.next_state().await,
-        Control::Standalone => std::future::pending().await,
-    }
 }

@@ -4,7 +4,7 @@
 
 use super::io::ListenSpec;
 use super::sockets::ifindex;
-use crate::engine::Options;
+use crate::config::ForwarderConfig;
 use crate::local::{HostAddr, LocalConfig};
 use cpe_config::{AddrOrSelf, Config, UpstreamSpec};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -39,7 +39,7 @@ pub fn parse_upstream(text: &str) -> Result<SocketAddr, String> {
 #[derive(Debug, Clone)]
 pub struct BusConfig {
     /// Engine options.
-    pub options: Options,
+    pub options: ForwarderConfig,
     /// Interfaces to listen on.
     pub interfaces: Vec<String>,
     /// Upstream specs in order.
@@ -87,13 +87,13 @@ impl BusConfig {
         if !hosts.iter().any(|(n, _)| *n == cfg.system.hostname) {
             hosts.push((cfg.system.hostname.clone(), vec![HostAddr::SelfAddr]));
         }
-        let options = Options {
+        let options = ForwarderConfig {
             cache_size: dns.cache_size as usize,
             local: LocalConfig {
                 domain: dns.local_domain.clone(),
                 hosts,
             },
-            ..Options::default()
+            ..ForwarderConfig::default()
         };
         BusConfig {
             options,

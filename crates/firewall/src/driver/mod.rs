@@ -1,22 +1,24 @@
 //! Process entry point: `cpe daemon firewall`, started by the supervisor
-//! before the LAN services. Reads the config and state from the bus, runs
+//! before the LAN services, on the shared runner ([`cpe_daemon::runner`]:
+//! runtime, logging, bus, signals). Takes the config and state from it, runs
 //! the [`Engine`], commits its batches over nfnetlink, switches forwarding
 //! on when the engine says so, and reports status with the kernel's drop
 //! counters every [`STATUS_EVERY`].
 //!
-//! On exit the ruleset stays installed: a crashed or stopped firewall
-//! daemon must not open the router.
+//! On exit (any stop of the runner's signal policy) the ruleset stays
+//! installed: a crashed or stopped firewall daemon must not open the router.
 
 use crate::config::{Policy, Snapshot};
 use crate::engine::{Action, Engine, Input};
 use crate::model::TABLE;
+use cpe_daemon::Engine as _;
+use cpe_daemon::runner::{self, Context, Mode, Outlet};
 use cpe_sys::netlink::nftables::{Nftables, TableFamily};
 use cpe_sys::netlink::sysctl::{self, SysctlKey};
 use log::{error, info};
 use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{SignalKind, signal};
 
 /// How often counters are re-read and the status pushed.
 pub const STATUS_EVERY: Duration = Duration::from_secs(10);
@@ -30,24 +32,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         eprintln!("unexpected argument {a:?}\n{USAGE}");
         return ExitCode::from(2);
     }
-    cpe_log::init("firewall", log::LevelFilter::Info);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            error!("cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    runner::run("firewall", Mode::Supervised, run)
 }
 
 /// Turns IPv6 (all + default, so later interfaces such as a PPP unit
@@ -98,7 +83,7 @@ fn drain(engine: &mut Engine, nl: &mut Result<Nftables, String>) {
     }
 }
 
-fn publish(bus: &cpe_bus::client::Bus, engine: &Engine, nl: &mut Result<Nftables, String>) {
+fn publish(outlet: &Outlet, engine: &Engine, nl: &mut Result<Nftables, String>) {
     let counters = match nl {
         Ok(nl) if engine.installed().is_some() => nl
             .counters(TableFamily::Inet, TABLE)
@@ -111,13 +96,17 @@ fn publish(bus: &cpe_bus::client::Bus, engine: &Engine, nl: &mut Result<Nftables
         counters.as_ref().map_err(String::as_str),
         Instant::now(),
     );
-    bus.set_status(serde_json::to_value(&st).unwrap_or_default());
+    outlet.set_status(serde_json::to_value(&st).unwrap_or_default());
 }
 
-async fn run() -> Result<(), String> {
-    let (mut bus, welcome, cfg) = cpe_bus::client::connect_configured("firewall").await?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
-    let policy = Policy::from_config(&cfg);
+async fn run(ctx: Context) -> Result<(), String> {
+    let cfg = ctx
+        .config()
+        .ok_or("the firewall runs only under the supervisor")?;
+    let outlet = ctx.outlet();
+    let mut states = ctx.states();
+    let mut stop = ctx.stop();
+    let policy = Policy::from_config(cfg);
     info!(
         "policy: wan {} lan {:?}, {} pinholes",
         policy.wan,
@@ -129,37 +118,35 @@ async fn run() -> Result<(), String> {
         error!("cannot open the nf_tables netlink socket: {e}; forwarding stays off");
     }
     let mut engine = Engine::new(policy);
-    engine.handle(
-        Input::State(Snapshot::from_state(&welcome.state)),
-        Instant::now(),
-    );
+    let first = Snapshot::from_state(&states.borrow_and_update());
+    engine.handle(Input::State(first), Instant::now());
     drain(&mut engine, &mut nl);
-    publish(&bus, &engine, &mut nl);
+    publish(&outlet, &engine, &mut nl);
     loop {
         let next_status = Instant::now() + STATUS_EVERY;
         let wake = engine
             .poll_timeout()
             .map_or(next_status, |t| t.min(next_status));
         tokio::select! {
-            state = bus.next_state() => {
-                let Some(state) = state else {
-                    info!("supervisor gone; exiting (the ruleset stays installed)");
+            changed = states.changed() => {
+                if changed.is_err() {
                     return Ok(());
-                };
-                engine.handle(Input::State(Snapshot::from_state(&state)), Instant::now());
+                }
+                let snap = Snapshot::from_state(&states.borrow_and_update());
+                engine.handle(Input::State(snap), Instant::now());
             }
             () = tokio::time::sleep_until(wake.into()) => {
                 if nl.is_err() {
                     nl = Nftables::open().map_err(|e| e.to_string());
                 }
-                engine.handle(Input::Tick, Instant::now());
+                engine.handle_timeout(Instant::now());
             }
-            _ = term.recv() => {
-                info!("SIGTERM; exiting (the ruleset stays installed)");
+            _ = stop.requested() => {
+                info!("the ruleset stays installed");
                 return Ok(());
             }
         }
         drain(&mut engine, &mut nl);
-        publish(&bus, &engine, &mut nl);
+        publish(&outlet, &engine, &mut nl);
     }
 }

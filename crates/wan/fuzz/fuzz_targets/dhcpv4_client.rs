@@ -4,7 +4,9 @@
 //! message that decodes must re-decode identically after encoding.
 #![no_main]
 
-use cpe_wan::dhcpv4::client::{Client, Input, Remembered};
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::drain;
+use cpe_wan::dhcpv4::engine::{Client, Input, Remembered};
 use cpe_wire::dhcpv4::decode;
 use libfuzzer_sys::fuzz_target;
 use std::net::Ipv4Addr;
@@ -22,18 +24,21 @@ fuzz_target!(|data: &[u8]| {
         });
     let mut c = Client::new(mac, None, 1, remembered, t0);
     c.handle(Input::LinkUp, t0);
+    drain(&mut c);
     let mut now = t0;
     for packet in data.split(|b| *b == 0xfe) {
         if let Ok(m) = decode(packet) {
             assert_eq!(decode(&m.encode()).as_ref(), Ok(&m));
         }
-        let _ = c.handle(Input::Packet(packet.to_vec()), now);
+        c.handle(Input::Packet(packet.to_vec()), now);
+        drain(&mut c);
         now += Duration::from_secs(1);
-        if let Some(d) = c.next_deadline() {
+        if let Some(d) = c.poll_timeout() {
             assert!(d >= t0);
             if d <= now + Duration::from_secs(3600) {
                 now = now.max(d);
-                let _ = c.handle(Input::Tick, now);
+                c.handle_timeout(now);
+                drain(&mut c);
             }
         }
     }

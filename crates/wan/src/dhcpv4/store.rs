@@ -1,6 +1,6 @@
 //! The remembered lease in `state_dir`, written atomically.
 
-use super::client::Remembered;
+use super::engine::Remembered;
 use std::io;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,9 @@
 //! Codec and client tests; the "server" here builds real replies with the
 //! same codec from what the client sent, and time is virtual.
 
-use super::client::*;
+use super::engine::*;
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::{feed, timeout};
 use cpe_wire::dhcpv4::*;
 use proptest::prelude::*;
 use std::net::Ipv4Addr;
@@ -60,12 +62,13 @@ fn reply(to: &Message, t: MessageType, lease: u32) -> Vec<u8> {
 /// Runs discover/offer/request/ack at `t0`; returns the bound client.
 fn bound(t0: Instant, lease: u32) -> (Client, Lease) {
     let mut c = Client::new(MAC, Some("cpe".into()), 7, None, t0);
-    let a = c.handle(Input::LinkUp, t0);
+    let a = feed(&mut c, Input::LinkUp, t0);
     let (discover, dst) = sent(&a).remove(0);
     assert_eq!(dst, Destination::Broadcast);
     assert_eq!(discover.options.message_type, Some(MessageType::Discover));
     assert_eq!(discover.flags, FLAG_BROADCAST);
-    let a = c.handle(
+    let a = feed(
+        &mut c,
         Input::Packet(reply(&discover, MessageType::Offer, lease)),
         t0,
     );
@@ -73,7 +76,11 @@ fn bound(t0: Instant, lease: u32) -> (Client, Lease) {
     assert_eq!(request.options.message_type, Some(MessageType::Request));
     assert_eq!(request.options.requested_ip, Some(ADDR));
     assert_eq!(request.options.server_id, Some(SERVER));
-    let a = c.handle(Input::Packet(reply(&request, MessageType::Ack, lease)), t0);
+    let a = feed(
+        &mut c,
+        Input::Packet(reply(&request, MessageType::Ack, lease)),
+        t0,
+    );
     let l = configured(&a).expect("configures the lease");
     assert!(a.contains(&Action::Remember(Some(Remembered {
         address: ADDR,
@@ -94,20 +101,20 @@ fn full_exchange_binds_with_rfc_timers() {
     assert_eq!(l.t1, t0 + Duration::from_secs(1800));
     assert_eq!(l.t2, t0 + Duration::from_secs(3150));
     assert_eq!(l.expires, t0 + Duration::from_secs(3600));
-    assert_eq!(c.next_deadline(), Some(l.t1));
+    assert_eq!(c.poll_timeout(), Some(l.t1));
 }
 
 #[test]
 fn discover_backs_off_4_8_16_32_64_with_one_second_jitter() {
     let t0 = Instant::now();
     let mut c = Client::new(MAC, None, 99, None, t0);
-    c.handle(Input::LinkUp, t0);
+    feed(&mut c, Input::LinkUp, t0);
     let mut last = t0;
     let mut gaps = Vec::new();
     for _ in 0..7 {
-        let d = c.next_deadline().unwrap();
+        let d = c.poll_timeout().unwrap();
         gaps.push((d - last).as_millis() as i64);
-        let a = c.handle(Input::Tick, d);
+        let a = timeout(&mut c, d);
         assert_eq!(sent(&a).len(), 1);
         last = d;
     }
@@ -126,7 +133,7 @@ fn discover_backs_off_4_8_16_32_64_with_one_second_jitter() {
 fn renew_at_t1_is_unicast_and_an_ack_extends_the_lease() {
     let t0 = Instant::now();
     let (mut c, l) = bound(t0, 3600);
-    let a = c.handle(Input::Tick, l.t1);
+    let a = timeout(&mut c, l.t1);
     let (renew, dst) = sent(&a).remove(0);
     assert_eq!(c.state(), State::Renewing);
     assert_eq!(dst, Destination::Unicast(SERVER));
@@ -135,7 +142,11 @@ fn renew_at_t1_is_unicast_and_an_ack_extends_the_lease() {
         renew.options.requested_ip, None,
         "RFC 2131 4.3.2: not in RENEWING"
     );
-    let a = c.handle(Input::Packet(reply(&renew, MessageType::Ack, 3600)), l.t1);
+    let a = feed(
+        &mut c,
+        Input::Packet(reply(&renew, MessageType::Ack, 3600)),
+        l.t1,
+    );
     let l2 = configured(&a).unwrap();
     assert_eq!(l2.expires, l.t1 + Duration::from_secs(3600));
     assert!(!a.iter().any(|x| matches!(x, Action::Deconfigure(_))));
@@ -150,9 +161,9 @@ fn silent_server_leads_to_rebind_then_expiry_and_withdrawal() {
     let mut unicast = 0;
     let mut broadcast_after_t2 = 0;
     let mut deconfigured = None;
-    while let Some(d) = c.next_deadline() {
+    while let Some(d) = c.poll_timeout() {
         now = d;
-        let a = c.handle(Input::Tick, now);
+        let a = timeout(&mut c, now);
         for (_, dst) in sent(&a) {
             match dst {
                 Destination::Unicast(_) => unicast += 1,
@@ -186,7 +197,7 @@ fn restart_asks_for_the_remembered_address_and_a_nak_starts_over() {
         server: SERVER,
     };
     let mut c = Client::new(MAC, None, 3, Some(r), t0);
-    let a = c.handle(Input::LinkUp, t0);
+    let a = feed(&mut c, Input::LinkUp, t0);
     let (req, dst) = sent(&a).remove(0);
     assert_eq!(c.state(), State::Rebooting);
     assert_eq!(dst, Destination::Broadcast);
@@ -196,11 +207,11 @@ fn restart_asks_for_the_remembered_address_and_a_nak_starts_over() {
         req.options.server_id, None,
         "RFC 2131 4.3.2: no server id in INIT-REBOOT"
     );
-    let a = c.handle(Input::Packet(reply(&req, MessageType::Nak, 0)), t0);
+    let a = feed(&mut c, Input::Packet(reply(&req, MessageType::Nak, 0)), t0);
     assert!(a.contains(&Action::Remember(None)));
     let (d, _) = sent(&a).remove(0);
     assert_eq!(d.options.message_type, Some(MessageType::Discover));
-    assert_eq!(c.stats().naks, 1);
+    assert_eq!(c.counters().naks, 1);
 }
 
 #[test]
@@ -211,11 +222,11 @@ fn unanswered_reboot_gives_up_after_four_requests() {
         server: SERVER,
     };
     let mut c = Client::new(MAC, None, 3, Some(r), t0);
-    c.handle(Input::LinkUp, t0);
+    feed(&mut c, Input::LinkUp, t0);
     let mut requests = 1;
     loop {
-        let d = c.next_deadline().unwrap();
-        let a = c.handle(Input::Tick, d);
+        let d = c.poll_timeout().unwrap();
+        let a = timeout(&mut c, d);
         let (m, _) = sent(&a).remove(0);
         if m.options.message_type == Some(MessageType::Discover) {
             break;
@@ -229,15 +240,15 @@ fn unanswered_reboot_gives_up_after_four_requests() {
 fn foreign_and_malformed_replies_are_counted_not_taken() {
     let t0 = Instant::now();
     let mut c = Client::new(MAC, None, 5, None, t0);
-    let a = c.handle(Input::LinkUp, t0);
+    let a = feed(&mut c, Input::LinkUp, t0);
     let (discover, _) = sent(&a).remove(0);
     let mut other = decode(&reply(&discover, MessageType::Offer, 60)).unwrap();
     other.xid ^= 1;
-    assert!(c.handle(Input::Packet(other.encode()), t0).is_empty());
+    assert!(feed(&mut c, Input::Packet(other.encode()), t0).is_empty());
     let good = reply(&discover, MessageType::Offer, 60);
-    assert!(c.handle(Input::Packet(good[..200].to_vec()), t0).is_empty());
-    assert_eq!(c.stats().ignored, 1);
-    assert_eq!(c.stats().malformed, 1);
+    assert!(feed(&mut c, Input::Packet(good[..200].to_vec()), t0).is_empty());
+    assert_eq!(c.counters().ignored, 1);
+    assert_eq!(c.counters().malformed, 1);
     assert_eq!(c.state(), State::Selecting);
 }
 
@@ -245,21 +256,21 @@ fn foreign_and_malformed_replies_are_counted_not_taken() {
 fn link_down_stops_sending_and_keeps_the_lease_until_expiry() {
     let t0 = Instant::now();
     let (mut c, l) = bound(t0, 600);
-    c.handle(Input::LinkDown, t0 + Duration::from_secs(1));
+    feed(&mut c, Input::LinkDown, t0 + Duration::from_secs(1));
     assert_eq!(
-        c.next_deadline(),
+        c.poll_timeout(),
         Some(l.expires),
         "no renew timer without a link"
     );
-    let a = c.handle(Input::Tick, l.t1);
+    let a = timeout(&mut c, l.t1);
     assert!(sent(&a).is_empty());
-    let a = c.handle(Input::Tick, l.expires);
+    let a = timeout(&mut c, l.expires);
     assert!(a.iter().any(|x| matches!(x, Action::Deconfigure(_))));
     assert!(sent(&a).is_empty());
     assert_eq!(c.state(), State::Idle);
-    assert_eq!(c.next_deadline(), None);
+    assert_eq!(c.poll_timeout(), None);
     // Carrier back: discover again.
-    let a = c.handle(Input::LinkUp, l.expires + Duration::from_secs(5));
+    let a = feed(&mut c, Input::LinkUp, l.expires + Duration::from_secs(5));
     assert_eq!(
         sent(&a)[0].0.options.message_type,
         Some(MessageType::Discover)
@@ -270,7 +281,7 @@ fn link_down_stops_sending_and_keeps_the_lease_until_expiry() {
 fn codec_rejects_what_is_malformed() {
     let t0 = Instant::now();
     let mut c = Client::new(MAC, None, 5, None, t0);
-    let (discover, _) = sent(&c.handle(Input::LinkUp, t0)).remove(0);
+    let (discover, _) = sent(&feed(&mut c, Input::LinkUp, t0)).remove(0);
     let good = reply(&discover, MessageType::Ack, 60);
     for cut in 0..HEADER_LEN + 4 {
         assert!(matches!(
@@ -346,8 +357,8 @@ proptest! {
     fn arbitrary_input_never_panics_the_client(data in proptest::collection::vec(any::<u8>(), 0..600)) {
         let t0 = Instant::now();
         let mut c = Client::new(MAC, None, 1, None, t0);
-        c.handle(Input::LinkUp, t0);
+        feed(&mut c, Input::LinkUp, t0);
         let _ = decode(&data);
-        let _ = c.handle(Input::Packet(data), t0);
+        let _ = feed(&mut c, Input::Packet(data), t0);
     }
 }

@@ -1,9 +1,10 @@
 //! The DHCPv4 client's I/O: its UDP socket on the WAN and applying leases
 //! through netlink.
 
-use crate::dhcpv4::client::{Action, Client, Destination, Input, Lease, State};
+use crate::dhcpv4::engine::{Action, Client, Destination, Input, Lease, State};
 use crate::dhcpv4::store;
-use crate::tracker::Ipv4Lease;
+use crate::engine::Ipv4Lease;
+use cpe_daemon::Engine as _;
 use cpe_sys::netlink::{Address, Lifetimes, Netlink, Route, RouteProtocol, kernel_errno};
 use ipnet::{IpNet, Ipv4Net};
 use serde_json::{Value, json};
@@ -95,9 +96,9 @@ impl Dhcp4 {
         self.ifindex
     }
 
-    /// When the client next needs a tick.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.client.next_deadline()
+    /// When the client's next timeout is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.client.poll_timeout()
     }
 
     /// Tells the client whether the link can carry traffic; only changes are
@@ -118,8 +119,24 @@ impl Dhcp4 {
 
     /// Feeds an input and carries out the client's actions.
     pub fn feed(&mut self, input: Input, nl: &mut Netlink, now: Instant) -> Vec<Ipv4Update> {
+        self.client.handle(input, now);
+        self.perform(nl, now)
+    }
+
+    /// Lets the client's timers run to `now` if one is due, and carries out
+    /// its actions.
+    pub fn timeout(&mut self, nl: &mut Netlink, now: Instant) -> Vec<Ipv4Update> {
+        if self.client.poll_timeout().is_some_and(|t| t <= now) {
+            self.client.handle_timeout(now);
+        }
+        self.perform(nl, now)
+    }
+
+    /// Carries out every queued action; lease changes are returned for the
+    /// tracker.
+    fn perform(&mut self, nl: &mut Netlink, now: Instant) -> Vec<Ipv4Update> {
         let mut updates = Vec::new();
-        for action in self.client.handle(input, now) {
+        while let Some(action) = self.client.poll_action() {
             match action {
                 Action::Send(bytes, dst) => self.send(&bytes, dst),
                 Action::Configure(lease) => {
@@ -208,7 +225,7 @@ impl Dhcp4 {
     pub fn status(&self, now: Instant) -> Value {
         let secs = |t: Instant| t.saturating_duration_since(now).as_secs();
         let l = self.client.lease();
-        let stats = self.client.stats();
+        let counters = self.client.counters();
         json!({
             "state": self.client.state().as_str(),
             "address": l.map(|l| format!("{}/{}", l.address, l.prefix_len)),
@@ -217,9 +234,9 @@ impl Dhcp4 {
             "lease_s": l.map(|l| secs(l.expires)),
             "t1_s": l.filter(|_| self.client.state() == State::Bound).map(|l| secs(l.t1)),
             "t2_s": l.map(|l| secs(l.t2)),
-            "malformed": stats.malformed,
-            "ignored": stats.ignored,
-            "naks": stats.naks,
+            "malformed": counters.malformed,
+            "ignored": counters.ignored,
+            "naks": counters.naks,
         })
     }
 }

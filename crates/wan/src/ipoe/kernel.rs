@@ -1,8 +1,8 @@
 //! The WAN link as the kernel sees it: preparing it (sysctls, up, MTU) and
 //! turning netlink dumps and notifications into tracker inputs.
 
-use crate::settings::WanSettings;
-use crate::tracker::{AddrView, DefaultRoute, Input, LinkView};
+use crate::config::WanSettings;
+use crate::engine::{AddrView, DefaultRoute, Input, LinkView};
 use cpe_sys::netlink::sysctl::{self, SysctlKey};
 use cpe_sys::netlink::{Address, Event, Family, Link, Netlink, Route, RouteType};
 use std::io;

@@ -1,4 +1,4 @@
-//! IPoE mode: the thin driver around [`Tracker`](crate::tracker::Tracker).
+//! IPoE mode: the thin driver around [`Tracker`](crate::engine::Tracker).
 //!
 //! It prepares the link (sysctls, up, MTU), turns netlink notifications and
 //! received RAs into tracker inputs, carries out the tracker's actions (RS,
@@ -9,10 +9,11 @@ mod icmp6;
 mod kernel;
 mod status;
 
+use crate::config::WanSettings;
+use crate::engine::{Action, Input, Tracker, TrackerConfig};
 use crate::outlet::Outlet;
 use crate::ra::accept_ra;
-use crate::settings::WanSettings;
-use crate::tracker::{Action, Input, Tracker, TrackerConfig};
+use cpe_daemon::Engine as _;
 use cpe_sys::netlink::{Event, Monitor, Netlink};
 use cpe_wire::nd::{NdOption, RouterSolicitation};
 use dhcp4::Dhcp4;
@@ -22,13 +23,13 @@ use std::io;
 use std::time::{Duration, Instant};
 use tokio::time::sleep_until;
 
-pub use status::Counters;
+pub use crate::counters::Counters;
 
 /// How often the status object is refreshed even without changes, so ages
 /// and remaining lifetimes stay current on the console.
 const STATUS_REFRESH: Duration = Duration::from_secs(10);
 
-/// Runs IPoE until the supervisor goes away or `shutdown` resolves.
+/// Runs IPoE until `shutdown` resolves (the runner's stop).
 pub async fn run(
     settings: &WanSettings,
     outlet: &mut Outlet,
@@ -69,8 +70,8 @@ pub async fn run(
             next_status = now + STATUS_REFRESH;
         }
         let deadline = [
-            d.tracker.next_deadline(),
-            d.dhcp4.as_ref().and_then(Dhcp4::next_deadline),
+            d.tracker.poll_timeout(),
+            d.dhcp4.as_ref().and_then(Dhcp4::poll_timeout),
             Some(next_status),
         ]
         .into_iter()
@@ -85,52 +86,36 @@ pub async fn run(
             biased;
             r = recv(d.icmp.as_ref(), &mut buf) => {
                 match r {
-                    Ok(rx) => d.on_icmp(buf.get(..rx.len).unwrap_or(&[]), rx, &mut pending),
+                    Ok(rx) => {
+                        d.on_icmp(buf.get(..rx.len).unwrap_or(&[]), rx, &mut pending);
+                        // The kernel acts on an RA in the same receive path
+                        // that queued our copy, so the route change it made is
+                        // already queued on the monitor: take it now, so an
+                        // RA and its route are judged as one (a genuine answer
+                        // to our RS is never reported as "no default route is
+                        // installed" for the moment before the notification
+                        // is read).
+                        d.take_events(&mut monitor, Vec::new(), &mut nl, &mut pending)?;
+                    }
                     Err(e) => {
                         log::warn!("ICMPv6 receive on {}: {e}", d.ifname);
                         d.icmp = None;
                     }
                 }
             }
-            ev = monitor.next() => {
-                // Take everything already queued, so a burst (stale events
-                // behind a fresh dump, an interface flap) is judged as a
-                // whole and published once.
-                let mut events = vec![ev?];
-                while let Some(more) = monitor.try_next()? {
-                    events.push(more);
-                }
-                d.counters.netlink_malformed = monitor.malformed();
-                for ev in events {
-                    if matches!(ev, Event::Overrun) {
-                        log::warn!("netlink monitor overrun; re-reading link, addresses and routes");
-                        pending.extend(d.attach(&mut nl)?);
-                        continue;
-                    }
-                    match d.wan.on_event(ev) {
-                        Some(inputs) => pending.extend(inputs),
-                        None => pending.extend(d.attach(&mut nl)?),
-                    }
-                }
-            }
+            ev = monitor.next() => d.take_events(&mut monitor, vec![ev?], &mut nl, &mut pending)?,
             r = recv4(d.dhcp4.as_ref(), &mut buf4) => {
                 match r {
                     Ok((n, _from)) => {
                         let packet = buf4.get(..n).unwrap_or(&[]).to_vec();
-                        d.feed_dhcp4(crate::dhcpv4::client::Input::Packet(packet), &mut nl, &mut pending);
+                        d.feed_dhcp4(crate::dhcpv4::engine::Input::Packet(packet), &mut nl, &mut pending);
                     }
                     Err(e) => log::warn!("DHCPv4 receive on {}: {e}", d.ifname),
                 }
             }
-            _ = sleep_until(deadline.into()) => pending.push(Input::Tick),
-            _ = outlet.closed() => {
-                log::info!("supervisor gone; exiting");
-                return Ok(());
-            }
-            _ = &mut shutdown => {
-                log::info!("shutting down");
-                return Ok(());
-            }
+            // Due timers run in `apply` at the top of the loop.
+            _ = sleep_until(deadline.into()) => {}
+            _ = &mut shutdown => return Ok(()),
         }
     }
 }
@@ -185,10 +170,38 @@ impl Driver {
         Ok(inputs)
     }
 
+    /// Turns `events` and every notification already queued on `monitor`
+    /// into tracker inputs: a burst (stale events behind a fresh dump, an
+    /// interface flap) is judged as a whole and published once.
+    fn take_events(
+        &mut self,
+        monitor: &mut Monitor,
+        mut events: Vec<Event>,
+        nl: &mut Netlink,
+        pending: &mut Vec<Input>,
+    ) -> io::Result<()> {
+        while let Some(more) = monitor.try_next()? {
+            events.push(more);
+        }
+        self.counters.netlink_malformed = monitor.malformed();
+        for ev in events {
+            if matches!(ev, Event::Overrun) {
+                log::warn!("netlink monitor overrun; re-reading link, addresses and routes");
+                pending.extend(self.attach(nl)?);
+                continue;
+            }
+            match self.wan.on_event(ev) {
+                Some(inputs) => pending.extend(inputs),
+                None => pending.extend(self.attach(nl)?),
+            }
+        }
+        Ok(())
+    }
+
     /// Feeds the DHCPv4 client; lease changes become tracker inputs.
     fn feed_dhcp4(
         &mut self,
-        input: crate::dhcpv4::client::Input,
+        input: crate::dhcpv4::engine::Input,
         nl: &mut Netlink,
         pending: &mut Vec<Input>,
     ) {
@@ -208,16 +221,17 @@ impl Driver {
         outlet: &mut Outlet,
     ) -> bool {
         let mut facts = None;
+        // A due timer first: the loop's sleep ends at the earliest deadline.
+        if self.tracker.poll_timeout().is_some_and(|t| t <= now) {
+            self.tracker.handle_timeout(now);
+            self.tracker_actions(&mut facts);
+        }
         // The DHCPv4 client follows the link as the tracker sees it and runs
         // its timers; its lease changes go back into the tracker.
         for round in 0..2 {
             for input in inputs.drain(..) {
-                for action in self.tracker.handle(input, now) {
-                    match action {
-                        Action::SendRs => self.send_rs(),
-                        Action::Publish(f) => facts = Some(f),
-                    }
-                }
+                self.tracker.handle(input, now);
+                self.tracker_actions(&mut facts);
             }
             if round == 1 {
                 break;
@@ -229,16 +243,25 @@ impl Driver {
                     .link
                     .is_some_and(|l| l.admin_up && l.carrier && l.running);
                 let mut updates = c.set_link(ready, nl, now);
-                if c.next_deadline().is_some_and(|t| t <= now) {
-                    updates.extend(c.feed(crate::dhcpv4::client::Input::Tick, nl, now));
-                }
+                updates.extend(c.timeout(nl, now));
                 inputs.extend(updates.into_iter().map(|u| Input::Ipv4(u.0)));
             }
         }
         let Some(f) = facts else { return false };
-        log::info!("wan {}: {}: {}", f.interface, state_word(f.state), f.reason);
+        log::info!("{}: {}: {}", f.interface, state_word(f.state), f.reason);
         outlet.publish(&f);
         true
+    }
+
+    /// Carries out the tracker's queued actions; the last facts are kept
+    /// in `facts` for one publication.
+    fn tracker_actions(&mut self, facts: &mut Option<cpe_bus::WanFacts>) {
+        while let Some(action) = self.tracker.poll_action() {
+            match action {
+                Action::SendRs => self.send_rs(),
+                Action::Publish(f) => *facts = Some(f),
+            }
+        }
     }
 
     fn on_icmp(&mut self, msg: &[u8], rx: icmp6::Received, pending: &mut Vec<Input>) {

@@ -2,22 +2,10 @@
 //! what the facts do not carry, for an engineer chasing a problem.
 
 use super::kernel::WanLink;
-use crate::tracker::Tracker;
+use crate::counters::Counters;
+use crate::engine::Tracker;
 use serde_json::{Value, json};
 use std::time::Instant;
-
-/// Event counters since start.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Counters {
-    /// RAs accepted.
-    pub ra_accepted: u64,
-    /// Packets dropped as invalid RAs (hop limit, source, malformed).
-    pub ra_rejected: u64,
-    /// Router Solicitations sent.
-    pub rs_sent: u64,
-    /// Malformed netlink notifications dropped.
-    pub netlink_malformed: u64,
-}
 
 /// Renders the status object at `now`.
 pub fn render(t: &Tracker, wan: &WanLink, c: &Counters, now: Instant) -> Value {

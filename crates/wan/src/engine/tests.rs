@@ -1,6 +1,8 @@
 //! Virtual-time tests of the WAN tracker and of every reason it can give.
 
 use super::*;
+use cpe_daemon::Engine as _;
+use cpe_daemon::engine::drive::{feed, timeout};
 
 const WAN: &str = "wan0";
 
@@ -43,8 +45,8 @@ fn link_local() -> Input {
 
 /// Link-local present, then carrier: what a booting WAN looks like.
 fn bring_up(t: &mut Tracker, now: Instant) -> Vec<Action> {
-    t.handle(link_local(), now);
-    t.handle(link(true), now)
+    feed(t, link_local(), now);
+    feed(t, link(true), now)
 }
 
 fn default_v6() -> DefaultRoute {
@@ -71,13 +73,14 @@ fn rs_count(actions: &[Action]) -> usize {
 fn missing_link_admin_down_and_no_carrier_are_down_with_reasons() {
     let t0 = Instant::now();
     let mut t = tracker();
-    let f = last_facts(&t.handle(Input::Link(None), t0)).unwrap();
+    let f = last_facts(&feed(&mut t, Input::Link(None), t0)).unwrap();
     assert_eq!(
         (f.state, f.reason.as_str()),
         (WanState::Down, "wan0 does not exist")
     );
 
-    let f = last_facts(&t.handle(
+    let f = last_facts(&feed(
+        &mut t,
         Input::Link(Some(LinkView {
             index: 2,
             admin_up: false,
@@ -90,7 +93,7 @@ fn missing_link_admin_down_and_no_carrier_are_down_with_reasons() {
     .unwrap();
     assert_eq!(f.reason, "wan0 is administratively down");
 
-    let f = last_facts(&t.handle(link(false), t0)).unwrap();
+    let f = last_facts(&feed(&mut t, link(false), t0)).unwrap();
     assert_eq!(
         (f.state, f.reason.as_str()),
         (WanState::Down, "no carrier on wan0")
@@ -108,7 +111,12 @@ fn carrier_then_ra_then_route_goes_up_with_flags_and_dns() {
     assert_eq!(f.state, WanState::Connecting);
     assert_eq!(f.reason, "waiting for a Router Advertisement on wan0");
 
-    let f = last_facts(&t.handle(Input::Ra(ra(1800)), t0 + Duration::from_millis(20))).unwrap();
+    let f = last_facts(&feed(
+        &mut t,
+        Input::Ra(ra(1800)),
+        t0 + Duration::from_millis(20),
+    ))
+    .unwrap();
     assert!(f.ra_managed && f.ra_other_config);
     assert_eq!(f.ra_router_lifetime, 1800);
     assert_eq!(
@@ -121,8 +129,12 @@ fn carrier_then_ra_then_route_goes_up_with_flags_and_dns() {
         f.reason
     );
 
-    let f = last_facts(&t.handle(Input::RouteUp(default_v6()), t0 + Duration::from_millis(25)))
-        .unwrap();
+    let f = last_facts(&feed(
+        &mut t,
+        Input::RouteUp(default_v6()),
+        t0 + Duration::from_millis(25),
+    ))
+    .unwrap();
     assert_eq!(f.state, WanState::Up);
     assert_eq!(f.default_router_v6, Some("fe80::1".parse().unwrap()));
     assert_eq!(
@@ -131,7 +143,7 @@ fn carrier_then_ra_then_route_goes_up_with_flags_and_dns() {
     );
     // No RS once an RA arrived.
     assert_eq!(
-        t.next_deadline(),
+        t.poll_timeout(),
         Some(t0 + Duration::from_millis(20) + Duration::from_secs(600))
     );
 }
@@ -140,13 +152,17 @@ fn carrier_then_ra_then_route_goes_up_with_flags_and_dns() {
 fn router_lifetime_zero_reports_no_default_route() {
     let t0 = Instant::now();
     let mut t = tracker();
-    t.handle(link(true), t0);
-    t.handle(Input::Ra(ra(1800)), t0);
-    t.handle(Input::RouteUp(default_v6()), t0);
+    feed(&mut t, link(true), t0);
+    feed(&mut t, Input::Ra(ra(1800)), t0);
+    feed(&mut t, Input::RouteUp(default_v6()), t0);
     // ISP switches to lifetime 0: the RA says why, the kernel drops the
     // route (which changes nothing more).
-    let f = last_facts(&t.handle(Input::Ra(ra(0)), t0 + Duration::from_secs(1))).unwrap();
-    let a = t.handle(Input::RouteGone(default_v6()), t0 + Duration::from_secs(1));
+    let f = last_facts(&feed(&mut t, Input::Ra(ra(0)), t0 + Duration::from_secs(1))).unwrap();
+    let a = feed(
+        &mut t,
+        Input::RouteGone(default_v6()),
+        t0 + Duration::from_secs(1),
+    );
     assert_eq!(last_facts(&a), None);
     assert_eq!(f.state, WanState::Connecting);
     assert_eq!(
@@ -167,12 +183,12 @@ fn solicitations_back_off_to_an_hour_and_stop_on_ra() {
         sent_at.push(now);
     }
     // Drive by deadlines for a day of virtual time.
-    while let Some(d) = t.next_deadline() {
+    while let Some(d) = t.poll_timeout() {
         if d > t0 + Duration::from_secs(86_400) {
             break;
         }
         now = d;
-        if rs_count(&t.handle(Input::Tick, now)) == 1 {
+        if rs_count(&timeout(&mut t, now)) == 1 {
             sent_at.push(now);
         }
     }
@@ -184,10 +200,10 @@ fn solicitations_back_off_to_an_hour_and_stop_on_ra() {
     assert!(gaps.iter().all(|g| *g <= 3600));
     assert_eq!(*gaps.last().unwrap(), 3600);
 
-    let a = t.handle(Input::Ra(ra(1800)), now);
+    let a = feed(&mut t, Input::Ra(ra(1800)), now);
     assert_eq!(rs_count(&a), 0);
     // Next deadline is the RDNSS expiry, not another RS.
-    assert_eq!(t.next_deadline(), Some(now + Duration::from_secs(600)));
+    assert_eq!(t.poll_timeout(), Some(now + Duration::from_secs(600)));
 }
 
 #[test]
@@ -195,15 +211,15 @@ fn carrier_loss_forgets_the_ra_and_regain_solicits_again() {
     let t0 = Instant::now();
     let mut t = tracker();
     bring_up(&mut t, t0);
-    t.handle(Input::Ra(ra(1800)), t0);
-    let f = last_facts(&t.handle(link(false), t0 + Duration::from_secs(5))).unwrap();
+    feed(&mut t, Input::Ra(ra(1800)), t0);
+    let f = last_facts(&feed(&mut t, link(false), t0 + Duration::from_secs(5))).unwrap();
     assert_eq!(f.state, WanState::Down);
     assert_eq!(
-        t.next_deadline(),
+        t.poll_timeout(),
         Some(t0 + Duration::from_secs(600)),
         "only RDNSS expiry"
     );
-    let a = t.handle(link(true), t0 + Duration::from_secs(9));
+    let a = feed(&mut t, link(true), t0 + Duration::from_secs(9));
     assert_eq!(rs_count(&a), 1);
     assert!(
         !last_facts(&a).unwrap().ra_managed,
@@ -218,10 +234,10 @@ fn rdnss_expires_and_router_lifetime_end_restarts_solicitation() {
     bring_up(&mut t, t0);
     let mut short = ra(30);
     short.rdnss = vec![("2001:db8::53".parse().unwrap(), 10)];
-    t.handle(Input::Ra(short), t0);
-    let f = last_facts(&t.handle(Input::Tick, t0 + Duration::from_secs(10))).unwrap();
+    feed(&mut t, Input::Ra(short), t0);
+    let f = last_facts(&timeout(&mut t, t0 + Duration::from_secs(10))).unwrap();
     assert!(f.dns_servers.is_empty());
-    let a = t.handle(Input::Tick, t0 + Duration::from_secs(30));
+    let a = timeout(&mut t, t0 + Duration::from_secs(30));
     assert_eq!(rs_count(&a), 1, "router lifetime over: solicit again");
     let f = last_facts(&a).unwrap();
     assert_eq!(f.reason, "waiting for a Router Advertisement on wan0");
@@ -231,11 +247,11 @@ fn rdnss_expires_and_router_lifetime_end_restarts_solicitation() {
 fn rdnss_lifetime_zero_removes_a_server() {
     let t0 = Instant::now();
     let mut t = tracker();
-    t.handle(link(true), t0);
-    t.handle(Input::Ra(ra(1800)), t0);
+    feed(&mut t, link(true), t0);
+    feed(&mut t, Input::Ra(ra(1800)), t0);
     let mut gone = ra(1800);
     gone.rdnss = vec![("2001:db8::53".parse().unwrap(), 0)];
-    let f = last_facts(&t.handle(Input::Ra(gone), t0 + Duration::from_secs(1))).unwrap();
+    let f = last_facts(&feed(&mut t, Input::Ra(gone), t0 + Duration::from_secs(1))).unwrap();
     assert!(f.dns_servers.is_empty());
 }
 
@@ -251,15 +267,16 @@ fn solicitation_waits_for_a_usable_link_local_and_dad_failure_is_explained() {
             dad_failed,
         })
     };
-    t.handle(tentative(true, false), t0);
-    let a = t.handle(link(true), t0);
+    feed(&mut t, tentative(true, false), t0);
+    let a = feed(&mut t, link(true), t0);
     assert_eq!(rs_count(&a), 0, "no source address yet");
-    assert_eq!(
-        t.next_deadline(),
-        None,
-        "the address, not a timer, sends it"
-    );
-    let f = last_facts(&t.handle(tentative(false, true), t0 + Duration::from_secs(1))).unwrap();
+    assert_eq!(t.poll_timeout(), None, "the address, not a timer, sends it");
+    let f = last_facts(&feed(
+        &mut t,
+        tentative(false, true),
+        t0 + Duration::from_secs(1),
+    ))
+    .unwrap();
     assert_eq!(
         f.reason,
         "duplicate link-local address on wan0 (DAD failed)"
@@ -268,10 +285,10 @@ fn solicitation_waits_for_a_usable_link_local_and_dad_failure_is_explained() {
         f.addresses.is_empty(),
         "a failed address is not reported as usable"
     );
-    let a = t.handle(tentative(false, false), t0 + Duration::from_secs(2));
+    let a = feed(&mut t, tentative(false, false), t0 + Duration::from_secs(2));
     assert_eq!(rs_count(&a), 1, "sent as soon as the link-local is usable");
     assert_eq!(
-        t.next_deadline(),
+        t.poll_timeout(),
         Some(t0 + Duration::from_secs(2) + RS_INITIAL_INTERVAL)
     );
 }
@@ -280,8 +297,8 @@ fn solicitation_waits_for_a_usable_link_local_and_dad_failure_is_explained() {
 fn facts_are_published_only_on_change_and_addresses_are_ordered() {
     let t0 = Instant::now();
     let mut t = tracker();
-    assert!(last_facts(&t.handle(link(true), t0)).is_some());
-    assert!(last_facts(&t.handle(Input::Tick, t0)).is_none());
+    assert!(last_facts(&feed(&mut t, link(true), t0)).is_some());
+    assert!(last_facts(&timeout(&mut t, t0)).is_none());
     let up = |s: &str| {
         Input::AddressUp(AddrView {
             net: s.parse().unwrap(),
@@ -289,12 +306,17 @@ fn facts_are_published_only_on_change_and_addresses_are_ordered() {
             dad_failed: false,
         })
     };
-    t.handle(up("192.0.2.10/24"), t0);
-    t.handle(up("fe80::1:2/64"), t0);
-    let f = last_facts(&t.handle(up("2001:db8::10/64"), t0)).unwrap();
+    feed(&mut t, up("192.0.2.10/24"), t0);
+    feed(&mut t, up("fe80::1:2/64"), t0);
+    let f = last_facts(&feed(&mut t, up("2001:db8::10/64"), t0)).unwrap();
     let shown: Vec<String> = f.addresses.iter().map(|a| a.to_string()).collect();
     assert_eq!(shown, ["2001:db8::10/64", "fe80::1:2/64", "192.0.2.10/24"]);
-    let f = last_facts(&t.handle(Input::AddressGone("fe80::1:2/64".parse().unwrap()), t0)).unwrap();
+    let f = last_facts(&feed(
+        &mut t,
+        Input::AddressGone("fe80::1:2/64".parse().unwrap()),
+        t0,
+    ))
+    .unwrap();
     assert_eq!(f.addresses.len(), 2);
 }
 
@@ -302,9 +324,10 @@ fn facts_are_published_only_on_change_and_addresses_are_ordered() {
 fn ipv4_lease_adds_gateway_and_dns_and_is_mentioned_when_ipv6_is_missing() {
     let t0 = Instant::now();
     let mut t = tracker();
-    t.handle(link(true), t0);
-    t.handle(Input::Ra(ra(0)), t0);
-    t.handle(
+    feed(&mut t, link(true), t0);
+    feed(&mut t, Input::Ra(ra(0)), t0);
+    feed(
+        &mut t,
         Input::Ipv4(Some(Ipv4Lease {
             address: "192.0.2.10/24".parse().unwrap(),
             router: Some("192.0.2.1".parse().unwrap()),
@@ -312,7 +335,8 @@ fn ipv4_lease_adds_gateway_and_dns_and_is_mentioned_when_ipv6_is_missing() {
         })),
         t0,
     );
-    let f = last_facts(&t.handle(
+    let f = last_facts(&feed(
+        &mut t,
         Input::RouteUp(DefaultRoute {
             gateway: "192.0.2.1".parse().unwrap(),
         }),
@@ -332,9 +356,10 @@ fn ipv4_lease_adds_gateway_and_dns_and_is_mentioned_when_ipv6_is_missing() {
 fn resync_replaces_routes_and_addresses() {
     let t0 = Instant::now();
     let mut t = tracker();
-    t.handle(link(true), t0);
-    t.handle(Input::RouteUp(default_v6()), t0);
-    let f = last_facts(&t.handle(
+    feed(&mut t, link(true), t0);
+    feed(&mut t, Input::RouteUp(default_v6()), t0);
+    let f = last_facts(&feed(
+        &mut t,
         Input::Resync {
             addresses: vec![],
             routes: vec![],
@@ -354,10 +379,10 @@ fn withdrawal_of_the_default_router_is_confirmed_by_an_immediate_rs() {
     let t0 = Instant::now();
     let mut t = tracker();
     bring_up(&mut t, t0);
-    t.handle(Input::Ra(ra(1800)), t0);
-    t.handle(Input::RouteUp(default_v6()), t0);
+    feed(&mut t, Input::Ra(ra(1800)), t0);
+    feed(&mut t, Input::RouteUp(default_v6()), t0);
     let t1 = t0 + Duration::from_secs(100);
-    let a = t.handle(Input::Ra(ra(0)), t1);
+    let a = feed(&mut t, Input::Ra(ra(0)), t1);
     assert_eq!(rs_count(&a), 1, "RS at once to confirm the withdrawal");
     let f = last_facts(&a).unwrap();
     assert_eq!(f.state, WanState::Connecting);
@@ -367,25 +392,25 @@ fn withdrawal_of_the_default_router_is_confirmed_by_an_immediate_rs() {
     );
     assert_eq!(f.default_router_v6, None);
     // The kernel's route removal changes nothing an engineer sees.
-    let a = t.handle(Input::RouteGone(default_v6()), t1);
+    let a = feed(&mut t, Input::RouteGone(default_v6()), t1);
     assert_eq!(last_facts(&a), None, "no second, different log line");
     // The genuine router answers: solicitation stops, up again with the route.
     let t2 = t1 + Duration::from_millis(300);
-    assert_eq!(rs_count(&t.handle(Input::Ra(ra(1800)), t2)), 0);
-    let f = last_facts(&t.handle(Input::RouteUp(default_v6()), t2)).unwrap();
+    assert_eq!(rs_count(&feed(&mut t, Input::Ra(ra(1800)), t2)), 0);
+    let f = last_facts(&feed(&mut t, Input::RouteUp(default_v6()), t2)).unwrap();
     assert_eq!(f.state, WanState::Up);
     assert_eq!(
-        t.next_deadline(),
+        t.poll_timeout(),
         Some(t2 + Duration::from_secs(600)),
         "no RS pending"
     );
     // A real withdrawal answered by lifetime 0 costs one RS, not a series.
     let t3 = t2 + Duration::from_secs(10);
-    assert_eq!(rs_count(&t.handle(Input::Ra(ra(0)), t3)), 1);
-    t.handle(Input::RouteGone(default_v6()), t3);
+    assert_eq!(rs_count(&feed(&mut t, Input::Ra(ra(0)), t3)), 1);
+    feed(&mut t, Input::RouteGone(default_v6()), t3);
     let t4 = t3 + Duration::from_millis(200);
-    assert_eq!(rs_count(&t.handle(Input::Ra(ra(0)), t4)), 0);
-    assert_eq!(t.next_deadline(), Some(t4 + Duration::from_secs(600)));
+    assert_eq!(rs_count(&feed(&mut t, Input::Ra(ra(0)), t4)), 0);
+    assert_eq!(t.poll_timeout(), Some(t4 + Duration::from_secs(600)));
 }
 
 /// The confirmation does not wait behind the start-up solicitation: a
@@ -395,9 +420,13 @@ fn withdrawal_right_after_start_up_is_confirmed_at_once() {
     let t0 = Instant::now();
     let mut t = tracker();
     assert_eq!(rs_count(&bring_up(&mut t, t0)), 1);
-    t.handle(Input::Ra(ra(1800)), t0 + Duration::from_millis(10));
-    t.handle(Input::RouteUp(default_v6()), t0 + Duration::from_millis(10));
-    let a = t.handle(Input::Ra(ra(0)), t0 + Duration::from_millis(40));
+    feed(&mut t, Input::Ra(ra(1800)), t0 + Duration::from_millis(10));
+    feed(
+        &mut t,
+        Input::RouteUp(default_v6()),
+        t0 + Duration::from_millis(10),
+    );
+    let a = feed(&mut t, Input::Ra(ra(0)), t0 + Duration::from_millis(40));
     assert_eq!(rs_count(&a), 1);
 }
 
@@ -407,16 +436,16 @@ fn forged_withdrawal_flood_is_answered_by_at_most_one_rs_per_second() {
     let t0 = Instant::now();
     let mut t = tracker();
     bring_up(&mut t, t0);
-    t.handle(Input::Ra(ra(1800)), t0);
-    t.handle(Input::RouteUp(default_v6()), t0);
+    feed(&mut t, Input::Ra(ra(1800)), t0);
+    feed(&mut t, Input::RouteUp(default_v6()), t0);
     let mut sent = 0;
     for i in 1..=100u64 {
         let now = t0 + Duration::from_millis(100 * i);
-        sent += rs_count(&t.handle(Input::Ra(ra(0)), now));
+        sent += rs_count(&feed(&mut t, Input::Ra(ra(0)), now));
         // The genuine router answers every forged RA 10 ms later.
         let answer = now + Duration::from_millis(10);
-        sent += rs_count(&t.handle(Input::Ra(ra(1800)), answer));
-        sent += rs_count(&t.handle(Input::Tick, answer));
+        sent += rs_count(&feed(&mut t, Input::Ra(ra(1800)), answer));
+        sent += rs_count(&timeout(&mut t, answer));
     }
     assert!((9..=11).contains(&sent), "{sent} RS in 10 s");
 }

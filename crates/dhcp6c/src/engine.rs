@@ -1,9 +1,10 @@
 //! The DHCPv6 client state machine (RFC 8415 section 18.2), sans I/O.
 //!
-//! The driver feeds [`Event`]s with the current time and carries out the
-//! returned [`Action`]s; it wakes the engine with [`Event::Tick`] at
-//! [`Client::next_deadline`]. Nothing here reads a clock, opens a socket or
-//! draws entropy, so every timer path is tested in virtual time.
+//! [`Client`] follows the router's one engine contract,
+//! [`cpe_daemon::Engine`]: the driver feeds [`Input`]s with the current time,
+//! pulls and carries out the queued [`Action`]s, and calls `handle_timeout`
+//! at `poll_timeout`. Nothing here reads a clock, opens a socket or draws
+//! entropy, so every timer path is tested in virtual time.
 //!
 //! Choices the RFC leaves open, made for a home router:
 //! - Every message goes to ff02::1:2; server unicast is never used.
@@ -18,7 +19,7 @@
 //!   deadlines hosts may still hold, as `previous_prefixes` in the same
 //!   [`LeaseUpdate`] that brings the new ones.
 //! - No Release on restart, reload or link loss (RFC 9096 WPD-9): only
-//!   [`Event::Teardown`] releases.
+//!   [`Input::Teardown`] releases.
 //! - Stateless fallback: a router that gets no binding still needs the
 //!   ISP's DNS servers. While soliciting without a lease, when a server has
 //!   refused our IAs (NoPrefixAvail, NoAddrsAvail: a stateless-only server),
@@ -32,6 +33,7 @@
 //!   refusal is kept with its status code and text for the console and
 //!   reported once per change ([`Action::Refused`]).
 
+use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
@@ -52,8 +54,12 @@ use crate::retransmit::{Params, Retransmit, Timeout, rfc};
 use crate::rng::Rng;
 
 /// Something that happened, for the engine to react to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// Bindings persisted before a restart. They are reported at once (so
+    /// the LAN keeps its prefix) and verified by a Rebind on the next
+    /// [`Input::Start`].
+    Restore(Lease),
     /// The link is usable (WAN up and RA says M or O, or always-ask): get
     /// or verify bindings.
     Start,
@@ -73,8 +79,6 @@ pub enum Event<'a> {
     /// Duplicate address detection failed for a leased IA_NA address on
     /// the WAN: it is withdrawn and declined (18.2.8).
     DadFailed(Ipv6Addr),
-    /// Time has advanced to `now` (at or after [`Client::next_deadline`]).
-    Tick,
 }
 
 /// Something for the driver to do.
@@ -84,7 +88,7 @@ pub enum Action {
     Transmit(Vec<u8>),
     /// Bindings changed: publish, persist, adjust routes.
     Update(LeaseUpdate),
-    /// The Release exchange after [`Event::Teardown`] finished.
+    /// The Release exchange after [`Input::Teardown`] finished.
     Released,
     /// Configuration learned by Information-request changed: publish it.
     OtherConfig,
@@ -267,6 +271,8 @@ pub struct Client {
     /// unanswered).
     inform_not_before: Option<Instant>,
     counters: Counters,
+    /// Actions not yet pulled by the driver, oldest first.
+    actions: VecDeque<Action>,
 }
 
 impl Client {
@@ -290,22 +296,8 @@ impl Client {
             refusal: None,
             inform_not_before: None,
             counters: Counters::default(),
+            actions: VecDeque::new(),
         }
-    }
-
-    /// Installs bindings persisted before a restart. They are reported at
-    /// once (so the LAN keeps its prefix) and verified by a Rebind on the
-    /// next [`Event::Start`].
-    pub fn restore(&mut self, lease: Lease) -> Vec<Action> {
-        let update = LeaseUpdate {
-            reason: UpdateReason::Restored,
-            prefixes: lease.prefixes.clone(),
-            previous_prefixes: Vec::new(),
-            addresses: lease.addresses.clone(),
-            previous_addresses: Vec::new(),
-        };
-        self.lease = Some(lease);
-        vec![Action::Update(update)]
     }
 
     /// Current state.
@@ -361,72 +353,6 @@ impl Client {
             (Some(l), None) => &l.domains,
             (None, None) => &[],
         }
-    }
-
-    /// When the engine next needs [`Event::Tick`]; `None` if nothing is due.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        let due = |ex: &Exchange| {
-            ex.send_at
-                .or_else(|| ex.rtx.as_ref().map(Retransmit::deadline))
-        };
-        let exchange = earliest(
-            self.exchange.as_ref().and_then(due),
-            self.info.as_ref().and_then(due),
-        );
-        let lease = self.lease.as_ref().and_then(|l| {
-            let renew = if self.state == State::Bound {
-                earliest(l.t1, l.t2)
-            } else {
-                None
-            };
-            earliest(l.first_expiry(), renew)
-        });
-        // The fallback's own wake-ups (a refresh, the end of a retry
-        // wait), only under the conditions in which `consider_information`
-        // acts on them: anything else would wake the driver in a loop.
-        let fallback = if self.may_inform() {
-            match (&self.other, self.inform_not_before) {
-                (Some(o), t) => Some(t.map_or(o.refresh_at, |t| t.max(o.refresh_at))),
-                (None, t) => t,
-            }
-        } else {
-            None
-        };
-        earliest(earliest(exchange, lease), fallback)
-    }
-
-    /// Feeds one event at time `now`.
-    pub fn handle(&mut self, event: Event<'_>, now: Instant) -> Vec<Action> {
-        let mut out = Vec::new();
-        match event {
-            Event::Start => self.on_start(now, &mut out),
-            Event::Pause => {
-                self.exchange = None;
-                self.info = None;
-                self.adverts.clear();
-                self.state = State::Idle;
-            }
-            Event::Teardown => {
-                self.info = None;
-                self.on_teardown(now, &mut out);
-            }
-            Event::RaFlags { managed, other } => {
-                self.ra_managed = managed;
-                self.ra_other = other;
-            }
-            Event::Packet(bytes) => {
-                self.expire(now, &mut out);
-                self.on_packet(bytes, now, &mut out);
-                self.consider_information(now);
-            }
-            Event::DadFailed(address) => self.on_dad_failed(address, now, &mut out),
-            Event::Tick => {
-                self.on_tick(now, &mut out);
-                self.on_info_tick(now, &mut out);
-                self.consider_information(now);
-            }
-        }
-        out
     }
 
     // ------------------------------------------------- stateless fallback
@@ -1269,5 +1195,93 @@ fn transmit(ex: &mut Exchange, now: Instant, counters: &mut Counters, out: &mut 
             out.push(Action::Transmit(bytes));
         }
         Err(e) => log::error!("cannot encode {:?}: {e}", ex.message.msg_type),
+    }
+}
+
+impl cpe_daemon::Engine for Client {
+    type Input<'a> = Input<'a>;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input<'_>, now: Instant) {
+        let mut out = Vec::new();
+        match input {
+            Input::Restore(lease) => {
+                out.push(Action::Update(LeaseUpdate {
+                    reason: UpdateReason::Restored,
+                    prefixes: lease.prefixes.clone(),
+                    previous_prefixes: Vec::new(),
+                    addresses: lease.addresses.clone(),
+                    previous_addresses: Vec::new(),
+                }));
+                self.lease = Some(lease);
+            }
+            Input::Start => self.on_start(now, &mut out),
+            Input::Pause => {
+                self.exchange = None;
+                self.info = None;
+                self.adverts.clear();
+                self.state = State::Idle;
+            }
+            Input::Teardown => {
+                self.info = None;
+                self.on_teardown(now, &mut out);
+            }
+            Input::RaFlags { managed, other } => {
+                self.ra_managed = managed;
+                self.ra_other = other;
+            }
+            Input::Packet(bytes) => {
+                self.expire(now, &mut out);
+                self.on_packet(bytes, now, &mut out);
+                self.consider_information(now);
+            }
+            Input::DadFailed(address) => self.on_dad_failed(address, now, &mut out),
+        }
+        self.actions.extend(out);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let mut out = Vec::new();
+        self.on_tick(now, &mut out);
+        self.on_info_tick(now, &mut out);
+        self.consider_information(now);
+        self.actions.extend(out);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The earliest of: the pending exchange's (re)transmission, the
+    /// lease's T1/T2 or first expiry, the stateless fallback's wake-up.
+    fn poll_timeout(&self) -> Option<Instant> {
+        let due = |ex: &Exchange| {
+            ex.send_at
+                .or_else(|| ex.rtx.as_ref().map(Retransmit::deadline))
+        };
+        let exchange = earliest(
+            self.exchange.as_ref().and_then(due),
+            self.info.as_ref().and_then(due),
+        );
+        let lease = self.lease.as_ref().and_then(|l| {
+            let renew = if self.state == State::Bound {
+                earliest(l.t1, l.t2)
+            } else {
+                None
+            };
+            earliest(l.first_expiry(), renew)
+        });
+        // The fallback's own wake-ups (a refresh, the end of a retry
+        // wait), only under the conditions in which `consider_information`
+        // acts on them: anything else would wake the driver in a loop.
+        let fallback = if self.may_inform() {
+            match (&self.other, self.inform_not_before) {
+                (Some(o), t) => Some(t.map_or(o.refresh_at, |t| t.max(o.refresh_at))),
+                (None, t) => t,
+            }
+        } else {
+            None
+        };
+        earliest(earliest(exchange, lease), fallback)
     }
 }

@@ -1,14 +1,16 @@
 //! The DHCPv4 client state machine (RFC 2131 4.4), sans-IO.
 //!
+//! It follows the router's one engine contract, [`cpe_daemon::Engine`].
 //! Time comes in with every call; randomness comes from a seed given at
-//! construction, so tests replay exactly. The driver sends what it is told,
-//! configures the lease it is handed, and calls [`Client::handle`] with
-//! `Input::Tick` at [`Client::next_deadline`].
+//! construction, so tests replay exactly. The driver sends what it is told
+//! (pulled with `poll_action`), configures the lease it is handed, and calls
+//! `handle_timeout` at `poll_timeout`.
 
 use cpe_wire::dhcpv4::{
     self, FLAG_BROADCAST, Message, MessageType, OP_REPLY, OP_REQUEST, Options, PARAMETERS_WANTED,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -109,8 +111,6 @@ pub enum Input {
     LinkDown,
     /// A UDP payload received on port 68.
     Packet(Vec<u8>),
-    /// A deadline passed.
-    Tick,
 }
 
 /// What the driver must do.
@@ -129,7 +129,7 @@ pub enum Action {
 
 /// Counters for status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
+pub struct Counters {
     /// Packets that did not decode.
     pub malformed: u64,
     /// Well-formed packets not for us or not expected now.
@@ -155,7 +155,9 @@ pub struct Client {
     offer: Option<(Ipv4Addr, Ipv4Addr)>, // (address, server)
     lease: Option<Lease>,
     remembered: Option<Remembered>,
-    stats: Stats,
+    counters: Counters,
+    /// Actions not yet pulled by the driver, oldest first.
+    actions: VecDeque<Action>,
 }
 
 impl Client {
@@ -183,7 +185,8 @@ impl Client {
             offer: None,
             lease: None,
             remembered,
-            stats: Stats::default(),
+            counters: Counters::default(),
+            actions: VecDeque::new(),
         }
     }
 
@@ -196,8 +199,8 @@ impl Client {
         self.lease.as_ref()
     }
     /// Counters.
-    pub fn stats(&self) -> Stats {
-        self.stats
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     fn random(&mut self) -> u64 {
@@ -214,59 +217,6 @@ impl Client {
     fn jitter(&mut self, d: Duration) -> Duration {
         let ms = self.random() % 2001;
         (d + Duration::from_millis(ms)).saturating_sub(Duration::from_secs(1))
-    }
-
-    /// The next time the engine needs a Tick.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        let lease_deadline = self.lease.as_ref().map(|l| match self.state {
-            _ if !self.link_up => l.expires,
-            State::Bound => l.t1,
-            State::Renewing => l.t2,
-            _ => l.expires,
-        });
-        [self.next_send, lease_deadline].into_iter().flatten().min()
-    }
-
-    /// Feeds one input.
-    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
-        let mut out = Vec::new();
-        match input {
-            Input::LinkUp => {
-                self.link_up = true;
-                if self.state == State::Idle {
-                    self.begin(now, &mut out);
-                } else if matches!(
-                    self.state,
-                    State::Bound | State::Renewing | State::Rebinding
-                ) {
-                    // Possibly another network now: verify the lease
-                    // (RFC 2131 3.2, INIT-REBOOT with the current address).
-                    if let Some(l) = &self.lease {
-                        self.remembered = Some(Remembered {
-                            address: l.address,
-                            server: l.server,
-                        });
-                    }
-                    self.start_exchange(State::Rebooting, now, &mut out);
-                }
-            }
-            Input::LinkDown => {
-                self.link_up = false;
-                self.next_send = None;
-                self.state = if self.lease.is_some() {
-                    State::Bound
-                } else {
-                    State::Idle
-                };
-                if self.lease.is_none() {
-                    self.offer = None;
-                }
-            }
-            Input::Packet(bytes) => self.receive(&bytes, now, &mut out),
-            Input::Tick => {}
-        }
-        self.on_time(now, &mut out);
-        out
     }
 
     fn begin(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -430,28 +380,28 @@ impl Client {
         let msg = match dhcpv4::decode(bytes) {
             Ok(m) => m,
             Err(e) => {
-                self.stats.malformed += 1;
-                if self.stats.malformed <= 10 || self.stats.malformed.is_power_of_two() {
+                self.counters.malformed += 1;
+                if self.counters.malformed <= 10 || self.counters.malformed.is_power_of_two() {
                     log::warn!(
                         "dropped malformed DHCPv4 packet: {e} ({} so far)",
-                        self.stats.malformed
+                        self.counters.malformed
                     );
                 }
                 return;
             }
         };
         if msg.op != OP_REPLY || msg.xid != self.xid || msg.chaddr != self.mac {
-            self.stats.ignored += 1;
+            self.counters.ignored += 1;
             return;
         }
         match (self.state, msg.options.message_type) {
             (State::Selecting, Some(MessageType::Offer)) => {
                 let Some(server) = msg.options.server_id else {
-                    self.stats.ignored += 1;
+                    self.counters.ignored += 1;
                     return;
                 };
                 if msg.yiaddr.is_unspecified() || msg.yiaddr.is_broadcast() {
-                    self.stats.ignored += 1;
+                    self.counters.ignored += 1;
                     return;
                 }
                 log::info!("DHCPv4 offer {} from {server}", msg.yiaddr);
@@ -471,7 +421,7 @@ impl Client {
                 State::Requesting | State::Rebooting | State::Renewing | State::Rebinding,
                 Some(MessageType::Nak),
             ) => {
-                self.stats.naks += 1;
+                self.counters.naks += 1;
                 log::warn!(
                     "DHCPv4 NAK from {}: {}",
                     msg.options
@@ -488,7 +438,7 @@ impl Client {
                 out.push(Action::Remember(None));
                 self.start_exchange(State::Selecting, now, out);
             }
-            _ => self.stats.ignored += 1,
+            _ => self.counters.ignored += 1,
         }
     }
 
@@ -499,7 +449,7 @@ impl Client {
             .or(self.lease.as_ref().map(|l| l.server))
             .or(self.offer.map(|(_, s)| s));
         let (Some(server), false) = (server, msg.yiaddr.is_unspecified()) else {
-            self.stats.ignored += 1;
+            self.counters.ignored += 1;
             return;
         };
         let lease_secs = o.lease_time.unwrap_or(MIN_LEASE).max(MIN_LEASE);
@@ -561,5 +511,71 @@ impl Client {
         }
         self.lease = Some(lease.clone());
         out.push(Action::Configure(lease));
+    }
+}
+
+impl cpe_daemon::Engine for Client {
+    type Input<'a> = Input;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input, now: Instant) {
+        let mut out = Vec::new();
+        match input {
+            Input::LinkUp => {
+                self.link_up = true;
+                if self.state == State::Idle {
+                    self.begin(now, &mut out);
+                } else if matches!(
+                    self.state,
+                    State::Bound | State::Renewing | State::Rebinding
+                ) {
+                    // Possibly another network now: verify the lease
+                    // (RFC 2131 3.2, INIT-REBOOT with the current address).
+                    if let Some(l) = &self.lease {
+                        self.remembered = Some(Remembered {
+                            address: l.address,
+                            server: l.server,
+                        });
+                    }
+                    self.start_exchange(State::Rebooting, now, &mut out);
+                }
+            }
+            Input::LinkDown => {
+                self.link_up = false;
+                self.next_send = None;
+                self.state = if self.lease.is_some() {
+                    State::Bound
+                } else {
+                    State::Idle
+                };
+                if self.lease.is_none() {
+                    self.offer = None;
+                }
+            }
+            Input::Packet(bytes) => self.receive(&bytes, now, &mut out),
+        }
+        self.on_time(now, &mut out);
+        self.actions.extend(out);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let mut out = Vec::new();
+        self.on_time(now, &mut out);
+        self.actions.extend(out);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next (re)transmission or lease milestone (T1, T2, expiry).
+    fn poll_timeout(&self) -> Option<Instant> {
+        let lease_deadline = self.lease.as_ref().map(|l| match self.state {
+            _ if !self.link_up => l.expires,
+            State::Bound => l.t1,
+            State::Renewing => l.t2,
+            _ => l.expires,
+        });
+        [self.next_send, lease_deadline].into_iter().flatten().min()
     }
 }

@@ -1,16 +1,16 @@
 //! The WAN's view of itself, as a sans-IO state machine.
 //!
-//! The driver feeds it what the kernel and the ISP say (link, addresses,
-//! routes, RAs, the DHCPv4 lease) with the current time; it answers with the
-//! facts to publish when they changed and when to send a Router
-//! Solicitation. The decision of what state and reason follow from those
+//! It follows the router's one engine contract, [`cpe_daemon::Engine`]: the
+//! driver feeds it what the kernel and the ISP say (link, addresses, routes,
+//! RAs, the DHCPv4 lease) with the current time, and pulls the facts to
+//! publish when they changed and when to send a Router Solicitation. The decision of what state and reason follow from those
 //! observations is [`assess`], a plain function, so every case an engineer
 //! may see on the console has a unit test.
 
 use crate::ra::RaInfo;
 use cpe_bus::{WanFacts, WanState};
 use ipnet::IpNet;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -94,8 +94,6 @@ pub enum Input {
     Ra(RaInfo),
     /// The DHCPv4 client's lease changed (`None`: no lease).
     Ipv4(Option<Ipv4Lease>),
-    /// Time passed (a deadline from [`Tracker::next_deadline`] was reached).
-    Tick,
 }
 
 /// What the driver must do.
@@ -296,6 +294,8 @@ pub struct Tracker {
     view: View,
     solicit: Solicit,
     published: Option<WanFacts>,
+    /// Actions not yet pulled by the driver, oldest first.
+    actions: VecDeque<Action>,
 }
 
 impl Tracker {
@@ -309,6 +309,7 @@ impl Tracker {
             },
             solicit: Solicit::default(),
             published: None,
+            actions: VecDeque::new(),
         }
     }
 
@@ -317,10 +318,8 @@ impl Tracker {
         &self.view
     }
 
-    /// Feeds one observation; returns what to do.
-    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
-        let was_ready = self.link_ready();
-        let had_default = self.view.default_v6().is_some();
+    /// Takes one observation into the view.
+    fn observe(&mut self, input: Input, now: Instant) {
         match input {
             Input::Link(link) => self.view.link = link,
             Input::AddressUp(a) => {
@@ -344,8 +343,13 @@ impl Tracker {
             }
             Input::Ra(ra) => self.take_ra(ra, now),
             Input::Ipv4(lease) => self.view.ipv4 = lease,
-            Input::Tick => {}
         }
+    }
+
+    /// What follows from the view at `now`, whether an observation or
+    /// only time passed: expiries, solicitations, changed facts.
+    /// `was_ready` and `had_default` describe the view before the change.
+    fn settle(&mut self, was_ready: bool, had_default: bool, now: Instant) {
         self.expire(now);
 
         let ready = self.link_ready();
@@ -359,19 +363,17 @@ impl Tracker {
             self.solicit.start(now);
         }
 
-        let mut actions = Vec::new();
         // A Router Solicitation needs a source: until the link-local address
         // has passed DAD the kernel has none to send from, so a due RS waits
         // for it (the kernel's own first RS waits the same way).
         if ready && self.view.usable_link_local() && self.solicit.due(now) {
-            actions.push(Action::SendRs);
+            self.actions.push_back(Action::SendRs);
         }
         let facts = self.facts();
         if self.published.as_ref() != Some(&facts) {
             self.published = Some(facts.clone());
-            actions.push(Action::Publish(facts));
+            self.actions.push_back(Action::Publish(facts));
         }
-        actions
     }
 
     fn link_ready(&self) -> bool {
@@ -414,24 +416,6 @@ impl Tracker {
         }
     }
 
-    /// When the tracker next needs a [`Input::Tick`]. A due solicitation
-    /// that waits for a link-local address is not a deadline: the address
-    /// arriving is the event that sends it.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        let rs = self
-            .solicit
-            .next
-            .filter(|_| self.view.usable_link_local() && self.link_ready());
-        let ra_end = self.view.last_ra.as_ref().and_then(|(ra, at)| {
-            (ra.router_lifetime > 0)
-                .then(|| *at + Duration::from_secs(u64::from(ra.router_lifetime)))
-        });
-        [rs, self.view.rdnss.values().min().copied(), ra_end]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-
     /// The facts as they stand.
     pub fn facts(&self) -> WanFacts {
         let v = &self.view;
@@ -472,6 +456,47 @@ impl Tracker {
             dns_servers: dns,
             mtu: v.link.map(|l| l.mtu).unwrap_or(0),
         }
+    }
+}
+
+impl cpe_daemon::Engine for Tracker {
+    type Input<'a> = Input;
+    type Action = Action;
+
+    fn handle(&mut self, input: Input, now: Instant) {
+        let was_ready = self.link_ready();
+        let had_default = self.view.default_v6().is_some();
+        self.observe(input, now);
+        self.settle(was_ready, had_default, now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let was_ready = self.link_ready();
+        let had_default = self.view.default_v6().is_some();
+        self.settle(was_ready, had_default, now);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next solicitation, DNS server expiry or end of the default
+    /// router's lifetime. A due solicitation that waits for a link-local
+    /// address is not a deadline: the address arriving is the input that
+    /// sends it.
+    fn poll_timeout(&self) -> Option<Instant> {
+        let rs = self
+            .solicit
+            .next
+            .filter(|_| self.view.usable_link_local() && self.link_ready());
+        let ra_end = self.view.last_ra.as_ref().and_then(|(ra, at)| {
+            (ra.router_lifetime > 0)
+                .then(|| *at + Duration::from_secs(u64::from(ra.router_lifetime)))
+        });
+        [rs, self.view.rdnss.values().min().copied(), ra_end]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
