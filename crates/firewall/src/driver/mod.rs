@@ -11,7 +11,7 @@ use crate::config::{Policy, Snapshot};
 use crate::engine::{Action, Engine, Input};
 use crate::model::TABLE;
 use cpe_sys::netlink::nftables::{Nftables, TableFamily};
-use cpe_sys::netlink::sysctl::{self, SysctlKey};
+use cpe_sys::sysctl::{self, SysctlKey};
 use log::{error, info};
 use std::ffi::OsString;
 use std::process::ExitCode;
