@@ -21,7 +21,6 @@ mod incoming;
 pub mod lease;
 mod outgoing;
 pub mod retransmit;
-pub mod rng;
 pub mod saved;
 
 pub use client::{

@@ -183,22 +183,6 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// Per-interface timing seed from the kernel's entropy.
-fn seed() -> u64 {
-    use std::io::Read;
-    let mut b = [0u8; 8];
-    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
-        Ok(()) => u64::from_ne_bytes(b),
-        Err(_) => {
-            // Jitter only has to differ between routers; time and pid do.
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            t ^ u64::from(std::process::id()).rotate_left(32)
-        }
-    }
-}
-
 /// Where status objects go.
 enum StatusSink {
     Bus(cpe_bus::client::Bus),
@@ -303,7 +287,8 @@ async fn serve(
             upstream: upstream.clone(),
             stop: stop_rx.clone(),
             status: status_tx.clone(),
-            seed: seed(),
+            // Jitter only has to differ between routers.
+            seed: cpe_sys::random::seed_or_clock(),
         };
         tasks.spawn_local(task.run());
     }

@@ -81,6 +81,23 @@ pub fn enable_pktinfo(fd: RawFd, ipv6: bool) -> io::Result<()> {
     }
 }
 
+/// Raises the open-file soft limit to the hard limit, for a daemon that
+/// holds a socket per outstanding request (the DNS forwarder's upstream
+/// queries).
+pub fn raise_open_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit struct, live for both calls.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// One datagram read by [`recv_with_info`].
 #[derive(Debug, Clone, Copy)]
 pub struct Received {

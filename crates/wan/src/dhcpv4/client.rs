@@ -5,6 +5,7 @@
 //! configures the lease it is handed, and calls [`Client::handle`] with
 //! `Input::Tick` at [`Client::next_deadline`].
 
+use cpe_sys::random::Rng;
 use cpe_wire::dhcpv4::{
     self, FLAG_BROADCAST, Message, MessageType, OP_REPLY, OP_REQUEST, Options, PARAMETERS_WANTED,
 };
@@ -143,7 +144,7 @@ pub struct Stats {
 pub struct Client {
     mac: [u8; 6],
     hostname: Option<String>,
-    rng: u64,
+    rng: Rng,
     state: State,
     xid: u32,
     started: Instant,
@@ -171,7 +172,7 @@ impl Client {
         Client {
             mac,
             hostname,
-            rng: seed | 1,
+            rng: Rng::new(seed),
             state: State::Idle,
             xid: 0,
             started: now,
@@ -201,13 +202,7 @@ impl Client {
     }
 
     fn random(&mut self) -> u64 {
-        // xorshift64*: plenty for xids and jitter.
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.rng.next_u64()
     }
 
     /// `d` randomised by ±1 s (RFC 2131 4.1).
