@@ -5,7 +5,6 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 
 use cpe_sys::socket;
 use cpe_wire::dhcpv6::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, CLIENT_PORT, SERVER_PORT};
-use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
 /// A socket bound to `[::]:546` on one interface.
@@ -23,14 +22,7 @@ impl ClientSocket {
     /// a LAN never hears our traffic, multicast loop off (we must not hear
     /// our own Solicits), multicast out of this interface.
     pub fn open(interface: &str) -> io::Result<Self> {
-        let ifindex = socket::require_ifindex(interface)?;
-        let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
-        s.set_only_v6(true)?;
-        s.set_reuse_address(true)?;
-        socket::bind_to_device(&s, interface)?;
-        s.set_multicast_loop_v6(false)?;
-        s.set_multicast_if_v6(ifindex)?;
-        s.set_nonblocking(true)?;
+        let (s, ifindex) = socket::udp6_on_interface(interface)?;
         s.bind(&SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, CLIENT_PORT, 0, 0).into())?;
         Ok(Self {
             udp: UdpSocket::from_std(s.into())?,

@@ -13,12 +13,11 @@
 //! ([`SEND_BUFFER`], [`RECV_BUFFER`]).
 
 use std::io;
-use std::net::{IpAddr, Ipv6Addr, SocketAddrV6};
+use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
 use cpe_sys::socket;
 use cpe_wire::dhcpv6::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, SERVER_PORT};
-use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
@@ -60,15 +59,8 @@ impl ServerSocket {
     /// Opens the socket on `interface`. Several LANs each bind port 547:
     /// SO_REUSEADDR plus SO_BINDTODEVICE keep them apart.
     pub fn open(interface: &str) -> io::Result<Self> {
-        let ifindex = socket::require_ifindex(interface)?;
-        let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
-        s.set_only_v6(true)?;
-        s.set_reuse_address(true)?;
-        socket::bind_to_device(&s, interface)?;
-        s.set_multicast_loop_v6(false)?;
-        s.set_multicast_if_v6(ifindex)?;
+        let (s, ifindex) = socket::udp6_on_interface(interface)?;
         socket::enable_pktinfo(s.as_raw_fd(), true)?;
-        s.set_nonblocking(true)?;
         // Failure keeps the kernel default: it works, with less room for
         // a burst.
         let _ = cpe_sys::sockbuf::set_send_buffer(s.as_raw_fd(), SEND_BUFFER);
@@ -108,10 +100,7 @@ fn recv_pktinfo(fd: i32, buf: &mut [u8]) -> io::Result<Datagram> {
     let r = socket::recv_with_info(fd, buf)?;
     Ok(Datagram {
         len: r.len,
-        source: match r.source_ip() {
-            IpAddr::V6(a) => a,
-            IpAddr::V4(a) => a.to_ipv6_mapped(),
-        },
+        source: r.source_v6(),
         ifindex: r.info.ifindex.unwrap_or(0),
         truncated: r.truncated,
     })

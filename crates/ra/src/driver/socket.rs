@@ -11,7 +11,7 @@
 //!   back and RAs on other LANs are not mixed in.
 
 use std::io;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use cpe_sys::socket::Icmp6Socket;
 use cpe_wire::nd::{TYPE_ROUTER_ADVERTISEMENT, TYPE_ROUTER_SOLICITATION};
@@ -54,10 +54,7 @@ impl RaSocket {
         let r = self.0.recv(buf).await?;
         Ok(Meta {
             len: r.len,
-            source: match r.source_ip() {
-                IpAddr::V6(a) => a,
-                IpAddr::V4(a) => a.to_ipv6_mapped(),
-            },
+            source: r.source_v6(),
             hop_limit: r.info.hop_limit,
             ifindex: r.info.ifindex,
             truncated: r.truncated,

@@ -18,10 +18,10 @@ mod icmp6;
 
 use std::io;
 use std::mem;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::fd::RawFd;
 
-use socket2::{SockAddr, SockAddrStorage, Socket};
+use socket2::{Domain, Protocol, SockAddr, SockAddrStorage, Socket, Type};
 
 pub use icmp6::{Icmp6Socket, filter_passing};
 
@@ -71,6 +71,23 @@ pub fn bind_to_device(socket: &Socket, interface: &str) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("SO_BINDTODEVICE {interface}: {e}")))
 }
 
+/// A non-blocking, IPv6-only UDP socket on one interface, not bound yet:
+/// SO_BINDTODEVICE so no other link hears it or is heard, SO_REUSEADDR so
+/// each interface can have its own socket on the same port, multicast out
+/// of the interface with loop off (a daemon must not hear its own
+/// multicasts). Returns the socket and the interface index.
+pub fn udp6_on_interface(interface: &str) -> io::Result<(Socket, u32)> {
+    let ifindex = require_ifindex(interface)?;
+    let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_only_v6(true)?;
+    s.set_reuse_address(true)?;
+    bind_to_device(&s, interface)?;
+    s.set_multicast_loop_v6(false)?;
+    s.set_multicast_if_v6(ifindex)?;
+    s.set_nonblocking(true)?;
+    Ok((s, ifindex))
+}
+
 /// Asks the kernel for the packet information of every datagram received
 /// (IPV6_RECVPKTINFO or IP_PKTINFO), which [`recv_with_info`] reports.
 pub fn enable_pktinfo(fd: RawFd, ipv6: bool) -> io::Result<()> {
@@ -116,6 +133,15 @@ impl Received {
     /// The sender's IP address.
     pub fn source_ip(&self) -> IpAddr {
         self.source.ip()
+    }
+
+    /// The sender's address on an IPv6 socket (which only ever reports
+    /// IPv6 senders; an IPv4 one would come out mapped).
+    pub fn source_v6(&self) -> Ipv6Addr {
+        match self.source.ip() {
+            IpAddr::V6(a) => a,
+            IpAddr::V4(a) => a.to_ipv6_mapped(),
+        }
     }
 }
 
@@ -186,6 +212,24 @@ mod tests {
         assert_eq!(e.to_string(), "no interface no-such-if0");
     }
 
+    /// The socket is bound to the device (a missing one is named), IPv6
+    /// only, and reusable by a second socket on the same port.
+    #[test]
+    fn udp6_sockets_share_a_port_per_interface() {
+        let (a, index) = udp6_on_interface("lo").unwrap();
+        assert_eq!(index, 1);
+        assert_eq!(a.device().unwrap().as_deref(), Some(&b"lo"[..]));
+        assert!(a.only_v6().unwrap());
+        let any = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0);
+        a.bind(&any.into()).unwrap();
+        let port = a.local_addr().unwrap().as_socket().unwrap().port();
+        let (b, _) = udp6_on_interface("lo").unwrap();
+        let same = std::net::SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
+        b.bind(&same.into()).unwrap();
+        let e = udp6_on_interface("no-such-if0").unwrap_err();
+        assert_eq!(e.to_string(), "no interface no-such-if0");
+    }
+
     /// A datagram over loopback arrives with its destination, interface,
     /// hop limit and sender; one longer than the buffer is marked.
     #[test]
@@ -220,6 +264,9 @@ mod tests {
             assert!(r.truncated);
             assert_eq!(&buf, b"hel");
             assert_eq!(r.source, tx.local_addr().unwrap());
+            if let IpAddr::V6(a) = local {
+                assert_eq!(r.source_v6(), a);
+            }
             assert_eq!(r.info.destination, Some(local));
             assert_eq!(r.info.ifindex, Some(1));
             if local.is_ipv6() {

@@ -3,7 +3,7 @@
 //! bound to the WAN) is `cpe_sys::socket::Icmp6Socket`.
 
 use std::io;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use cpe_sys::socket;
 
@@ -41,10 +41,7 @@ impl Icmp6Socket {
         let r = self.0.recv(buf).await?;
         Ok(Received {
             len: r.len,
-            source: match r.source_ip() {
-                IpAddr::V6(a) => a,
-                IpAddr::V4(a) => a.to_ipv6_mapped(),
-            },
+            source: r.source_v6(),
             hop_limit: r.info.hop_limit.unwrap_or(0),
         })
     }
