@@ -7,12 +7,14 @@
 //! addresses, routes and their change events, `sysctl` for `/proc/sys/net`,
 //! `socket` for interface indexes, packet information and raw ICMPv6,
 //! `sockbuf` for the size of the daemons' socket buffers, `random` for the
-//! kernel's entropy and the engines' seeded generator.
+//! kernel's entropy and the engines' seeded generator, `process` for
+//! signals, the monotonic clock and network namespaces.
 
 pub mod duid;
 pub mod icmp_errors;
 pub mod netlink;
 pub mod persist;
+pub mod process;
 pub mod random;
 pub mod sockbuf;
 pub mod socket;

@@ -86,9 +86,8 @@ mod tests {
     #[test]
     fn a_full_send_buffer_fails_at_once() {
         let outcome = std::thread::spawn(|| -> Result<(), String> {
-            // SAFETY: unshare only changes this (short-lived) thread's
-            // network namespace.
-            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            // Only this (short-lived) thread's network namespace changes.
+            if cpe_sys::process::enter_new_netns().is_err() {
                 return Err("no network namespace".into());
             }
             for cmd in [
