@@ -18,7 +18,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::{Received, bind_to_device, recv_with_info, set_int, setsockopt};
+use super::{ReceivedDatagram, bind_to_device, recv_with_info, set_int, setsockopt};
 
 /// `ICMP6_FILTER` socket option (linux/icmpv6.h, RFC 3542 3.2), absent
 /// from `libc`.
@@ -92,7 +92,7 @@ impl Icmp6Socket {
 
     /// Waits for the next message; `buf` receives the ICMPv6 message (no
     /// IPv6 header), the result its sender, hop limit and interface.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<ReceivedDatagram> {
         self.fd
             .async_io(Interest::READABLE, |s| recv_with_info(s.as_raw_fd(), buf))
             .await

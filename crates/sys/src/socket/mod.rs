@@ -117,7 +117,7 @@ pub fn raise_open_file_limit() {
 
 /// One datagram read by [`recv_with_info`].
 #[derive(Debug, Clone, Copy)]
-pub struct Received {
+pub struct ReceivedDatagram {
     /// Octets in the buffer (at most its length).
     pub len: usize,
     /// Sender (unspecified if the kernel gave no address).
@@ -129,7 +129,7 @@ pub struct Received {
     pub truncated: bool,
 }
 
-impl Received {
+impl ReceivedDatagram {
     /// The sender's IP address.
     pub fn source_ip(&self) -> IpAddr {
         self.source.ip()
@@ -165,7 +165,7 @@ fn control_len(msg: &libc::msghdr, cap: usize) -> usize {
 
 /// Reads one datagram from `fd` without waiting (`WouldBlock` when none is
 /// queued), with the packet information of its control messages.
-pub fn recv_with_info(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
+pub fn recv_with_info(fd: RawFd, buf: &mut [u8]) -> io::Result<ReceivedDatagram> {
     let mut storage = SockAddrStorage::zeroed();
     let mut control = cmsg::ControlBuffer::default();
     let mut iov = libc::iovec {
@@ -187,7 +187,7 @@ pub fn recv_with_info(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
         return Err(io::Error::last_os_error());
     }
     let filled = control_len(&msg, control.0.len());
-    Ok(Received {
+    Ok(ReceivedDatagram {
         len: usize::try_from(n).unwrap_or(0).min(buf.len()),
         source: source_of(storage, msg.msg_namelen)
             .unwrap_or_else(|| SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))),
