@@ -16,14 +16,7 @@ pub struct MonoTime(pub u64);
 impl MonoTime {
     /// The current monotonic time.
     pub fn now() -> MonoTime {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC
-        // is always available on Linux.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        MonoTime(ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000)
+        MonoTime(cpe_sys::process::monotonic_ms())
     }
 
     /// Converts an `Instant` of this process (as used by the sans-IO engines)

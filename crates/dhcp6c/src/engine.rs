@@ -51,7 +51,7 @@ use crate::lease::{
 };
 use crate::outgoing::{IaContents, build, set_elapsed};
 use crate::retransmit::{Params, Retransmit, Timeout, rfc};
-use crate::rng::Rng;
+use cpe_sys::random::Rng;
 
 /// Something that happened, for the engine to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,7 +23,6 @@ mod incoming;
 pub mod lease;
 mod outgoing;
 pub mod retransmit;
-pub mod rng;
 pub mod saved;
 
 pub use config::{AddressMode, ClientConfig, IaKind, iaid_for};

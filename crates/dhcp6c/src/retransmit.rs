@@ -16,7 +16,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::rng::Rng;
+use cpe_sys::random::Rng;
 
 /// The four parameters of one message type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,10 +22,10 @@ use crate::content::{self, Built};
 use crate::counters::Counters;
 use crate::facts::LanFacts;
 use crate::prefixes::{LanPrefix, PrefixTable};
-use crate::rng::Rng;
 use crate::rogue::{RogueSummary, RogueWatch};
 use crate::schedule::Schedule;
 use crate::status::{PrefixStatus, RaStatus};
+use cpe_sys::random::Rng;
 
 /// Hop limit every valid ND message carries (RFC 4861 6.1): proof it was not
 /// forwarded from off-link.

@@ -17,7 +17,6 @@ pub mod engine;
 pub mod facts;
 pub mod memory;
 pub mod prefixes;
-pub mod rng;
 pub mod rogue;
 pub mod schedule;
 pub mod status;

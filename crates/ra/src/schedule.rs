@@ -11,7 +11,7 @@ use crate::config::{
     MAX_INITIAL_RTR_ADVERT_INTERVAL, MAX_INITIAL_RTR_ADVERTISEMENTS, MAX_RA_DELAY_TIME,
     MIN_DELAY_BETWEEN_RAS,
 };
-use crate::rng::Rng;
+use cpe_sys::random::Rng;
 
 /// Timing state of one advertising interface.
 #[derive(Debug, Clone)]

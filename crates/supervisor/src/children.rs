@@ -167,10 +167,8 @@ pub fn describe_exit(status: ExitStatus) -> String {
 
 /// Sends a signal to a child by PID.
 pub fn signal(pid: u32, sig: libc::c_int) {
-    // SAFETY: kill(2) has no memory effects; a stale PID at worst yields ESRCH.
-    unsafe {
-        libc::kill(pid as libc::pid_t, sig);
-    }
+    // A stale PID (the child just exited) is ESRCH: nothing left to signal.
+    let _ = cpe_sys::process::signal(pid, sig);
 }
 
 /// Starts `exe daemon <name>` and reports its exit as an [`Event`].
@@ -188,20 +186,9 @@ pub fn spawn(
         .env("CPE_CONFIG", config_path)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(false);
-    // SAFETY: the closure runs in the forked child before exec and only
-    // calls async-signal-safe functions (prctl, getppid).
-    unsafe {
-        let parent = libc::getpid();
-        cmd.pre_exec(move || {
-            // Die with the supervisor: a daemon must never outlive the
-            // process that owns the shared state.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
+    // Die with the supervisor: a daemon must never outlive the process
+    // that owns the shared state.
+    cpe_sys::process::die_with_parent(&mut cmd);
     let mut child = cmd.spawn()?;
     let pid = child
         .id()

@@ -26,7 +26,7 @@ pub fn load_or_create(state_dir: &Path) -> io::Result<Ipv6Net> {
         }
     }
     let mut id = [0u8; 5];
-    random_bytes(&mut id)?;
+    cpe_sys::random::fill(&mut id)?;
     let prefix = prefix_of(id).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     cpe_sys::persist::atomic_write(&path, render(prefix).as_bytes())?;
     log::info!("generated ULA prefix {prefix}");
@@ -51,11 +51,6 @@ fn parse(bytes: &[u8]) -> Option<Ipv6Net> {
     let p: Ipv6Net = text.parse().ok()?;
     (p.prefix_len() == 48 && p.network().octets()[0] == 0xfd && p.network() == p.addr())
         .then_some(p)
-}
-
-fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)
 }
 
 #[cfg(test)]

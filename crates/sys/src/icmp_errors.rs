@@ -16,28 +16,12 @@ use std::os::fd::RawFd;
 
 /// Enables IP_RECVERR (IPv4) or IPV6_RECVERR (IPv6) on `fd`.
 pub fn report_icmp_errors(fd: RawFd, ipv6: bool) -> io::Result<()> {
-    let one: libc::c_int = 1;
     let (level, opt) = if ipv6 {
         (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
     } else {
         (libc::IPPROTO_IP, libc::IP_RECVERR)
     };
-    // SAFETY: plain setsockopt on a caller-owned fd; the value points to a
-    // c_int that lives across the call and its size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            opt,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::socket::set_int(fd, level, opt, 1)
 }
 
 #[cfg(test)]

@@ -10,26 +10,10 @@
 //! gets as close as the system allows.
 
 use std::io;
-use std::mem;
 use std::os::fd::RawFd;
 
 fn setsockopt_int(fd: RawFd, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: a pointer to a live c_int and its exact size; the kernel only
-    // reads it during the call.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            name,
-            (&value as *const libc::c_int).cast(),
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::socket::set_int(fd, libc::SOL_SOCKET, name, value)
 }
 
 fn size(fd: RawFd, force: libc::c_int, plain: libc::c_int, bytes: usize) -> io::Result<()> {
@@ -64,6 +48,7 @@ pub fn set_recv_buffer(fd: RawFd, bytes: usize) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::mem;
     use std::net::UdpSocket;
     use std::os::fd::AsRawFd;
 

@@ -39,7 +39,7 @@ impl ServerSocket {
         let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
         s.set_reuse_address(true)?;
         s.set_broadcast(true)?;
-        s.bind_device(Some(interface.as_bytes()))?;
+        cpe_sys::socket::bind_to_device(&s, interface)?;
         s.set_nonblocking(true)?;
         // Failure keeps the kernel default: it works, with less room for
         // a burst.

@@ -34,7 +34,7 @@ use crate::engine::{Action, Client, Input, State, UpdateReason};
 use cpe_daemon::Engine as _;
 use publish::{Previous, describe, facts, status, wan_ready};
 use socket::ClientSocket;
-use store::{Store, random_bytes};
+use store::Store;
 use wan_addr::WanAddresses;
 
 /// How often the status object is refreshed and drops are summarised.
@@ -131,10 +131,7 @@ struct Driver {
 }
 
 fn seed() -> Result<u64, String> {
-    let b = random_bytes().map_err(|e| format!("no randomness: {e}"))?;
-    Ok(u64::from_le_bytes([
-        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-    ]))
+    cpe_sys::random::seed().map_err(|e| format!("no randomness: {e}"))
 }
 
 async fn run_standalone(ctx: Context, s: Standalone) -> Result<(), String> {

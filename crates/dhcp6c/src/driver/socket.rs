@@ -3,8 +3,8 @@
 use std::io;
 use std::net::{Ipv6Addr, SocketAddrV6};
 
+use cpe_sys::socket;
 use cpe_wire::dhcpv6::{ALL_DHCP_RELAY_AGENTS_AND_SERVERS, CLIENT_PORT, SERVER_PORT};
-use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
 /// A socket bound to `[::]:546` on one interface.
@@ -17,29 +17,12 @@ pub struct ClientSocket {
     pub interface: String,
 }
 
-/// The interface index of `name`, if it exists.
-pub fn ifindex(name: &str) -> Option<u32> {
-    let c = std::ffi::CString::new(name).ok()?;
-    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
-    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    (i != 0).then_some(i)
-}
-
 impl ClientSocket {
     /// Opens the socket: IPv6 only, bound to the device so a second WAN or
     /// a LAN never hears our traffic, multicast loop off (we must not hear
     /// our own Solicits), multicast out of this interface.
     pub fn open(interface: &str) -> io::Result<Self> {
-        let ifindex = ifindex(interface).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, format!("no interface {interface}"))
-        })?;
-        let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
-        s.set_only_v6(true)?;
-        s.set_reuse_address(true)?;
-        s.bind_device(Some(interface.as_bytes()))?;
-        s.set_multicast_loop_v6(false)?;
-        s.set_multicast_if_v6(ifindex)?;
-        s.set_nonblocking(true)?;
+        let (s, ifindex) = socket::udp6_on_interface(interface)?;
         s.bind(&SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, CLIENT_PORT, 0, 0).into())?;
         Ok(Self {
             udp: UdpSocket::from_std(s.into())?,

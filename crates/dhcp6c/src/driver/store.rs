@@ -1,17 +1,17 @@
 //! What the client keeps in `state_dir/dhcp6c/`: its DUID and its lease.
 //!
 //! Both are written with `cpe_sys::persist::atomic_write`, so a power cut
-//! leaves the old or the new file, never half of one. The DUID is created
-//! once and never changes (a new DUID makes the ISP see a new customer and
+//! leaves the old or the new file, never half of one. The DUID (kept by
+//! `cpe_sys::duid`) is created once and never changes (a new DUID makes the ISP see a new customer and
 //! hand out a new prefix); the lease is rewritten on every change so a
 //! restarted client resumes instead of starting over (RFC 9096).
 
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use cpe_sys::persist::{atomic_write, read_optional};
-use cpe_wire::dhcpv6::{Duid, HW_TYPE_ETHERNET};
+use cpe_wire::dhcpv6::Duid;
 
 use crate::lease::Lease;
 use crate::saved::SavedLease;
@@ -30,26 +30,6 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// 16 bytes from the kernel's random pool.
-pub fn random_bytes() -> io::Result<[u8; 16]> {
-    let mut b = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
-    Ok(b)
-}
-
-/// The MAC of `interface` from sysfs, if it has a non-zero one.
-fn interface_mac(interface: &str) -> Option<Vec<u8>> {
-    let text = std::fs::read_to_string(Path::new("/sys/class/net").join(interface).join("address"))
-        .ok()?;
-    let mac: Vec<u8> = text
-        .trim()
-        .split(':')
-        .map(|h| u8::from_str_radix(h, 16))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    (mac.len() == 6 && mac.iter().any(|b| *b != 0)).then_some(mac)
-}
-
 impl Store {
     /// The store under `state_dir/dhcp6c`.
     pub fn new(state_dir: &Path) -> Self {
@@ -66,28 +46,10 @@ impl Store {
         self.dir.join("lease.json")
     }
 
-    /// The persisted DUID, or a new one: DUID-LL from the MAC of
-    /// `interface` (stable across reflashing as long as the board keeps its
-    /// MAC, and needs no clock), DUID-UUID from random bytes when the link
-    /// has no MAC. A corrupt file is replaced, and says so in the log.
+    /// The persisted DUID, or a new one from the MAC of `interface` (see
+    /// `cpe_sys::duid`: DUID-LL, or DUID-UUID when the link has no MAC).
     pub fn load_or_create_duid(&self, interface: &str) -> io::Result<Duid> {
-        if let Some(bytes) = read_optional(&self.duid_path())? {
-            match Duid::from_hex(String::from_utf8_lossy(&bytes).trim()) {
-                Ok(d) => return Ok(d),
-                Err(e) => log::warn!(
-                    "{} is unusable ({e}); creating a new DUID",
-                    self.duid_path().display()
-                ),
-            }
-        }
-        let duid = match interface_mac(interface) {
-            Some(mac) => Duid::link_layer(HW_TYPE_ETHERNET, &mac)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
-            None => Duid::uuid(random_bytes()?),
-        };
-        atomic_write(&self.duid_path(), format!("{duid}\n").as_bytes())?;
-        log::info!("created DUID {duid} in {}", self.duid_path().display());
-        Ok(duid)
+        cpe_sys::duid::load_or_create(&self.duid_path(), interface)
     }
 
     /// The lease saved before a restart, rebuilt for engine time `now`.

@@ -111,9 +111,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 }
 
 fn seed() -> std::io::Result<[u8; 32]> {
-    use std::io::Read;
     let mut s = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut s)?;
+    cpe_sys::random::fill(&mut s)?;
     Ok(s)
 }
 
@@ -154,7 +153,7 @@ async fn run(
     bus: Option<setup::BusConfig>,
 ) -> Result<(), String> {
     sockets::raise_fd_limit();
-    let seed = seed().map_err(|e| format!("no randomness from /dev/urandom: {e}"))?;
+    let seed = seed().map_err(|e| format!("no randomness from the kernel: {e}"))?;
     let fw = Forwarder::new(opts, seed, Instant::now());
     let (io, mut rx, failed) = io::Io::bind(&listen);
     if failed.len() == listen.len() {

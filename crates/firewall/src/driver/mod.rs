@@ -14,7 +14,7 @@ use crate::model::TABLE;
 use cpe_daemon::Engine as _;
 use cpe_daemon::runner::{self, Context, Mode, Outlet};
 use cpe_sys::netlink::nftables::{Nftables, TableFamily};
-use cpe_sys::netlink::sysctl::{self, SysctlKey};
+use cpe_sys::sysctl::{self, SysctlKey};
 use log::{error, info};
 use std::ffi::OsString;
 use std::process::ExitCode;

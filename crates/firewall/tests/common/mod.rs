@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::process::Command;
 
 /// A named network namespace with loopback up and DAD off, deleted on drop.
@@ -40,11 +39,7 @@ impl Ns {
         let path = format!("/run/netns/{}", self.0);
         std::thread::spawn(move || {
             let file = File::open(&path).unwrap();
-            // SAFETY: setns on a valid namespace fd affects only this thread.
-            assert_eq!(
-                unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
-                0
-            );
+            cpe_sys::process::enter_netns(&file).unwrap();
             f()
         })
         .join()

@@ -161,22 +161,6 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// Per-interface timing seed from the kernel's entropy.
-fn seed() -> u64 {
-    use std::io::Read;
-    let mut b = [0u8; 8];
-    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
-        Ok(()) => u64::from_ne_bytes(b),
-        Err(_) => {
-            // Jitter only has to differ between routers; time and pid do.
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            t ^ u64::from(std::process::id()).rotate_left(32)
-        }
-    }
-}
-
 async fn run_standalone(ctx: Context, s: Standalone) -> Result<(), String> {
     let specs = s
         .interfaces
@@ -232,7 +216,8 @@ async fn serve(
             state_dir: state_dir.clone(),
             first_ra_hold,
             upstream: upstream.clone(),
-            seed: seed(),
+            // Jitter only has to differ between routers.
+            seed: cpe_sys::random::seed_or_clock(),
         }
         .run()
     })

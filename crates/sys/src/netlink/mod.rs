@@ -1,5 +1,5 @@
 //! A compact rtnetlink client: links, addresses, routes, and change
-//! notifications, plus the IP sysctls a router sets.
+//! notifications.
 //!
 //! Written here rather than taken from `rtnetlink`/`netlink-packet-route`
 //! because those cost ~650 KB of a binary that must fit 8-16 MB of flash with
@@ -13,7 +13,6 @@
 //! - [`Monitor`]: async (tokio) subscription yielding typed [`Event`]s.
 //! - [`parse_datagram`]: the decoder both use; hostile input yields
 //!   [`ParseError`]s, never a panic (fuzzed by `crates/sys/fuzz`).
-//! - [`sysctl`]: `/proc/sys/net` keys with errors that name the key.
 
 mod addr;
 mod consts;
@@ -25,7 +24,6 @@ pub mod nftables;
 mod ops;
 mod route;
 mod socket;
-pub mod sysctl;
 mod wire;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Needs root (CAP_NET_ADMIN) and the veth driver.
 
 use super::*;
+use crate::sysctl;
 use std::fs::File;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;

@@ -6,6 +6,7 @@
 //! (pulled with `poll_action`), configures the lease it is handed, and calls
 //! `handle_timeout` at `poll_timeout`.
 
+use cpe_sys::random::Rng;
 use cpe_wire::dhcpv4::{
     self, FLAG_BROADCAST, Message, MessageType, OP_REPLY, OP_REQUEST, Options, PARAMETERS_WANTED,
 };
@@ -143,7 +144,7 @@ pub struct Counters {
 pub struct Client {
     mac: [u8; 6],
     hostname: Option<String>,
-    rng: u64,
+    rng: Rng,
     state: State,
     xid: u32,
     started: Instant,
@@ -173,7 +174,7 @@ impl Client {
         Client {
             mac,
             hostname,
-            rng: seed | 1,
+            rng: Rng::new(seed),
             state: State::Idle,
             xid: 0,
             started: now,
@@ -204,13 +205,7 @@ impl Client {
     }
 
     fn random(&mut self) -> u64 {
-        // xorshift64*: plenty for xids and jitter.
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.rng.next_u64()
     }
 
     /// `d` randomised by ±1 s (RFC 2131 4.1).

@@ -27,21 +27,6 @@ pub struct Dhcp4 {
     link_up: bool,
 }
 
-fn random_seed() -> u64 {
-    let mut b = [0u8; 8];
-    // SAFETY: getrandom writes at most b.len() bytes into b.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    if n == 8 {
-        u64::from_ne_bytes(b)
-    } else {
-        // Good enough for xids and jitter: wall time and pid.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        u64::from(std::process::id()) ^ t
-    }
-}
-
 impl Dhcp4 {
     /// Opens UDP 68 on `ifname` and creates the client, seeded with the
     /// lease remembered in `state_dir`.
@@ -66,8 +51,7 @@ impl Dhcp4 {
         s.set_reuse_address(true)
             .map_err(|e| ctx("SO_REUSEADDR", e))?;
         s.set_broadcast(true).map_err(|e| ctx("SO_BROADCAST", e))?;
-        s.bind_device(Some(ifname.as_bytes()))
-            .map_err(|e| ctx("SO_BINDTODEVICE", e))?;
+        cpe_sys::socket::bind_to_device(&s, ifname).map_err(|e| ctx("bind", e))?;
         s.set_nonblocking(true).map_err(|e| ctx("nonblocking", e))?;
         let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT);
         s.bind(&SockAddr::from(any))
@@ -81,7 +65,7 @@ impl Dhcp4 {
                 r.server
             );
         }
-        let client = Client::new(mac, None, random_seed(), remembered, now);
+        let client = Client::new(mac, None, cpe_sys::random::seed_or_clock(), remembered, now);
         Ok(Dhcp4 {
             client,
             socket,

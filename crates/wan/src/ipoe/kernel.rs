@@ -3,8 +3,8 @@
 
 use crate::config::WanSettings;
 use crate::engine::{AddrView, DefaultRoute, Input, LinkView};
-use cpe_sys::netlink::sysctl::{self, SysctlKey};
 use cpe_sys::netlink::{Address, Event, Family, Link, Netlink, Route, RouteType};
+use cpe_sys::sysctl::{self, SysctlKey};
 use std::io;
 
 /// Main routing table.
