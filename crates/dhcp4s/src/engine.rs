@@ -98,7 +98,7 @@ impl DropReason {
     /// Stable counter key.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Malformed(e) => e.name(),
+            Self::Malformed(e) => e.reason(),
             Self::NotARequest => "not_a_request",
             Self::NoMessageType => "no_message_type",
             Self::Relayed => "relayed",
@@ -250,7 +250,7 @@ impl Server {
     pub fn handle(&mut self, payload: &[u8], now: Instant) -> Outcome {
         self.counters.received += 1;
         self.tick(now);
-        let outcome = match dhcpv4::decode(payload) {
+        let outcome = match dhcpv4::Message::decode(payload) {
             Ok(m) => self.decide(&m, now),
             Err(e) => Outcome::Drop(DropReason::Malformed(e)),
         };
@@ -553,7 +553,7 @@ impl Server {
         // RFC 2131 4.3.2: a NAK is broadcast when there is no relay.
         Outcome::Reply {
             to: Destination::Broadcast,
-            payload: r.encode(),
+            payload: r.to_bytes().unwrap_or_else(|e| match e {}),
             kind: MessageType::Nak,
         }
     }
@@ -594,7 +594,7 @@ impl Server {
         };
         Outcome::Reply {
             to,
-            payload: r.encode(),
+            payload: r.to_bytes().unwrap_or_else(|e| match e {}),
             kind,
         }
     }

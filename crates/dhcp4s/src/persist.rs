@@ -153,7 +153,7 @@ mod tests {
         else {
             return None;
         };
-        let offered = dhcpv4::decode(&payload).unwrap().yiaddr;
+        let offered = dhcpv4::Message::decode(&payload).unwrap().yiaddr;
         let ack = s.handle(&msg(MessageType::Request, &id, Some(offered)), now);
         assert!(matches!(
             ack,

@@ -18,7 +18,7 @@ use crate::message::{
 use crate::rng::Rng;
 use crate::stats::{Counters, DropReason};
 use crate::upstream::{UpstreamStatus, Upstreams};
-use crate::wire::{self, Header, NameBuf, Question, rcode};
+use cpe_wire::dns::{self as wire, Header, NameBuf, Question, rcode};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, SocketAddr};

@@ -8,4 +8,5 @@
 
 pub mod dhcpv4;
 pub mod dhcpv6;
+pub mod dns;
 pub mod nd;

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         sent += 1;
         match server.handle(payload, now) {
             Outcome::Reply { payload, kind, .. } => {
-                let m = dhcpv4::decode(&payload).expect("our reply decodes");
+                let m = dhcpv4::Message::decode(&payload).expect("our reply decodes");
                 assert_eq!(m.message_type(), Some(kind));
             }
             Outcome::Handled => handled += 1,
