@@ -14,4 +14,5 @@
 pub mod dhcpv4;
 pub mod dhcpv6;
 pub mod dns;
+pub mod name;
 pub mod nd;

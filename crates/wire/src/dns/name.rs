@@ -7,10 +7,7 @@ use std::fmt;
 use super::error::DecodeError;
 use super::walk::u16_at;
 
-/// Longest name in wire form including the root label (RFC 1035 2.3.4).
-pub const MAX_NAME_LEN: usize = 255;
-/// Longest label (RFC 1035 2.3.4).
-pub const MAX_LABEL_LEN: usize = 63;
+pub use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
 /// Bound on compression pointer hops, so a pointer loop ends in an error.
 const MAX_POINTER_HOPS: usize = 64;
 
