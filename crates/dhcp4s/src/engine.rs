@@ -113,7 +113,7 @@ impl DropReason {
     /// Stable counter key.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Malformed(e) => e.name(),
+            Self::Malformed(e) => e.reason(),
             Self::NotARequest => "not_a_request",
             Self::NoMessageType => "no_message_type",
             Self::Relayed => "relayed",
@@ -250,7 +250,7 @@ impl Engine {
     fn on_datagram(&mut self, payload: &[u8], now: Instant) -> Action {
         self.counters.received += 1;
         self.expire(now);
-        let outcome = match dhcpv4::decode(payload) {
+        let outcome = match dhcpv4::Message::decode(payload) {
             Ok(m) => self.decide(&m, now),
             Err(e) => Action::Drop(DropReason::Malformed(e)),
         };
@@ -553,7 +553,7 @@ impl Engine {
         // RFC 2131 4.3.2: a NAK is broadcast when there is no relay.
         Action::Reply {
             to: Destination::Broadcast,
-            payload: r.encode(),
+            payload: r.to_bytes().unwrap_or_else(|e| match e {}),
             kind: MessageType::Nak,
         }
     }
@@ -594,7 +594,7 @@ impl Engine {
         };
         Action::Reply {
             to,
-            payload: r.encode(),
+            payload: r.to_bytes().unwrap_or_else(|e| match e {}),
             kind,
         }
     }

@@ -154,7 +154,7 @@ mod tests {
         else {
             return None;
         };
-        let offered = dhcpv4::decode(&payload).unwrap().yiaddr;
+        let offered = dhcpv4::Message::decode(&payload).unwrap().yiaddr;
         let ack = handle(s, &msg(MessageType::Request, &id, Some(offered)), now);
         assert!(matches!(
             ack,

@@ -904,7 +904,7 @@ impl Client {
         self.counters.received += 1;
         let msg = match Message::decode(bytes) {
             Ok(m) => m,
-            Err(e) => return self.counters.malformed(e.kind.name()),
+            Err(e) => return self.counters.malformed(e.reason()),
         };
         // A Reply to the Information-request running beside the Solicit.
         let to_info = self.info.as_ref().is_some_and(|ex| {

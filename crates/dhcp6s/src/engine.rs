@@ -119,7 +119,7 @@ impl DropReason {
     pub fn name(&self) -> &'static str {
         match self {
             Self::RateLimited => "rate_limited",
-            Self::Malformed(k) => k.name(),
+            Self::Malformed(k) => k.reason(),
             Self::Relay => "relay_forward",
             Self::NotForServer => "not_for_server",
             Self::SolicitIgnored => "solicit_ignored",

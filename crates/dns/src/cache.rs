@@ -8,7 +8,7 @@
 //! kept as whole seconds since the cache was created (TTLs are seconds).
 
 use crate::message::AnswerParts;
-use crate::wire::NameBuf;
+use cpe_wire::dns::{NameBuf, Rcode, Rtype};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::time::Instant;
@@ -19,7 +19,7 @@ pub struct CacheKey {
     /// Lowercase owner name.
     pub name: NameBuf,
     /// QTYPE.
-    pub qtype: u16,
+    pub qtype: Rtype,
     /// QCLASS.
     pub qclass: u16,
     /// DNSSEC OK: answers with and without signatures differ.
@@ -48,7 +48,7 @@ struct Slot {
     body_len: u16,
     counts: [u16; 3],
     flags: u16,
-    rcode: u8,
+    rcode: Rcode,
 }
 
 /// A hasher for keys that already are hashes.
@@ -132,7 +132,7 @@ impl Cache {
     }
 
     fn key_bytes(key: &CacheKey) -> impl Iterator<Item = u8> + '_ {
-        let t = key.qtype.to_be_bytes();
+        let t = key.qtype.to_u16().to_be_bytes();
         let c = key.qclass.to_be_bytes();
         key.name.as_wire().iter().copied().chain([
             t[0],
@@ -347,6 +347,7 @@ mod tests {
     use std::time::Duration;
 
     fn key(name: &str, qtype: u16) -> CacheKey {
+        let qtype = Rtype::from_u16(qtype);
         CacheKey {
             name: NameBuf::from_text(name).unwrap().to_lowercase(),
             qtype,
@@ -358,7 +359,7 @@ mod tests {
 
     fn parts(body: &[u8]) -> AnswerParts<'_> {
         AnswerParts {
-            rcode: 0,
+            rcode: Rcode::NoError,
             flags: 0,
             counts: [1, 0, 0],
             body,

@@ -21,7 +21,7 @@ use crate::message::{
 };
 use crate::rng::Rng;
 use crate::upstream::{UpstreamStatus, Upstreams};
-use crate::wire::{self, Header, NameBuf, Question, rcode};
+use cpe_wire::dns::{self as wire, Header, NameBuf, Question, rcode};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};

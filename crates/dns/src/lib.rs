@@ -4,7 +4,8 @@
 //! router's one engine contract ([`cpe_daemon::Engine`]): the tokio driver
 //! feeds it client and upstream packets and its timeouts with the current
 //! time and executes the actions it pulls. All packet handling is
-//! bounded and panic-free on hostile input (see `fuzz/`).
+//! bounded and panic-free on hostile input (see `fuzz/`); the message codec
+//! itself is `cpe_wire::dns`, this crate holds the forwarder's policy.
 
 pub mod cache;
 pub mod config;
@@ -15,6 +16,5 @@ pub mod local;
 pub mod message;
 pub mod rng;
 pub mod upstream;
-pub mod wire;
 
 pub use driver::main;

@@ -5,7 +5,7 @@
 //! which stays right when the delegated prefix changes.
 
 use crate::message::Answer;
-use crate::wire::{CLASS_IN, NameBuf, rcode, rtype};
+use cpe_wire::dns::{CLASS_IN, NameBuf, Rcode, Rtype, rcode, rtype};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// TTL of local answers: short, because `self` follows renumbering.
@@ -106,7 +106,7 @@ impl LocalNames {
     pub fn answer(
         &self,
         qname_lower: &NameBuf,
-        qtype: u16,
+        qtype: Rtype,
         qclass: u16,
         local: IpAddr,
         iface: u32,
@@ -146,7 +146,7 @@ impl LocalNames {
                 let fits = match qtype {
                     rtype::A => ip.is_ipv4(),
                     rtype::AAAA => ip.is_ipv6(),
-                    255 => true,
+                    rtype::ANY => true,
                     _ => false,
                 };
                 if fits && !out.contains(&ip) {
@@ -154,7 +154,7 @@ impl LocalNames {
                 }
             }
         }
-        let records: Vec<(u16, Vec<u8>)> = out
+        let records: Vec<(Rtype, Vec<u8>)> = out
             .into_iter()
             .map(|ip| match ip {
                 IpAddr::V4(v4) => (rtype::A, v4.octets().to_vec()),
@@ -247,12 +247,12 @@ pub fn parse_reverse(name: &NameBuf) -> Option<IpAddr> {
 
 /// Builds an authoritative answer whose records all own the question name
 /// (pointer 0xc00c), with the local TTL.
-fn build(code: u8, records: &[(u16, Vec<u8>)]) -> Answer {
+fn build(code: Rcode, records: &[(Rtype, Vec<u8>)]) -> Answer {
     let mut body = Vec::with_capacity(records.len() * 28);
     let mut ttl_offsets = Vec::with_capacity(records.len() * 2);
     for (t, rdata) in records {
         body.extend_from_slice(&[0xc0, 0x0c]);
-        body.extend_from_slice(&t.to_be_bytes());
+        body.extend_from_slice(&t.to_u16().to_be_bytes());
         body.extend_from_slice(&CLASS_IN.to_be_bytes());
         let off = u16::try_from(body.len()).unwrap_or(u16::MAX);
         ttl_offsets.extend_from_slice(&off.to_le_bytes());
@@ -262,7 +262,7 @@ fn build(code: u8, records: &[(u16, Vec<u8>)]) -> Answer {
     }
     Answer {
         rcode: code,
-        flags: crate::wire::FLAG_AA,
+        flags: cpe_wire::dns::FLAG_AA,
         counts: [u16::try_from(records.len()).unwrap_or(0), 0, 0],
         body,
         ttl_offsets,

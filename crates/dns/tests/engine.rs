@@ -7,9 +7,9 @@ use cpe_dns::config::ForwarderConfig;
 use cpe_dns::counters::DropReason;
 use cpe_dns::engine::{Action, Forwarder, Input, SockId, UpstreamFailure};
 use cpe_dns::local::{HostAddr, LocalConfig};
-use cpe_dns::wire::{
-    self, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, Header, NameBuf, rcode,
-    rtype,
+use cpe_wire::dns::{
+    self as wire, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, Header, NameBuf,
+    Rtype, rcode, rtype,
 };
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ impl Lab {
         peer: &str,
         id: u16,
         name: &str,
-        qtype: u16,
+        qtype: Rtype,
         edns: bool,
     ) -> Vec<Action> {
         let data = client_query(id, name, qtype, edns);
@@ -66,7 +66,7 @@ impl Lab {
     }
 }
 
-fn client_query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+fn client_query(id: u16, name: &str, qtype: Rtype, edns: bool) -> Vec<u8> {
     client_query_with(id, name, qtype, FLAG_RD, edns.then_some((1232, false)))
 }
 
@@ -74,7 +74,7 @@ fn client_query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
 fn client_query_with(
     id: u16,
     name: &str,
-    qtype: u16,
+    qtype: Rtype,
     flags: u16,
     edns: Option<(u16, bool)>,
 ) -> Vec<u8> {
@@ -90,7 +90,7 @@ fn client_query_with(
     .to_bytes()
     .to_vec();
     m.extend_from_slice(n.as_wire());
-    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&qtype.to_u16().to_be_bytes());
     m.extend_from_slice(&1u16.to_be_bytes());
     if let Some((size, dnssec_ok)) = edns {
         m.extend_from_slice(&wire::opt_record(size, 0, dnssec_ok));
@@ -145,7 +145,7 @@ fn answer_to(query: &[u8], rdata: &[u8], n: u16, ttl: u32, flags_extra: u16) -> 
     m.extend_from_slice(&query[12..qend]);
     for _ in 0..n {
         m.extend_from_slice(&[0xc0, 12]);
-        m.extend_from_slice(&q.qtype.to_be_bytes());
+        m.extend_from_slice(&q.qtype.to_u16().to_be_bytes());
         m.extend_from_slice(&[0, 1]);
         m.extend_from_slice(&ttl.to_be_bytes());
         m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
@@ -1209,7 +1209,7 @@ fn tcp_retries_per_upstream_are_bounded_per_second() {
 }
 
 /// TXT, the type of the DNSSEC-bit and size tests (any type would do).
-const TXT: u16 = 16;
+const TXT: Rtype = Rtype::Txt;
 
 impl Lab {
     /// Sends a UDP client query built by [`client_query_with`].

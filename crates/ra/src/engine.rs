@@ -203,7 +203,7 @@ impl Engine {
 
     fn on_packet(&mut self, packet: Received<'_>, now: Instant, actions: &mut Vec<Action>) {
         let hop_ok = packet.hop_limit == Some(ND_HOP_LIMIT);
-        let message = match nd::decode(packet.message) {
+        let message = match NdMessage::decode(packet.message) {
             Ok(m) => m,
             Err(e) => {
                 self.counters.drop_for(e.reason());
@@ -361,7 +361,7 @@ impl Engine {
         // Arm the next RA even if encoding fails, so a bad option can never
         // turn into a busy loop.
         self.schedule.sent(now, &mut self.rng);
-        match built.ra.encode() {
+        match built.ra.to_bytes() {
             Ok(message) => {
                 self.prefixes.advertised(&built.pios, now);
                 let c = &mut self.counters;

@@ -16,7 +16,7 @@ use cpe_ra::{
     RouteAdvert,
 };
 use cpe_wire::nd::{
-    self, NdMessage, NdOption, PrefixInformation, RouterAdvertisement, RouterPreference,
+    NdMessage, NdOption, PrefixInformation, RouterAdvertisement, RouterPreference,
     RouterSolicitation,
 };
 use ipnet::Ipv6Net;
@@ -65,7 +65,7 @@ struct Sent {
 }
 
 fn decode_ra(message: &[u8]) -> RouterAdvertisement {
-    match nd::decode(message).unwrap() {
+    match NdMessage::decode(message).unwrap() {
         NdMessage::RouterAdvertisement(ra) => ra,
         other => panic!("engine sent {other:?}"),
     }
@@ -119,7 +119,7 @@ fn rs(with_slla: bool) -> Vec<u8> {
     } else {
         vec![]
     };
-    RouterSolicitation { options }.encode().unwrap()
+    RouterSolicitation { options }.to_bytes().unwrap()
 }
 
 fn send_rs(
@@ -679,7 +679,7 @@ fn foreign_ra() -> Vec<u8> {
         ],
         ..RouterAdvertisement::default()
     }
-    .encode()
+    .to_bytes()
     .unwrap()
 }
 

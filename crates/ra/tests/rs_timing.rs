@@ -33,7 +33,7 @@ proptest! {
         let rs = RouterSolicitation {
             options: vec![NdOption::SourceLinkLayerAddress(vec![2, 0, 0, 0, 0, 7])],
         }
-        .encode()
+        .to_bytes()
         .unwrap_or_default();
         let source: Ipv6Addr = "fe80::7".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
         let mut ra_times = Vec::new();

@@ -64,7 +64,7 @@ pub fn accept_ra(message: &[u8], source: Ipv6Addr, hop_limit: u8) -> Result<RaIn
     if !is_link_local(&source) {
         return Err(RaReject::SourceNotLinkLocal(source));
     }
-    let ra = match nd::decode(message).map_err(RaReject::Malformed)? {
+    let ra = match NdMessage::decode(message).map_err(RaReject::Malformed)? {
         NdMessage::RouterAdvertisement(ra) => ra,
         _ => return Err(RaReject::NotAnRa),
     };
@@ -102,7 +102,7 @@ mod tests {
                 servers: vec!["2001:db8::53".parse().unwrap()],
             })],
         }
-        .encode()
+        .to_bytes()
         .unwrap()
     }
 

@@ -201,8 +201,8 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// Stable short name, used as a counter key by the engines.
-    pub fn name(&self) -> &'static str {
+    /// Stable snake_case key, used as a drop-counter name by the engines.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::TooShort(_) => "too_short",
             Self::NotEthernet => "not_ethernet",
@@ -245,42 +245,58 @@ fn ip_at(b: &[u8], at: usize) -> Ipv4Addr {
     Ipv4Addr::from(a)
 }
 
-/// Decodes a DHCP message from a UDP payload. Never panics.
-pub fn decode(b: &[u8]) -> Result<Message, DecodeError> {
-    if b.len() < HEADER_LEN + MAGIC_COOKIE.len() {
-        return Err(DecodeError::TooShort(b.len()));
+/// Why a message could not be encoded. Nothing can fail today: every field
+/// is bounded by its type, long values are split into several instances
+/// (RFC 3396) and names that do not fit RFC 1035 are left out. The type
+/// has no values; it exists so DHCPv4 has the same `encode` shape as every
+/// other codec here, and callers destructure with `let Ok(..) = ..`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeError {}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {}
     }
-    let byte = |i: usize| b.get(i).copied().unwrap_or(0);
-    if byte(1) != 1 || byte(2) != 6 {
-        return Err(DecodeError::NotEthernet);
-    }
-    if b.get(HEADER_LEN..HEADER_LEN + 4) != Some(&MAGIC_COOKIE[..]) {
-        return Err(DecodeError::BadCookie);
-    }
-    let mut chaddr = [0u8; 6];
-    if let Some(s) = b.get(28..34) {
-        chaddr.copy_from_slice(s);
-    }
-    let options = options::decode_options(b.get(HEADER_LEN + 4..).unwrap_or(&[]))?;
-    Ok(Message {
-        op: byte(0),
-        hops: byte(3),
-        xid: u32::from_be_bytes([byte(4), byte(5), byte(6), byte(7)]),
-        secs: u16::from_be_bytes([byte(8), byte(9)]),
-        flags: u16::from_be_bytes([byte(10), byte(11)]),
-        ciaddr: ip_at(b, 12),
-        yiaddr: ip_at(b, 16),
-        siaddr: ip_at(b, 20),
-        giaddr: ip_at(b, 24),
-        chaddr,
-        options,
-    })
 }
 
+impl std::error::Error for EncodeError {}
+
 impl Message {
-    /// Encodes the message, padded to [`MIN_SEND_LEN`].
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(MIN_SEND_LEN);
+    /// Decodes a DHCP message from a UDP payload. Never panics.
+    pub fn decode(b: &[u8]) -> Result<Message, DecodeError> {
+        if b.len() < HEADER_LEN + MAGIC_COOKIE.len() {
+            return Err(DecodeError::TooShort(b.len()));
+        }
+        let byte = |i: usize| b.get(i).copied().unwrap_or(0);
+        if byte(1) != 1 || byte(2) != 6 {
+            return Err(DecodeError::NotEthernet);
+        }
+        if b.get(HEADER_LEN..HEADER_LEN + 4) != Some(&MAGIC_COOKIE[..]) {
+            return Err(DecodeError::BadCookie);
+        }
+        let mut chaddr = [0u8; 6];
+        if let Some(s) = b.get(28..34) {
+            chaddr.copy_from_slice(s);
+        }
+        let options = options::decode_options(b.get(HEADER_LEN + 4..).unwrap_or(&[]))?;
+        Ok(Message {
+            op: byte(0),
+            hops: byte(3),
+            xid: u32::from_be_bytes([byte(4), byte(5), byte(6), byte(7)]),
+            secs: u16::from_be_bytes([byte(8), byte(9)]),
+            flags: u16::from_be_bytes([byte(10), byte(11)]),
+            ciaddr: ip_at(b, 12),
+            yiaddr: ip_at(b, 16),
+            siaddr: ip_at(b, 20),
+            giaddr: ip_at(b, 24),
+            chaddr,
+            options,
+        })
+    }
+
+    /// Appends the message to `out`, padded to [`MIN_SEND_LEN`].
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let start = out.len();
         out.extend_from_slice(&[self.op, 1, 6, self.hops]);
         out.extend_from_slice(&self.xid.to_be_bytes());
         out.extend_from_slice(&self.secs.to_be_bytes());
@@ -289,14 +305,21 @@ impl Message {
             out.extend_from_slice(&a.octets());
         }
         out.extend_from_slice(&self.chaddr);
-        out.resize(HEADER_LEN, 0); // chaddr padding, sname, file
+        out.resize(start + HEADER_LEN, 0); // chaddr padding, sname, file
         out.extend_from_slice(&MAGIC_COOKIE);
-        self.options.encode(&mut out);
+        self.options.encode(out);
         out.push(code::END);
-        if out.len() < MIN_SEND_LEN {
-            out.resize(MIN_SEND_LEN, 0);
+        if out.len() - start < MIN_SEND_LEN {
+            out.resize(start + MIN_SEND_LEN, 0);
         }
-        out
+        Ok(())
+    }
+
+    /// The encoded message in a new buffer.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(MIN_SEND_LEN);
+        self.encode(&mut out)?;
+        Ok(out)
     }
 }
 

@@ -31,7 +31,7 @@ pub use dns_name::{DomainName, DomainNameError};
 pub use error::{DecodeError, EncodeError, OptionFault};
 pub use message::{
     NdMessage, RA_FIXED_LEN, RS_FIXED_LEN, RouterAdvertisement, RouterPreference,
-    RouterSolicitation, TYPE_ROUTER_ADVERTISEMENT, TYPE_ROUTER_SOLICITATION, decode,
+    RouterSolicitation, TYPE_ROUTER_ADVERTISEMENT, TYPE_ROUTER_SOLICITATION,
 };
 pub use option::{
     DnsSearchList, INFINITE_LIFETIME, NdOption, OPT_DNSSL, OPT_MTU, OPT_PREFIX_INFORMATION,

@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         for action in actions {
             match action {
                 Action::Reply { payload, kind, .. } => {
-                    let m = dhcpv4::decode(&payload).expect("our reply decodes");
+                    let m = dhcpv4::Message::decode(&payload).expect("our reply decodes");
                     assert_eq!(m.message_type(), Some(kind));
                 }
                 Action::Handled => handled += 1,

@@ -10,7 +10,7 @@ use cpe_daemon::engine::drive::drain;
 use cpe_dns::config::ForwarderConfig;
 use cpe_dns::engine::{Action, Forwarder, Input};
 use cpe_dns::message::upstream_query;
-use cpe_dns::wire::NameBuf;
+use cpe_wire::dns::{NameBuf, Rtype};
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     fw.handle(Input::UpstreamsChanged(&[up]), t0);
     out.extend(drain(&mut fw));
     let name = NameBuf::from_text("example.com").unwrap();
-    let mut query = upstream_query(0x4242, &name, 1, 1, false, false);
+    let mut query = upstream_query(0x4242, &name, Rtype::A, 1, false, false);
     query.truncate(query.len() - 11);
     query[11] = 0; // no OPT: the client limit is 512
     let local = "192.168.1.1".parse().unwrap();

@@ -147,7 +147,7 @@ fn check(actions: &[Action], now: Instant, last_ra: &mut Option<Instant>, stoppe
                 }
                 *last_ra = Some(now);
                 assert!(message.len() <= cpe_ra::content::MAX_RA_OCTETS, "RA would fragment");
-                let Ok(NdMessage::RouterAdvertisement(ra)) = nd::decode(message) else {
+                let Ok(NdMessage::RouterAdvertisement(ra)) = NdMessage::decode(message) else {
                     panic!("sent RA does not decode");
                 };
                 if *kind == RaKind::Final {

@@ -275,7 +275,10 @@ impl Client {
             }
             State::Idle | State::Bound => return,
         };
-        out.push(Action::Send(msg.encode(), dst));
+        out.push(Action::Send(
+            msg.to_bytes().unwrap_or_else(|e| match e {}),
+            dst,
+        ));
         let gap = match self.state {
             State::Renewing | State::Rebinding => {
                 // Half the time left to the next stage, at least 60 s.
@@ -372,7 +375,7 @@ impl Client {
     }
 
     fn receive(&mut self, bytes: &[u8], now: Instant, out: &mut Vec<Action>) {
-        let msg = match dhcpv4::decode(bytes) {
+        let msg = match dhcpv4::Message::decode(bytes) {
             Ok(m) => m,
             Err(e) => {
                 self.counters.malformed += 1;

@@ -302,7 +302,7 @@ impl Driver {
                 .push(NdOption::SourceLinkLayerAddress(mac.to_vec()));
         }
         let sent = rs
-            .encode()
+            .to_bytes()
             .map_err(|e| io::Error::other(format!("{e:?}")))
             .and_then(|m| sock.send_rs(&m));
         match sent {

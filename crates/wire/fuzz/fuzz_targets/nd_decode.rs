@@ -10,10 +10,10 @@ use cpe_wire::nd;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(msg) = nd::decode(data) {
-        let again = msg.encode().expect("a decoded message always re-encodes");
+    if let Ok(msg) = nd::NdMessage::decode(data) {
+        let again = msg.to_bytes().expect("a decoded message always re-encodes");
         assert_eq!(again.len() % 8, 0, "options keep 8-octet alignment");
-        let reparsed = nd::decode(&again).expect("re-encoded bytes decode");
+        let reparsed = nd::NdMessage::decode(&again).expect("re-encoded bytes decode");
         assert_eq!(reparsed, msg);
     }
     let (src, dst) = (Ipv6Addr::LOCALHOST, Ipv6Addr::UNSPECIFIED);

@@ -8,10 +8,8 @@
 
 use std::fmt;
 
-/// Longest name on the wire (RFC 1035 3.1).
-const MAX_NAME: usize = 255;
-/// Longest label (RFC 1035 2.3.4).
-const MAX_LABEL: usize = 63;
+use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
+
 /// More jumps than any honest list needs.
 const MAX_JUMPS: usize = 32;
 
@@ -65,7 +63,7 @@ fn encode_name(name: &str, out: &mut Vec<u8>) -> Result<(), NameError> {
         if bytes.is_empty() {
             return Err(NameError::EmptyLabel);
         }
-        if bytes.len() > MAX_LABEL {
+        if bytes.len() > MAX_LABEL_LEN {
             return Err(NameError::LabelTooLong);
         }
         if !label_ok(bytes) {
@@ -75,7 +73,7 @@ fn encode_name(name: &str, out: &mut Vec<u8>) -> Result<(), NameError> {
         out.extend_from_slice(bytes);
     }
     out.push(0);
-    if out.len() - start > MAX_NAME {
+    if out.len() - start > MAX_NAME_LEN {
         return Err(NameError::NameTooLong);
     }
     Ok(())
@@ -115,7 +113,7 @@ fn decode_name(data: &[u8], at: usize) -> Result<(String, usize), NameError> {
                     return Err(NameError::BadCharacter);
                 }
                 wire_len += 1 + label.len();
-                if wire_len >= MAX_NAME {
+                if wire_len >= MAX_NAME_LEN {
                     return Err(NameError::NameTooLong);
                 }
                 if !text.is_empty() {

@@ -11,10 +11,7 @@ use std::fmt;
 use super::error::{DecodeError, DecodeErrorKind};
 use super::reader::Reader;
 
-/// Longest name in wire form, including the root label (RFC 1035 3.1).
-const MAX_NAME_LEN: usize = 255;
-/// Longest label (RFC 1035 2.3.4).
-const MAX_LABEL_LEN: usize = 63;
+use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
 
 /// A fully qualified domain name, stored as uncompressed wire octets
 /// ending in the zero-length root label.

@@ -52,9 +52,16 @@ pub enum DecodeErrorKind {
     BadPrefixLength,
 }
 
+impl DecodeError {
+    /// Stable snake_case key of the kind, used as a drop-counter name.
+    pub fn reason(&self) -> &'static str {
+        self.kind.reason()
+    }
+}
+
 impl DecodeErrorKind {
-    /// Stable short name, used as a counter key and in logs.
-    pub fn name(&self) -> &'static str {
+    /// Stable snake_case key, used as a drop-counter name and in logs.
+    pub fn reason(&self) -> &'static str {
         match self {
             Self::TooShort => "too_short",
             Self::RelayMessage => "relay_message",
@@ -83,7 +90,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::MisplacedOption { code } => {
                 write!(f, "option {code} is not allowed here")?
             }
-            other => f.write_str(other.name())?,
+            other => f.write_str(other.reason())?,
         }
         write!(f, " at offset {}", self.offset)
     }

@@ -7,10 +7,7 @@
 
 use std::fmt;
 
-/// Longest label (RFC 1035 2.3.4).
-const MAX_LABEL: usize = 63;
-/// Longest name in wire form including the root label (RFC 1035 2.3.4).
-const MAX_WIRE: usize = 255;
+use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
 
 /// A non-root domain name made of letters, digits, `-` and `_`, stored in
 /// dotted text form without the trailing dot.
@@ -68,7 +65,7 @@ impl DomainName {
             if label.is_empty() {
                 return Err(DomainNameError::EmptyLabel);
             }
-            if label.len() > MAX_LABEL {
+            if label.len() > MAX_LABEL_LEN {
                 return Err(DomainNameError::LabelTooLong);
             }
             if !label.bytes().all(label_char_ok) {
@@ -76,7 +73,7 @@ impl DomainName {
             }
             wire_len += 1 + label.len();
         }
-        if wire_len > MAX_WIRE {
+        if wire_len > MAX_NAME_LEN {
             return Err(DomainNameError::NameTooLong);
         }
         Ok(DomainName(trimmed.to_owned()))
@@ -113,7 +110,7 @@ impl DomainName {
             if len == 0 {
                 break;
             }
-            if len > MAX_LABEL {
+            if len > MAX_LABEL_LEN {
                 // 0b11 is a pointer, 0b01/0b10 are extended/obsolete label types.
                 return Err(DomainNameError::CompressedLabel);
             }
@@ -121,7 +118,7 @@ impl DomainName {
             if !label.iter().copied().all(label_char_ok) {
                 return Err(DomainNameError::BadCharacter);
             }
-            if pos + len + 1 > MAX_WIRE {
+            if pos + len + 1 > MAX_NAME_LEN {
                 return Err(DomainNameError::NameTooLong);
             }
             if !text.is_empty() {

@@ -125,10 +125,16 @@ impl RouterSolicitation {
         source_lla(&self.options)
     }
 
-    /// The ICMPv6 message with a zero checksum.
-    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut out = vec![TYPE_ROUTER_SOLICITATION, 0, 0, 0, 0, 0, 0, 0];
-        encode_options(&self.options, &mut out)?;
+    /// Appends the ICMPv6 message with a zero checksum to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&[TYPE_ROUTER_SOLICITATION, 0, 0, 0, 0, 0, 0, 0]);
+        encode_options(&self.options, out)
+    }
+
+    /// The encoded message in a new buffer.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(RS_FIXED_LEN + 8);
+        self.encode(&mut out)?;
         Ok(out)
     }
 }
@@ -184,8 +190,8 @@ impl RouterAdvertisement {
         self.rdnss().flat_map(|r| r.servers.iter())
     }
 
-    /// The ICMPv6 message with a zero checksum.
-    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+    /// Appends the ICMPv6 message with a zero checksum to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let mut flags = self.other_flags & !(FLAG_MANAGED | FLAG_OTHER | PREFERENCE_MASK);
         if self.managed {
             flags |= FLAG_MANAGED;
@@ -194,25 +200,37 @@ impl RouterAdvertisement {
             flags |= FLAG_OTHER;
         }
         flags |= self.preference.bits() << PREFERENCE_SHIFT;
-        let mut out = Vec::with_capacity(128);
         out.extend_from_slice(&[TYPE_ROUTER_ADVERTISEMENT, 0, 0, 0]);
         out.push(self.cur_hop_limit);
         out.push(flags);
         out.extend_from_slice(&self.router_lifetime.to_be_bytes());
         out.extend_from_slice(&self.reachable_time.to_be_bytes());
         out.extend_from_slice(&self.retrans_timer.to_be_bytes());
-        encode_options(&self.options, &mut out)?;
+        encode_options(&self.options, out)
+    }
+
+    /// The encoded message in a new buffer.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(128);
+        self.encode(&mut out)?;
         Ok(out)
     }
 }
 
 impl NdMessage {
-    /// The ICMPv6 message with a zero checksum.
-    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+    /// Appends the ICMPv6 message with a zero checksum to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
-            NdMessage::RouterSolicitation(rs) => rs.encode(),
-            NdMessage::RouterAdvertisement(ra) => ra.encode(),
+            NdMessage::RouterSolicitation(rs) => rs.encode(out),
+            NdMessage::RouterAdvertisement(ra) => ra.encode(out),
         }
+    }
+
+    /// The encoded message in a new buffer.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(128);
+        self.encode(&mut out)?;
+        Ok(out)
     }
 }
 
@@ -252,62 +270,64 @@ fn fixed<const N: usize>(message: &[u8]) -> Result<[u8; N], DecodeError> {
         })
 }
 
-/// Decodes an ICMPv6 RS or RA (header included, checksum not verified: the
-/// kernel did that for the raw socket). Validates RFC 4861 6.1.1/6.1.2 code
-/// and length rules; hop limit and source checks need IP-level data and are
-/// the caller's.
-pub fn decode(message: &[u8]) -> Result<NdMessage, DecodeError> {
-    let Some(&kind) = message.first() else {
-        return Err(DecodeError::Truncated {
-            needed: RS_FIXED_LEN,
-            actual: 0,
-        });
-    };
-    match kind {
-        TYPE_ROUTER_SOLICITATION => {
-            let [_, code, ..] = fixed::<RS_FIXED_LEN>(message)?;
-            if code != 0 {
-                return Err(DecodeError::NonZeroCode(code));
+impl NdMessage {
+    /// Decodes an ICMPv6 RS or RA (header included, checksum not verified: the
+    /// kernel did that for the raw socket). Validates RFC 4861 6.1.1/6.1.2 code
+    /// and length rules; hop limit and source checks need IP-level data and are
+    /// the caller's.
+    pub fn decode(message: &[u8]) -> Result<NdMessage, DecodeError> {
+        let Some(&kind) = message.first() else {
+            return Err(DecodeError::Truncated {
+                needed: RS_FIXED_LEN,
+                actual: 0,
+            });
+        };
+        match kind {
+            TYPE_ROUTER_SOLICITATION => {
+                let [_, code, ..] = fixed::<RS_FIXED_LEN>(message)?;
+                if code != 0 {
+                    return Err(DecodeError::NonZeroCode(code));
+                }
+                Ok(NdMessage::RouterSolicitation(RouterSolicitation {
+                    options: decode_options(message, RS_FIXED_LEN)?,
+                }))
             }
-            Ok(NdMessage::RouterSolicitation(RouterSolicitation {
-                options: decode_options(message, RS_FIXED_LEN)?,
-            }))
-        }
-        TYPE_ROUTER_ADVERTISEMENT => {
-            let h = fixed::<RA_FIXED_LEN>(message)?;
-            let [
-                _,
-                code,
-                _,
-                _,
-                hop,
-                flags,
-                l0,
-                l1,
-                r0,
-                r1,
-                r2,
-                r3,
-                t0,
-                t1,
-                t2,
-                t3,
-            ] = h;
-            if code != 0 {
-                return Err(DecodeError::NonZeroCode(code));
+            TYPE_ROUTER_ADVERTISEMENT => {
+                let h = fixed::<RA_FIXED_LEN>(message)?;
+                let [
+                    _,
+                    code,
+                    _,
+                    _,
+                    hop,
+                    flags,
+                    l0,
+                    l1,
+                    r0,
+                    r1,
+                    r2,
+                    r3,
+                    t0,
+                    t1,
+                    t2,
+                    t3,
+                ] = h;
+                if code != 0 {
+                    return Err(DecodeError::NonZeroCode(code));
+                }
+                Ok(NdMessage::RouterAdvertisement(RouterAdvertisement {
+                    cur_hop_limit: hop,
+                    managed: flags & FLAG_MANAGED != 0,
+                    other_config: flags & FLAG_OTHER != 0,
+                    preference: RouterPreference::from_bits(flags >> PREFERENCE_SHIFT),
+                    other_flags: flags & !(FLAG_MANAGED | FLAG_OTHER | PREFERENCE_MASK),
+                    router_lifetime: u16::from_be_bytes([l0, l1]),
+                    reachable_time: u32::from_be_bytes([r0, r1, r2, r3]),
+                    retrans_timer: u32::from_be_bytes([t0, t1, t2, t3]),
+                    options: decode_options(message, RA_FIXED_LEN)?,
+                }))
             }
-            Ok(NdMessage::RouterAdvertisement(RouterAdvertisement {
-                cur_hop_limit: hop,
-                managed: flags & FLAG_MANAGED != 0,
-                other_config: flags & FLAG_OTHER != 0,
-                preference: RouterPreference::from_bits(flags >> PREFERENCE_SHIFT),
-                other_flags: flags & !(FLAG_MANAGED | FLAG_OTHER | PREFERENCE_MASK),
-                router_lifetime: u16::from_be_bytes([l0, l1]),
-                reachable_time: u32::from_be_bytes([r0, r1, r2, r3]),
-                retrans_timer: u32::from_be_bytes([t0, t1, t2, t3]),
-                options: decode_options(message, RA_FIXED_LEN)?,
-            }))
+            other => Err(DecodeError::UnexpectedType(other)),
         }
-        other => Err(DecodeError::UnexpectedType(other)),
     }
 }
