@@ -3,6 +3,8 @@
 //! instead of pretending, and stays connected so the supervisor does not
 //! restart it in a loop.
 
+pub mod discovery;
+
 use crate::outlet::Outlet;
 use cpe_bus::{WanFacts, WanState};
 
