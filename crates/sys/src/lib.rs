@@ -7,5 +7,6 @@
 
 pub mod icmp_errors;
 pub mod netlink;
+pub mod packet;
 pub mod persist;
 pub mod sockbuf;

@@ -5,10 +5,10 @@
 //! facts published as [`cpe_bus::Fact::Wan`]), or standalone with
 //! `--interface` for labs and benchmarks (facts written to a JSON file).
 //!
-//! Modes are modules behind one dispatch ([`run_mode`]): [`ipoe`] today,
-//! [`pppoe`] as a placeholder that reports itself as not built. The protocol
-//! logic is sans-IO ([`tracker`], [`dhcpv4`]); the drivers only move bytes
-//! and time.
+//! Modes are modules behind one dispatch ([`run_mode`]): [`ipoe`], and
+//! [`pppoe`] (discovery so far; the PPP session is not in this build). The
+//! protocol logic is sans-IO ([`tracker`], [`dhcpv4`],
+//! [`pppoe::discovery`]); the drivers only move bytes and time.
 
 mod args;
 pub mod dhcpv4;
@@ -86,13 +86,7 @@ pub async fn run_mode(
 ) -> std::io::Result<()> {
     match settings.mode {
         WanMode::Ipoe => ipoe::run(settings, outlet, shutdown).await,
-        WanMode::Pppoe => {
-            tokio::select! {
-                _ = pppoe::run(&settings.interface, settings.mtu, outlet) => {}
-                _ = shutdown => {}
-            }
-            Ok(())
-        }
+        WanMode::Pppoe => pppoe::run(settings, outlet, shutdown).await,
     }
 }
 

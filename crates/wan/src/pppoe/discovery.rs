@@ -191,6 +191,8 @@ pub struct Discovery {
     /// The AC chosen from a PADO, and what its PADO asked us to echo.
     offer: Option<Offer>,
     session: Option<Session>,
+    /// The last session that ended, kept for the console.
+    ended: Option<Session>,
     /// PADIs (or PADRs) sent in the current round.
     attempts: u32,
     /// The wait after the packet just sent.
@@ -226,10 +228,13 @@ pub struct Counters {
 pub struct Snapshot {
     /// Where discovery stands.
     pub phase: Phase,
-    /// The AC chosen (from its PADO), if any.
+    /// The AC chosen (from its PADO), else the one of the last session.
     pub ac: Option<AccessConcentrator>,
     /// The session id, once PADS arrived.
     pub session_id: Option<u16>,
+    /// The last session that ended (PADT either way, link loss), so the
+    /// console still names it after the fact.
+    pub ended: Option<Session>,
     /// PADIs or PADRs sent in the current round.
     pub attempts: u32,
     /// The last failure, with the AC's own text when it sent one.
@@ -247,6 +252,7 @@ impl Discovery {
             phase: Phase::Idle,
             offer: None,
             session: None,
+            ended: None,
             attempts: 0,
             timeout,
             deadline: None,
@@ -284,8 +290,10 @@ impl Discovery {
                 .session
                 .as_ref()
                 .map(|s| s.ac.clone())
-                .or_else(|| self.offer.as_ref().map(|o| o.ac.clone())),
+                .or_else(|| self.offer.as_ref().map(|o| o.ac.clone()))
+                .or_else(|| self.ended.as_ref().map(|s| s.ac.clone())),
             session_id: self.session.as_ref().map(|s| s.id),
+            ended: self.ended.clone(),
             attempts: self.attempts,
             last_failure: self.last_failure.clone(),
             counters: self.counters.clone(),
@@ -518,9 +526,15 @@ impl Discovery {
             ),
         };
         self.fail(reason.clone());
+        self.ended(session, reason);
+        self.hold_off(now);
+    }
+
+    /// Reports the end of `session` and keeps it for the console.
+    fn ended(&mut self, session: Session, reason: String) {
+        self.ended = Some(session.clone());
         self.actions
             .push_back(Action::SessionDown { session, reason });
-        self.hold_off(now);
     }
 
     fn hold_off(&mut self, now: Instant) {
@@ -544,10 +558,7 @@ impl Engine for Discovery {
             Input::Frame { src, packet } => self.on_frame(src, packet, now),
             Input::Close { reason } => {
                 if let Some(session) = self.terminate(&reason) {
-                    self.actions.push_back(Action::SessionDown {
-                        session,
-                        reason: reason.clone(),
-                    });
+                    self.ended(session, reason.clone());
                 }
                 self.fail(reason);
                 self.phase = Phase::Stopped;
@@ -556,10 +567,7 @@ impl Engine for Discovery {
             }
             Input::Stop => {
                 if let Some(session) = self.terminate("shutting down") {
-                    self.actions.push_back(Action::SessionDown {
-                        session,
-                        reason: "shutting down".into(),
-                    });
+                    self.ended(session, "shutting down".into());
                 }
                 self.phase = Phase::Stopped;
                 self.offer = None;
@@ -573,8 +581,7 @@ impl Engine for Discovery {
                         session.ac.describe()
                     );
                     self.fail(reason.clone());
-                    self.actions
-                        .push_back(Action::SessionDown { session, reason });
+                    self.ended(session, reason);
                 }
                 self.phase = Phase::Idle;
                 self.offer = None;
