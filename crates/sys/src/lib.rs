@@ -3,6 +3,7 @@
 //!
 //! Each module owns one kernel interface: `persist` for crash-safe files,
 //! `netlink` for links, addresses, routes, their change events and sysctls,
+//! `packet` for link-layer (`AF_PACKET`) sockets and the PPPoE session socket,
 //! `sockbuf` for the size of the daemons' socket buffers.
 
 pub mod icmp_errors;

@@ -177,10 +177,10 @@ impl Tag {
         }
     }
 
-    /// Octets of the value as encoded.
-    fn value_len(&self) -> usize {
+    /// The value of the tags whose value is plain bytes (every tag but
+    /// End-Of-List, Vendor-Specific and PPP-Max-Payload).
+    pub fn bytes(&self) -> Option<&[u8]> {
         match self {
-            Tag::EndOfList => 0,
             Tag::ServiceName(v)
             | Tag::AcName(v)
             | Tag::HostUniq(v)
@@ -189,9 +189,18 @@ impl Tag {
             | Tag::ServiceNameError(v)
             | Tag::AcSystemError(v)
             | Tag::GenericError(v)
-            | Tag::Unknown { value: v, .. } => v.len(),
+            | Tag::Unknown { value: v, .. } => Some(v),
+            Tag::EndOfList | Tag::VendorSpecific { .. } | Tag::PppMaxPayload(_) => None,
+        }
+    }
+
+    /// Octets of the value as encoded.
+    fn value_len(&self) -> usize {
+        match self {
+            Tag::EndOfList => 0,
             Tag::VendorSpecific { data, .. } => 4 + data.len(),
             Tag::PppMaxPayload(_) => 2,
+            other => other.bytes().map_or(0, <[u8]>::len),
         }
     }
 
@@ -229,20 +238,12 @@ impl Tag {
     fn encode_value(&self, out: &mut Vec<u8>) {
         match self {
             Tag::EndOfList => {}
-            Tag::ServiceName(v)
-            | Tag::AcName(v)
-            | Tag::HostUniq(v)
-            | Tag::AcCookie(v)
-            | Tag::RelaySessionId(v)
-            | Tag::ServiceNameError(v)
-            | Tag::AcSystemError(v)
-            | Tag::GenericError(v)
-            | Tag::Unknown { value: v, .. } => out.extend_from_slice(v),
             Tag::VendorSpecific { vendor_id, data } => {
                 out.extend_from_slice(&vendor_id.to_be_bytes());
                 out.extend_from_slice(data);
             }
             Tag::PppMaxPayload(mru) => out.extend_from_slice(&mru.to_be_bytes()),
+            other => out.extend_from_slice(other.bytes().unwrap_or_default()),
         }
     }
 }
@@ -396,42 +397,38 @@ impl Message {
 
     /// Every Service-Name value, in order (a PADO may offer several).
     pub fn service_names(&self) -> impl Iterator<Item = &[u8]> {
-        self.tags.iter().filter_map(|t| match t {
-            Tag::ServiceName(v) => Some(v.as_slice()),
-            _ => None,
-        })
+        self.tags
+            .iter()
+            .filter(|t| t.kind() == tag_type::SERVICE_NAME)
+            .filter_map(Tag::bytes)
+    }
+
+    /// The value of the first tag of type `kind` whose value is plain bytes.
+    fn first(&self, kind: u16) -> Option<&[u8]> {
+        self.tags
+            .iter()
+            .find(|t| t.kind() == kind)
+            .and_then(Tag::bytes)
     }
 
     /// The first AC-Name.
     pub fn ac_name(&self) -> Option<&[u8]> {
-        self.tags.iter().find_map(|t| match t {
-            Tag::AcName(v) => Some(v.as_slice()),
-            _ => None,
-        })
+        self.first(tag_type::AC_NAME)
     }
 
     /// The first Host-Uniq.
     pub fn host_uniq(&self) -> Option<&[u8]> {
-        self.tags.iter().find_map(|t| match t {
-            Tag::HostUniq(v) => Some(v.as_slice()),
-            _ => None,
-        })
+        self.first(tag_type::HOST_UNIQ)
     }
 
     /// The first AC-Cookie.
     pub fn ac_cookie(&self) -> Option<&[u8]> {
-        self.tags.iter().find_map(|t| match t {
-            Tag::AcCookie(v) => Some(v.as_slice()),
-            _ => None,
-        })
+        self.first(tag_type::AC_COOKIE)
     }
 
     /// The first Relay-Session-Id.
     pub fn relay_session_id(&self) -> Option<&[u8]> {
-        self.tags.iter().find_map(|t| match t {
-            Tag::RelaySessionId(v) => Some(v.as_slice()),
-            _ => None,
-        })
+        self.first(tag_type::RELAY_SESSION_ID)
     }
 
     /// The first error tag (Service-Name-Error, AC-System-Error or

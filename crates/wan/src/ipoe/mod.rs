@@ -26,7 +26,7 @@ pub use status::Counters;
 
 /// How often the status object is refreshed even without changes, so ages
 /// and remaining lifetimes stay current on the console.
-const STATUS_REFRESH: Duration = Duration::from_secs(10);
+pub(crate) const STATUS_REFRESH: Duration = Duration::from_secs(10);
 
 /// Runs IPoE until the supervisor goes away or `shutdown` resolves.
 pub async fn run(

@@ -60,11 +60,17 @@ fn feed(d: &mut Discovery, src: Mac, m: &Message, now: Instant) -> Vec<Action> {
     drain(d)
 }
 
-/// Start, PADO, PADR: returns the engine in `Request`.
-fn requesting(t0: Instant) -> Discovery {
-    let mut d = Discovery::new(config("", ""));
+/// Started at `t0`, its first PADI taken.
+fn started(c: DiscoveryConfig, t0: Instant) -> Discovery {
+    let mut d = Discovery::new(c);
     d.handle(Input::Start, t0);
     drain(&mut d);
+    d
+}
+
+/// Start, PADO, PADR: returns the engine in `Request`.
+fn requesting(t0: Instant) -> Discovery {
+    let mut d = started(config("", ""), t0);
     feed(&mut d, AC, &pado("bras-1", &[""], &UNIQ), t0);
     assert_eq!(d.phase(), Phase::Request);
     d
@@ -139,9 +145,7 @@ fn padi_pado_padr_pads_then_padt_from_us() {
 #[test]
 fn padi_waits_double_up_to_the_ceiling_and_never_give_up() {
     let t0 = Instant::now();
-    let mut d = Discovery::new(config("", ""));
-    d.handle(Input::Start, t0);
-    drain(&mut d);
+    let mut d = started(config("", ""), t0);
     let mut times = vec![0];
     for _ in 0..7 {
         let at = d.poll_timeout().unwrap();
@@ -159,9 +163,7 @@ fn padi_waits_double_up_to_the_ceiling_and_never_give_up() {
 #[test]
 fn the_configured_ac_name_is_the_only_one_taken() {
     let t0 = Instant::now();
-    let mut d = Discovery::new(config("", "bras-2"));
-    d.handle(Input::Start, t0);
-    drain(&mut d);
+    let mut d = started(config("", "bras-2"), t0);
     assert!(feed(&mut d, AC, &pado("bras-1", &[""], &UNIQ), t0).is_empty());
     assert_eq!(d.phase(), Phase::Discovery);
     assert_eq!(d.counters().dropped.get("unselected_ac"), Some(&1));
@@ -205,9 +207,7 @@ fn the_configured_service_must_be_offered_and_is_requested() {
 #[test]
 fn hostile_frames_are_counted_by_reason_and_change_nothing() {
     let t0 = Instant::now();
-    let mut d = Discovery::new(config("", ""));
-    d.handle(Input::Start, t0);
-    drain(&mut d);
+    let mut d = started(config("", ""), t0);
     let deadline = d.poll_timeout();
     // Someone else's exchange on a shared segment.
     assert!(feed(&mut d, AC, &pado("bras-1", &[""], b"not-ours"), t0).is_empty());
@@ -297,9 +297,7 @@ fn a_pads_with_service_name_error_is_the_failure_in_the_acs_words() {
 #[test]
 fn ac_system_error_in_a_pado_is_shown_and_the_offer_not_taken() {
     let t0 = Instant::now();
-    let mut d = Discovery::new(config("", ""));
-    d.handle(Input::Start, t0);
-    drain(&mut d);
+    let mut d = started(config("", ""), t0);
     let busy = pado("bras-1", &[""], &UNIQ).with(Tag::AcSystemError(b"out of sessions".to_vec()));
     assert!(feed(&mut d, AC, &busy, t0).is_empty());
     assert_eq!(d.phase(), Phase::Discovery);
@@ -374,9 +372,7 @@ fn stop_sends_padt_and_link_down_cannot() {
 #[test]
 fn an_early_wakeup_does_nothing() {
     let t0 = Instant::now();
-    let mut d = Discovery::new(config("", ""));
-    d.handle(Input::Start, t0);
-    drain(&mut d);
+    let mut d = started(config("", ""), t0);
     d.handle_timeout(t0 + secs(1));
     assert!(drain(&mut d).is_empty());
     assert_eq!(d.poll_timeout(), Some(t0 + secs(2)));

@@ -19,6 +19,7 @@
 pub mod discovery;
 mod status;
 
+use crate::ipoe::STATUS_REFRESH;
 use crate::outlet::Outlet;
 use crate::settings::WanSettings;
 use cpe_daemon::Engine;
@@ -33,8 +34,6 @@ use tokio::time::sleep_until;
 /// How long to wait before looking again for a WAN interface that does not
 /// exist yet.
 const LINK_POLL: Duration = Duration::from_secs(1);
-/// Status refresh without changes, so counters stay current.
-const STATUS_REFRESH: Duration = Duration::from_secs(10);
 
 /// Runs PPPoE until shutdown or until the supervisor goes away. Sends PADT
 /// for an established session on the way out.
