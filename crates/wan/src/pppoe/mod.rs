@@ -120,11 +120,22 @@ pub async fn run(
                 Ok(_) => {}
                 Err(e) => log::warn!("pppoe: receive on {ifname}: {e}"),
             },
-            ev = monitor.next() => {
-                if let Event::NewLink(l) = ev? && l.index == d.index {
+            ev = monitor.next() => match ev? {
+                Event::NewLink(l) if l.index == d.index => {
                     d.carrier_changed(l.has_carrier(), &ifname);
                 }
-            }
+                Event::DelLink(l) if l.index == d.index => {
+                    // The socket is bound to an index that is gone; a new
+                    // process (the supervisor restarts us) waits for the
+                    // interface to come back and binds afresh.
+                    d.engine.handle(Input::LinkDown, Instant::now());
+                    d.perform();
+                    outlet.publish(&status::facts(settings, Some(&d.engine), &format!("{ifname} disappeared"), false));
+                    outlet.set_status(status::render(settings, &d.engine, d.send_errors));
+                    return Err(io::Error::other(format!("{ifname} disappeared")));
+                }
+                _ => {}
+            },
             _ = sleep_until(deadline.into()) => d.engine.handle_timeout(Instant::now()),
             _ = outlet.closed() => {
                 log::info!("supervisor gone; ending the PPPoE session if any");
