@@ -92,6 +92,12 @@ fn session_holder(dir: &Path) -> (PathBuf, PathBuf) {
     (script, log)
 }
 
+/// The standalone daemon's state directory (one per lab: a session left
+/// there is the next daemon's to clear).
+fn state_dir(ns: &Netns) -> PathBuf {
+    ns.lab_dir().join("wan-state")
+}
+
 /// `cpe daemon wan --pppoe` standalone, status to `<label>.json`.
 fn start_wan(ns: &Netns, label: &str, extra: &[&str]) -> (Process, PathBuf) {
     let status = ns.unique_path(label, "json");
@@ -99,6 +105,8 @@ fn start_wan(ns: &Netns, label: &str, extra: &[&str]) -> (Process, PathBuf) {
     cmd.args(["daemon", "wan", "--interface", WAN_IF, "--pppoe"])
         .arg("--status-file")
         .arg(&status)
+        .arg("--state-dir")
+        .arg(state_dir(ns))
         .args(["--log-level", "debug"])
         .args(extra);
     (ns.spawn(label, cmd).unwrap(), status)
@@ -335,4 +343,54 @@ fn pppoe_a_vanished_interface_ends_the_daemon_with_the_reason() {
     let doc = read_status(&status).unwrap();
     assert_eq!(doc["facts"]["reason"], "wan0 disappeared");
     assert_eq!(doc["facts"]["state"], "down");
+}
+
+#[test]
+fn pppoe_a_stale_session_from_before_a_restart_is_cleared_first() {
+    let w = wire("pppoe_stale");
+    let (holder, holder_log) = session_holder(w.ac.lab_dir());
+    let ac = start_ac(&w.ac, 1, Some(&holder));
+    // A session on the AC whose client died without PADT (as after a power
+    // cut): rp-pppoe's client takes the only slot, then is killed.
+    w.router.link_up(WAN_IF).unwrap();
+    let mut client = Command::new("sh");
+    client.args(["-c", &format!("sleep 30 | pppoe -I {WAN_IF}")]);
+    let client = w.router.spawn("rp-pppoe-client", client).unwrap();
+    cpe_lab::wait_until("the client's session", Duration::from_secs(5), || {
+        std::fs::read_to_string(&holder_log).is_ok_and(|l| l.contains("start"))
+    })
+    .unwrap();
+    client.kill_group(libc::SIGKILL);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !std::fs::read_to_string(&holder_log)
+            .unwrap()
+            .contains("sigterm"),
+        "the AC still holds the dead client's session"
+    );
+    // What our daemon would have saved for that session.
+    let dir = state_dir(&w.router);
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("wan-pppoe-session.json");
+    std::fs::write(
+        &saved,
+        r#"{"interface":"wan0","session_id":1,"ac_mac":[2,0,0,0,172,1]}"#,
+    )
+    .unwrap();
+    // PADT for it first, then discovery finds the slot free.
+    let (wan, status) = start_wan(&w.router, "wan", &[]);
+    let doc = wait_reason(&status, &wan, &ac, "a session after clearing", |r| {
+        r.starts_with(&format!("PPPoE session 0x0001 with {AC_SHOWN}: "))
+    });
+    assert_eq!(doc["status"]["pppoe"]["sent"]["PADT"], 2, "stale + ours");
+    assert!(
+        wan.log_text()
+            .contains("PADT for session 0x0001 with 02:00:00:00:ac:01")
+    );
+    assert!(
+        std::fs::read_to_string(&holder_log)
+            .unwrap()
+            .contains("sigterm")
+    );
+    assert!(!saved.exists(), "no session left to clear");
 }

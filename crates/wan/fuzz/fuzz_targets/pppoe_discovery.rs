@@ -1,6 +1,7 @@
 //! The PPPoE discovery engine fed any sequence of inputs: frames (from the
 //! AC, from another MAC, often carrying our Host-Uniq so the fuzzer gets
-//! past the first check), timer expiries, start, close, stop and link loss.
+//! past the first check), timer expiries, start, close, stop, link loss and
+//! stale sessions to clear.
 //! Must never panic; every packet it sends must decode; a session exists
 //! exactly in the session phase; a waiting phase always has a timer; time
 //! only moves forward.
@@ -50,6 +51,12 @@ fuzz_target!(|data: &[u8]| {
             }
             5 => d.handle(Input::Close { reason: "no PPP".into() }, now),
             6 => d.handle(Input::Stop, now),
+            // A saved session from "before a restart", often invalid.
+            7 if op & 0x80 != 0 => {
+                let session_id = u16::from(tail.first().copied().unwrap_or(0));
+                let ac = [tail.get(1).copied().unwrap_or(2), 0, 0, 0, 0, 1];
+                d.handle(Input::ClearStale { session_id, ac }, now);
+            }
             _ => d.handle(Input::LinkDown, now),
         }
         while let Some(a) = d.poll_action() {

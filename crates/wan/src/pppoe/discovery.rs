@@ -160,6 +160,14 @@ pub enum Input<'a> {
     Stop,
     /// Carrier lost: the session is gone without a PADT (none can be sent).
     LinkDown,
+    /// A session from before a restart (crash, power cut) may still exist
+    /// on the AC: send PADT for it so the AC frees it.
+    ClearStale {
+        /// Its SESSION_ID.
+        session_id: u16,
+        /// The AC's MAC.
+        ac: Mac,
+    },
 }
 
 /// Actions, in the order they must be performed.
@@ -572,6 +580,19 @@ impl Engine for Discovery {
                 self.phase = Phase::Stopped;
                 self.offer = None;
                 self.deadline = None;
+            }
+            Input::ClearStale { session_id, ac } => {
+                if session_id == 0 || ac[0] & 1 != 0 {
+                    return self.drop("bad_stale_session");
+                }
+                log::info!(
+                    "pppoe: PADT for session 0x{session_id:04x} with {} left from before a restart",
+                    mac_text(&ac)
+                );
+                let padt = Message::new(Code::Padt, session_id).with(Tag::GenericError(
+                    b"stale session from before a restart".to_vec(),
+                ));
+                self.send(ac, &padt);
             }
             Input::LinkDown => {
                 if let Some(session) = self.session.take() {

@@ -388,3 +388,50 @@ fn display_text_is_safe_for_a_serial_console() {
     assert_eq!(long.chars().count(), 161);
     assert!(long.ends_with('…'));
 }
+
+#[test]
+fn a_stale_session_gets_its_padt_and_discovery_is_unaffected() {
+    let t0 = Instant::now();
+    let mut d = Discovery::new(config("", ""));
+    d.handle(
+        Input::ClearStale {
+            session_id: 0x0007,
+            ac: AC,
+        },
+        t0,
+    );
+    d.handle(Input::Start, t0);
+    let out = sent(&drain(&mut d));
+    assert_eq!(out.len(), 2);
+    assert_eq!(
+        (out[0].0, out[0].1.code, out[0].1.session_id),
+        (AC, Code::Padt, 7)
+    );
+    assert_eq!(
+        out[0].1.error(),
+        Some(ErrorTag::Generic(b"stale session from before a restart"))
+    );
+    assert_eq!(
+        (out[1].0, out[1].1.code),
+        (BROADCAST, Code::Padi),
+        "PADT first, then PADI"
+    );
+    assert_eq!(d.phase(), Phase::Discovery);
+    // A damaged record is not sent.
+    d.handle(
+        Input::ClearStale {
+            session_id: 0,
+            ac: AC,
+        },
+        t0,
+    );
+    d.handle(
+        Input::ClearStale {
+            session_id: 1,
+            ac: BROADCAST,
+        },
+        t0,
+    );
+    assert!(drain(&mut d).is_empty());
+    assert_eq!(d.counters().dropped.get("bad_stale_session"), Some(&2));
+}

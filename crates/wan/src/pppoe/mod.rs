@@ -17,6 +17,7 @@
 //! own timeout.
 
 pub mod discovery;
+mod saved;
 mod status;
 
 use crate::ipoe::STATUS_REFRESH;
@@ -78,7 +79,20 @@ pub async fn run(
         carrier: link.has_carrier(),
         index: link.index,
         send_errors: 0,
+        interface: ifname.clone(),
+        state_dir: settings.state_dir.clone(),
     };
+    if let Some(stale) = saved::load(&settings.state_dir).filter(|s| s.interface == ifname) {
+        d.engine.handle(
+            Input::ClearStale {
+                session_id: stale.session_id,
+                ac: stale.ac_mac,
+            },
+            Instant::now(),
+        );
+        d.perform();
+        d.save(None);
+    }
     log::info!(
         "pppoe: discovery on {ifname} (service '{}', ac_name '{}')",
         settings.pppoe.service,
@@ -160,6 +174,8 @@ struct Driver {
     carrier: bool,
     index: u32,
     send_errors: u64,
+    interface: String,
+    state_dir: std::path::PathBuf,
 }
 
 impl Driver {
@@ -178,15 +194,35 @@ impl Driver {
                     }
                 }
                 Action::SessionUp(session) => {
+                    // Remembered before anything can crash, so a restart
+                    // can free it on the AC.
+                    self.save(Some(saved::SavedSession {
+                        interface: self.interface.clone(),
+                        session_id: session.id,
+                        ac_mac: session.ac.mac,
+                    }));
                     let reason = attach(&session);
                     self.engine.handle(Input::Close { reason }, Instant::now());
                 }
                 Action::SessionDown { session, reason } => {
                     log::info!("pppoe: session 0x{:04x} down: {reason}", session.id);
+                    self.save(None);
                 }
             }
         }
         changed
+    }
+
+    /// Records (or forgets) the live session; a failure only costs the
+    /// stale-session PADT after a crash, so it is logged, not fatal.
+    fn save(&self, session: Option<saved::SavedSession>) {
+        if let Err(e) = saved::save(&self.state_dir, session.as_ref()) {
+            log::warn!(
+                "pppoe: cannot update {} in {}: {e}",
+                saved::FILE_NAME,
+                self.state_dir.display()
+            );
+        }
     }
 
     fn carrier_changed(&mut self, carrier: bool, ifname: &str) {
