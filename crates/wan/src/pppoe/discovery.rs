@@ -312,8 +312,13 @@ impl Discovery {
         *self.counters.dropped.entry(reason).or_default() += 1;
     }
 
+    /// Keeps `why` as the last failure; logs it only when it differs from
+    /// the previous one, so a peer repeating itself (or replaying our
+    /// Host-Uniq in a flood of refusals) cannot flood the log.
     fn fail(&mut self, why: String) {
-        log::warn!("pppoe: {why}");
+        if self.last_failure.as_deref() != Some(why.as_str()) {
+            log::warn!("pppoe: {why}");
+        }
         self.last_failure = Some(why);
     }
 

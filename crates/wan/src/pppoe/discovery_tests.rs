@@ -435,3 +435,40 @@ fn a_stale_session_gets_its_padt_and_discovery_is_unaffected() {
     assert!(drain(&mut d).is_empty());
     assert_eq!(d.counters().dropped.get("bad_stale_session"), Some(&2));
 }
+
+/// Counts log lines that mention "flood-ac" (other tests' lines never do).
+struct FloodCounter(std::sync::atomic::AtomicUsize);
+
+impl log::Log for FloodCounter {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if record.args().to_string().contains("flood-ac") {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    fn flush(&self) {}
+}
+
+static FLOOD_LOG: FloodCounter = FloodCounter(std::sync::atomic::AtomicUsize::new(0));
+
+#[test]
+fn a_repeated_refusal_is_logged_once() {
+    // The test binary has no other logger; if one were set, this test
+    // would fail loudly below rather than pass without checking.
+    let _ = log::set_logger(&FLOOD_LOG);
+    log::set_max_level(log::LevelFilter::Trace);
+    let t0 = Instant::now();
+    let mut d = started(config("", ""), t0);
+    let refusing = pado("flood-ac", &[""], &UNIQ).with(Tag::AcSystemError(b"busy".to_vec()));
+    for _ in 0..1000 {
+        feed(&mut d, AC, &refusing, t0);
+    }
+    assert_eq!(d.counters().dropped.get("pado_error"), Some(&1000));
+    assert_eq!(
+        FLOOD_LOG.0.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "one warning for 1000 identical refusals"
+    );
+}
