@@ -17,6 +17,7 @@ pub mod outlet;
 pub mod pppoe;
 pub mod ra;
 pub mod settings;
+mod state_file;
 pub mod tracker;
 
 use outlet::Outlet;

@@ -32,40 +32,17 @@ fn path(state_dir: &Path) -> PathBuf {
 /// The saved session, if one was left behind. A damaged file or a session
 /// id of 0 (never valid) is logged and ignored.
 pub fn load(state_dir: &Path) -> Option<SavedSession> {
-    let p = path(state_dir);
-    let bytes = match cpe_sys::persist::read_optional(&p) {
-        Ok(b) => b?,
-        Err(e) => {
-            log::warn!("cannot read {}: {e}", p.display());
-            return None;
-        }
-    };
-    match serde_json::from_slice::<SavedSession>(&bytes) {
-        Ok(s) if s.session_id != 0 => Some(s),
-        Ok(_) => {
-            log::warn!("ignoring {}: session id 0", p.display());
-            None
-        }
-        Err(e) => {
-            log::warn!("ignoring damaged {}: {e}", p.display());
-            None
-        }
+    let s: SavedSession = crate::state_file::load(&path(state_dir))?;
+    if s.session_id == 0 {
+        log::warn!("ignoring {}: session id 0", path(state_dir).display());
+        return None;
     }
+    Some(s)
 }
 
 /// Stores the session, or with `None` removes the file.
 pub fn save(state_dir: &Path, s: Option<&SavedSession>) -> io::Result<()> {
-    let p = path(state_dir);
-    match s {
-        Some(s) => {
-            let bytes = serde_json::to_vec(s).map_err(io::Error::other)?;
-            cpe_sys::persist::atomic_write(&p, &bytes)
-        }
-        None => match std::fs::remove_file(&p) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        },
-    }
+    crate::state_file::save(&path(state_dir), s)
 }
 
 #[cfg(test)]
