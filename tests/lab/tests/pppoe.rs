@@ -68,7 +68,24 @@ fn start_ac(ns: &Netns, slots: u32, pppd: Option<&Path>) -> Process {
     if let Some(p) = pppd {
         cmd.arg("-q").arg(p);
     }
-    ns.spawn("pppoe-server", cmd).unwrap()
+    let ac = ns.spawn("pppoe-server", cmd).unwrap();
+    // Ready once its discovery socket (ethertype 8863) exists; a PADI sent
+    // earlier would wait for our 2 s retransmission and skew the timings.
+    wait_for("pppoe-server's socket", Duration::from_secs(5), || {
+        let sockets = ns.exec(&["cat", "/proc/net/packet"])?.stdout;
+        Ok(
+            if sockets
+                .lines()
+                .any(|l| l.split_whitespace().nth(3) == Some("8863"))
+            {
+                Check::Ready(())
+            } else {
+                Check::NotYet(sockets)
+            },
+        )
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", ac.log_tail(10)));
+    ac
 }
 
 /// A stand-in for the AC's per-session pppd, which cannot run on a kernel
