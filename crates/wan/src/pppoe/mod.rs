@@ -81,25 +81,15 @@ pub async fn run(
         send_errors: 0,
         interface: ifname.clone(),
         state_dir: settings.state_dir.clone(),
+        stale: saved::load(&settings.state_dir).filter(|s| s.interface == ifname),
     };
-    if let Some(stale) = saved::load(&settings.state_dir).filter(|s| s.interface == ifname) {
-        d.engine.handle(
-            Input::ClearStale {
-                session_id: stale.session_id,
-                ac: stale.ac_mac,
-            },
-            Instant::now(),
-        );
-        d.perform();
-        d.save(None);
-    }
     log::info!(
         "pppoe: discovery on {ifname} (service '{}', ac_name '{}')",
         settings.pppoe.service,
         settings.pppoe.ac_name
     );
     if d.carrier {
-        d.engine.handle(Input::Start, Instant::now());
+        d.start();
     }
     let mut buf = vec![0u8; 1600];
     let mut next_status = Instant::now();
@@ -176,6 +166,9 @@ struct Driver {
     send_errors: u64,
     interface: String,
     state_dir: std::path::PathBuf,
+    /// A session left from before a restart, cleared (PADT) at the first
+    /// start with carrier: without carrier the PADT could not go out.
+    stale: Option<saved::SavedSession>,
 }
 
 impl Driver {
@@ -225,6 +218,24 @@ impl Driver {
         }
     }
 
+    /// Starts discovery, after PADT for a session left from before a
+    /// restart if there is one.
+    fn start(&mut self) {
+        let now = Instant::now();
+        if let Some(stale) = self.stale.take() {
+            self.engine.handle(
+                Input::ClearStale {
+                    session_id: stale.session_id,
+                    ac: stale.ac_mac,
+                },
+                now,
+            );
+            self.perform();
+            self.save(None);
+        }
+        self.engine.handle(Input::Start, now);
+    }
+
     fn carrier_changed(&mut self, carrier: bool, ifname: &str) {
         if carrier == self.carrier {
             return;
@@ -233,7 +244,7 @@ impl Driver {
         let now = Instant::now();
         if carrier {
             log::info!("pppoe: carrier on {ifname}; discovering");
-            self.engine.handle(Input::Start, now);
+            self.start();
         } else {
             log::warn!("pppoe: no carrier on {ifname}");
             self.engine.handle(Input::LinkDown, now);
