@@ -113,7 +113,12 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
         if w.carrier { "yes" } else { "no" }
     );
     if !w.reason.is_empty() {
-        let _ = writeln!(out, "      why: {}", w.reason);
+        labelled(&mut out, "      why: ", &w.reason);
+    }
+    if let Some(p) = r.daemon_status.get("wan").map(|s| &s["pppoe"])
+        && p.is_object()
+    {
+        pppoe(&mut out, p, &w.reason);
     }
     wrapped(&mut out, "      addr ", &w.addresses);
     let router = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or("-".into());
@@ -148,6 +153,52 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
         let _ = writeln!(out, "      old    {}", prefix_line(p));
     }
     out
+}
+
+/// `text` after `label`, wrapped at word boundaries to the console width,
+/// continuation lines indented under the text.
+fn labelled(out: &mut String, label: &str, text: &str) {
+    let indent = " ".repeat(label.len());
+    for (i, line) in wrap_words(text, WIDTH - label.len()).iter().enumerate() {
+        let _ = writeln!(out, "{}{line}", if i == 0 { label } else { &indent });
+    }
+}
+
+/// The PPPoE lines of the WAN section, from the WAN daemon's own status:
+/// discovery phase, the access concentrator, the session id (or the one
+/// that ended), and the last failure when the reason above does not
+/// already say it.
+fn pppoe(out: &mut String, p: &serde_json::Value, reason: &str) {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    let mut line = format!("      pppoe {}", text(&p["phase"]));
+    if p["ac"].is_object() {
+        let _ = write!(
+            line,
+            "  AC '{}' {}",
+            text(&p["ac"]["name"]),
+            text(&p["ac"]["mac"])
+        );
+    }
+    match (p["session_id"].as_str(), p["last_session_id"].as_str()) {
+        (Some(id), _) => {
+            let _ = write!(line, "  session {id}");
+        }
+        (None, Some(id)) => {
+            let _ = write!(line, "  session {id} (ended)");
+        }
+        (None, None) => {}
+    }
+    if line.len() <= WIDTH {
+        let _ = writeln!(out, "{line}");
+    } else {
+        // A long AC name: give up the double spaces to stay in 80 columns.
+        labelled(out, "      ", line.trim_start());
+    }
+    if let Some(f) = p["last_failure"].as_str()
+        && !reason.contains(f)
+    {
+        labelled(out, "      last failure: ", f);
+    }
 }
 
 /// The LAN section.
@@ -502,6 +553,45 @@ mod tests {
             last_exit: Some("signal 9".into()),
         }];
         r
+    }
+
+    #[test]
+    fn pppoe_shows_phase_ac_session_and_a_wrapped_reason() {
+        let mut r = sample();
+        r.wan.mode = "pppoe".into();
+        r.wan.state = WanState::Down;
+        r.wan.reason = "PPPoE session 0x0001 with AC 'lab-ac' (02:00:00:00:ac:01): the kernel \
+                        has no PPP support (socket(AF_PPPOX): EAFNOSUPPORT)"
+            .into();
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"pppoe": {
+                "phase": "stopped",
+                "ac": {"name": "lab-ac", "mac": "02:00:00:00:ac:01"},
+                "session_id": null,
+                "last_session_id": "0x0001",
+                "last_failure": "the kernel has no PPP support (socket(AF_PPPOX): EAFNOSUPPORT)",
+            }}),
+        );
+        let text = wan(&r, false);
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "too wide ({}): {line}", line.len());
+        }
+        assert!(text.contains(
+            "      why: PPPoE session 0x0001 with AC 'lab-ac' (02:00:00:00:ac:01): the kernel\n           has no PPP support"
+        ), "{text}");
+        assert!(
+            text.contains(
+                "      pppoe stopped  AC 'lab-ac' 02:00:00:00:ac:01  session 0x0001 (ended)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("last failure"),
+            "the reason already says it: {text}"
+        );
+        r.wan.reason = "PPPoE discovery: PADI sent, waiting for PADO".into();
+        assert!(wan(&r, false).contains("      last failure: the kernel has no PPP support"));
     }
 
     #[test]

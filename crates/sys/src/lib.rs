@@ -6,6 +6,7 @@
 //! `duid` for the DHCPv6 identifiers kept in them, `netlink` for links,
 //! addresses, routes and their change events, `sysctl` for `/proc/sys/net`,
 //! `socket` for interface indexes, packet information and raw ICMPv6,
+//! `packet` for link-layer (`AF_PACKET`) sockets and the PPPoE session socket,
 //! `sockbuf` for the size of the daemons' socket buffers, `random` for the
 //! kernel's entropy and the engines' seeded generator, `process` for
 //! signals, the monotonic clock and network namespaces.
@@ -13,6 +14,7 @@
 pub mod duid;
 pub mod icmp_errors;
 pub mod netlink;
+pub mod packet;
 pub mod persist;
 pub mod process;
 pub mod random;

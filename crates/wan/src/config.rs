@@ -17,6 +17,32 @@ pub struct WanSettings {
     pub ipv4: bool,
     /// Where the DHCPv4 lease is persisted.
     pub state_dir: PathBuf,
+    /// PPPoE discovery parameters (used in PPPoE mode). The credentials
+    /// stay out of this struct, so `Debug` output can never carry them.
+    pub pppoe: PppoeSettings,
+}
+
+/// What PPPoE discovery needs from `[wan.pppoe]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PppoeSettings {
+    /// Service-Name to request; empty = any.
+    pub service: String,
+    /// Only this AC's offers are taken; empty = the first acceptable one.
+    pub ac_name: String,
+    /// Seconds to wait before discovering again after the AC refused or
+    /// ended a session.
+    pub reconnect_min: u32,
+}
+
+impl Default for PppoeSettings {
+    fn default() -> Self {
+        let d = cpe_config::Pppoe::default();
+        PppoeSettings {
+            service: d.service,
+            ac_name: d.ac_name,
+            reconnect_min: d.reconnect_min,
+        }
+    }
 }
 
 /// Access mode; one module per mode (`ipoe`, `pppoe`).
@@ -50,6 +76,16 @@ impl WanSettings {
             mtu: c.wan.mtu,
             ipv4: c.wan.ipv4,
             state_dir: c.system.state_dir.clone(),
+            pppoe: c
+                .wan
+                .pppoe
+                .as_ref()
+                .map(|p| PppoeSettings {
+                    service: p.service.clone(),
+                    ac_name: p.ac_name.clone(),
+                    reconnect_min: p.reconnect_min,
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -68,5 +104,24 @@ mod tests {
         assert_eq!(s.mtu, 1454);
         assert!(!s.ipv4);
         assert_eq!(s.state_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(s.pppoe, PppoeSettings::default());
+    }
+
+    #[test]
+    fn pppoe_settings_follow_the_config_without_the_password() {
+        let src = "[wan]\ninterface = \"eth1\"\nmode = \"pppoe\"\n[wan.pppoe]\nusername = \"u\"\n\
+                   password = \"hunter2\"\nservice = \"flets\"\nac_name = \"bras\"\nreconnect_min = 7\n[[lan]]\n";
+        let loaded = cpe_config::parse_str(src, "t.toml").unwrap();
+        let s = WanSettings::from_config(&loaded.config);
+        assert_eq!(s.mode, WanMode::Pppoe);
+        assert_eq!(
+            s.pppoe,
+            PppoeSettings {
+                service: "flets".into(),
+                ac_name: "bras".into(),
+                reconnect_min: 7
+            }
+        );
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

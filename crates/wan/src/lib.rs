@@ -7,11 +7,12 @@
 //! both on the shared runner ([`cpe_daemon::runner`]: logging, the one
 //! outlet, signals).
 //!
-//! Modes are modules behind one dispatch ([`run_mode`]): [`ipoe`] today,
-//! [`pppoe`] as a placeholder that reports itself as not built. The protocol
-//! logic is sans-IO ([`engine`], the WAN tracker, and [`dhcpv4`]'s client,
-//! both on the one engine contract [`cpe_daemon::Engine`]); the drivers only
-//! move bytes and time. [`config`] holds the settings.
+//! Modes are modules behind one dispatch ([`run_mode`]): [`ipoe`], and
+//! [`pppoe`] (discovery so far; the PPP session is not in this build). The
+//! protocol logic is sans-IO ([`engine`], the WAN tracker, [`dhcpv4`]'s
+//! client and [`pppoe::discovery`], all on the one engine contract
+//! [`cpe_daemon::Engine`]); the drivers only move bytes and time.
+//! [`config`] holds the settings.
 
 mod args;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod ipoe;
 pub mod outlet;
 pub mod pppoe;
 pub mod ra;
+mod state_file;
 
 use config::{WanMode, WanSettings};
 use cpe_daemon::runner::{self, Context, Mode};
@@ -76,12 +78,6 @@ pub async fn run_mode(
 ) -> std::io::Result<()> {
     match settings.mode {
         WanMode::Ipoe => ipoe::run(settings, outlet, shutdown).await,
-        WanMode::Pppoe => {
-            tokio::select! {
-                _ = pppoe::run(&settings.interface, settings.mtu, outlet) => {}
-                _ = shutdown => {}
-            }
-            Ok(())
-        }
+        WanMode::Pppoe => pppoe::run(settings, outlet, shutdown).await,
     }
 }

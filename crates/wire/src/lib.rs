@@ -16,3 +16,4 @@ pub mod dhcpv6;
 pub mod dns;
 pub mod name;
 pub mod nd;
+pub mod pppoe;

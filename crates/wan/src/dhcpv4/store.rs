@@ -15,36 +15,12 @@ pub fn path(state_dir: &Path) -> PathBuf {
 /// Reads the remembered lease. A missing file is `None`; a damaged one is
 /// logged and treated as missing (the client then simply discovers).
 pub fn load(state_dir: &Path) -> Option<Remembered> {
-    let p = path(state_dir);
-    match cpe_sys::persist::read_optional(&p) {
-        Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                log::warn!("ignoring damaged {}: {e}", p.display());
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(e) => {
-            log::warn!("cannot read {}: {e}", p.display());
-            None
-        }
-    }
+    crate::state_file::load(&path(state_dir))
 }
 
 /// Stores (or with `None`, removes) the remembered lease.
 pub fn save(state_dir: &Path, r: Option<&Remembered>) -> io::Result<()> {
-    let p = path(state_dir);
-    match r {
-        Some(r) => {
-            let bytes = serde_json::to_vec(r).map_err(io::Error::other)?;
-            cpe_sys::persist::atomic_write(&p, &bytes)
-        }
-        None => match std::fs::remove_file(&p) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        },
-    }
+    crate::state_file::save(&path(state_dir), r)
 }
 
 #[cfg(test)]

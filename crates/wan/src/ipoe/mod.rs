@@ -27,7 +27,7 @@ pub use crate::counters::Counters;
 
 /// How often the status object is refreshed even without changes, so ages
 /// and remaining lifetimes stay current on the console.
-const STATUS_REFRESH: Duration = Duration::from_secs(10);
+pub(crate) const STATUS_REFRESH: Duration = Duration::from_secs(10);
 
 /// Runs IPoE until `shutdown` resolves (the runner's stop).
 pub async fn run(
