@@ -9,3 +9,4 @@
 pub mod dhcpv4;
 pub mod dhcpv6;
 pub mod nd;
+pub mod ppp;
