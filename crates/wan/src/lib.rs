@@ -14,6 +14,7 @@ mod args;
 pub mod dhcpv4;
 pub mod ipoe;
 pub mod outlet;
+pub mod ppp;
 pub mod pppoe;
 pub mod ra;
 pub mod settings;
