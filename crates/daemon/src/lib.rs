@@ -9,6 +9,8 @@
 
 pub mod engine;
 pub mod limiter;
+pub mod rng;
 
 pub use engine::Engine;
 pub use limiter::RateLimiter;
+pub use rng::SplitMix64;

@@ -1,29 +1,26 @@
-//! A tiny deterministic PRNG (SplitMix64) for RA timing jitter.
+//! RA timing jitter from the shared deterministic generator
+//! ([`cpe_daemon::SplitMix64`]).
 //!
 //! The engine must not read entropy itself (sans-IO: tests replay exact
 //! schedules from a seed); the driver seeds it once. Timing jitter only has to
-//! desynchronise routers on a link (RFC 4861 6.2.4), not resist prediction,
-//! so a 10-line generator beats pulling in `rand`.
+//! desynchronise routers on a link (RFC 4861 6.2.4), not resist prediction.
 
+use cpe_daemon::SplitMix64;
 use std::time::Duration;
 
-/// SplitMix64 state.
+/// The RA engine's generator.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator whose whole sequence is determined by `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform duration in `[low, high]` at nanosecond resolution (`low` if

@@ -26,6 +26,7 @@ pub mod session;
 #[cfg(test)]
 mod tests;
 
+use cpe_daemon::SplitMix64;
 use cpe_wire::ppp::{Packet, protocol_name};
 use std::fmt;
 
@@ -92,25 +93,22 @@ pub fn peer_text(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// SplitMix64: magic numbers and interface identifiers only have to differ
-/// between the two ends of a link, not resist prediction, and the engines
-/// must not read entropy themselves (the driver seeds them once).
+/// The engines' generator: magic numbers and interface identifiers only
+/// have to differ between the two ends of a link, not resist prediction,
+/// and the engines must not read entropy themselves (the driver seeds them
+/// once).
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator whose sequence is determined by `seed`.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A non-zero 32-bit value (a zero Magic-Number is illegal, RFC 1661 6.4).
