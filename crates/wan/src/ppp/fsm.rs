@@ -80,6 +80,21 @@ pub enum Verdict {
     Reject(Vec<ConfigOption>),
 }
 
+impl Verdict {
+    /// The verdict on a request whose options fell into these lists: any
+    /// Reject wins (RFC 1661 5.4: Reject only the unacceptable options
+    /// first), then Nak, else Ack.
+    pub fn from_lists(naks: Vec<ConfigOption>, rejects: Vec<ConfigOption>) -> Verdict {
+        if !rejects.is_empty() {
+            Verdict::Reject(rejects)
+        } else if !naks.is_empty() {
+            Verdict::Nak(naks)
+        } else {
+            Verdict::Ack
+        }
+    }
+}
+
 /// What a protocol decides about options; the automaton does the rest.
 pub trait Options {
     /// The options of our next Configure-Request.
@@ -487,9 +502,7 @@ impl<O: Options> Fsm<O> {
         }
         let good = verdict == Verdict::Ack;
         if self.state == State::Opened {
-            self.reason = format!("peer renegotiates {}", protocol_name(self.protocol));
-            self.tld();
-            self.scr(now);
+            self.renegotiate(now);
         } else if self.state == State::Stopped {
             self.irc_configure();
             self.scr(now);
@@ -536,9 +549,7 @@ impl<O: Options> Fsm<O> {
                 self.set_state(State::ReqSent);
             }
             State::Opened => {
-                self.reason = format!("peer renegotiates {}", protocol_name(self.protocol));
-                self.tld();
-                self.scr(now);
+                self.renegotiate(now);
                 self.set_state(State::ReqSent);
             }
             _ => {}
@@ -582,13 +593,19 @@ impl<O: Options> Fsm<O> {
                 self.set_state(State::ReqSent);
             }
             State::Opened => {
-                self.reason = format!("peer renegotiates {}", protocol_name(self.protocol));
-                self.tld();
-                self.scr(now);
+                self.renegotiate(now);
                 self.set_state(State::ReqSent);
             }
             _ => {}
         }
+    }
+
+    /// Opened and the peer starts over: this layer goes down and we send
+    /// our request again (tld, scr).
+    fn renegotiate(&mut self, now: Instant) {
+        self.reason = format!("peer renegotiates {}", protocol_name(self.protocol));
+        self.tld();
+        self.scr(now);
     }
 
     fn rtr(&mut self, id: u8, data: &[u8], now: Instant) {

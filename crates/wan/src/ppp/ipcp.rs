@@ -96,11 +96,7 @@ impl Options for IpcpOptions {
                 _ => rejects.push(option.clone()),
             }
         }
-        if rejects.is_empty() {
-            Verdict::Ack
-        } else {
-            Verdict::Reject(rejects)
-        }
+        Verdict::from_lists(Vec::new(), rejects)
     }
 
     fn peer_acked(&mut self, _options: &[ConfigOption]) {

@@ -167,13 +167,7 @@ impl Options for LcpOptions {
             }
         }
         self.pending = pending;
-        if !rejects.is_empty() {
-            Verdict::Reject(rejects)
-        } else if !naks.is_empty() {
-            Verdict::Nak(naks)
-        } else {
-            Verdict::Ack
-        }
+        Verdict::from_lists(naks, rejects)
     }
 
     fn peer_acked(&mut self, _options: &[ConfigOption]) {

@@ -94,11 +94,7 @@ impl Options for AcLcp {
                 _ => rejects.push(o.clone()),
             }
         }
-        if rejects.is_empty() {
-            Verdict::Ack
-        } else {
-            Verdict::Reject(rejects)
-        }
+        Verdict::from_lists(Vec::new(), rejects)
     }
     fn peer_acked(&mut self, _: &[ConfigOption]) {}
     fn acked(&mut self, _: &[ConfigOption]) -> Result<(), String> {
@@ -146,13 +142,7 @@ impl Options for AcIpcp {
                 _ => rejects.push(o.clone()),
             }
         }
-        if !rejects.is_empty() {
-            Verdict::Reject(rejects)
-        } else if !naks.is_empty() {
-            Verdict::Nak(naks)
-        } else {
-            Verdict::Ack
-        }
+        Verdict::from_lists(naks, rejects)
     }
     fn peer_acked(&mut self, _: &[ConfigOption]) {}
     fn acked(&mut self, _: &[ConfigOption]) -> Result<(), String> {
@@ -1342,4 +1332,59 @@ fn lower_layer_loss_takes_everything_down_at_once() {
         "nothing to send on a dead link"
     );
     assert_eq!(lab.s.poll_timeout(), None);
+}
+
+#[test]
+fn lcp_renegotiation_takes_the_ncps_down_and_up_again() {
+    let mut lab = Lab::new(config(), Some(AuthKind::Pap));
+    lab.start();
+    lab.run_to(5);
+    // The AC restarts LCP negotiation (RFC 1661: RCR in Opened).
+    lab.ac.lcp.handle(fsm::Input::Down, lab.now);
+    lab.ac.lcp.handle(fsm::Input::Up, lab.now);
+    lab.ac.pump(lab.now);
+    lab.run_to(10);
+    let downs: Vec<&SessionAction> = lab
+        .events
+        .iter()
+        .map(|(_, a)| a)
+        .filter(|a| matches!(a, SessionAction::LinkDown(_)))
+        .collect();
+    assert_eq!(
+        downs,
+        [&SessionAction::LinkDown("peer renegotiates LCP".into())]
+    );
+    let ups = |f: fn(&SessionAction) -> bool| lab.events.iter().filter(|(_, a)| f(a)).count();
+    assert_eq!(ups(is_v4_up), 2, "{:?}", lab.events);
+    assert_eq!(ups(is_v6_up), 2);
+    assert_eq!(lab.count_sent(PROTO_PAP, 1), 2, "authenticated again");
+    assert_eq!(lab.s.phase(), Phase::Network);
+}
+
+#[test]
+fn chap_rechallenge_in_the_network_phase_is_answered() {
+    let mut lab = Lab::new(config(), Some(AuthKind::ChapMd5));
+    lab.start();
+    lab.run_to(5);
+    lab.ac.out.push(frame(
+        PROTO_CHAP,
+        0x43,
+        Body::ChapChallenge {
+            value: lab.ac.challenge.clone(),
+            name: b"bras-1".to_vec(),
+        },
+    ));
+    lab.run_to(10);
+    let responses: Vec<u8> = lab
+        .sent
+        .iter()
+        .filter(|(_, p)| p.protocol == PROTO_CHAP)
+        .map(|(_, p)| p.identifier)
+        .collect();
+    assert_eq!(responses, [0x42, 0x43]);
+    assert!(
+        lab.find(|a| matches!(a, SessionAction::AuthFailed(_) | SessionAction::LinkDown(_)))
+            .is_none()
+    );
+    assert_eq!(lab.s.phase(), Phase::Network);
 }
