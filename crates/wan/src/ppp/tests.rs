@@ -1388,3 +1388,29 @@ fn chap_rechallenge_in_the_network_phase_is_answered() {
     );
     assert_eq!(lab.s.phase(), Phase::Network);
 }
+
+#[test]
+fn the_same_session_comes_up_again_on_a_new_pppoe_session() {
+    let mut lab = Lab::new(config(), Some(AuthKind::ChapMd5));
+    lab.start();
+    lab.run_to(5);
+    lab.s.handle(SessionInput::LowerDown, lab.now);
+    lab.run_to(6);
+    assert_eq!(lab.s.phase(), Phase::Dead);
+    assert_eq!(
+        lab.s.poll_timeout(),
+        None,
+        "no timer survives the lower layer"
+    );
+    // Reconnect: a fresh AC side, the same engine.
+    lab.ac = Ac::new(Some(AuthKind::ChapMd5));
+    lab.events.clear();
+    lab.start();
+    lab.run_to(7);
+    assert!(
+        lab.find(is_v4_up).is_some() && lab.find(is_v6_up).is_some(),
+        "{:?}",
+        lab.events
+    );
+    assert_eq!(lab.s.phase(), Phase::Network);
+}
