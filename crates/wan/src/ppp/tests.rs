@@ -3,7 +3,7 @@
 //! an AC's option policy, a PAP/CHAP authenticator that checks the MD5
 //! response), and hand-made frames for the edge cases.
 
-use super::auth::{Credentials, chap_md5};
+use super::auth::{AuthFailure, Credentials, chap_md5};
 use super::fsm::{self, Event, Fsm, Options, State, Timers, Verdict};
 use super::lcp::{AuthKind, Lcp, LcpConfig, LcpInput};
 use super::session::{Phase, Session, SessionAction, SessionConfig, SessionInput};
@@ -443,6 +443,16 @@ impl Lab {
         self.events.iter().find(|(_, a)| pred(a))
     }
 
+    fn auth_failure(&self) -> AuthFailure {
+        self.events
+            .iter()
+            .find_map(|(_, a)| match a {
+                SessionAction::AuthFailed(f) => Some(f.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no authentication failure: {:?}", self.events))
+    }
+
     fn count_sent(&self, protocol: u16, code: u8) -> usize {
         self.sent
             .iter()
@@ -756,11 +766,7 @@ fn pap_nak_fails_with_the_server_message_verbatim() {
     lab.ac.password = "other";
     lab.start();
     lab.run_to(30);
-    let Some((_, SessionAction::AuthFailed(f))) =
-        lab.find(|a| matches!(a, SessionAction::AuthFailed(_)))
-    else {
-        panic!("{:?}", lab.events)
-    };
+    let f = lab.auth_failure();
     assert_eq!(f.protocol, "PAP");
     assert_eq!(
         f.server_message.as_deref(),
@@ -787,11 +793,7 @@ fn chap_failure_fails_with_the_server_message_verbatim() {
     lab.ac.failure_message = b"Authentication failed: \x1b[2J bad user";
     lab.start();
     lab.run_to(30);
-    let Some((_, SessionAction::AuthFailed(f))) =
-        lab.find(|a| matches!(a, SessionAction::AuthFailed(_)))
-    else {
-        panic!("{:?}", lab.events)
-    };
+    let f = lab.auth_failure();
     assert_eq!(f.protocol, "CHAP");
     // Verbatim, except that the escape character cannot reach the console.
     assert_eq!(
