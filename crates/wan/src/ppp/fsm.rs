@@ -69,6 +69,24 @@ pub enum State {
     Opened,
 }
 
+impl State {
+    /// The state's name as RFC 1661 4.2 spells it, for status output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Initial => "initial",
+            State::Starting => "starting",
+            State::Closed => "closed",
+            State::Stopped => "stopped",
+            State::Closing => "closing",
+            State::Stopping => "stopping",
+            State::ReqSent => "req-sent",
+            State::AckRcvd => "ack-rcvd",
+            State::AckSent => "ack-sent",
+            State::Opened => "opened",
+        }
+    }
+}
+
 /// The peer's Configure-Request judged by the option policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

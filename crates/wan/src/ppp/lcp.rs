@@ -40,6 +40,16 @@ pub enum AuthKind {
     ChapMd5,
 }
 
+impl AuthKind {
+    /// The word shown in status output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::Pap => "pap",
+            AuthKind::ChapMd5 => "chap-md5",
+        }
+    }
+}
+
 /// LCP settings from the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LcpConfig {

@@ -147,6 +147,55 @@ pub struct Session {
     phase: Phase,
     actions: VecDeque<SessionAction>,
     dropped: BTreeMap<&'static str, u64>,
+    ipv4: Option<Ipv4Params>,
+    ipv6: Option<Ipv6Params>,
+    ipv4_failure: Option<String>,
+    ipv6_failure: Option<String>,
+    last_failure: Option<String>,
+    auth_failure: Option<AuthFailure>,
+}
+
+/// What `cpectl show wan` shows of the PPP session: plain values, addresses
+/// as RFC 5952 / dotted-quad text, never the password.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SessionStatus {
+    /// Link phase ([`Phase::as_str`]).
+    pub phase: &'static str,
+    /// LCP automaton state.
+    pub lcp: &'static str,
+    /// Our MRU, once LCP opened.
+    pub mru: Option<u16>,
+    /// The peer's MRU (what we may send), once LCP opened.
+    pub peer_mru: Option<u16>,
+    /// Authentication the peer asked for.
+    pub auth: Option<&'static str>,
+    /// Echo-Requests sent and not answered.
+    pub echoes_pending: u32,
+    /// IPCP, if it runs.
+    pub ipv4: Option<NcpStatus>,
+    /// IPV6CP, if it runs.
+    pub ipv6: Option<NcpStatus>,
+    /// Why the link last went down or finished.
+    pub last_failure: Option<String>,
+    /// The last authentication failure, with the server's text.
+    pub auth_failure: Option<String>,
+    /// Frames dropped, `engine.reason` -> count.
+    pub dropped: BTreeMap<String, u64>,
+}
+
+/// One NCP in [`SessionStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NcpStatus {
+    /// Automaton state.
+    pub state: &'static str,
+    /// Our address (IPv4) or link-local address (IPv6) while up.
+    pub local: Option<String>,
+    /// The peer's address or link-local address while up.
+    pub peer: Option<String>,
+    /// IPv4 resolvers from IPCP (empty for IPv6).
+    pub dns: Vec<String>,
+    /// Why it last went down or never came up.
+    pub failure: Option<String>,
 }
 
 impl Session {
@@ -166,6 +215,12 @@ impl Session {
             phase: Phase::Dead,
             actions: VecDeque::new(),
             dropped: BTreeMap::new(),
+            ipv4: None,
+            ipv6: None,
+            ipv4_failure: None,
+            ipv6_failure: None,
+            last_failure: None,
+            auth_failure: None,
         }
     }
 
@@ -193,6 +248,64 @@ impl Session {
     /// counts its own too.
     pub fn dropped(&self) -> &BTreeMap<&'static str, u64> {
         &self.dropped
+    }
+
+    /// The session as the console shows it.
+    pub fn status(&self) -> SessionStatus {
+        let opened = self.lcp.state() == State::Opened;
+        let params = self.lcp.params();
+        let mut dropped = BTreeMap::new();
+        let mut add = |engine: &str, counts: &BTreeMap<&'static str, u64>| {
+            for (reason, n) in counts {
+                dropped.insert(format!("{engine}.{reason}"), *n);
+            }
+        };
+        add("session", &self.dropped);
+        add("lcp", self.lcp.dropped());
+        add("auth", self.auth.dropped());
+        if let Some(n) = &self.ipcp {
+            add("ipcp", n.dropped());
+        }
+        if let Some(n) = &self.ipv6cp {
+            add("ipv6cp", n.dropped());
+        }
+        SessionStatus {
+            phase: self.phase.as_str(),
+            lcp: self.lcp.state().as_str(),
+            mru: opened.then_some(params.mru),
+            peer_mru: opened.then_some(params.peer_mru),
+            auth: params.auth.filter(|_| opened).map(|a| a.as_str()),
+            echoes_pending: self.lcp.echoes_pending(),
+            ipv4: self.ipcp.as_ref().map(|n| NcpStatus {
+                state: n.state().as_str(),
+                local: self.ipv4.as_ref().map(|p| p.local.to_string()),
+                peer: self
+                    .ipv4
+                    .as_ref()
+                    .and_then(|p| p.peer)
+                    .map(|a| a.to_string()),
+                dns: self
+                    .ipv4
+                    .iter()
+                    .flat_map(|p| &p.dns)
+                    .map(|a| a.to_string())
+                    .collect(),
+                failure: self.ipv4_failure.clone(),
+            }),
+            ipv6: self.ipv6cp.as_ref().map(|n| NcpStatus {
+                state: n.state().as_str(),
+                local: self.ipv6.map(|p| p.link_local().to_string()),
+                peer: self
+                    .ipv6
+                    .and_then(|p| p.peer_link_local())
+                    .map(|a| a.to_string()),
+                dns: Vec::new(),
+                failure: self.ipv6_failure.clone(),
+            }),
+            last_failure: self.last_failure.clone(),
+            auth_failure: self.auth_failure.as_ref().map(|f| f.to_string()),
+            dropped,
+        }
     }
 
     fn drop_input(&mut self, reason: &'static str) {
@@ -285,11 +398,13 @@ impl Session {
                     Phase::Establish
                 };
                 self.set_phase(next);
+                self.last_failure = Some(reason.clone());
                 self.actions.push_back(SessionAction::LinkDown(reason));
             }
             Event::Started => {}
             Event::Finished(reason) => {
                 self.set_phase(Phase::Dead);
+                self.last_failure = Some(reason.clone());
                 self.actions.push_back(SessionAction::Finished(reason));
             }
             Event::PeerRejected(PROTO_IPCP) => {
@@ -306,6 +421,7 @@ impl Session {
         match action {
             AuthAction::Send(f) => self.actions.push_back(SessionAction::Send(f)),
             AuthAction::Success(message) => {
+                self.auth_failure = None;
                 self.actions
                     .push_back(SessionAction::Authenticated(message));
                 if self.phase == Phase::Authenticate {
@@ -314,6 +430,7 @@ impl Session {
             }
             AuthAction::Failure(failure) => {
                 let reason = format!("authentication failed: {failure}");
+                self.auth_failure = Some(failure.clone());
                 self.actions.push_back(SessionAction::AuthFailed(failure));
                 self.lcp.handle(LcpInput::Close(&reason), now);
                 self.set_phase(Phase::Terminate);
@@ -322,35 +439,45 @@ impl Session {
     }
 
     fn on_ncp(&mut self, family: Family, event: Event, now: Instant) {
-        let up = |f: &Session| match family {
-            Family::V4 => f
-                .ipcp
-                .as_ref()
-                .map(|n| n.options().params())
-                .map(SessionAction::Ipv4Up),
-            Family::V6 => f
-                .ipv6cp
-                .as_ref()
-                .map(|n| n.options().params())
-                .map(SessionAction::Ipv6Up),
-        };
-        let down = |reason: String| match family {
-            Family::V4 => SessionAction::Ipv4Down(reason),
-            Family::V6 => SessionAction::Ipv6Down(reason),
-        };
         match event {
             Event::Send(f) => self.actions.push_back(SessionAction::Send(f)),
-            Event::Up => {
-                if let Some(a) = up(self) {
-                    self.actions.push_back(a);
+            Event::Up => match family {
+                Family::V4 => {
+                    if let Some(p) = self.ipcp.as_ref().map(|n| n.options().params()) {
+                        self.ipv4 = Some(p.clone());
+                        self.ipv4_failure = None;
+                        self.actions.push_back(SessionAction::Ipv4Up(p));
+                    }
                 }
-            }
-            Event::Down(reason) => self.actions.push_back(down(reason)),
+                Family::V6 => {
+                    if let Some(p) = self.ipv6cp.as_ref().map(|n| n.options().params()) {
+                        self.ipv6 = Some(p);
+                        self.ipv6_failure = None;
+                        self.actions.push_back(SessionAction::Ipv6Up(p));
+                    }
+                }
+            },
+            Event::Down(reason) => self.ncp_down(family, reason),
             Event::Finished(reason) => {
-                self.actions.push_back(down(reason));
+                self.ncp_down(family, reason);
                 self.close_if_no_ncp(now);
             }
             Event::Started | Event::PeerRejected(_) => {}
+        }
+    }
+
+    fn ncp_down(&mut self, family: Family, reason: String) {
+        match family {
+            Family::V4 => {
+                self.ipv4 = None;
+                self.ipv4_failure = Some(reason.clone());
+                self.actions.push_back(SessionAction::Ipv4Down(reason));
+            }
+            Family::V6 => {
+                self.ipv6 = None;
+                self.ipv6_failure = Some(reason.clone());
+                self.actions.push_back(SessionAction::Ipv6Down(reason));
+            }
         }
     }
 

@@ -1416,3 +1416,73 @@ fn the_same_session_comes_up_again_on_a_new_pppoe_session() {
     );
     assert_eq!(lab.s.phase(), Phase::Network);
 }
+
+#[test]
+fn status_shows_what_was_negotiated_and_never_the_password() {
+    let mut lab = Lab::new(config(), Some(AuthKind::Pap));
+    lab.start();
+    lab.run_to(1);
+    let st = lab.s.status();
+    assert_eq!((st.phase, st.lcp), ("network", "opened"));
+    assert_eq!(
+        (st.mru, st.peer_mru, st.auth),
+        (Some(1492), Some(1492), Some("pap"))
+    );
+    let v4 = st.ipv4.clone().unwrap();
+    assert_eq!(v4.state, "opened");
+    assert_eq!(v4.local.as_deref(), Some("192.0.2.10"));
+    assert_eq!(v4.peer.as_deref(), Some("10.0.0.1"));
+    assert_eq!(v4.dns, ["198.51.100.1", "198.51.100.2"]);
+    let v6 = st.ipv6.clone().unwrap();
+    assert_eq!(v6.local.as_deref(), Some("fe80::211:22ff:fe33:4455"));
+    assert_eq!(v6.peer.as_deref(), Some("fe80::200:5eff:fe00:5301"));
+    let json = serde_json::to_string(&st).unwrap();
+    assert!(!json.contains(PASSWORD), "{json}");
+
+    let mut lab = Lab::new(config(), Some(AuthKind::Pap));
+    lab.ac.password = "other";
+    lab.ac.no_ipv6 = true;
+    lab.start();
+    lab.run_to(30);
+    let st = lab.s.status();
+    assert_eq!(st.phase, "dead");
+    assert_eq!(
+        st.auth_failure.as_deref(),
+        Some(
+            "PAP: the server refused the user name or password: \
+             \"E=691 R=0 C=00 V=0 M=Authentication failure\""
+        )
+    );
+    assert!(
+        st.last_failure
+            .unwrap()
+            .starts_with("authentication failed: PAP")
+    );
+    let json = serde_json::to_string(&lab.s.status()).unwrap();
+    assert!(!json.contains(PASSWORD), "{json}");
+}
+
+#[test]
+fn status_counts_what_was_dropped_and_why() {
+    let mut lab = Lab::new(config(), None);
+    lab.ac.no_ipv6 = true;
+    lab.start();
+    lab.run_to(1);
+    let t = lab.now;
+    lab.s
+        .handle(SessionInput::Frame(&[0xc0, 0x21, 1, 1, 0, 6, 1, 0]), t);
+    lab.s
+        .handle(SessionInput::Frame(&[0xc0, 0x23, 2, 1, 0, 4]), t);
+    let st = lab.s.status();
+    assert_eq!(
+        st.dropped.get("lcp.option_too_short"),
+        Some(&1),
+        "{:?}",
+        st.dropped
+    );
+    assert_eq!(st.dropped.get("auth.unexpected"), Some(&1));
+    let v6 = st.ipv6.unwrap();
+    assert_eq!(v6.state, "stopped");
+    assert_eq!(v6.failure.as_deref(), Some("peer does not run IPV6CP"));
+    assert_eq!(v6.local, None);
+}
