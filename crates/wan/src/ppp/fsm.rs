@@ -562,14 +562,7 @@ impl<O: Options> Fsm<O> {
                     self.set_state(State::AckRcvd);
                 }
             }
-            State::AckRcvd => {
-                self.scr(now);
-                self.set_state(State::ReqSent);
-            }
-            State::Opened => {
-                self.renegotiate(now);
-                self.set_state(State::ReqSent);
-            }
+            State::AckRcvd | State::Opened => self.request_again(now),
             _ => {}
         }
     }
@@ -606,14 +599,7 @@ impl<O: Options> Fsm<O> {
                 self.irc_configure();
                 self.scr(now);
             }
-            State::AckRcvd => {
-                self.scr(now);
-                self.set_state(State::ReqSent);
-            }
-            State::Opened => {
-                self.renegotiate(now);
-                self.set_state(State::ReqSent);
-            }
+            State::AckRcvd | State::Opened => self.request_again(now),
             _ => {}
         }
     }
@@ -624,6 +610,17 @@ impl<O: Options> Fsm<O> {
         self.reason = format!("peer renegotiates {}", protocol_name(self.protocol));
         self.tld();
         self.scr(now);
+    }
+
+    /// RCA or RCN in Ack-Rcvd or Opened: our request goes out again and we
+    /// wait in Req-Sent (scr, plus tld when the layer was up).
+    fn request_again(&mut self, now: Instant) {
+        if self.state == State::Opened {
+            self.renegotiate(now);
+        } else {
+            self.scr(now);
+        }
+        self.set_state(State::ReqSent);
     }
 
     fn rtr(&mut self, id: u8, data: &[u8], now: Instant) {

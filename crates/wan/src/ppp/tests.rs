@@ -1486,3 +1486,66 @@ fn status_counts_what_was_dropped_and_why() {
     assert_eq!(v6.failure.as_deref(), Some("peer does not run IPV6CP"));
     assert_eq!(v6.local, None);
 }
+
+#[test]
+fn crossed_acks_and_a_nak_once_open_restart_the_request() {
+    let (mut l, t0) = lcp();
+    let req = |out: Vec<Event>| {
+        sent(out)
+            .into_iter()
+            .find(|p| p.code() == 1)
+            .expect("a Configure-Request")
+    };
+    let ack_of = |p: &Packet| {
+        let Body::ConfigureRequest(o) = &p.body else {
+            panic!()
+        };
+        frame(PROTO_LCP, p.identifier, Body::ConfigureAck(o.clone()))
+    };
+    let first = req(drain(&mut l));
+    l.handle(LcpInput::Frame(&ack_of(&first)), t0);
+    assert_eq!(l.state(), State::AckRcvd);
+    // RCA in Ack-Rcvd (RFC 1661 4.1 "crossed connection"): scr, Req-Sent.
+    l.handle(LcpInput::Frame(&ack_of(&first)), t0);
+    assert_eq!(l.state(), State::ReqSent);
+    let second = req(drain(&mut l));
+    assert_ne!(second.identifier, first.identifier);
+    l.handle(LcpInput::Frame(&ack_of(&second)), t0);
+    let peer = frame(
+        PROTO_LCP,
+        1,
+        Body::ConfigureRequest(vec![ConfigOption::MagicNumber(9)]),
+    );
+    l.handle(LcpInput::Frame(&peer), t0);
+    assert_eq!(l.state(), State::Opened);
+    assert!(drain(&mut l).contains(&Event::Up));
+    // RCN in Opened: tld, scr, Req-Sent.
+    let nak = frame(
+        PROTO_LCP,
+        second.identifier,
+        Body::ConfigureNak(vec![ConfigOption::Mru(1400)]),
+    );
+    l.handle(LcpInput::Frame(&nak), t0);
+    let out = drain(&mut l);
+    assert_eq!(out[0], Event::Down("peer renegotiates LCP".into()));
+    assert_eq!(l.state(), State::ReqSent);
+    let third = req(out);
+    assert_eq!(
+        third.body,
+        Body::ConfigureRequest(vec![
+            ConfigOption::Mru(1400),
+            ConfigOption::MagicNumber(match &second.body {
+                Body::ConfigureRequest(o) => match o[1] {
+                    ConfigOption::MagicNumber(m) => m,
+                    _ => panic!(),
+                },
+                _ => panic!(),
+            })
+        ])
+    );
+    assert_eq!(
+        l.poll_timeout(),
+        Some(t0 + secs(3)),
+        "restart timer armed again"
+    );
+}
