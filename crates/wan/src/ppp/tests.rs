@@ -376,6 +376,8 @@ struct Lab {
     events: Vec<(Duration, SessionAction)>,
     /// Frames we sent, with the time.
     sent: Vec<(Duration, Packet)>,
+    /// Percent of frames lost in each direction, drawn from this generator.
+    loss: Option<(Rng, u64)>,
 }
 
 impl Lab {
@@ -388,7 +390,14 @@ impl Lab {
             ac: Ac::new(auth),
             events: Vec::new(),
             sent: Vec::new(),
+            loss: None,
         }
+    }
+
+    fn lost(&mut self) -> bool {
+        self.loss
+            .as_mut()
+            .is_some_and(|(rng, percent)| rng.next_u64() % 100 < *percent)
     }
 
     fn start(&mut self) {
@@ -408,14 +417,18 @@ impl Lab {
                 match a {
                     SessionAction::Send(f) => {
                         self.sent.push((at, packet(&f.0)));
-                        self.ac.receive(&f.0, self.now);
+                        if !self.lost() {
+                            self.ac.receive(&f.0, self.now);
+                        }
                     }
                     other => self.events.push((at, other)),
                 }
             }
             for raw in std::mem::take(&mut self.ac.out) {
                 quiet = false;
-                self.s.handle(SessionInput::Frame(&raw), self.now);
+                if !self.lost() {
+                    self.s.handle(SessionInput::Frame(&raw), self.now);
+                }
             }
             if !quiet {
                 continue;
@@ -1547,5 +1560,36 @@ fn crossed_acks_and_a_nak_once_open_restart_the_request() {
         l.poll_timeout(),
         Some(t0 + secs(3)),
         "restart timer armed again"
+    );
+}
+
+#[test]
+fn sessions_come_up_through_heavy_frame_loss() {
+    // 30 % of frames lost each way: retransmission on the restart timer
+    // must still bring LCP, PAP and both NCPs up well within Max-Configure.
+    let mut slowest = Duration::ZERO;
+    for seed in 0..40 {
+        let mut c = config();
+        c.lcp.echo_interval = Duration::ZERO;
+        let mut lab = Lab::new(c, Some(AuthKind::Pap));
+        lab.loss = Some((Rng::new(seed), 30));
+        lab.start();
+        lab.run_to(60);
+        let (t4, _) = lab
+            .find(is_v4_up)
+            .unwrap_or_else(|| panic!("seed {seed}: no IPv4 in 60 s: {:?}", lab.events));
+        let (t6, _) = lab
+            .find(is_v6_up)
+            .unwrap_or_else(|| panic!("seed {seed}: no IPv6 in 60 s: {:?}", lab.events));
+        slowest = slowest.max(*t4).max(*t6);
+        assert_eq!(
+            lab.count_sent(PROTO_LCP, 9),
+            0,
+            "echo_interval 0 disables echoes"
+        );
+    }
+    assert!(
+        slowest > Duration::ZERO,
+        "the loss really cost retransmissions"
     );
 }
