@@ -21,6 +21,7 @@ pub mod dhcpv4;
 pub mod engine;
 pub mod ipoe;
 pub mod outlet;
+pub mod ppp;
 pub mod pppoe;
 pub mod ra;
 mod state_file;

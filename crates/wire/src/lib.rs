@@ -16,4 +16,5 @@ pub mod dhcpv6;
 pub mod dns;
 pub mod name;
 pub mod nd;
+pub mod ppp;
 pub mod pppoe;

@@ -22,7 +22,7 @@ mod status;
 
 use crate::ipoe::STATUS_REFRESH;
 use crate::outlet::Outlet;
-use crate::settings::WanSettings;
+use crate::config::WanSettings;
 use cpe_daemon::Engine;
 use cpe_sys::netlink::{Event, Group, Monitor, Netlink};
 use cpe_sys::packet::{PacketSocket, errno_name, pppox_socket};

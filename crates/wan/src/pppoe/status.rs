@@ -3,7 +3,7 @@
 //! last failure with the AC's own words, counters).
 
 use super::discovery::{Discovery, Phase, Snapshot, display_text, mac_text};
-use crate::settings::WanSettings;
+use crate::config::WanSettings;
 use cpe_bus::{WanFacts, WanState};
 use serde_json::{Value, json};
 
