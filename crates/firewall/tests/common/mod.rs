@@ -10,9 +10,12 @@ use std::process::Command;
 pub struct Ns(pub String);
 
 impl Ns {
-    /// Creates `cpe-fw-<tag>-<pid>`.
+    /// Creates `cpe-fw-<tag>-<pid>-<n>` (`n` counts per process, so tests
+    /// running in parallel threads never share a namespace).
     pub fn new(tag: &str) -> Ns {
-        let name = format!("cpe-fw-{tag}-{}", std::process::id());
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("cpe-fw-{tag}-{}-{n}", std::process::id());
         sh(&["ip", "netns", "add", &name]);
         let ns = Ns(name);
         ns.exec(&["ip", "link", "set", "lo", "up"]);
