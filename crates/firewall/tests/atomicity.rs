@@ -17,7 +17,7 @@ use cpe_sys::netlink::nftables::{Nftables, TableFamily};
 use std::process::Command;
 
 mod common;
-use common::{Ns, sh};
+use common::{Ns, veth};
 
 fn snap(current: &[&str], deprecated: &[&str]) -> Snapshot {
     Snapshot {
@@ -40,16 +40,8 @@ fn ping_flood_loses_nothing_while_the_table_is_replaced_50_times() {
 /// with `full`, also replacing the whole table each round.
 fn flood_while(full: bool) {
     let (lan, rtr, wan) = (Ns::new("lan"), Ns::new("rtr"), Ns::new("wan"));
-    let link = |a: &Ns, an: &str, b: &Ns, bn: &str| {
-        sh(&[
-            "ip", "link", "add", an, "netns", &a.0, "type", "veth", "peer", "name", bn, "netns",
-            &b.0,
-        ]);
-        a.exec(&["ip", "link", "set", an, "up"]);
-        b.exec(&["ip", "link", "set", bn, "up"]);
-    };
-    link(&lan, "eth0", &rtr, "br0");
-    link(&rtr, "wan0", &wan, "isp0");
+    veth(&lan, "eth0", &rtr, "br0");
+    veth(&rtr, "wan0", &wan, "isp0");
     lan.exec(&[
         "ip",
         "addr",

@@ -40,6 +40,14 @@ impl Ns {
 
     /// Runs `f` on a thread that has entered this namespace.
     pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        self.spawn(f).join().unwrap()
+    }
+
+    /// Starts `f` on a thread that has entered this namespace.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
         let path = format!("/run/netns/{}", self.0);
         std::thread::spawn(move || {
             let file = File::open(&path).unwrap();
@@ -50,9 +58,16 @@ impl Ns {
             );
             f()
         })
-        .join()
-        .unwrap()
     }
+}
+
+/// A veth pair `a:an -- b:bn`, both ends up.
+pub fn veth(a: &Ns, an: &str, b: &Ns, bn: &str) {
+    sh(&[
+        "ip", "link", "add", an, "netns", &a.0, "type", "veth", "peer", "name", bn, "netns", &b.0,
+    ]);
+    a.exec(&["ip", "link", "set", an, "up"]);
+    b.exec(&["ip", "link", "set", bn, "up"]);
 }
 
 impl Drop for Ns {
