@@ -17,7 +17,7 @@ use cpe_sys::netlink::nftables::{Nftables, TableFamily};
 use std::process::Command;
 
 mod common;
-use common::{Ns, veth};
+use common::router_path;
 
 fn snap(current: &[&str], deprecated: &[&str]) -> Snapshot {
     Snapshot {
@@ -39,56 +39,7 @@ fn ping_flood_loses_nothing_while_the_table_is_replaced_50_times() {
 /// Floods while renumbering back and forth 50 times by set updates, and
 /// with `full`, also replacing the whole table each round.
 fn flood_while(full: bool) {
-    let (lan, rtr, wan) = (Ns::new("lan"), Ns::new("rtr"), Ns::new("wan"));
-    veth(&lan, "eth0", &rtr, "br0");
-    veth(&rtr, "wan0", &wan, "isp0");
-    lan.exec(&[
-        "ip",
-        "addr",
-        "add",
-        "2001:db8:1:1::2/64",
-        "dev",
-        "eth0",
-        "nodad",
-    ]);
-    lan.exec(&["ip", "route", "add", "default", "via", "2001:db8:1:1::1"]);
-    rtr.exec(&[
-        "ip",
-        "addr",
-        "add",
-        "2001:db8:1:1::1/64",
-        "dev",
-        "br0",
-        "nodad",
-    ]);
-    rtr.exec(&[
-        "ip",
-        "addr",
-        "add",
-        "2001:db8:ffff::2/64",
-        "dev",
-        "wan0",
-        "nodad",
-    ]);
-    rtr.exec(&["ip", "route", "add", "default", "via", "2001:db8:ffff::1"]);
-    wan.exec(&[
-        "ip",
-        "addr",
-        "add",
-        "2001:db8:ffff::1/64",
-        "dev",
-        "isp0",
-        "nodad",
-    ]);
-    wan.exec(&[
-        "ip",
-        "route",
-        "add",
-        "2001:db8:1::/48",
-        "via",
-        "2001:db8:ffff::2",
-    ]);
-    rtr.exec(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    let (lan, rtr, _wan) = router_path();
 
     let policy = Policy {
         firewall: cpe_config::Firewall::default(),

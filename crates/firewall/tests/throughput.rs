@@ -22,7 +22,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Ns, veth};
+use common::{Ns, router_path};
 
 /// One measurement's length.
 const SECONDS: Duration = Duration::from_secs(2);
@@ -115,44 +115,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// `lan:eth0 -- rtr:br0`, `rtr:wan0 -- wan:isp0`, IPv6 and IPv4, routes
-/// both ways (the WAN side routes the LAN's IPv4 subnet too, so that the
-/// no-firewall mode works without NAT).
-fn topology() -> (Ns, Ns, Ns) {
-    let (lan, rtr, wan) = (Ns::new("tlan"), Ns::new("trtr"), Ns::new("twan"));
-    veth(&lan, "eth0", &rtr, "br0");
-    veth(&rtr, "wan0", &wan, "isp0");
-    let addrs: [(&Ns, &str, &str); 6] = [
-        (&lan, "eth0", "2001:db8:1:1::2/64"),
-        (&rtr, "br0", "2001:db8:1:1::1/64"),
-        (&rtr, "wan0", "2001:db8:ffff::2/64"),
-        (&wan, "isp0", "2001:db8:ffff::1/64"),
-        (&lan, "eth0", "192.168.1.100/24"),
-        (&rtr, "br0", "192.168.1.1/24"),
-    ];
-    for (ns, dev, a) in addrs {
-        ns.exec(&["ip", "addr", "add", a, "dev", dev, "nodad"]);
-    }
-    rtr.exec(&["ip", "addr", "add", "192.0.2.2/24", "dev", "wan0"]);
-    wan.exec(&["ip", "addr", "add", "192.0.2.1/24", "dev", "isp0"]);
-    lan.exec(&["ip", "route", "add", "default", "via", "2001:db8:1:1::1"]);
-    lan.exec(&["ip", "route", "add", "default", "via", "192.168.1.1"]);
-    rtr.exec(&["ip", "route", "add", "default", "via", "2001:db8:ffff::1"]);
-    rtr.exec(&["ip", "route", "add", "default", "via", "192.0.2.1"]);
-    wan.exec(&[
-        "ip",
-        "route",
-        "add",
-        "2001:db8:1::/48",
-        "via",
-        "2001:db8:ffff::2",
-    ]);
-    wan.exec(&["ip", "route", "add", "192.168.1.0/24", "via", "192.0.2.2"]);
-    rtr.exec(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
-    rtr.exec(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-    (lan, rtr, wan)
-}
-
 #[test]
 #[ignore = "benchmark: run explicitly (tools/bench-fw)"]
 fn forwarding_throughput_without_and_with_the_ruleset() {
@@ -178,7 +140,7 @@ fn forwarding_throughput_without_and_with_the_ruleset() {
             deprecated: Vec::new(),
         },
     );
-    let (lan, rtr, wan) = topology();
+    let (lan, rtr, wan) = router_path();
     let (wan6, wan4): (IpAddr, IpAddr) = (WAN6.parse().unwrap(), WAN4.parse().unwrap());
     // The path works before anything is measured.
     lan.exec(&["ping", "-c", "1", "-W", "2", WAN6]);

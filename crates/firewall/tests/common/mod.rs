@@ -86,3 +86,42 @@ pub fn sh(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `lan:eth0 -- rtr:br0`, `rtr:wan0 -- wan:isp0`, IPv6 and IPv4, routes
+/// both ways (the WAN side routes the LAN's IPv4 subnet too, so that the
+/// no-firewall mode of the throughput bench works without NAT), forwarding
+/// on in `rtr`.
+pub fn router_path() -> (Ns, Ns, Ns) {
+    let (lan, rtr, wan) = (Ns::new("lan"), Ns::new("rtr"), Ns::new("wan"));
+    veth(&lan, "eth0", &rtr, "br0");
+    veth(&rtr, "wan0", &wan, "isp0");
+    let addrs: [(&Ns, &str, &str); 6] = [
+        (&lan, "eth0", "2001:db8:1:1::2/64"),
+        (&rtr, "br0", "2001:db8:1:1::1/64"),
+        (&rtr, "wan0", "2001:db8:ffff::2/64"),
+        (&wan, "isp0", "2001:db8:ffff::1/64"),
+        (&lan, "eth0", "192.168.1.100/24"),
+        (&rtr, "br0", "192.168.1.1/24"),
+    ];
+    for (ns, dev, a) in addrs {
+        ns.exec(&["ip", "addr", "add", a, "dev", dev, "nodad"]);
+    }
+    rtr.exec(&["ip", "addr", "add", "192.0.2.2/24", "dev", "wan0"]);
+    wan.exec(&["ip", "addr", "add", "192.0.2.1/24", "dev", "isp0"]);
+    lan.exec(&["ip", "route", "add", "default", "via", "2001:db8:1:1::1"]);
+    lan.exec(&["ip", "route", "add", "default", "via", "192.168.1.1"]);
+    rtr.exec(&["ip", "route", "add", "default", "via", "2001:db8:ffff::1"]);
+    rtr.exec(&["ip", "route", "add", "default", "via", "192.0.2.1"]);
+    wan.exec(&[
+        "ip",
+        "route",
+        "add",
+        "2001:db8:1::/48",
+        "via",
+        "2001:db8:ffff::2",
+    ]);
+    wan.exec(&["ip", "route", "add", "192.168.1.0/24", "via", "192.0.2.2"]);
+    rtr.exec(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    rtr.exec(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    (lan, rtr, wan)
+}
