@@ -27,6 +27,8 @@ pub const SET_LAN6: &str = "lan6";
 pub const SET_STALE6: &str = "stale6";
 /// LAN IPv4 subnets.
 pub const SET_LAN4: &str = "lan4";
+/// The NAT chain (absent with `ipv4_nat = false`).
+pub const POSTROUTING: &str = "postrouting";
 
 /// One named counter per drop class, shown by `cpectl show firewall`.
 pub const COUNTERS: &[&str] = &[
@@ -44,12 +46,12 @@ pub const COUNTERS: &[&str] = &[
 ];
 
 /// The last rule of `input` and `forward`; the chains' own policy is
-/// accept. While a transaction that replaces the table is prepared, the new
-/// base chain may already be hooked with no committed rules, and its policy
-/// would then decide; with `accept` there the old, committed chain decides
-/// alone, and this drop takes over with the new rules at commit. This did
-/// not remove the loss of a few pings per 50 full replacements that
-/// tests/atomicity.rs measures (set updates lose none); that cause is open.
+/// accept. Should a transaction ever create a base chain next to a live one
+/// (the rebuild fallback of `Ruleset::rebuild`), the new chain is hooked
+/// with no committed rules while it is prepared, and its policy decides;
+/// with `accept` there the old, committed chain decides alone, and this
+/// drop takes over with the new rules at commit. (The loss of a few pings
+/// per 50 full replacements had another cause: see `Ruleset::batch`.)
 fn default_deny() -> Rule {
     r(Vec::new(), count_drop("drop_unmatched"), "default deny")
 }
@@ -409,7 +411,7 @@ fn forward(p: &Policy, has_v4: bool) -> Chain {
 
 fn postrouting(p: &Policy) -> Chain {
     Chain {
-        name: "postrouting",
+        name: POSTROUTING,
         base: BaseChain {
             hook: Hook::Postrouting,
             kind: ChainType::Nat,
@@ -433,6 +435,7 @@ pub fn compile(p: &Policy, s: &Snapshot) -> Ruleset {
             counters: Vec::new(),
             sets: Vec::new(),
             chains: Vec::new(),
+            retired: Retired::default(),
         };
     }
     let lan4: Vec<IpNet> = p.lan.iter().filter_map(|l| l.ipv4.map(IpNet::V4)).collect();
@@ -460,13 +463,20 @@ pub fn compile(p: &Policy, s: &Snapshot) -> Ruleset {
         set.elements.sort();
         set.elements.dedup();
     }
+    let mut retired = Retired::default();
+    if !has_v4 {
+        retired.sets.push((SET_LAN4, SetKey::Ipv4Addr));
+    }
     let mut chains = vec![input(p), forward(p, has_v4)];
     if p.firewall.ipv4_nat {
         chains.push(postrouting(p));
+    } else {
+        retired.chains.push(POSTROUTING);
     }
     Ruleset {
         counters: COUNTERS.to_vec(),
         sets,
         chains,
+        retired,
     }
 }

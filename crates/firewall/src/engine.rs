@@ -184,6 +184,9 @@ impl Engine {
             Some(inst) if !self.force_full && inst.structure() == self.desired.structure() => {
                 (ApplyKind::Sets, self.desired.set_update(inst))
             }
+            // After a refused commit, rebuild: it does not depend on what
+            // the table holds.
+            _ if self.force_full => (ApplyKind::Full, self.desired.rebuild()),
             _ => (ApplyKind::Full, self.desired.batch()),
         };
         self.in_flight = Some((kind, self.desired.clone()));

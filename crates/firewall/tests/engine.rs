@@ -127,3 +127,38 @@ fn a_refused_update_keeps_the_installed_ruleset_and_reports_the_kernel_text() {
     assert_eq!(e.installed(), Some(e.desired()));
     assert_eq!(e.last_apply().unwrap().kind, ApplyKind::Full);
 }
+
+/// The descriptions of the messages of the next queued commit.
+fn next_commit(e: &mut Engine) -> Vec<String> {
+    match e.poll_action() {
+        Some(Action::Commit { batch, .. }) => batch
+            .encode(1)
+            .1
+            .into_iter()
+            .map(|(_, what)| what.to_string())
+            .collect(),
+        _ => panic!("expected a commit"),
+    }
+}
+
+/// A full apply rewrites `inet cpe` in place (a rebuild in one transaction
+/// briefly showed the new rules an empty `lan6`: tests/atomicity.rs); only
+/// the retry after a refusal rebuilds. Failed before the in-place form:
+/// every full apply deleted the table.
+#[test]
+fn a_full_apply_rewrites_the_table_in_place_and_the_retry_after_a_refusal_rebuilds() {
+    let t0 = Instant::now();
+    let mut e = Engine::new(policy());
+    e.handle(Input::State(snap(&["2001:db8:1:101::/64"], &[])), t0);
+    let first = next_commit(&mut e);
+    assert!(!first.iter().any(|m| m == "delete table cpe"), "{first:?}");
+    assert!(
+        first.iter().any(|m| m == "flush chain forward"),
+        "{first:?}"
+    );
+    assert!(first.iter().any(|m| m == "flush set lan6"), "{first:?}");
+    e.handle(Input::Committed(Err("Device or resource busy".into())), t0);
+    e.handle(Input::Tick, t0 + RETRY_FIRST);
+    let retry = next_commit(&mut e);
+    assert!(retry.iter().any(|m| m == "delete table cpe"), "{retry:?}");
+}

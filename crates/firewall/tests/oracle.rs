@@ -81,4 +81,28 @@ fn installed_ruleset_matches_nft_reading_of_its_text_and_set_updates_follow() {
 
     ours.run(move || Nftables::open().unwrap().commit(&b3).unwrap());
     assert_eq!(ours.nft(&["list", "ruleset"]), after_update);
+
+    // A config without NAT and without LAN IPv4, applied in place over the
+    // installed table: `postrouting` and `lan4` go, the rest is rewritten.
+    let mut q = p.clone();
+    q.firewall.ipv4_nat = false;
+    for l in &mut q.lan {
+        l.ipv4 = None;
+    }
+    let third = compile(&q, &snapshot(&["2001:db8:2:101::/64"], &[]));
+    let b4 = third.batch();
+    ours.run(move || Nftables::open().unwrap().commit(&b4).unwrap());
+    load(&reference, &third.text());
+    let listed = ours.nft(&["list", "ruleset"]);
+    assert_eq!(listed, reference.nft(&["list", "ruleset"]));
+    assert!(!listed.contains("postrouting") && !listed.contains("lan4"));
+
+    // And back, with the rebuild the engine falls back to after a refusal.
+    let b5 = second.rebuild();
+    ours.run(move || Nftables::open().unwrap().commit(&b5).unwrap());
+    load(&reference, &second.text());
+    assert_eq!(
+        ours.nft(&["list", "ruleset"]),
+        reference.nft(&["list", "ruleset"])
+    );
 }

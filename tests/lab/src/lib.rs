@@ -68,7 +68,9 @@ pub use parse::udhcpc_env::Dhcp4Lease;
 pub use peers::anchors::{
     Dhclient, DhclientOptions, Dhcp6Request, Dhcp6c, Dhcp6cOptions, Dnsmasq, DnsmasqOptions,
 };
-pub use peers::kea::{KeaDhcp6, KeaOptions, KeaReservation, LeaseTimers, PdPool};
+pub use peers::kea::{
+    Kea4Options, KeaDhcp4, KeaDhcp6, KeaOptions, KeaReservation, LeaseTimers, PdPool,
+};
 pub use peers::radvd::{RaPrefixOptions, Radvd, RadvdOptions};
 pub use peers::udhcpc::{Udhcpc, UdhcpcOptions};
 pub use peers::unbound::{Unbound, UnboundOptions};

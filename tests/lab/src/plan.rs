@@ -98,6 +98,10 @@ pub const DNS_B: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x53, 0, 0, 0, 0, 2);
 pub const ISP_ADDR_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// The WAN link's IPv4 prefix (tests configure the router side).
 pub const ISP_LINK_PREFIX_V4: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(192, 0, 2, 0), 24);
+/// First address of the ISP's DHCPv4 pool on the WAN link.
+pub const V4_POOL_START: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+/// Last address of the ISP's DHCPv4 pool on the WAN link.
+pub const V4_POOL_END: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 199);
 /// Upstream DNS server A over IPv4 (ISP loopback).
 pub const DNS_A_V4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 /// Upstream DNS server B over IPv4 (ISP loopback).

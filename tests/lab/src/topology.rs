@@ -18,7 +18,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use crate::error::Result;
 use crate::lab::{Lab, VethEnd};
 use crate::netns::Netns;
-use crate::peers::kea::{KeaDhcp6, KeaOptions};
+use crate::peers::kea::{Kea4Options, KeaDhcp4, KeaDhcp6, KeaOptions};
 use crate::peers::radvd::{Radvd, RadvdOptions};
 use crate::peers::unbound::{Unbound, UnboundOptions};
 use crate::plan::*;
@@ -298,6 +298,9 @@ pub struct IspOptions {
     pub radvd: Option<RadvdOptions>,
     /// DHCPv6 (IA_NA + IA_PD).
     pub kea: Option<KeaOptions>,
+    /// DHCPv4 on the access link (not started by default: most tests run
+    /// the WAN without IPv4).
+    pub kea4: Option<Kea4Options>,
     /// Upstream DNS servers.
     pub dns: Vec<UnboundOptions>,
 }
@@ -309,6 +312,7 @@ impl Default for IspOptions {
         IspOptions {
             radvd: Some(RadvdOptions::isp()),
             kea: Some(KeaOptions::default()),
+            kea4: None,
             dns: vec![UnboundOptions::upstream_a(), UnboundOptions::upstream_b()],
         }
     }
@@ -320,6 +324,8 @@ pub struct Isp {
     pub radvd: Option<Radvd>,
     /// Kea, if started.
     pub kea: Option<KeaDhcp6>,
+    /// Kea DHCPv4, if started.
+    pub kea4: Option<KeaDhcp4>,
     /// Unbound instances, in the order of [`IspOptions::dns`].
     pub dns: Vec<Unbound>,
 }
@@ -330,27 +336,37 @@ impl IpoeTopology {
     /// ready before radvd sends its first RA with M=1, so a client reacting
     /// to the RA finds the DHCPv6 server up.
     pub fn start_isp(&self, opts: &IspOptions) -> Result<Isp> {
-        let (kea, dns) = std::thread::scope(|s| {
+        let (kea, kea4, dns) = std::thread::scope(|s| {
             let kea = opts
                 .kea
                 .as_ref()
                 .map(|o| s.spawn(move || KeaDhcp6::start(&self.isp, o)));
+            let kea4 = opts
+                .kea4
+                .as_ref()
+                .map(|o| s.spawn(move || KeaDhcp4::start(&self.isp, o)));
             let dns: Vec<_> = opts
                 .dns
                 .iter()
                 .map(|o| s.spawn(move || Unbound::start(&self.isp, o)))
                 .collect();
             let kea = kea.map(join_start).transpose();
+            let kea4 = kea4.map(join_start).transpose();
             let dns: Result<Vec<Unbound>> = dns.into_iter().map(join_start).collect();
-            (kea, dns)
+            (kea, kea4, dns)
         });
-        let (kea, dns) = (kea?, dns?);
+        let (kea, kea4, dns) = (kea?, kea4?, dns?);
         let radvd = opts
             .radvd
             .as_ref()
             .map(|o| Radvd::start(&self.isp, o))
             .transpose()?;
-        Ok(Isp { radvd, kea, dns })
+        Ok(Isp {
+            radvd,
+            kea,
+            kea4,
+            dns,
+        })
     }
 }
 

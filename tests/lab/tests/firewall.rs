@@ -9,8 +9,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
+mod firewall_common;
+use firewall_common::*;
+
 use std::io::Write;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -19,39 +22,8 @@ use cpe_lab::{
     Check, IspOptions, KeaOptions, Lab, LeaseTimers, Netns, PdPool, TopologyOptions, plan, wait_for,
 };
 use ipnet::Ipv6Net;
-use serde_json::Value;
 
-const BRING_UP: Duration = Duration::from_secs(20);
 const PINHOLE_IID: u64 = 0x1234;
-
-fn firewall(status: &Value) -> Option<&Value> {
-    status["daemon_status"].get("firewall")
-}
-
-fn delegated_lan(router: &Router) -> Ipv6Net {
-    router
-        .wait_status("a delegated /64 on the LAN", BRING_UP, |s| {
-            s["lan"][0]["prefixes"].as_array()?.iter().find_map(|p| {
-                (p["origin"] == "delegated" && p["deprecated"] != true)
-                    .then(|| p["prefix"].as_str()?.parse().ok())
-                    .flatten()
-            })
-        })
-        .unwrap()
-}
-
-/// The host's usable (not tentative) address in `prefix`.
-fn host_address_in(host: &Netns, prefix: Ipv6Net) -> Ipv6Addr {
-    let a = host
-        .wait_for_address(plan::HOST_IF, BRING_UP, |a| {
-            matches!(a.addr(), IpAddr::V6(v6) if prefix.contains(&v6)) && !a.tentative
-        })
-        .unwrap();
-    match a.addr() {
-        IpAddr::V6(v6) => v6,
-        IpAddr::V4(_) => unreachable!("filtered to IPv6 above"),
-    }
-}
 
 fn ping6(ns: &Netns, to: Ipv6Addr) -> bool {
     ns.exec_timeout(
@@ -60,41 +32,6 @@ fn ping6(ns: &Netns, to: Ipv6Addr) -> bool {
     )
     .map(|o| o.success())
     .unwrap_or(false)
-}
-
-/// A TCP connection attempt from `ns`: Ok = connected, Err = the error kind.
-fn connect(ns: &Netns, to: SocketAddr) -> Result<(), std::io::ErrorKind> {
-    ns.run(move || {
-        TcpStream::connect_timeout(&to, Duration::from_millis(1500))
-            .map(drop)
-            .map_err(|e| e.kind())
-    })
-    .unwrap()
-}
-
-fn listen_tcp(ns: &Netns, port: u16) -> TcpListener {
-    ns.run(move || TcpListener::bind(("::", port)).unwrap())
-        .unwrap()
-}
-
-/// Whether a datagram sent from `from` to `to` arrives on `socket`.
-fn udp_arrives(from: &Netns, socket: &UdpSocket, to: SocketAddr) -> bool {
-    socket
-        .set_read_timeout(Some(Duration::from_millis(1000)))
-        .unwrap();
-    from.run(move || {
-        let s = UdpSocket::bind(("::", 0)).unwrap();
-        s.send_to(b"unsolicited", to).unwrap();
-    })
-    .unwrap();
-    let mut buf = [0u8; 64];
-    socket.recv_from(&mut buf).is_ok()
-}
-
-fn counter(status: &Value, name: &str) -> u64 {
-    firewall(status).unwrap()["drops"][name]["packets"]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 #[test]
@@ -287,22 +224,7 @@ fn forwarding_waits_for_the_ruleset_then_rfc6092_inbound_policy_holds() {
         connect(&topo.isp, SocketAddr::new(wan, 53)),
         Err(std::io::ErrorKind::TimedOut)
     );
-    let probe = topo
-        .isp
-        .run(|| UdpSocket::bind(("::", 0)).unwrap())
-        .unwrap();
-    probe
-        .set_read_timeout(Some(Duration::from_millis(800)))
-        .unwrap();
-    for port in [53, 547] {
-        probe
-            .send_to(&[0u8; 12], SocketAddr::new(wan, port))
-            .unwrap();
-        assert!(
-            probe.recv_from(&mut buf).is_err(),
-            "answer from the WAN side on {port}"
-        );
-    }
+    assert_eq!(any_udp_answer(&topo.isp, wan, &[53, 547]), None);
 
     // The drop classes counted what was dropped, read back from the kernel.
     let st = router

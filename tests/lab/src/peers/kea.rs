@@ -1,6 +1,7 @@
 //! Kea DHCPv6 as the ISP's server: IA_NA and IA_PD pools, reservations by
 //! DUID, rapid commit, DNS options, and reload through the control socket to
-//! emulate an ISP renumbering.
+//! emulate an ISP renumbering. Kea DHCPv4 for the ISP's IPv4 (a pool on
+//! the access link, router and DNS options).
 //!
 //! Kea 2.2 writes under /var unless told otherwise, so the lease file,
 //! control socket, data directory, lock and pid files all point into the
@@ -9,13 +10,13 @@
 //! [`crate::IpoeTopology::route_delegated_prefix`].
 
 use std::io::{Read, Write};
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::{Value, json};
 
 use crate::error::{Context, LabError, Result};
@@ -198,7 +199,6 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
 pub struct KeaDhcp6 {
     /// The server process.
     pub process: Process,
-    netns: Netns,
     paths: KeaPaths,
 }
 
@@ -206,60 +206,9 @@ impl KeaDhcp6 {
     /// Writes the config, checks it with `kea-dhcp6 -t` inside the
     /// namespace, starts the server and waits until it listens on UDP 547.
     pub fn start(netns: &Netns, opts: &KeaOptions) -> Result<KeaDhcp6> {
-        let files = netns.file_base("kea-dhcp6");
-        let dir = files.path("d");
-        std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-        let paths = KeaPaths {
-            config: dir.join("kea-dhcp6.json"),
-            socket: dir.join("control.sock"),
-            leases: dir.join("leases6.csv"),
-            dir: dir.clone(),
-        };
-        write_config(opts, &paths)?;
-        let dir_s = dir.display().to_string();
-        let config_s = paths.config.display().to_string();
-        let check = netns.exec(&[
-            "env",
-            &format!("KEA_LOCKFILE_DIR={dir_s}"),
-            &format!("KEA_PIDFILE_DIR={dir_s}"),
-            "kea-dhcp6",
-            "-t",
-            &config_s,
-        ])?;
-        if !check.success() {
-            return Err(LabError::new(format!(
-                "kea-dhcp6 rejected {config_s}:\n{}{}",
-                check.stdout, check.stderr
-            )));
-        }
-        let mut cmd = Command::new("kea-dhcp6");
-        cmd.arg("-c")
-            .arg(&paths.config)
-            .env("KEA_LOCKFILE_DIR", &dir)
-            .env("KEA_PIDFILE_DIR", &dir);
-        let process = netns.spawn_with("kea-dhcp6", cmd, &files.spawn_options())?;
-        let kea = KeaDhcp6 {
-            process,
-            netns: netns.clone(),
-            paths,
-        };
-        kea.wait_ready(Duration::from_secs(10))?;
-        Ok(kea)
-    }
-
-    fn wait_ready(&self, timeout: Duration) -> Result<()> {
-        wait_for_process(&self.process, "Kea to listen on UDP 547", timeout, || {
-            let bound = self
-                .netns
-                .listening(crate::Transport::Udp)?
-                .iter()
-                .any(|s| s.port == 547);
-            Ok(if bound && self.paths.socket.exists() {
-                Check::Ready(())
-            } else {
-                Check::NotYet(format!("port 547 bound: {bound}"))
-            })
-        })
+        let (process, paths) =
+            start_kea(netns, "kea-dhcp6", 547, |paths| write_config(opts, paths))?;
+        Ok(KeaDhcp6 { process, paths })
     }
 
     /// Rewrites the configuration and makes Kea load it through its control
@@ -325,6 +274,163 @@ impl KeaDhcp6 {
     /// The memfile lease database.
     pub fn lease_path(&self) -> &Path {
         &self.paths.leases
+    }
+}
+
+/// Writes a Kea server's config (`write`) into its own lab directory,
+/// checks it with `BIN -t` inside the namespace, starts the server and waits
+/// until it listens on UDP `port` and its control socket exists. Start it
+/// only once its interface has carrier and addresses: Kea opens no socket
+/// on an interface that is not ready and never retries.
+fn start_kea(
+    netns: &Netns,
+    bin: &str,
+    port: u16,
+    write: impl FnOnce(&KeaPaths) -> Result<()>,
+) -> Result<(Process, KeaPaths)> {
+    let files = netns.file_base(bin);
+    let dir = files.path("d");
+    std::fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+    let paths = KeaPaths {
+        config: dir.join(format!("{bin}.json")),
+        socket: dir.join("control.sock"),
+        leases: dir.join("leases.csv"),
+        dir: dir.clone(),
+    };
+    write(&paths)?;
+    let dir_s = dir.display().to_string();
+    let config_s = paths.config.display().to_string();
+    let check = netns.exec(&[
+        "env",
+        &format!("KEA_LOCKFILE_DIR={dir_s}"),
+        &format!("KEA_PIDFILE_DIR={dir_s}"),
+        bin,
+        "-t",
+        &config_s,
+    ])?;
+    if !check.success() {
+        return Err(LabError::new(format!(
+            "{bin} rejected {config_s}:\n{}{}",
+            check.stdout, check.stderr
+        )));
+    }
+    let mut cmd = Command::new(bin);
+    cmd.arg("-c")
+        .arg(&paths.config)
+        .env("KEA_LOCKFILE_DIR", &dir)
+        .env("KEA_PIDFILE_DIR", &dir);
+    let process = netns.spawn_with(bin, cmd, &files.spawn_options())?;
+    let what = format!("{bin} to listen on UDP {port}");
+    wait_for_process(&process, &what, Duration::from_secs(10), || {
+        let bound = netns
+            .listening(crate::Transport::Udp)?
+            .iter()
+            .any(|s| s.port == port);
+        Ok(if bound && paths.socket.exists() {
+            Check::Ready(())
+        } else {
+            Check::NotYet(format!("port {port} bound: {bound}"))
+        })
+    })?;
+    Ok((process, paths))
+}
+
+/// Kea DHCPv4's configuration for the lab ISP's IPv4 access link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kea4Options {
+    /// Interface to serve (`isp0`).
+    pub interface: String,
+    /// The link's subnet (`192.0.2.0/24`).
+    pub subnet: Ipv4Net,
+    /// Address pool (first, last).
+    pub pool: (Ipv4Addr, Ipv4Addr),
+    /// Option 3 (routers).
+    pub router: Ipv4Addr,
+    /// Option 6 (DNS servers); empty omits it.
+    pub dns_servers: Vec<Ipv4Addr>,
+    /// Lease time in seconds (T1 and T2 are half and 7/8 of it).
+    pub valid_lifetime: u32,
+}
+
+impl Default for Kea4Options {
+    /// The lab ISP: `192.0.2.100-199` on `isp0`, router `192.0.2.1`, DNS A
+    /// and B over IPv4, one-hour leases.
+    fn default() -> Self {
+        Kea4Options {
+            interface: plan::ISP_IF.to_string(),
+            subnet: plan::ISP_LINK_PREFIX_V4,
+            pool: (plan::V4_POOL_START, plan::V4_POOL_END),
+            router: plan::ISP_ADDR_V4,
+            dns_servers: vec![plan::DNS_A_V4, plan::DNS_B_V4],
+            valid_lifetime: 3600,
+        }
+    }
+}
+
+/// Builds Kea DHCPv4's JSON configuration. Raw sockets (Kea's default for
+/// DHCPv4) so that it answers clients that have no address yet.
+fn config4_json(opts: &Kea4Options, paths: &KeaPaths) -> Value {
+    let mut options = vec![json!({ "name": "routers", "data": opts.router.to_string() })];
+    if !opts.dns_servers.is_empty() {
+        let list: Vec<String> = opts.dns_servers.iter().map(ToString::to_string).collect();
+        options.push(json!({ "name": "domain-name-servers", "data": list.join(", ") }));
+    }
+    let lifetime = opts.valid_lifetime;
+    json!({
+        "Dhcp4": {
+            "interfaces-config": {
+                "interfaces": [opts.interface],
+                "dhcp-socket-type": "raw",
+            },
+            "control-socket": { "socket-type": "unix", "socket-name": paths.socket },
+            "lease-database": {
+                "type": "memfile",
+                "persist": true,
+                "name": paths.leases,
+                "lfc-interval": 0,
+            },
+            "valid-lifetime": lifetime,
+            "renew-timer": lifetime / 2,
+            "rebind-timer": lifetime / 8 * 7,
+            "subnet4": [{
+                "id": 1,
+                "subnet": opts.subnet.to_string(),
+                "interface": opts.interface,
+                "pools": [{ "pool": format!("{} - {}", opts.pool.0, opts.pool.1) }],
+                "option-data": options,
+            }],
+            "loggers": [{
+                "name": "kea-dhcp4",
+                "output_options": [{ "output": "stdout" }],
+                "severity": "INFO",
+            }],
+        }
+    })
+}
+
+/// A running Kea DHCPv4 server (the ISP's IPv4 for the WAN's DHCPv4
+/// client).
+pub struct KeaDhcp4 {
+    /// The server process.
+    pub process: Process,
+    paths: KeaPaths,
+}
+
+impl KeaDhcp4 {
+    /// Writes the config, checks it with `kea-dhcp4 -t` inside the
+    /// namespace, starts the server and waits until it listens on UDP 67.
+    pub fn start(netns: &Netns, opts: &Kea4Options) -> Result<KeaDhcp4> {
+        let (process, paths) = start_kea(netns, "kea-dhcp4", 67, |paths| {
+            let text = serde_json::to_string_pretty(&config4_json(opts, paths))
+                .map_err(|e| LabError::new(format!("encoding Kea config: {e}")))?;
+            write_file(&paths.config, &text)
+        })?;
+        Ok(KeaDhcp4 { process, paths })
+    }
+
+    /// The memfile lease database (CSV, one row per lease change).
+    pub fn lease_text(&self) -> String {
+        std::fs::read_to_string(&self.paths.leases).unwrap_or_default()
     }
 }
 

@@ -170,7 +170,7 @@ impl Batch {
         self.messages.push((a.buf, what));
     }
 
-    /// Creates a table (no error if it exists).
+    /// Creates a table (no error if it exists; an existing one is kept).
     pub fn add_table(&mut self, family: TableFamily, name: &str) {
         debug_assert!(name_ok(name));
         self.push(
@@ -193,7 +193,8 @@ impl Batch {
         );
     }
 
-    /// Creates a chain; with `base`, attached to a hook.
+    /// Creates a chain; with `base`, attached to a hook. An existing chain is
+    /// kept (with its rules and hook; the policy is updated).
     pub fn add_chain(
         &mut self,
         family: TableFamily,
@@ -231,7 +232,52 @@ impl Batch {
         );
     }
 
-    /// Creates a named set; `interval` sets hold prefixes.
+    /// Removes every rule of a chain (a rule delete without a handle) and
+    /// keeps the chain, so a base chain stays hooked while its rules are
+    /// replaced in the same transaction.
+    pub fn flush_chain(&mut self, family: TableFamily, table: &str, chain: &str) {
+        self.push(
+            NFT_MSG_DELRULE,
+            0,
+            family,
+            format!("flush chain {chain}"),
+            |a| {
+                a.string(NFTA_RULE_TABLE, table);
+                a.string(NFTA_RULE_CHAIN, chain);
+            },
+        );
+    }
+
+    /// Deletes a chain and its rules.
+    pub fn delete_chain(&mut self, family: TableFamily, table: &str, chain: &str) {
+        self.push(
+            NFT_MSG_DELCHAIN,
+            0,
+            family,
+            format!("delete chain {chain}"),
+            |a| {
+                a.string(NFTA_CHAIN_TABLE, table);
+                a.string(NFTA_CHAIN_NAME, chain);
+            },
+        );
+    }
+
+    /// Deletes a named set (no rule may refer to it at commit).
+    pub fn delete_set(&mut self, family: TableFamily, table: &str, set: &str) {
+        self.push(
+            NFT_MSG_DELSET,
+            0,
+            family,
+            format!("delete set {set}"),
+            |a| {
+                a.string(NFTA_SET_TABLE, table);
+                a.string(NFTA_SET_NAME, set);
+            },
+        );
+    }
+
+    /// Creates a named set; `interval` sets hold prefixes. An existing set
+    /// of the same type is kept with its elements.
     pub fn add_set(
         &mut self,
         family: TableFamily,
@@ -310,7 +356,8 @@ impl Batch {
     }
 
     /// Creates a named counter object (read back with
-    /// [`Nftables::counters`](super::Nftables::counters)).
+    /// [`Nftables::counters`](super::Nftables::counters)); an existing one
+    /// keeps its counts.
     pub fn add_counter(&mut self, family: TableFamily, table: &str, name: &str) {
         debug_assert!(name_ok(name));
         self.push(
