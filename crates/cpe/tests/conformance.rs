@@ -1,0 +1,257 @@
+//! `docs/conformance.md` cannot drift from the code.
+//!
+//! The table claims, requirement by requirement, which test proves it. A
+//! claim is only worth something while that test exists: tests get renamed
+//! and moved, and a table nobody checks rots silently. So this reads the
+//! table and fails, naming every problem at once, when
+//! - a named test's file is missing or does not contain `fn NAME`,
+//! - an *implemented* row names no test (then it is partial at best),
+//! - a status is not one of the four the document defines,
+//! - an ID appears twice for the same RFC,
+//! - the counts at the top do not match the rows.
+//!
+//! It needs nothing but the standard library: the table format is ours and
+//! kept simple (one row per line, tests as backticked `path::name`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The statuses the document defines, in the order of its count table.
+const STATUSES: [&str; 4] = ["implemented", "partial", "not built", "not applicable"];
+
+/// The repository root (this crate lives in `crates/cpe`).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A requirement ID: upper-case letters and digits, a dash, then a number
+/// or `*` (a row that stands for a whole family, like `6RD-*`).
+fn is_requirement_id(cell: &str) -> bool {
+    let Some((family, number)) = cell.split_once('-') else {
+        return false;
+    };
+    !family.is_empty()
+        && family
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && family.chars().any(|c| c.is_ascii_uppercase())
+        && (number == "*" || (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit())))
+}
+
+/// The cells of a Markdown table row, trimmed; `None` for other lines.
+fn cells(line: &str) -> Option<Vec<&str>> {
+    let inner = line.trim().strip_prefix('|')?.strip_suffix('|')?;
+    Some(inner.split('|').map(str::trim).collect())
+}
+
+/// The backticked spans of a cell.
+fn backticked(cell: &str) -> Vec<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
+/// Whether `text` defines a function called exactly `name` (not merely one
+/// whose name starts with it).
+fn defines_fn(text: &str, name: &str) -> bool {
+    let needle = format!("fn {name}");
+    text.match_indices(&needle).any(|(at, _)| {
+        let before_ok = at == 0 || !text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let after = text[at + needle.len()..].trim_start();
+        before_ok && (after.starts_with('(') || after.starts_with('<'))
+    })
+}
+
+/// Every problem of `doc`, with test paths resolved against `root`; empty
+/// when the document is consistent.
+fn problems(doc: &str, root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rfc = "";
+    let mut in_counts = false;
+    let mut claimed: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counted: BTreeMap<&str, usize> = STATUSES.iter().map(|s| (*s, 0)).collect();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut rows = 0usize;
+
+    for (n, line) in doc.lines().enumerate() {
+        let at = format!("docs/conformance.md:{}", n + 1);
+        if let Some(heading) = line.strip_prefix("## ") {
+            in_counts = heading.trim() == "Counts";
+            if heading.contains("RFC 7084") {
+                rfc = "RFC 7084";
+            } else if heading.contains("RFC 9096") {
+                rfc = "RFC 9096";
+            }
+            continue;
+        }
+        let Some(row) = cells(line) else { continue };
+        if in_counts {
+            if let [status, number] = row[..]
+                && status != "Status"
+                && !status.starts_with("---")
+            {
+                match number.parse::<usize>() {
+                    Ok(v) => {
+                        claimed.insert(status.to_string(), v);
+                    }
+                    Err(_) => out.push(format!("{at}: count `{number}` is not a number")),
+                }
+            }
+            continue;
+        }
+        if row.first().is_none_or(|id| !is_requirement_id(id)) {
+            continue;
+        }
+        let [id, _paraphrase, status, _why, tests] = row[..] else {
+            out.push(format!(
+                "{at}: a requirement row needs 5 cells, has {}",
+                row.len()
+            ));
+            continue;
+        };
+        rows += 1;
+        if rfc.is_empty() {
+            out.push(format!(
+                "{at}: {id} is not under an RFC 7084 or RFC 9096 heading"
+            ));
+        }
+        if !seen.insert((rfc.to_string(), id.to_string())) {
+            out.push(format!("{at}: {id} appears twice for {rfc}"));
+        }
+        match counted.get_mut(status) {
+            Some(c) => *c += 1,
+            None => out.push(format!(
+                "{at}: {id}: status `{status}` is not one of {STATUSES:?}"
+            )),
+        }
+        let refs = backticked(tests);
+        if refs.is_empty() && tests != "—" {
+            out.push(format!(
+                "{at}: {id}: the test cell must be `path::name` entries or — (is `{tests}`)"
+            ));
+        }
+        if status == "implemented" && refs.is_empty() {
+            out.push(format!(
+                "{at}: {id} is implemented but names no test (make it partial, or name the test)"
+            ));
+        }
+        for r in refs {
+            let Some((path, name)) = r.rsplit_once("::") else {
+                out.push(format!("{at}: {id}: `{r}` is not path::name"));
+                continue;
+            };
+            match std::fs::read_to_string(root.join(path)) {
+                Err(e) => out.push(format!("{at}: {id}: {path}: {e}")),
+                Ok(text) if !defines_fn(&text, name) => {
+                    out.push(format!("{at}: {id}: {path} has no `fn {name}`"));
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+
+    for status in STATUSES {
+        let rows_with = counted[status];
+        match claimed.get(status) {
+            Some(&c) if c == rows_with => {}
+            Some(&c) => out.push(format!(
+                "counts: {status} says {c}, the table has {rows_with} rows"
+            )),
+            None => out.push(format!("counts: no line for {status}")),
+        }
+    }
+    match claimed.get("total") {
+        Some(&c) if c == rows => {}
+        Some(&c) => out.push(format!("counts: total says {c}, the table has {rows} rows")),
+        None => out.push("counts: no total line".to_string()),
+    }
+    if rows == 0 {
+        out.push("no requirement rows found".to_string());
+    }
+    out
+}
+
+#[test]
+fn every_named_test_exists_and_the_counts_match_the_rows() {
+    let root = repo_root();
+    let doc = std::fs::read_to_string(root.join("docs/conformance.md"))
+        .unwrap_or_else(|e| panic!("docs/conformance.md: {e}"));
+    let found = problems(&doc, &root);
+    assert!(
+        found.is_empty(),
+        "docs/conformance.md has drifted from the code ({} problems):\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}
+
+/// The checker itself: a table with one sound row and one of each kind of
+/// drift reports each drift, and names it.
+#[test]
+fn each_kind_of_drift_is_reported_by_name() {
+    let root = std::env::temp_dir().join(format!("cpe-conformance-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("t")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        root.join("t/a.rs"),
+        "#[test]\nfn real() {}\nfn longer_name() {}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let doc = "\
+## Counts
+| Status | Rows |
+| --- | --- |
+| implemented | 3 |
+| partial | 1 |
+| not built | 0 |
+| not applicable | 0 |
+| total | 6 |
+
+## RFC 7084 section 4.1
+| ID | Requirement | Status | Why | Test |
+| --- | --- | --- | --- | --- |
+| G-1 | sound | implemented | x | `t/a.rs::real` |
+| G-2 | gone file | implemented | x | `t/missing.rs::real` |
+| G-3 | renamed | implemented | x | `t/a.rs::renamed`<br>`t/a.rs::longer` |
+| G-4 | no test | implemented | x | — |
+| G-1 | twice | partial | x | — |
+| G-5 | odd status | done | x | — |
+";
+    let found = problems(doc, &root);
+    let _ = std::fs::remove_dir_all(&root);
+    let text = found.join("\n");
+    for expect in [
+        "G-2: t/missing.rs:",
+        "G-3: t/a.rs has no `fn renamed`",
+        // A prefix of an existing name is not that name.
+        "G-3: t/a.rs has no `fn longer`",
+        "G-4 is implemented but names no test",
+        "G-1 appears twice for RFC 7084",
+        "G-5: status `done`",
+        "counts: implemented says 3, the table has 4 rows",
+    ] {
+        assert!(text.contains(expect), "`{expect}` not reported:\n{text}");
+    }
+    assert!(
+        !text.contains("G-1: t/a.rs"),
+        "the sound row was flagged:\n{text}"
+    );
+    assert_eq!(found.len(), 7, "{text}");
+}
+
+#[test]
+fn requirement_ids_are_told_from_other_cells() {
+    for id in ["G-1", "WAA-10", "L-13", "6RD-*", "DLW-*", "ULA-5"] {
+        assert!(is_requirement_id(id), "{id}");
+    }
+    for not in [
+        "ID",
+        "Status",
+        "---",
+        "implemented",
+        "G-",
+        "-1",
+        "6-1",
+        "G-1a",
+        "g-1",
+    ] {
+        assert!(!is_requirement_id(not), "{not}");
+    }
+}
