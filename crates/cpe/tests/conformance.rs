@@ -4,7 +4,8 @@
 //! claim is only worth something while that test exists: tests get renamed
 //! and moved, and a table nobody checks rots silently. So this reads the
 //! table and fails, naming every problem at once, when
-//! - a named test's file is missing or does not contain `fn NAME`,
+//! - a named test's file is missing or does not contain `fn NAME`, or that
+//!   function is not a `#[test]`, or is `#[ignore]`d (CI never runs it),
 //! - an *implemented* row names no test (then it is partial at best),
 //! - a status is not one of the four the document defines,
 //! - an ID appears twice for the same RFC,
@@ -49,15 +50,47 @@ fn backticked(cell: &str) -> Vec<&str> {
     cell.split('`').skip(1).step_by(2).collect()
 }
 
-/// Whether `text` defines a function called exactly `name` (not merely one
-/// whose name starts with it).
-fn defines_fn(text: &str, name: &str) -> bool {
+/// What a file holds under a function name.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    /// No function of exactly that name (a longer name does not count).
+    Missing,
+    /// A function, but not marked `#[test]`: a helper proves nothing.
+    NotATest,
+    /// A test marked `#[ignore]`: `cargo test` does not run it.
+    Ignored,
+    /// A test that runs.
+    Test,
+}
+
+/// Looks `name` up in `text`: the `fn` line, then the attributes and
+/// comments right above it.
+fn find_fn(text: &str, name: &str) -> Found {
+    let lines: Vec<&str> = text.lines().collect();
     let needle = format!("fn {name}");
-    text.match_indices(&needle).any(|(at, _)| {
-        let before_ok = at == 0 || !text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
-        let after = text[at + needle.len()..].trim_start();
-        before_ok && (after.starts_with('(') || after.starts_with('<'))
-    })
+    let Some(at) = lines.iter().position(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("pub ").unwrap_or(line);
+        let line = line.strip_prefix("async ").unwrap_or(line);
+        line.strip_prefix(needle.as_str())
+            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
+    }) else {
+        return Found::Missing;
+    };
+    let above: Vec<&str> = lines[..at]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
+        .collect();
+    let has = |prefix: &str| above.iter().any(|l| l.starts_with(prefix));
+    if !(has("#[test]") || has("#[tokio::test")) {
+        Found::NotATest
+    } else if has("#[ignore") {
+        Found::Ignored
+    } else {
+        Found::Test
+    }
 }
 
 /// Every problem of `doc`, with test paths resolved against `root`; empty
@@ -140,10 +173,16 @@ fn problems(doc: &str, root: &Path) -> Vec<String> {
             };
             match std::fs::read_to_string(root.join(path)) {
                 Err(e) => out.push(format!("{at}: {id}: {path}: {e}")),
-                Ok(text) if !defines_fn(&text, name) => {
-                    out.push(format!("{at}: {id}: {path} has no `fn {name}`"));
-                }
-                Ok(_) => {}
+                Ok(text) => match find_fn(&text, name) {
+                    Found::Test => {}
+                    Found::Missing => out.push(format!("{at}: {id}: {path} has no `fn {name}`")),
+                    Found::NotATest => {
+                        out.push(format!("{at}: {id}: {path}: `fn {name}` is not a #[test]"))
+                    }
+                    Found::Ignored => out.push(format!(
+                        "{at}: {id}: {path}: `fn {name}` is #[ignore]d, so cargo test never runs it"
+                    )),
+                },
             }
         }
     }
@@ -191,7 +230,7 @@ fn each_kind_of_drift_is_reported_by_name() {
     std::fs::create_dir_all(root.join("t")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(
         root.join("t/a.rs"),
-        "#[test]\nfn real() {}\nfn longer_name() {}\n",
+        "/// Doc.\n#[test]\nfn real() {}\nfn longer_name() {}\n#[test]\n#[ignore = \"slow\"]\nfn slow() {}\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let doc = "\
@@ -199,10 +238,10 @@ fn each_kind_of_drift_is_reported_by_name() {
 | Status | Rows |
 | --- | --- |
 | implemented | 3 |
-| partial | 1 |
+| partial | 2 |
 | not built | 0 |
 | not applicable | 0 |
-| total | 6 |
+| total | 7 |
 
 ## RFC 7084 section 4.1
 | ID | Requirement | Status | Why | Test |
@@ -211,6 +250,7 @@ fn each_kind_of_drift_is_reported_by_name() {
 | G-2 | gone file | implemented | x | `t/missing.rs::real` |
 | G-3 | renamed | implemented | x | `t/a.rs::renamed`<br>`t/a.rs::longer` |
 | G-4 | no test | implemented | x | — |
+| G-6 | helper | partial | x | `t/a.rs::longer_name`<br>`t/a.rs::slow` |
 | G-1 | twice | partial | x | — |
 | G-5 | odd status | done | x | — |
 ";
@@ -225,6 +265,8 @@ fn each_kind_of_drift_is_reported_by_name() {
         "G-4 is implemented but names no test",
         "G-1 appears twice for RFC 7084",
         "G-5: status `done`",
+        "G-6: t/a.rs: `fn longer_name` is not a #[test]",
+        "G-6: t/a.rs: `fn slow` is #[ignore]d",
         "counts: implemented says 3, the table has 4 rows",
     ] {
         assert!(text.contains(expect), "`{expect}` not reported:\n{text}");
@@ -233,7 +275,7 @@ fn each_kind_of_drift_is_reported_by_name() {
         !text.contains("G-1: t/a.rs"),
         "the sound row was flagged:\n{text}"
     );
-    assert_eq!(found.len(), 7, "{text}");
+    assert_eq!(found.len(), 9, "{text}");
 }
 
 #[test]
