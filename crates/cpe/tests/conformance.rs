@@ -8,7 +8,8 @@
 //!   function is not a `#[test]`, or is `#[ignore]`d (CI never runs it),
 //! - an *implemented* row names no test (then it is partial at best),
 //! - a status is not one of the four the document defines,
-//! - an ID appears twice for the same RFC,
+//! - an ID appears twice for the same RFC, or one of RFC 7084 section 4 or
+//!   of RFC 9096's CE requirements has no row,
 //! - the counts at the top do not match the rows.
 //!
 //! It needs nothing but the standard library: the table format is ours and
@@ -93,9 +94,17 @@ fn find_fn(text: &str, name: &str) -> Found {
     }
 }
 
-/// Every problem of `doc`, with test paths resolved against `root`; empty
-/// when the document is consistent.
-fn problems(doc: &str, root: &Path) -> Vec<String> {
+/// What reading the table found.
+struct Checked {
+    /// Every problem, with test paths resolved against the root; empty when
+    /// the document is consistent.
+    problems: Vec<String>,
+    /// The (RFC, requirement ID) of every row.
+    ids: BTreeSet<(String, String)>,
+}
+
+/// Reads `doc`, resolving test paths against `root`.
+fn check(doc: &str, root: &Path) -> Checked {
     let mut out = Vec::new();
     let mut rfc = "";
     let mut in_counts = false;
@@ -205,15 +214,55 @@ fn problems(doc: &str, root: &Path) -> Vec<String> {
     if rows == 0 {
         out.push("no requirement rows found".to_string());
     }
-    out
+    Checked {
+        problems: out,
+        ids: seen,
+    }
+}
+
+/// The rows the table must have: every requirement ID of RFC 7084 section
+/// 4 (6rd and DS-Lite as one row each) and the CE requirements RFC 9096
+/// adds or updates. A row deleted to hide a gap fails the test.
+fn expected_ids() -> BTreeSet<(String, String)> {
+    let mut ids = BTreeSet::new();
+    let families: [(&str, u32); 8] = [
+        ("G", 5),
+        ("W", 7),
+        ("WLL", 3),
+        ("WAA", 10),
+        ("WPD", 8),
+        ("ULA", 5),
+        ("L", 14),
+        ("S", 3),
+    ];
+    for (family, last) in families {
+        for n in 1..=last {
+            ids.insert(("RFC 7084".to_string(), format!("{family}-{n}")));
+        }
+    }
+    for id in ["6RD-*", "DLW-*"] {
+        ids.insert(("RFC 7084".to_string(), id.to_string()));
+    }
+    for id in ["WPD-9", "WPD-10", "L-13", "L-15", "L-16", "L-17", "L-18"] {
+        ids.insert(("RFC 9096".to_string(), id.to_string()));
+    }
+    ids
 }
 
 #[test]
-fn every_named_test_exists_and_the_counts_match_the_rows() {
+fn every_requirement_has_a_row_every_named_test_exists_and_the_counts_match() {
     let root = repo_root();
     let doc = std::fs::read_to_string(root.join("docs/conformance.md"))
         .unwrap_or_else(|e| panic!("docs/conformance.md: {e}"));
-    let found = problems(&doc, &root);
+    let Checked { mut problems, ids } = check(&doc, &root);
+    let expected = expected_ids();
+    for (rfc, id) in expected.difference(&ids) {
+        problems.push(format!("{rfc} {id} has no row"));
+    }
+    for (rfc, id) in ids.difference(&expected) {
+        problems.push(format!("{rfc} {id} is not a requirement this table covers"));
+    }
+    let found = problems;
     assert!(
         found.is_empty(),
         "docs/conformance.md has drifted from the code ({} problems):\n{}",
@@ -254,7 +303,7 @@ fn each_kind_of_drift_is_reported_by_name() {
 | G-1 | twice | partial | x | — |
 | G-5 | odd status | done | x | — |
 ";
-    let found = problems(doc, &root);
+    let found = check(doc, &root).problems;
     let _ = std::fs::remove_dir_all(&root);
     let text = found.join("\n");
     for expect in [
