@@ -250,6 +250,23 @@ fn prefix_is_delegated_published_numbered_on_the_lan_and_routed_unreachable() {
     // RFC 7084 WPD-5: the delegated prefix is unreachable unless more specific.
     let routes = unreachable_routes(&s.topo);
     assert!(routes.contains(&prefix), "no unreachable route: {routes:?}");
+    // WPD-5 (a): the ISP routes the delegation to us, and a packet to a /64
+    // of it that no LAN uses is answered with Destination Unreachable
+    // instead of going back to the WAN.
+    s.topo.route_delegated_prefix(prefix).unwrap();
+    let unused = Ipv6Addr::from(u128::from(lan_subnet(prefix, 2).addr()) | 1).to_string();
+    let ping = s
+        .topo
+        .isp
+        .exec_timeout(
+            &["ping", "-6", "-c", "1", "-W", "2", &unused],
+            Duration::from_secs(6),
+        )
+        .unwrap();
+    assert!(
+        ping.stdout.contains("Destination unreachable"),
+        "no ICMPv6 Destination Unreachable for {unused}: {ping:?}"
+    );
 
     // Lifetimes count down in the console.
     std::thread::sleep(Duration::from_millis(2100));
