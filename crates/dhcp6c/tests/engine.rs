@@ -1306,3 +1306,48 @@ fn unanswered_decline_gives_up_after_four_and_solicits_when_nothing_is_left() {
         "nothing bound any more: Solicit again"
     );
 }
+
+/// RFC 7084 WPD-6: asking for both IAs, an Advertise and a Reply that carry
+/// a prefix but refuse the address (NoAddrsAvail inside the IA_NA) are
+/// taken: the prefix is bound, and the WAN simply has no DHCPv6 address.
+/// Many ISPs delegate prefixes and number their customers' WAN only by
+/// SLAAC, or not at all.
+#[test]
+fn prefix_without_address_is_bound_when_both_were_asked_for() {
+    let mut cfg = config();
+    cfg.request_address = AddressMode::Always;
+    let mut lab = Lab::new(cfg);
+    lab.event(Event::Start);
+    lab.run_for(secs(1.0));
+    let s = lab.last().clone();
+    assert_eq!(s.msg_type, MessageType::Solicit);
+    assert_eq!((s.ia_nas().count(), s.ia_pds().count()), (1, 1));
+    let no_address = DhcpOption::IaNa(IaNa {
+        iaid: IAID_NA,
+        t1: 0,
+        t2: 0,
+        options: vec![DhcpOption::StatusCode(StatusCode {
+            status: Status::NoAddrsAvail,
+            message: String::new(),
+        })],
+    });
+    let pd = ia_pd(0, 0, &[("2001:db8:1::/56", 3000, 4000)]);
+    lab.deliver(&answer(
+        &s,
+        MessageType::Advertise,
+        1,
+        vec![pref(255), pd.clone(), no_address.clone()],
+    ));
+    let req = lab.last().clone();
+    assert_eq!(req.msg_type, MessageType::Request, "Advertise not taken");
+    lab.deliver(&answer(
+        &req,
+        MessageType::Reply,
+        1,
+        vec![pd, no_address, dns()],
+    ));
+    assert_eq!(lab.client.state(), State::Bound);
+    let lease = lab.client.lease().expect("bound to the prefix");
+    assert_eq!(lease.prefixes[0].prefix, net("2001:db8:1::/56"));
+    assert!(lease.addresses.is_empty(), "{:?}", lease.addresses);
+}

@@ -250,6 +250,23 @@ fn prefix_is_delegated_published_numbered_on_the_lan_and_routed_unreachable() {
     // RFC 7084 WPD-5: the delegated prefix is unreachable unless more specific.
     let routes = unreachable_routes(&s.topo);
     assert!(routes.contains(&prefix), "no unreachable route: {routes:?}");
+    // WPD-5 (a): the ISP routes the delegation to us, and a packet to a /64
+    // of it that no LAN uses is answered with Destination Unreachable
+    // instead of going back to the WAN.
+    s.topo.route_delegated_prefix(prefix).unwrap();
+    let unused = Ipv6Addr::from(u128::from(lan_subnet(prefix, 2).addr()) | 1).to_string();
+    let ping = s
+        .topo
+        .isp
+        .exec_timeout(
+            &["ping", "-6", "-c", "1", "-W", "2", &unused],
+            Duration::from_secs(6),
+        )
+        .unwrap();
+    assert!(
+        ping.stdout.contains("Destination unreachable"),
+        "no ICMPv6 Destination Unreachable for {unused}: {ping:?}"
+    );
 
     // Lifetimes count down in the console.
     std::thread::sleep(Duration::from_millis(2100));
@@ -609,4 +626,61 @@ fn config_reload_restarting_dhcp6c_sends_no_release_and_keeps_the_prefix() {
         !lines_with(&log, "rapid commit false").is_empty(),
         "the new instance did not take the edited config:\n{log}"
     );
+}
+
+/// RFC 7084 WAA-7 and WAA-9: an ISP that numbers the WAN neither by SLAAC
+/// (its RA has no prefix) nor by DHCPv6 (no IA_NA pool) but delegates a
+/// prefix. The router has no global address on `wan0`, yet its own traffic
+/// to the Internet works: it is sourced from the router's address in the
+/// delegated prefix, held on the LAN (weak host model), and the answer
+/// comes back.
+#[test]
+fn without_a_global_wan_address_the_router_sources_from_its_delegated_prefix() {
+    let lab = Lab::new("pd_nowan").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let _radvd = topo
+        .start_radvd_isp(&RadvdOptions {
+            prefixes: Vec::new(),
+            ..RadvdOptions::isp()
+        })
+        .unwrap();
+    let _kea = topo
+        .start_kea_dhcp6(&KeaOptions {
+            na_pool: None,
+            ..KeaOptions::default()
+        })
+        .unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let router = Router::start(&topo.router, &source).unwrap();
+    let prefix = wait_bound(&router, BRING_UP);
+    topo.route_delegated_prefix(prefix).unwrap();
+
+    let global = topo
+        .router
+        .exec_ok(&["ip", "-6", "addr", "show", "dev", "wan0", "scope", "global"])
+        .unwrap();
+    assert!(
+        global.stdout.trim().is_empty(),
+        "wan0 has a global address: {}",
+        global.stdout
+    );
+    let own = Ipv6Addr::from(u128::from(lan_subnet(prefix, 1).addr()) | 1);
+    let isp = plan::ISP_ADDR.to_string();
+    let route = topo
+        .router
+        .exec_ok(&["ip", "-6", "route", "get", &isp])
+        .unwrap();
+    assert!(
+        route.stdout.contains(&format!("src {own}")),
+        "not sourced from {own}: {}",
+        route.stdout
+    );
+    let ping = topo
+        .router
+        .exec_timeout(
+            &["ping", "-6", "-c", "1", "-W", "2", &isp],
+            Duration::from_secs(6),
+        )
+        .unwrap();
+    assert!(ping.success(), "no answer from {isp}: {ping:?}");
 }

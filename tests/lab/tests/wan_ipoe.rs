@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use cpe_lab::plan::*;
 use cpe_lab::{
-    Check, Dad, IpoeTopology, Lab, Netns, Process, RadvdOptions, TopologyOptions, wait_for,
+    Check, Dad, IpoeTopology, Lab, Netns, Process, RaPrefixOptions, RadvdOptions, TopologyOptions,
+    wait_for,
 };
 use serde_json::Value;
 
@@ -243,6 +244,60 @@ fn wan_ipoe_comes_up_with_dad_on() {
     assert!(
         !log.contains("Router Solicitation on wan0: "),
         "an RS failed (sent before the link-local was usable?):\n{log}"
+    );
+}
+
+/// RFC 7084 WAA-2 (RFC 5942 section 4): an ISP prefix announced with L=0
+/// gives the WAN its SLAAC address, but the prefix is not taken as on-link:
+/// no route for it on wan0, so the rest of the ISP's /64 is reached through
+/// the default router, as the ISP asked.
+#[test]
+fn wan_ipoe_off_link_prefix_gives_an_address_but_no_on_link_route() {
+    let lab = Lab::new("wan_offlink").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    topo.router.link_down(WAN_IF).unwrap();
+    let _radvd = topo
+        .start_radvd_isp(&RadvdOptions {
+            prefixes: vec![RaPrefixOptions {
+                on_link: false,
+                ..RaPrefixOptions::slaac(ISP_LINK_PREFIX)
+            }],
+            ..isp_ra()
+        })
+        .unwrap();
+    let status = topo.router.unique_path("wan-status", "json");
+    let daemon = start_standalone(&topo, &status, &["--no-ipv4"]);
+    let doc = wait_facts(&status, "WAN up with a SLAAC address", &daemon, |f| {
+        f["state"] == "up"
+            && f["addresses"].as_array().is_some_and(|a| {
+                a.iter().any(|x| {
+                    x.as_str()
+                        .is_some_and(|x| x.starts_with(&format!("{WAN_SLAAC_ADDR}/")))
+                })
+            })
+    });
+    assert_eq!(
+        doc["facts"]["default_router_v6"],
+        ISP_LINK_LOCAL.to_string()
+    );
+    let prefix = ISP_LINK_PREFIX.to_string();
+    let routes = topo
+        .router
+        .exec_ok(&["ip", "-6", "route", "show", "exact", &prefix])
+        .unwrap();
+    assert!(
+        routes.stdout.trim().is_empty(),
+        "L=0, yet {prefix} is on-link: {}",
+        routes.stdout
+    );
+    let get = topo
+        .router
+        .exec_ok(&["ip", "-6", "route", "get", &ISP_ADDR.to_string()])
+        .unwrap();
+    assert!(
+        get.stdout.contains(&format!("via {ISP_LINK_LOCAL}")),
+        "{ISP_ADDR} is not reached through the default router: {}",
+        get.stdout
     );
 }
 
