@@ -1317,7 +1317,7 @@ fn prefix_without_address_is_bound_when_both_were_asked_for() {
     let mut cfg = config();
     cfg.request_address = AddressMode::Always;
     let mut lab = Lab::new(cfg);
-    lab.event(Event::Start);
+    lab.event(Input::Start);
     lab.run_for(secs(1.0));
     let s = lab.last().clone();
     assert_eq!(s.msg_type, MessageType::Solicit);

@@ -158,7 +158,7 @@ fn a_full_apply_rewrites_the_table_in_place_and_the_retry_after_a_refusal_rebuil
     );
     assert!(first.iter().any(|m| m == "flush set lan6"), "{first:?}");
     e.handle(Input::Committed(Err("Device or resource busy".into())), t0);
-    e.handle(Input::Tick, t0 + RETRY_FIRST);
+    e.handle_timeout(t0 + RETRY_FIRST);
     let retry = next_commit(&mut e);
     assert!(retry.iter().any(|m| m == "delete table cpe"), "{retry:?}");
 }

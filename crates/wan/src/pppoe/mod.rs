@@ -20,9 +20,9 @@ pub mod discovery;
 mod saved;
 mod status;
 
+use crate::config::WanSettings;
 use crate::ipoe::STATUS_REFRESH;
 use crate::outlet::Outlet;
-use crate::config::WanSettings;
 use cpe_daemon::Engine;
 use cpe_sys::netlink::{Event, Group, Monitor, Netlink};
 use cpe_sys::packet::{PacketSocket, errno_name, pppox_socket};
