@@ -245,7 +245,14 @@ fn foreign_and_malformed_replies_are_counted_not_taken() {
     let (discover, _) = sent(&a).remove(0);
     let mut other = Message::decode(&reply(&discover, MessageType::Offer, 60)).unwrap();
     other.xid ^= 1;
-    assert!(feed(&mut c, Input::Packet(other.to_bytes().unwrap_or_else(|e| match e {})), t0).is_empty());
+    assert!(
+        feed(
+            &mut c,
+            Input::Packet(other.to_bytes().unwrap_or_else(|e| match e {})),
+            t0
+        )
+        .is_empty()
+    );
     let good = reply(&discover, MessageType::Offer, 60);
     assert!(feed(&mut c, Input::Packet(good[..200].to_vec()), t0).is_empty());
     assert_eq!(c.counters().ignored, 1);
