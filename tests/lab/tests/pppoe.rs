@@ -224,6 +224,16 @@ fn pppoe_discovery_gets_a_session_and_the_console_says_why_it_cannot_come_up() {
         "start of `cpe run` to the reason after PADS on the console: {} ms",
         started.elapsed().as_millis()
     );
+    // Facts reach the supervisor at once; the daemon's status object follows
+    // at the runner's status cadence (at most one per second), so wait until
+    // it shows the PADT that followed the PADS.
+    let status = router
+        .wait_status("the PPPoE status after PADT", Duration::from_secs(5), |s| {
+            (s["wan"]["reason"] == want.as_str()
+                && s["daemon_status"]["wan"]["pppoe"]["sent"]["PADT"] == 1)
+                .then(|| s.clone())
+        })
+        .unwrap_or_else(|e| panic!("{e}\nlast status: {status:#}"));
     assert_eq!(status["wan"]["state"], "down");
     assert_eq!(status["wan"]["mode"], "pppoe");
     let p = &status["daemon_status"]["wan"]["pppoe"];
