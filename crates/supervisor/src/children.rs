@@ -136,15 +136,13 @@ impl Child {
 /// The signal that stops a daemon which is restarted at once (its config
 /// slice changed). SIGTERM is a goodbye: the RA sender then tells every LAN
 /// host that it is no longer a router (router lifetime 0), which would cut
-/// the household off for a moment during a mere reload. Daemons run by
-/// `cpe_daemon::runner` treat SIGUSR1 as "stop quietly, I am coming back"
-/// (docs/architecture.md, signal policy); the others still get SIGTERM
-/// until they move onto the runner (SIGUSR1 would kill them outright).
-pub fn restart_signal(daemon: &str) -> libc::c_int {
-    match daemon {
-        "ra" | "dhcp6s" | "dhcp4s" => libc::SIGUSR1,
-        _ => libc::SIGTERM,
-    }
+/// the household off for a moment during a mere reload. Every daemon runs on
+/// `cpe_daemon::runner`, which treats SIGUSR1 as "stop quietly, I am coming
+/// back" (docs/architecture.md, signal policy), so a restart is SIGUSR1 for
+/// all of them; the argument stays so that a daemon with another policy
+/// has one place to say so.
+pub fn restart_signal(_daemon: &str) -> libc::c_int {
+    libc::SIGUSR1
 }
 
 /// Delay before the n-th quick restart: base * 2^n, capped.
