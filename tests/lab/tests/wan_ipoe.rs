@@ -388,6 +388,20 @@ fn wan_ipoe_status_through_the_supervisor() {
     assert_eq!(wan["mode"], "ipoe");
     assert_eq!(wan["default_router_v6"], ISP_LINK_LOCAL.to_string());
     assert_eq!(wan["dns_servers"][0], DNS_A.to_string());
+    // Facts reach the supervisor at once; the daemon's own status object
+    // follows at the runner's cadence (at most one per second).
+    let doc = wait_for(
+        "the WAN daemon's status with the last RA",
+        Duration::from_secs(5),
+        || {
+            Ok(match status() {
+                Some(d) if !d["daemon_status"]["wan"]["last_ra"].is_null() => Check::Ready(d),
+                Some(d) => Check::NotYet(d["daemon_status"]["wan"].to_string()),
+                None => Check::NotYet("no status from cpectl".into()),
+            })
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", sup.log_tail(40)));
     let own = &doc["daemon_status"]["wan"];
     assert_eq!(own["last_ra"]["managed"], true);
     assert_eq!(own["last_ra"]["other_config"], true);
