@@ -118,7 +118,7 @@ impl Child {
         match self.pid {
             Some(pid) => {
                 let sig = match intent {
-                    Intent::Restart => restart_signal(self.name),
+                    Intent::Restart => RESTART_SIGNAL,
                     _ => libc::SIGTERM,
                 };
                 signal(pid, sig);
@@ -138,12 +138,8 @@ impl Child {
 /// host that it is no longer a router (router lifetime 0), which would cut
 /// the household off for a moment during a mere reload. Every daemon runs on
 /// `cpe_daemon::runner`, which treats SIGUSR1 as "stop quietly, I am coming
-/// back" (docs/architecture.md, signal policy), so a restart is SIGUSR1 for
-/// all of them; the argument stays so that a daemon with another policy
-/// has one place to say so.
-pub fn restart_signal(_daemon: &str) -> libc::c_int {
-    libc::SIGUSR1
-}
+/// back" (docs/architecture.md, signal policy).
+pub const RESTART_SIGNAL: libc::c_int = libc::SIGUSR1;
 
 /// Delay before the n-th quick restart: base * 2^n, capped.
 pub fn restart_delay(quick_failures: u32) -> Duration {

@@ -28,7 +28,7 @@ use cpe_sys::netlink::{Event, Group, Monitor, Netlink};
 use cpe_sys::packet::{PacketSocket, errno_name, pppox_socket};
 use cpe_wire::pppoe::ETHERTYPE_DISCOVERY;
 use discovery::{Action, Discovery, DiscoveryConfig, Input, Session};
-use std::io::{self, Read};
+use std::io;
 use std::time::{Duration, Instant};
 use tokio::time::sleep_until;
 
@@ -277,6 +277,6 @@ fn attach(session: &Session) -> String {
 /// unpredictable enough that another host's answers are not taken for ours.
 fn host_uniq() -> io::Result<Vec<u8>> {
     let mut b = vec![0u8; 8];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    cpe_sys::random::fill(&mut b)?;
     Ok(b)
 }
