@@ -24,12 +24,16 @@ use crate::config::WanSettings;
 use crate::ipoe::STATUS_REFRESH;
 use crate::outlet::Outlet;
 use cpe_daemon::Engine;
+use cpe_log::{LogThrottle, suppressed_note};
 use cpe_sys::netlink::{Event, Group, Monitor, Netlink};
 use cpe_sys::packet::{PacketSocket, errno_name, pppox_socket};
 use cpe_wire::pppoe::ETHERTYPE_DISCOVERY;
 use discovery::{Action, Discovery, DiscoveryConfig, Input, Session};
 use std::io;
 use std::time::{Duration, Instant};
+
+/// How long the loop pauses after a failed receive on the discovery socket.
+const RX_ERROR_PAUSE: Duration = Duration::from_millis(100);
 use tokio::time::sleep_until;
 
 /// How long to wait before looking again for a WAN interface that does not
@@ -92,6 +96,10 @@ pub async fn run(
         d.start();
     }
     let mut buf = vec![0u8; 1600];
+    // A receive error that repeats (the interface in a bad state) must
+    // neither flood the console nor spin the loop: a few lines per minute,
+    // the rest counted, and a short pause before the next read.
+    let mut rx_errors = LogThrottle::new(3, Duration::from_secs(60));
     let mut next_status = Instant::now();
     let mut shown = String::new();
     loop {
@@ -122,7 +130,13 @@ pub async fn run(
                     d.engine.handle(Input::Frame { src: rx.src, packet }, Instant::now());
                 }
                 Ok(_) => {}
-                Err(e) => log::warn!("pppoe: receive on {ifname}: {e}"),
+                Err(e) => {
+                    let now = Instant::now();
+                    if let Some(n) = rx_errors.check(now) {
+                        log::warn!("pppoe: receive on {ifname}: {e}{}", suppressed_note(n));
+                    }
+                    tokio::time::sleep(RX_ERROR_PAUSE).await;
+                }
             },
             ev = monitor.next() => match ev? {
                 Event::NewLink(l) if l.index == d.index => {
