@@ -576,6 +576,13 @@ fn names(tag: &str, n: usize) -> Vec<String> {
 /// frozen (SIGSTOP, no ICMP), the forwarder answers SERVFAIL in well under
 /// a second instead of after its 4 s deadline, and uses the upstream again
 /// within two seconds of its return.
+/// What "fast" means here, measured by a client through the whole stack
+/// on a loaded 2-core CI machine: well below the 4 s query deadline. The
+/// engine's own bound (one short try: 200 ms here) is checked exactly in
+/// virtual time by `tests/engine.rs::frozen_upstream_fails_fast_once_marked_down`;
+/// a 500 ms bound here failed once at 638 ms under a load average of 20.
+const FAIL_FAST_MS: u64 = 1500;
+
 #[test]
 fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
     let l = topology("dns_dead");
@@ -591,7 +598,7 @@ fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
     eprintln!("killed: {killed:?}");
     for (name, rc, ms) in &killed {
         assert_eq!(*rc, 2, "{name}: SERVFAIL expected");
-        assert!(*ms < 500, "{name}: SERVFAIL after {ms} ms");
+        assert!(*ms < FAIL_FAST_MS, "{name}: SERVFAIL after {ms} ms");
     }
     assert_eq!(status(&l)["upstreams"][0]["health"], "down");
     let a = l.topo.start_unbound(&UnboundOptions::upstream_a()).unwrap();
@@ -614,7 +621,7 @@ fn dead_or_frozen_upstream_fails_fast_and_recovers_quickly() {
     eprintln!("frozen: {frozen:?}");
     for (name, rc, ms) in &frozen {
         assert_eq!(*rc, 2, "{name}: SERVFAIL expected");
-        assert!(*ms < 500, "{name}: SERVFAIL after {ms} ms");
+        assert!(*ms < FAIL_FAST_MS, "{name}: SERVFAIL after {ms} ms");
     }
     a.process.kill(libc::SIGCONT);
     let back = time_to_answer(h, "c", 10);
