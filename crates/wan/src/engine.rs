@@ -23,6 +23,12 @@ pub const RS_MAX_INTERVAL: Duration = Duration::from_secs(3600);
 /// router's withdrawal: forged withdrawals arriving faster than this cost
 /// the ISP router no more than one RS per second.
 pub const RS_CONFIRM_GAP: Duration = Duration::from_secs(1);
+/// How long after an RA with a router lifetime the kernel's default route
+/// may still be missing without that meaning anything: the kernel installs
+/// it while processing the same RA, and the netlink event reaches us a
+/// moment after the packet. Until then the console says it is waiting,
+/// rather than suggesting a misconfiguration on every boot.
+pub const ROUTE_GRACE: Duration = Duration::from_secs(2);
 
 /// The link as far as the WAN state cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +130,9 @@ pub struct View {
     pub rdnss: BTreeMap<Ipv6Addr, Instant>,
     /// The DHCPv4 lease, if any.
     pub ipv4: Option<Ipv4Lease>,
+    /// Until when a missing IPv6 default route is the kernel still
+    /// processing the latest RA ([`ROUTE_GRACE`]), not a fault.
+    pub route_grace_until: Option<Instant>,
 }
 
 impl View {
@@ -217,6 +226,13 @@ pub fn assess(v: &View) -> (WanState, String) {
             format!(
                 "no default route: ISP router lifetime 0 (RA from {}){v4_note}",
                 ra.source
+            ),
+        ),
+        Some((ra, _)) if v.route_grace_until.is_some() => (
+            WanState::Connecting,
+            format!(
+                "RA from {} (router lifetime {} s); waiting for the kernel's default route{v4_note}",
+                ra.source, ra.router_lifetime
             ),
         ),
         Some((ra, _)) => (
@@ -398,11 +414,16 @@ impl Tracker {
         } else {
             self.solicit.stop();
         }
+        self.view.route_grace_until = (ra.router_lifetime > 0).then_some(now + ROUTE_GRACE);
         self.view.last_ra = Some((ra, now));
     }
 
     fn expire(&mut self, now: Instant) {
         self.view.rdnss.retain(|_, until| *until > now);
+        if self.view.route_grace_until.is_some_and(|t| t <= now) || self.view.default_v6().is_some()
+        {
+            self.view.route_grace_until = None;
+        }
         // An RA whose router lifetime ran out no longer describes a default
         // router; forget it so a new solicitation round starts.
         if let Some((ra, at)) = &self.view.last_ra
@@ -493,10 +514,15 @@ impl cpe_daemon::Engine for Tracker {
             (ra.router_lifetime > 0)
                 .then(|| *at + Duration::from_secs(u64::from(ra.router_lifetime)))
         });
-        [rs, self.view.rdnss.values().min().copied(), ra_end]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            rs,
+            self.view.rdnss.values().min().copied(),
+            ra_end,
+            self.view.route_grace_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 

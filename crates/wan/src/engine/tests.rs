@@ -123,10 +123,9 @@ fn carrier_then_ra_then_route_goes_up_with_flags_and_dns() {
         f.dns_servers,
         vec!["2001:db8::53".parse::<IpAddr>().unwrap()]
     );
-    assert!(
-        f.reason.contains("no default route is installed"),
-        "{}",
-        f.reason
+    assert_eq!(
+        f.reason,
+        "RA from fe80::1 (router lifetime 1800 s); waiting for the kernel's default route"
     );
 
     let f = last_facts(&feed(
@@ -146,6 +145,37 @@ fn carrier_then_ra_then_route_goes_up_with_flags_and_dns() {
         t.poll_timeout(),
         Some(t0 + Duration::from_millis(20) + Duration::from_secs(600))
     );
+}
+
+/// Issue 14: the kernel's default route follows the RA by a moment; until
+/// ROUTE_GRACE has passed the console does not suggest a misconfiguration
+/// (it did on every boot), after it it does.
+#[test]
+fn a_missing_default_route_is_a_fault_only_after_the_grace() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    bring_up(&mut t, t0);
+    let f = last_facts(&feed(&mut t, Input::Ra(ra(1800)), t0)).unwrap();
+    assert!(
+        f.reason.contains("waiting for the kernel's default route"),
+        "{}",
+        f.reason
+    );
+    assert_eq!(t.poll_timeout(), Some(t0 + ROUTE_GRACE));
+    let a = timeout(&mut t, t0 + ROUTE_GRACE);
+    let f = last_facts(&a).expect("the reason changes at the end of the grace");
+    assert_eq!(f.state, WanState::Connecting);
+    assert!(
+        f.reason
+            .contains("no default route is installed (is accept_ra=2 on wan0?)"),
+        "{}",
+        f.reason
+    );
+    // A periodic RA while the route is there starts no grace.
+    feed(&mut t, Input::RouteUp(default_v6()), t0 + ROUTE_GRACE);
+    let a = feed(&mut t, Input::Ra(ra(1800)), t0 + Duration::from_secs(10));
+    assert_eq!(last_facts(&a), None);
+    assert!(t.poll_timeout().unwrap() > t0 + Duration::from_secs(600));
 }
 
 #[test]
@@ -202,7 +232,10 @@ fn solicitations_back_off_to_an_hour_and_stop_on_ra() {
 
     let a = feed(&mut t, Input::Ra(ra(1800)), now);
     assert_eq!(rs_count(&a), 0);
-    // Next deadline is the RDNSS expiry, not another RS.
+    // Next deadline is the end of the kernel's grace for the default
+    // route, then the RDNSS expiry, not another RS.
+    assert_eq!(t.poll_timeout(), Some(now + ROUTE_GRACE));
+    feed(&mut t, Input::RouteUp(default_v6()), now);
     assert_eq!(t.poll_timeout(), Some(now + Duration::from_secs(600)));
 }
 

@@ -49,6 +49,7 @@ pub async fn run(
         dhcp4: None,
         settings: settings.clone(),
         ifname: settings.interface.clone(),
+        logged: None,
     };
     let mut buf = vec![0u8; 9216]; // an RA fits the link MTU, jumbo included
     let mut buf4 = vec![0u8; 1500];
@@ -129,6 +130,10 @@ struct Driver {
     dhcp4: Option<Dhcp4>,
     settings: WanSettings,
     ifname: String,
+    /// The state and reason last logged: facts are republished when an
+    /// address or a DNS server changes, and the log says only what an
+    /// engineer reads as news (every "up" was logged twice).
+    logged: Option<(cpe_bus::WanState, String)>,
 }
 
 impl Driver {
@@ -248,7 +253,11 @@ impl Driver {
             }
         }
         let Some(f) = facts else { return false };
-        log::info!("{}: {}: {}", f.interface, state_word(f.state), f.reason);
+        let line = (f.state, f.reason.clone());
+        if self.logged.as_ref() != Some(&line) {
+            log::info!("{}: {}: {}", f.interface, state_word(f.state), f.reason);
+            self.logged = Some(line);
+        }
         outlet.publish(&f);
         true
     }
