@@ -87,7 +87,10 @@ fn write_lan(out: &mut String, lan: &Lan) -> fmt::Result {
     writeln!(out, "\n[[lan]]")?;
     writeln!(out, "interface = {}", string(&lan.interface))?;
     writeln!(out, "subnet_id = {}", lan.subnet_id)?;
-    writeln!(out, "ula = {}", lan.ula)?;
+    match lan.ula_prefix {
+        Some(net) if lan.ula => writeln!(out, "ula = {}", string(&net.to_string()))?,
+        _ => writeln!(out, "ula = {}", lan.ula)?,
+    }
     if lan.ipv4.is_none() {
         writeln!(out, "ipv4 = false")?;
     }

@@ -232,16 +232,28 @@ fn lan_dhcpv6() -> impl Strategy<Value = LanDhcpv6> {
 }
 
 fn lan(index: u8, subnet_id: u16) -> impl Strategy<Value = Lan> {
-    (any::<bool>(), ra(), lan_ipv4(index), lan_dhcpv6()).prop_map(move |(ula, ra, ipv4, dhcpv6)| {
-        Lan {
+    (
+        any::<bool>(),
+        prop::option::of(any::<[u8; 5]>()),
+        ra(),
+        lan_ipv4(index),
+        lan_dhcpv6(),
+    )
+        .prop_map(move |(ula, id, ra, ipv4, dhcpv6)| Lan {
             interface: format!("br{index}"),
             subnet_id,
             ula,
+            // A configured /48 of fd00::/8 (RFC 4193: fd + 40-bit Global ID).
+            ula_prefix: id.filter(|_| ula).map(|id| {
+                let mut octets = [0u8; 16];
+                octets[0] = 0xfd;
+                octets[1..6].copy_from_slice(&id);
+                Ipv6Net::new(Ipv6Addr::from(octets), 48).unwrap()
+            }),
             ra,
             ipv4,
             dhcpv6,
-        }
-    })
+        })
 }
 
 fn dns() -> impl Strategy<Value = Dns> {

@@ -617,6 +617,61 @@ fn subnet_id_must_fit_the_prefix_hint() {
     );
 }
 
+/// RFC 7084 ULA-3: `lan.ula` takes a /48 of fd00::/8 besides true/false;
+/// anything else is refused naming the key and the rule broken.
+#[test]
+fn ula_may_be_a_configured_48_of_fd00() {
+    let c = load("[wan]\n[[lan]]\nula = \"fd12:3456:789a::/48\"\n");
+    assert!(c.lan[0].ula);
+    assert_eq!(
+        c.lan[0].ula_prefix,
+        Some("fd12:3456:789a::/48".parse().unwrap())
+    );
+    let c = load("[wan]\n[[lan]]\nula = false\n");
+    assert!(!c.lan[0].ula && c.lan[0].ula_prefix.is_none());
+    let c = load("[wan]\n[[lan]]\n");
+    assert!(c.lan[0].ula && c.lan[0].ula_prefix.is_none());
+
+    for (value, fragment) in [
+        (
+            "2001:db8::/48",
+            "lan.ula: \"2001:db8::/48\" is not a unique local prefix",
+        ),
+        (
+            "fc12:3456:789a::/48",
+            "lan.ula: \"fc12:3456:789a::/48\" is in fc00::/8",
+        ),
+        (
+            "fd12:3456:789a::/56",
+            "lan.ula: \"fd12:3456:789a::/56\" is a /56, but a ULA prefix is a /48",
+        ),
+        (
+            "fd12:3456:789a::1/48",
+            "lan.ula: \"fd12:3456:789a::1/48\" has bits set after the first 48",
+        ),
+        (
+            "yes",
+            "lan.ula: \"yes\" is neither true, false nor an IPv6 prefix",
+        ),
+    ] {
+        error(
+            &format!("[wan]\n[[lan]]\nula = \"{value}\"\n"),
+            "3:7",
+            fragment,
+        );
+    }
+    let line = error(
+        "[wan]\n[[lan]]\nula = \"fc12:3456:789a::/48\"\n",
+        "3:7",
+        "fd00::/8",
+    );
+    assert!(
+        line.contains("did you mean \"fd12:3456:789a::/48\""),
+        "{line}"
+    );
+    error("[wan]\n[[lan]]\nula = 48\n", "3:7", "lan.ula");
+}
+
 #[test]
 fn lan_interface_equal_to_wan() {
     error(

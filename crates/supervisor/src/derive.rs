@@ -19,6 +19,9 @@ pub struct LanInput {
     pub subnet_id: u64,
     /// Whether it also gets a ULA /64.
     pub ula: bool,
+    /// The /48 configured as `lan.ula` (RFC 7084 ULA-3), used instead of the
+    /// router's generated one.
+    pub ula_prefix: Option<Ipv6Net>,
     /// Extra static /64s from `lan.ra.prefixes`.
     pub static_prefixes: Vec<Ipv6Net>,
 }
@@ -215,7 +218,10 @@ pub fn derive_lans(
                 }
             }
             if lan.ula
-                && let Some(net) = ula48.and_then(|u| subnet64(u, lan.subnet_id))
+                && let Some(net) = lan
+                    .ula_prefix
+                    .or(ula48)
+                    .and_then(|u| subnet64(u, lan.subnet_id))
             {
                 prefixes.push(lan_prefix(
                     net,
@@ -330,12 +336,39 @@ mod tests {
         );
     }
 
+    /// RFC 7084 ULA-3: a LAN with `lan.ula = "fd..::/48"` is numbered from
+    /// that /48, another LAN from the generated one.
+    #[test]
+    fn a_configured_ula_prefix_numbers_its_lan_instead_of_the_generated_one() {
+        let lan = |interface: &str, subnet_id, ula_prefix| LanInput {
+            interface: interface.into(),
+            subnet_id,
+            ula: true,
+            ula_prefix,
+            static_prefixes: vec![],
+        };
+        let lans = vec![
+            lan("br0", 1, Some(net("fd12:3456:789a::/48"))),
+            lan("br1", 2, None),
+        ];
+        let generated = Some(net("fd00:1:2::/48"));
+        let out = derive_lans(&lans, &Dhcp6Facts::default(), generated, MonoTime(1));
+        assert_eq!(out[0].prefixes.len(), 1);
+        assert_eq!(out[0].prefixes[0].prefix, net("fd12:3456:789a:1::/64"));
+        assert_eq!(out[0].prefixes[0].origin, PrefixOrigin::Ula);
+        assert_eq!(out[1].prefixes[0].prefix, net("fd00:1:2:2::/64"));
+        // Without a generated /48 (none needed) the configured one still counts.
+        let out = derive_lans(&lans[..1], &Dhcp6Facts::default(), None, MonoTime(1));
+        assert_eq!(out[0].prefixes[0].prefix, net("fd12:3456:789a:1::/64"));
+    }
+
     #[test]
     fn renumbering_keeps_old_prefix_deprecated_in_same_snapshot() {
         let lans = vec![LanInput {
             interface: "br0".into(),
             subnet_id: 1,
             ula: true,
+            ula_prefix: None,
             static_prefixes: vec![],
         }];
         let old = Dhcp6Facts {
@@ -403,6 +436,7 @@ mod tests {
                 interface: format!("br{i}"),
                 subnet_id: *id,
                 ula: false,
+                ula_prefix: None,
                 static_prefixes: Vec::new(),
             })
             .collect()

@@ -20,6 +20,11 @@ pub struct Lan {
     /// persisted in `state_dir`), so local traffic survives renumbering and
     /// WAN outages.
     pub ula: bool,
+    /// `lan.ula = "fdxx:xxxx:xxxx::/48"`: number the LAN from this /48
+    /// instead of the generated one (RFC 7084 ULA-3: the ULA prefix value
+    /// configurable), e.g. to keep the addresses of a replaced router.
+    /// `Some` only with `ula = true`.
+    pub ula_prefix: Option<Ipv6Net>,
     /// Router Advertisements sent on this LAN.
     pub ra: LanRa,
     /// IPv4 on this LAN; `None` when the file says `ipv4 = false`.
