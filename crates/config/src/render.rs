@@ -100,6 +100,8 @@ fn write_lan(out: &mut String, lan: &Lan) -> fmt::Result {
     writeln!(out, "enabled = {}", ra.enabled)?;
     writeln!(out, "managed = {}", ra.managed)?;
     writeln!(out, "other_config = {}", ra.other_config)?;
+    writeln!(out, "autonomous = {}", ra.autonomous)?;
+    writeln!(out, "on_link = {}", ra.on_link)?;
     let preference = match ra.preference {
         RouterPreference::Low => "low",
         RouterPreference::Medium => "medium",

@@ -148,7 +148,13 @@ fn ra() -> impl Strategy<Value = LanRa> {
         .prop_flat_map(|(max, min, lifetime)| {
             (
                 Just((max, min, lifetime)),
-                (any::<bool>(), any::<bool>(), 0usize..3),
+                (
+                    any::<bool>(),
+                    any::<bool>(),
+                    0usize..3,
+                    any::<bool>(),
+                    any::<bool>(),
+                ),
                 prop_oneof![
                     Just(RaMtu::Auto),
                     Just(RaMtu::Off),
@@ -164,6 +170,8 @@ fn ra() -> impl Strategy<Value = LanRa> {
                 enabled: flags.0,
                 managed: false,
                 other_config: flags.1,
+                autonomous: flags.3,
+                on_link: flags.4,
                 preference: [
                     RouterPreference::Low,
                     RouterPreference::Medium,

@@ -672,6 +672,32 @@ fn ula_may_be_a_configured_48_of_fd00() {
     error("[wan]\n[[lan]]\nula = 48\n", "3:7", "lan.ula");
 }
 
+/// RFC 7084 L-6/L-7: `lan.ra.autonomous` and `lan.ra.on_link` set the PIO A
+/// and L flags, true by default; A = 0 leaves hosts without an address from
+/// this router, which deserves a warning.
+#[test]
+fn pio_flags_are_configurable_and_a_off_is_warned_about() {
+    let c = load("[wan]\n[[lan]]\n");
+    assert!(c.lan[0].ra.autonomous && c.lan[0].ra.on_link);
+    let c = load("[wan]\n[[lan]]\n[lan.ra]\non_link = false\n");
+    assert!(c.lan[0].ra.autonomous && !c.lan[0].ra.on_link);
+    warning(
+        "[wan]\n[[lan]]\n[lan.ra]\nautonomous = false\n",
+        "4:14",
+        "autonomous = false (PIO A flag): hosts form no address",
+    );
+    let c = match parse_str("[wan]\n[[lan]]\n[lan.ra]\nautonomous = false\n", "t.toml") {
+        Ok(loaded) => loaded.config,
+        Err(d) => panic!("{d}"),
+    };
+    assert!(!c.lan[0].ra.autonomous);
+    error(
+        "[wan]\n[[lan]]\n[lan.ra]\non_link = \"yes\"\n",
+        "4:11",
+        "lan.ra.on_link",
+    );
+}
+
 #[test]
 fn lan_interface_equal_to_wan() {
     error(

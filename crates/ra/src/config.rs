@@ -78,6 +78,11 @@ pub struct RaConfig {
     pub dnssl: Vec<DomainName>,
     /// Static /64s advertised in addition to the delegated ones.
     pub static_prefixes: Vec<Ipv6Net>,
+    /// PIO A flag of every prefix (RFC 7084 L-6: set by default; L-7: user
+    /// configurable).
+    pub autonomous: bool,
+    /// PIO L flag of every prefix (RFC 7084 L-6/L-7).
+    pub on_link: bool,
 }
 
 impl Default for RaConfig {
@@ -95,6 +100,8 @@ impl Default for RaConfig {
             rdnss: vec![DnsServer::SelfAddress],
             dnssl: DomainName::parse("lan").into_iter().collect(),
             static_prefixes: Vec::new(),
+            autonomous: true,
+            on_link: true,
         }
     }
 }

@@ -390,6 +390,40 @@ fn ra_content_follows_config_and_facts() {
     assert!(ra.routes().all(|r| r.preference == RouterPreference::High));
 }
 
+/// RFC 7084 L-7: the PIO A and L flags come from the LAN's config (L-6: both
+/// set by default), and a stale prefix keeps them (RFC 9096 3.5: "the "A"
+/// and "L" bits unchanged").
+#[test]
+fn pio_flags_follow_the_config_also_for_stale_prefixes() {
+    let (_, t0, first) = started(31, RaConfig::default());
+    let p = pio(&first[0].ra, "2001:db8:1:1::/64").unwrap();
+    assert!(p.autonomous && p.on_link, "defaults: A=1 L=1");
+
+    for (autonomous, on_link) in [(false, true), (true, false), (false, false)] {
+        let config = RaConfig {
+            autonomous,
+            on_link,
+            ..RaConfig::default()
+        };
+        let mut e = Engine::new(config, &[], 32, t0);
+        let f = facts(vec![prefix("2001:db8:1:1::/64", t0, 86400, 86400)]);
+        let ras = sent_ras(&handle(&mut e, Input::Facts(f), t0), t0);
+        let p = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
+        assert_eq!((p.autonomous, p.on_link), (autonomous, on_link));
+        assert_eq!((p.preferred_lifetime, p.valid_lifetime), (2700, 5400));
+
+        let t1 = t0 + secs(100);
+        let f = facts(vec![prefix("2001:db8:2:1::/64", t1, 86400, 86400)]);
+        let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t1), t1);
+        ras.extend(run_until(&mut e, t1 + secs(10)));
+        let stale = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
+        assert_eq!((stale.preferred_lifetime, stale.valid_lifetime), (0, 0));
+        assert_eq!((stale.autonomous, stale.on_link), (autonomous, on_link));
+        let new = pio(&ras[0].ra, "2001:db8:2:1::/64").unwrap();
+        assert_eq!((new.autonomous, new.on_link), (autonomous, on_link));
+    }
+}
+
 #[test]
 fn renumbering_deprecates_the_old_prefix_until_it_expires() {
     let t0 = Instant::now();
