@@ -18,8 +18,8 @@ use cpe_dhcp6c::{
     SavedLease, State, UpdateReason,
 };
 use cpe_wire::dhcpv6::{
-    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, Status, StatusCode,
-    code,
+    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, PdExclude, Status,
+    StatusCode, code,
 };
 use ipnet::Ipv6Net;
 
@@ -288,7 +288,8 @@ fn solicit_backs_off_to_sol_max_rt_with_rfc_jitter() {
     assert!(s.options.contains(&DhcpOption::Oro(vec![
         code::DNS_SERVERS,
         code::DOMAIN_LIST,
-        code::SOL_MAX_RT
+        code::SOL_MAX_RT,
+        code::PD_EXCLUDE
     ])));
 }
 
@@ -821,6 +822,104 @@ fn teardown_releases_with_rel_max_rc_and_withdraws_at_once() {
     assert_eq!(lab.released, 1);
     assert_eq!(lab.sent_of(MessageType::Release).len(), 1);
     assert_eq!(lab.client.poll_timeout(), None);
+}
+
+/// RFC 7084 WPD-8 / RFC 6603: Prefix Exclude is asked for in every ORO
+/// that goes with an IA_PD, the excluded prefix of a Reply is kept with the
+/// lease (and an option that cannot apply to its IA Prefix is ignored and
+/// counted), and a Release names it again (6.1).
+#[test]
+fn prefix_exclude_is_requested_kept_with_the_lease_and_named_in_release() {
+    let mut lab = Lab::new(config());
+    lab.event(Input::Start);
+    lab.run_for(secs(1.0));
+    assert!(
+        oro_of(lab.last()).contains(&code::PD_EXCLUDE),
+        "Solicit ORO"
+    );
+
+    let delegated = net("2001:db8:1200::/56");
+    let link = net("2001:db8:1200::/64");
+    let exclude = |x: Ipv6Net| {
+        DhcpOption::PdExclude(
+            PdExclude::new(
+                (delegated.network(), delegated.prefix_len()),
+                (x.network(), x.prefix_len()),
+            )
+            .unwrap(),
+        )
+    };
+    let bad = DhcpOption::PdExclude(PdExclude {
+        prefix_len: 48,
+        subnet_id: vec![0],
+    });
+    lab.bind(DhcpOption::IaPd(IaPd {
+        iaid: IAID_PD,
+        t1: 100,
+        t2: 160,
+        options: vec![DhcpOption::IaPrefix(IaPrefix {
+            preferred: 200,
+            valid: 300,
+            prefix_len: 56,
+            prefix: delegated.network(),
+            options: vec![exclude(link), bad],
+        })],
+    }));
+    let lease = lab.client.lease().unwrap();
+    assert_eq!(lease.prefixes[0].prefix, delegated);
+    assert_eq!(lease.excluded, vec![link]);
+    assert_eq!(
+        lab.client.counters().malformed["pd_exclude_bad_prefix_length"],
+        1
+    );
+    let request = lab.sent_of(MessageType::Request)[0].1.clone();
+    assert!(oro_of(&request).contains(&code::PD_EXCLUDE), "Request ORO");
+
+    // A Renew asks again; its Reply without the option clears it (RFC 6603
+    // 4.2: every excluded prefix is named in its IA Prefix).
+    lab.run_for(secs(101.0));
+    let renew = lab.last().clone();
+    assert_eq!(renew.msg_type, MessageType::Renew);
+    assert!(oro_of(&renew).contains(&code::PD_EXCLUDE), "Renew ORO");
+    lab.deliver(&answer(
+        &renew,
+        MessageType::Reply,
+        1,
+        vec![DhcpOption::IaPd(IaPd {
+            iaid: IAID_PD,
+            t1: 100,
+            t2: 160,
+            options: vec![DhcpOption::IaPrefix(IaPrefix {
+                preferred: 200,
+                valid: 300,
+                prefix_len: 56,
+                prefix: delegated.network(),
+                options: vec![exclude(net("2001:db8:1200:ff::/64"))],
+            })],
+        })],
+    ));
+    assert_eq!(
+        lab.client.lease().unwrap().excluded,
+        vec![net("2001:db8:1200:ff::/64")]
+    );
+
+    lab.event(Input::Teardown);
+    let rel = lab.last().clone();
+    assert_eq!(rel.msg_type, MessageType::Release);
+    let p = rel
+        .ia_pds()
+        .next()
+        .unwrap()
+        .prefixes()
+        .next()
+        .unwrap()
+        .clone();
+    let named: Vec<_> = p.excluded().collect();
+    assert_eq!(
+        named,
+        vec![Ok(("2001:db8:1200:ff::".parse().unwrap(), 64))],
+        "Release names the excluded prefix"
+    );
 }
 
 #[test]
