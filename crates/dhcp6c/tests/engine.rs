@@ -1213,6 +1213,59 @@ fn information_refresh_time_has_a_floor() {
     assert!(lab.sent_of(MessageType::InformationRequest).len() >= 2);
 }
 
+/// RFC 7084 WAA-10, RFC 8415 21.23: the stateless configuration is asked
+/// for again when the server's Information Refresh Time runs out (here
+/// 3600 s, above the floor), and after IRT_DEFAULT (one day) when the Reply
+/// carries none.
+#[test]
+fn information_refresh_time_is_honoured_and_defaults_to_a_day() {
+    // Each Information-request exchange (one transaction id) and when it
+    // was first sent.
+    let exchanges = |lab: &Lab| {
+        let mut out: Vec<(u32, Duration)> = Vec::new();
+        for (at, m) in lab.sent_of(MessageType::InformationRequest) {
+            if !out.iter().any(|(x, _)| *x == m.transaction_id.get()) {
+                out.push((m.transaction_id.get(), at));
+            }
+        }
+        out
+    };
+    let mut lab = Lab::new(config());
+    lab.event(Input::Start);
+    lab.run_for(secs(1.0));
+    let s = lab.last().clone();
+    lab.deliver(&answer(
+        &s,
+        MessageType::Advertise,
+        1,
+        vec![ia_pd_status(Status::NoPrefixAvail)],
+    ));
+    lab.run_for(secs(1.0));
+    let ir = last_ir(&lab);
+    assert!(oro_of(&ir).contains(&code::INFORMATION_REFRESH_TIME));
+    let answered = lab.elapsed();
+    lab.deliver(&answer(
+        &ir,
+        MessageType::Reply,
+        1,
+        vec![dns(), DhcpOption::InformationRefreshTime(3600)],
+    ));
+    // The refresh starts at 3600 s, after the 0..1 s INF_MAX_DELAY.
+    lab.run_until(answered + secs(3602.0));
+    let ex = exchanges(&lab);
+    assert_eq!(ex.len(), 2, "refreshed once: {ex:?}");
+    assert!(ex[1].1 >= answered + secs(3600.0) && ex[1].1 <= answered + secs(3601.0));
+
+    // No option in the Reply: as if IRT_DEFAULT (86400 s) had been sent.
+    let ir = last_ir(&lab);
+    let answered = lab.elapsed();
+    lab.deliver(&answer(&ir, MessageType::Reply, 1, vec![dns()]));
+    lab.run_until(answered + secs(86402.0));
+    let ex = exchanges(&lab);
+    assert_eq!(ex.len(), 3, "{ex:?}");
+    assert!(ex[2].1 >= answered + secs(86400.0) && ex[2].1 <= answered + secs(86401.0));
+}
+
 /// RA with O=1 and no server answering Solicit: after three Solicits the
 /// client asks for configuration; an unanswered Information-request gives
 /// way to the Solicit after 4 transmissions and waits INFORM_RETRY.
