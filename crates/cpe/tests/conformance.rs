@@ -227,7 +227,7 @@ fn expected_ids() -> BTreeSet<(String, String)> {
     let mut ids = BTreeSet::new();
     let families: [(&str, u32); 8] = [
         ("G", 5),
-        ("W", 7),
+        ("W", 6),
         ("WLL", 3),
         ("WAA", 10),
         ("WPD", 8),
