@@ -206,6 +206,17 @@ fn ia_pd_status(status: Status) -> DhcpOption {
     })
 }
 
+/// The first IA Prefix of the first IA_PD of `m`.
+fn first_ia_prefix(m: &Message) -> IaPrefix {
+    m.ia_pds()
+        .next()
+        .unwrap()
+        .prefixes()
+        .next()
+        .unwrap()
+        .clone()
+}
+
 /// A server's answer to `to`: same transaction id, our Client ID echoed.
 fn answer(to: &Message, t: MessageType, server_n: u8, extra: Vec<DhcpOption>) -> Vec<u8> {
     let mut m = Message::new(t, to.transaction_id);
@@ -517,15 +528,7 @@ fn renew_unanswered_then_rebind_then_expiry_withdraws_prefix() {
     assert_eq!(renews.len(), 1);
     assert_eq!(renews[0].0, bound_at + secs(100.0), "Renew at T1");
     assert_eq!(renews[0].1.server_id(), Some(&server(1)));
-    let held = renews[0]
-        .1
-        .ia_pds()
-        .next()
-        .unwrap()
-        .prefixes()
-        .next()
-        .unwrap()
-        .clone();
+    let held = first_ia_prefix(renews[0].1);
     assert_eq!((held.prefix_len, held.valid, held.preferred), (56, 0, 0));
 
     lab.run_for(secs(60.0));
@@ -853,18 +856,22 @@ fn prefix_exclude_is_requested_kept_with_the_lease_and_named_in_release() {
         prefix_len: 48,
         subnet_id: vec![0],
     });
-    lab.bind(DhcpOption::IaPd(IaPd {
-        iaid: IAID_PD,
-        t1: 100,
-        t2: 160,
-        options: vec![DhcpOption::IaPrefix(IaPrefix {
-            preferred: 200,
-            valid: 300,
-            prefix_len: 56,
-            prefix: delegated.network(),
-            options: vec![exclude(link), bad],
-        })],
-    }));
+    // The /56 with these options in its IA Prefix.
+    let pd = |options| {
+        DhcpOption::IaPd(IaPd {
+            iaid: IAID_PD,
+            t1: 100,
+            t2: 160,
+            options: vec![DhcpOption::IaPrefix(IaPrefix {
+                preferred: 200,
+                valid: 300,
+                prefix_len: 56,
+                prefix: delegated.network(),
+                options,
+            })],
+        })
+    };
+    lab.bind(pd(vec![exclude(link), bad]));
     let lease = lab.client.lease().unwrap();
     assert_eq!(lease.prefixes[0].prefix, delegated);
     assert_eq!(lease.excluded, vec![link]);
@@ -875,8 +882,9 @@ fn prefix_exclude_is_requested_kept_with_the_lease_and_named_in_release() {
     let request = lab.sent_of(MessageType::Request)[0].1.clone();
     assert!(oro_of(&request).contains(&code::PD_EXCLUDE), "Request ORO");
 
-    // A Renew asks again; its Reply without the option clears it (RFC 6603
-    // 4.2: every excluded prefix is named in its IA Prefix).
+    // A Renew asks again; what its Reply excludes replaces what was
+    // excluded (RFC 6603 4.2: every excluded prefix is named in its IA
+    // Prefix, each time).
     lab.run_for(secs(101.0));
     let renew = lab.last().clone();
     assert_eq!(renew.msg_type, MessageType::Renew);
@@ -885,18 +893,7 @@ fn prefix_exclude_is_requested_kept_with_the_lease_and_named_in_release() {
         &renew,
         MessageType::Reply,
         1,
-        vec![DhcpOption::IaPd(IaPd {
-            iaid: IAID_PD,
-            t1: 100,
-            t2: 160,
-            options: vec![DhcpOption::IaPrefix(IaPrefix {
-                preferred: 200,
-                valid: 300,
-                prefix_len: 56,
-                prefix: delegated.network(),
-                options: vec![exclude(net("2001:db8:1200:ff::/64"))],
-            })],
-        })],
+        vec![pd(vec![exclude(net("2001:db8:1200:ff::/64"))])],
     ));
     assert_eq!(
         lab.client.lease().unwrap().excluded,
@@ -906,14 +903,7 @@ fn prefix_exclude_is_requested_kept_with_the_lease_and_named_in_release() {
     lab.event(Input::Teardown);
     let rel = lab.last().clone();
     assert_eq!(rel.msg_type, MessageType::Release);
-    let p = rel
-        .ia_pds()
-        .next()
-        .unwrap()
-        .prefixes()
-        .next()
-        .unwrap()
-        .clone();
+    let p = first_ia_prefix(&rel);
     let named: Vec<_> = p.excluded().collect();
     assert_eq!(
         named,
@@ -1181,9 +1171,9 @@ fn refused_solicit_falls_back_to_information_request_and_keeps_soliciting() {
     );
 }
 
-/// A refresh time below IRT_MINIMUM (600 s) is raised to it (21.23).
-#[test]
-fn information_refresh_time_has_a_floor() {
+/// A client whose Solicit a server refused (NoPrefixAvail), so it asks for
+/// stateless configuration: the lab and its first Information-request.
+fn stateless_after_refusal() -> (Lab, Message) {
     let mut lab = Lab::new(config());
     lab.event(Input::Start);
     lab.run_for(secs(1.0));
@@ -1197,6 +1187,13 @@ fn information_refresh_time_has_a_floor() {
     assert_eq!(lab.refusals.last().map(|r| r.scope), Some("IA_PD"));
     lab.run_for(secs(1.0));
     let ir = last_ir(&lab);
+    (lab, ir)
+}
+
+/// A refresh time below IRT_MINIMUM (600 s) is raised to it (21.23).
+#[test]
+fn information_refresh_time_has_a_floor() {
+    let (mut lab, ir) = stateless_after_refusal();
     lab.deliver(&answer(
         &ir,
         MessageType::Reply,
@@ -1230,18 +1227,7 @@ fn information_refresh_time_is_honoured_and_defaults_to_a_day() {
         }
         out
     };
-    let mut lab = Lab::new(config());
-    lab.event(Input::Start);
-    lab.run_for(secs(1.0));
-    let s = lab.last().clone();
-    lab.deliver(&answer(
-        &s,
-        MessageType::Advertise,
-        1,
-        vec![ia_pd_status(Status::NoPrefixAvail)],
-    ));
-    lab.run_for(secs(1.0));
-    let ir = last_ir(&lab);
+    let (mut lab, ir) = stateless_after_refusal();
     assert!(oro_of(&ir).contains(&code::INFORMATION_REFRESH_TIME));
     let answered = lab.elapsed();
     lab.deliver(&answer(

@@ -369,18 +369,6 @@ mod tests {
     /// takes the lowest free one instead, and the problem line says why.
     #[test]
     fn an_excluded_prefix_numbers_no_lan_and_the_lan_is_told_why() {
-        let lans = |ids: &[u64]| -> Vec<LanInput> {
-            ids.iter()
-                .enumerate()
-                .map(|(i, id)| LanInput {
-                    interface: format!("br{i}"),
-                    subnet_id: *id,
-                    ula: false,
-                    ula_prefix: None,
-                    static_prefixes: vec![],
-                })
-                .collect()
-        };
         let d = net("2001:db8:1200::/56");
         // The ISP's link uses subnet 0: LANs 1 and 2 are untouched.
         let a = assign(&lans(&[1, 2]), d, &[net("2001:db8:1200::/64")]);
