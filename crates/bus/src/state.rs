@@ -83,6 +83,10 @@ pub struct Dhcp6Facts {
     /// Prefixes that were replaced (renumbering) or withdrawn but are still
     /// valid; LAN services keep advertising them deprecated until they expire.
     pub previous_prefixes: Vec<DelegatedPrefix>,
+    /// Parts of the delegated prefixes the ISP excluded (RFC 6603 Prefix
+    /// Exclude, e.g. its WAN link's /64): no LAN is numbered from them.
+    #[serde(default)]
+    pub excluded_prefixes: Vec<Ipv6Net>,
     /// IA_NA addresses leased on the WAN.
     pub addresses: Vec<DelegatedAddress>,
     /// DNS servers from option 23.

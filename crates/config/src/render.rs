@@ -87,7 +87,10 @@ fn write_lan(out: &mut String, lan: &Lan) -> fmt::Result {
     writeln!(out, "\n[[lan]]")?;
     writeln!(out, "interface = {}", string(&lan.interface))?;
     writeln!(out, "subnet_id = {}", lan.subnet_id)?;
-    writeln!(out, "ula = {}", lan.ula)?;
+    match lan.ula_prefix {
+        Some(net) if lan.ula => writeln!(out, "ula = {}", string(&net.to_string()))?,
+        _ => writeln!(out, "ula = {}", lan.ula)?,
+    }
     if lan.ipv4.is_none() {
         writeln!(out, "ipv4 = false")?;
     }
@@ -97,6 +100,8 @@ fn write_lan(out: &mut String, lan: &Lan) -> fmt::Result {
     writeln!(out, "enabled = {}", ra.enabled)?;
     writeln!(out, "managed = {}", ra.managed)?;
     writeln!(out, "other_config = {}", ra.other_config)?;
+    writeln!(out, "autonomous = {}", ra.autonomous)?;
+    writeln!(out, "on_link = {}", ra.on_link)?;
     let preference = match ra.preference {
         RouterPreference::Low => "low",
         RouterPreference::Medium => "medium",

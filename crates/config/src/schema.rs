@@ -93,6 +93,8 @@ table!(
         "enabled",
         "managed",
         "other_config",
+        "autonomous",
+        "on_link",
         "preference",
         "min_interval",
         "max_interval",

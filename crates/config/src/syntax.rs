@@ -268,6 +268,57 @@ pub(crate) fn advertised_prefix(text: &str) -> Result<Ipv6Net, Problem> {
     Ok(net)
 }
 
+/// A configured ULA prefix (`lan.ula`): a /48 of fd00::/8, the locally
+/// assigned half of fc00::/7 (RFC 4193 3.1: L = 1; L = 0 is left to a
+/// registry that was never defined), no bits after the 48th.
+pub(crate) fn ula_prefix(text: &str) -> Result<Ipv6Net, Problem> {
+    let net: Ipv6Net = text.parse().map_err(|_| {
+        Problem::new(format!(
+            "lan.ula: {} is neither true, false nor an IPv6 prefix",
+            quoted(text)
+        ))
+        .hint("write a /48 of fd00::/8, e.g. \"fd12:3456:789a::/48\", or true to generate one")
+    })?;
+    let first = net.network().octets()[0];
+    if first & 0xfe != 0xfc {
+        return Err(Problem::new(format!(
+            "lan.ula: {} is not a unique local prefix: ULAs are inside fc00::/7 (RFC 4193)",
+            quoted(text)
+        ))
+        .hint(
+            "global prefixes come from the ISP's delegation; use lan.ra.prefixes for a static /64",
+        ));
+    }
+    if first != 0xfd {
+        return Err(Problem::new(format!(
+            "lan.ula: {} is in fc00::/8, where RFC 4193 3.1 leaves L = 0 to a future \
+             allocation; locally chosen ULAs are in fd00::/8 (L = 1)",
+            quoted(text)
+        ))
+        .hint(format!("did you mean \"fd{}\"?", &net.to_string()[2..])));
+    }
+    if net.prefix_len() != 48 {
+        return Err(Problem::new(format!(
+            "lan.ula: {} is a /{}, but a ULA prefix is a /48 (RFC 4193 3.1: fd00::/8 and a \
+             40-bit Global ID); each LAN takes the subnet_id-th /64 of it",
+            quoted(text),
+            net.prefix_len()
+        ))
+        .hint(format!(
+            "did you mean \"{}\"?",
+            Ipv6Net::new(net.network(), 48).map_or(net, |n| n.trunc())
+        )));
+    }
+    if net.addr() != net.network() {
+        return Err(Problem::new(format!(
+            "lan.ula: {} has bits set after the first 48",
+            quoted(text)
+        ))
+        .hint(format!("did you mean \"{}\"?", net.trunc())));
+    }
+    Ok(net)
+}
+
 /// The router's LAN IPv4 address with its prefix length, e.g.
 /// `192.168.1.1/24`: a host address of a /8../30 subnet.
 pub(crate) fn ipv4_interface(text: &str) -> Result<Ipv4Net, Problem> {

@@ -148,7 +148,13 @@ fn ra() -> impl Strategy<Value = LanRa> {
         .prop_flat_map(|(max, min, lifetime)| {
             (
                 Just((max, min, lifetime)),
-                (any::<bool>(), any::<bool>(), 0usize..3),
+                (
+                    any::<bool>(),
+                    any::<bool>(),
+                    0usize..3,
+                    any::<bool>(),
+                    any::<bool>(),
+                ),
                 prop_oneof![
                     Just(RaMtu::Auto),
                     Just(RaMtu::Off),
@@ -164,6 +170,8 @@ fn ra() -> impl Strategy<Value = LanRa> {
                 enabled: flags.0,
                 managed: false,
                 other_config: flags.1,
+                autonomous: flags.3,
+                on_link: flags.4,
                 preference: [
                     RouterPreference::Low,
                     RouterPreference::Medium,
@@ -232,16 +240,28 @@ fn lan_dhcpv6() -> impl Strategy<Value = LanDhcpv6> {
 }
 
 fn lan(index: u8, subnet_id: u16) -> impl Strategy<Value = Lan> {
-    (any::<bool>(), ra(), lan_ipv4(index), lan_dhcpv6()).prop_map(move |(ula, ra, ipv4, dhcpv6)| {
-        Lan {
+    (
+        any::<bool>(),
+        prop::option::of(any::<[u8; 5]>()),
+        ra(),
+        lan_ipv4(index),
+        lan_dhcpv6(),
+    )
+        .prop_map(move |(ula, id, ra, ipv4, dhcpv6)| Lan {
             interface: format!("br{index}"),
             subnet_id,
             ula,
+            // A configured /48 of fd00::/8 (RFC 4193: fd + 40-bit Global ID).
+            ula_prefix: id.filter(|_| ula).map(|id| {
+                let mut octets = [0u8; 16];
+                octets[0] = 0xfd;
+                octets[1..6].copy_from_slice(&id);
+                Ipv6Net::new(Ipv6Addr::from(octets), 48).unwrap()
+            }),
             ra,
             ipv4,
             dhcpv6,
-        }
-    })
+        })
 }
 
 fn dns() -> impl Strategy<Value = Dns> {

@@ -617,6 +617,87 @@ fn subnet_id_must_fit_the_prefix_hint() {
     );
 }
 
+/// RFC 7084 ULA-3: `lan.ula` takes a /48 of fd00::/8 besides true/false;
+/// anything else is refused naming the key and the rule broken.
+#[test]
+fn ula_may_be_a_configured_48_of_fd00() {
+    let c = load("[wan]\n[[lan]]\nula = \"fd12:3456:789a::/48\"\n");
+    assert!(c.lan[0].ula);
+    assert_eq!(
+        c.lan[0].ula_prefix,
+        Some("fd12:3456:789a::/48".parse().unwrap())
+    );
+    let c = load("[wan]\n[[lan]]\nula = false\n");
+    assert!(!c.lan[0].ula && c.lan[0].ula_prefix.is_none());
+    let c = load("[wan]\n[[lan]]\n");
+    assert!(c.lan[0].ula && c.lan[0].ula_prefix.is_none());
+
+    for (value, fragment) in [
+        (
+            "2001:db8::/48",
+            "lan.ula: \"2001:db8::/48\" is not a unique local prefix",
+        ),
+        (
+            "fc12:3456:789a::/48",
+            "lan.ula: \"fc12:3456:789a::/48\" is in fc00::/8",
+        ),
+        (
+            "fd12:3456:789a::/56",
+            "lan.ula: \"fd12:3456:789a::/56\" is a /56, but a ULA prefix is a /48",
+        ),
+        (
+            "fd12:3456:789a::1/48",
+            "lan.ula: \"fd12:3456:789a::1/48\" has bits set after the first 48",
+        ),
+        (
+            "yes",
+            "lan.ula: \"yes\" is neither true, false nor an IPv6 prefix",
+        ),
+    ] {
+        error(
+            &format!("[wan]\n[[lan]]\nula = \"{value}\"\n"),
+            "3:7",
+            fragment,
+        );
+    }
+    let line = error(
+        "[wan]\n[[lan]]\nula = \"fc12:3456:789a::/48\"\n",
+        "3:7",
+        "fd00::/8",
+    );
+    assert!(
+        line.contains("did you mean \"fd12:3456:789a::/48\""),
+        "{line}"
+    );
+    error("[wan]\n[[lan]]\nula = 48\n", "3:7", "lan.ula");
+}
+
+/// RFC 7084 L-6/L-7: `lan.ra.autonomous` and `lan.ra.on_link` set the PIO A
+/// and L flags, true by default; A = 0 leaves hosts without an address from
+/// this router, which deserves a warning.
+#[test]
+fn pio_flags_are_configurable_and_a_off_is_warned_about() {
+    let c = load("[wan]\n[[lan]]\n");
+    assert!(c.lan[0].ra.autonomous && c.lan[0].ra.on_link);
+    let c = load("[wan]\n[[lan]]\n[lan.ra]\non_link = false\n");
+    assert!(c.lan[0].ra.autonomous && !c.lan[0].ra.on_link);
+    warning(
+        "[wan]\n[[lan]]\n[lan.ra]\nautonomous = false\n",
+        "4:14",
+        "autonomous = false (PIO A flag): hosts form no address",
+    );
+    let c = match parse_str("[wan]\n[[lan]]\n[lan.ra]\nautonomous = false\n", "t.toml") {
+        Ok(loaded) => loaded.config,
+        Err(d) => panic!("{d}"),
+    };
+    assert!(!c.lan[0].ra.autonomous);
+    error(
+        "[wan]\n[[lan]]\n[lan.ra]\non_link = \"yes\"\n",
+        "4:11",
+        "lan.ra.on_link",
+    );
+}
+
 #[test]
 fn lan_interface_equal_to_wan() {
     error(

@@ -227,7 +227,7 @@ fn expected_ids() -> BTreeSet<(String, String)> {
     let mut ids = BTreeSet::new();
     let families: [(&str, u32); 8] = [
         ("G", 5),
-        ("W", 7),
+        ("W", 6),
         ("WLL", 3),
         ("WAA", 10),
         ("WPD", 8),
@@ -243,7 +243,7 @@ fn expected_ids() -> BTreeSet<(String, String)> {
     for id in ["6RD-*", "DLW-*"] {
         ids.insert(("RFC 7084".to_string(), id.to_string()));
     }
-    for id in ["WPD-9", "WPD-10", "L-13", "L-15", "L-16", "L-17", "L-18"] {
+    for id in ["WPD-9", "WPD-10", "L-13", "L-15", "L-16"] {
         ids.insert(("RFC 9096".to_string(), id.to_string()));
     }
     ids

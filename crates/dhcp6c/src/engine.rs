@@ -44,7 +44,7 @@ use ipnet::Ipv6Net;
 
 use crate::config::{AddressMode, ClientConfig};
 use crate::counters::{Counters, DropReason};
-use crate::incoming::{IaAnswer, address_answer, prefix_answer};
+use crate::incoming::{IaAnswer, address_answer, prefix_answer, prefix_exclusions};
 use crate::lease::{
     DelegatedPrefix, Lease, LeasedAddress, apply_addresses, apply_prefixes, earliest, passed,
     renewal_times,
@@ -535,6 +535,7 @@ impl Client {
         }));
         let ias = IaContents {
             pd: None,
+            pd_excluded: Vec::new(),
             na: Some((self.config.iaid_na, vec![address])),
         };
         // Whatever was under way (a Renew, say) starts again after the
@@ -587,6 +588,7 @@ impl Client {
                     lease.prefixes.iter().map(|p| p.prefix).collect(),
                 )
             }),
+            pd_excluded: lease.live_excluded().copied().collect(),
             na: (!lease.addresses.is_empty()).then(|| {
                 (
                     self.config.iaid_na,
@@ -722,6 +724,9 @@ impl Client {
         IaContents {
             pd: (self.config.request_prefix || !held_p.is_empty())
                 .then_some((self.config.iaid_pd, held_p)),
+            pd_excluded: lease
+                .map(|l| l.live_excluded().copied().collect())
+                .unwrap_or_default(),
             na: (self.include_address() || !held_a.is_empty())
                 .then_some((self.config.iaid_na, held_a)),
         }
@@ -878,6 +883,7 @@ impl Client {
                 .config
                 .request_prefix
                 .then(|| (self.config.iaid_pd, best.prefixes.clone())),
+            pd_excluded: Vec::new(),
             na: (self.include_address() || !best.addresses.is_empty())
                 .then(|| (self.config.iaid_na, best.addresses.clone())),
         };
@@ -1108,6 +1114,7 @@ impl Client {
             t2: None,
             dns_servers: Vec::new(),
             domains: Vec::new(),
+            excluded: Vec::new(),
         });
         lease.server_id = server;
         let mut previous_prefixes = Vec::new();
@@ -1124,6 +1131,14 @@ impl Client {
         };
         if let Some(u) = pd {
             previous_prefixes = apply_prefixes(&mut lease.prefixes, u, now);
+            // RFC 6603 4.2: "Any prefix excluded from the delegated prefix
+            // MUST be contained in OPTION_PD_EXCLUDE options within the
+            // corresponding OPTION_IAPREFIX", so each answer says it anew.
+            let (excluded, bad) = prefix_exclusions(msg, self.config.iaid_pd);
+            bad.into_iter().for_each(|r| self.counters.malformed(r));
+            lease.excluded = excluded;
+            let kept: Vec<Ipv6Net> = lease.live_excluded().copied().collect();
+            lease.excluded = kept;
             let live = u.leases.iter().filter(|l| l.2 != 0).map(|l| l.1);
             fold_times(renewal_times(u.t1, u.t2, live, now));
         }

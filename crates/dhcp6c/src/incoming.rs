@@ -68,6 +68,31 @@ pub(crate) fn prefix_answer(msg: &Message, iaid: u32) -> Option<IaAnswer<Ipv6Net
     answer(ia_status(&ia.options), ia.t1, ia.t2, leases)
 }
 
+/// The prefixes excluded (RFC 6603) from the IA Prefixes of our IA_PD in
+/// `msg` that [`prefix_answer`] takes as live leases, and the reasons of the
+/// Prefix Exclude options that cannot apply to their IA Prefix (ignored,
+/// counted).
+pub(crate) fn prefix_exclusions(msg: &Message, iaid: u32) -> (Vec<Ipv6Net>, Vec<&'static str>) {
+    let (mut excluded, mut bad) = (Vec::new(), Vec::new());
+    let Some(ia) = msg.ia_pds().find(|ia| ia.iaid == iaid) else {
+        return (excluded, bad);
+    };
+    let live = ia
+        .prefixes()
+        .filter(|p| p.preferred <= p.valid && p.prefix_len != 0 && p.valid != 0)
+        .filter(|p| ia_status(&p.options) == Status::Success);
+    for p in live {
+        for x in p.excluded() {
+            match x.map(|(addr, len)| Ipv6Net::new(addr, len)) {
+                Ok(Ok(net)) if !excluded.contains(&net) => excluded.push(net),
+                Ok(_) => {}
+                Err(e) => bad.push(e.reason()),
+            }
+        }
+    }
+    (excluded, bad)
+}
+
 /// Our IA_NA in `msg`, with the same rules as [`prefix_answer`].
 pub(crate) fn address_answer(msg: &Message, iaid: u32) -> Option<IaAnswer<Ipv6Addr>> {
     let ia = msg.ia_nas().find(|ia| ia.iaid == iaid)?;

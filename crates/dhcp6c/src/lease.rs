@@ -91,12 +91,23 @@ pub struct Lease {
     pub dns_servers: Vec<Ipv6Addr>,
     /// Domain search list (option 24).
     pub domains: Vec<DomainName>,
+    /// Parts of the delegated prefixes the server excluded (RFC 6603 Prefix
+    /// Exclude: typically the /64 of our own WAN link): no LAN may be
+    /// numbered from them. Each lies inside one of `prefixes`.
+    pub excluded: Vec<Ipv6Net>,
 }
 
 impl Lease {
     /// No prefix and no address left.
     pub fn is_empty(&self) -> bool {
         self.prefixes.is_empty() && self.addresses.is_empty()
+    }
+
+    /// The excluded prefixes that still lie inside a delegated prefix.
+    pub fn live_excluded(&self) -> impl Iterator<Item = &Ipv6Net> {
+        self.excluded
+            .iter()
+            .filter(|e| self.prefixes.iter().any(|p| p.prefix.contains(*e)))
     }
 
     /// When the last binding expires (the end of a Rebind exchange).

@@ -3,7 +3,8 @@
 use std::net::Ipv6Addr;
 
 use cpe_wire::dhcpv6::{
-    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, TransactionId, code,
+    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, PdExclude,
+    TransactionId, code,
 };
 use ipnet::Ipv6Net;
 
@@ -26,11 +27,17 @@ const ORO_INFORMATION: [u16; 4] = [
 pub(crate) struct IaContents {
     /// IA_PD with these prefixes (lifetimes 0: hints or bindings to extend).
     pub pd: Option<(u32, Vec<Ipv6Net>)>,
+    /// The parts of those prefixes the server excluded (RFC 6603), named
+    /// again in a Release.
+    pub pd_excluded: Vec<Ipv6Net>,
     /// IA_NA with these addresses.
     pub na: Option<(u32, Vec<Ipv6Addr>)>,
 }
 
-fn push_ias(options: &mut Vec<DhcpOption>, ias: &IaContents) {
+/// `with_excluded`: each IA Prefix carries the Prefix Exclude options of
+/// its excluded parts (RFC 6603 6.1, for Release: "The prefix(es) to be
+/// released MUST be included in the IA_PDs along with the excluded prefix").
+fn push_ias(options: &mut Vec<DhcpOption>, ias: &IaContents, with_excluded: bool) {
     if let Some((iaid, prefixes)) = &ias.pd {
         options.push(DhcpOption::IaPd(IaPd {
             iaid: *iaid,
@@ -44,7 +51,18 @@ fn push_ias(options: &mut Vec<DhcpOption>, ias: &IaContents) {
                         valid: 0,
                         prefix_len: p.prefix_len(),
                         prefix: p.addr(),
-                        options: Vec::new(),
+                        options: ias
+                            .pd_excluded
+                            .iter()
+                            .filter(|_| with_excluded)
+                            .filter_map(|x| {
+                                PdExclude::new(
+                                    (p.network(), p.prefix_len()),
+                                    (x.network(), x.prefix_len()),
+                                )
+                            })
+                            .map(DhcpOption::PdExclude)
+                            .collect(),
                     })
                 })
                 .collect(),
@@ -92,12 +110,20 @@ pub(crate) fn build(
         MessageType::InformationRequest => {
             m.options.push(DhcpOption::Oro(ORO_INFORMATION.to_vec()));
         }
-        _ => m.options.push(DhcpOption::Oro(ORO.to_vec())),
+        _ => {
+            let mut oro = ORO.to_vec();
+            // RFC 6603 5.1/6.1: a requesting router that honours Prefix
+            // Exclude SHOULD ask for it whenever it asks for prefixes.
+            if ias.pd.is_some() {
+                oro.push(code::PD_EXCLUDE);
+            }
+            m.options.push(DhcpOption::Oro(oro));
+        }
     }
     if rapid_commit && msg_type == MessageType::Solicit {
         m.options.push(DhcpOption::RapidCommit);
     }
-    push_ias(&mut m.options, ias);
+    push_ias(&mut m.options, ias, msg_type == MessageType::Release);
     m
 }
 

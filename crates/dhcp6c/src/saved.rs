@@ -37,6 +37,10 @@ pub struct SavedLease {
     /// Search domains, dotted, odd octets escaped as `Display` writes them
     /// (read back with `DomainName::from_presentation`).
     pub domains: Vec<String>,
+    /// Excluded parts of the prefixes (RFC 6603); absent in files written
+    /// before Prefix Exclude was supported.
+    #[serde(default)]
+    pub excluded: Vec<Ipv6Net>,
 }
 
 /// One binding with lifetimes remaining at save time.
@@ -86,6 +90,7 @@ impl SavedLease {
             t2: secs_left(lease.t2, now),
             dns_servers: lease.dns_servers.clone(),
             domains: lease.domains.iter().map(|d| d.to_string()).collect(),
+            excluded: lease.live_excluded().copied().collect(),
         }
     }
 
@@ -130,7 +135,10 @@ impl SavedLease {
                 // come back as one label, not two or a different name.
                 .filter_map(|d| DomainName::from_presentation(d).ok())
                 .collect(),
+            excluded: self.excluded.clone(),
         };
+        let excluded = lease.live_excluded().copied().collect();
+        let lease = Lease { excluded, ..lease };
         (!lease.is_empty()).then_some(lease)
     }
 }
@@ -196,6 +204,7 @@ mod tests {
                     t2,
                     dns_servers,
                     domains,
+                    excluded: Vec::new(),
                 },
             )
     }

@@ -18,8 +18,8 @@ use cpe_dhcp6c::{
     SavedLease, State, UpdateReason,
 };
 use cpe_wire::dhcpv6::{
-    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, Status, StatusCode,
-    code,
+    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, PdExclude, Status,
+    StatusCode, code,
 };
 use ipnet::Ipv6Net;
 
@@ -206,6 +206,17 @@ fn ia_pd_status(status: Status) -> DhcpOption {
     })
 }
 
+/// The first IA Prefix of the first IA_PD of `m`.
+fn first_ia_prefix(m: &Message) -> IaPrefix {
+    m.ia_pds()
+        .next()
+        .unwrap()
+        .prefixes()
+        .next()
+        .unwrap()
+        .clone()
+}
+
 /// A server's answer to `to`: same transaction id, our Client ID echoed.
 fn answer(to: &Message, t: MessageType, server_n: u8, extra: Vec<DhcpOption>) -> Vec<u8> {
     let mut m = Message::new(t, to.transaction_id);
@@ -288,7 +299,8 @@ fn solicit_backs_off_to_sol_max_rt_with_rfc_jitter() {
     assert!(s.options.contains(&DhcpOption::Oro(vec![
         code::DNS_SERVERS,
         code::DOMAIN_LIST,
-        code::SOL_MAX_RT
+        code::SOL_MAX_RT,
+        code::PD_EXCLUDE
     ])));
 }
 
@@ -516,15 +528,7 @@ fn renew_unanswered_then_rebind_then_expiry_withdraws_prefix() {
     assert_eq!(renews.len(), 1);
     assert_eq!(renews[0].0, bound_at + secs(100.0), "Renew at T1");
     assert_eq!(renews[0].1.server_id(), Some(&server(1)));
-    let held = renews[0]
-        .1
-        .ia_pds()
-        .next()
-        .unwrap()
-        .prefixes()
-        .next()
-        .unwrap()
-        .clone();
+    let held = first_ia_prefix(renews[0].1);
     assert_eq!((held.prefix_len, held.valid, held.preferred), (56, 0, 0));
 
     lab.run_for(secs(60.0));
@@ -823,6 +827,91 @@ fn teardown_releases_with_rel_max_rc_and_withdraws_at_once() {
     assert_eq!(lab.client.poll_timeout(), None);
 }
 
+/// RFC 7084 WPD-8 / RFC 6603: Prefix Exclude is asked for in every ORO
+/// that goes with an IA_PD, the excluded prefix of a Reply is kept with the
+/// lease (and an option that cannot apply to its IA Prefix is ignored and
+/// counted), and a Release names it again (6.1).
+#[test]
+fn prefix_exclude_is_requested_kept_with_the_lease_and_named_in_release() {
+    let mut lab = Lab::new(config());
+    lab.event(Input::Start);
+    lab.run_for(secs(1.0));
+    assert!(
+        oro_of(lab.last()).contains(&code::PD_EXCLUDE),
+        "Solicit ORO"
+    );
+
+    let delegated = net("2001:db8:1200::/56");
+    let link = net("2001:db8:1200::/64");
+    let exclude = |x: Ipv6Net| {
+        DhcpOption::PdExclude(
+            PdExclude::new(
+                (delegated.network(), delegated.prefix_len()),
+                (x.network(), x.prefix_len()),
+            )
+            .unwrap(),
+        )
+    };
+    let bad = DhcpOption::PdExclude(PdExclude {
+        prefix_len: 48,
+        subnet_id: vec![0],
+    });
+    // The /56 with these options in its IA Prefix.
+    let pd = |options| {
+        DhcpOption::IaPd(IaPd {
+            iaid: IAID_PD,
+            t1: 100,
+            t2: 160,
+            options: vec![DhcpOption::IaPrefix(IaPrefix {
+                preferred: 200,
+                valid: 300,
+                prefix_len: 56,
+                prefix: delegated.network(),
+                options,
+            })],
+        })
+    };
+    lab.bind(pd(vec![exclude(link), bad]));
+    let lease = lab.client.lease().unwrap();
+    assert_eq!(lease.prefixes[0].prefix, delegated);
+    assert_eq!(lease.excluded, vec![link]);
+    assert_eq!(
+        lab.client.counters().malformed["pd_exclude_bad_prefix_length"],
+        1
+    );
+    let request = lab.sent_of(MessageType::Request)[0].1.clone();
+    assert!(oro_of(&request).contains(&code::PD_EXCLUDE), "Request ORO");
+
+    // A Renew asks again; what its Reply excludes replaces what was
+    // excluded (RFC 6603 4.2: every excluded prefix is named in its IA
+    // Prefix, each time).
+    lab.run_for(secs(101.0));
+    let renew = lab.last().clone();
+    assert_eq!(renew.msg_type, MessageType::Renew);
+    assert!(oro_of(&renew).contains(&code::PD_EXCLUDE), "Renew ORO");
+    lab.deliver(&answer(
+        &renew,
+        MessageType::Reply,
+        1,
+        vec![pd(vec![exclude(net("2001:db8:1200:ff::/64"))])],
+    ));
+    assert_eq!(
+        lab.client.lease().unwrap().excluded,
+        vec![net("2001:db8:1200:ff::/64")]
+    );
+
+    lab.event(Input::Teardown);
+    let rel = lab.last().clone();
+    assert_eq!(rel.msg_type, MessageType::Release);
+    let p = first_ia_prefix(&rel);
+    let named: Vec<_> = p.excluded().collect();
+    assert_eq!(
+        named,
+        vec![Ok(("2001:db8:1200:ff::".parse().unwrap(), 64))],
+        "Release names the excluded prefix"
+    );
+}
+
 #[test]
 fn ia_na_follows_ra_managed_flag_in_auto_mode() {
     let mut cfg = config();
@@ -1082,9 +1171,9 @@ fn refused_solicit_falls_back_to_information_request_and_keeps_soliciting() {
     );
 }
 
-/// A refresh time below IRT_MINIMUM (600 s) is raised to it (21.23).
-#[test]
-fn information_refresh_time_has_a_floor() {
+/// A client whose Solicit a server refused (NoPrefixAvail), so it asks for
+/// stateless configuration: the lab and its first Information-request.
+fn stateless_after_refusal() -> (Lab, Message) {
     let mut lab = Lab::new(config());
     lab.event(Input::Start);
     lab.run_for(secs(1.0));
@@ -1098,6 +1187,13 @@ fn information_refresh_time_has_a_floor() {
     assert_eq!(lab.refusals.last().map(|r| r.scope), Some("IA_PD"));
     lab.run_for(secs(1.0));
     let ir = last_ir(&lab);
+    (lab, ir)
+}
+
+/// A refresh time below IRT_MINIMUM (600 s) is raised to it (21.23).
+#[test]
+fn information_refresh_time_has_a_floor() {
+    let (mut lab, ir) = stateless_after_refusal();
     lab.deliver(&answer(
         &ir,
         MessageType::Reply,
@@ -1112,6 +1208,48 @@ fn information_refresh_time_has_a_floor() {
     );
     lab.run_for(secs(15.0));
     assert!(lab.sent_of(MessageType::InformationRequest).len() >= 2);
+}
+
+/// RFC 7084 WAA-10, RFC 8415 21.23: the stateless configuration is asked
+/// for again when the server's Information Refresh Time runs out (here
+/// 3600 s, above the floor), and after IRT_DEFAULT (one day) when the Reply
+/// carries none.
+#[test]
+fn information_refresh_time_is_honoured_and_defaults_to_a_day() {
+    // Each Information-request exchange (one transaction id) and when it
+    // was first sent.
+    let exchanges = |lab: &Lab| {
+        let mut out: Vec<(u32, Duration)> = Vec::new();
+        for (at, m) in lab.sent_of(MessageType::InformationRequest) {
+            if !out.iter().any(|(x, _)| *x == m.transaction_id.get()) {
+                out.push((m.transaction_id.get(), at));
+            }
+        }
+        out
+    };
+    let (mut lab, ir) = stateless_after_refusal();
+    assert!(oro_of(&ir).contains(&code::INFORMATION_REFRESH_TIME));
+    let answered = lab.elapsed();
+    lab.deliver(&answer(
+        &ir,
+        MessageType::Reply,
+        1,
+        vec![dns(), DhcpOption::InformationRefreshTime(3600)],
+    ));
+    // The refresh starts at 3600 s, after the 0..1 s INF_MAX_DELAY.
+    lab.run_until(answered + secs(3602.0));
+    let ex = exchanges(&lab);
+    assert_eq!(ex.len(), 2, "refreshed once: {ex:?}");
+    assert!(ex[1].1 >= answered + secs(3600.0) && ex[1].1 <= answered + secs(3601.0));
+
+    // No option in the Reply: as if IRT_DEFAULT (86400 s) had been sent.
+    let ir = last_ir(&lab);
+    let answered = lab.elapsed();
+    lab.deliver(&answer(&ir, MessageType::Reply, 1, vec![dns()]));
+    lab.run_until(answered + secs(86402.0));
+    let ex = exchanges(&lab);
+    assert_eq!(ex.len(), 3, "{ex:?}");
+    assert!(ex[2].1 >= answered + secs(86400.0) && ex[2].1 <= answered + secs(86401.0));
 }
 
 /// RA with O=1 and no server answering Solicit: after three Solicits the

@@ -26,8 +26,6 @@ pub const MAX_RA_DELAY_TIME: Duration = Duration::from_millis(500);
 pub const ND_PREFERRED_LIMIT: u32 = 2700;
 /// RFC 9096 (ND_VALID_LIMIT): cap on advertised PIO valid lifetime.
 pub const ND_VALID_LIMIT: u32 = 5400;
-/// RFC 7084 L-13: a replaced prefix stays valid at most this long.
-pub const RENUMBER_VALID_LIMIT: Duration = Duration::from_secs(2 * 3600);
 /// RFC 4861 6.2.1: largest allowed AdvDefaultLifetime.
 pub const MAX_ROUTER_LIFETIME: u16 = 9000;
 /// How long prefixes remembered from before a restart wait for the first
@@ -80,6 +78,11 @@ pub struct RaConfig {
     pub dnssl: Vec<DomainName>,
     /// Static /64s advertised in addition to the delegated ones.
     pub static_prefixes: Vec<Ipv6Net>,
+    /// PIO A flag of every prefix (RFC 7084 L-6: set by default; L-7: user
+    /// configurable).
+    pub autonomous: bool,
+    /// PIO L flag of every prefix (RFC 7084 L-6/L-7).
+    pub on_link: bool,
 }
 
 impl Default for RaConfig {
@@ -97,6 +100,8 @@ impl Default for RaConfig {
             rdnss: vec![DnsServer::SelfAddress],
             dnssl: DomainName::parse("lan").into_iter().collect(),
             static_prefixes: Vec::new(),
+            autonomous: true,
+            on_link: true,
         }
     }
 }

@@ -205,8 +205,8 @@ pub fn build(
     for p in &pios {
         options.push(NdOption::PrefixInformation(PrefixInformation {
             prefix_len: p.prefix.prefix_len(),
-            on_link: true,
-            autonomous: true,
+            on_link: config.on_link,
+            autonomous: config.autonomous,
             other_flags: 0,
             valid_lifetime: p.valid,
             preferred_lifetime: p.preferred,

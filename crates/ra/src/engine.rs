@@ -79,7 +79,7 @@ pub enum Action {
         /// Why.
         kind: RaKind,
     },
-    /// Store this list with `atomic_write` (RFC 9096 L-18): the prefixes
+    /// Store this list with `atomic_write` (RFC 9096 3.5, stable storage): the prefixes
     /// hosts may hold, to deprecate after a restart.
     RememberPrefixes(Vec<Ipv6Net>),
     /// A router we had not seen advertises on this LAN (report it once).

@@ -1,5 +1,5 @@
 //! The on-disk form of the prefixes remembered across restarts (RFC 9096
-//! L-18), one small JSON file per LAN interface in `state_dir`.
+//! section 3.5), one small JSON file per LAN interface in `state_dir`.
 //!
 //! A file that cannot be read back (power cut on an old firmware, manual
 //! edit) must not stop the RA sender: decoding failures fall back to

@@ -3,16 +3,29 @@
 //! Renumbering is where home networks break: a host keeps an address from a
 //! prefix the ISP took away and its connections time out. This table keeps
 //! each prefix's lifecycle explicit: active (lifetimes follow the delegation,
-//! capped per RFC 9096), deprecated (preferred 0, valid counting down to at
-//! most 2 h, RFC 7084 L-13), remembered from before a restart (waiting to see
-//! whether the new delegation still contains it), then gone.
+//! capped per RFC 9096), stale (preferred and valid 0, for as long as hosts
+//! may hold it, RFC 9096 L-13), remembered from before a restart (waiting to
+//! see whether the new delegation still contains it), then gone.
+//!
+//! RFC 9096 section 3 replaces RFC 7084's L-13 ("L-13: CE routers MUST
+//! signal stale configuration information as specified in Section 3.5"),
+//! and section 3.5 says how: "Any prefixes that were previously advertised
+//! by the CE router via PIOs in RA messages, but that have now become stale,
+//! MUST be advertised with PIOs that have the "Valid Lifetime" and the
+//! "Preferred Lifetime" set to 0 and the "A" and "L" bits unchanged", and
+//! "The aforementioned advertisements MUST be performed for at least the
+//! "Valid Lifetime" previously employed for such prefixes." RFC 7084's
+//! option of a valid lifetime counting down from at most two hours is gone.
+//! A host following RFC 4862 5.5.3 e) still keeps the address it holds
+//! (deprecated) until the valid lifetime we last gave it runs out, because we
+//! never give more than ND_VALID_LIMIT (90 min), below its two-hour rule.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use ipnet::Ipv6Net;
 
-use crate::config::{ND_PREFERRED_LIMIT, ND_VALID_LIMIT, RENUMBER_VALID_LIMIT};
+use crate::config::{ND_PREFERRED_LIMIT, ND_VALID_LIMIT};
 
 /// One LAN /64 as derived by the supervisor from the delegation (or static).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,9 +45,10 @@ pub struct LanPrefix {
 pub enum PrefixState {
     /// Advertised for SLAAC with its (capped) lifetimes.
     Active,
-    /// Advertised with preferred lifetime 0 until `until`.
+    /// Stale: advertised with preferred and valid lifetime 0 until `until`.
     Deprecated {
-        /// End of its advertised valid lifetime.
+        /// When the last host that may hold it from our RAs lets it go: we
+        /// signal it stale until then.
         until: Instant,
     },
     /// Advertised before a restart; not sent until the first delegation says
@@ -79,9 +93,9 @@ fn moved(a: Option<Instant>, b: Option<Instant>) -> bool {
 pub struct PioLifetimes {
     /// The /64.
     pub prefix: Ipv6Net,
-    /// Seconds.
+    /// Seconds (0 when stale).
     pub valid: u32,
-    /// Seconds (0 when deprecated).
+    /// Seconds (0 when stale).
     pub preferred: u32,
     /// Whether the prefix is being withdrawn.
     pub deprecated: bool,
@@ -130,22 +144,19 @@ impl PrefixTable {
         }
     }
 
-    /// Deprecates `entry` now: advertise until the earliest of its delegated
-    /// end, two hours, and what hosts can still hold. Returns false if no host
-    /// can hold it any more (drop it).
+    /// Marks `entry` stale now: RFC 9096 3.5 wants it advertised with zero
+    /// lifetimes "for at least the "Valid Lifetime" previously employed for
+    /// such prefixes", that is until the latest end of validity our RAs gave
+    /// hosts. Of a prefix whose advertising we have no record of (remembered
+    /// from before a restart, or first heard of already withdrawn, e.g. an IA
+    /// Prefix with valid-lifetime 0 after a reboot) the RFC's note applies:
+    /// "the stale prefix can simply be advertised for a period of
+    /// ND_VALID_LIMIT", the most any RA of ours gives. Returns false if no
+    /// host can hold it any more (drop it).
     fn deprecate(entry: &mut Entry, now: Instant) -> bool {
-        let mut until = now + RENUMBER_VALID_LIMIT;
-        if let Some(v) = entry.valid_until {
-            until = until.min(v);
-        }
-        match entry.hosts_valid_until {
-            Some(h) => until = until.min(h),
-            None if entry.state == PrefixState::Remembered => {
-                // Hosts got at most ND_VALID_LIMIT from the RAs before the restart.
-                until = until.min(now + Duration::from_secs(u64::from(ND_VALID_LIMIT)));
-            }
-            None => return false,
-        }
+        let until = entry
+            .hosts_valid_until
+            .unwrap_or(now + Duration::from_secs(u64::from(ND_VALID_LIMIT)));
         if until <= now {
             return false;
         }
@@ -274,15 +285,15 @@ impl PrefixTable {
                         deprecated: false,
                     })
                 }
-                PrefixState::Deprecated { until } => Some(PioLifetimes {
+                PrefixState::Deprecated { until } => (until > now).then_some(PioLifetimes {
                     prefix: *prefix,
-                    valid: secs_until(Some(until), now),
+                    valid: 0,
                     preferred: 0,
                     deprecated: true,
                 }),
                 PrefixState::Remembered => None,
             })
-            .filter(|l| l.valid > 0)
+            .filter(|l| l.valid > 0 || l.deprecated)
             .collect()
     }
 
@@ -334,7 +345,7 @@ impl PrefixTable {
     }
 
     /// Every prefix hosts may still hold or that must be remembered across a
-    /// restart (RFC 9096 L-18).
+    /// restart (RFC 9096 3.5).
     pub fn to_remember(&self) -> Vec<Ipv6Net> {
         self.entries.keys().copied().collect()
     }

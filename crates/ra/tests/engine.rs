@@ -1,5 +1,5 @@
 //! Engine behaviour on virtual time: RFC 4861 6.2.4/6.2.6 timing, RA
-//! content, renumbering (RFC 7084 L-13, RFC 9096), WAN loss, shutdown and the
+//! content, renumbering (RFC 9096 L-13 and section 3.5), WAN loss, shutdown and the
 //! rogue watch. Each test runs hours of router time in milliseconds.
 
 // Test helpers outside #[test] functions panic on bad fixtures by design.
@@ -390,6 +390,40 @@ fn ra_content_follows_config_and_facts() {
     assert!(ra.routes().all(|r| r.preference == RouterPreference::High));
 }
 
+/// RFC 7084 L-7: the PIO A and L flags come from the LAN's config (L-6: both
+/// set by default), and a stale prefix keeps them (RFC 9096 3.5: "the "A"
+/// and "L" bits unchanged").
+#[test]
+fn pio_flags_follow_the_config_also_for_stale_prefixes() {
+    let (_, t0, first) = started(31, RaConfig::default());
+    let p = pio(&first[0].ra, "2001:db8:1:1::/64").unwrap();
+    assert!(p.autonomous && p.on_link, "defaults: A=1 L=1");
+
+    for (autonomous, on_link) in [(false, true), (true, false), (false, false)] {
+        let config = RaConfig {
+            autonomous,
+            on_link,
+            ..RaConfig::default()
+        };
+        let mut e = Engine::new(config, &[], 32, t0);
+        let f = facts(vec![prefix("2001:db8:1:1::/64", t0, 86400, 86400)]);
+        let ras = sent_ras(&handle(&mut e, Input::Facts(f), t0), t0);
+        let p = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
+        assert_eq!((p.autonomous, p.on_link), (autonomous, on_link));
+        assert_eq!((p.preferred_lifetime, p.valid_lifetime), (2700, 5400));
+
+        let t1 = t0 + secs(100);
+        let f = facts(vec![prefix("2001:db8:2:1::/64", t1, 86400, 86400)]);
+        let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t1), t1);
+        ras.extend(run_until(&mut e, t1 + secs(10)));
+        let stale = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
+        assert_eq!((stale.preferred_lifetime, stale.valid_lifetime), (0, 0));
+        assert_eq!((stale.autonomous, stale.on_link), (autonomous, on_link));
+        let new = pio(&ras[0].ra, "2001:db8:2:1::/64").unwrap();
+        assert_eq!((new.autonomous, new.on_link), (autonomous, on_link));
+    }
+}
+
 #[test]
 fn renumbering_deprecates_the_old_prefix_until_it_expires() {
     let t0 = Instant::now();
@@ -435,30 +469,20 @@ fn renumbering_deprecates_the_old_prefix_until_it_expires() {
     let ra = &ras[0].ra;
     let new = pio(ra, "2001:db8:2:1::/64").unwrap();
     assert_eq!((new.preferred_lifetime, new.valid_lifetime), (2700, 5400));
+    // RFC 9096 3.5: a stale prefix goes out with both lifetimes 0, A and L
+    // unchanged.
     let old = pio(ra, "2001:db8:1:1::/64").unwrap();
-    assert_eq!(old.preferred_lifetime, 0);
-    // min(remaining, 2 h), and never longer than hosts already hold it from
-    // our last RA (5400 s from then): advertising more would extend it.
-    let held = 5400 - (ras[0].at - last_old).as_secs() as u32;
-    assert!(old.valid_lifetime <= 2 * 3600);
-    assert!(
-        old.valid_lifetime.abs_diff(held) <= 1,
-        "{} vs {held}",
-        old.valid_lifetime
-    );
+    assert_eq!((old.preferred_lifetime, old.valid_lifetime), (0, 0));
+    assert!(old.autonomous && old.on_link);
 
-    // It counts down in real time and is gone once expired.
+    // ... in every RA for as long as a host may hold it from our last RA
+    // before the change (5400 s from then).
     let later = run_until(&mut e, t1 + secs(3000));
-    let some = later.last().unwrap();
-    let old_later = pio(&some.ra, "2001:db8:1:1::/64").unwrap();
-    let elapsed = (some.at - ras[0].at).as_secs() as u32;
-    assert!(
-        old_later
-            .valid_lifetime
-            .abs_diff(old.valid_lifetime - elapsed)
-            <= 1
-    );
-    assert_eq!(old_later.preferred_lifetime, 0);
+    assert!(later.len() > 3, "periodic RAs go on");
+    for s in &later {
+        let o = pio(&s.ra, "2001:db8:1:1::/64").unwrap();
+        assert_eq!((o.preferred_lifetime, o.valid_lifetime), (0, 0));
+    }
     let end = last_old + secs(5400);
     let mut saw_forget = false;
     let mut after = Vec::new();
@@ -484,7 +508,7 @@ fn renumbering_deprecates_the_old_prefix_until_it_expires() {
 }
 
 #[test]
-fn deprecated_prefix_follows_short_delegated_lifetime() {
+fn withdrawn_prefix_is_signalled_stale_while_hosts_hold_it() {
     let t0 = Instant::now();
     let mut e = Engine::new(RaConfig::default(), &[], 4, t0);
     handle(
@@ -498,8 +522,54 @@ fn deprecated_prefix_follows_short_delegated_lifetime() {
     let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t1), t1);
     ras.extend(run_until(&mut e, t1 + secs(5)));
     let old = pio(&ras[0].ra, "2001:db8:1:1::/64").unwrap();
-    assert_eq!(old.preferred_lifetime, 0);
-    assert_eq!(old.valid_lifetime, 1100 - (ras[0].at - t1).as_secs() as u32);
+    assert_eq!((old.preferred_lifetime, old.valid_lifetime), (0, 0));
+    // Signalled stale for as long as hosts may hold it from the RA they got
+    // at t0 (valid 1200 s), then no more.
+    let end = t0 + secs(1200);
+    let tail = run_until(&mut e, end + secs(1200));
+    assert!(
+        tail.iter()
+            .filter(|s| s.at < end)
+            .all(|s| pio(&s.ra, "2001:db8:1:1::/64").is_some())
+    );
+    assert!(
+        tail.iter()
+            .filter(|s| s.at > end)
+            .all(|s| pio(&s.ra, "2001:db8:1:1::/64").is_none())
+    );
+    assert!(tail.iter().any(|s| s.at > end));
+}
+
+/// RFC 9096 3.5: "Advertising DHCPv6-leased prefixes with zero lifetimes on
+/// the LAN side would handle the case where a CE router has no stable
+/// storage": a prefix first heard of already withdrawn (no record of what
+/// hosts were told) is signalled stale for ND_VALID_LIMIT, the most any RA
+/// of ours gives.
+#[test]
+fn a_prefix_first_heard_of_withdrawn_is_signalled_stale_for_nd_valid_limit() {
+    let t0 = Instant::now();
+    let mut e = Engine::new(RaConfig::default(), &[], 5, t0);
+    let mut f = facts(vec![
+        prefix("2001:db8:2:1::/64", t0, 86400, 86400),
+        prefix("2001:db8:1:1::/64", t0, 600, 86400),
+    ]);
+    f.prefixes[1].deprecated = true;
+    let mut ras = sent_ras(&handle(&mut e, Input::Facts(f), t0), t0);
+    ras.extend(run_until(&mut e, t0 + secs(5400 + 1200)));
+    let (during, after): (Vec<&Sent>, Vec<&Sent>) =
+        ras.iter().partition(|s| s.at < t0 + secs(5400));
+    assert!(during.len() > 3 && !after.is_empty());
+    for s in during {
+        let o = pio(&s.ra, "2001:db8:1:1::/64").unwrap();
+        assert_eq!((o.preferred_lifetime, o.valid_lifetime), (0, 0));
+        assert!(pio(&s.ra, "2001:db8:2:1::/64").is_some());
+    }
+    assert!(
+        after
+            .iter()
+            .filter(|s| s.at > t0 + secs(5401))
+            .all(|s| pio(&s.ra, "2001:db8:1:1::/64").is_none())
+    );
 }
 
 #[test]
@@ -594,9 +664,21 @@ fn prefixes_from_before_a_restart_are_deprecated_if_the_delegation_differs() {
     ras.extend(run_until(&mut e, t1 + secs(5)));
     let ra = &ras[0].ra;
     let o = pio(ra, "2001:db8:1:1::/64").unwrap();
-    assert_eq!(o.preferred_lifetime, 0);
-    // Hosts got at most ND_VALID_LIMIT before the restart.
-    assert!(o.valid_lifetime <= 5400 && o.valid_lifetime >= 5390);
+    assert_eq!((o.preferred_lifetime, o.valid_lifetime), (0, 0));
+    // Hosts got at most ND_VALID_LIMIT before the restart: it is signalled
+    // stale that long (RFC 9096 3.5, the note on L-16), then forgotten.
+    let stale_until = t1 + secs(5400);
+    let tail = run_until(&mut e, stale_until + secs(1200));
+    assert!(
+        tail.iter()
+            .filter(|s| s.at < stale_until)
+            .all(|s| pio(&s.ra, "2001:db8:1:1::/64").is_some_and(|p| p.valid_lifetime == 0))
+    );
+    assert!(
+        tail.iter()
+            .filter(|s| s.at > stale_until + secs(1))
+            .all(|s| pio(&s.ra, "2001:db8:1:1::/64").is_none())
+    );
     let k = pio(ra, "fd00:aa:bb:1::/64").unwrap();
     assert_eq!(
         k.preferred_lifetime, 2700,

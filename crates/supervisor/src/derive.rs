@@ -19,6 +19,9 @@ pub struct LanInput {
     pub subnet_id: u64,
     /// Whether it also gets a ULA /64.
     pub ula: bool,
+    /// The /48 configured as `lan.ula` (RFC 7084 ULA-3), used instead of the
+    /// router's generated one.
+    pub ula_prefix: Option<Ipv6Net>,
     /// Extra static /64s from `lan.ra.prefixes`.
     pub static_prefixes: Vec<Ipv6Net>,
 }
@@ -60,7 +63,13 @@ pub struct Assignment {
 /// uses, in config order, so a /64 still numbers one LAN rather than none;
 /// when every /64 is taken it gets none. Either way the LAN carries a
 /// problem line. A delegation longer than /64 numbers no LAN.
-pub fn assign(lans: &[LanInput], prefix: Ipv6Net) -> Vec<Assignment> {
+///
+/// A /64 that overlaps a prefix the ISP excluded from the delegation
+/// (`excluded`, RFC 6603 Prefix Exclude: typically the /64 of its link to
+/// this router, which would then be on two links) is never used: a LAN whose
+/// `subnet_id` points at it is treated like one whose `subnet_id` does not
+/// fit, and the fallback skips it too.
+pub fn assign(lans: &[LanInput], prefix: Ipv6Net, excluded: &[Ipv6Net]) -> Vec<Assignment> {
     let len = prefix.prefix_len();
     if len > 64 {
         let problem =
@@ -74,14 +83,22 @@ pub fn assign(lans: &[LanInput], prefix: Ipv6Net) -> Vec<Assignment> {
             .collect();
     }
     let fits = |id: u64| subnet64(prefix, id).is_some();
+    let excluded_from = |id: u64| {
+        subnet64(prefix, id).and_then(|net| {
+            excluded
+                .iter()
+                .find(|x| x.contains(&net.network()) || net.contains(&x.network()))
+        })
+    };
+    let usable = |id: u64| fits(id) && excluded_from(id).is_none();
     let mut used: Vec<u64> = lans
         .iter()
         .map(|l| l.subnet_id)
-        .filter(|id| fits(*id))
+        .filter(|id| usable(*id))
         .collect();
     lans.iter()
         .map(|lan| {
-            if fits(lan.subnet_id) {
+            if usable(lan.subnet_id) {
                 return Assignment {
                     subnet: subnet64(prefix, lan.subnet_id),
                     problem: None,
@@ -89,19 +106,30 @@ pub fn assign(lans: &[LanInput], prefix: Ipv6Net) -> Vec<Assignment> {
             }
             let bits = 64 - u32::from(len);
             let last = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
-            let free = (0..=last).find(|id| !used.contains(id));
+            // Found within (LANs + exclusions + 1) steps: only those are
+            // skipped.
+            let free = (0..=last).find(|id| !used.contains(id) && excluded_from(*id).is_none());
             let holds = if last == 0 {
                 "subnet 0 only".to_string()
             } else {
                 format!("subnets 0..={last}")
             };
-            let head = format!(
-                "delegated {prefix} has no subnet {id} for {iface} (a /{len} holds {holds}; \
-                 subnet_id {id} needs a /{need} or shorter)",
-                id = lan.subnet_id,
-                iface = lan.interface,
-                need = 64 - (64 - lan.subnet_id.leading_zeros()).min(64),
-            );
+            let head = match excluded_from(lan.subnet_id) {
+                Some(x) => format!(
+                    "subnet {id} of delegated {prefix} for {iface} overlaps {x}, which the ISP \
+                     excluded from the delegation (RFC 6603 Prefix Exclude: the prefix of its \
+                     link to this router)",
+                    id = lan.subnet_id,
+                    iface = lan.interface,
+                ),
+                None => format!(
+                    "delegated {prefix} has no subnet {id} for {iface} (a /{len} holds {holds}; \
+                     subnet_id {id} needs a /{need} or shorter)",
+                    id = lan.subnet_id,
+                    iface = lan.interface,
+                    need = 64 - (64 - lan.subnet_id.leading_zeros()).min(64),
+                ),
+            };
             match free {
                 Some(id) => {
                     used.push(id);
@@ -131,7 +159,10 @@ pub fn lan_problems(lans: &[LanInput], dhcp6: &Dhcp6Facts, now: MonoTime) -> Vec
         .iter()
         .filter(|p| p.valid_until > now)
     {
-        for (i, a) in assign(lans, p.prefix).into_iter().enumerate() {
+        for (i, a) in assign(lans, p.prefix, &dhcp6.excluded_prefixes)
+            .into_iter()
+            .enumerate()
+        {
             if let (Some(problem), Some(slot)) = (a.problem, out.get_mut(i)) {
                 slot.push(problem);
             }
@@ -176,13 +207,13 @@ pub fn derive_lans(
         .delegated_prefixes
         .iter()
         .filter(|p| p.valid_until > now)
-        .map(|p| (p, assign(lans, p.prefix)))
+        .map(|p| (p, assign(lans, p.prefix, &dhcp6.excluded_prefixes)))
         .collect();
     let previous: Vec<(&DelegatedPrefix, Vec<Assignment>)> = dhcp6
         .previous_prefixes
         .iter()
         .filter(|p| p.valid_until > now)
-        .map(|p| (p, assign(lans, p.prefix)))
+        .map(|p| (p, assign(lans, p.prefix, &dhcp6.excluded_prefixes)))
         .collect();
     let nth = |a: &[Assignment], i: usize| a.get(i).and_then(|a| a.subnet);
     lans.iter()
@@ -215,7 +246,10 @@ pub fn derive_lans(
                 }
             }
             if lan.ula
-                && let Some(net) = ula48.and_then(|u| subnet64(u, lan.subnet_id))
+                && let Some(net) = lan
+                    .ula_prefix
+                    .or(ula48)
+                    .and_then(|u| subnet64(u, lan.subnet_id))
             {
                 prefixes.push(lan_prefix(
                     net,
@@ -330,12 +364,89 @@ mod tests {
         );
     }
 
+    /// RFC 7084 WPD-8 / RFC 6603: a /64 the ISP excluded from the
+    /// delegation is never a LAN's; the LAN whose subnet_id points at it
+    /// takes the lowest free one instead, and the problem line says why.
+    #[test]
+    fn an_excluded_prefix_numbers_no_lan_and_the_lan_is_told_why() {
+        let d = net("2001:db8:1200::/56");
+        // The ISP's link uses subnet 0: LANs 1 and 2 are untouched.
+        let a = assign(&lans(&[1, 2]), d, &[net("2001:db8:1200::/64")]);
+        assert_eq!(a[0].subnet, Some(net("2001:db8:1200:1::/64")));
+        assert!(a.iter().all(|a| a.problem.is_none()));
+        // A LAN on the excluded /64 (here a /80 inside it) moves to the
+        // lowest /64 that is neither excluded nor another LAN's.
+        let a = assign(&lans(&[0, 1]), d, &[net("2001:db8:1200:0:1::/80")]);
+        assert_eq!(a[0].subnet, Some(net("2001:db8:1200:2::/64")));
+        let why = a[0].problem.as_deref().unwrap();
+        assert!(
+            why.contains(
+                "subnet 0 of delegated 2001:db8:1200::/56 for br0 overlaps 2001:db8:1200:0:1::/80"
+            ) && why.contains("RFC 6603")
+                && why.contains("numbered with subnet 2 instead"),
+            "{why}"
+        );
+        assert_eq!(a[1].subnet, Some(net("2001:db8:1200:1::/64")));
+        // A /64 delegation with a part excluded numbers no LAN at all.
+        let a = assign(
+            &lans(&[0]),
+            net("2001:db8:1:2::/64"),
+            &[net("2001:db8:1:2::/96")],
+        );
+        assert_eq!(a[0].subnet, None);
+        assert!(
+            a[0].problem
+                .as_deref()
+                .unwrap()
+                .contains("no global prefix")
+        );
+
+        // Through derive_lans and lan_problems, from the DHCPv6 facts.
+        let facts = Dhcp6Facts {
+            delegated_prefixes: vec![dp("2001:db8:1200::/56", 50_000, 90_000)],
+            excluded_prefixes: vec![net("2001:db8:1200:1::/64")],
+            ..Default::default()
+        };
+        let out = derive_lans(&lans(&[1]), &facts, None, MonoTime(1));
+        assert_eq!(out[0].prefixes.len(), 1);
+        assert_eq!(out[0].prefixes[0].prefix, net("2001:db8:1200::/64"));
+        let problems = lan_problems(&lans(&[1]), &facts, MonoTime(1));
+        assert!(problems[0][0].contains("excluded"), "{problems:?}");
+    }
+
+    /// RFC 7084 ULA-3: a LAN with `lan.ula = "fd..::/48"` is numbered from
+    /// that /48, another LAN from the generated one.
+    #[test]
+    fn a_configured_ula_prefix_numbers_its_lan_instead_of_the_generated_one() {
+        let lan = |interface: &str, subnet_id, ula_prefix| LanInput {
+            interface: interface.into(),
+            subnet_id,
+            ula: true,
+            ula_prefix,
+            static_prefixes: vec![],
+        };
+        let lans = vec![
+            lan("br0", 1, Some(net("fd12:3456:789a::/48"))),
+            lan("br1", 2, None),
+        ];
+        let generated = Some(net("fd00:1:2::/48"));
+        let out = derive_lans(&lans, &Dhcp6Facts::default(), generated, MonoTime(1));
+        assert_eq!(out[0].prefixes.len(), 1);
+        assert_eq!(out[0].prefixes[0].prefix, net("fd12:3456:789a:1::/64"));
+        assert_eq!(out[0].prefixes[0].origin, PrefixOrigin::Ula);
+        assert_eq!(out[1].prefixes[0].prefix, net("fd00:1:2:2::/64"));
+        // Without a generated /48 (none needed) the configured one still counts.
+        let out = derive_lans(&lans[..1], &Dhcp6Facts::default(), None, MonoTime(1));
+        assert_eq!(out[0].prefixes[0].prefix, net("fd12:3456:789a:1::/64"));
+    }
+
     #[test]
     fn renumbering_keeps_old_prefix_deprecated_in_same_snapshot() {
         let lans = vec![LanInput {
             interface: "br0".into(),
             subnet_id: 1,
             ula: true,
+            ula_prefix: None,
             static_prefixes: vec![],
         }];
         let old = Dhcp6Facts {
@@ -403,6 +514,7 @@ mod tests {
                 interface: format!("br{i}"),
                 subnet_id: *id,
                 ula: false,
+                ula_prefix: None,
                 static_prefixes: Vec::new(),
             })
             .collect()
@@ -416,7 +528,7 @@ mod tests {
     /// LAN, and says so; the LAN that finds nothing free says that too.
     #[test]
     fn a_delegation_too_small_for_subnet_id_numbers_the_first_lan_and_explains() {
-        let a = assign(&lans(&[1, 2]), net("2001:db8:1:2::/64"));
+        let a = assign(&lans(&[1, 2]), net("2001:db8:1:2::/64"), &[]);
         assert_eq!(subnets(&a), vec![Some("2001:db8:1:2::/64".into()), None]);
         let p0 = a[0].problem.as_deref().unwrap();
         assert!(
@@ -430,7 +542,7 @@ mod tests {
 
     #[test]
     fn fitting_subnet_ids_are_kept_and_only_free_subnets_are_borrowed() {
-        let a = assign(&lans(&[1, 5, 0]), net("2001:db8:1:2::/63"));
+        let a = assign(&lans(&[1, 5, 0]), net("2001:db8:1:2::/63"), &[]);
         // 1 and 0 fit; 5 does not and nothing is free.
         assert_eq!(
             subnets(&a),
@@ -441,7 +553,7 @@ mod tests {
             ]
         );
         assert!(a[0].problem.is_none() && a[2].problem.is_none());
-        let a = assign(&lans(&[1, 5]), net("2001:db8:1:2::/63"));
+        let a = assign(&lans(&[1, 5]), net("2001:db8:1:2::/63"), &[]);
         assert_eq!(
             subnets(&a),
             vec![
@@ -450,10 +562,10 @@ mod tests {
             ]
         );
         // A /56 holds every configured id: nothing to say.
-        let a = assign(&lans(&[1, 255]), net("2001:db8:1200::/56"));
+        let a = assign(&lans(&[1, 255]), net("2001:db8:1200::/56"), &[]);
         assert!(a.iter().all(|a| a.subnet.is_some() && a.problem.is_none()));
         // Longer than /64: nobody.
-        let a = assign(&lans(&[0]), net("2001:db8::/80"));
+        let a = assign(&lans(&[0]), net("2001:db8::/80"), &[]);
         assert!(a[0].subnet.is_none() && a[0].problem.is_some());
     }
 

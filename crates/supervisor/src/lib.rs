@@ -256,7 +256,14 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
 
 impl Supervisor {
     fn load_ula(&mut self) {
-        if self.ula.is_none() && self.config.lan.iter().any(|l| l.ula) {
+        // A LAN with its own configured /48 needs no generated one.
+        if self.ula.is_none()
+            && self
+                .config
+                .lan
+                .iter()
+                .any(|l| l.ula && l.ula_prefix.is_none())
+        {
             match ula::load_or_create(&self.config.system.state_dir) {
                 Ok(p) => self.ula = Some(p),
                 Err(e) => log::error!(
@@ -496,6 +503,7 @@ impl Supervisor {
                 interface: l.interface.clone(),
                 subnet_id: u64::from(l.subnet_id),
                 ula: l.ula,
+                ula_prefix: l.ula_prefix,
                 static_prefixes: l.ra.prefixes.clone(),
             })
             .collect();

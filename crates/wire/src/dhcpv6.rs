@@ -26,7 +26,8 @@ pub use duid::{Duid, DuidError, DuidKind, HW_TYPE_ETHERNET, duid_time_from_unix}
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use message::{Message, MessageType, TransactionId};
 pub use options::{
-    DhcpOption, IaAddress, IaNa, IaPd, IaPrefix, NtpSuboption, Status, StatusCode, code,
+    DhcpOption, IaAddress, IaNa, IaPd, IaPrefix, NtpSuboption, PdExclude, PdExcludeError, Status,
+    StatusCode, code,
 };
 
 /// UDP port clients listen on (RFC 8415 section 7.2).

@@ -26,6 +26,11 @@ struct Setup {
 }
 
 fn setup(hint: &str, kea: KeaOptions) -> Setup {
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    setup_with_config(hint, kea, &source)
+}
+
+fn setup_with_config(hint: &str, kea: KeaOptions, source: &str) -> Setup {
     let lab = Lab::new(hint).unwrap();
     let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
     let isp = topo
@@ -34,8 +39,7 @@ fn setup(hint: &str, kea: KeaOptions) -> Setup {
             ..IspOptions::default()
         })
         .unwrap();
-    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
-    let router = Router::start(&topo.router, &source).unwrap();
+    let router = Router::start(&topo.router, source).unwrap();
     Setup {
         topo,
         isp,
@@ -185,14 +189,23 @@ fn lan_host_gets_address_route_and_dns_and_rdisc6_shows_exactly_the_config() {
 /// numbered from the ULA only. The WAN has its default route, yet the RA
 /// must not make us a default router: hosts would send Internet traffic to
 /// a router that cannot source it. Failed before: router lifetime 1800.
+/// The ULA /48 is the configured one (RFC 7084 ULA-3, `lan.ula = "fd..::/48"`):
+/// the LAN gets its `subnet_id`-th /64 and rdisc6 reads it back.
 #[test]
 fn ula_only_lan_is_not_advertised_as_a_default_router() {
-    let s = setup(
+    let default = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let source = default.replacen("ula = true", "ula = \"fd12:3456:789a::/48\"", 1);
+    assert_ne!(
+        source, default,
+        "config/default.toml has no `ula = true` line"
+    );
+    let s = setup_with_config(
         "lan_ula_only",
         KeaOptions {
             pd_pool: None,
             ..KeaOptions::default()
         },
+        &source,
     );
     let ula64 = s
         .router
@@ -207,6 +220,7 @@ fn ula_only_lan_is_not_advertised_as_a_default_router() {
             },
         )
         .unwrap();
+    assert_eq!(ula64, "fd12:3456:789a:1::/64".parse::<Ipv6Net>().unwrap());
     let ra = wait_for("an RA with the ULA prefix", BRING_UP, || {
         let ra = s.topo.host.rdisc6(plan::HOST_IF)?;
         Ok(if ra.prefixes.iter().any(|x| x.prefix == ula64) {

@@ -20,6 +20,11 @@ pub struct Lan {
     /// persisted in `state_dir`), so local traffic survives renumbering and
     /// WAN outages.
     pub ula: bool,
+    /// `lan.ula = "fdxx:xxxx:xxxx::/48"`: number the LAN from this /48
+    /// instead of the generated one (RFC 7084 ULA-3: the ULA prefix value
+    /// configurable), e.g. to keep the addresses of a replaced router.
+    /// `Some` only with `ula = true`.
+    pub ula_prefix: Option<Ipv6Net>,
     /// Router Advertisements sent on this LAN.
     pub ra: LanRa,
     /// IPv4 on this LAN; `None` when the file says `ipv4 = false`.
@@ -54,9 +59,17 @@ pub struct LanRa {
     pub rdnss: Vec<AddrOrSelf>,
     /// DNSSL option (RFC 8106) domains.
     pub dnssl: Vec<String>,
-    /// Extra static /64 prefixes advertised as on-link + autonomous, next to
-    /// the ones derived from the delegated prefix and the ULA.
+    /// Extra static /64 prefixes advertised next to the ones derived from
+    /// the delegated prefix and the ULA.
     pub prefixes: Vec<Ipv6Net>,
+    /// PIO A flag of every prefix on this LAN (RFC 4861 4.6.2; RFC 7084 L-6
+    /// wants it set by default and L-7 user configurable): hosts form
+    /// addresses from the prefix by SLAAC.
+    pub autonomous: bool,
+    /// PIO L flag of every prefix on this LAN (RFC 7084 L-6/L-7): hosts take
+    /// the prefix as on-link. With false they send even their neighbours'
+    /// traffic through the router (RFC 5942 section 4).
+    pub on_link: bool,
 }
 
 /// RFC 4191 Default Router Preference.
@@ -143,6 +156,8 @@ impl Default for LanRa {
             rdnss: vec![AddrOrSelf::SelfAddr],
             dnssl: vec!["lan".to_owned()],
             prefixes: Vec::new(),
+            autonomous: true,
+            on_link: true,
         }
     }
 }

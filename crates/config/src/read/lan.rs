@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
+use ipnet::Ipv6Net;
 use toml::de::DeValue;
 
 use super::dns::DnsRead;
 use super::wan::WanRead;
 use super::{lan_ipv4, lan_ra};
 use crate::model::{AddrOrSelf, Dhcpv6Mode, Lan, LanDhcpv6};
-use crate::reader::{Ctx, Field, Problem, Span, Table, quoted};
+use crate::reader::{Ctx, Field, Problem, Span, Table, quoted, wrong_type};
 use crate::schema;
 use crate::syntax;
 
@@ -210,11 +211,13 @@ fn read_lan(
         );
     }
 
+    let (ula, ula_prefix) = read_ula(ctx, t);
     OneLan {
         model: Lan {
             interface,
             subnet_id,
-            ula: t.bool(ctx, "ula").or(true),
+            ula,
+            ula_prefix,
             ra: ra.model,
             ipv4: ipv4.model.clone(),
             dhcpv6,
@@ -223,6 +226,33 @@ fn read_lan(
         subnet_id_span,
         subnet_id_defaulted,
         ipv4,
+    }
+}
+
+/// `lan.ula`: `true` (the generated /48, the default), `false`, or a /48
+/// of fd00::/8 to use instead of the generated one.
+fn read_ula(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> (bool, Option<Ipv6Net>) {
+    let Some(node) = t.get("ula") else {
+        return (true, None);
+    };
+    match node.get_ref() {
+        DeValue::Boolean(b) => (*b, None),
+        DeValue::String(text) => match syntax::ula_prefix(text) {
+            Ok(net) => (true, Some(net)),
+            Err(problem) => {
+                ctx.error(&node.span(), problem);
+                (true, None)
+            }
+        },
+        _ => {
+            wrong_type(
+                ctx,
+                node,
+                "lan.ula",
+                "true, false or a ULA /48 such as \"fd12:3456:789a::/48\"",
+            );
+            (true, None)
+        }
     }
 }
 

@@ -58,6 +58,17 @@ pub(super) fn read(ctx: &mut Ctx<'_>, lan: &Table<'_, '_>, local_domain: &str) -
         .unwrap_or_else(|| t.span.clone());
 
     let (min_interval, max_interval, router_lifetime) = intervals(ctx, &t);
+    let autonomous = t.bool(ctx, "autonomous");
+    if let Field::Set(false, span) = &autonomous {
+        ctx.warning(
+            span,
+            Problem::new(
+                "autonomous = false (PIO A flag): hosts form no address from this LAN's \
+                 prefixes by SLAAC, and this router hands out none by DHCPv6 (stateless only)",
+            )
+            .hint("leave autonomous = true unless the hosts are numbered by hand"),
+        );
+    }
 
     RaRead {
         model: LanRa {
@@ -74,6 +85,8 @@ pub(super) fn read(ctx: &mut Ctx<'_>, lan: &Table<'_, '_>, local_domain: &str) -
             rdnss: items(t.list(ctx, "rdnss", syntax::addr_or_self_v6)).or(defaults.rdnss),
             dnssl: items(t.list(ctx, "dnssl", syntax::domain_name)).or(defaults.dnssl),
             prefixes: prefixes(ctx, &t),
+            autonomous: autonomous.or(defaults.autonomous),
+            on_link: t.bool(ctx, "on_link").or(defaults.on_link),
         },
         other_config_span,
     }

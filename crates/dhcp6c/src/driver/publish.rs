@@ -55,6 +55,9 @@ pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
             .map(|l| l.prefixes.iter().map(bus_prefix).collect())
             .unwrap_or_default(),
         previous_prefixes: previous.iter().map(bus_prefix).collect(),
+        excluded_prefixes: lease
+            .map(|l| l.live_excluded().copied().collect())
+            .unwrap_or_default(),
         addresses: lease
             .map(|l| {
                 l.addresses
@@ -183,6 +186,11 @@ pub fn describe(u: &LeaseUpdate, client: &Client, now: Instant) -> String {
     }
     if !u.previous_prefixes.is_empty() {
         s.push_str(&format!("; withdrawn {}", list(&u.previous_prefixes)));
+    }
+    for x in client.lease().into_iter().flat_map(|l| l.live_excluded()) {
+        s.push_str(&format!(
+            "; {x} excluded by the server (RFC 6603 Prefix Exclude): no LAN is numbered from it"
+        ));
     }
     for a in &u.addresses {
         s.push_str(&format!(

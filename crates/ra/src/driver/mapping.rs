@@ -20,6 +20,8 @@ pub fn ra_config(ra: &cpe_config::LanRa) -> RaConfig {
     RaConfig {
         managed: ra.managed,
         other_config: ra.other_config,
+        autonomous: ra.autonomous,
+        on_link: ra.on_link,
         preference: match ra.preference {
             cpe_config::RouterPreference::Low => RouterPreference::Low,
             cpe_config::RouterPreference::Medium => RouterPreference::Medium,
@@ -203,6 +205,19 @@ mod tests {
 
     fn net(s: &str) -> Ipv6Net {
         s.parse().unwrap()
+    }
+
+    /// RFC 7084 L-7: `lan.ra.autonomous` / `lan.ra.on_link` reach the engine.
+    #[test]
+    fn pio_flags_come_from_the_lan_config() {
+        let c = ra_config(&cpe_config::LanRa::default());
+        assert!(c.autonomous && c.on_link);
+        let c = ra_config(&cpe_config::LanRa {
+            autonomous: false,
+            on_link: false,
+            ..cpe_config::LanRa::default()
+        });
+        assert!(!c.autonomous && !c.on_link);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Container options (IA_NA, IA_PD, IA Address, IA Prefix) carry their own
 //! option lists in wire order, so a decoded message re-encodes exactly.
 //! Placement is enforced on decode: IA options only at message level, IA
-//! Address only inside IA_NA, IA Prefix only inside IA_PD. That bounds the
-//! nesting depth to three.
+//! Address only inside IA_NA, IA Prefix only inside IA_PD, Prefix Exclude
+//! only inside IA Prefix. That bounds the nesting depth to four.
 
 use std::net::Ipv6Addr;
 
@@ -47,13 +47,15 @@ pub mod code {
     pub const INFORMATION_REFRESH_TIME: u16 = 32;
     /// NTP Server (RFC 5908).
     pub const NTP_SERVER: u16 = 56;
+    /// Prefix Exclude (RFC 6603), inside an IA Prefix.
+    pub const PD_EXCLUDE: u16 = 67;
     /// SOL_MAX_RT (RFC 8415 21.24).
     pub const SOL_MAX_RT: u16 = 82;
     /// INF_MAX_RT (RFC 8415 21.25).
     pub const INF_MAX_RT: u16 = 83;
 
     /// Every code the codec decodes into a typed variant.
-    pub const TYPED: [u16; 18] = [
+    pub const TYPED: [u16; 19] = [
         CLIENT_ID,
         SERVER_ID,
         IA_NA,
@@ -70,6 +72,7 @@ pub mod code {
         IAPREFIX,
         INFORMATION_REFRESH_TIME,
         NTP_SERVER,
+        PD_EXCLUDE,
         SOL_MAX_RT,
         INF_MAX_RT,
     ];
@@ -81,8 +84,10 @@ pub(crate) enum Scope {
     Message,
     IaNa,
     IaPd,
-    /// Inside an IA Address or IA Prefix: no containers at all.
+    /// Inside an IA Address: no containers at all.
     Lease,
+    /// Inside an IA Prefix: no containers, but Prefix Exclude.
+    PrefixLease,
 }
 
 /// One DHCPv6 option.
@@ -120,6 +125,8 @@ pub enum DhcpOption {
     InformationRefreshTime(u32),
     /// NTP servers, as suboptions.
     NtpServer(Vec<NtpSuboption>),
+    /// A part of the enclosing IA Prefix that is not delegated (RFC 6603).
+    PdExclude(PdExclude),
     /// Server-imposed maximum Solicit retransmission time.
     SolMaxRt(u32),
     /// Server-imposed maximum Information-request retransmission time.
@@ -186,6 +193,69 @@ pub struct IaPrefix {
     pub prefix: Ipv6Addr,
     /// Encapsulated options (typically a Status Code).
     pub options: Vec<DhcpOption>,
+}
+
+/// Prefix Exclude (RFC 6603 4.2) as on the wire: the excluded prefix's
+/// length and its bits after the enclosing IA Prefix's length, left-aligned
+/// in 1..=16 octets. Only [`IaPrefix::excluded`] can make a prefix of it,
+/// because the bits are relative to that IA Prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PdExclude {
+    /// Length of the excluded prefix, bits.
+    pub prefix_len: u8,
+    /// The "IPv6 subnet ID" octets (1..=16 on the wire).
+    pub subnet_id: Vec<u8>,
+}
+
+/// Why a Prefix Exclude option cannot apply to its IA Prefix (stable
+/// snake_case keys for drop counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PdExcludeError {
+    /// prefix-len is not between the IA Prefix length + 1 and 128.
+    BadPrefixLength,
+    /// The subnet ID is not the ((prefix-len - IA length - 1) / 8) + 1
+    /// octets RFC 6603 4.2 derives from the two lengths.
+    BadSubnetIdLength,
+}
+
+impl PdExcludeError {
+    /// Stable snake_case key.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::BadPrefixLength => "pd_exclude_bad_prefix_length",
+            Self::BadSubnetIdLength => "pd_exclude_bad_subnet_id_length",
+        }
+    }
+}
+
+/// The mask of the first `len` bits (0..=128).
+fn mask(len: u8) -> u128 {
+    match len {
+        0 => 0,
+        l if l >= 128 => u128::MAX,
+        l => u128::MAX << (128 - u32::from(l)),
+    }
+}
+
+impl PdExclude {
+    /// The option excluding `excluded` (address, length) from the IA
+    /// Prefix `delegated` (RFC 6603 4.2), or `None` if `excluded` is not a
+    /// longer prefix inside `delegated`.
+    pub fn new(delegated: (Ipv6Addr, u8), excluded: (Ipv6Addr, u8)) -> Option<Self> {
+        let ((p1, a), (p2, b)) = (delegated, excluded);
+        let (p1, p2) = (u128::from(p1), u128::from(p2));
+        if b <= a || b > 128 || (p1 ^ p2) & mask(a) != 0 {
+            return None;
+        }
+        let octets = usize::from((b - a - 1) / 8) + 1;
+        // The subnet ID: the excluded prefix with the common `a` bits
+        // shifted out, trailing bits zero.
+        let p = (p2 & mask(b)) << a;
+        Some(Self {
+            prefix_len: b,
+            subnet_id: p.to_be_bytes().get(..octets)?.to_vec(),
+        })
+    }
 }
 
 /// Status codes (RFC 8415 21.13), with unknown values kept.
@@ -296,6 +366,36 @@ impl IaNa {
     }
 }
 
+impl IaPrefix {
+    /// The prefixes excluded from this delegation (RFC 6603) as (network,
+    /// length), each checked against this IA Prefix: `Err` for an option
+    /// that cannot apply to it. The padding bits after the excluded length
+    /// are ignored.
+    pub fn excluded(&self) -> impl Iterator<Item = Result<(Ipv6Addr, u8), PdExcludeError>> + '_ {
+        self.options.iter().filter_map(|o| match o {
+            DhcpOption::PdExclude(x) => Some(self.apply(x)),
+            _ => None,
+        })
+    }
+
+    fn apply(&self, x: &PdExclude) -> Result<(Ipv6Addr, u8), PdExcludeError> {
+        let (a, b) = (self.prefix_len, x.prefix_len);
+        if b <= a || b > 128 {
+            return Err(PdExcludeError::BadPrefixLength);
+        }
+        if x.subnet_id.len() != usize::from((b - a - 1) / 8) + 1 {
+            return Err(PdExcludeError::BadSubnetIdLength);
+        }
+        let mut octets = [0u8; 16];
+        for (slot, byte) in octets.iter_mut().zip(&x.subnet_id) {
+            *slot = *byte;
+        }
+        let id = u128::from_be_bytes(octets) >> a;
+        let bits = (u128::from(self.prefix) & mask(a)) | (id & mask(b));
+        Ok((Ipv6Addr::from(bits), b))
+    }
+}
+
 impl IaPd {
     /// The prefixes in this IA.
     pub fn prefixes(&self) -> impl Iterator<Item = &IaPrefix> {
@@ -338,6 +438,7 @@ impl DhcpOption {
             Self::DomainList(_) => code::DOMAIN_LIST,
             Self::InformationRefreshTime(_) => code::INFORMATION_REFRESH_TIME,
             Self::NtpServer(_) => code::NTP_SERVER,
+            Self::PdExclude(_) => code::PD_EXCLUDE,
             Self::SolMaxRt(_) => code::SOL_MAX_RT,
             Self::InfMaxRt(_) => code::INF_MAX_RT,
             Self::Unknown { code, .. } => *code,
@@ -370,6 +471,7 @@ pub(crate) fn decode_options(
             code::IA_NA | code::IA_PD => scope == Scope::Message,
             code::IAADDR => scope == Scope::IaNa,
             code::IAPREFIX => scope == Scope::IaPd,
+            code::PD_EXCLUDE => scope == Scope::PrefixLease,
             _ => true,
         };
         if !allowed {
@@ -462,7 +564,7 @@ fn decode_one(code: u16, body: &[u8], at: usize) -> Result<DhcpOption, DecodeErr
             }
             let prefix = r.ipv6(short)?;
             let inner_at = r.offset();
-            let options = decode_options(r.rest(), inner_at, Scope::Lease)?;
+            let options = decode_options(r.rest(), inner_at, Scope::PrefixLease)?;
             DhcpOption::IaPrefix(IaPrefix {
                 preferred,
                 valid,
@@ -533,6 +635,17 @@ fn decode_one(code: u16, body: &[u8], at: usize) -> Result<DhcpOption, DecodeErr
             }
         }
         code::NTP_SERVER => DhcpOption::NtpServer(decode_ntp(&mut r)?),
+        code::PD_EXCLUDE => {
+            // RFC 6603 4.2: "A valid option-len is between 2 and 17."
+            if !(2..=17).contains(&len) {
+                return Err(bad_len(code, len, at));
+            }
+            let prefix_len = r.u8(short)?;
+            DhcpOption::PdExclude(PdExclude {
+                prefix_len,
+                subnet_id: r.rest().to_vec(),
+            })
+        }
         _ => DhcpOption::Unknown {
             code,
             data: body.to_vec(),
@@ -663,6 +776,10 @@ impl DhcpOption {
                     for s in subs {
                         encode_ntp(s, out)?;
                     }
+                }
+                Self::PdExclude(x) => {
+                    out.push(x.prefix_len);
+                    out.extend_from_slice(&x.subnet_id);
                 }
                 Self::Unknown { data, .. } => out.extend_from_slice(data),
             }

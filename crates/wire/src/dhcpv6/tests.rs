@@ -248,6 +248,17 @@ fn arb_lease_options() -> impl Strategy<Value = Vec<DhcpOption>> {
     proptest::collection::vec(arb_status().prop_map(DhcpOption::StatusCode), 0..2)
 }
 
+fn arb_pd_exclude() -> impl Strategy<Value = DhcpOption> {
+    (any::<u8>(), proptest::collection::vec(any::<u8>(), 1..=16)).prop_map(
+        |(prefix_len, subnet_id)| {
+            DhcpOption::PdExclude(PdExclude {
+                prefix_len,
+                subnet_id,
+            })
+        },
+    )
+}
+
 fn arb_ia_pd() -> impl Strategy<Value = DhcpOption> {
     let prefix = (
         any::<u32>(),
@@ -255,8 +266,10 @@ fn arb_ia_pd() -> impl Strategy<Value = DhcpOption> {
         0u8..=128,
         any::<[u8; 16]>(),
         arb_lease_options(),
+        proptest::option::of(arb_pd_exclude()),
     )
-        .prop_map(|(preferred, valid, prefix_len, p, options)| {
+        .prop_map(|(preferred, valid, prefix_len, p, mut options, exclude)| {
+            options.extend(exclude);
             DhcpOption::IaPrefix(IaPrefix {
                 preferred,
                 valid,
@@ -327,6 +340,145 @@ fn arb_message() -> impl Strategy<Value = Message> {
             transaction_id: TransactionId::new(xid),
             options,
         })
+}
+
+/// RFC 6603 4.2's own example: 2001:db8:dead:beef::/64 excluded from the
+/// delegated 2001:db8:dead:bee0::/59 is option-len 2, prefix-len 64 and the
+/// one subnet-ID octet 0xef << 3 (0x78).
+#[test]
+fn pd_exclude_matches_the_rfc_6603_example_both_ways() {
+    let delegated: Ipv6Addr = "2001:db8:dead:bee0::".parse().unwrap();
+    let excluded: Ipv6Addr = "2001:db8:dead:beef::".parse().unwrap();
+    let x = PdExclude::new((delegated, 59), (excluded, 64)).unwrap();
+    assert_eq!(x.prefix_len, 64);
+    assert_eq!(x.subnet_id, vec![0x78]);
+    let mut wire = Vec::new();
+    DhcpOption::PdExclude(x.clone()).encode(&mut wire).unwrap();
+    assert_eq!(wire, [0, 67, 0, 2, 64, 0x78]);
+
+    // A Reply whose IA Prefix carries it decodes, and the prefix comes back.
+    let mut b = vec![7, 0, 0, 1];
+    b.extend_from_slice(&[0, 25, 0, 47, 0, 0, 0, 7, 0, 0, 0x07, 0x08, 0, 0, 0x0b, 0x40]);
+    b.extend_from_slice(&[0, 26, 0, 31, 0, 0, 0x0e, 0x10, 0, 0, 0x1c, 0x20, 59]);
+    b.extend_from_slice(&delegated.octets());
+    b.extend_from_slice(&wire);
+    let m = Message::decode(&b).unwrap();
+    let p = m.ia_pds().next().unwrap().prefixes().next().unwrap();
+    assert_eq!(p.excluded().collect::<Vec<_>>(), vec![Ok((excluded, 64))]);
+    assert_eq!(m.to_bytes().unwrap(), b);
+
+    // Longer subnet IDs: a /56 excluded from a /40 takes two octets, a /128
+    // from a /0 sixteen; the padding bits are ignored.
+    let d40: Ipv6Addr = "2001:db8:1200::".parse().unwrap();
+    let e56: Ipv6Addr = "2001:db8:12ab:cd00::".parse().unwrap();
+    let x = PdExclude::new((d40, 40), (e56, 56)).unwrap();
+    assert_eq!(x.subnet_id, vec![0xab, 0xcd]);
+    let host: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    assert_eq!(
+        PdExclude::new((Ipv6Addr::UNSPECIFIED, 0), (host, 128))
+            .unwrap()
+            .subnet_id
+            .len(),
+        16
+    );
+    let with = |prefix_len, x: PdExclude| IaPrefix {
+        preferred: 1,
+        valid: 2,
+        prefix_len,
+        prefix: d40,
+        options: vec![DhcpOption::PdExclude(x)],
+    };
+    let padded = PdExclude {
+        prefix_len: 52,
+        subnet_id: vec![0xab, 0xcf],
+    };
+    assert_eq!(
+        with(40, padded).excluded().next(),
+        Some(Ok(("2001:db8:12ab:c000::".parse().unwrap(), 52)))
+    );
+
+    // Not inside, not longer: no option; an option that cannot apply to its
+    // IA Prefix is an error with a stable key.
+    assert_eq!(PdExclude::new((d40, 40), (excluded, 64)), None);
+    assert_eq!(PdExclude::new((d40, 40), (d40, 40)), None);
+    for (len, x, why) in [
+        (
+            56,
+            PdExclude {
+                prefix_len: 56,
+                subnet_id: vec![0],
+            },
+            "pd_exclude_bad_prefix_length",
+        ),
+        (
+            40,
+            PdExclude {
+                prefix_len: 129,
+                subnet_id: vec![0; 11],
+            },
+            "pd_exclude_bad_prefix_length",
+        ),
+        (
+            40,
+            PdExclude {
+                prefix_len: 56,
+                subnet_id: vec![0xab],
+            },
+            "pd_exclude_bad_subnet_id_length",
+        ),
+        (
+            40,
+            PdExclude {
+                prefix_len: 48,
+                subnet_id: vec![0xab, 0],
+            },
+            "pd_exclude_bad_subnet_id_length",
+        ),
+    ] {
+        assert_eq!(
+            with(len, x)
+                .excluded()
+                .next()
+                .unwrap()
+                .unwrap_err()
+                .reason(),
+            why
+        );
+    }
+}
+
+/// RFC 6603 4.2: "A valid option-len is between 2 and 17", and the option
+/// "MUST only be included in the OPTION_IAPREFIX IAprefix-options".
+#[test]
+fn pd_exclude_bad_length_or_outside_an_ia_prefix_is_rejected() {
+    let reply = |ia_prefix_extra: &[u8]| {
+        let mut b = vec![7, 0, 0, 1];
+        let iap_len = 25 + ia_prefix_extra.len();
+        let ia_len = 12 + 4 + iap_len;
+        b.extend_from_slice(&[0, 25, 0, ia_len as u8, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0, 26, 0, iap_len as u8, 0, 0, 0, 1, 0, 0, 0, 2, 56]);
+        b.extend_from_slice(&[0x20, 1, 0xd, 0xb8, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(ia_prefix_extra);
+        b
+    };
+    assert!(Message::decode(&reply(&[0, 67, 0, 2, 64, 0x10])).is_ok());
+    for bad in [
+        &[0, 67, 0, 1, 64][..],
+        &[
+            0, 67, 0, 18, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+    ] {
+        assert_eq!(
+            Message::decode(&reply(bad)).unwrap_err().reason(),
+            "bad_option_length"
+        );
+    }
+    let mut top = vec![7, 0, 0, 1];
+    top.extend_from_slice(&[0, 67, 0, 2, 64, 0x10]);
+    assert_eq!(
+        Message::decode(&top).unwrap_err().reason(),
+        "misplaced_option"
+    );
 }
 
 proptest! {

@@ -73,6 +73,11 @@ pub struct KeaOptions {
     pub na_pool: Option<(Ipv6Addr, Ipv6Addr)>,
     /// IA_PD pool; `None` delegates only reserved prefixes.
     pub pd_pool: Option<PdPool>,
+    /// The pool's `excluded-prefix`/`excluded-prefix-len` (RFC 6603 Prefix
+    /// Exclude): a prefix inside the pool's first delegated prefix; Kea
+    /// excludes the same part of every prefix it delegates from the pool,
+    /// to clients that ask for option 67.
+    pub pd_excluded: Option<Ipv6Net>,
     /// Reservations by DUID.
     pub reservations: Vec<KeaReservation>,
     /// Answer a Solicit with Rapid Commit directly with a Reply.
@@ -99,6 +104,7 @@ impl Default for KeaOptions {
                 prefix: plan::PD_POOL,
                 delegated_len: 56,
             }),
+            pd_excluded: None,
             reservations: Vec::new(),
             rapid_commit: true,
             dns_servers: vec![plan::DNS_A, plan::DNS_B],
@@ -139,6 +145,10 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
             "prefix-len": pd.prefix.prefix_len(),
             "delegated-len": pd.delegated_len,
         }]);
+        if let Some(x) = opts.pd_excluded {
+            subnet["pd-pools"][0]["excluded-prefix"] = json!(x.network().to_string());
+            subnet["pd-pools"][0]["excluded-prefix-len"] = json!(x.prefix_len());
+        }
     }
     let mut options = Vec::new();
     if !opts.dns_servers.is_empty() {
