@@ -31,9 +31,9 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
-use cpe_bus::SharedState;
 use cpe_bus::client::Bus;
 use cpe_bus::state::Fact;
+use cpe_bus::{Daemon, SharedState};
 use log::{LevelFilter, error, info, warn};
 use serde_json::{Map, Value};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -376,43 +376,44 @@ impl Signals {
 
 /// [`run`] for a daemon that takes no arguments and runs only under the
 /// supervisor: anything on its command line is a usage error (exit 2).
-pub fn run_supervised<F, Fut>(name: &'static str, args: &[OsString], driver: F) -> ExitCode
+pub fn run_supervised<F, Fut>(daemon: Daemon, args: &[OsString], driver: F) -> ExitCode
 where
     F: FnOnce(Context) -> Fut + 'static,
     Fut: Future<Output = Result<(), String>> + 'static,
 {
     if let Some(a) = args.first() {
         eprintln!(
-            "unexpected argument {a:?}\nusage: cpe daemon {name}   (started by `cpe run`; config from the state bus)"
+            "unexpected argument {a:?}\nusage: cpe daemon {daemon}   (started by `cpe run`; config from the state bus)"
         );
         return ExitCode::from(2);
     }
-    run(name, Mode::Supervised, driver)
+    run(daemon, Mode::Supervised, driver)
 }
 
 /// A driver with its type erased.
 type Driver = Box<dyn FnOnce(Context) -> Pin<Box<dyn Future<Output = Result<(), String>>>>>;
 
-/// Runs a daemon: the whole of its `main` after argument parsing. `name` is
-/// the daemon's name on the bus and in every log line.
+/// Runs a daemon: the whole of its `main` after argument parsing. The
+/// daemon's name (from the registry) is its name on the bus and in every
+/// log line.
 ///
 /// Only this wrapper is generic: the runner itself, and the tokio task that
 /// runs the driver, exist once in the binary whatever the number of
 /// daemons (flash is counted in KB).
-pub fn run<F, Fut>(name: &'static str, mode: Mode, driver: F) -> ExitCode
+pub fn run<F, Fut>(daemon: Daemon, mode: Mode, driver: F) -> ExitCode
 where
     F: FnOnce(Context) -> Fut + 'static,
     Fut: Future<Output = Result<(), String>> + 'static,
 {
-    run_erased(name, mode, Box::new(|ctx| Box::pin(driver(ctx))))
+    run_erased(daemon, mode, Box::new(|ctx| Box::pin(driver(ctx))))
 }
 
-fn run_erased(name: &'static str, mode: Mode, driver: Driver) -> ExitCode {
+fn run_erased(daemon: Daemon, mode: Mode, driver: Driver) -> ExitCode {
     let level = match &mode {
         Mode::Supervised => LevelFilter::Info,
         Mode::Standalone { log_level, .. } => *log_level,
     };
-    cpe_log::init(name, level);
+    cpe_log::init(daemon.name(), level);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -424,7 +425,7 @@ fn run_erased(name: &'static str, mode: Mode, driver: Driver) -> ExitCode {
         }
     };
     let local = tokio::task::LocalSet::new();
-    match local.block_on(&rt, serve(name, mode, driver)) {
+    match local.block_on(&rt, serve(daemon, mode, driver)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
@@ -441,11 +442,11 @@ async fn next_state(bus: &mut Option<Bus>) -> Option<SharedState> {
     }
 }
 
-async fn serve(name: &'static str, mode: Mode, driver: Driver) -> Result<(), String> {
+async fn serve(daemon: Daemon, mode: Mode, driver: Driver) -> Result<(), String> {
     let mut signals = Signals::install()?;
     let (mut bus, config, state, file) = match mode {
         Mode::Supervised => {
-            let (bus, welcome, config) = cpe_bus::client::connect_configured(name).await?;
+            let (bus, welcome, config) = cpe_bus::client::connect_configured(daemon.name()).await?;
             (Some(bus), Some(config), welcome.state, None)
         }
         Mode::Standalone { status_file, .. } => (None, None, SharedState::default(), status_file),

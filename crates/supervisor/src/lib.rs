@@ -9,7 +9,6 @@
 pub mod children;
 pub mod derive;
 pub mod lan_addr;
-pub mod minimal;
 pub mod plan;
 mod server;
 pub mod ula;
@@ -22,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use cpe_bus::proto::{FromSupervisor, ReloadOutcome, Request, encode_line};
 use cpe_bus::status::{DaemonReport, StatusReport, network_reports};
-use cpe_bus::{DelegatedPrefix, Fact, MonoTime, SharedState};
+use cpe_bus::{Daemon, DelegatedPrefix, Fact, MonoTime, SharedState};
 use cpe_config::Config;
 use ipnet::Ipv6Net;
 use tokio::signal::unix::{SignalKind, signal};
@@ -37,8 +36,8 @@ use plan::DaemonSpec;
 pub enum Event {
     /// A child process ended.
     ChildExited {
-        /// Its daemon name.
-        name: &'static str,
+        /// The daemon.
+        name: Daemon,
         /// Its pid.
         pid: u32,
         /// How it ended.
@@ -155,7 +154,7 @@ fn usage(msg: &str) -> ExitCode {
 }
 
 struct Conn {
-    daemon: &'static str,
+    daemon: Daemon,
     out: mpsc::UnboundedSender<Vec<u8>>,
 }
 
@@ -165,9 +164,9 @@ struct Supervisor {
     source: String,
     config_generation: u64,
     plan: Vec<DaemonSpec>,
-    children: BTreeMap<&'static str, Child>,
+    children: BTreeMap<Daemon, Child>,
     conns: HashMap<u64, Conn>,
-    daemon_status: BTreeMap<String, serde_json::Value>,
+    daemon_status: BTreeMap<Daemon, serde_json::Value>,
     /// The last WAN facts published by the `wan` daemon.
     wan_in: cpe_bus::WanFacts,
     /// The last DHCPv6 facts published by `dhcp6c`.
@@ -226,7 +225,7 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
         std::process::id(),
         bus_path.display()
     );
-    let names: Vec<&'static str> = sup.plan.iter().map(|d| d.name).collect();
+    let names: Vec<Daemon> = sup.plan.iter().map(|d| d.name).collect();
     for name in names {
         sup.children.insert(name, Child::new(name));
         sup.start(name);
@@ -267,8 +266,8 @@ impl Supervisor {
         }
     }
 
-    fn start(&mut self, name: &'static str) {
-        let Some(child) = self.children.get_mut(name) else {
+    fn start(&mut self, name: Daemon) {
+        let Some(child) = self.children.get_mut(&name) else {
             return;
         };
         child.restart_at = None;
@@ -327,7 +326,7 @@ impl Supervisor {
 
     fn on_timer(&mut self) {
         let now = Instant::now();
-        let due: Vec<&'static str> = self
+        let due: Vec<Daemon> = self
             .children
             .values()
             .filter(|c| c.restart_at.is_some_and(|t| t <= now) && c.pid.is_none())
@@ -365,7 +364,7 @@ impl Supervisor {
             Event::Publish { conn, fact } => self.publish(conn, fact),
             Event::DaemonStatus { conn, value } => {
                 if let Some(c) = self.conns.get(&conn) {
-                    self.daemon_status.insert(c.daemon.to_string(), value);
+                    self.daemon_status.insert(c.daemon, value);
                 }
             }
             Event::Console { request, reply } => {
@@ -381,9 +380,9 @@ impl Supervisor {
         }
     }
 
-    fn child_exited(&mut self, name: &'static str, pid: u32, status: ExitStatus) {
+    fn child_exited(&mut self, name: Daemon, pid: u32, status: ExitStatus) {
         let in_plan = self.plan.iter().any(|d| d.name == name);
-        let Some(child) = self.children.get_mut(name) else {
+        let Some(child) = self.children.get_mut(&name) else {
             return;
         };
         if child.pid != Some(pid) {
@@ -399,15 +398,15 @@ impl Supervisor {
             _ => log::info!("daemon {name} (pid {pid}) stopped: {exit}"),
         }
         if child.intent == Intent::Stop && !in_plan {
-            self.children.remove(name);
-            self.daemon_status.remove(name);
+            self.children.remove(&name);
+            self.daemon_status.remove(&name);
         } else if child.restart_at.is_some_and(|t| t <= Instant::now()) {
             self.start(name);
         }
     }
 
     fn hello(&mut self, conn: u64, daemon: &str, pid: u32, out: mpsc::UnboundedSender<Vec<u8>>) {
-        let Some(child) = self.children.get(daemon) else {
+        let Some(child) = Daemon::from_name(daemon).and_then(|d| self.children.get(&d)) else {
             log::warn!("connection claims to be unknown daemon {daemon:?} (pid {pid}); refused");
             let _ = out.send(encode_line(&FromSupervisor::Error {
                 message: format!("no daemon {daemon:?} in the running config"),
@@ -440,9 +439,16 @@ impl Supervisor {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        match (c.daemon, fact) {
-            ("wan", Fact::Wan(w)) => self.wan_in = w,
-            ("dhcp6c", Fact::Dhcp6(d)) => {
+        if !c.daemon.owns(&fact) {
+            log::warn!(
+                "daemon {} published a fact it does not own: {fact:?}",
+                c.daemon
+            );
+            return;
+        }
+        match fact {
+            Fact::Wan(w) => self.wan_in = w,
+            Fact::Dhcp6(d) => {
                 let now = MonoTime::now();
                 derive::update_retired(&mut self.retired, &self.dhcp6_in, &d, now);
                 let set = |f: &cpe_bus::Dhcp6Facts| -> Vec<ipnet::Ipv6Net> {
@@ -465,10 +471,6 @@ impl Supervisor {
                     );
                 }
                 self.dhcp6_in = d;
-            }
-            (daemon, fact) => {
-                log::warn!("daemon {daemon} published a fact it does not own: {fact:?}");
-                return;
             }
         }
         self.recompute();
@@ -569,7 +571,7 @@ impl Supervisor {
                 c.request_stop(Intent::Stop, now);
                 if c.pid.is_none() {
                     self.children.remove(name);
-                    self.daemon_status.remove(*name);
+                    self.daemon_status.remove(name);
                 }
             }
         }
@@ -579,8 +581,8 @@ impl Supervisor {
             }
         }
         for name in &change.start {
-            self.children.insert(name, Child::new(name));
-            self.start(name);
+            self.children.insert(*name, Child::new(*name));
+            self.start(*name);
         }
         self.on_timer();
         let changed = change.touched();
@@ -603,8 +605,8 @@ impl Supervisor {
 
     fn report(&self) -> StatusReport {
         let now = Instant::now();
-        let mut daemons: Vec<&Child> = self.children.values().collect();
-        daemons.sort_by_key(|c| plan::ALL_DAEMONS.iter().position(|d| *d == c.name));
+        // In start order: the map's order is the registry's.
+        let daemons: Vec<&Child> = self.children.values().collect();
         let (wan, mut lan) = network_reports(&self.state, MonoTime::now());
         for (report, problems) in lan.iter_mut().zip(&self.lan_problems) {
             report.problems = problems.clone();
@@ -618,7 +620,7 @@ impl Supervisor {
             daemons: daemons
                 .into_iter()
                 .map(|c| DaemonReport {
-                    name: c.name.to_string(),
+                    name: c.name.name().to_string(),
                     pid: c.pid,
                     state: c.state_word().to_string(),
                     restarts: c.restarts,
@@ -629,7 +631,11 @@ impl Supervisor {
             wan,
             lan,
             upstream_dns: self.state.upstream_dns.clone(),
-            daemon_status: self.daemon_status.clone(),
+            daemon_status: self
+                .daemon_status
+                .iter()
+                .map(|(d, v)| (d.name().to_string(), v.clone()))
+                .collect(),
         }
     }
 
@@ -650,7 +656,7 @@ impl Supervisor {
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(Event::ChildExited { name, pid, status }) => {
-                        if let Some(c) = self.children.get_mut(name)
+                        if let Some(c) = self.children.get_mut(&name)
                             && c.pid == Some(pid)
                         {
                             c.exited(status, Instant::now());

@@ -104,9 +104,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                 status_file: s.status_file.clone(),
                 log_level: log::LevelFilter::Info,
             };
-            runner::run("dhcp6c", mode, move |ctx| run_standalone(ctx, s))
+            runner::run(cpe_bus::Daemon::Dhcp6c, mode, move |ctx| {
+                run_standalone(ctx, s)
+            })
         }
-        None => runner::run("dhcp6c", Mode::Supervised, run),
+        None => runner::run(cpe_bus::Daemon::Dhcp6c, Mode::Supervised, run),
     }
 }
 

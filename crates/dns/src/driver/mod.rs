@@ -100,13 +100,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     if args.listen.is_empty() {
-        runner::run("dns", Mode::Supervised, run_supervised)
+        runner::run(cpe_bus::Daemon::Dns, Mode::Supervised, run_supervised)
     } else {
         let mode = Mode::Standalone {
             status_file: args.status_file.clone(),
             log_level: cpe_log::parse_level(args.log_level.as_deref().unwrap_or("info")),
         };
-        runner::run("dns", mode, move |ctx| run_standalone(ctx, args))
+        runner::run(cpe_bus::Daemon::Dns, mode, move |ctx| {
+            run_standalone(ctx, args)
+        })
     }
 }
 

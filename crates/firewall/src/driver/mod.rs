@@ -32,7 +32,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         eprintln!("unexpected argument {a:?}\n{USAGE}");
         return ExitCode::from(2);
     }
-    runner::run("firewall", Mode::Supervised, run)
+    runner::run(cpe_bus::Daemon::Firewall, Mode::Supervised, run)
 }
 
 /// Turns IPv6 (all + default, so later interfaces such as a PPP unit
