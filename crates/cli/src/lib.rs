@@ -198,7 +198,14 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
             Some("wan") => render::wan(&report, colour),
             Some("lan") => render::lan_detail(&report),
             Some("daemons") => render::daemons(&report),
-            Some("firewall") => firewall::show(&value),
+            Some("firewall") => {
+                use serde::Deserialize;
+                match cpe_bus::status::firewall::FirewallStatus::deserialize(&value) {
+                    Ok(f) => firewall::show(&f),
+                    // Not the firewall's shape at all: show what it said.
+                    Err(_) => render::json_as_text(&value),
+                }
+            }
             Some(_) => render::json_as_text(&value),
         }
     };

@@ -198,10 +198,18 @@ pub struct Lan {
 }
 
 impl Lan {
-    /// Replaces this LAN's entry in the daemon's status.
-    pub fn set_status(&self, status: Value) {
-        self.outlet.set_lan_status(&self.interface, status);
+    /// Replaces this LAN's entry in the daemon's status (the daemon's
+    /// per-LAN struct of `cpe_bus::status`).
+    pub fn set_status<T: serde::Serialize>(&self, status: &T) {
+        self.outlet
+            .set_lan_status(&self.interface, to_json_value(status));
     }
+}
+
+/// A status struct as JSON. Our status types are plain data whose
+/// serialisation cannot fail; `null` stands in if one ever did.
+fn to_json_value<T: serde::Serialize>(status: &T) -> Value {
+    serde_json::to_value(status).unwrap_or(Value::Null)
 }
 
 /// The stop request, as a watch any task can hold.
@@ -275,10 +283,11 @@ impl Outlet {
         });
     }
 
-    /// Replaces the whole status object (daemons without per-LAN tasks).
-    /// Non-object values are wrapped as `{"status": value}`.
-    pub fn set_status(&self, status: Value) {
-        let fields = match status {
+    /// Replaces the whole status object (daemons without per-LAN tasks:
+    /// their struct of `cpe_bus::status`). Non-object values are wrapped
+    /// as `{"status": value}`.
+    pub fn set_status<T: serde::Serialize>(&self, status: &T) {
+        let fields = match to_json_value(status) {
             Value::Object(m) => m,
             other => Map::from_iter([("status".to_string(), other)]),
         };
@@ -587,9 +596,9 @@ mod tests {
             let (ctx, feeds) = Context::new(None, SharedState::default(), outlet.clone());
             let lans = vec![("lan0".to_string(), 10), ("lan1".to_string(), 20)];
             let run = ctx.per_lan(lans, |mut lan: Lan, n: u32| async move {
-                lan.set_status(serde_json::json!({ "n": n, "stop": null }));
+                lan.set_status(&serde_json::json!({ "n": n, "stop": null }));
                 let stop = lan.stop.requested().await;
-                lan.set_status(serde_json::json!({ "n": n, "stop": format!("{stop:?}") }));
+                lan.set_status(&serde_json::json!({ "n": n, "stop": format!("{stop:?}") }));
             });
             let stopper = async {
                 tokio::time::sleep(Duration::from_secs(1)).await;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use cpe_bus::status::dhcp4s::Dhcp4sCounters;
 
 /// Counters of one LAN's server. Keys are stable words an engineer greps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,15 +51,19 @@ impl Counters {
         self.replies.values().sum()
     }
 
-    /// The JSON shown by the console.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "received": self.received,
-            "requests": self.requests,
-            "replies": self.replies,
-            "dropped": self.dropped(),
-            "drops": self.drops,
-            "unsent": self.unsent,
-        })
+    /// As published for the console.
+    pub fn to_status(&self) -> Dhcp4sCounters {
+        Dhcp4sCounters {
+            received: self.received,
+            requests: named(&self.requests),
+            replies: named(&self.replies),
+            dropped: self.dropped(),
+            drops: named(&self.drops),
+            unsent: named(&self.unsent),
+        }
     }
+}
+
+fn named(m: &BTreeMap<&'static str, u64>) -> BTreeMap<String, u64> {
+    m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }

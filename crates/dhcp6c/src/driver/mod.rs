@@ -489,7 +489,7 @@ impl Driver {
                 })
             })
             .collect();
-        self.outlet.set_status(st);
+        self.outlet.set_status(&st);
     }
 
     fn publish(&self, now: Instant) {

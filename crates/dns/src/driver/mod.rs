@@ -129,7 +129,7 @@ async fn run_supervised(ctx: Context) -> Result<(), String> {
     if !cfg.dns.enabled {
         log::info!("disabled in config");
         ctx.outlet()
-            .set_status(serde_json::json!({ "enabled": false }));
+            .set_status(&serde_json::json!({ "enabled": false }));
         ctx.stop().requested().await;
         return Ok(());
     }
@@ -225,7 +225,7 @@ async fn run(
                     obj.insert("tcp_overflows".into(), c.io.tcp_overflows.into());
                     obj.insert("tcp_stalled".into(), c.io.tcp_stalled.into());
                 }
-                outlet.set_status(json);
+                outlet.set_status(&json);
             }
             _ = stop.requested() => break,
         }

@@ -96,7 +96,7 @@ fn publish(outlet: &Outlet, engine: &Engine, nl: &mut Result<Nftables, String>) 
         counters.as_ref().map_err(String::as_str),
         Instant::now(),
     );
-    outlet.set_status(serde_json::to_value(&st).unwrap_or_default());
+    outlet.set_status(&st);
 }
 
 async fn run(ctx: Context) -> Result<(), String> {

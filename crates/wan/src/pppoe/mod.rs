@@ -53,7 +53,7 @@ pub async fn run(
         }
         let why = format!("{ifname} does not exist");
         outlet.publish(&status::facts(settings, None, &why, false));
-        outlet.set_status(status::waiting(settings, &why));
+        outlet.set_status(&status::waiting(settings, &why));
         tokio::select! {
             _ = tokio::time::sleep(LINK_POLL) => {}
             _ = outlet.closed() => return Ok(()),
@@ -107,7 +107,7 @@ pub async fn run(
                 &reason,
                 d.carrier,
             ));
-            outlet.set_status(status::render(settings, &d.engine, d.send_errors));
+            outlet.set_status(&status::render(settings, &d.engine, d.send_errors));
             shown = reason;
             next_status = now + STATUS_REFRESH;
         }
@@ -135,7 +135,7 @@ pub async fn run(
                     d.engine.handle(Input::LinkDown, Instant::now());
                     d.perform();
                     outlet.publish(&status::facts(settings, Some(&d.engine), &format!("{ifname} disappeared"), false));
-                    outlet.set_status(status::render(settings, &d.engine, d.send_errors));
+                    outlet.set_status(&status::render(settings, &d.engine, d.send_errors));
                     return Err(io::Error::other(format!("{ifname} disappeared")));
                 }
                 _ => {}
@@ -151,7 +151,7 @@ pub async fn run(
                 log::info!("shutting down; ending the PPPoE session if any");
                 d.engine.handle(Input::Stop, Instant::now());
                 d.perform();
-                outlet.set_status(status::render(settings, &d.engine, d.send_errors));
+                outlet.set_status(&status::render(settings, &d.engine, d.send_errors));
                 return Ok(());
             }
         }
