@@ -113,8 +113,9 @@ impl Child {
         }
     }
 
-    /// Asks the running instance to stop (SIGTERM now, SIGKILL later).
-    pub fn request_stop(&mut self, intent: Intent, now: Instant) {
+    /// Asks the running instance to stop (a signal now, SIGKILL at
+    /// `kill_at`): returns the pid and the signal to send, if it runs.
+    pub fn request_stop(&mut self, intent: Intent, now: Instant) -> Option<(u32, libc::c_int)> {
         self.intent = intent;
         match self.pid {
             Some(pid) => {
@@ -122,14 +123,18 @@ impl Child {
                     Intent::Restart => self.name.restart_signal(),
                     _ => libc::SIGTERM,
                 };
-                signal(pid, sig);
                 self.kill_at = Some(now + STOP_GRACE);
+                Some((pid, sig))
             }
             None if intent == Intent::Restart => {
                 self.intent = Intent::Run;
                 self.restart_at = Some(now);
+                None
             }
-            None => self.restart_at = None,
+            None => {
+                self.restart_at = None;
+                None
+            }
         }
     }
 }
