@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use cpe_bus::status::dhcp4s::Dhcp4sCounters;
+use cpe_bus::status::named_counts;
 
 /// Counters of one LAN's server. Keys are stable words an engineer greps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,15 +56,11 @@ impl Counters {
     pub fn to_status(&self) -> Dhcp4sCounters {
         Dhcp4sCounters {
             received: self.received,
-            requests: named(&self.requests),
-            replies: named(&self.replies),
+            requests: named_counts(&self.requests),
+            replies: named_counts(&self.replies),
             dropped: self.dropped(),
-            drops: named(&self.drops),
-            unsent: named(&self.unsent),
+            drops: named_counts(&self.drops),
+            unsent: named_counts(&self.unsent),
         }
     }
-}
-
-fn named(m: &BTreeMap<&'static str, u64>) -> BTreeMap<String, u64> {
-    m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }

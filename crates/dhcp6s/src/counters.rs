@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use cpe_bus::status::dhcp6s::Dhcp6sCounters;
+use cpe_bus::status::named_counts;
 
 /// Counters of one LAN's server. Keys are stable snake_case words an
 /// engineer can grep for.
@@ -48,15 +49,11 @@ impl Counters {
     pub fn to_status(&self) -> Dhcp6sCounters {
         Dhcp6sCounters {
             received: self.received,
-            requests: named(&self.requests),
+            requests: named_counts(&self.requests),
             replies: self.replies,
             dropped: self.dropped(),
-            drops: named(&self.drops),
-            unsent: named(&self.unsent),
+            drops: named_counts(&self.drops),
+            unsent: named_counts(&self.unsent),
         }
     }
-}
-
-fn named(m: &BTreeMap<&'static str, u64>) -> BTreeMap<String, u64> {
-    m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }

@@ -6,13 +6,14 @@
 //! moment of the report; [`INFINITE_LFT`] means infinite, as on the wire.
 //!
 //! Each daemon's own status object is a struct in its own module here
-//! ([`wan`], [`ra`], [`dhcp6s`], [`dhcp4s`], [`firewall`]): the daemon
+//! ([`wan`], [`dhcp6c`], [`ra`], [`dhcp6s`], [`dhcp4s`], [`firewall`]): the daemon
 //! builds it, the supervisor passes it on as JSON, and the console
 //! deserializes it with [`StatusReport::daemon`]. Every field has a
 //! default, so a status from an older build or one cut short still shows
 //! (a missing value as `-`) instead of failing the screen.
 
 pub mod dhcp4s;
+pub mod dhcp6c;
 pub mod dhcp6s;
 pub mod firewall;
 pub mod ra;
@@ -189,6 +190,12 @@ pub struct LanPrefixReport {
     pub deprecated: bool,
     /// delegated | ula | static.
     pub origin: PrefixOrigin,
+}
+
+/// Counters kept by static key (no allocation per count in an engine) as
+/// published: keyed by owned strings, so a status reads back from JSON.
+pub fn named_counts(counts: &BTreeMap<&'static str, u64>) -> BTreeMap<String, u64> {
+    counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 /// Seconds left until `until`, with the infinite deadline kept infinite.

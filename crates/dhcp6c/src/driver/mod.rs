@@ -476,17 +476,16 @@ impl Driver {
     fn publish_status(&self, now: Instant) {
         let iface = self.wan_interface();
         let mut st = status(&self.client, self.previous.list(), &iface, now);
-        st["wan_addresses"] = self
+        st.wan_addresses = self
             .wan_addresses
             .list()
-            .map(|(a, dad)| {
-                serde_json::json!({
-                    "address": a.to_string(),
-                    "dad": match dad {
-                        wan_addr::DadState::Pending => "tentative",
-                        wan_addr::DadState::Done => "done",
-                    },
-                })
+            .map(|(a, dad)| cpe_bus::status::dhcp6c::WanAddress {
+                address: a.to_string(),
+                dad: match dad {
+                    wan_addr::DadState::Pending => "tentative",
+                    wan_addr::DadState::Done => "done",
+                }
+                .into(),
             })
             .collect();
         self.outlet.set_status(&st);

@@ -4,6 +4,7 @@
 
 use super::discovery::{Discovery, Phase, Snapshot, display_text, mac_text};
 use crate::config::WanSettings;
+use cpe_bus::status::named_counts;
 use cpe_bus::status::wan::{AcStatus, PppoeStatus, WanStatus};
 use cpe_bus::{WanFacts, WanState};
 
@@ -73,9 +74,6 @@ pub fn waiting(settings: &WanSettings, why: &str) -> WanStatus {
 /// The daemon's status object.
 pub fn render(settings: &WanSettings, engine: &Discovery, send_errors: u64) -> WanStatus {
     let s: Snapshot = engine.snapshot();
-    let named = |m: &std::collections::BTreeMap<&'static str, u64>| {
-        m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-    };
     WanStatus {
         mode: "pppoe".into(),
         interface: settings.interface.clone(),
@@ -91,9 +89,9 @@ pub fn render(settings: &WanSettings, engine: &Discovery, send_errors: u64) -> W
             last_session_id: s.ended.as_ref().map(|e| format!("0x{:04x}", e.id)),
             attempts: u64::from(s.attempts),
             last_failure: s.last_failure.clone(),
-            sent: named(&s.counters.sent),
-            received: named(&s.counters.received),
-            dropped: named(&s.counters.dropped),
+            sent: named_counts(&s.counters.sent),
+            received: named_counts(&s.counters.received),
+            dropped: named_counts(&s.counters.dropped),
             send_errors,
         }),
         ..WanStatus::default()
