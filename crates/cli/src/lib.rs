@@ -198,15 +198,14 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
             Some("wan") => render::wan(&report, colour),
             Some("lan") => render::lan_detail(&report),
             Some("daemons") => render::daemons(&report),
-            Some("firewall") => {
-                use serde::Deserialize;
-                match cpe_bus::status::firewall::FirewallStatus::deserialize(&value) {
-                    Ok(f) => firewall::show(&f),
+            Some(d) => match cpe_bus::Daemon::from_name(d) {
+                Some(cpe_bus::Daemon::Firewall) => match report.daemon(cpe_bus::Daemon::Firewall) {
+                    Some(f) => firewall::show(&f),
                     // Not the firewall's shape at all: show what it said.
-                    Err(_) => render::json_as_text(&value),
-                }
-            }
-            Some(_) => render::json_as_text(&value),
+                    None => render::json_as_text(&value),
+                },
+                _ => render::json_as_text(&value),
+            },
         }
     };
     emit(&out)
