@@ -15,11 +15,13 @@
 pub mod client;
 pub mod control;
 pub mod proto;
+pub mod registry;
 pub mod state;
 pub mod status;
 pub mod time;
 
 pub use proto::{FromSupervisor, ToSupervisor};
+pub use registry::Daemon;
 pub use state::{
     DelegatedPrefix, Dhcp6Facts, Fact, LanFacts, LanPrefix, PrefixOrigin, SharedState, WanFacts,
     WanState,

@@ -4,37 +4,34 @@
 //! blank the screen.
 
 use crate::render::{WIDTH, duration};
+use cpe_bus::Daemon;
 use cpe_bus::status::StatusReport;
-use serde_json::Value;
+use cpe_bus::status::firewall::{ApplyKind, FirewallStatus, Forwarding};
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("-")
+fn s(v: &str) -> &str {
+    if v.is_empty() { "-" } else { v }
 }
 
-fn on_off(v: &Value) -> &'static str {
-    match v.as_bool() {
+fn on_off(v: Option<bool>) -> &'static str {
+    match v {
         Some(true) => "on",
         Some(false) => "off",
         None => "-",
     }
 }
 
-fn forwarding(v: &Value) -> String {
+fn forwarding(v: &Option<Forwarding>) -> String {
     match v {
-        Value::String(w) => w.clone(),
-        Value::Object(o) => o
-            .get("failed")
-            .map(|e| format!("failed: {}", s(e)))
-            .unwrap_or_else(|| "-".into()),
-        _ => "-".into(),
+        Some(Forwarding::Off) => "off".into(),
+        Some(Forwarding::Requested) => "requested".into(),
+        Some(Forwarding::On) => "on".into(),
+        Some(Forwarding::Failed(e)) => format!("failed: {}", s(e)),
+        None => "-".into(),
     }
 }
 
-fn total_drops(v: &Value) -> u64 {
-    v["drops"]
-        .as_object()
-        .map(|m| m.values().filter_map(|c| c["packets"].as_u64()).sum())
-        .unwrap_or(0)
+fn total_drops(v: &FirewallStatus) -> u64 {
+    v.drops.values().fold(0, |a, c| a.saturating_add(c.packets))
 }
 
 /// Cuts a line to the console width.
@@ -51,82 +48,71 @@ fn fit(mut line: String) -> String {
 }
 
 /// The `cpectl show firewall` screen.
-pub fn show(v: &Value) -> String {
+pub fn show(v: &FirewallStatus) -> String {
     let mut out = String::new();
     let mut line = |l: String| {
         out.push_str(&fit(l));
         out.push('\n');
     };
-    line(format!("firewall {}  {}", s(&v["state"]), s(&v["reason"])));
-    let a = &v["applies"];
+    line(format!("firewall {}  {}", s(&v.state), s(&v.reason)));
+    let a = &v.applies;
     line(format!(
         "forwarding {}  rules {}  applies {} full, {} sets, {} refused",
-        forwarding(&v["forwarding"]),
-        v["rules"].as_u64().unwrap_or(0),
-        a["full_applies"].as_u64().unwrap_or(0),
-        a["set_updates"].as_u64().unwrap_or(0),
-        a["apply_failures"].as_u64().unwrap_or(0),
+        forwarding(&v.forwarding),
+        v.rules,
+        a.full_applies,
+        a.set_updates,
+        a.apply_failures,
     ));
-    let l = &v["last_apply"];
-    if l.is_object() {
-        let took = l["duration_us"]
-            .as_u64()
+    if let Some(l) = &v.last_apply {
+        let took = l
+            .duration_us
             .map(|us| format!("{}.{:03} ms", us / 1000, us % 1000))
             .unwrap_or_else(|| "-".into());
+        let kind = match l.kind {
+            Some(ApplyKind::Full) => "full",
+            Some(ApplyKind::Sets) => "sets",
+            None => "-",
+        };
         line(format!(
-            "last apply {} {} in {}, {} ago",
-            s(&l["kind"]),
-            s(&l["result"]),
+            "last apply {kind} {} in {}, {} ago",
+            s(&l.result),
             took,
-            duration(l["seconds_ago"].as_u64().unwrap_or(0))
+            duration(l.seconds_ago)
         ));
-        if let Some(e) = l["error"].as_str() {
+        if let Some(e) = &l.error {
             line(format!("  error: {e}"));
         }
     }
-    let p = &v["policy"];
-    let lans: Vec<&str> = p["lan"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let p = &v.policy;
     line(format!(
         "policy wan {} lan {}  inbound {}  nat44 {}  mss clamp {}  echo {}",
-        s(&p["wan"]),
-        lans.join(","),
-        s(&p["wan_inbound"]),
-        on_off(&p["ipv4_nat"]),
-        on_off(&p["mss_clamp"]),
-        s(&p["echo_request_limit"]),
+        s(&p.wan),
+        p.lan.join(","),
+        s(&p.wan_inbound),
+        on_off(p.ipv4_nat),
+        on_off(p.mss_clamp),
+        s(&p.echo_request_limit),
     ));
-    if let Some(sets) = v["sets"].as_object() {
-        for (name, elems) in sets {
-            let list: Vec<&str> = elems
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let shown = if list.is_empty() {
-                "-".to_string()
-            } else {
-                list.join(" ")
-            };
-            line(format!("set {name:<7} {shown}"));
-        }
+    for (name, elems) in &v.sets {
+        let shown = if elems.is_empty() {
+            "-".to_string()
+        } else {
+            elems.join(" ")
+        };
+        line(format!("set {name:<7} {shown}"));
     }
-    for ph in v["pinholes"].as_array().into_iter().flatten() {
-        let addrs: Vec<&str> = ph["addresses"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+    for ph in &v.pinholes {
         line(format!(
             "pinhole {} {}/{} host {} -> {}",
-            s(&ph["name"]),
-            s(&ph["proto"]),
-            ph["port"].as_u64().unwrap_or(0),
-            s(&ph["host"]),
-            if addrs.is_empty() {
+            s(&ph.name),
+            s(&ph.proto),
+            ph.port,
+            s(&ph.host),
+            if ph.addresses.is_empty() {
                 "-".to_string()
             } else {
-                addrs.join(" ")
+                ph.addresses.join(" ")
             }
         ));
     }
@@ -134,17 +120,10 @@ pub fn show(v: &Value) -> String {
         "{:<28} {:>14} {:>16}",
         "COUNTER", "PACKETS", "BYTES"
     ));
-    if let Some(drops) = v["drops"].as_object() {
-        for (name, c) in drops {
-            line(format!(
-                "{:<28} {:>14} {:>16}",
-                name,
-                c["packets"].as_u64().unwrap_or(0),
-                c["bytes"].as_u64().unwrap_or(0)
-            ));
-        }
+    for (name, c) in &v.drops {
+        line(format!("{:<28} {:>14} {:>16}", name, c.packets, c.bytes));
     }
-    if let Some(e) = v["counters_error"].as_str() {
+    if let Some(e) = &v.counters_error {
         line(format!("counters unavailable: {e}"));
     }
     out
@@ -152,12 +131,12 @@ pub fn show(v: &Value) -> String {
 
 /// One line for `cpectl status`, if the firewall reported.
 pub fn status_line(r: &StatusReport) -> Option<String> {
-    let v = r.daemon_status.get("firewall")?;
+    let v: FirewallStatus = r.daemon(Daemon::Firewall)?;
     Some(fit(format!(
         "firewall {}, forwarding {}, {} packets dropped",
-        s(&v["state"]),
-        forwarding(&v["forwarding"]),
-        total_drops(v)
+        s(&v.state),
+        forwarding(&v.forwarding),
+        total_drops(&v)
     )))
 }
 
@@ -165,7 +144,7 @@ pub fn status_line(r: &StatusReport) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn sample() -> Value {
+    fn sample() -> serde_json::Value {
         serde_json::json!({
             "implemented": true,
             "state": "failed",
@@ -184,7 +163,7 @@ mod tests {
 
     #[test]
     fn show_firewall_fits_80_columns_and_says_why() {
-        let text = show(&sample());
+        let text = show(&serde_json::from_value(sample()).unwrap());
         for l in text.lines() {
             assert!(l.len() <= WIDTH, "too wide ({}): {l}", l.len());
         }
@@ -195,8 +174,16 @@ mod tests {
         assert!(text.contains("set stale6  -"));
         assert!(text.contains("pinhole web tcp/8080 host ::1234 -> 2001:db8:1000:1::1234"));
         assert!(text.contains("drop_wan_inbound"));
-        // A status object of unknown shape renders without panicking.
-        let _ = show(&serde_json::json!({"implemented": false}));
+        // A status cut short (an older build, a restarting daemon) renders
+        // with dashes instead of failing.
+        let short: FirewallStatus =
+            serde_json::from_value(serde_json::json!({"implemented": false})).unwrap();
+        let text = show(&short);
+        assert!(text.contains("firewall -  -"), "{text}");
+        assert!(
+            text.contains("policy wan - lan   inbound -  nat44 -"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -198,8 +198,14 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
             Some("wan") => render::wan(&report, colour),
             Some("lan") => render::lan_detail(&report),
             Some("daemons") => render::daemons(&report),
-            Some("firewall") => firewall::show(&value),
-            Some(_) => render::json_as_text(&value),
+            Some(d) => match cpe_bus::Daemon::from_name(d) {
+                Some(cpe_bus::Daemon::Firewall) => match report.daemon(cpe_bus::Daemon::Firewall) {
+                    Some(f) => firewall::show(&f),
+                    // Not the firewall's shape at all: show what it said.
+                    None => render::json_as_text(&value),
+                },
+                _ => render::json_as_text(&value),
+            },
         }
     };
     emit(&out)

@@ -5,8 +5,13 @@
 
 use std::fmt::Write;
 
-use cpe_bus::WanState;
-use cpe_bus::status::{INFINITE_LFT, LanPrefixReport, PrefixReport, StatusReport};
+use cpe_bus::status::dhcp4s::Dhcp4sStatus;
+use cpe_bus::status::dhcp6s::Dhcp6sStatus;
+use cpe_bus::status::ra::RaStatus;
+use cpe_bus::status::wan::{PppoeStatus, WanStatus};
+use cpe_bus::status::{Common, INFINITE_LFT, LanPrefixReport, PrefixReport, StatusReport};
+use cpe_bus::{Daemon, WanState};
+use serde::Deserialize;
 
 /// Longest line we print; serial consoles are 80 columns.
 pub const WIDTH: usize = 80;
@@ -115,10 +120,8 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     if !w.reason.is_empty() {
         labelled(&mut out, "      why: ", &w.reason);
     }
-    if let Some(p) = r.daemon_status.get("wan").map(|s| &s["pppoe"])
-        && p.is_object()
-    {
-        pppoe(&mut out, p, &w.reason);
+    if let Some(p) = r.daemon::<WanStatus>(Daemon::Wan).and_then(|s| s.pppoe) {
+        pppoe(&mut out, &p, &w.reason);
     }
     wrapped(&mut out, "      addr ", &w.addresses);
     let router = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or("-".into());
@@ -168,18 +171,12 @@ fn labelled(out: &mut String, label: &str, text: &str) {
 /// discovery phase, the access concentrator, the session id (or the one
 /// that ended), and the last failure when the reason above does not
 /// already say it.
-fn pppoe(out: &mut String, p: &serde_json::Value, reason: &str) {
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
-    let mut line = format!("      pppoe {}", text(&p["phase"]));
-    if p["ac"].is_object() {
-        let _ = write!(
-            line,
-            "  AC '{}' {}",
-            text(&p["ac"]["name"]),
-            text(&p["ac"]["mac"])
-        );
+fn pppoe(out: &mut String, p: &PppoeStatus, reason: &str) {
+    let mut line = format!("      pppoe {}", dash(&p.phase));
+    if let Some(ac) = &p.ac {
+        let _ = write!(line, "  AC '{}' {}", dash(&ac.name), dash(&ac.mac));
     }
-    match (p["session_id"].as_str(), p["last_session_id"].as_str()) {
+    match (p.session_id.as_deref(), p.last_session_id.as_deref()) {
         (Some(id), _) => {
             let _ = write!(line, "  session {id}");
         }
@@ -194,7 +191,7 @@ fn pppoe(out: &mut String, p: &serde_json::Value, reason: &str) {
         // A long AC name: give up the double spaces to stay in 80 columns.
         labelled(out, "      ", line.trim_start());
     }
-    if let Some(f) = p["last_failure"].as_str()
+    if let Some(f) = p.last_failure.as_deref()
         && !reason.contains(f)
     {
         labelled(out, "      last failure: ", f);
@@ -242,132 +239,105 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-fn num(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "-".into(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// Text as shown, `-` for nothing (a field the daemon did not send).
+fn dash(text: &str) -> &str {
+    if text.is_empty() { "-" } else { text }
 }
 
-fn list(v: &serde_json::Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| a.iter().map(num).collect())
-        .unwrap_or_default()
+/// An optional value as shown, `-` for none.
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
-/// The entry for `iface` in a daemon status of the form `{"lans": [...]}`.
-fn lan_entry<'a>(r: &'a StatusReport, daemon: &str, iface: &str) -> Option<&'a serde_json::Value> {
-    r.daemon_status
-        .get(daemon)?
-        .get("lans")?
-        .as_array()?
-        .iter()
-        .find(|l| l["interface"] == iface)
-}
-
-fn counter_sum(v: &serde_json::Value) -> u64 {
-    match v {
-        serde_json::Value::Number(n) => n.as_u64().unwrap_or(0),
-        serde_json::Value::Object(m) => m.values().map(counter_sum).sum(),
-        _ => 0,
-    }
+fn texts<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(T::to_string).collect()
 }
 
 /// `cpectl show lan`: per LAN what is advertised and served, from the
 /// supervisor's LAN facts and the RA, DHCPv6 and DHCPv4 daemons' status.
 pub fn lan_detail(r: &StatusReport) -> String {
     let mut out = lan(r);
+    let ra: RaStatus = r.daemon(Daemon::Ra).unwrap_or_default();
+    let d6: Dhcp6sStatus = r.daemon(Daemon::Dhcp6s).unwrap_or_default();
+    let d4: Dhcp4sStatus = r.daemon(Daemon::Dhcp4s).unwrap_or_default();
     for l in &r.lan {
         let iface = l.interface.as_str();
-        if let Some(ra) = lan_entry(r, "ra", iface) {
-            let flag = |k: &str| if ra[k] == true { 1 } else { 0 };
+        if let Some(ra) = ra.lans.iter().find(|e| e.interface == iface) {
+            let flag = |b: bool| u8::from(b);
             let _ = writeln!(
                 out,
                 "RA    {iface}: M={} O={} preference {} router lifetime {} mtu {}",
-                flag("managed"),
-                flag("other_config"),
-                num(&ra["preference"]),
-                num(&ra["router_lifetime"]),
-                num(&ra["mtu"])
+                flag(ra.managed),
+                flag(ra.other_config),
+                dash(&ra.preference),
+                ra.router_lifetime,
+                opt(ra.mtu)
             );
-            wrapped(&mut out, "      rdnss ", &list(&ra["rdnss"]));
-            wrapped(&mut out, "      dnssl ", &list(&ra["dnssl"]));
-            for p in ra["prefixes"].as_array().into_iter().flatten() {
+            wrapped(&mut out, "      rdnss ", &texts(&ra.rdnss));
+            wrapped(&mut out, "      dnssl ", &ra.dnssl);
+            for p in &ra.prefixes {
                 let _ = writeln!(
                     out,
                     "      pio {} pref {} valid {}{}",
-                    num(&p["prefix"]),
-                    num(&p["preferred_lifetime"]),
-                    num(&p["valid_lifetime"]),
-                    if p["deprecated"] == true {
-                        " deprecated"
-                    } else {
-                        ""
-                    }
+                    dash(&p.prefix),
+                    p.preferred_lifetime,
+                    p.valid_lifetime,
+                    if p.deprecated { " deprecated" } else { "" }
                 );
             }
-            let c = &ra["counters"];
+            let c = &ra.counters;
             let _ = writeln!(
                 out,
                 "      sent {} unsolicited, {} solicited; RS {} in, {} answered; {} dropped",
-                num(&c["ra_sent_unsolicited"]),
-                num(&c["ra_sent_solicited"]),
-                num(&c["rs_received"]),
-                num(&c["rs_answered"]),
-                counter_sum(&c["dropped"])
+                c.ra_sent_unsolicited,
+                c.ra_sent_solicited,
+                c.rs_received,
+                c.rs_answered,
+                c.dropped_total()
             );
-            for rogue in ra["rogue_routers"].as_array().into_iter().flatten() {
-                let prefixes: Vec<String> = rogue["prefixes"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| p.get("prefix").map(num).unwrap_or_else(|| num(p)))
-                    .collect();
+            for rogue in &ra.rogue_routers {
                 let _ = writeln!(
                     out,
                     "      ROGUE {} ({}) seen {}x",
-                    num(&rogue["source"]),
-                    num(&rogue["link_layer_address"]),
-                    num(&rogue["count"])
+                    opt(rogue.source),
+                    rogue.link_layer_address.as_deref().unwrap_or("-"),
+                    rogue.count
                 );
-                wrapped(&mut out, "            prefixes ", &prefixes);
+                wrapped(&mut out, "            prefixes ", &rogue.prefixes);
             }
         }
-        if let Some(d6) = lan_entry(r, "dhcp6s", iface) {
-            let c = &d6["counters"];
+        if let Some(d6) = d6.lans.iter().find(|e| e.interface == iface) {
+            let c = &d6.counters;
             let _ = writeln!(
                 out,
                 "DHCPv6 {iface}: {} received, {} replies, {} dropped",
-                num(&c["received"]),
-                num(&c["replies"]),
-                num(&c["dropped"])
+                c.received, c.replies, c.dropped
             );
-            wrapped(&mut out, "      dns ", &list(&d6["dns"]));
+            wrapped(&mut out, "      dns ", &d6.dns);
         }
-        if let Some(d4) = lan_entry(r, "dhcp4s", iface) {
+        if let Some(d4) = d4.lans.iter().find(|e| e.interface == iface) {
             let _ = writeln!(
                 out,
                 "DHCPv4 {iface}: {}, {} bound, {} offered",
-                num(&d4["address"]),
-                num(&d4["bound"]),
-                num(&d4["offered"])
+                dash(&d4.address),
+                opt(d4.bound),
+                opt(d4.offered)
             );
             let _ = writeln!(
                 out,
                 "      pool {} ({} addresses)",
-                num(&d4["pool"]),
-                num(&d4["pool_size"])
+                dash(&d4.pool),
+                opt(d4.pool_size)
             );
-            for lease in d4["leases"].as_array().into_iter().flatten() {
+            for lease in &d4.leases {
                 let _ = writeln!(
                     out,
                     "      {:<15} {} {:<8} {} {}",
-                    num(&lease["address"]),
-                    num(&lease["mac"]),
-                    num(&lease["state"]),
-                    num(&lease["expires_in"]),
-                    num(&lease["hostname"])
+                    dash(&lease.address),
+                    dash(&lease.mac),
+                    dash(&lease.state),
+                    opt(lease.expires_in),
+                    lease.hostname.as_deref().unwrap_or("-")
                 );
             }
         }
@@ -376,21 +346,21 @@ pub fn lan_detail(r: &StatusReport) -> String {
 }
 
 /// Why a running daemon does nothing, if it says so in its own status
-/// (`"implemented": false`, with the reason in `note` or `reason`).
+/// (`"implemented": false`, with the reason in `reason` or `note`).
 ///
-/// A stand-in process is alive and supervised, so the supervisor reports
-/// it `running`; printed as such, a `firewall running` line tells the
+/// A process that is alive and supervised is reported `running` by the
+/// supervisor; printed as such, a `firewall running` line would tell the
 /// engineer the router filters traffic when nothing is installed.
 fn not_active_reason(r: &StatusReport, name: &str) -> Option<String> {
-    let own = r.daemon_status.get(name)?;
-    if own.get("implemented")? != &serde_json::Value::Bool(false) {
+    let own: Common = Common::deserialize(r.daemon_status.get(name)?).ok()?;
+    if own.implemented != Some(false) {
         return None;
     }
-    let reason = ["reason", "note"]
-        .iter()
-        .find_map(|k| own.get(*k).and_then(|v| v.as_str()))
-        .unwrap_or("the daemon reports \"implemented\": false");
-    Some(reason.to_owned())
+    Some(
+        own.reason
+            .or(own.note)
+            .unwrap_or_else(|| "the daemon reports \"implemented\": false".to_owned()),
+    )
 }
 
 /// The first `max` characters of one line of `text` (control characters
@@ -659,6 +629,45 @@ mod tests {
             .iter_mut()
             .for_each(|d| d.state = "backoff".into());
         assert!(!status(&r, false).contains("not active"));
+    }
+
+    #[test]
+    fn a_status_cut_short_or_of_another_shape_shows_dashes_not_a_panic() {
+        let mut r = sample();
+        r.daemon_status.insert(
+            "ra".into(),
+            serde_json::json!({"lans": [{"interface": "br0", "counters": {"rs_received": 7}}]}),
+        );
+        r.daemon_status.insert(
+            "dhcp4s".into(),
+            serde_json::json!({"lans": [{"interface": "br0", "leases": [{"mac": "02:00:00:00:00:01"}]}]}),
+        );
+        r.daemon_status
+            .insert("dhcp6s".into(), serde_json::json!({"lans": 5}));
+        let text = lan_detail(&r);
+        assert!(
+            text.contains("RA    br0: M=0 O=0 preference - router lifetime 0 mtu -"),
+            "{text}"
+        );
+        assert!(text.contains("RS 7 in, 0 answered"), "{text}");
+        assert!(text.contains("DHCPv4 br0: -, - bound, - offered"), "{text}");
+        assert!(text.contains("      pool - (- addresses)"), "{text}");
+        assert!(text.contains("02:00:00:00:00:01 -"), "{text}");
+        assert!(!text.contains("DHCPv6"), "{text}");
+        // The console and the daemons agree on field names: what a daemon
+        // serializes is what the console reads back.
+        let mut lan = cpe_bus::status::ra::RaLanStatus {
+            interface: "br0".into(),
+            mtu: Some(1500),
+            ..Default::default()
+        };
+        lan.counters.drop_for("hop_limit");
+        let ra = cpe_bus::status::ra::RaStatus { lans: vec![lan] };
+        r.daemon_status
+            .insert("ra".into(), serde_json::to_value(&ra).unwrap());
+        let text = lan_detail(&r);
+        assert!(text.contains("mtu 1500"), "{text}");
+        assert!(text.contains("; 1 dropped"), "{text}");
     }
 
     #[test]

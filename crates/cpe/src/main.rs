@@ -131,14 +131,11 @@ fn check_config(args: Vec<OsString>) -> ExitCode {
     }
 }
 
-/// `cpe daemon NAME [ARGS]`: the daemons the supervisor starts. Daemons
-/// whose engine is not in the build yet run as minimal bus participants.
+/// `cpe daemon NAME [ARGS]`: the daemons the supervisor starts.
 fn daemon(mut args: Vec<OsString>) -> ExitCode {
+    use cpe_bus::Daemon;
     if asks_help(&args) {
-        println!(
-            "{DAEMON_USAGE}\ndaemons: {}",
-            cpe_supervisor::plan::ALL_DAEMONS.join(", ")
-        );
+        println!("{DAEMON_USAGE}\ndaemons: {}", Daemon::names());
         return ExitCode::SUCCESS;
     }
     if args.is_empty() {
@@ -147,26 +144,17 @@ fn daemon(mut args: Vec<OsString>) -> ExitCode {
     }
     let rest = args.split_off(1);
     let name = args[0].to_string_lossy().into_owned();
-    match name.as_str() {
-        "wan" => cpe_wan::main(rest),
-        "dhcp6c" => cpe_dhcp6c::main(rest),
-        "ra" => cpe_ra::main(rest),
-        "dns" => cpe_dns::main(rest),
-        "dhcp6s" => cpe_dhcp6s::main(rest),
-        "dhcp4s" => cpe_dhcp4s::main(rest),
-        "firewall" => cpe_firewall::main(rest),
-        other => match cpe_supervisor::plan::ALL_DAEMONS
-            .iter()
-            .find(|d| **d == other)
-        {
-            Some(known) => cpe_supervisor::minimal::main(known),
-            None => {
-                eprintln!(
-                    "cpe: no daemon {other:?}; known: {}",
-                    cpe_supervisor::plan::ALL_DAEMONS.join(", ")
-                );
-                ExitCode::from(2)
-            }
-        },
+    let Some(daemon) = Daemon::from_name(&name) else {
+        eprintln!("cpe: no daemon {name:?}; known: {}", Daemon::names());
+        return ExitCode::from(2);
+    };
+    match daemon {
+        Daemon::Wan => cpe_wan::main(rest),
+        Daemon::Dhcp6c => cpe_dhcp6c::main(rest),
+        Daemon::Ra => cpe_ra::main(rest),
+        Daemon::Dns => cpe_dns::main(rest),
+        Daemon::Dhcp6s => cpe_dhcp6s::main(rest),
+        Daemon::Dhcp4s => cpe_dhcp4s::main(rest),
+        Daemon::Firewall => cpe_firewall::main(rest),
     }
 }

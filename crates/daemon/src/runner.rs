@@ -31,9 +31,9 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;
 
-use cpe_bus::SharedState;
 use cpe_bus::client::Bus;
 use cpe_bus::state::Fact;
+use cpe_bus::{Daemon, SharedState};
 use log::{LevelFilter, error, info, warn};
 use serde_json::{Map, Value};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -198,10 +198,18 @@ pub struct Lan {
 }
 
 impl Lan {
-    /// Replaces this LAN's entry in the daemon's status.
-    pub fn set_status(&self, status: Value) {
-        self.outlet.set_lan_status(&self.interface, status);
+    /// Replaces this LAN's entry in the daemon's status (the daemon's
+    /// per-LAN struct of `cpe_bus::status`).
+    pub fn set_status<T: serde::Serialize>(&self, status: &T) {
+        self.outlet
+            .set_lan_status(&self.interface, to_json_value(status));
     }
+}
+
+/// A status struct as JSON. Our status types are plain data whose
+/// serialisation cannot fail; `null` stands in if one ever did.
+fn to_json_value<T: serde::Serialize>(status: &T) -> Value {
+    serde_json::to_value(status).unwrap_or(Value::Null)
 }
 
 /// The stop request, as a watch any task can hold.
@@ -275,10 +283,11 @@ impl Outlet {
         });
     }
 
-    /// Replaces the whole status object (daemons without per-LAN tasks).
-    /// Non-object values are wrapped as `{"status": value}`.
-    pub fn set_status(&self, status: Value) {
-        let fields = match status {
+    /// Replaces the whole status object (daemons without per-LAN tasks:
+    /// their struct of `cpe_bus::status`). Non-object values are wrapped
+    /// as `{"status": value}`.
+    pub fn set_status<T: serde::Serialize>(&self, status: &T) {
+        let fields = match to_json_value(status) {
             Value::Object(m) => m,
             other => Map::from_iter([("status".to_string(), other)]),
         };
@@ -376,43 +385,44 @@ impl Signals {
 
 /// [`run`] for a daemon that takes no arguments and runs only under the
 /// supervisor: anything on its command line is a usage error (exit 2).
-pub fn run_supervised<F, Fut>(name: &'static str, args: &[OsString], driver: F) -> ExitCode
+pub fn run_supervised<F, Fut>(daemon: Daemon, args: &[OsString], driver: F) -> ExitCode
 where
     F: FnOnce(Context) -> Fut + 'static,
     Fut: Future<Output = Result<(), String>> + 'static,
 {
     if let Some(a) = args.first() {
         eprintln!(
-            "unexpected argument {a:?}\nusage: cpe daemon {name}   (started by `cpe run`; config from the state bus)"
+            "unexpected argument {a:?}\nusage: cpe daemon {daemon}   (started by `cpe run`; config from the state bus)"
         );
         return ExitCode::from(2);
     }
-    run(name, Mode::Supervised, driver)
+    run(daemon, Mode::Supervised, driver)
 }
 
 /// A driver with its type erased.
 type Driver = Box<dyn FnOnce(Context) -> Pin<Box<dyn Future<Output = Result<(), String>>>>>;
 
-/// Runs a daemon: the whole of its `main` after argument parsing. `name` is
-/// the daemon's name on the bus and in every log line.
+/// Runs a daemon: the whole of its `main` after argument parsing. The
+/// daemon's name (from the registry) is its name on the bus and in every
+/// log line.
 ///
 /// Only this wrapper is generic: the runner itself, and the tokio task that
 /// runs the driver, exist once in the binary whatever the number of
 /// daemons (flash is counted in KB).
-pub fn run<F, Fut>(name: &'static str, mode: Mode, driver: F) -> ExitCode
+pub fn run<F, Fut>(daemon: Daemon, mode: Mode, driver: F) -> ExitCode
 where
     F: FnOnce(Context) -> Fut + 'static,
     Fut: Future<Output = Result<(), String>> + 'static,
 {
-    run_erased(name, mode, Box::new(|ctx| Box::pin(driver(ctx))))
+    run_erased(daemon, mode, Box::new(|ctx| Box::pin(driver(ctx))))
 }
 
-fn run_erased(name: &'static str, mode: Mode, driver: Driver) -> ExitCode {
+fn run_erased(daemon: Daemon, mode: Mode, driver: Driver) -> ExitCode {
     let level = match &mode {
         Mode::Supervised => LevelFilter::Info,
         Mode::Standalone { log_level, .. } => *log_level,
     };
-    cpe_log::init(name, level);
+    cpe_log::init(daemon.name(), level);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -424,7 +434,7 @@ fn run_erased(name: &'static str, mode: Mode, driver: Driver) -> ExitCode {
         }
     };
     let local = tokio::task::LocalSet::new();
-    match local.block_on(&rt, serve(name, mode, driver)) {
+    match local.block_on(&rt, serve(daemon, mode, driver)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e}");
@@ -441,11 +451,11 @@ async fn next_state(bus: &mut Option<Bus>) -> Option<SharedState> {
     }
 }
 
-async fn serve(name: &'static str, mode: Mode, driver: Driver) -> Result<(), String> {
+async fn serve(daemon: Daemon, mode: Mode, driver: Driver) -> Result<(), String> {
     let mut signals = Signals::install()?;
     let (mut bus, config, state, file) = match mode {
         Mode::Supervised => {
-            let (bus, welcome, config) = cpe_bus::client::connect_configured(name).await?;
+            let (bus, welcome, config) = cpe_bus::client::connect_configured(daemon.name()).await?;
             (Some(bus), Some(config), welcome.state, None)
         }
         Mode::Standalone { status_file, .. } => (None, None, SharedState::default(), status_file),
@@ -586,9 +596,9 @@ mod tests {
             let (ctx, feeds) = Context::new(None, SharedState::default(), outlet.clone());
             let lans = vec![("lan0".to_string(), 10), ("lan1".to_string(), 20)];
             let run = ctx.per_lan(lans, |mut lan: Lan, n: u32| async move {
-                lan.set_status(serde_json::json!({ "n": n, "stop": null }));
+                lan.set_status(&serde_json::json!({ "n": n, "stop": null }));
                 let stop = lan.stop.requested().await;
-                lan.set_status(serde_json::json!({ "n": n, "stop": format!("{stop:?}") }));
+                lan.set_status(&serde_json::json!({ "n": n, "stop": format!("{stop:?}") }));
             });
             let stopper = async {
                 tokio::time::sleep(Duration::from_secs(1)).await;

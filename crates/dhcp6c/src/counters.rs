@@ -75,6 +75,18 @@ impl Counters {
         *self.dropped.entry(reason.name()).or_default() += 1;
     }
 
+    /// As published for the console.
+    pub fn to_status(&self) -> cpe_bus::status::dhcp6c::Dhcp6cCounters {
+        cpe_bus::status::dhcp6c::Dhcp6cCounters {
+            received: self.received,
+            transmitted: self.transmitted,
+            retransmissions: self.retransmissions,
+            declined: self.declined,
+            malformed: cpe_bus::status::named_counts(&self.malformed),
+            dropped: cpe_bus::status::named_counts(&self.dropped),
+        }
+    }
+
     /// Total drops of either kind (the driver logs when this moves).
     pub fn total_dropped(&self) -> u64 {
         self.malformed.values().chain(self.dropped.values()).sum()

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use cpe_bus::status::dhcp6s::Dhcp6sCounters;
+use cpe_bus::status::named_counts;
 
 /// Counters of one LAN's server. Keys are stable snake_case words an
 /// engineer can grep for.
@@ -44,15 +45,15 @@ impl Counters {
         self.drops.values().sum()
     }
 
-    /// The JSON shown by the console.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "received": self.received,
-            "requests": self.requests,
-            "replies": self.replies,
-            "dropped": self.dropped(),
-            "drops": self.drops,
-            "unsent": self.unsent,
-        })
+    /// As published for the console.
+    pub fn to_status(&self) -> Dhcp6sCounters {
+        Dhcp6sCounters {
+            received: self.received,
+            requests: named_counts(&self.requests),
+            replies: self.replies,
+            dropped: self.dropped(),
+            drops: named_counts(&self.drops),
+            unsent: named_counts(&self.unsent),
+        }
     }
 }

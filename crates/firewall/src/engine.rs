@@ -39,15 +39,7 @@ pub enum Input {
     ForwardingSet(Result<(), String>),
 }
 
-/// How much of the ruleset a commit replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApplyKind {
-    /// The whole table, atomically.
-    Full,
-    /// Elements of the named sets only (a renumbering).
-    Sets,
-}
+pub use cpe_bus::status::firewall::{ApplyKind, Forwarding};
 
 /// What the driver must do.
 pub enum Action {
@@ -60,20 +52,6 @@ pub enum Action {
     },
     /// Switch IPv6 and IPv4 forwarding on and report [`Input::ForwardingSet`].
     EnableForwarding,
-}
-
-/// Where forwarding stands.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Forwarding {
-    /// Off: no ruleset committed yet.
-    Off,
-    /// Asked for, not yet confirmed.
-    Requested,
-    /// On.
-    On,
-    /// The sysctl write failed (text says why).
-    Failed(String),
 }
 
 /// The outcome of the last commit.

@@ -1,98 +1,14 @@
 //! The firewall's status as the console shows it (`cpectl show firewall`).
 
-use crate::counters::Counters;
-use crate::engine::{ApplyKind, Engine, Forwarding};
+use crate::engine::Engine;
+pub use cpe_bus::status::firewall::{
+    ApplyStatus, DropCount, FirewallStatus, PinholeStatus, PolicySummary,
+};
 use cpe_config::{HostSpec, InboundPolicy, PinholeProto};
 use cpe_sys::netlink::nftables::CounterValue;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 use std::time::Instant;
-
-/// Everything the console shows about the firewall.
-#[derive(Debug, Serialize)]
-pub struct FirewallStatus {
-    /// Always true: this is the real firewall, not the stand-in.
-    pub implemented: bool,
-    /// "active", "installing" or "failed".
-    pub state: &'static str,
-    /// One line for the serial console, with the cause on failure.
-    pub reason: String,
-    /// IPv6/IPv4 forwarding as the firewall set it.
-    pub forwarding: Forwarding,
-    /// What the policy says.
-    pub policy: PolicySummary,
-    /// Installed set elements by set name.
-    pub sets: BTreeMap<&'static str, Vec<String>>,
-    /// Pinholes and the addresses they currently open.
-    pub pinholes: Vec<PinholeStatus>,
-    /// The last commit.
-    pub last_apply: Option<ApplyStatus>,
-    /// Applies and failures.
-    pub applies: Counters,
-    /// Drop counters as the kernel holds them, by class.
-    pub drops: BTreeMap<String, DropCount>,
-    /// Why the counters could not be read, if they could not.
-    pub counters_error: Option<String>,
-    /// Rules installed.
-    pub rules: usize,
-}
-
-/// The policy in a few words.
-#[derive(Debug, Serialize)]
-pub struct PolicySummary {
-    /// WAN interface.
-    pub wan: String,
-    /// LAN interfaces.
-    pub lan: Vec<String>,
-    /// Verdict for unsolicited inbound.
-    pub wan_inbound: InboundPolicy,
-    /// IPv4 masquerade.
-    pub ipv4_nat: bool,
-    /// TCP MSS clamp.
-    pub mss_clamp: bool,
-    /// Echo request rate from the WAN.
-    pub echo_request_limit: String,
-}
-
-/// One pinhole.
-#[derive(Debug, Serialize)]
-pub struct PinholeStatus {
-    /// Its name.
-    pub name: String,
-    /// "tcp" or "udp".
-    pub proto: &'static str,
-    /// Port.
-    pub port: u16,
-    /// The host as configured.
-    pub host: String,
-    /// Addresses it opens now (an interface identifier under each prefix).
-    pub addresses: Vec<String>,
-}
-
-/// The last commit, for the console.
-#[derive(Debug, Serialize)]
-pub struct ApplyStatus {
-    /// Full or set update.
-    pub kind: ApplyKind,
-    /// Seconds since it finished.
-    pub seconds_ago: u64,
-    /// Kernel time in microseconds (success only).
-    pub duration_us: Option<u64>,
-    /// "ok" or "refused".
-    pub result: &'static str,
-    /// The kernel's error text on failure.
-    pub error: Option<String>,
-}
-
-/// One kernel counter.
-#[derive(Debug, Serialize)]
-pub struct DropCount {
-    /// Packets.
-    pub packets: u64,
-    /// Bytes.
-    pub bytes: u64,
-}
 
 /// Builds the status from the engine and the counters read from the kernel.
 pub fn status(
@@ -131,7 +47,12 @@ pub fn status(
         .map(|r| {
             r.sets
                 .iter()
-                .map(|s| (s.name, s.elements.iter().map(|e| e.to_string()).collect()))
+                .map(|s| {
+                    (
+                        s.name.to_string(),
+                        s.elements.iter().map(|e| e.to_string()).collect(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -171,7 +92,8 @@ pub fn status(
                 proto: match ph.proto {
                     PinholeProto::Tcp => "tcp",
                     PinholeProto::Udp => "udp",
-                },
+                }
+                .into(),
                 port: ph.port,
                 host,
                 addresses,
@@ -197,32 +119,37 @@ pub fn status(
     };
     let l = p.firewall.echo_request_limit;
     FirewallStatus {
-        implemented: true,
-        state,
+        implemented: Some(true),
+        state: state.into(),
         reason,
-        forwarding: engine.forwarding().clone(),
+        forwarding: Some(engine.forwarding().clone()),
         policy: PolicySummary {
             wan: p.wan.clone(),
             lan: p.lan.iter().map(|l| l.interface.clone()).collect(),
-            wan_inbound: p.firewall.wan_inbound,
-            ipv4_nat: p.firewall.ipv4_nat,
-            mss_clamp: p.firewall.mss_clamp,
+            wan_inbound: match p.firewall.wan_inbound {
+                InboundPolicy::Drop => "drop",
+                InboundPolicy::Reject => "reject",
+                InboundPolicy::Accept => "accept",
+            }
+            .into(),
+            ipv4_nat: Some(p.firewall.ipv4_nat),
+            mss_clamp: Some(p.firewall.mss_clamp),
             echo_request_limit: format!("{}/{}s", l.count, l.per.seconds()),
         },
         sets,
         pinholes,
         last_apply: last.map(|l| ApplyStatus {
-            kind: l.kind,
+            kind: Some(l.kind),
             seconds_ago: now.saturating_duration_since(l.at).as_secs(),
             duration_us: l.duration.map(|d| d.as_micros() as u64),
-            result: if l.error.is_some() { "refused" } else { "ok" },
+            result: if l.error.is_some() { "refused" } else { "ok" }.into(),
             error: l.error.clone(),
         }),
         applies: engine.counters().clone(),
         drops,
         counters_error,
         rules: installed
-            .map(|r| r.chains.iter().map(|c| c.rules.len()).sum())
+            .map(|r| r.chains.iter().map(|c| c.rules.len() as u64).sum())
             .unwrap_or(0),
     }
 }

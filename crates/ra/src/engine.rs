@@ -408,17 +408,20 @@ impl Engine {
             ..
         } = self.current(now);
         RaStatus {
+            interface: String::new(),
+            send_errors: 0,
             state: match self.phase {
                 Phase::Advertising => "advertising",
                 Phase::Stopping => "stopping",
                 Phase::Stopped => "stopped",
-            },
+            }
+            .into(),
             managed: ra.managed,
             other_config: ra.other_config,
-            preference: ra.preference.as_str(),
+            preference: ra.preference.as_str().into(),
             router_lifetime: ra.router_lifetime,
             upstream_default_route: self.facts.upstream_default_route,
-            not_default_router,
+            not_default_router: not_default_router.map(Into::into),
             mtu: ra.mtu(),
             prefixes: self
                 .prefixes

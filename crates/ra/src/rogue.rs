@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 use std::time::Instant;
 
+use cpe_bus::status::ra::RogueRouter;
 use cpe_wire::nd::{RouterAdvertisement, RouterPreference};
-use serde::Serialize;
 
 /// Sources tracked individually; further ones are only counted.
 pub const MAX_ROGUE_SOURCES: usize = 32;
 
 /// What a rogue RA said, in the shape field engineers need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RogueSummary {
     /// Link-local source address of the RA.
     pub source: Ipv6Addr,
@@ -116,20 +116,6 @@ struct Seen {
     latest: RogueSummary,
 }
 
-/// Status entry for one rogue source.
-#[derive(Debug, Clone, Serialize)]
-pub struct RogueStatus {
-    /// Latest content seen from it.
-    #[serde(flatten)]
-    pub summary: RogueSummary,
-    /// RAs received from it.
-    pub count: u64,
-    /// Seconds since the first one.
-    pub first_seen_secs_ago: u64,
-    /// Seconds since the latest one.
-    pub last_seen_secs_ago: u64,
-}
-
 /// Rogue sources seen on one LAN.
 #[derive(Debug, Clone, Default)]
 pub struct RogueWatch {
@@ -179,11 +165,19 @@ impl RogueWatch {
     }
 
     /// Per-source status at `now`.
-    pub fn status(&self, now: Instant) -> Vec<RogueStatus> {
+    pub fn status(&self, now: Instant) -> Vec<RogueRouter> {
         self.sources
             .values()
-            .map(|s| RogueStatus {
-                summary: s.latest.clone(),
+            .map(|s| RogueRouter {
+                source: Some(s.latest.source),
+                link_layer_address: s.latest.link_layer_address.clone(),
+                managed: s.latest.managed,
+                other_config: s.latest.other_config,
+                preference: s.latest.preference.into(),
+                router_lifetime: s.latest.router_lifetime,
+                prefixes: s.latest.prefixes.clone(),
+                dns_servers: s.latest.dns_servers.clone(),
+                malformed: s.latest.malformed.map(Into::into),
                 count: s.count,
                 first_seen_secs_ago: now.saturating_duration_since(s.first_seen).as_secs(),
                 last_seen_secs_ago: now.saturating_duration_since(s.last_seen).as_secs(),

@@ -831,7 +831,7 @@ fn rogue_routers_are_reported_once_per_source() {
     let bad = status
         .rogue_routers
         .iter()
-        .find(|r| r.summary.source == ip("fe80::bad"))
+        .find(|r| r.source == Some(ip("fe80::bad")))
         .unwrap();
     assert_eq!(bad.count, 5);
     assert_eq!(bad.first_seen_secs_ago, 20);
@@ -1129,7 +1129,7 @@ fn router_lifetime_needs_a_global_prefix_on_the_lan() {
     let status = e.status(t0 + secs(300));
     assert_eq!(status.router_lifetime, 0);
     assert_eq!(
-        status.not_default_router,
+        status.not_default_router.as_deref(),
         Some("no global prefix on this LAN (ULA only or none)")
     );
 

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use cpe_bus::Daemon;
 use tokio::sync::mpsc;
 
 use crate::Event;
@@ -39,7 +40,7 @@ pub enum Intent {
 #[derive(Debug)]
 pub struct Child {
     /// Daemon name.
-    pub name: &'static str,
+    pub name: Daemon,
     /// Process id of the running instance.
     pub pid: Option<u32>,
     /// When the running instance started.
@@ -62,7 +63,7 @@ pub struct Child {
 
 impl Child {
     /// A daemon not started yet.
-    pub fn new(name: &'static str) -> Child {
+    pub fn new(name: Daemon) -> Child {
         Child {
             name,
             pid: None,
@@ -112,34 +113,31 @@ impl Child {
         }
     }
 
-    /// Asks the running instance to stop (SIGTERM now, SIGKILL later).
-    pub fn request_stop(&mut self, intent: Intent, now: Instant) {
+    /// Asks the running instance to stop (a signal now, SIGKILL at
+    /// `kill_at`): returns the pid and the signal to send, if it runs.
+    pub fn request_stop(&mut self, intent: Intent, now: Instant) -> Option<(u32, libc::c_int)> {
         self.intent = intent;
         match self.pid {
             Some(pid) => {
                 let sig = match intent {
-                    Intent::Restart => RESTART_SIGNAL,
+                    Intent::Restart => self.name.restart_signal(),
                     _ => libc::SIGTERM,
                 };
-                signal(pid, sig);
                 self.kill_at = Some(now + STOP_GRACE);
+                Some((pid, sig))
             }
             None if intent == Intent::Restart => {
                 self.intent = Intent::Run;
                 self.restart_at = Some(now);
+                None
             }
-            None => self.restart_at = None,
+            None => {
+                self.restart_at = None;
+                None
+            }
         }
     }
 }
-
-/// The signal that stops a daemon which is restarted at once (its config
-/// slice changed). SIGTERM is a goodbye: the RA sender then tells every LAN
-/// host that it is no longer a router (router lifetime 0), which would cut
-/// the household off for a moment during a mere reload. Every daemon runs on
-/// `cpe_daemon::runner`, which treats SIGUSR1 as "stop quietly, I am coming
-/// back" (docs/architecture.md, signal policy).
-pub const RESTART_SIGNAL: libc::c_int = libc::SIGUSR1;
 
 /// Delay before the n-th quick restart: base * 2^n, capped.
 pub fn restart_delay(quick_failures: u32) -> Duration {
@@ -167,7 +165,7 @@ pub fn signal(pid: u32, sig: libc::c_int) {
 
 /// Starts `exe daemon <name>` and reports its exit as an [`Event`].
 pub fn spawn(
-    name: &'static str,
+    name: Daemon,
     exe: &Path,
     config_path: &Path,
     bus_path: &Path,
@@ -175,7 +173,7 @@ pub fn spawn(
 ) -> io::Result<u32> {
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("daemon")
-        .arg(name)
+        .arg(name.name())
         .env(cpe_bus::ENV_BUS, bus_path)
         .env("CPE_CONFIG", config_path)
         .stdin(std::process::Stdio::null())
@@ -215,7 +213,7 @@ mod tests {
     #[test]
     fn exits_schedule_restarts_by_intent() {
         let t0 = Instant::now();
-        let mut c = Child::new("dns");
+        let mut c = Child::new(Daemon::Dns);
         c.pid = Some(10);
         c.started_at = Some(t0);
         c.exited(ExitStatus::from_raw(9), t0 + Duration::from_secs(1));

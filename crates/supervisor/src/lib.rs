@@ -7,29 +7,27 @@
 //! daemons whose settings did not change. See `docs/architecture.md`.
 
 pub mod children;
+pub mod core;
 pub mod derive;
 pub mod lan_addr;
-pub mod minimal;
 pub mod plan;
 mod server;
 pub mod ula;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitCode, ExitStatus};
 use std::time::{Duration, Instant};
 
-use cpe_bus::proto::{FromSupervisor, ReloadOutcome, Request, encode_line};
-use cpe_bus::status::{DaemonReport, StatusReport, network_reports};
-use cpe_bus::{DelegatedPrefix, Fact, MonoTime, SharedState};
+use cpe_bus::proto::{FromSupervisor, Request, encode_line};
+use cpe_bus::{Daemon, Fact};
 use cpe_config::Config;
-use ipnet::Ipv6Net;
+use cpe_daemon::Engine as _;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
-use children::{Child, Intent};
-use plan::DaemonSpec;
+use self::core::Core;
 
 /// Everything that can happen to the supervisor; the main loop handles them
 /// one at a time, which is what keeps the shared state consistent.
@@ -37,8 +35,8 @@ use plan::DaemonSpec;
 pub enum Event {
     /// A child process ended.
     ChildExited {
-        /// Its daemon name.
-        name: &'static str,
+        /// The daemon.
+        name: Daemon,
         /// Its pid.
         pid: u32,
         /// How it ended.
@@ -155,35 +153,23 @@ fn usage(msg: &str) -> ExitCode {
 }
 
 struct Conn {
-    daemon: &'static str,
+    daemon: Daemon,
     out: mpsc::UnboundedSender<Vec<u8>>,
 }
 
+/// The driver around [`core::Core`]: child processes, the bus connections,
+/// the LAN addresses, the config file and the clock.
 struct Supervisor {
+    core: Core,
     config_path: PathBuf,
-    config: Config,
-    source: String,
-    config_generation: u64,
-    plan: Vec<DaemonSpec>,
-    children: BTreeMap<&'static str, Child>,
     conns: HashMap<u64, Conn>,
-    daemon_status: BTreeMap<String, serde_json::Value>,
-    /// The last WAN facts published by the `wan` daemon.
-    wan_in: cpe_bus::WanFacts,
-    /// The last DHCPv6 facts published by `dhcp6c`.
-    dhcp6_in: cpe_bus::Dhcp6Facts,
-    /// The last snapshot derived and pushed to the daemons.
-    state: SharedState,
-    retired: Vec<DelegatedPrefix>,
-    ula: Option<Ipv6Net>,
     lan_addrs: lan_addr::LanAddresses,
-    /// Per LAN (config order): why it is not numbered as configured from
-    /// the current delegations (RFC 7084 WPD-3), as last logged.
-    lan_problems: Vec<Vec<String>>,
     started: Instant,
     exe: PathBuf,
     bus_path: PathBuf,
     events: mpsc::UnboundedSender<Event>,
+    /// Where the answer to a console reload goes, while it is handled.
+    reload_reply: Option<oneshot::Sender<FromSupervisor>>,
 }
 
 async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::Result<()> {
@@ -197,43 +183,32 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
 
+    let mut core = Core::new(config.clone(), source);
+    load_ula(&mut core, &config);
     let mut sup = Supervisor {
-        plan: plan::plan(&config),
+        core,
         config_path,
-        config,
-        source,
-        config_generation: 1,
-        children: BTreeMap::new(),
         conns: HashMap::new(),
-        daemon_status: BTreeMap::new(),
-        wan_in: cpe_bus::WanFacts::default(),
-        dhcp6_in: cpe_bus::Dhcp6Facts::default(),
-        state: SharedState::default(),
-        retired: Vec::new(),
-        ula: None,
         lan_addrs: lan_addr::LanAddresses::default(),
-        lan_problems: Vec::new(),
         started: Instant::now(),
         exe,
         bus_path: bus_path.clone(),
         events: events_tx,
+        reload_reply: None,
     };
-    sup.load_ula();
-    sup.recompute();
     log::info!(
         "supervisor started with {} (pid {}), socket {}",
         sup.config_path.display(),
         std::process::id(),
         bus_path.display()
     );
-    let names: Vec<&'static str> = sup.plan.iter().map(|d| d.name).collect();
-    for name in names {
-        sup.children.insert(name, Child::new(name));
-        sup.start(name);
-    }
+    sup.feed(core::Input::Start);
 
     loop {
-        let wake = sup.next_wake();
+        let wake = sup
+            .core
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             ev = events_rx.recv() => match ev {
                 Some(ev) => sup.handle(ev),
@@ -245,7 +220,10 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = tokio::time::sleep_until(wake.into()) => sup.on_timer(),
+            _ = tokio::time::sleep_until(wake.into()) => {
+                sup.core.handle_timeout(Instant::now());
+                sup.perform();
+            }
         }
     }
     sup.shutdown(&mut events_rx).await;
@@ -254,110 +232,77 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
     Ok(())
 }
 
-impl Supervisor {
-    fn load_ula(&mut self) {
-        // A LAN with its own configured /48 needs no generated one.
-        if self.ula.is_none()
-            && self
-                .config
-                .lan
-                .iter()
-                .any(|l| l.ula && l.ula_prefix.is_none())
-        {
-            match ula::load_or_create(&self.config.system.state_dir) {
-                Ok(p) => self.ula = Some(p),
-                Err(e) => log::error!(
-                    "cannot load or persist the ULA prefix in {}: {e}; LANs get no ULA",
-                    self.config.system.state_dir.display()
-                ),
-            }
+/// Loads (or creates) the persisted ULA when `config` is the first to ask
+/// for one; a file on flash, so it is the driver's.
+fn load_ula(engine: &mut Core, config: &Config) {
+    // A LAN with its own configured /48 needs no generated one.
+    if engine.ula().is_none() && config.lan.iter().any(|l| l.ula && l.ula_prefix.is_none()) {
+        match ula::load_or_create(&config.system.state_dir) {
+            Ok(p) => engine.handle(core::Input::Ula(p), Instant::now()),
+            Err(e) => log::error!(
+                "cannot load or persist the ULA prefix in {}: {e}; LANs get no ULA",
+                config.system.state_dir.display()
+            ),
         }
     }
+}
 
-    fn start(&mut self, name: &'static str) {
-        let Some(child) = self.children.get_mut(name) else {
-            return;
-        };
-        child.restart_at = None;
-        match children::spawn(
-            name,
-            &self.exe,
-            &self.config_path,
-            &self.bus_path,
-            self.events.clone(),
-        ) {
-            Ok(pid) => {
-                child.pid = Some(pid);
-                child.started_at = Some(Instant::now());
-                child.intent = Intent::Run;
-                if child.crash_pending {
-                    child.crash_pending = false;
-                    child.restarts += 1;
-                    log::warn!(
-                        "restarted daemon {name} as pid {pid} (restart #{})",
-                        child.restarts
-                    );
-                } else {
-                    log::info!("started daemon {name} as pid {pid}");
+impl Supervisor {
+    /// Feeds the core one input now and performs what it asks.
+    fn feed(&mut self, input: core::Input) {
+        self.core.handle(input, Instant::now());
+        self.perform();
+    }
+
+    /// Performs every queued action (some feed the core back).
+    fn perform(&mut self) {
+        while let Some(action) = self.core.poll_action() {
+            match action {
+                core::Action::Spawn(daemon) => {
+                    let input = match children::spawn(
+                        daemon,
+                        &self.exe,
+                        &self.config_path,
+                        &self.bus_path,
+                        self.events.clone(),
+                    ) {
+                        Ok(pid) => core::Input::Spawned { daemon, pid },
+                        Err(e) => core::Input::SpawnFailed {
+                            daemon,
+                            error: e.to_string(),
+                        },
+                    };
+                    self.core.handle(input, Instant::now());
+                }
+                core::Action::Signal { pid, signal, .. } => children::signal(pid, signal),
+                core::Action::ApplyAddresses(wanted) => {
+                    self.lan_addrs.apply(&wanted);
+                    let failed = self.lan_addrs.has_errors();
+                    self.core
+                        .handle(core::Input::AddressErrors(failed), Instant::now());
+                }
+                core::Action::PushState(state) => {
+                    let line = encode_line(&FromSupervisor::State(state));
+                    for c in self.conns.values() {
+                        let _ = c.out.send(line.clone());
+                    }
+                }
+                core::Action::Reloaded(outcome) => {
+                    if let Some(reply) = self.reload_reply.take() {
+                        let _ = reply.send(FromSupervisor::Reload(outcome));
+                    }
                 }
             }
-            Err(e) => {
-                log::error!("cannot start daemon {name}: {e}");
-                child.quick_failures += 1;
-                child.restart_at =
-                    Some(Instant::now() + children::restart_delay(child.quick_failures));
-            }
         }
-    }
-
-    fn next_wake(&self) -> Instant {
-        let now = Instant::now();
-        let mut wake = now + Duration::from_secs(3600);
-        for c in self.children.values() {
-            for t in [c.restart_at, c.kill_at].into_iter().flatten() {
-                wake = wake.min(t);
-            }
-        }
-        // Re-derive when a phased-out or current prefix expires.
-        let mono_now = MonoTime::now();
-        let expiries = self
-            .retired
-            .iter()
-            .chain(&self.state.dhcp6.delegated_prefixes)
-            .map(|p| p.valid_until)
-            .filter(|t| *t > mono_now && *t != cpe_bus::state::INFINITE);
-        if let Some(t) = expiries.min() {
-            wake = wake.min(now + Duration::from_millis(t.0 - mono_now.0));
-        }
-        wake
-    }
-
-    fn on_timer(&mut self) {
-        let now = Instant::now();
-        let due: Vec<&'static str> = self
-            .children
-            .values()
-            .filter(|c| c.restart_at.is_some_and(|t| t <= now) && c.pid.is_none())
-            .map(|c| c.name)
-            .collect();
-        for name in due {
-            self.start(name);
-        }
-        for c in self.children.values_mut() {
-            if let (Some(pid), Some(t)) = (c.pid, c.kill_at)
-                && t <= now
-            {
-                log::warn!("daemon {} (pid {pid}) ignored SIGTERM; killing it", c.name);
-                children::signal(pid, libc::SIGKILL);
-                c.kill_at = None;
-            }
-        }
-        self.recompute();
     }
 
     fn handle(&mut self, ev: Event) {
         match ev {
-            Event::ChildExited { name, pid, status } => self.child_exited(name, pid, status),
+            Event::ChildExited { name, pid, status } => self.feed(core::Input::Exited {
+                daemon: name,
+                pid,
+                status,
+            }),
             Event::DaemonHello {
                 conn,
                 daemon,
@@ -369,287 +314,84 @@ impl Supervisor {
                     log::debug!("daemon {} disconnected", c.daemon);
                 }
             }
-            Event::Publish { conn, fact } => self.publish(conn, fact),
-            Event::DaemonStatus { conn, value } => {
+            Event::Publish { conn, fact } => {
                 if let Some(c) = self.conns.get(&conn) {
-                    self.daemon_status.insert(c.daemon.to_string(), value);
+                    let daemon = c.daemon;
+                    self.feed(core::Input::Publish { daemon, fact });
                 }
             }
-            Event::Console { request, reply } => {
-                let answer = match request {
-                    Request::Status => FromSupervisor::Status(Box::new(self.report())),
-                    Request::Reload => {
-                        log::info!("reload requested from the console");
-                        FromSupervisor::Reload(self.reload())
-                    }
-                };
-                let _ = reply.send(answer);
+            Event::DaemonStatus { conn, value } => {
+                if let Some(c) = self.conns.get(&conn) {
+                    let daemon = c.daemon;
+                    self.feed(core::Input::Status { daemon, value });
+                }
             }
-        }
-    }
-
-    fn child_exited(&mut self, name: &'static str, pid: u32, status: ExitStatus) {
-        let in_plan = self.plan.iter().any(|d| d.name == name);
-        let Some(child) = self.children.get_mut(name) else {
-            return;
-        };
-        if child.pid != Some(pid) {
-            return;
-        }
-        child.exited(status, Instant::now());
-        let exit = child.last_exit.clone().unwrap_or_default();
-        match (child.intent, child.restart_at) {
-            (Intent::Run, Some(at)) if child.crash_pending => log::warn!(
-                "daemon {name} (pid {pid}) died: {exit}; restarting in {} ms",
-                at.saturating_duration_since(Instant::now()).as_millis()
-            ),
-            _ => log::info!("daemon {name} (pid {pid}) stopped: {exit}"),
-        }
-        if child.intent == Intent::Stop && !in_plan {
-            self.children.remove(name);
-            self.daemon_status.remove(name);
-        } else if child.restart_at.is_some_and(|t| t <= Instant::now()) {
-            self.start(name);
+            Event::Console { request, reply } => match request {
+                Request::Status => {
+                    let now = Instant::now();
+                    let report = self.core.report(
+                        now,
+                        now - self.started,
+                        &self.config_path.display().to_string(),
+                    );
+                    let _ = reply.send(FromSupervisor::Status(Box::new(report)));
+                }
+                Request::Reload => {
+                    log::info!("reload requested from the console");
+                    self.reload_reply = Some(reply);
+                    self.reload();
+                }
+            },
         }
     }
 
     fn hello(&mut self, conn: u64, daemon: &str, pid: u32, out: mpsc::UnboundedSender<Vec<u8>>) {
-        let Some(child) = self.children.get(daemon) else {
+        let Some((name, expected)) = self.core.child(daemon) else {
             log::warn!("connection claims to be unknown daemon {daemon:?} (pid {pid}); refused");
             let _ = out.send(encode_line(&FromSupervisor::Error {
                 message: format!("no daemon {daemon:?} in the running config"),
             }));
             return;
         };
-        if child.pid != Some(pid) {
-            log::warn!(
-                "daemon {daemon} connected from pid {pid}, expected {:?}",
-                child.pid
-            );
+        if expected != Some(pid) {
+            log::warn!("daemon {daemon} connected from pid {pid}, expected {expected:?}");
         }
         let _ = out.send(encode_line(&FromSupervisor::Config {
             file: self.config_path.display().to_string(),
-            source: self.source.clone(),
+            source: self.core.source().to_string(),
         }));
         let _ = out.send(encode_line(&FromSupervisor::State(Box::new(
-            self.state.clone(),
+            self.core.state().clone(),
         ))));
-        self.conns.insert(
-            conn,
-            Conn {
-                daemon: child.name,
-                out,
-            },
-        );
+        self.conns.insert(conn, Conn { daemon: name, out });
     }
 
-    fn publish(&mut self, conn: u64, fact: Fact) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
-        };
-        match (c.daemon, fact) {
-            ("wan", Fact::Wan(w)) => self.wan_in = w,
-            ("dhcp6c", Fact::Dhcp6(d)) => {
-                let now = MonoTime::now();
-                derive::update_retired(&mut self.retired, &self.dhcp6_in, &d, now);
-                let set = |f: &cpe_bus::Dhcp6Facts| -> Vec<ipnet::Ipv6Net> {
-                    f.delegated_prefixes.iter().map(|p| p.prefix).collect()
-                };
-                // A Renew moves lifetimes only: pushed, but not a change worth
-                // a log line. A different set of prefixes is.
-                if set(&d) != set(&self.dhcp6_in) {
-                    let new: Vec<String> = d
-                        .delegated_prefixes
-                        .iter()
-                        .map(|p| p.prefix.to_string())
-                        .collect();
-                    let old: Vec<String> =
-                        self.retired.iter().map(|p| p.prefix.to_string()).collect();
-                    log::info!(
-                        "delegated prefixes now [{}], phasing out [{}]",
-                        new.join(", "),
-                        old.join(", ")
-                    );
-                }
-                self.dhcp6_in = d;
-            }
-            (daemon, fact) => {
-                log::warn!("daemon {daemon} published a fact it does not own: {fact:?}");
-                return;
-            }
-        }
-        self.recompute();
-    }
-
-    /// Re-derives the LAN side and pushes a snapshot if anything changed.
-    fn recompute(&mut self) {
-        let now = MonoTime::now();
-        self.retired.retain(|r| r.valid_until > now);
-        let mut next = SharedState {
-            generation: self.state.generation,
-            wan: self.wan_in.clone(),
-            dhcp6: self.dhcp6_in.clone(),
-            ..SharedState::default()
-        };
-        next.dhcp6.previous_prefixes = self.retired.clone();
-        next.dhcp6
-            .delegated_prefixes
-            .retain(|p| p.valid_until > now);
-        let lans: Vec<derive::LanInput> = self
-            .config
-            .lan
-            .iter()
-            .map(|l| derive::LanInput {
-                interface: l.interface.clone(),
-                subnet_id: u64::from(l.subnet_id),
-                ula: l.ula,
-                ula_prefix: l.ula_prefix,
-                static_prefixes: l.ra.prefixes.clone(),
-            })
-            .collect();
-        next.lan = derive::derive_lans(&lans, &next.dhcp6, self.ula, now);
-        let problems = derive::lan_problems(&lans, &next.dhcp6, now);
-        if problems != self.lan_problems {
-            for line in problems.iter().flatten() {
-                if !self.lan_problems.iter().flatten().any(|old| old == line) {
-                    log::error!("{line}");
-                }
-            }
-            self.lan_problems = problems;
-        }
-        next.upstream_dns = derive::upstream_dns(&next.dhcp6, &next.wan);
-        if next.lan != self.state.lan || self.state.generation == 0 || self.lan_addrs.has_errors() {
-            let v4: Vec<_> = self
-                .config
-                .lan
-                .iter()
-                .map(|l| l.ipv4.as_ref().map(|v| v.address))
-                .collect();
-            self.lan_addrs.apply(&lan_addr::wanted(&next.lan, &v4, now));
-        }
-        if next != self.state || self.state.generation == 0 {
-            next.generation = self.state.generation + 1;
-            self.state = next;
-            let line = encode_line(&FromSupervisor::State(Box::new(self.state.clone())));
-            for c in self.conns.values() {
-                let _ = c.out.send(line.clone());
-            }
-        }
-    }
-
-    /// Re-reads and applies the config file. Runs inside the main loop, which
-    /// is safe because reading the file never blocks: a FIFO, device or
-    /// directory put in its place is refused at once (see
+    /// Re-reads the config file and hands it to the core. Runs inside the
+    /// main loop, which is safe because reading the file never blocks: a
+    /// FIFO, device or directory put in its place is refused at once (see
     /// `cpe_config::read_file_bytes`), and the text validated is the text
     /// kept, so the daemons get exactly what was checked.
-    fn reload(&mut self) -> ReloadOutcome {
-        let (loaded, source) = match cpe_config::load_file_with_source(&self.config_path) {
-            Ok(l) => l,
-            Err(diags) => {
-                let errors: Vec<String> = diags.0.iter().map(|d| d.to_string()).collect();
-                for e in &errors {
-                    log::error!("reload refused: {e}");
-                }
-                log::error!("reload refused; still running the previous config");
-                return ReloadOutcome {
-                    applied: false,
-                    errors,
-                    warnings: vec![],
-                    changed: vec![],
-                };
-            }
+    fn reload(&mut self) {
+        let loaded = match cpe_config::load_file_with_source(&self.config_path) {
+            Ok((loaded, source)) => Ok(Box::new(core::Loaded {
+                warnings: loaded.warnings.iter().map(|d| d.to_string()).collect(),
+                config: loaded.config,
+                source,
+            })),
+            Err(diags) => Err(diags.0.iter().map(|d| d.to_string()).collect()),
         };
-        let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
-        for w in &warnings {
-            log::warn!("{w}");
+        if let Ok(l) = &loaded {
+            cpe_log::set_level(cpe_log::parse_level(l.config.system.log_level.as_str()));
+            load_ula(&mut self.core, &l.config);
         }
-        let new_plan = plan::plan(&loaded.config);
-        let change = plan::diff(&self.plan, &new_plan);
-        self.config = loaded.config;
-        self.source = source;
-        self.plan = new_plan;
-        self.config_generation += 1;
-        cpe_log::set_level(cpe_log::parse_level(self.config.system.log_level.as_str()));
-        self.load_ula();
-        let now = Instant::now();
-        for name in &change.stop {
-            if let Some(c) = self.children.get_mut(name) {
-                c.request_stop(Intent::Stop, now);
-                if c.pid.is_none() {
-                    self.children.remove(name);
-                    self.daemon_status.remove(*name);
-                }
-            }
-        }
-        for name in &change.restart {
-            if let Some(c) = self.children.get_mut(name) {
-                c.request_stop(Intent::Restart, now);
-            }
-        }
-        for name in &change.start {
-            self.children.insert(name, Child::new(name));
-            self.start(name);
-        }
-        self.on_timer();
-        let changed = change.touched();
-        log::info!(
-            "reload applied (config generation {}): {}",
-            self.config_generation,
-            if changed.is_empty() {
-                "no daemon affected".to_string()
-            } else {
-                format!("restarted/started/stopped [{}]", changed.join(", "))
-            }
-        );
-        ReloadOutcome {
-            applied: true,
-            errors: vec![],
-            warnings,
-            changed,
-        }
-    }
-
-    fn report(&self) -> StatusReport {
-        let now = Instant::now();
-        let mut daemons: Vec<&Child> = self.children.values().collect();
-        daemons.sort_by_key(|c| plan::ALL_DAEMONS.iter().position(|d| *d == c.name));
-        let (wan, mut lan) = network_reports(&self.state, MonoTime::now());
-        for (report, problems) in lan.iter_mut().zip(&self.lan_problems) {
-            report.problems = problems.clone();
-        }
-        StatusReport {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            hostname: self.config.system.hostname.clone(),
-            config_file: self.config_path.display().to_string(),
-            config_generation: self.config_generation,
-            uptime_s: (now - self.started).as_secs(),
-            daemons: daemons
-                .into_iter()
-                .map(|c| DaemonReport {
-                    name: c.name.to_string(),
-                    pid: c.pid,
-                    state: c.state_word().to_string(),
-                    restarts: c.restarts,
-                    uptime_s: c.started_at.map(|s| (now - s).as_secs()),
-                    last_exit: c.last_exit.clone(),
-                })
-                .collect(),
-            wan,
-            lan,
-            upstream_dns: self.state.upstream_dns.clone(),
-            daemon_status: self.daemon_status.clone(),
-        }
+        self.feed(core::Input::Reload(loaded));
     }
 
     async fn shutdown(&mut self, events: &mut mpsc::UnboundedReceiver<Event>) {
-        log::info!("stopping all daemons");
-        let now = Instant::now();
-        for c in self.children.values_mut() {
-            c.request_stop(Intent::Stop, now);
-        }
-        let deadline = now + SHUTDOWN_GRACE;
+        self.feed(core::Input::Shutdown);
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
         let mut killed = false;
-        while self.children.values().any(|c| c.pid.is_some()) {
+        while self.core.any_running() {
             let wait_until = if killed {
                 deadline + Duration::from_millis(500)
             } else {
@@ -658,11 +400,7 @@ impl Supervisor {
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(Event::ChildExited { name, pid, status }) => {
-                        if let Some(c) = self.children.get_mut(name)
-                            && c.pid == Some(pid)
-                        {
-                            c.exited(status, Instant::now());
-                        }
+                        self.feed(core::Input::Exited { daemon: name, pid, status });
                     }
                     Some(Event::Console { reply, .. }) => {
                         let _ = reply.send(FromSupervisor::Error { message: "shutting down".into() });
@@ -674,12 +412,7 @@ impl Supervisor {
                     if killed {
                         break;
                     }
-                    for c in self.children.values() {
-                        if let Some(pid) = c.pid {
-                            log::warn!("daemon {} (pid {pid}) did not stop in time; killing it", c.name);
-                            children::signal(pid, libc::SIGKILL);
-                        }
-                    }
+                    self.feed(core::Input::KillAll);
                     killed = true;
                 }
             }

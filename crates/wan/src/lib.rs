@@ -47,9 +47,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                 status_file: Some(s.status_file),
                 log_level: cpe_log::parse_level(&parsed.log_level),
             };
-            runner::run("wan", mode, move |ctx| drive(ctx, Some(s.settings)))
+            runner::run(cpe_bus::Daemon::Wan, mode, move |ctx| {
+                drive(ctx, Some(s.settings))
+            })
         }
-        None => runner::run("wan", Mode::Supervised, |ctx| drive(ctx, None)),
+        None => runner::run(cpe_bus::Daemon::Wan, Mode::Supervised, |ctx| {
+            drive(ctx, None)
+        }),
     }
 }
 

@@ -4,6 +4,7 @@
 //! status is the daemon's status; standalone (labs and benchmarks) the
 //! runner's status file holds `{"facts": ..., "status": ...}`.
 
+use cpe_bus::status::wan::WanStatus;
 use cpe_bus::{Fact, WanFacts};
 use cpe_daemon::runner::{self, StopRx};
 
@@ -35,12 +36,12 @@ impl Outlet {
     }
 
     /// Replaces the daemon's status object.
-    pub fn set_status(&mut self, value: serde_json::Value) {
+    pub fn set_status(&mut self, status: &WanStatus) {
         match &self.standalone {
-            None => self.out.set_status(value),
+            None => self.out.set_status(status),
             Some(facts) => self
                 .out
-                .set_status(serde_json::json!({ "facts": facts, "status": value })),
+                .set_status(&serde_json::json!({ "facts": facts, "status": status })),
         }
     }
 

@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cpe_bus::status::dhcp4s::{Dhcp4sLanStatus, Dhcp4sLease, LeaseFile};
 use cpe_daemon::runner::Lan;
 use log::{debug, info, warn};
-use serde_json::{Value, json};
 
 use super::address::{self, Ensured};
 use super::socket::{RECV_BUF, ServerSocket};
@@ -101,44 +101,46 @@ impl LanTask {
         }
     }
 
-    fn status_json(
+    fn status(
         &self,
         server: &Engine,
         store: &LeaseStore,
         listening: bool,
         now: Instant,
-    ) -> Value {
+    ) -> Dhcp4sLanStatus {
         let c = server.config();
-        let leases: Vec<Value> = server
+        let leases = server
             .leases()
             .iter()
             .filter(|(_, l)| l.state != LeaseState::Free)
-            .map(|(a, l)| {
-                json!({
-                    "address": a.to_string(),
-                    "mac": mac_text(&l.mac),
-                    "client": l.client.to_string(),
-                    "hostname": l.hostname,
-                    "state": l.state.name(),
-                    "expires_in": l.until.saturating_duration_since(now).as_secs(),
-                })
+            .map(|(a, l)| Dhcp4sLease {
+                address: a.to_string(),
+                mac: mac_text(&l.mac),
+                client: l.client.to_string(),
+                hostname: l.hostname.clone(),
+                state: l.state.name().into(),
+                expires_in: Some(l.until.saturating_duration_since(now).as_secs()),
             })
             .collect();
-        json!({
-            "interface": self.lan.interface,
-            "listening": listening,
-            "address": c.address.to_string(),
-            "pool": format!("{}-{}", c.pool.0, c.pool.1),
-            "pool_size": c.pool_size(),
-            "lease_time": c.lease_time,
-            "domain": c.domain,
-            "bound": server.leases().count(LeaseState::Bound),
-            "offered": server.leases().count(LeaseState::Offered),
-            "declined": server.leases().count(LeaseState::Declined),
-            "leases": leases,
-            "counters": server.counters().to_json(),
-            "lease_file": { "writes": store.writes(), "pending": store.pending() },
-        })
+        let count = |s| Some(server.leases().count(s) as u64);
+        Dhcp4sLanStatus {
+            interface: self.lan.interface.clone(),
+            listening,
+            address: c.address.to_string(),
+            pool: format!("{}-{}", c.pool.0, c.pool.1),
+            pool_size: Some(c.pool_size()),
+            lease_time: Some(c.lease_time),
+            domain: c.domain.clone(),
+            bound: count(LeaseState::Bound),
+            offered: count(LeaseState::Offered),
+            declined: count(LeaseState::Declined),
+            leases,
+            counters: server.counters().to_status(),
+            lease_file: LeaseFile {
+                writes: store.writes(),
+                pending: store.pending(),
+            },
+        }
     }
 
     /// Runs until shutdown.
@@ -147,7 +149,7 @@ impl LanTask {
         let mut store = LeaseStore::new(self.lease_file.clone());
         server.handle_timeout(Instant::now());
         self.lan
-            .set_status(self.status_json(&server, &store, false, Instant::now()));
+            .set_status(&self.status(&server, &store, false, Instant::now()));
         let mut warned = false;
         let socket = loop {
             let setup = address::ensure(&self.lan.interface, self.config.address)
@@ -184,7 +186,7 @@ impl LanTask {
         store.note(&mut server, Instant::now());
         let mut buf = vec![0u8; RECV_BUF];
         let mut tick = tokio::time::interval(STATUS_EVERY);
-        let mut last_status = Value::Null;
+        let mut last_status = None;
         loop {
             let deadline = [server.poll_timeout(), store.deadline()]
                 .into_iter()
@@ -220,14 +222,12 @@ impl LanTask {
                     }
                     // Status without the ticking `expires_in` noise decides
                     // whether anything changed.
-                    let status = self.status_json(&server, &store, true, now);
+                    let status = self.status(&server, &store, true, now);
                     let mut key = status.clone();
-                    if let Some(l) = key.get_mut("leases").and_then(Value::as_array_mut) {
-                        for e in l { e["expires_in"] = Value::Null; }
-                    }
-                    if key != last_status {
-                        last_status = key;
-                        self.lan.set_status(status);
+                    key.leases.iter_mut().for_each(|l| l.expires_in = None);
+                    if last_status.as_ref() != Some(&key) {
+                        last_status = Some(key);
+                        self.lan.set_status(&status);
                     }
                 }
                 _ = self.lan.stop.requested() => {

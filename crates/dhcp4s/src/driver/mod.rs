@@ -20,7 +20,7 @@ use lan::LanTask;
 /// Entry point used by the `cpe` binary for `cpe daemon dhcp4s` (no
 /// arguments: it runs only under the supervisor).
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    runner::run_supervised("dhcp4s", &args, run)
+    runner::run_supervised(cpe_bus::Daemon::Dhcp4s, &args, run)
 }
 
 async fn run(ctx: Context) -> Result<(), String> {

@@ -104,9 +104,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                 status_file: s.status_file.clone(),
                 log_level: log::LevelFilter::Info,
             };
-            runner::run("dhcp6c", mode, move |ctx| run_standalone(ctx, s))
+            runner::run(cpe_bus::Daemon::Dhcp6c, mode, move |ctx| {
+                run_standalone(ctx, s)
+            })
         }
-        None => runner::run("dhcp6c", Mode::Supervised, run),
+        None => runner::run(cpe_bus::Daemon::Dhcp6c, Mode::Supervised, run),
     }
 }
 
@@ -474,20 +476,19 @@ impl Driver {
     fn publish_status(&self, now: Instant) {
         let iface = self.wan_interface();
         let mut st = status(&self.client, self.previous.list(), &iface, now);
-        st["wan_addresses"] = self
+        st.wan_addresses = self
             .wan_addresses
             .list()
-            .map(|(a, dad)| {
-                serde_json::json!({
-                    "address": a.to_string(),
-                    "dad": match dad {
-                        wan_addr::DadState::Pending => "tentative",
-                        wan_addr::DadState::Done => "done",
-                    },
-                })
+            .map(|(a, dad)| cpe_bus::status::dhcp6c::WanAddress {
+                address: a.to_string(),
+                dad: match dad {
+                    wan_addr::DadState::Pending => "tentative",
+                    wan_addr::DadState::Done => "done",
+                }
+                .into(),
             })
             .collect();
-        self.outlet.set_status(st);
+        self.outlet.set_status(&st);
     }
 
     fn publish(&self, now: Instant) {

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use cpe_bus::state::{DelegatedAddress, INFINITE};
+use cpe_bus::status::dhcp6c as st;
 use cpe_bus::{Dhcp6Facts, MonoTime, WanFacts, WanState};
-use serde_json::{Value, json};
 
 use crate::engine::{Client, LeaseUpdate, OtherConfig, Refusal};
 use crate::lease::{Deadline, DelegatedPrefix, secs_left};
@@ -114,55 +114,71 @@ impl Previous {
     }
 }
 
-fn prefix_json(p: &DelegatedPrefix, now: Instant) -> Value {
-    json!({
-        "prefix": p.prefix.to_string(),
-        "preferred_lft": secs_left(p.preferred_until, now),
-        "valid_lft": secs_left(p.valid_until, now),
-    })
+fn texts<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(T::to_string).collect()
 }
 
-/// The object `cpectl show dhcp6c` prints.
+fn lifetimed(p: &DelegatedPrefix, now: Instant) -> st::Lifetimed {
+    st::Lifetimed {
+        prefix: p.prefix.to_string(),
+        preferred_lft: Some(u64::from(secs_left(p.preferred_until, now))),
+        valid_lft: Some(u64::from(secs_left(p.valid_until, now))),
+    }
+}
+
+/// The object `cpectl show dhcp6c` prints (the driver adds the WAN
+/// addresses it programmed).
 pub fn status(
     client: &Client,
     previous: &[DelegatedPrefix],
     interface: &str,
     now: Instant,
-) -> Value {
+) -> st::Dhcp6cStatus {
     let lease = client.lease();
-    json!({
-        "state": client.state().name(),
-        "interface": interface,
-        "duid": client.duid().to_hex(),
-        "server_duid": lease.map(|l| l.server_id.to_hex()),
-        "delegated_prefixes": lease.map(|l| l.prefixes.iter().map(|p| prefix_json(p, now)).collect::<Vec<_>>()).unwrap_or_default(),
-        "previous_prefixes": previous.iter().map(|p| prefix_json(p, now)).collect::<Vec<_>>(),
-        "addresses": lease.map(|l| l.addresses.iter().map(|a| json!({
-            "address": a.address.to_string(),
-            "preferred_lft": secs_left(a.preferred_until, now),
-            "valid_lft": secs_left(a.valid_until, now),
-        })).collect::<Vec<_>>()).unwrap_or_default(),
-        "t1": lease.map(|l| secs_left(l.t1, now)),
-        "t2": lease.map(|l| secs_left(l.t2, now)),
-        "dns_servers": client.dns_servers().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-        "domains": client.domains().iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-        "other_config": client.other_config().map(|o| json!({
-            "server_duid": o.server_id.to_hex(),
-            "dns_servers": o.dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-            "domains": o.domains.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-            "refresh_in": o.refresh_at.saturating_duration_since(now).as_secs(),
-        })),
-        "refusal": client.refusal().map(|r| json!({
-            "server_duid": r.server_id.to_hex(),
-            "scope": r.scope,
-            "status": r.status.status.name(),
-            "status_code": r.status.status.to_u16(),
-            "message": r.status.message,
-            "age": now.saturating_duration_since(r.at).as_secs(),
-        })),
-        "sol_max_rt": client.sol_max_rt().as_secs(),
-        "counters": client.counters(),
-    })
+    let left = |d| Some(u64::from(secs_left(d, now)));
+    st::Dhcp6cStatus {
+        state: client.state().name().into(),
+        interface: interface.to_owned(),
+        duid: client.duid().to_hex(),
+        server_duid: lease.map(|l| l.server_id.to_hex()),
+        delegated_prefixes: lease
+            .map(|l| l.prefixes.iter().map(|p| lifetimed(p, now)).collect())
+            .unwrap_or_default(),
+        previous_prefixes: previous.iter().map(|p| lifetimed(p, now)).collect(),
+        addresses: lease
+            .map(|l| {
+                l.addresses
+                    .iter()
+                    .map(|a| st::LeasedAddress {
+                        address: a.address.to_string(),
+                        preferred_lft: left(a.preferred_until),
+                        valid_lft: left(a.valid_until),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        t1: lease.and_then(|l| left(l.t1)),
+        t2: lease.and_then(|l| left(l.t2)),
+        dns_servers: texts(client.dns_servers()),
+        domains: texts(client.domains()),
+        other_config: client.other_config().map(|o| st::OtherConfig {
+            server_duid: o.server_id.to_hex(),
+            dns_servers: texts(&o.dns_servers),
+            domains: texts(&o.domains),
+            refresh_in: o.refresh_at.saturating_duration_since(now).as_secs(),
+        }),
+        refusal: client.refusal().map(|r| st::Refusal {
+            server_duid: r.server_id.to_hex(),
+            scope: r.scope.into(),
+            status: r.status.status.name().into(),
+            status_code: r.status.status.to_u16(),
+            message: r.status.message.clone(),
+            age: now.saturating_duration_since(r.at).as_secs(),
+        }),
+        sol_max_rt: client.sol_max_rt().as_secs(),
+        counters: client.counters().to_status(),
+        wan_addresses: Vec::new(),
+    }
 }
 
 /// One log line per binding change, with lifetimes in seconds.

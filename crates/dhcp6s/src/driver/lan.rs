@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use cpe_bus::SharedState;
+use cpe_bus::status::dhcp6s::Dhcp6sLanStatus;
 use cpe_daemon::runner::Lan;
 use cpe_log::{LogThrottle, suppressed_note};
 use cpe_wire::dhcpv6::Duid;
 use log::{debug, info, warn};
-use serde_json::{Value, json};
 
 use super::socket::{Datagram, RECV_BUF, ServerSocket};
 use crate::config::ServerConfig;
@@ -48,18 +48,22 @@ fn self_address(state: &SharedState, interface: &str, index: usize) -> Option<st
 }
 
 impl LanTask {
-    fn status_json(&self, engine: &Engine, listening: bool) -> Value {
+    fn status(&self, engine: &Engine, listening: bool) -> Dhcp6sLanStatus {
         let c = engine.config();
-        json!({
-            "interface": self.lan.interface,
-            "listening": listening,
-            "self_address": engine.self_address().map(|a| a.to_string()),
-            "dns": c.resolved_dns(engine.self_address()).iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-            "domain_search": c.domain_search.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-            "ntp": c.ntp.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-            "information_refresh": c.information_refresh,
-            "counters": engine.counters().to_json(),
-        })
+        Dhcp6sLanStatus {
+            interface: self.lan.interface.clone(),
+            listening,
+            self_address: engine.self_address().map(|a| a.to_string()),
+            dns: c
+                .resolved_dns(engine.self_address())
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            domain_search: c.domain_search.iter().map(|d| d.to_string()).collect(),
+            ntp: c.ntp.iter().map(|a| a.to_string()).collect(),
+            information_refresh: Some(c.information_refresh),
+            counters: engine.counters().to_status(),
+        }
     }
 
     fn follow_state(&mut self, engine: &mut Engine) {
@@ -84,7 +88,7 @@ impl LanTask {
     pub async fn run(mut self) {
         let mut engine = Engine::new(self.config.clone(), self.duid.clone());
         self.follow_state(&mut engine);
-        self.lan.set_status(self.status_json(&engine, false));
+        self.lan.set_status(&self.status(&engine, false));
         let mut warned = false;
         let socket = loop {
             match ServerSocket::open(&self.lan.interface) {
@@ -110,7 +114,7 @@ impl LanTask {
         );
         let mut buf = vec![0u8; RECV_BUF];
         let mut tick = tokio::time::interval(STATUS_EVERY);
-        let mut last_status = Value::Null;
+        let mut last_status = None;
         loop {
             tokio::select! {
                 r = socket.recv(&mut buf) => match r {
@@ -131,10 +135,10 @@ impl LanTask {
                     if let Some(n) = self.send_log.take_summary(Instant::now()) {
                         warn!("{}: {n} more Replies dropped (see counters.unsent)", self.lan.interface);
                     }
-                    let status = self.status_json(&engine, true);
-                    if status != last_status {
-                        last_status = status.clone();
-                        self.lan.set_status(status);
+                    let status = self.status(&engine, true);
+                    if last_status.as_ref() != Some(&status) {
+                        self.lan.set_status(&status);
+                        last_status = Some(status);
                     }
                 }
             }

@@ -100,13 +100,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     if args.listen.is_empty() {
-        runner::run("dns", Mode::Supervised, run_supervised)
+        runner::run(cpe_bus::Daemon::Dns, Mode::Supervised, run_supervised)
     } else {
         let mode = Mode::Standalone {
             status_file: args.status_file.clone(),
             log_level: cpe_log::parse_level(args.log_level.as_deref().unwrap_or("info")),
         };
-        runner::run("dns", mode, move |ctx| run_standalone(ctx, args))
+        runner::run(cpe_bus::Daemon::Dns, mode, move |ctx| {
+            run_standalone(ctx, args)
+        })
     }
 }
 
@@ -127,7 +129,7 @@ async fn run_supervised(ctx: Context) -> Result<(), String> {
     if !cfg.dns.enabled {
         log::info!("disabled in config");
         ctx.outlet()
-            .set_status(serde_json::json!({ "enabled": false }));
+            .set_status(&serde_json::json!({ "enabled": false }));
         ctx.stop().requested().await;
         return Ok(());
     }
@@ -223,7 +225,7 @@ async fn run(
                     obj.insert("tcp_overflows".into(), c.io.tcp_overflows.into());
                     obj.insert("tcp_stalled".into(), c.io.tcp_stalled.into());
                 }
-                outlet.set_status(json);
+                outlet.set_status(&json);
             }
             _ = stop.requested() => break,
         }

@@ -32,7 +32,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         eprintln!("unexpected argument {a:?}\n{USAGE}");
         return ExitCode::from(2);
     }
-    runner::run("firewall", Mode::Supervised, run)
+    runner::run(cpe_bus::Daemon::Firewall, Mode::Supervised, run)
 }
 
 /// Turns IPv6 (all + default, so later interfaces such as a PPP unit
@@ -96,7 +96,7 @@ fn publish(outlet: &Outlet, engine: &Engine, nl: &mut Result<Nftables, String>) 
         counters.as_ref().map_err(String::as_str),
         Instant::now(),
     );
-    outlet.set_status(serde_json::to_value(&st).unwrap_or_default());
+    outlet.set_status(&st);
 }
 
 async fn run(ctx: Context) -> Result<(), String> {

@@ -348,11 +348,9 @@ impl LanTask {
     }
 
     fn publish_status(&self, engine: &Engine, now: Instant, send_errors: u64) {
-        let mut json = serde_json::to_value(engine.status(now)).unwrap_or_default();
-        if let Some(obj) = json.as_object_mut() {
-            obj.insert("interface".into(), self.lan.interface.clone().into());
-            obj.insert("send_errors".into(), send_errors.into());
-        }
-        self.lan.set_status(json);
+        let mut status = engine.status(now);
+        status.interface = self.lan.interface.clone();
+        status.send_errors = send_errors;
+        self.lan.set_status(&status);
     }
 }

@@ -151,9 +151,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                 status_file: s.status_file.clone(),
                 log_level: cpe_log::parse_level(&s.log_level),
             };
-            runner::run("ra", mode, |ctx| run_standalone(ctx, s))
+            runner::run(cpe_bus::Daemon::Ra, mode, |ctx| run_standalone(ctx, s))
         }
-        Ok(None) => runner::run("ra", Mode::Supervised, run_supervised),
+        Ok(None) => runner::run(cpe_bus::Daemon::Ra, Mode::Supervised, run_supervised),
         Err(msg) => {
             eprintln!("{msg}");
             ExitCode::from(2)

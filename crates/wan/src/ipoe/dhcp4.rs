@@ -4,10 +4,10 @@
 use crate::dhcpv4::engine::{Action, Client, Destination, Input, Lease, State};
 use crate::dhcpv4::store;
 use crate::engine::Ipv4Lease;
+use cpe_bus::status::wan::Dhcp4ClientStatus;
 use cpe_daemon::Engine as _;
 use cpe_sys::netlink::{Address, Lifetimes, Netlink, Route, RouteProtocol, kernel_errno};
 use ipnet::{IpNet, Ipv4Net};
-use serde_json::{Value, json};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -206,22 +206,24 @@ impl Dhcp4 {
     }
 
     /// The status object's `dhcpv4` member.
-    pub fn status(&self, now: Instant) -> Value {
+    pub fn status(&self, now: Instant) -> Dhcp4ClientStatus {
         let secs = |t: Instant| t.saturating_duration_since(now).as_secs();
         let l = self.client.lease();
         let counters = self.client.counters();
-        json!({
-            "state": self.client.state().as_str(),
-            "address": l.map(|l| format!("{}/{}", l.address, l.prefix_len)),
-            "server": l.map(|l| l.server.to_string()),
-            "router": l.and_then(|l| l.router).map(|r| r.to_string()),
-            "lease_s": l.map(|l| secs(l.expires)),
-            "t1_s": l.filter(|_| self.client.state() == State::Bound).map(|l| secs(l.t1)),
-            "t2_s": l.map(|l| secs(l.t2)),
-            "malformed": counters.malformed,
-            "ignored": counters.ignored,
-            "naks": counters.naks,
-        })
+        Dhcp4ClientStatus {
+            state: self.client.state().as_str().into(),
+            address: l.map(|l| format!("{}/{}", l.address, l.prefix_len)),
+            server: l.map(|l| l.server.to_string()),
+            router: l.and_then(|l| l.router).map(|r| r.to_string()),
+            lease_s: l.map(|l| secs(l.expires)),
+            t1_s: l
+                .filter(|_| self.client.state() == State::Bound)
+                .map(|l| secs(l.t1)),
+            t2_s: l.map(|l| secs(l.t2)),
+            malformed: counters.malformed,
+            ignored: counters.ignored,
+            naks: counters.naks,
+        }
     }
 }
 

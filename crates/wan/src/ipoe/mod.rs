@@ -64,10 +64,10 @@ pub async fn run(
         }
         if now >= next_status {
             let mut st = status::render(&d.tracker, &d.wan, &d.counters, now);
-            if let (Some(obj), Some(c)) = (st.as_object_mut(), d.dhcp4.as_ref()) {
-                obj.insert("dhcpv4".into(), c.status(now));
+            if let (Some(ipoe), Some(c)) = (st.ipoe.as_mut(), d.dhcp4.as_ref()) {
+                ipoe.dhcpv4 = Some(c.status(now));
             }
-            outlet.set_status(st);
+            outlet.set_status(&st);
             next_status = now + STATUS_REFRESH;
         }
         let deadline = [

@@ -57,7 +57,7 @@ pub async fn run(
         }
         let why = format!("{ifname} does not exist");
         outlet.publish(&status::facts(settings, None, &why, false));
-        outlet.set_status(status::waiting(settings, &why));
+        outlet.set_status(&status::waiting(settings, &why));
         tokio::select! {
             _ = tokio::time::sleep(LINK_POLL) => {}
             _ = outlet.closed() => return Ok(()),
@@ -115,7 +115,7 @@ pub async fn run(
                 &reason,
                 d.carrier,
             ));
-            outlet.set_status(status::render(settings, &d.engine, d.send_errors));
+            outlet.set_status(&status::render(settings, &d.engine, d.send_errors));
             shown = reason;
             next_status = now + STATUS_REFRESH;
         }
@@ -149,7 +149,7 @@ pub async fn run(
                     d.engine.handle(Input::LinkDown, Instant::now());
                     d.perform();
                     outlet.publish(&status::facts(settings, Some(&d.engine), &format!("{ifname} disappeared"), false));
-                    outlet.set_status(status::render(settings, &d.engine, d.send_errors));
+                    outlet.set_status(&status::render(settings, &d.engine, d.send_errors));
                     return Err(io::Error::other(format!("{ifname} disappeared")));
                 }
                 _ => {}
@@ -165,7 +165,7 @@ pub async fn run(
                 log::info!("shutting down; ending the PPPoE session if any");
                 d.engine.handle(Input::Stop, Instant::now());
                 d.perform();
-                outlet.set_status(status::render(settings, &d.engine, d.send_errors));
+                outlet.set_status(&status::render(settings, &d.engine, d.send_errors));
                 return Ok(());
             }
         }

@@ -4,8 +4,9 @@
 
 use super::discovery::{Discovery, Phase, Snapshot, display_text, mac_text};
 use crate::config::WanSettings;
+use cpe_bus::status::named_counts;
+use cpe_bus::status::wan::{AcStatus, PppoeStatus, WanStatus};
 use cpe_bus::{WanFacts, WanState};
-use serde_json::{Value, json};
 
 /// The facts for the bus (or the status file).
 pub fn facts(
@@ -57,39 +58,44 @@ pub fn reason(engine: &Discovery, carrier: bool, ifname: &str) -> String {
 }
 
 /// The daemon's status object before the interface exists.
-pub fn waiting(settings: &WanSettings, why: &str) -> Value {
-    json!({
-        "mode": "pppoe",
-        "interface": settings.interface,
-        "reason": why,
-        "pppoe": { "phase": Phase::Idle.as_str() },
-    })
+pub fn waiting(settings: &WanSettings, why: &str) -> WanStatus {
+    WanStatus {
+        mode: "pppoe".into(),
+        interface: settings.interface.clone(),
+        reason: Some(why.to_owned()),
+        pppoe: Some(PppoeStatus {
+            phase: Phase::Idle.as_str().into(),
+            ..PppoeStatus::default()
+        }),
+        ..WanStatus::default()
+    }
 }
 
 /// The daemon's status object.
-pub fn render(settings: &WanSettings, engine: &Discovery, send_errors: u64) -> Value {
+pub fn render(settings: &WanSettings, engine: &Discovery, send_errors: u64) -> WanStatus {
     let s: Snapshot = engine.snapshot();
-    json!({
-        "mode": "pppoe",
-        "interface": settings.interface,
-        "pppoe": {
-            "phase": s.phase.as_str(),
-            "service": settings.pppoe.service,
-            "ac_name_wanted": settings.pppoe.ac_name,
-            "ac": s.ac.as_ref().map(|a| json!({
-                "name": display_text(&a.name),
-                "mac": mac_text(&a.mac),
-            })),
-            "session_id": s.session_id.map(|id| format!("0x{id:04x}")),
-            "last_session_id": s.ended.as_ref().map(|e| format!("0x{:04x}", e.id)),
-            "attempts": s.attempts,
-            "last_failure": s.last_failure,
-            "sent": s.counters.sent,
-            "received": s.counters.received,
-            "dropped": s.counters.dropped,
-            "send_errors": send_errors,
-        },
-    })
+    WanStatus {
+        mode: "pppoe".into(),
+        interface: settings.interface.clone(),
+        pppoe: Some(PppoeStatus {
+            phase: s.phase.as_str().into(),
+            service: Some(settings.pppoe.service.clone()),
+            ac_name_wanted: Some(settings.pppoe.ac_name.clone()),
+            ac: s.ac.as_ref().map(|a| AcStatus {
+                name: display_text(&a.name),
+                mac: mac_text(&a.mac),
+            }),
+            session_id: s.session_id.map(|id| format!("0x{id:04x}")),
+            last_session_id: s.ended.as_ref().map(|e| format!("0x{:04x}", e.id)),
+            attempts: u64::from(s.attempts),
+            last_failure: s.last_failure.clone(),
+            sent: named_counts(&s.counters.sent),
+            received: named_counts(&s.counters.received),
+            dropped: named_counts(&s.counters.dropped),
+            send_errors,
+        }),
+        ..WanStatus::default()
+    }
 }
 
 #[cfg(test)]
@@ -162,12 +168,12 @@ mod tests {
         );
         drain(&mut d);
         assert_eq!(reason(&d, true, "eth1"), "no PPP");
-        let v = render(&settings, &d, 0);
+        let v = serde_json::to_value(render(&settings, &d, 0)).unwrap();
         assert_eq!(v["pppoe"]["phase"], "stopped");
         assert_eq!(v["pppoe"]["ac"]["name"], "bras");
         assert_eq!(v["pppoe"]["ac"]["mac"], "02:00:00:00:00:01");
         assert_eq!(v["pppoe"]["last_failure"], "no PPP");
-        assert_eq!(v["pppoe"]["session_id"], Value::Null);
+        assert_eq!(v["pppoe"]["session_id"], serde_json::Value::Null);
         assert_eq!(v["pppoe"]["last_session_id"], "0x1234");
         assert_eq!(v["pppoe"]["sent"]["PADT"], 1);
         assert_eq!(facts(&settings, Some(&d), "", true).state, WanState::Down);

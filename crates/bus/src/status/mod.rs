@@ -4,6 +4,20 @@
 //! JSON. Field names are documented in `docs/status-json.md`; add fields
 //! freely, never rename or remove one. Lifetimes are seconds remaining at the
 //! moment of the report; [`INFINITE_LFT`] means infinite, as on the wire.
+//!
+//! Each daemon's own status object is a struct in its own module here
+//! ([`wan`], [`dhcp6c`], [`ra`], [`dhcp6s`], [`dhcp4s`], [`firewall`]): the daemon
+//! builds it, the supervisor passes it on as JSON, and the console
+//! deserializes it with [`StatusReport::daemon`]. Every field has a
+//! default, so a status from an older build or one cut short still shows
+//! (a missing value as `-`) instead of failing the screen.
+
+pub mod dhcp4s;
+pub mod dhcp6c;
+pub mod dhcp6s;
+pub mod firewall;
+pub mod ra;
+pub mod wan;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,6 +54,30 @@ pub struct StatusReport {
     pub upstream_dns: Vec<IpAddr>,
     /// Each daemon's own status object, by daemon name.
     pub daemon_status: BTreeMap<String, serde_json::Value>,
+}
+
+impl StatusReport {
+    /// Daemon `daemon`'s own status as its typed struct: `None` when it has
+    /// not reported, or reported something of another shape altogether (a
+    /// field of the wrong type). Missing fields take their defaults.
+    pub fn daemon<T: serde::de::DeserializeOwned>(&self, daemon: crate::Daemon) -> Option<T> {
+        let v = self.daemon_status.get(daemon.name())?;
+        T::deserialize(v).ok()
+    }
+}
+
+/// What any daemon's status may say about itself, whatever its shape: a
+/// daemon that runs but does nothing says `"implemented": false`, with
+/// the reason in `reason` or `note`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Common {
+    /// `false`: the process runs but does not do its job.
+    pub implemented: Option<bool>,
+    /// Why, in words.
+    pub reason: Option<String>,
+    /// Why, in words (older builds).
+    pub note: Option<String>,
 }
 
 /// One supervised daemon.
@@ -152,6 +190,12 @@ pub struct LanPrefixReport {
     pub deprecated: bool,
     /// delegated | ula | static.
     pub origin: PrefixOrigin,
+}
+
+/// Counters kept by static key (no allocation per count in an engine) as
+/// published: keyed by owned strings, so a status reads back from JSON.
+pub fn named_counts(counts: &BTreeMap<&'static str, u64>) -> BTreeMap<String, u64> {
+    counts.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 /// Seconds left until `until`, with the infinite deadline kept infinite.

@@ -1,0 +1,260 @@
+//! Every daemon the product has, as one type.
+//!
+//! What the supervisor, the runner and the console know about a daemon
+//! (its name on the command line and the bus, the signal that restarts it,
+//! the facts it may publish, the part of the config it reads) lives here,
+//! once. A daemon added to [`Daemon`] cannot be forgotten by one of them:
+//! every `match` on it stops compiling until the new one is handled.
+
+use cpe_config::Config;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::state::Fact;
+
+/// A daemon of the router; [`Daemon::ALL`] lists them in start order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Daemon {
+    /// WAN link, the ISP's RAs, DHCPv4 or PPPoE discovery.
+    Wan,
+    /// DHCPv6 client: prefix delegation, IA_NA, stateless information.
+    Dhcp6c,
+    /// nftables ruleset and forwarding.
+    Firewall,
+    /// Router Advertisements on each LAN.
+    Ra,
+    /// Stateless DHCPv6 server on each LAN.
+    Dhcp6s,
+    /// DHCPv4 server on each LAN.
+    Dhcp4s,
+    /// DNS forwarder.
+    Dns,
+}
+
+/// Which kind of [`Fact`] a daemon may publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactKind {
+    /// [`Fact::Wan`].
+    Wan,
+    /// [`Fact::Dhcp6`].
+    Dhcp6,
+}
+
+impl Fact {
+    /// The kind of this fact.
+    pub fn kind(&self) -> FactKind {
+        match self {
+            Fact::Wan(_) => FactKind::Wan,
+            Fact::Dhcp6(_) => FactKind::Dhcp6,
+        }
+    }
+}
+
+impl Daemon {
+    /// Every daemon in start order: the WAN first so that facts start
+    /// flowing early, the firewall before the LAN services.
+    pub const ALL: [Daemon; 7] = [
+        Daemon::Wan,
+        Daemon::Dhcp6c,
+        Daemon::Firewall,
+        Daemon::Ra,
+        Daemon::Dhcp6s,
+        Daemon::Dhcp4s,
+        Daemon::Dns,
+    ];
+
+    /// The name in `cpe daemon NAME`, the bus hello, logs and status.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Daemon::Wan => "wan",
+            Daemon::Dhcp6c => "dhcp6c",
+            Daemon::Firewall => "firewall",
+            Daemon::Ra => "ra",
+            Daemon::Dhcp6s => "dhcp6s",
+            Daemon::Dhcp4s => "dhcp4s",
+            Daemon::Dns => "dns",
+        }
+    }
+
+    /// The daemon called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Daemon> {
+        Daemon::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Every name, for usage texts: `wan, dhcp6c, ...`.
+    pub fn names() -> String {
+        Daemon::ALL.map(Daemon::name).join(", ")
+    }
+
+    /// The signal that stops a daemon the supervisor restarts at once (its
+    /// config slice changed). SIGTERM is a goodbye: the RA sender then tells
+    /// every LAN host that it is no longer a router (router lifetime 0),
+    /// which would cut the household off for a moment during a mere reload.
+    /// Every daemon runs on `cpe_daemon::runner`, which treats SIGUSR1 as
+    /// "stop quietly, I am coming back" (docs/architecture.md, signal
+    /// policy), so today the answer is the same for all of them.
+    pub const fn restart_signal(self) -> i32 {
+        libc::SIGUSR1
+    }
+
+    /// The kind of fact this daemon owns, if any: the supervisor merges a
+    /// fact only from its owner, so a confused LAN daemon cannot overwrite
+    /// what the WAN learned.
+    pub const fn owned_fact(self) -> Option<FactKind> {
+        match self {
+            Daemon::Wan => Some(FactKind::Wan),
+            Daemon::Dhcp6c => Some(FactKind::Dhcp6),
+            Daemon::Firewall | Daemon::Ra | Daemon::Dhcp6s | Daemon::Dhcp4s | Daemon::Dns => None,
+        }
+    }
+
+    /// Whether this daemon may publish `fact`.
+    pub fn owns(self, fact: &Fact) -> bool {
+        self.owned_fact() == Some(fact.kind())
+    }
+
+    /// The part of `config` this daemon reads, as canonical JSON, or `None`
+    /// when `config` does not need the daemon at all.
+    ///
+    /// A reload must not disturb a daemon whose settings did not change (the
+    /// WAN session must survive an edit of the DNS cache size), so the
+    /// supervisor compares two configs slice by slice. A slice must hold
+    /// everything the daemon reads: a field left out is a change the daemon
+    /// never sees.
+    pub fn config_slice(self, config: &Config) -> Option<Value> {
+        let state_dir = to_value(&config.system.state_dir);
+        let lan_ifaces: Vec<&str> = config.lan.iter().map(|l| l.interface.as_str()).collect();
+        match self {
+            Daemon::Wan => {
+                let mut wan = to_value(&config.wan);
+                if let Some(obj) = wan.as_object_mut() {
+                    obj.remove("dhcpv6");
+                }
+                Some(json!({ "wan": wan, "state_dir": state_dir }))
+            }
+            Daemon::Dhcp6c => config.wan.dhcpv6.enabled.then(|| {
+                json!({
+                    "interface": config.wan.interface,
+                    "mode": to_value(&config.wan.mode),
+                    "dhcpv6": to_value(&config.wan.dhcpv6),
+                    "state_dir": state_dir,
+                })
+            }),
+            // Always needed: the firewall owns forwarding, which it turns
+            // on after its first commit (an empty table when disabled).
+            Daemon::Firewall => Some(json!({
+                "firewall": to_value(&config.firewall),
+                "wan": config.wan.interface,
+                "mode": to_value(&config.wan.mode),
+                "lan": lan_ifaces,
+            })),
+            Daemon::Ra => config.lan.iter().any(|l| l.ra.enabled).then(|| {
+                json!({
+                    "lan": config.lan.iter().map(|l| json!({
+                        "interface": l.interface,
+                        "subnet_id": l.subnet_id,
+                        "ula": l.ula,
+                        "ra": to_value(&l.ra),
+                        "dhcpv6": to_value(&l.dhcpv6),
+                    })).collect::<Vec<_>>(),
+                    "wan_mtu": config.wan.mtu,
+                    "mode": to_value(&config.wan.mode),
+                    "state_dir": state_dir,
+                })
+            }),
+            Daemon::Dhcp6s => config
+                .lan
+                .iter()
+                .any(|l| l.dhcpv6.mode != cpe_config::Dhcpv6Mode::Off)
+                .then(|| {
+                    json!({
+                        "lan": config.lan.iter().map(|l| json!({
+                            "interface": l.interface,
+                            "dhcpv6": to_value(&l.dhcpv6),
+                        })).collect::<Vec<_>>(),
+                        "state_dir": state_dir,
+                    })
+                }),
+            Daemon::Dhcp4s => config
+                .lan
+                .iter()
+                .any(|l| l.ipv4.as_ref().is_some_and(|v4| v4.dhcp))
+                .then(|| {
+                    json!({
+                        "lan": config.lan.iter().map(|l| json!({
+                            "interface": l.interface,
+                            "ipv4": to_value(&l.ipv4),
+                        })).collect::<Vec<_>>(),
+                        "local_domain": config.dns.local_domain,
+                        "state_dir": state_dir,
+                    })
+                }),
+            Daemon::Dns => config.dns.enabled.then(|| {
+                json!({
+                    "dns": to_value(&config.dns),
+                    "lan": lan_ifaces,
+                    "hostname": config.system.hostname,
+                })
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Dhcp6Facts, WanFacts};
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for d in Daemon::ALL {
+            assert_eq!(Daemon::from_name(d.name()), Some(d));
+            assert_eq!(
+                serde_json::to_value(d).unwrap(),
+                Value::String(d.name().into())
+            );
+            assert_eq!(d.to_string(), d.name());
+        }
+        assert_eq!(Daemon::from_name("ntp"), None);
+        assert_eq!(
+            Daemon::names(),
+            "wan, dhcp6c, firewall, ra, dhcp6s, dhcp4s, dns"
+        );
+    }
+
+    #[test]
+    fn only_the_owner_may_publish_a_fact() {
+        let wan = Fact::Wan(WanFacts::default());
+        let dhcp6 = Fact::Dhcp6(Dhcp6Facts::default());
+        for d in Daemon::ALL {
+            assert_eq!(d.owns(&wan), d == Daemon::Wan, "{d}");
+            assert_eq!(d.owns(&dhcp6), d == Daemon::Dhcp6c, "{d}");
+        }
+    }
+
+    #[test]
+    fn a_daemon_the_config_does_not_need_has_no_slice() {
+        let config = cpe_config::parse_str("[wan]\n[[lan]]\n", "t.toml")
+            .unwrap()
+            .config;
+        let needed: Vec<Daemon> = Daemon::ALL
+            .into_iter()
+            .filter(|d| d.config_slice(&config).is_some())
+            .collect();
+        assert!(needed.contains(&Daemon::Wan) && needed.contains(&Daemon::Firewall));
+        let mut off = config.clone();
+        off.dns.enabled = false;
+        assert_eq!(Daemon::Dns.config_slice(&off), None);
+    }
+}
