@@ -11,6 +11,18 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// TTL of local answers: short, because `self` follows renumbering.
 pub const LOCAL_TTL: u32 = 60;
 
+/// Negative TTL of local answers (RFC 2308 section 5: the lesser of the
+/// SOA's TTL and its MINIMUM, both set to this). As short as positive
+/// answers: a name a DHCPv4 client is about to register must not stay
+/// "nonexistent" in a host's cache for long.
+pub const NEGATIVE_TTL: u32 = LOCAL_TTL;
+
+/// SOA timers other than MINIMUM. Nothing transfers these zones, so they
+/// only need to be plausible (RFC 6303 section 3 uses the same values).
+const SOA_REFRESH: u32 = 3600;
+const SOA_RETRY: u32 = 1200;
+const SOA_EXPIRE: u32 = 604_800;
+
 /// An address of a local host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostAddr {
@@ -123,12 +135,17 @@ impl LocalNames {
         let host = self.hosts.iter().find(|(n, _)| n == qname_lower);
         let Some((_, addrs)) = host else {
             if qname_lower.is_subdomain_of(domain) {
-                let code = if qname_lower == domain {
-                    rcode::NOERROR
-                } else {
-                    rcode::NXDOMAIN
-                };
-                return Some(build(code, &[]));
+                if qname_lower == domain {
+                    if matches!(qtype, rtype::SOA | rtype::ANY) {
+                        return Some(build(
+                            rcode::NOERROR,
+                            &[(rtype::SOA, soa_rdata(domain))],
+                            None,
+                        ));
+                    }
+                    return Some(build(rcode::NOERROR, &[], Some(domain)));
+                }
+                return Some(build(rcode::NXDOMAIN, &[], Some(domain)));
             }
             return None;
         };
@@ -161,7 +178,7 @@ impl LocalNames {
                 IpAddr::V6(v6) => (rtype::AAAA, v6.octets().to_vec()),
             })
             .collect();
-        Some(build(rcode::NOERROR, &records))
+        Some(build(rcode::NOERROR, &records, Some(domain)))
     }
 
     fn answer_ptr(&self, ip: IpAddr, local: IpAddr, iface: u32) -> Option<Answer> {
@@ -179,9 +196,15 @@ impl LocalNames {
             .or(if is_router { router } else { None })
             .map(|(n, _)| n.clone());
         match name {
-            Some(n) => Some(build(rcode::NOERROR, &[(rtype::PTR, n.as_wire().to_vec())])),
-            None if is_private(ip) => Some(build(rcode::NXDOMAIN, &[])),
-            None => None,
+            Some(n) => Some(build(
+                rcode::NOERROR,
+                &[(rtype::PTR, n.as_wire().to_vec())],
+                None,
+            )),
+            None => {
+                let zone = reverse_zone(ip)?;
+                Some(build(rcode::NXDOMAIN, &[], Some(&zone)))
+            }
         }
     }
 }
@@ -198,15 +221,51 @@ fn is_link_local(ip: IpAddr) -> bool {
     }
 }
 
-/// Reverse space that must not be asked of public resolvers (RFC 6303).
-fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_link_local() || v4.is_loopback(),
+/// The locally served reverse zone (RFC 6303) `ip` falls in, or `None`
+/// for public space, whose PTR queries are forwarded. Negative answers
+/// carry this zone's SOA, so the apex is the one RFC 6303 names: 10/8,
+/// each /16 of 172.16/12, 192.168/16, 169.254/16, 127/8, fc00::/7 by its
+/// first nibble pair, fe80::/10 by its third nibble, and ::1 itself.
+fn reverse_zone(ip: IpAddr) -> Option<NameBuf> {
+    let text = match ip {
+        IpAddr::V4(v4) => match v4.octets() {
+            [10, ..] => "10.in-addr.arpa".to_string(),
+            [127, ..] => "127.in-addr.arpa".to_string(),
+            [172, b, ..] if (16..32).contains(&b) => format!("{b}.172.in-addr.arpa"),
+            [192, 168, ..] => "168.192.in-addr.arpa".to_string(),
+            [169, 254, ..] => "254.169.in-addr.arpa".to_string(),
+            _ => return None,
+        },
+        IpAddr::V6(v6) if v6.is_loopback() => {
+            let mut t = "1.".to_string();
+            t.push_str(&"0.".repeat(31));
+            t.push_str("ip6.arpa");
+            t
+        }
         IpAddr::V6(v6) => {
             let s0 = v6.segments()[0];
-            s0 & 0xfe00 == 0xfc00 || s0 & 0xffc0 == 0xfe80 || v6.is_loopback()
+            if s0 & 0xfe00 == 0xfc00 {
+                format!("{:x}.f.ip6.arpa", (s0 >> 8) & 0xf)
+            } else if s0 & 0xffc0 == 0xfe80 {
+                format!("{:x}.e.f.ip6.arpa", (s0 >> 4) & 0xf)
+            } else {
+                return None;
+            }
         }
+    };
+    NameBuf::from_text(&text)
+}
+
+/// SOA RDATA for a zone the router answers itself: MNAME the zone, RNAME
+/// `nobody.invalid` (no one to mail; RFC 6303 does the same with
+/// `nobody.localhost`), serial 1, MINIMUM the negative TTL.
+fn soa_rdata(zone: &NameBuf) -> Vec<u8> {
+    let mut r = zone.as_wire().to_vec();
+    r.extend_from_slice(b"\x06nobody\x07invalid\x00");
+    for v in [1, SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, NEGATIVE_TTL] {
+        r.extend_from_slice(&u32::to_be_bytes(v));
     }
+    r
 }
 
 /// Parses a full reverse name (`d.c.b.a.in-addr.arpa` or 32 nibbles under
@@ -246,24 +305,35 @@ pub fn parse_reverse(name: &NameBuf) -> Option<IpAddr> {
 }
 
 /// Builds an authoritative answer whose records all own the question name
-/// (pointer 0xc00c), with the local TTL.
-fn build(code: Rcode, records: &[(Rtype, Vec<u8>)]) -> Answer {
+/// (pointer 0xc00c), with the local TTL. An answer without records (NXDOMAIN
+/// or NODATA) carries `zone`'s SOA in the authority section, so resolvers
+/// and stub caches know how long the negative answer holds (RFC 2308
+/// sections 2.1, 2.2 and 3).
+fn build(code: Rcode, records: &[(Rtype, Vec<u8>)], zone: Option<&NameBuf>) -> Answer {
     let mut body = Vec::with_capacity(records.len() * 28);
     let mut ttl_offsets = Vec::with_capacity(records.len() * 2);
-    for (t, rdata) in records {
-        body.extend_from_slice(&[0xc0, 0x0c]);
+    let mut push = |owner: &[u8], t: Rtype, ttl: u32, rdata: &[u8]| {
+        body.extend_from_slice(owner);
         body.extend_from_slice(&t.to_u16().to_be_bytes());
         body.extend_from_slice(&CLASS_IN.to_be_bytes());
         let off = u16::try_from(body.len()).unwrap_or(u16::MAX);
         ttl_offsets.extend_from_slice(&off.to_le_bytes());
-        body.extend_from_slice(&LOCAL_TTL.to_be_bytes());
+        body.extend_from_slice(&ttl.to_be_bytes());
         body.extend_from_slice(&u16::try_from(rdata.len()).unwrap_or(0).to_be_bytes());
         body.extend_from_slice(rdata);
+    };
+    for (t, rdata) in records {
+        push(&[0xc0, 0x0c], *t, LOCAL_TTL, rdata);
+    }
+    let mut authority = 0;
+    if let Some(zone) = zone.filter(|_| records.is_empty()) {
+        push(zone.as_wire(), rtype::SOA, NEGATIVE_TTL, &soa_rdata(zone));
+        authority = 1;
     }
     Answer {
         rcode: code,
         flags: cpe_wire::dns::FLAG_AA,
-        counts: [u16::try_from(records.len()).unwrap_or(0), 0, 0],
+        counts: [u16::try_from(records.len()).unwrap_or(0), authority, 0],
         body,
         ttl_offsets,
         cache_ttl: None,
@@ -367,6 +437,59 @@ mod tests {
         let v6 = "0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa";
         let p = l.answer(&n(v6), rtype::PTR, 1, local, 3).unwrap();
         assert_eq!(&p.body[12..], b"\x03nas\x03lan\x00");
+    }
+
+    /// The authority section of a negative answer: (zone in wire form,
+    /// SOA TTL, MINIMUM).
+    fn soa_of(a: &Answer) -> (Vec<u8>, u32, u32) {
+        assert_eq!(a.counts, [0, 1, 0], "{a:?}");
+        // owner, type/class/TTL/RDLENGTH, then RDATA = zone + RNAME + 5 x u32.
+        let rname = b"\x06nobody\x07invalid\x00".len();
+        let zone_len = (a.body.len() - 10 - rname - 20) / 2;
+        let b = &a.body;
+        let zone = b[..zone_len].to_vec();
+        assert_eq!(&b[zone_len..zone_len + 4], &[0, 6, 0, 1], "SOA IN");
+        let ttl = u32::from_be_bytes(b[zone_len + 4..zone_len + 8].try_into().unwrap());
+        let min = u32::from_be_bytes(b[b.len() - 4..].try_into().unwrap());
+        (zone, ttl, min)
+    }
+
+    #[test]
+    fn negative_answers_carry_the_zone_soa() {
+        let l = names();
+        let local: IpAddr = "192.168.1.1".parse().unwrap();
+        let nx = l.answer(&n("ghost.lan"), rtype::A, 1, local, 3).unwrap();
+        assert_eq!(nx.rcode, rcode::NXDOMAIN);
+        let lan = b"\x03lan\x00".to_vec();
+        assert_eq!(soa_of(&nx), (lan.clone(), NEGATIVE_TTL, NEGATIVE_TTL));
+        let nodata = l
+            .answer(&n("printer.lan"), rtype::AAAA, 1, local, 3)
+            .unwrap();
+        assert_eq!(nodata.rcode, rcode::NOERROR);
+        assert_eq!(soa_of(&nodata).0, lan);
+        let apex = l.answer(&n("lan"), rtype::A, 1, local, 3).unwrap();
+        assert_eq!(soa_of(&apex).0, lan);
+        // The apex's own SOA is an answer, not an authority record.
+        let soa = l.answer(&n("lan"), rtype::SOA, 1, local, 3).unwrap();
+        assert_eq!(soa.counts, [1, 0, 0]);
+        // Positive answers carry nothing else.
+        let a = l.answer(&n("nas.lan"), rtype::A, 1, local, 3).unwrap();
+        assert_eq!(a.counts, [1, 0, 0]);
+        // Private reverse space: the RFC 6303 zone's SOA.
+        let r = l
+            .answer(&n("99.1.168.192.in-addr.arpa"), rtype::PTR, 1, local, 3)
+            .unwrap();
+        assert_eq!(soa_of(&r).0, b"\x03168\x03192\x07in-addr\x04arpa\x00");
+        let r = l
+            .answer(&n("5.0.20.172.in-addr.arpa"), rtype::PTR, 1, local, 3)
+            .unwrap();
+        assert_eq!(soa_of(&r).0, b"\x0220\x03172\x07in-addr\x04arpa\x00");
+        let ula = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa";
+        let r = l.answer(&n(ula), rtype::PTR, 1, local, 3).unwrap();
+        assert_eq!(soa_of(&r).0, b"\x01d\x01f\x03ip6\x04arpa\x00");
+        let ll = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.e.f.ip6.arpa";
+        let r = l.answer(&n(ll), rtype::PTR, 1, local, 3).unwrap();
+        assert_eq!(soa_of(&r).0, b"\x019\x01e\x01f\x03ip6\x04arpa\x00");
     }
 
     #[test]

@@ -993,3 +993,78 @@ fn dnssec_bits_aa_and_udp_size_against_unbound() {
     let r = kdig(h, &[&at, "+tcp", "big.test", "TXT"]);
     assert_eq!(r.answers[0].data.matches('"').count(), 2 * BIG_TXT_STRINGS);
 }
+
+/// Runs `drill` (ldns, an independent DNS client) on `ns`; returns the
+/// rcode and the SOA records of the authority section as
+/// `(owner, ttl, rdata)`.
+fn drill_soa(
+    ns: &Netns,
+    server: &str,
+    name: &str,
+    qtype: &str,
+) -> (String, Vec<(String, u32, String)>) {
+    let out = ns
+        .exec_timeout(
+            &["drill", &format!("@{server}"), name, qtype],
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    let rcode = out
+        .stdout
+        .lines()
+        .find_map(|l| l.split("rcode: ").nth(1))
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_else(|| panic!("drill gave no header: {out:?}"))
+        .to_string();
+    let authority = out
+        .stdout
+        .split(";; AUTHORITY SECTION:")
+        .nth(1)
+        .unwrap_or("")
+        .split(";; ADDITIONAL SECTION:")
+        .next()
+        .unwrap_or("");
+    let soa = authority
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                [owner, ttl, "IN", "SOA", rest @ ..] => {
+                    Some((owner.to_string(), ttl.parse().ok()?, rest.join(" ")))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    (rcode, soa)
+}
+
+/// RFC 2308: a negative answer for a name the router answers itself
+/// (under the local domain, or in private reverse space) carries the
+/// zone's SOA, whose TTL and MINIMUM say how long a resolver may keep the
+/// answer. Read with `drill`. No upstream is needed: none of these leave
+/// the router.
+#[test]
+fn local_negative_answers_carry_an_soa_that_drill_reads() {
+    let l = topology("dns_soa");
+    let _dns = start_forwarder(&l, &["2001:db8:53::1"]);
+    let h = &l.topo.host;
+    let lan_soa = (
+        "lan.".to_string(),
+        60,
+        "lan. nobody.invalid. 1 3600 1200 604800 60".to_string(),
+    );
+    assert_eq!(
+        drill_soa(h, LAN_V4, "ghost.lan", "A"),
+        ("NXDOMAIN".to_string(), vec![lan_soa.clone()])
+    );
+    // NODATA: nas.lan has an A record only.
+    assert_eq!(
+        drill_soa(h, LAN_V6, "nas.lan", "AAAA"),
+        ("NOERROR".to_string(), vec![lan_soa])
+    );
+    let (rcode, soa) = drill_soa(h, LAN_V4, "99.1.168.192.in-addr.arpa", "PTR");
+    assert_eq!(rcode, "NXDOMAIN");
+    assert_eq!(soa.len(), 1, "{soa:?}");
+    assert_eq!(soa[0].0, "168.192.in-addr.arpa.");
+}
