@@ -202,6 +202,11 @@ impl Lan {
     pub fn set_status(&self, status: Value) {
         self.outlet.set_lan_status(&self.interface, status);
     }
+
+    /// Publishes a fact for the shared state (see [`Outlet::publish`]).
+    pub fn publish(&self, fact: Fact) {
+        self.outlet.publish(fact);
+    }
 }
 
 /// The stop request, as a watch any task can hold.

@@ -201,6 +201,22 @@ impl Engine {
         }
     }
 
+    /// Host names of the bound leases, by address: what the DNS forwarder
+    /// answers under the local domain (`cpe_bus::Fact::Dhcp4Names`). An
+    /// offered, declined, released or expired lease has no name.
+    pub fn lease_names(&self) -> Vec<cpe_bus::LeaseName> {
+        self.leases
+            .iter()
+            .filter(|(_, l)| l.state == LeaseState::Bound)
+            .filter_map(|(a, l)| {
+                Some(cpe_bus::LeaseName {
+                    name: l.hostname.clone()?,
+                    address: *a,
+                })
+            })
+            .collect()
+    }
+
     /// The lease table.
     pub fn leases(&self) -> &LeaseTable {
         &self.leases
@@ -459,7 +475,15 @@ impl Engine {
             .hostname
             .as_deref()
             .and_then(clean_hostname)
-            .or_else(|| self.leases.get(addr).and_then(|l| l.hostname.clone()));
+            // A client that does not repeat its name keeps it; a record
+            // another client left behind lends the newcomer nothing (its
+            // name would be answered in DNS for the wrong host).
+            .or_else(|| {
+                self.leases
+                    .get(addr)
+                    .filter(|l| l.client == *client)
+                    .and_then(|l| l.hostname.clone())
+            });
         // A binding earns the claim; an offer keeps the one the client had.
         let sticky = state == LeaseState::Bound
             || self

@@ -50,6 +50,52 @@ pub struct LocalNames {
     hosts: Vec<(NameBuf, Vec<HostAddr>)>,
     /// The router's LAN addresses by interface index, learned by the driver.
     lan_addrs: Vec<(u32, IpAddr)>,
+    /// Names of DHCPv4 leases (`label.domain`) with their holders, in the
+    /// order they were granted.
+    leased: Vec<(NameBuf, Ipv4Addr)>,
+    /// Claims refused at the last update, each logged once.
+    refused: Vec<(String, Ipv4Addr)>,
+}
+
+/// Why a DHCPv4 client's name is not answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not one RFC 1035 label (letters, digits, inner hyphens, 1-63).
+    NotALabel,
+    /// The router's own name (`router`, the system host name).
+    RouterName,
+    /// A name configured in `[dns] hosts`.
+    StaticHost,
+    /// Another live lease had the name first.
+    Taken,
+}
+
+impl Refusal {
+    /// Stable snake_case word for logs and status.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NotALabel => "not_a_label",
+            Self::RouterName => "router_name",
+            Self::StaticHost => "static_host",
+            Self::Taken => "taken",
+        }
+    }
+}
+
+/// The DNS label for a host name a DHCPv4 client sent: its first label
+/// (clients send `laptop` or `laptop.example.com`; only the host part is
+/// theirs to choose), lowercase, if that is an RFC 1035 label (RFC 1123
+/// 2.1 allows a leading digit). Anything else, e.g. `my_pc`, an empty
+/// label or 64 characters, is refused, not repaired: a repaired name is
+/// one the client never asked for.
+pub fn lease_label(name: &str) -> Option<String> {
+    let label = name.split('.').next()?;
+    let b = label.as_bytes();
+    let ok = (1..=63).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && b.first() != Some(&b'-')
+        && b.last() != Some(&b'-');
+    ok.then(|| label.to_ascii_lowercase())
 }
 
 impl LocalNames {
@@ -85,7 +131,77 @@ impl LocalNames {
             domain,
             hosts,
             lan_addrs: Vec::new(),
+            leased: Vec::new(),
+            refused: Vec::new(),
         }
+    }
+
+    /// Replaces the names of DHCPv4 leases (label as sent, address held).
+    /// A name that is kept by the same address keeps it; new claims are
+    /// granted in the order given, first come first served, unless the
+    /// name is the router's, a configured host's or already held. Returns
+    /// the refusals not refused at the previous update, for the caller to
+    /// log (so each is logged once while it lasts).
+    pub fn set_lease_names(
+        &mut self,
+        names: &[(String, Ipv4Addr)],
+    ) -> Vec<(String, Ipv4Addr, Refusal)> {
+        let Some(domain) = self.domain.clone() else {
+            self.leased.clear();
+            return Vec::new();
+        };
+        let claims: Vec<(Option<NameBuf>, &str, Ipv4Addr)> = names
+            .iter()
+            .map(|(n, a)| {
+                let full = lease_label(n)
+                    .and_then(|l| NameBuf::from_text(&format!("{l}.{}", domain_text(&domain))))
+                    .map(|f| f.to_lowercase());
+                (full, n.as_str(), *a)
+            })
+            .collect();
+        // Holders that still hold keep their names, whatever the order.
+        let mut next: Vec<(NameBuf, Ipv4Addr)> = self
+            .leased
+            .iter()
+            .filter(|(n, a)| {
+                claims
+                    .iter()
+                    .any(|(f, _, ca)| f.as_ref() == Some(n) && ca == a)
+            })
+            .cloned()
+            .collect();
+        let mut refused = Vec::new();
+        for (full, text, addr) in &claims {
+            let why = match full {
+                None => Some(Refusal::NotALabel),
+                Some(f) if next.iter().any(|(n, a)| n == f && a == addr) => continue,
+                Some(f) => match self.hosts.iter().find(|(n, _)| n == f) {
+                    Some((_, a)) if a.contains(&HostAddr::SelfAddr) => Some(Refusal::RouterName),
+                    Some(_) => Some(Refusal::StaticHost),
+                    None if next.iter().any(|(n, _)| n == f) => Some(Refusal::Taken),
+                    None => {
+                        next.push((f.clone(), *addr));
+                        None
+                    }
+                },
+            };
+            if let Some(why) = why {
+                refused.push((text.to_string(), *addr, why));
+            }
+        }
+        self.leased = next;
+        let new: Vec<(String, Ipv4Addr, Refusal)> = refused
+            .iter()
+            .filter(|(n, a, _)| !self.refused.iter().any(|(on, oa)| on == n && oa == a))
+            .cloned()
+            .collect();
+        self.refused = refused.into_iter().map(|(n, a, _)| (n, a)).collect();
+        new
+    }
+
+    /// How many lease names are answered, and how many claims are refused.
+    pub fn lease_counts(&self) -> (usize, usize) {
+        (self.leased.len(), self.refused.len())
     }
 
     /// Replaces the known LAN addresses (used for `self` in AAAA answers to
@@ -132,8 +248,20 @@ impl LocalNames {
             return self.answer_ptr(ip, local, iface);
         }
         let domain = self.domain.as_ref()?;
-        let host = self.hosts.iter().find(|(n, _)| n == qname_lower);
-        let Some((_, addrs)) = host else {
+        let leased;
+        let host = match self.hosts.iter().find(|(n, _)| n == qname_lower) {
+            Some((_, addrs)) => Some(addrs),
+            None => {
+                leased = self
+                    .leased
+                    .iter()
+                    .filter(|(n, _)| n == qname_lower)
+                    .map(|(_, a)| HostAddr::Addr(IpAddr::V4(*a)))
+                    .collect::<Vec<_>>();
+                (!leased.is_empty()).then_some(&leased)
+            }
+        };
+        let Some(addrs) = host else {
             if qname_lower.is_subdomain_of(domain) {
                 if qname_lower == domain {
                     if matches!(qtype, rtype::SOA | rtype::ANY) {
@@ -194,7 +322,13 @@ impl LocalNames {
             .iter()
             .find(|(_, addrs)| addrs.contains(&HostAddr::Addr(ip)))
             .or(if is_router { router } else { None })
-            .map(|(n, _)| n.clone());
+            .map(|(n, _)| n.clone())
+            .or_else(|| {
+                self.leased
+                    .iter()
+                    .find(|(_, a)| IpAddr::V4(*a) == ip)
+                    .map(|(n, _)| n.clone())
+            });
         match name {
             Some(n) => Some(build(
                 rcode::NOERROR,
@@ -207,6 +341,14 @@ impl LocalNames {
             }
         }
     }
+}
+
+/// A domain name in text without the final dot, for building names under it.
+fn domain_text(d: &NameBuf) -> String {
+    d.labels()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// IPv4-mapped IPv6 addresses are shown and compared as IPv4.
@@ -490,6 +632,111 @@ mod tests {
         let ll = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.9.e.f.ip6.arpa";
         let r = l.answer(&n(ll), rtype::PTR, 1, local, 3).unwrap();
         assert_eq!(soa_of(&r).0, b"\x019\x01e\x01f\x03ip6\x04arpa\x00");
+    }
+
+    fn claims(list: &[(&str, &str)]) -> Vec<(String, Ipv4Addr)> {
+        list.iter()
+            .map(|(n, a)| (n.to_string(), a.parse().unwrap()))
+            .collect()
+    }
+
+    fn a_of(l: &LocalNames, name: &str) -> (Rcode, Vec<Ipv4Addr>) {
+        let local: IpAddr = "192.168.1.1".parse().unwrap();
+        let a = l.answer(&n(name), rtype::A, 1, local, 3).unwrap();
+        let mut out = Vec::new();
+        let mut off = 0;
+        for _ in 0..a.counts[0] {
+            let rd = &a.body[off + 12..off + 16];
+            out.push(Ipv4Addr::new(rd[0], rd[1], rd[2], rd[3]));
+            off += 16;
+        }
+        (a.rcode, out)
+    }
+
+    #[test]
+    fn lease_labels_follow_rfc_1035_and_are_never_repaired() {
+        assert_eq!(lease_label("Laptop").as_deref(), Some("laptop"));
+        assert_eq!(lease_label("pc-1.example.com").as_deref(), Some("pc-1"));
+        assert_eq!(lease_label("3com").as_deref(), Some("3com"));
+        let long = "a".repeat(64);
+        for bad in [
+            "",
+            ".lan",
+            "-pc",
+            "pc-",
+            "my_pc",
+            "my pc",
+            "pc\0",
+            "caf\u{e9}",
+            &long,
+        ] {
+            assert_eq!(lease_label(bad), None, "{bad:?}");
+        }
+        assert!(lease_label(&"a".repeat(63)).is_some());
+        assert_eq!(lease_label(&"x".repeat(300)), None);
+    }
+
+    #[test]
+    fn lease_names_answer_a_and_ptr_and_go_with_the_lease() {
+        let mut l = names();
+        let refused = l.set_lease_names(&claims(&[("Laptop", "192.168.1.100")]));
+        assert!(refused.is_empty());
+        assert_eq!(
+            a_of(&l, "laptop.lan"),
+            (rcode::NOERROR, vec![Ipv4Addr::new(192, 168, 1, 100)])
+        );
+        let local: IpAddr = "192.168.1.1".parse().unwrap();
+        let aaaa = l
+            .answer(&n("laptop.lan"), rtype::AAAA, 1, local, 3)
+            .unwrap();
+        assert_eq!((aaaa.rcode, aaaa.counts), (rcode::NOERROR, [0, 1, 0]));
+        let p = l
+            .answer(&n("100.1.168.192.in-addr.arpa"), rtype::PTR, 1, local, 3)
+            .unwrap();
+        assert_eq!(&p.body[12..], b"\x06laptop\x03lan\x00");
+        // Released or expired: gone.
+        l.set_lease_names(&[]);
+        assert_eq!(a_of(&l, "laptop.lan").0, rcode::NXDOMAIN);
+    }
+
+    #[test]
+    fn clients_cannot_take_router_static_or_held_names() {
+        let mut l = names();
+        let first = claims(&[
+            ("router", "192.168.1.101"),
+            ("NAS", "192.168.1.102"),
+            ("tv", "192.168.1.103"),
+            ("tv", "192.168.1.104"),
+            ("bad_name", "192.168.1.105"),
+        ]);
+        let refused = l.set_lease_names(&first);
+        let words: Vec<(&str, Refusal)> =
+            refused.iter().map(|(n, _, w)| (n.as_str(), *w)).collect();
+        assert_eq!(
+            words,
+            vec![
+                ("router", Refusal::RouterName),
+                ("NAS", Refusal::StaticHost),
+                ("tv", Refusal::Taken),
+                ("bad_name", Refusal::NotALabel)
+            ]
+        );
+        assert_eq!(l.lease_counts(), (1, 4));
+        assert_eq!(
+            a_of(&l, "router.lan").1,
+            vec![Ipv4Addr::new(192, 168, 1, 1)]
+        );
+        assert_eq!(a_of(&l, "nas.lan").1, vec![Ipv4Addr::new(192, 168, 1, 10)]);
+        assert_eq!(a_of(&l, "tv.lan").1, vec![Ipv4Addr::new(192, 168, 1, 103)]);
+        // The same update again: nothing new to log.
+        assert!(l.set_lease_names(&first).is_empty());
+        // First come keeps it even when the latecomer is listed first.
+        let swapped = claims(&[("tv", "192.168.1.104"), ("tv", "192.168.1.103")]);
+        l.set_lease_names(&swapped);
+        assert_eq!(a_of(&l, "tv.lan").1, vec![Ipv4Addr::new(192, 168, 1, 103)]);
+        // The holder leaves: the other claimant gets it.
+        l.set_lease_names(&claims(&[("tv", "192.168.1.104")]));
+        assert_eq!(a_of(&l, "tv.lan").1, vec![Ipv4Addr::new(192, 168, 1, 104)]);
     }
 
     #[test]

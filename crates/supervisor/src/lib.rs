@@ -172,6 +172,8 @@ struct Supervisor {
     wan_in: cpe_bus::WanFacts,
     /// The last DHCPv6 facts published by `dhcp6c`.
     dhcp6_in: cpe_bus::Dhcp6Facts,
+    /// The last lease names `dhcp4s` published, by LAN interface.
+    dhcp4_names_in: BTreeMap<String, Vec<cpe_bus::LeaseName>>,
     /// The last snapshot derived and pushed to the daemons.
     state: SharedState,
     retired: Vec<DelegatedPrefix>,
@@ -208,6 +210,7 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
         daemon_status: BTreeMap::new(),
         wan_in: cpe_bus::WanFacts::default(),
         dhcp6_in: cpe_bus::Dhcp6Facts::default(),
+        dhcp4_names_in: BTreeMap::new(),
         state: SharedState::default(),
         retired: Vec::new(),
         ula: None,
@@ -252,6 +255,26 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
     let _ = std::fs::remove_file(&bus_path);
     log::info!("supervisor stopped");
     Ok(())
+}
+
+/// The lease names of the LANs that still serve DHCPv4, in config order
+/// (a LAN whose server was switched off by a reload keeps none).
+fn lease_names(
+    config: &Config,
+    by_lan: &BTreeMap<String, Vec<cpe_bus::LeaseName>>,
+) -> Vec<cpe_bus::Dhcp4Names> {
+    config
+        .lan
+        .iter()
+        .filter(|l| l.ipv4.as_ref().is_some_and(|v| v.dhcp))
+        .filter_map(|l| {
+            let names = by_lan.get(&l.interface)?;
+            Some(cpe_bus::Dhcp4Names {
+                interface: l.interface.clone(),
+                names: names.clone(),
+            })
+        })
+        .collect()
 }
 
 impl Supervisor {
@@ -466,6 +489,11 @@ impl Supervisor {
                 }
                 self.dhcp6_in = d;
             }
+            ("dhcp4s", Fact::Dhcp4Names(n))
+                if self.config.lan.iter().any(|l| l.interface == n.interface) =>
+            {
+                self.dhcp4_names_in.insert(n.interface, n.names);
+            }
             (daemon, fact) => {
                 log::warn!("daemon {daemon} published a fact it does not own: {fact:?}");
                 return;
@@ -510,6 +538,7 @@ impl Supervisor {
             self.lan_problems = problems;
         }
         next.upstream_dns = derive::upstream_dns(&next.dhcp6, &next.wan);
+        next.lease_names = lease_names(&self.config, &self.dhcp4_names_in);
         if next.lan != self.state.lan || self.state.generation == 0 || self.lan_addrs.has_errors() {
             let v4: Vec<_> = self
                 .config
