@@ -1,8 +1,9 @@
 //! Names the router answers itself: `router.<local_domain>`, configured
 //! hosts, their PTR records, and NXDOMAIN for anything else under the local
 //! domain or in private reverse space (RFC 6303), so LAN names never leak to
-//! the ISP's resolver. `self` is the LAN address that received the query,
-//! which stays right when the delegated prefix changes.
+//! the ISP's resolver. `self` is every current router address on the LAN
+//! the query arrived on (see `LocalNames::resolve_self`), which stays right
+//! when the delegated prefix changes.
 
 use crate::message::Answer;
 use cpe_wire::dns::{CLASS_IN, NameBuf, Rcode, Rtype, rcode, rtype};
@@ -26,7 +27,7 @@ const SOA_EXPIRE: u32 = 604_800;
 /// An address of a local host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostAddr {
-    /// The router's own address on the interface the query came in on.
+    /// The router's own current addresses on the LAN the query came in on.
     SelfAddr,
     /// A fixed address.
     Addr(IpAddr),
@@ -210,11 +211,22 @@ impl LocalNames {
         self.lan_addrs = addrs;
     }
 
+    /// The `self` rule: every current address of the router on the LAN
+    /// the query arrived on, of the family asked for, link-local ones only
+    /// when there is nothing else; the same answer whichever of those
+    /// addresses the query was sent to. A host with several prefixes (ULA
+    /// and delegated, or an old and a new delegated /64 during a
+    /// renumbering) then has the router's address in each, and its own
+    /// destination address selection (RFC 6724) picks the one that matches
+    /// its source; answering only the address the query came to would give
+    /// a host that asked over the ULA no address in the prefix it uses to
+    /// reach the router otherwise, and an IPv4 query no AAAA at all.
+    /// Deprecated prefixes are not in `lan_addrs` (the driver leaves them
+    /// out), so hosts are never sent to an address that is going away.
+    /// With no known LAN addresses (standalone mode), the receiving
+    /// address.
     fn resolve_self(&self, local: IpAddr, iface: u32, want_v6: bool) -> Vec<IpAddr> {
         let local = canonical(local);
-        if local.is_ipv6() == want_v6 && !is_link_local(local) {
-            return vec![local];
-        }
         let mut same_iface: Vec<IpAddr> = self
             .lan_addrs
             .iter()
@@ -538,6 +550,50 @@ mod tests {
         assert_eq!(
             &aaaa.body[12..28],
             &"2001:db8:2::1".parse::<Ipv6Addr>().unwrap().octets()
+        );
+    }
+
+    fn aaaa_of(l: &LocalNames, local: &str, iface: u32) -> Vec<Ipv6Addr> {
+        let a = l
+            .answer(
+                &n("router.lan"),
+                rtype::AAAA,
+                1,
+                local.parse().unwrap(),
+                iface,
+            )
+            .unwrap();
+        (0..usize::from(a.counts[0]))
+            .map(|i| {
+                let rd: [u8; 16] = a.body[i * 28 + 12..i * 28 + 28].try_into().unwrap();
+                Ipv6Addr::from(rd)
+            })
+            .collect()
+    }
+
+    /// The `self` rule: all current router addresses on the arrival LAN,
+    /// the same answer whichever of them the query was sent to.
+    #[test]
+    fn self_is_every_current_address_on_the_arrival_lan() {
+        let mut l = names();
+        l.set_lan_addrs(vec![
+            (3, "192.168.1.1".parse().unwrap()),
+            (3, "fd00:1::1".parse().unwrap()),
+            (3, "2001:db8:1::1".parse().unwrap()),
+            (4, "2001:db8:2::1".parse().unwrap()),
+        ]);
+        let both: Vec<Ipv6Addr> = vec![
+            "fd00:1::1".parse().unwrap(),
+            "2001:db8:1::1".parse().unwrap(),
+        ];
+        assert_eq!(aaaa_of(&l, "fd00:1::1", 3), both);
+        assert_eq!(aaaa_of(&l, "2001:db8:1::1", 3), both);
+        assert_eq!(aaaa_of(&l, "fe80::1", 3), both);
+        assert_eq!(aaaa_of(&l, "192.168.1.1", 3), both);
+        // Another LAN's addresses stay out.
+        assert_eq!(
+            aaaa_of(&l, "2001:db8:2::1", 4),
+            vec!["2001:db8:2::1".parse::<Ipv6Addr>().unwrap()]
         );
     }
 
