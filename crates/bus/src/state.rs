@@ -163,7 +163,7 @@ impl LanFacts {
     }
 }
 
-/// A host name a LAN host sent with its DHCPv4 request (option 12), and the
+/// A host name a LAN host sent with its DHCPv4 request (option 81 or 12), and the
 /// address it holds. The name is as the DHCPv4 server keeps it for the
 /// console; whether it is a usable DNS label, and whether this host may
 /// have it, is the DNS forwarder's decision (`crates/dns/src/local.rs`).

@@ -810,3 +810,39 @@ fn hostile_host_names_are_refused_not_repaired() {
     assert_eq!(persist::clean_hostname(&"a".repeat(300)), None);
     assert!(persist::clean_hostname(&"a".repeat(253)).is_some());
 }
+
+/// RFC 4702: a client that sends its FQDN (option 81) is known by it,
+/// in either name form, before its option 12; an unreadable FQDN falls
+/// back to option 12.
+#[test]
+fn client_fqdn_names_the_lease() {
+    let t0 = Instant::now();
+    let name_with = |fqdn: Option<dhcpv4::ClientFqdn>| {
+        let mut s = Engine::new(cfg(100, 110), LeaseTable::new());
+        let req = client_msg(1, MessageType::Request, |m| {
+            m.options.requested_ip = Some(ip(100));
+            m.options.client_fqdn = fqdn.clone();
+        });
+        answer(handle(&mut s, &req, t0));
+        s.lease_names()
+            .into_iter()
+            .map(|n| n.name)
+            .collect::<Vec<_>>()
+    };
+    let wire = dhcpv4::ClientFqdn {
+        flags: 0x05,
+        name: b"\x07desktop\x04home\x00".to_vec(),
+    };
+    assert_eq!(name_with(Some(wire)), vec!["desktop.home"]);
+    let text = dhcpv4::ClientFqdn {
+        flags: 0x01,
+        name: b"Phone-2".to_vec(),
+    };
+    assert_eq!(name_with(Some(text)), vec!["Phone-2"]);
+    let broken = dhcpv4::ClientFqdn {
+        flags: 0x04,
+        name: b"\x09short".to_vec(),
+    };
+    assert_eq!(name_with(Some(broken)), vec!["host1"]);
+    assert_eq!(name_with(None), vec!["host1"]);
+}

@@ -1,7 +1,8 @@
 //! Names LAN hosts give in DHCPv4 are answered by the router's DNS
 //! forwarder under `local_domain`: `cpe run` in the router namespace, two
-//! DHCPv4 clients we did not write (dhcpcd with `-h`, busybox udhcpc with
-//! `-x hostname:`), and three DNS clients (kdig, dig, drill). A name goes
+//! DHCPv4 clients we did not write (dhcpcd with `-h`, then with `-F both`
+//! for option 81, busybox udhcpc with `-x hostname:`), and three DNS
+//! clients (kdig, dig, drill). A name goes
 //! when its lease is released; a client claiming the router's name gets
 //! its address but not the name.
 //!
@@ -107,8 +108,10 @@ fn wait_name(ns: &Netns, name: &str, want: Option<Ipv4Addr>) {
 /// compiled in, in its private mount namespace), no hooks (the event
 /// script only records the lease), no ARP probing (the lab's LAN is ours)
 /// and `release`: a SIGTERM sends DHCPRELEASE before it exits.
-fn dhcpcd(host: &Netns, name: &str) -> (Process, std::path::PathBuf) {
-    let files = host.file_base("dhcpcd");
+/// `extra` adds arguments (`-F both`: send the name as a Client FQDN,
+/// option 81, instead of option 12).
+fn dhcpcd(host: &Netns, label: &str, name: &str, extra: &[&str]) -> (Process, std::path::PathBuf) {
+    let files = host.file_base(label);
     let (conf, script, lease) = (files.path("conf"), files.path("sh"), files.path("lease"));
     let (run, db) = (files.path("run"), files.path("db"));
     std::fs::create_dir_all(&run).unwrap();
@@ -125,7 +128,9 @@ fn dhcpcd(host: &Netns, name: &str) -> (Process, std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut cmd = Command::new("dhcpcd");
-    cmd.args(["-B", "-4", "-t", "20", "-h", name, "-f"])
+    cmd.args(["-B", "-4", "-t", "20", "-h", name])
+        .args(extra)
+        .arg("-f")
         .arg(&conf)
         .arg("-c")
         .arg(&script)
@@ -134,7 +139,7 @@ fn dhcpcd(host: &Netns, name: &str) -> (Process, std::path::PathBuf) {
         bind_mounts: vec![(run, "/run".into()), (db, "/var/lib/dhcpcd".into())],
         ..files.spawn_options()
     };
-    (host.spawn_with("dhcpcd", cmd, &opts).unwrap(), lease)
+    (host.spawn_with(label, cmd, &opts).unwrap(), lease)
 }
 
 fn dhcpcd_address(lease: &std::path::Path, p: &Process) -> Ipv4Addr {
@@ -189,7 +194,7 @@ fn dhcp_host_names_are_answered_until_released_and_cannot_take_the_routers() {
 
     // dhcpcd on host, udhcpc (mixed case) on host2: both names answer
     // with the lease's address, to kdig and dig alike.
-    let (dhcpcd_proc, lease) = dhcpcd(h, "dhcpcd-host");
+    let (dhcpcd_proc, lease) = dhcpcd(h, "dhcpcd", "dhcpcd-host", &[]);
     let a = dhcpcd_address(&lease, &dhcpcd_proc);
     wait_name(h, "dhcpcd-host.lan", Some(a));
     // Before its lease, the other host's name does not exist.
@@ -278,4 +283,10 @@ fn dhcp_host_names_are_answered_until_released_and_cannot_take_the_routers() {
         })
         .unwrap();
     drop(thief);
+
+    // dhcpcd again, now sending its name as a Client FQDN (option 81,
+    // RFC 4702, in wire format) and no option 12: answered the same way.
+    let (fqdn_proc, lease) = dhcpcd(h, "dhcpcd-fqdn", "fqdn-host", &["-F", "both"]);
+    let d = dhcpcd_address(&lease, &fqdn_proc);
+    wait_name(h, "fqdn-host.lan", Some(d));
 }
