@@ -707,3 +707,34 @@ impl Supervisor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lease names reach the snapshot in config order, and only for LANs
+    /// that still serve DHCPv4 (names from a LAN whose server a reload
+    /// switched off, or from an interface that is no LAN, are dropped).
+    #[test]
+    fn lease_names_follow_the_lans_that_serve_dhcpv4() {
+        let text = "[wan]\ninterface = \"wan0\"\n\
+                    [[lan]]\ninterface = \"br0\"\nsubnet_id = 1\n[lan.ipv4]\naddress = \"192.168.1.1/24\"\n\
+                    [[lan]]\ninterface = \"br1\"\nsubnet_id = 2\n[lan.ipv4]\naddress = \"192.168.2.1/24\"\n\
+                    [[lan]]\ninterface = \"br2\"\nsubnet_id = 3\n[lan.ipv4]\naddress = \"192.168.3.1/24\"\ndhcp = false\n";
+        let config = cpe_config::parse_str(text, "t.toml").unwrap().config;
+        let name = |n: &str, last: u8| cpe_bus::LeaseName {
+            name: n.into(),
+            address: std::net::Ipv4Addr::new(192, 168, 1, last),
+        };
+        let by_lan = BTreeMap::from([
+            ("br1".to_string(), vec![name("b", 100)]),
+            ("br0".to_string(), vec![name("a", 100), name("c", 101)]),
+            ("br2".to_string(), vec![name("off", 100)]),
+            ("eth9".to_string(), vec![name("stray", 100)]),
+        ]);
+        let got = lease_names(&config, &by_lan);
+        let lans: Vec<&str> = got.iter().map(|l| l.interface.as_str()).collect();
+        assert_eq!(lans, ["br0", "br1"]);
+        assert_eq!(got[0].names, vec![name("a", 100), name("c", 101)]);
+    }
+}
