@@ -795,6 +795,46 @@ mod tests {
         assert_eq!(a_of(&l, "tv.lan").1, vec![Ipv4Addr::new(192, 168, 1, 104)]);
     }
 
+    proptest::proptest! {
+        /// Hostile names from the bus (any text, duplicates, the router's
+        /// names) never panic, never make a name that is not one label
+        /// under the domain, and never give one name two holders.
+        #[test]
+        fn any_lease_names_are_safe(
+            claims in proptest::collection::vec(
+                (proptest::prop_oneof![
+                    "\\PC{0,300}",
+                    "[a-zA-Z0-9.\\-_\\x00]{0,70}",
+                    proptest::strategy::Just("router".to_string()),
+                    proptest::strategy::Just("NAS".to_string()),
+                ], 0u8..8),
+                0..40,
+            )
+        ) {
+            let mut l = names();
+            let claims: Vec<(String, Ipv4Addr)> = claims
+                .into_iter()
+                .map(|(n, a)| (n, Ipv4Addr::new(192, 168, 1, 100 + a)))
+                .collect();
+            let refused = l.set_lease_names(&claims);
+            let (held, _) = l.lease_counts();
+            proptest::prop_assert!(held + refused.len() <= claims.len());
+            let lan = n("lan");
+            for (i, (name, _)) in l.leased.iter().enumerate() {
+                proptest::prop_assert!(name.is_subdomain_of(&lan));
+                proptest::prop_assert_eq!(name.labels().count(), 2);
+                proptest::prop_assert!(!l.leased[..i].iter().any(|(o, _)| o == name));
+                proptest::prop_assert!(!l.hosts.iter().any(|(h, _)| h == name));
+            }
+            let local: IpAddr = "192.168.1.1".parse().unwrap();
+            for (name, _) in &claims {
+                if let Some(q) = NameBuf::from_text(&format!("{name}.lan")) {
+                    let _ = l.answer(&q.to_lowercase(), rtype::A, 1, local, 3);
+                }
+            }
+        }
+    }
+
     #[test]
     fn reverse_parsing_rejects_partial_and_bad_labels() {
         assert_eq!(
