@@ -23,8 +23,8 @@ pub mod time;
 pub use proto::{FromSupervisor, ToSupervisor};
 pub use registry::Daemon;
 pub use state::{
-    DelegatedPrefix, Dhcp6Facts, Fact, LanFacts, LanPrefix, PrefixOrigin, SharedState, WanFacts,
-    WanState,
+    DelegatedPrefix, Dhcp4Names, Dhcp6Facts, Fact, LanFacts, LanPrefix, LeaseName, PrefixOrigin,
+    SharedState, WanFacts, WanState,
 };
 pub use time::MonoTime;
 

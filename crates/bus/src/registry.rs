@@ -39,6 +39,8 @@ pub enum FactKind {
     Wan,
     /// [`Fact::Dhcp6`].
     Dhcp6,
+    /// [`Fact::Dhcp4Names`].
+    Dhcp4Names,
 }
 
 impl Fact {
@@ -47,6 +49,7 @@ impl Fact {
         match self {
             Fact::Wan(_) => FactKind::Wan,
             Fact::Dhcp6(_) => FactKind::Dhcp6,
+            Fact::Dhcp4Names(_) => FactKind::Dhcp4Names,
         }
     }
 }
@@ -105,7 +108,8 @@ impl Daemon {
         match self {
             Daemon::Wan => Some(FactKind::Wan),
             Daemon::Dhcp6c => Some(FactKind::Dhcp6),
-            Daemon::Firewall | Daemon::Ra | Daemon::Dhcp6s | Daemon::Dhcp4s | Daemon::Dns => None,
+            Daemon::Dhcp4s => Some(FactKind::Dhcp4Names),
+            Daemon::Firewall | Daemon::Ra | Daemon::Dhcp6s | Daemon::Dns => None,
         }
     }
 
@@ -237,9 +241,11 @@ mod tests {
     fn only_the_owner_may_publish_a_fact() {
         let wan = Fact::Wan(WanFacts::default());
         let dhcp6 = Fact::Dhcp6(Dhcp6Facts::default());
+        let names = Fact::Dhcp4Names(crate::Dhcp4Names::default());
         for d in Daemon::ALL {
             assert_eq!(d.owns(&wan), d == Daemon::Wan, "{d}");
             assert_eq!(d.owns(&dhcp6), d == Daemon::Dhcp6c, "{d}");
+            assert_eq!(d.owns(&names), d == Daemon::Dhcp4s, "{d}");
         }
     }
 

@@ -167,6 +167,27 @@ impl LanFacts {
     }
 }
 
+/// A host name a LAN host sent with its DHCPv4 request (option 81 or 12), and the
+/// address it holds. The name is as the DHCPv4 server keeps it for the
+/// console; whether it is a usable DNS label, and whether this host may
+/// have it, is the DNS forwarder's decision (`crates/dns/src/local.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseName {
+    /// The host name, as sent (cleaned of characters no host name has).
+    pub name: String,
+    /// The bound address.
+    pub address: Ipv4Addr,
+}
+
+/// The names of one LAN's bound DHCPv4 leases, from the DHCPv4 server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Dhcp4Names {
+    /// The LAN interface.
+    pub interface: String,
+    /// Bound leases that have a host name, by address.
+    pub names: Vec<LeaseName>,
+}
+
 /// The snapshot the supervisor pushes to every daemon on every change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SharedState {
@@ -181,6 +202,10 @@ pub struct SharedState {
     /// Upstream DNS servers learned from the WAN (DHCPv6 23, IPCP, RDNSS),
     /// de-duplicated, in that order of preference.
     pub upstream_dns: Vec<IpAddr>,
+    /// Host names of bound DHCPv4 leases, one entry per LAN the DHCPv4
+    /// server serves (config order), for the DNS forwarder's local names.
+    #[serde(default)]
+    pub lease_names: Vec<Dhcp4Names>,
 }
 
 /// A fact a daemon publishes; the supervisor merges it into [`SharedState`].
@@ -191,4 +216,6 @@ pub enum Fact {
     Wan(WanFacts),
     /// From the DHCPv6 client.
     Dhcp6(Dhcp6Facts),
+    /// From the DHCPv4 server, one LAN at a time.
+    Dhcp4Names(Dhcp4Names),
 }

@@ -18,6 +18,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+mod doc_tables;
+use doc_tables::{backticked, cells, check_test_ref};
+
 /// The statuses the document defines, in the order of its count table.
 const STATUSES: [&str; 4] = ["implemented", "partial", "not built", "not applicable"];
 
@@ -38,60 +41,6 @@ fn is_requirement_id(cell: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && family.chars().any(|c| c.is_ascii_uppercase())
         && (number == "*" || (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit())))
-}
-
-/// The cells of a Markdown table row, trimmed; `None` for other lines.
-fn cells(line: &str) -> Option<Vec<&str>> {
-    let inner = line.trim().strip_prefix('|')?.strip_suffix('|')?;
-    Some(inner.split('|').map(str::trim).collect())
-}
-
-/// The backticked spans of a cell.
-fn backticked(cell: &str) -> Vec<&str> {
-    cell.split('`').skip(1).step_by(2).collect()
-}
-
-/// What a file holds under a function name.
-#[derive(Debug, PartialEq, Eq)]
-enum Found {
-    /// No function of exactly that name (a longer name does not count).
-    Missing,
-    /// A function, but not marked `#[test]`: a helper proves nothing.
-    NotATest,
-    /// A test marked `#[ignore]`: `cargo test` does not run it.
-    Ignored,
-    /// A test that runs.
-    Test,
-}
-
-/// Looks `name` up in `text`: the `fn` line, then the attributes and
-/// comments right above it.
-fn find_fn(text: &str, name: &str) -> Found {
-    let lines: Vec<&str> = text.lines().collect();
-    let needle = format!("fn {name}");
-    let Some(at) = lines.iter().position(|line| {
-        let line = line.trim_start();
-        let line = line.strip_prefix("pub ").unwrap_or(line);
-        let line = line.strip_prefix("async ").unwrap_or(line);
-        line.strip_prefix(needle.as_str())
-            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
-    }) else {
-        return Found::Missing;
-    };
-    let above: Vec<&str> = lines[..at]
-        .iter()
-        .rev()
-        .map(|l| l.trim())
-        .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
-        .collect();
-    let has = |prefix: &str| above.iter().any(|l| l.starts_with(prefix));
-    if !(has("#[test]") || has("#[tokio::test")) {
-        Found::NotATest
-    } else if has("#[ignore") {
-        Found::Ignored
-    } else {
-        Found::Test
-    }
 }
 
 /// What reading the table found.
@@ -176,22 +125,8 @@ fn check(doc: &str, root: &Path) -> Checked {
             ));
         }
         for r in refs {
-            let Some((path, name)) = r.rsplit_once("::") else {
-                out.push(format!("{at}: {id}: `{r}` is not path::name"));
-                continue;
-            };
-            match std::fs::read_to_string(root.join(path)) {
-                Err(e) => out.push(format!("{at}: {id}: {path}: {e}")),
-                Ok(text) => match find_fn(&text, name) {
-                    Found::Test => {}
-                    Found::Missing => out.push(format!("{at}: {id}: {path} has no `fn {name}`")),
-                    Found::NotATest => {
-                        out.push(format!("{at}: {id}: {path}: `fn {name}` is not a #[test]"))
-                    }
-                    Found::Ignored => out.push(format!(
-                        "{at}: {id}: {path}: `fn {name}` is #[ignore]d, so cargo test never runs it"
-                    )),
-                },
+            if let Err(problem) = check_test_ref(root, r) {
+                out.push(format!("{at}: {id}: {problem}"));
             }
         }
     }

@@ -204,6 +204,11 @@ impl Lan {
         self.outlet
             .set_lan_status(&self.interface, to_json_value(status));
     }
+
+    /// Publishes a fact for the shared state (see [`Outlet::publish`]).
+    pub fn publish(&self, fact: Fact) {
+        self.outlet.publish(fact);
+    }
 }
 
 /// A status struct as JSON. Our status types are plain data whose

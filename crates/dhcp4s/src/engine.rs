@@ -179,6 +179,19 @@ const LEASE_LOG_BURST: u32 = 20;
 /// See [`NAK_LOG_BURST`].
 const NAK_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The name a client gave for itself, as kept for the console and DNS:
+/// the Client FQDN (option 81, RFC 4702, either name form) when it sent a
+/// readable one (RFC 4702 section 3.1: it is the more specific), else the
+/// host name (option 12); through [`clean_hostname`] either way.
+fn sent_name(m: &Message) -> Option<String> {
+    m.options
+        .client_fqdn
+        .as_ref()
+        .and_then(|f| f.name_text())
+        .and_then(|n| clean_hostname(&n))
+        .or_else(|| m.options.hostname.as_deref().and_then(clean_hostname))
+}
+
 impl Engine {
     /// A server for `config` starting from `leases` (loaded from disk).
     /// Records outside the pool are dropped.
@@ -199,6 +212,22 @@ impl Engine {
             offer_limit_log: LogThrottle::new(1, NAK_LOG_WINDOW),
             lease_log: LogThrottle::new(LEASE_LOG_BURST, NAK_LOG_WINDOW),
         }
+    }
+
+    /// Host names of the bound leases, by address: what the DNS forwarder
+    /// answers under the local domain (`cpe_bus::Fact::Dhcp4Names`). An
+    /// offered, declined, released or expired lease has no name.
+    pub fn lease_names(&self) -> Vec<cpe_bus::LeaseName> {
+        self.leases
+            .iter()
+            .filter(|(_, l)| l.state == LeaseState::Bound)
+            .filter_map(|(a, l)| {
+                Some(cpe_bus::LeaseName {
+                    name: l.hostname.clone()?,
+                    address: *a,
+                })
+            })
+            .collect()
     }
 
     /// The lease table.
@@ -454,12 +483,16 @@ impl Engine {
         state: LeaseState,
         until: Instant,
     ) {
-        let hostname = m
-            .options
-            .hostname
-            .as_deref()
-            .and_then(clean_hostname)
-            .or_else(|| self.leases.get(addr).and_then(|l| l.hostname.clone()));
+        let hostname = sent_name(m)
+            // A client that does not repeat its name keeps it; a record
+            // another client left behind lends the newcomer nothing (its
+            // name would be answered in DNS for the wrong host).
+            .or_else(|| {
+                self.leases
+                    .get(addr)
+                    .filter(|l| l.client == *client)
+                    .and_then(|l| l.hostname.clone())
+            });
         // A binding earns the claim; an offer keeps the one the client had.
         let sticky = state == LeaseState::Bound
             || self
@@ -526,12 +559,7 @@ impl Engine {
                 "{addr} bound to {} ({}{}) for {} s{}",
                 mac_text(&m.chaddr),
                 client,
-                m.options
-                    .hostname
-                    .as_deref()
-                    .and_then(clean_hostname)
-                    .map(|h| format!(", {h}"))
-                    .unwrap_or_default(),
+                sent_name(m).map(|h| format!(", {h}")).unwrap_or_default(),
                 self.config.lease_time,
                 suppressed_note(n)
             );

@@ -27,20 +27,25 @@ use crate::lease::{ClientKey, Lease, LeaseState, LeaseTable};
 /// First line of the file.
 pub const HEADER: &str = "cpe-dhcp4s-leases 1";
 
-/// Host names are kept to this many characters of `[A-Za-z0-9._-]`.
-const MAX_HOSTNAME: usize = 63;
+/// Longest host name kept: the longest DNS name in text (RFC 1035 2.3.4).
+const MAX_HOSTNAME: usize = 253;
 
-/// A host name safe for one whitespace-separated field.
+/// A host name safe for one whitespace-separated field, or `None`.
 ///
-/// A name needs a letter or digit: without one it names nothing on the
-/// console, and `-` is the file's "no name", which would not read back.
+/// Trailing NULs (some clients count a C string's terminator) are dropped;
+/// anything else outside `[A-Za-z0-9._-]`, or a name longer than a DNS
+/// name, refuses the whole name rather than shortening or filtering it:
+/// the name is shown on the console and offered to the DNS forwarder
+/// (`cpe_bus::LeaseName`), and a name the client never sent must appear
+/// in neither. A name needs a letter or digit: without one it names
+/// nothing, and `-` is the file's "no name", which would not read back.
 pub fn clean_hostname(name: &str) -> Option<String> {
-    let s: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-        .take(MAX_HOSTNAME)
-        .collect();
-    s.chars().any(|c| c.is_ascii_alphanumeric()).then_some(s)
+    let s = name.trim_end_matches('\0');
+    let ok = s.len() <= MAX_HOSTNAME
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        && s.chars().any(|c| c.is_ascii_alphanumeric());
+    ok.then(|| s.to_string())
 }
 
 fn parse_mac(s: &str) -> Option<[u8; 6]> {

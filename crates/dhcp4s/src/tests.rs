@@ -724,3 +724,125 @@ fn an_offer_released_or_withdrawn_leaves_no_memory_a_lease_does() {
         "a lease is remembered"
     );
 }
+
+/// The names offered to the DNS forwarder are those of bound leases: a
+/// release or an expiry takes the name away, an offer gives none, and a
+/// client that takes over an address another client left behind does not
+/// inherit that client's name.
+#[test]
+fn lease_names_are_those_of_bound_leases_only() {
+    let mut s = Engine::new(cfg(100, 100), LeaseTable::new());
+    let t0 = Instant::now();
+    let names = |s: &Engine| -> Vec<(String, Ipv4Addr)> {
+        s.lease_names()
+            .into_iter()
+            .map(|n| (n.name, n.address))
+            .collect()
+    };
+    let (_, offer) = answer(discover(&mut s, 1, t0));
+    assert_eq!(offer.yiaddr, ip(100));
+    assert!(names(&s).is_empty(), "an offer has no name");
+    answer(select(&mut s, 1, ip(100), t0));
+    assert_eq!(names(&s), vec![("host1".to_string(), ip(100))]);
+    let release = client_msg(1, MessageType::Release, |m| {
+        m.ciaddr = ip(100);
+        m.options.server_id = Some(ROUTER);
+    });
+    s.handle(Input::Received(&release), t0);
+    drain(&mut s);
+    assert!(names(&s).is_empty(), "released");
+    // The only address goes to client 2 (once 1's memory may be reused),
+    // which sends no name: it gets none, not host1.
+    let later = t0 + Duration::from_secs(1);
+    let nameless = |n: u8, t: MessageType, addr: Option<Ipv4Addr>| {
+        client_msg(n, t, |m| {
+            m.options.hostname = None;
+            m.options.requested_ip = addr;
+            m.options.server_id = addr.map(|_| ROUTER);
+        })
+    };
+    let (_, offer) = answer(handle(
+        &mut s,
+        &nameless(2, MessageType::Discover, None),
+        later,
+    ));
+    assert_eq!(offer.yiaddr, ip(100));
+    answer(handle(
+        &mut s,
+        &nameless(2, MessageType::Request, Some(ip(100))),
+        later,
+    ));
+    assert_eq!(
+        s.leases().get(ip(100)).unwrap().client,
+        ClientKey::Id(vec![1, 2, 0, 0, 0, 3, 2])
+    );
+    assert!(names(&s).is_empty(), "{:?}", names(&s));
+    // Expiry ends a name as well.
+    answer(handle(
+        &mut s,
+        &client_msg(2, MessageType::Request, |m| {
+            m.ciaddr = ip(100);
+        }),
+        later,
+    ));
+    assert_eq!(names(&s), vec![("host2".to_string(), ip(100))]);
+    s.handle_timeout(later + Duration::from_secs(3601));
+    assert!(names(&s).is_empty());
+}
+
+/// Host names are kept as sent or not at all: a name with characters no
+/// host name has, or longer than a DNS name, is refused whole (it would
+/// otherwise reach the console and DNS as a name the client never sent).
+#[test]
+fn hostile_host_names_are_refused_not_repaired() {
+    assert_eq!(
+        persist::clean_hostname("Laptop-2").as_deref(),
+        Some("Laptop-2")
+    );
+    assert_eq!(persist::clean_hostname("pc\0").as_deref(), Some("pc"));
+    assert_eq!(
+        persist::clean_hostname("pc.home.arpa").as_deref(),
+        Some("pc.home.arpa")
+    );
+    for bad in ["my pc", "a\0b", "x;rm", "caf\u{e9}", "-", "...", ""] {
+        assert_eq!(persist::clean_hostname(bad), None, "{bad:?}");
+    }
+    assert_eq!(persist::clean_hostname(&"a".repeat(300)), None);
+    assert!(persist::clean_hostname(&"a".repeat(253)).is_some());
+}
+
+/// RFC 4702: a client that sends its FQDN (option 81) is known by it,
+/// in either name form, before its option 12; an unreadable FQDN falls
+/// back to option 12.
+#[test]
+fn client_fqdn_names_the_lease() {
+    let t0 = Instant::now();
+    let name_with = |fqdn: Option<dhcpv4::ClientFqdn>| {
+        let mut s = Engine::new(cfg(100, 110), LeaseTable::new());
+        let req = client_msg(1, MessageType::Request, |m| {
+            m.options.requested_ip = Some(ip(100));
+            m.options.client_fqdn = fqdn.clone();
+        });
+        answer(handle(&mut s, &req, t0));
+        s.lease_names()
+            .into_iter()
+            .map(|n| n.name)
+            .collect::<Vec<_>>()
+    };
+    let wire = dhcpv4::ClientFqdn {
+        flags: 0x05,
+        name: b"\x07desktop\x04home\x00".to_vec(),
+    };
+    assert_eq!(name_with(Some(wire)), vec!["desktop.home"]);
+    let text = dhcpv4::ClientFqdn {
+        flags: 0x01,
+        name: b"Phone-2".to_vec(),
+    };
+    assert_eq!(name_with(Some(text)), vec!["Phone-2"]);
+    let broken = dhcpv4::ClientFqdn {
+        flags: 0x04,
+        name: b"\x09short".to_vec(),
+    };
+    assert_eq!(name_with(Some(broken)), vec!["host1"]);
+    assert_eq!(name_with(None), vec!["host1"]);
+}

@@ -98,6 +98,9 @@ pub enum Input<'a> {
     UpstreamsChanged(&'a [SocketAddr]),
     /// The router's LAN addresses changed (interface index, address).
     LanAddrsChanged(&'a [(u32, IpAddr)]),
+    /// The host names of bound DHCPv4 leases changed (name as the client
+    /// sent it, address), all LANs together.
+    LeaseNamesChanged(&'a [(String, std::net::Ipv4Addr)]),
 }
 
 /// Why an upstream socket failed, as far as the kernel tells.
@@ -294,6 +297,11 @@ pub struct Status {
     pub queries_per_second: f64,
     /// Counters, including drops by reason.
     pub counters: Counters,
+    /// Host names of DHCPv4 leases answered under the local domain.
+    pub lease_names: usize,
+    /// Lease names refused (not a label, the router's, a configured
+    /// host's, or held by another lease); each is logged once.
+    pub lease_names_refused: usize,
 }
 
 /// The DNS forwarder engine.
@@ -395,6 +403,8 @@ impl Forwarder {
             tcp_clients: self.tcp_clients.len(),
             queries_per_second: qps,
             counters: self.counters.clone(),
+            lease_names: self.local.lease_counts().0,
+            lease_names_refused: self.local.lease_counts().1,
         }
     }
 
@@ -489,6 +499,15 @@ impl Forwarder {
                 );
             }
             Input::LanAddrsChanged(addrs) => self.local.set_lan_addrs(addrs.to_vec()),
+            Input::LeaseNamesChanged(names) => {
+                for (name, addr, why) in self.local.set_lease_names(names) {
+                    log::warn!(
+                        "DHCPv4 host {addr} asked for the name {name:?}: refused ({}); \
+                         it is not answered while the claim lasts",
+                        why.name()
+                    );
+                }
+            }
         }
     }
 

@@ -128,6 +128,8 @@ pub struct Core {
     wan_in: WanFacts,
     /// The last DHCPv6 facts published by `dhcp6c`.
     dhcp6_in: Dhcp6Facts,
+    /// The last lease names `dhcp4s` published, by LAN interface.
+    dhcp4_names_in: BTreeMap<String, Vec<cpe_bus::LeaseName>>,
     /// The last snapshot derived and pushed to the daemons.
     state: SharedState,
     retired: Vec<DelegatedPrefix>,
@@ -143,6 +145,26 @@ pub struct Core {
     actions: VecDeque<Action>,
 }
 
+/// The lease names of the LANs that still serve DHCPv4, in config order
+/// (a LAN whose server was switched off by a reload keeps none).
+fn lease_names(
+    config: &Config,
+    by_lan: &BTreeMap<String, Vec<cpe_bus::LeaseName>>,
+) -> Vec<cpe_bus::Dhcp4Names> {
+    config
+        .lan
+        .iter()
+        .filter(|l| l.ipv4.as_ref().is_some_and(|v| v.dhcp))
+        .filter_map(|l| {
+            let names = by_lan.get(&l.interface)?;
+            Some(cpe_bus::Dhcp4Names {
+                interface: l.interface.clone(),
+                names: names.clone(),
+            })
+        })
+        .collect()
+}
+
 impl Core {
     /// A core for `config` (validated, with its text); nothing runs until
     /// [`Input::Start`].
@@ -156,6 +178,7 @@ impl Core {
             daemon_status: BTreeMap::new(),
             wan_in: WanFacts::default(),
             dhcp6_in: Dhcp6Facts::default(),
+            dhcp4_names_in: BTreeMap::new(),
             state: SharedState::default(),
             retired: Vec::new(),
             ula: None,
@@ -326,6 +349,16 @@ impl Core {
                 }
                 self.dhcp6_in = d;
             }
+            Fact::Dhcp4Names(n) => {
+                if !self.config.lan.iter().any(|l| l.interface == n.interface) {
+                    log::warn!(
+                        "dhcp4s published lease names for {}, which is no LAN",
+                        n.interface
+                    );
+                    return;
+                }
+                self.dhcp4_names_in.insert(n.interface, n.names);
+            }
         }
         self.recompute(now);
     }
@@ -368,6 +401,7 @@ impl Core {
             self.lan_problems = problems;
         }
         next.upstream_dns = derive::upstream_dns(&next.dhcp6, &next.wan);
+        next.lease_names = lease_names(&self.config, &self.dhcp4_names_in);
         if next.lan != self.state.lan || self.state.generation == 0 || self.address_errors {
             let v4: Vec<_> = self
                 .config
@@ -875,5 +909,31 @@ mod tests {
             lan[0].prefixes[0].prefix,
             "2001:db8:1200:1::/64".parse::<Ipv6Net>().unwrap()
         );
+    }
+
+    /// Lease names reach the snapshot in config order, and only for LANs
+    /// that still serve DHCPv4 (names from a LAN whose server a reload
+    /// switched off, or from an interface that is no LAN, are dropped).
+    #[test]
+    fn lease_names_follow_the_lans_that_serve_dhcpv4() {
+        let text = "[wan]\ninterface = \"wan0\"\n\
+                    [[lan]]\ninterface = \"br0\"\nsubnet_id = 1\n[lan.ipv4]\naddress = \"192.168.1.1/24\"\n\
+                    [[lan]]\ninterface = \"br1\"\nsubnet_id = 2\n[lan.ipv4]\naddress = \"192.168.2.1/24\"\n\
+                    [[lan]]\ninterface = \"br2\"\nsubnet_id = 3\n[lan.ipv4]\naddress = \"192.168.3.1/24\"\ndhcp = false\n";
+        let config = cpe_config::parse_str(text, "t.toml").unwrap().config;
+        let name = |n: &str, last: u8| cpe_bus::LeaseName {
+            name: n.into(),
+            address: std::net::Ipv4Addr::new(192, 168, 1, last),
+        };
+        let by_lan = BTreeMap::from([
+            ("br1".to_string(), vec![name("b", 100)]),
+            ("br0".to_string(), vec![name("a", 100), name("c", 101)]),
+            ("br2".to_string(), vec![name("off", 100)]),
+            ("eth9".to_string(), vec![name("stray", 100)]),
+        ]);
+        let got = lease_names(&config, &by_lan);
+        let lans: Vec<&str> = got.iter().map(|l| l.interface.as_str()).collect();
+        assert_eq!(lans, ["br0", "br1"]);
+        assert_eq!(got[0].names, vec![name("a", 100), name("c", 101)]);
     }
 }

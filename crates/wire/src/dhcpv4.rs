@@ -19,7 +19,9 @@ mod names;
 mod options;
 
 pub use names::{NameError, decode_domain_search, encode_domain_search};
-pub use options::{MAX_CLIENT_ID_LEN, MIN_CLIENT_ID_LEN, Options, PARAMETERS_WANTED, code};
+pub use options::{
+    ClientFqdn, MAX_CLIENT_ID_LEN, MIN_CLIENT_ID_LEN, Options, PARAMETERS_WANTED, code,
+};
 
 use std::fmt;
 use std::net::Ipv4Addr;

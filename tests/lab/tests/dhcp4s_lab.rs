@@ -176,6 +176,28 @@ fn hosts_get_distinct_leases_that_survive_a_daemon_crash() {
     assert!(text.contains(&format!("{a} bound")), "{text}");
     assert!(text.contains(&format!("{b} bound")), "{text}");
 
+    // `expires_in` is the time left when the status is made, not the
+    // value of the moment the lease was bound: it runs down between two
+    // reports (the daemon republishes at most once a second).
+    let expires_in = |s: &Value| -> Option<u64> {
+        dhcp4s(s)["leases"]
+            .as_array()?
+            .iter()
+            .find(|l| l["address"] == a.to_string())?["expires_in"]
+            .as_u64()
+    };
+    // Nothing else changes any more (both bound, the file written), so
+    // only the running-down can make the status move.
+    std::thread::sleep(Duration::from_millis(1500));
+    let first_left = expires_in(&router.status().unwrap()).unwrap();
+    assert!(first_left <= 600, "{first_left}");
+    let later = router
+        .wait_status("expires_in running down", Duration::from_secs(5), |s| {
+            expires_in(s).filter(|left| *left < first_left)
+        })
+        .unwrap();
+    assert!(later + 5 >= first_left, "{later} vs {first_left}");
+
     // Crash the daemon; the supervisor restarts it.
     let old = Router::daemon(&status, "dhcp4s").unwrap()["pid"]
         .as_u64()

@@ -187,6 +187,10 @@ impl LanTask {
         let mut buf = vec![0u8; RECV_BUF];
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last_status = None;
+        // `None`: nothing published yet, so the first call always does
+        // (it replaces what an earlier instance left in the shared state).
+        let mut names = None;
+        self.publish_names(&server, &mut names);
         loop {
             let deadline = [server.poll_timeout(), store.deadline()]
                 .into_iter()
@@ -204,6 +208,7 @@ impl LanTask {
                         let payload = buf.get(..n).unwrap_or(&[]);
                         self.serve(&socket, &mut server, payload, from);
                         store.note(&mut server, Instant::now());
+                        self.publish_names(&server, &mut names);
                     }
                     Err(e) => {
                         warn!("{}: receive failed: {e}", self.lan.interface);
@@ -213,6 +218,7 @@ impl LanTask {
                 _ = tokio::time::sleep_until(deadline) => {
                     server.handle_timeout(Instant::now());
                     self.save(&mut store, &mut server, false);
+                    self.publish_names(&server, &mut names);
                 }
                 _ = tick.tick() => {
                     let now = Instant::now();
@@ -220,14 +226,14 @@ impl LanTask {
                     if let Some(n) = self.log.take_summary(now) {
                         warn!("{}: {n} more send or save failures (see counters.unsent)", self.lan.interface);
                     }
-                    // Status without the ticking `expires_in` noise decides
-                    // whether anything changed.
+                    // `expires_in` is part of the comparison: it is what
+                    // the engineer reads to see a lease run down, so it is
+                    // recomputed on every tick and republished when it
+                    // moved (at most once a second, the runner's cadence).
                     let status = self.status(&server, &store, true, now);
-                    let mut key = status.clone();
-                    key.leases.iter_mut().for_each(|l| l.expires_in = None);
-                    if last_status.as_ref() != Some(&key) {
-                        last_status = Some(key);
+                    if last_status.as_ref() != Some(&status) {
                         self.lan.set_status(&status);
+                        last_status = Some(status);
                     }
                 }
                 _ = self.lan.stop.requested() => {
@@ -235,6 +241,21 @@ impl LanTask {
                     return;
                 }
             }
+        }
+    }
+
+    /// Publishes the host names of the bound leases when they changed
+    /// since `last` (a bind, a release, an expiry), for the DNS
+    /// forwarder's local names.
+    fn publish_names(&self, server: &Engine, last: &mut Option<Vec<cpe_bus::LeaseName>>) {
+        let names = server.lease_names();
+        if last.as_ref() != Some(&names) {
+            *last = Some(names.clone());
+            self.lan
+                .publish(cpe_bus::Fact::Dhcp4Names(cpe_bus::Dhcp4Names {
+                    interface: self.lan.interface.clone(),
+                    names,
+                }));
         }
     }
 

@@ -121,7 +121,16 @@ fn seed() -> std::io::Result<[u8; 32]> {
 async fn run_standalone(ctx: Context, args: Args) -> Result<(), String> {
     let mut opts = args.opts;
     opts.lan_ifaces = Vec::new(); // sockets are bound to the listed addresses/devices
-    run(ctx, opts, args.listen, args.upstreams, Vec::new(), None).await
+    run(
+        ctx,
+        opts,
+        args.listen,
+        args.upstreams,
+        Vec::new(),
+        Vec::new(),
+        None,
+    )
+    .await
 }
 
 async fn run_supervised(ctx: Context) -> Result<(), String> {
@@ -140,7 +149,8 @@ async fn run_supervised(ctx: Context) -> Result<(), String> {
     opts.lan_ifaces = bc.ifindexes();
     let listen = bc.listen_specs();
     let lan_addrs = bc.lan_addrs(&state);
-    run(ctx, opts, listen, upstreams, lan_addrs, Some(bc)).await
+    let names = setup::BusConfig::lease_names(&state);
+    run(ctx, opts, listen, upstreams, lan_addrs, names, Some(bc)).await
 }
 
 /// The forwarder's loop. `bus` holds what the supervised forwarder needs to
@@ -152,6 +162,7 @@ async fn run(
     listen: Vec<ListenSpec>,
     upstreams: Vec<SocketAddr>,
     lan_addrs: Vec<(u32, std::net::IpAddr)>,
+    lease_names: Vec<(String, std::net::Ipv4Addr)>,
     bus: Option<setup::BusConfig>,
 ) -> Result<(), String> {
     sockets::raise_fd_limit();
@@ -167,6 +178,7 @@ async fn run(
         let now = Instant::now();
         c.handle(Input::UpstreamsChanged(&upstreams), now);
         c.handle(Input::LanAddrsChanged(&lan_addrs), now);
+        c.handle(Input::LeaseNamesChanged(&lease_names), now);
     }
     io::Io::start_udp(&core);
     let timer_changed = core.borrow().timer_changed.clone();
@@ -209,10 +221,12 @@ async fn run(
                 if let Some(bc) = &bus {
                     let ups = bc.upstreams(&state);
                     let addrs = bc.lan_addrs(&state);
+                    let names = setup::BusConfig::lease_names(&state);
                     let now = Instant::now();
                     let mut c = core.borrow_mut();
                     c.handle(Input::UpstreamsChanged(&ups), now);
                     c.handle(Input::LanAddrsChanged(&addrs), now);
+                    c.handle(Input::LeaseNamesChanged(&names), now);
                     c.flush();
                 }
             }

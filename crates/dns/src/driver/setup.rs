@@ -159,6 +159,15 @@ impl BusConfig {
         out
     }
 
+    /// Host names of the DHCPv4 leases of every LAN, in config order.
+    pub fn lease_names(state: &cpe_bus::SharedState) -> Vec<(String, Ipv4Addr)> {
+        state
+            .lease_names
+            .iter()
+            .flat_map(|lan| lan.names.iter().map(|n| (n.name.clone(), n.address)))
+            .collect()
+    }
+
     /// The router's LAN addresses by interface index, for `self` and PTR.
     pub fn lan_addrs(&self, state: &cpe_bus::SharedState) -> Vec<(u32, IpAddr)> {
         let mut out = Vec::new();

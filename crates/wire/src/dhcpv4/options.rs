@@ -45,6 +45,8 @@ pub mod code {
     pub const T2: u8 = 59;
     /// Client identifier (RFC 2132 9.14).
     pub const CLIENT_ID: u8 = 61;
+    /// Client FQDN (RFC 4702).
+    pub const CLIENT_FQDN: u8 = 81;
     /// Domain search (RFC 3397).
     pub const DOMAIN_SEARCH: u8 = 119;
     /// End of options.
@@ -89,6 +91,62 @@ pub struct Options {
     pub message: Option<String>,
     /// 57.
     pub max_message_size: Option<u16>,
+    /// 81 (RFC 4702).
+    pub client_fqdn: Option<ClientFqdn>,
+}
+
+/// The Client FQDN option (RFC 4702 section 2): flags, two deprecated
+/// RCODE octets (sent as 0, ignored when read) and the name, kept as the
+/// octets sent so that decoding and encoding are exact inverses; read it
+/// with [`ClientFqdn::name_text`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientFqdn {
+    /// Flags `0000NEOS`.
+    pub flags: u8,
+    /// The domain name: canonical wire format when the E flag is set,
+    /// ASCII text otherwise (the deprecated form some clients still send).
+    pub name: Vec<u8>,
+}
+
+impl ClientFqdn {
+    /// E: the name is in canonical wire format (RFC 4702 2.1).
+    pub const FLAG_E: u8 = 0x04;
+
+    /// The name as dotted text, without a final dot; `None` when it is
+    /// empty or not well formed (a label running past the end, an empty
+    /// label in text form, an octet that is not printable ASCII, or a dot
+    /// inside a wire-format label). A partial name (wire format without
+    /// the root label) is returned as it is.
+    pub fn name_text(&self) -> Option<String> {
+        let ok = |b: &[u8]| !b.is_empty() && b.iter().all(|c| c.is_ascii_graphic() && *c != b'.');
+        let labels: Vec<&[u8]> = if self.flags & Self::FLAG_E != 0 {
+            let mut labels = Vec::new();
+            let mut rest = self.name.as_slice();
+            while let Some((&len, after)) = rest.split_first() {
+                if len == 0 {
+                    if !after.is_empty() {
+                        return None;
+                    }
+                    break;
+                }
+                let label = after.get(..usize::from(len))?;
+                labels.push(label);
+                rest = after.get(usize::from(len)..).unwrap_or(&[]);
+            }
+            labels
+        } else {
+            let text = self.name.strip_suffix(b".").unwrap_or(&self.name);
+            text.split(|c| *c == b'.').collect()
+        };
+        if labels.is_empty() || !labels.iter().all(|l| ok(l)) {
+            return None;
+        }
+        let parts: Vec<String> = labels
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        Some(parts.join("."))
+    }
 }
 
 /// Longest client identifier (option 61, type octet included) a message may
@@ -162,6 +220,7 @@ pub(super) fn decode_options(mut rest: &[u8]) -> Result<Options, DecodeError> {
     let mut o = Options::default();
     let (mut client_id, mut hostname, mut domain, mut message, mut search) =
         (None, None, None, None, None);
+    let mut fqdn = None;
     // Running out without END is tolerated: every option was whole.
     while let Some((&code, after)) = rest.split_first() {
         if code == code::END {
@@ -202,6 +261,7 @@ pub(super) fn decode_options(mut rest: &[u8]) -> Result<Options, DecodeError> {
             code::DOMAIN_NAME => concat(&mut domain, code, v)?,
             code::MESSAGE => concat(&mut message, code, v)?,
             code::DOMAIN_SEARCH => concat(&mut search, code, v)?,
+            code::CLIENT_FQDN => concat(&mut fqdn, code, v)?,
             code::MAX_SIZE => {
                 let [hi, lo] = v else {
                     return Err(DecodeError::BadOptionLength { code, len });
@@ -224,6 +284,18 @@ pub(super) fn decode_options(mut rest: &[u8]) -> Result<Options, DecodeError> {
             });
         }
         o.client_id = id;
+    }
+    if let Some(f) = fqdn {
+        let [flags, _rcode1, _rcode2, name @ ..] = f.as_slice() else {
+            return Err(DecodeError::BadOptionLength {
+                code: code::CLIENT_FQDN,
+                len: f.len(),
+            });
+        };
+        o.client_fqdn = Some(ClientFqdn {
+            flags: *flags,
+            name: name.to_vec(),
+        });
     }
     if let Some(s) = search {
         o.domain_search = decode_domain_search(&s)
@@ -302,6 +374,11 @@ impl Options {
             {
                 put_opt(out, code, t.as_bytes());
             }
+        }
+        if let Some(f) = &self.client_fqdn {
+            let mut v = vec![f.flags, 0, 0];
+            v.extend_from_slice(&f.name);
+            put_opt(out, code::CLIENT_FQDN, &v);
         }
         let valid: Vec<String> = self
             .domain_search

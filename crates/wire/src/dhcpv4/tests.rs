@@ -252,12 +252,14 @@ prop_compose! {
         domain_search in prop::collection::vec(arb_name(), 0..20),
         message in arb_text(),
         max_message_size in prop::option::of(any::<u16>()),
+        client_fqdn in prop::option::of((any::<u8>(), prop::collection::vec(any::<u8>(), 0..300))),
     ) -> Options {
         Options {
             message_type, server_id, lease_time, renewal_time, rebinding_time, subnet_mask,
             broadcast_address, routers, dns_servers, requested_ip, parameter_list,
             client_id: client_id.unwrap_or_default(), hostname, domain_name, domain_search,
             message, max_message_size,
+            client_fqdn: client_fqdn.map(|(flags, name)| ClientFqdn { flags, name }),
         }
     }
 }
@@ -282,4 +284,46 @@ proptest! {
             prop_assert_eq!(Message::decode(&m.to_bytes().unwrap_or_else(|e| match e {})), Ok(m));
         }
     }
+}
+
+/// RFC 4702: the Client FQDN option as dhcpcd (E=1, wire format) and
+/// busybox udhcpc `-F` (E=0, text) send it; fewer than the three fixed
+/// octets is an error; encoding gives the same option back.
+#[test]
+fn client_fqdn_in_both_name_forms() {
+    let wire = with_options(&[
+        81, 13, 0x05, 0, 0, 4, b'h', b'o', b's', b't', 3, b'l', b'a', b'n', 0,
+    ]);
+    let m = Message::decode(&wire).unwrap();
+    let f = m.options.client_fqdn.clone().unwrap();
+    assert_eq!(f.flags, 0x05);
+    assert_eq!(f.name_text().as_deref(), Some("host.lan"));
+    let again = Message::decode(&m.to_bytes().unwrap()).unwrap();
+    assert_eq!(again.options.client_fqdn, Some(f));
+
+    let text = with_options(&[81, 7, 0x01, 0, 0, b'P', b'c', b'-', b'1']);
+    let f = Message::decode(&text).unwrap().options.client_fqdn.unwrap();
+    assert_eq!(f.name_text().as_deref(), Some("Pc-1"));
+
+    for (flags, name) in [
+        (0x04, &[9, b'a'][..]),         // label past the end
+        (0x04, &[1, b'a', 0, 1, b'b']), // data after the root
+        (0x04, &[1, b'.']),             // dot inside a label
+        (0x00, b"a..b"),                // empty label
+        (0x00, b"a b"),                 // not printable
+        (0x00, b""),
+    ] {
+        let f = ClientFqdn {
+            flags,
+            name: name.to_vec(),
+        };
+        assert_eq!(f.name_text(), None, "{flags} {name:?}");
+    }
+    assert_eq!(
+        Message::decode(&with_options(&[81, 2, 0, 0])),
+        Err(DecodeError::BadOptionLength {
+            code: code::CLIENT_FQDN,
+            len: 2
+        })
+    );
 }

@@ -31,6 +31,9 @@ pub struct UdhcpcOptions {
     pub configure: bool,
     /// Exit once a lease is obtained (`-q`), instead of staying to renew.
     pub exit_after_lease: bool,
+    /// More arguments, e.g. `-x hostname:NAME` (option 12) or `-R`
+    /// (release the lease when stopped).
+    pub extra_args: Vec<String>,
 }
 
 impl UdhcpcOptions {
@@ -41,6 +44,7 @@ impl UdhcpcOptions {
             interface: crate::plan::HOST_IF.to_string(),
             configure: true,
             exit_after_lease: false,
+            extra_args: Vec::new(),
         }
     }
 
@@ -100,6 +104,7 @@ impl Udhcpc {
         if opts.exit_after_lease {
             cmd.arg("-q");
         }
+        cmd.args(&opts.extra_args);
         let process = netns.spawn_with(&opts.label, cmd, &files.spawn_options())?;
         Ok(Udhcpc {
             process,
