@@ -22,3 +22,16 @@ qemu_state_device_args() {
     printf '%s\n' -fsdev "local,id=state,path=$1,security_model=none" \
         -device "virtio-9p-pci,fsdev=state,mount_tag=cpestate"
 }
+
+# The board's flash, file $1. FLASH="sd": an SD card on a PCI SDHCI
+# controller (the guest's /dev/mmcblk0), standing in for the eMMC/SD of the
+# board class. cache=writeback: what the guest wrote reaches the file when
+# QEMU writes it, so killing QEMU loses only what the guest had not yet
+# written out, like a power cut.
+qemu_flash_device_args() {
+    case $FLASH in
+        sd) printf '%s\n' -device sdhci-pci \
+                -drive "if=none,id=flash,file=$1,format=raw,cache=writeback" \
+                -device sd-card,drive=flash ;;
+    esac
+}

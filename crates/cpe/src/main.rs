@@ -14,6 +14,7 @@ const USAGE: &str = "usage: cpe COMMAND [ARGS]
 commands:
   run [--config FILE]        run the supervisor (foreground, logs to stderr)
   check-config FILE...       validate config files; FILE:LINE:COL errors
+  save-config FILE [DEST]    validate FILE and install it as the config
   ctl ARGS                   the console (same as cpectl ARGS)
   daemon NAME                run one daemon (started by the supervisor)
   version                    print the version
@@ -26,6 +27,13 @@ problem as FILE:LINE:COL: error|warning: message (FILE: error: ... for the
 file as a whole, e.g. not a regular file), or FILE: ok.
 Exit 0 if all files are valid, 1 if any is not, 2 for a usage error.
 A file whose name starts with '-' goes after --.";
+
+const SAVE_CONFIG_USAGE: &str = "usage: cpe save-config [--] FILE [DEST]
+Validates FILE like check-config and, only if it is valid, replaces DEST
+(default /etc/cpe/config.toml) with it atomically: written beside DEST,
+fsynced, renamed over it, directory fsynced. A power cut leaves the old
+config or the new one, never a mix. Then `cpectl reload` applies it.
+Exit 0 when installed, 1 when FILE is invalid or the write failed.";
 
 const DAEMON_USAGE: &str = "usage: cpe daemon NAME [ARGS]
 Runs one daemon. The supervisor (`cpe run`) starts each daemon of the
@@ -63,6 +71,7 @@ fn main() -> ExitCode {
     match command.as_str() {
         "run" => cpe_supervisor::main(rest),
         "check-config" => check_config(rest),
+        "save-config" => save_config(rest),
         "ctl" => cpe_cli::main(rest),
         "daemon" => daemon(rest),
         "version" | "--version" | "-V" if asks_help(&rest) => {
@@ -128,6 +137,64 @@ fn check_config(args: Vec<OsString>) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `cpe save-config FILE [DEST]`: the engineer's edit becomes the config
+/// only whole and only if valid, since a broken or half-written config on
+/// flash would be what the router boots with.
+fn save_config(args: Vec<OsString>) -> ExitCode {
+    if asks_help(&args) {
+        println!("{SAVE_CONFIG_USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let mut paths: Vec<OsString> = args;
+    if paths.first().is_some_and(|a| a.as_os_str() == "--") {
+        paths.remove(0);
+    } else if let Some(opt) = paths.iter().find(|a| a.to_string_lossy().starts_with('-')) {
+        eprintln!(
+            "cpe save-config: unknown option {:?}\n{SAVE_CONFIG_USAGE}",
+            opt.to_string_lossy()
+        );
+        return ExitCode::from(2);
+    }
+    let (file, dest) = match paths.as_slice() {
+        [file] => (Path::new(file), Path::new(cpe_supervisor::DEFAULT_CONFIG)),
+        [file, dest] => (Path::new(file), Path::new(dest)),
+        _ => {
+            eprintln!("{SAVE_CONFIG_USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // Exactly the text that was validated is written (one read).
+    let text = match cpe_config::load_file_with_source(file) {
+        Ok((loaded, text)) => {
+            for w in &loaded.warnings {
+                println!("{w}");
+            }
+            text
+        }
+        Err(diags) => {
+            for d in &diags.0 {
+                println!("{d}");
+            }
+            println!(
+                "{}: not saved ({} unchanged)",
+                file.display(),
+                dest.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match cpe_sys::persist::atomic_write(dest, text.as_bytes()) {
+        Ok(()) => {
+            println!("{}: saved as {}", file.display(), dest.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: error: not saved: {e}", dest.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

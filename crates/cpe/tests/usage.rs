@@ -40,6 +40,8 @@ fn every_cpe_command_answers_help() {
         (&["run"], "cpe run"),
         (&["check-config"], "cpe check-config"),
         (&["check-config", "/etc/some.toml"], "cpe check-config"),
+        (&["save-config"], "cpe save-config"),
+        (&["save-config", "/tmp/new.toml"], "cpe save-config"),
         (&["ctl"], "cpectl"),
         (&["ctl", "status"], "cpectl"),
         (&["daemon"], "cpe daemon NAME"),
