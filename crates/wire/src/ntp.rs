@@ -386,7 +386,13 @@ mod tests {
 
     #[test]
     fn unix_time_converts_both_ways_across_the_2036_era_boundary() {
-        for secs in [0u64, 1_764_000_000, 2_085_978_495, 2_085_978_496, 3_000_000_000] {
+        for secs in [
+            0u64,
+            1_764_000_000,
+            2_085_978_495,
+            2_085_978_496,
+            3_000_000_000,
+        ] {
             let d = Duration::new(secs, 500_000_000);
             let back = Timestamp::from_unix(d).to_unix().unwrap();
             assert_eq!(back.as_secs(), secs, "{secs}");
