@@ -89,6 +89,10 @@ pub struct Dhcp6Facts {
     pub dns_servers: Vec<Ipv6Addr>,
     /// Domain search list from option 24.
     pub domains: Vec<String>,
+    /// NTP servers from option 56 (RFC 5908 server address suboptions;
+    /// multicast and FQDN suboptions are not used).
+    #[serde(default)]
+    pub ntp_servers: Vec<Ipv6Addr>,
     /// When we renew (T1) and rebind (T2).
     pub t1: Option<MonoTime>,
     /// See `t1`.

@@ -91,6 +91,9 @@ pub struct Lease {
     pub dns_servers: Vec<Ipv6Addr>,
     /// Domain search list (option 24).
     pub domains: Vec<DomainName>,
+    /// NTP server addresses (option 56); not saved across restarts (the
+    /// next Renew or Rebind brings them back).
+    pub ntp_servers: Vec<Ipv6Addr>,
 }
 
 impl Lease {

@@ -130,6 +130,7 @@ impl SavedLease {
                 // come back as one label, not two or a different name.
                 .filter_map(|d| DomainName::from_presentation(d).ok())
                 .collect(),
+            ntp_servers: Vec::new(),
         };
         (!lease.is_empty()).then_some(lease)
     }
@@ -196,6 +197,7 @@ mod tests {
                     t2,
                     dns_servers,
                     domains,
+                    ntp_servers: Vec::new(),
                 },
             )
     }

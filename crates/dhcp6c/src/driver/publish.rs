@@ -69,6 +69,7 @@ pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
             .unwrap_or_default(),
         dns_servers: client.dns_servers().to_vec(),
         domains: client.domains().iter().map(|d| d.to_string()).collect(),
+        ntp_servers: client.ntp_servers().to_vec(),
         t1: lease.and_then(|l| l.t1).map(bus_time),
         t2: lease.and_then(|l| l.t2).map(bus_time),
     }
@@ -143,6 +144,7 @@ pub fn status(
         "t2": lease.map(|l| secs_left(l.t2, now)),
         "dns_servers": client.dns_servers().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "domains": client.domains().iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        "ntp_servers": client.ntp_servers().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "other_config": client.other_config().map(|o| json!({
             "server_duid": o.server_id.to_hex(),
             "dns_servers": o.dns_servers.iter().map(|a| a.to_string()).collect::<Vec<_>>(),

@@ -117,6 +117,7 @@ mod tests {
             t2: None,
             dns_servers: vec![],
             domains: vec![],
+            ntp_servers: vec![],
         };
         store.save_lease(Some(&lease), now).unwrap();
         let back = store.load_lease(now).unwrap();
