@@ -155,6 +155,7 @@ fn daemon(mut args: Vec<OsString>) -> ExitCode {
         "dhcp6s" => cpe_dhcp6s::main(rest),
         "dhcp4s" => cpe_dhcp4s::main(rest),
         "firewall" => cpe_firewall::main(rest),
+        "ntp" => cpe_ntp::main(rest),
         other => match cpe_supervisor::plan::ALL_DAEMONS
             .iter()
             .find(|d| **d == other)

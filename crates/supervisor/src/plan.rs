@@ -19,7 +19,9 @@ pub struct DaemonSpec {
 
 /// Every daemon the product knows, in start order: the WAN first so that
 /// facts start flowing early, the firewall before the LAN services.
-pub const ALL_DAEMONS: &[&str] = &["wan", "dhcp6c", "firewall", "ra", "dhcp6s", "dhcp4s", "dns"];
+pub const ALL_DAEMONS: &[&str] = &[
+    "wan", "dhcp6c", "firewall", "ra", "dhcp6s", "dhcp4s", "dns", "ntp",
+];
 
 fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
@@ -92,6 +94,7 @@ pub fn plan(config: &Config) -> Vec<DaemonSpec> {
                     "state_dir": state_dir,
                 }))
             }
+            "ntp" if config.ntp.enabled => Some(json!({ "ntp": to_value(&config.ntp) })),
             "dns" if config.dns.enabled => Some(json!({
                 "dns": to_value(&config.dns),
                 "lan": lan_ifaces,

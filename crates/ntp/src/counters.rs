@@ -1,0 +1,50 @@
+//! What the client counted, for `cpectl show ntp`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+/// Counters of the client. Keys are stable snake_case words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests sent.
+    pub sent: u64,
+    /// Datagrams received (before any check).
+    pub received: u64,
+    /// Replies whose sample was used.
+    pub accepted: u64,
+    /// Requests that got no usable reply before the next one.
+    pub timeouts: u64,
+    /// Kiss-o'-Death packets by code (`RATE`, `DENY`, ...).
+    pub kisses: BTreeMap<String, u64>,
+    /// Dropped datagrams by reason (`wrong_source`, `bogus_origin`, ...).
+    pub drops: BTreeMap<&'static str, u64>,
+    /// Clock steps performed.
+    pub steps: u64,
+}
+
+impl Counters {
+    /// Counts a drop.
+    pub fn drop(&mut self, reason: &'static str) {
+        *self.drops.entry(reason).or_insert(0) += 1;
+    }
+
+    /// Total drops.
+    pub fn dropped(&self) -> u64 {
+        self.drops.values().sum()
+    }
+
+    /// The JSON shown by the console.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "sent": self.sent,
+            "received": self.received,
+            "accepted": self.accepted,
+            "timeouts": self.timeouts,
+            "kisses": self.kisses,
+            "dropped": self.dropped(),
+            "drops": self.drops,
+            "steps": self.steps,
+        })
+    }
+}
