@@ -163,6 +163,9 @@ pub struct Engine {
     /// When the server in use was first asked without an answer since.
     silent_since: Option<Instant>,
     reason: Option<String>,
+    /// What went wrong in this burst besides silence (a send error, an
+    /// unsynchronised server): the reason if the burst yields no sample.
+    burst_note: Option<String>,
     queue: VecDeque<Action>,
 }
 
@@ -189,6 +192,7 @@ impl Engine {
             synced: None,
             silent_since: None,
             reason: None,
+            burst_note: None,
             queue: VecDeque::new(),
         };
         e.rebuild_servers(Some(now));
@@ -305,6 +309,7 @@ impl Engine {
         self.pending = None;
         self.samples.clear();
         self.silent_since = None;
+        self.burst_note = None;
         if self.servers.is_empty() {
             self.next = None;
             self.phase = Phase::Idle;
@@ -377,13 +382,13 @@ impl Engine {
                 self.next_burst(now + self.poll);
             }
             None => {
-                if self.reason.is_none() {
-                    let since = self.silent_since.unwrap_or(now);
-                    self.reason = Some(format!(
+                let since = self.silent_since.unwrap_or(now);
+                self.reason = Some(self.burst_note.take().unwrap_or_else(|| {
+                    format!(
                         "no reply from {server} for {} s",
                         now.saturating_duration_since(since).as_secs()
-                    ));
-                }
+                    )
+                }));
                 self.next_server(now);
             }
         }
@@ -451,7 +456,7 @@ impl Engine {
         }
         if msg.leap == Leap::Unsynchronised || msg.stratum >= 16 {
             self.counters.drop("unsynchronised");
-            self.reason = Some(format!(
+            self.burst_note = Some(format!(
                 "{} is not synchronised (leap {:?}, stratum {})",
                 p.to.ip(),
                 msg.leap,
@@ -533,6 +538,15 @@ impl cpe_daemon::Engine for Engine {
                 // A new list from the ISP gives refused servers a new chance.
                 self.retired.clear();
                 self.rebuild_servers(Some(now));
+                // New servers while unsynchronised and backing off (the WAN
+                // just came up, say): start over now rather than after up
+                // to 1024 s of a back-off earned while nothing was reachable.
+                if self.phase == Phase::Waiting && !self.status(now).synced {
+                    self.current = 0;
+                    self.failed_in_row = 0;
+                    self.poll = self.cfg.min_poll;
+                    self.start_burst(now);
+                }
             }
             Input::Reply { from, data, wall } => self.reply(from, data, wall, now),
             Input::Stepped(Ok(())) => self.counters.steps += 1,
@@ -540,7 +554,7 @@ impl cpe_daemon::Engine for Engine {
             Input::SendFailed(e) => {
                 self.pending = None;
                 if let Some(server) = self.servers.get(self.current) {
-                    self.reason = Some(format!("cannot send to {server}: {e}"));
+                    self.burst_note = Some(format!("cannot send to {server}: {e}"));
                 }
             }
         }

@@ -464,3 +464,40 @@ fn wan_servers_start_the_client_and_a_new_list_replaces_the_old() {
     assert_eq!(off.poll_timeout(), None);
     assert!(off.status(t0).reason.unwrap().contains("use_wan is off"));
 }
+
+/// At boot the WAN is not up: requests to the configured server cannot be
+/// sent, the client backs off. Servers from the WAN (it is up now) restart
+/// it at once instead of after the back-off, and the status names the send
+/// error rather than silence.
+#[test]
+fn servers_from_the_wan_end_a_back_off_earned_while_nothing_was_reachable() {
+    let (mut w, t0) = World::new();
+    let mut e = Engine::new(cfg(&[SERVER]), 1, t0);
+    for i in 0..4 {
+        let at = t0 + Duration::from_secs(2 * i);
+        let acts = advance(&mut e, at, 10);
+        assert_eq!(sends(&acts).len(), 1);
+        feed(&mut e, Input::SendFailed("network unreachable".into()), at);
+    }
+    advance(&mut e, t0 + Duration::from_secs(8), 10);
+    assert_eq!(
+        e.status(t0 + Duration::from_secs(8)).reason.as_deref(),
+        Some("cannot send to 192.0.2.123: network unreachable")
+    );
+    assert_eq!(e.poll_timeout(), Some(t0 + Duration::from_secs(6 + 2 + 64)));
+    let up = t0 + Duration::from_secs(20);
+    feed(&mut e, Input::WanServers(vec![OTHER.parse().unwrap()]), up);
+    assert_eq!(e.poll_timeout(), Some(up), "restarted at once");
+    assert_eq!(e.poll_interval(), Duration::from_secs(64));
+    // The configured server first (still silent), then the WAN's, which
+    // answers.
+    let acts = advance(&mut e, up + Duration::from_secs(7), 10);
+    assert!(sends(&acts).iter().all(|(to, _)| *to == from(SERVER)));
+    let at = up + Duration::from_secs(8);
+    let acts = burst(&mut e, &mut w, at, 0, &[10, 10, 10, 10]);
+    assert!(sends(&acts).iter().all(|(to, _)| *to == from(OTHER)));
+    assert!(steps(&acts).is_empty());
+    let st = e.status(at + Duration::from_secs(7));
+    assert!(st.synced, "{st:?}");
+    assert_eq!(st.server, Some(OTHER.parse().unwrap()));
+}

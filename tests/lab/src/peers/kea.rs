@@ -81,6 +81,10 @@ pub struct KeaOptions {
     pub dns_servers: Vec<Ipv6Addr>,
     /// OPTION_DOMAIN_LIST (24); empty omits it.
     pub domain_search: Vec<String>,
+    /// OPTION_NTP_SERVER (56, RFC 5908), one server address suboption
+    /// each; empty omits it. Kea 2.2 has no definition for option 56, so
+    /// the config defines it (an empty option encapsulating suboption 1).
+    pub ntp_servers: Vec<Ipv6Addr>,
     /// Timers and lifetimes.
     pub timers: LeaseTimers,
 }
@@ -103,6 +107,7 @@ impl Default for KeaOptions {
             rapid_commit: true,
             dns_servers: vec![plan::DNS_A, plan::DNS_B],
             domain_search: vec!["example.test".to_string()],
+            ntp_servers: Vec::new(),
             timers: LeaseTimers {
                 renew: 1000,
                 rebind: 2000,
@@ -121,6 +126,9 @@ struct KeaPaths {
     leases: PathBuf,
     dir: PathBuf,
 }
+
+/// The option space of RFC 5908's suboptions in the lab's Kea config.
+const NTP_SUBOPTIONS: &str = "ntp-server-suboptions";
 
 /// Builds Kea's JSON configuration for `opts`.
 fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
@@ -148,6 +156,16 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
     if !opts.domain_search.is_empty() {
         options.push(json!({ "name": "domain-search", "data": opts.domain_search.join(", ") }));
     }
+    if !opts.ntp_servers.is_empty() {
+        options.push(json!({ "name": "ntp-server" }));
+        for a in &opts.ntp_servers {
+            options.push(json!({
+                "name": "ntp-server-address",
+                "space": NTP_SUBOPTIONS,
+                "data": a.to_string(),
+            }));
+        }
+    }
     subnet["option-data"] = Value::Array(options);
     if !opts.reservations.is_empty() {
         subnet["reservations"] = opts
@@ -162,8 +180,19 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
             })
             .collect();
     }
+    let option_def = if opts.ntp_servers.is_empty() {
+        json!([])
+    } else {
+        json!([
+            { "name": "ntp-server", "code": 56, "space": "dhcp6", "type": "empty",
+              "encapsulate": NTP_SUBOPTIONS },
+            { "name": "ntp-server-address", "code": 1, "space": NTP_SUBOPTIONS,
+              "type": "ipv6-address" },
+        ])
+    };
     json!({
         "Dhcp6": {
+            "option-def": option_def,
             "interfaces-config": { "interfaces": [opts.interface] },
             "control-socket": { "socket-type": "unix", "socket-name": paths.socket },
             "lease-database": {
