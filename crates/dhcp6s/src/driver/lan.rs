@@ -56,7 +56,7 @@ impl LanTask {
             "self_address": engine.self_address().map(|a| a.to_string()),
             "dns": c.resolved_dns(engine.self_address()).iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             "domain_search": c.domain_search.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-            "ntp": c.ntp.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "ntp": engine.ntp().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             "information_refresh": c.information_refresh,
             "counters": engine.counters().to_json(),
         })
@@ -64,6 +64,9 @@ impl LanTask {
 
     fn follow_state(&mut self, engine: &mut Engine) {
         let state = self.lan.states.borrow_and_update().clone();
+        if state.dhcp6.ntp_servers != engine.ntp() && engine.config().ntp.is_empty() {
+            engine.handle(Input::WanNtp(&state.dhcp6.ntp_servers), Instant::now());
+        }
         let addr = self_address(&state, &self.lan.interface, self.lan_index);
         if addr != engine.self_address() {
             match addr {
