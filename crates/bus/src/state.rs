@@ -56,6 +56,10 @@ pub struct WanFacts {
     pub ra_router_lifetime: u32,
     /// DNS servers learned on the link (RA RDNSS, IPCP, DHCPv4).
     pub dns_servers: Vec<IpAddr>,
+    /// NTP servers learned on the link (DHCPv4 option 42); DHCPv6's
+    /// option 56 servers are in [`Dhcp6Facts::ntp_servers`].
+    #[serde(default)]
+    pub ntp_servers: Vec<IpAddr>,
     /// Link MTU in use on the WAN (1492 or less on PPPoE).
     pub mtu: u32,
 }

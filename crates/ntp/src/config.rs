@@ -13,7 +13,8 @@ use std::time::Duration;
 pub struct ClientConfig {
     /// Servers from `[ntp] servers`, tried before the WAN's.
     pub servers: Vec<IpAddr>,
-    /// Whether servers learned on the WAN (DHCPv6 option 56) are used too.
+    /// Whether servers learned on the WAN (DHCPv6 option 56, DHCPv4
+    /// option 42) are used too.
     pub use_wan: bool,
     /// Whether the system clock is stepped (`[ntp] set_clock`). Off, the
     /// client still measures and shows the offset (labs, containers, a box

@@ -22,9 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cpe_lab::plan::{ISP_ADDR, ISP_IF};
+use cpe_lab::plan::{ISP_ADDR, ISP_ADDR_V4, ISP_IF};
 use cpe_lab::router::{RouterUnderTest as Router, repo_file};
-use cpe_lab::{Chrony, ChronyOptions, KeaOptions, Lab, RadvdOptions, TopologyOptions};
+use cpe_lab::{
+    Chrony, ChronyOptions, IspOptions, Kea4Options, KeaOptions, Lab, RadvdOptions, TopologyOptions,
+};
 use ipnet::{IpNet, Ipv6Net};
 
 /// The spoofer's address on the ISP link.
@@ -182,4 +184,49 @@ fn the_router_syncs_to_the_isp_ntp_server_from_option_56_and_drops_forged_replie
         "the sync is logged:\n{log}"
     );
     drop(chrony);
+}
+
+/// The IPv4 twin: an ISP that names its NTP server only in DHCPv4 option
+/// 42 (Kea's `ntp-servers`); the WAN's DHCPv4 client asks for it and the
+/// NTP client synchronises to chrony over IPv4.
+#[test]
+fn over_ipv4_the_router_syncs_to_the_ntp_server_from_dhcpv4_option_42() {
+    let lab = Lab::new("ntp4").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let _chrony = Chrony::start(
+        &topo.isp,
+        &ChronyOptions {
+            bind: vec![IpAddr::V4(ISP_ADDR_V4)],
+            local_stratum: 8,
+        },
+    )
+    .unwrap();
+    let _isp = topo
+        .start_isp(&IspOptions {
+            kea4: Some(Kea4Options {
+                ntp_servers: vec![ISP_ADDR_V4],
+                ..Kea4Options::default()
+            }),
+            dns: Vec::new(),
+            ..IspOptions::default()
+        })
+        .unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let started = Instant::now();
+    let router = Router::start(&topo.router, &source).unwrap();
+    let ntp = router
+        .wait_status(
+            "the NTP client synchronised over IPv4",
+            Duration::from_secs(45),
+            |s| {
+                let n = &s["daemon_status"]["ntp"];
+                (n["synced"] == true).then(|| n.clone())
+            },
+        )
+        .unwrap();
+    eprintln!("synchronised after {:?}: {ntp:#}", started.elapsed());
+    assert_eq!(ntp["server"], ISP_ADDR_V4.to_string(), "{ntp}");
+    assert_eq!(ntp["stratum"], 8, "{ntp}");
+    assert!(ntp["offset_ms"].as_f64().unwrap().abs() < 50.0, "{ntp}");
+    assert_eq!(ntp["set_clock"], false, "the lab's default [ntp]: {ntp}");
 }

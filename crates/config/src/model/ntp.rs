@@ -9,7 +9,8 @@ pub struct Ntp {
     pub enabled: bool,
     /// Servers asked first, by address. IPv4 stays IPv4.
     pub servers: Vec<IpAddr>,
-    /// Also use the servers the ISP hands out (DHCPv6 option 56).
+    /// Also use the servers the ISP hands out (DHCPv6 option 56, then
+    /// DHCPv4 option 42).
     pub use_wan: bool,
     /// Step the system clock (needs CAP_SYS_TIME). Off, the client only
     /// measures and shows the offset.

@@ -33,13 +33,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     runner::run_supervised("ntp", &args, run)
 }
 
-/// The WAN's NTP servers in a snapshot.
+/// The WAN's NTP servers in a snapshot: DHCPv6 option 56 first (RFC 7084
+/// WAA-5 makes them the primary time reference), then DHCPv4 option 42.
 fn wan_servers(state: &SharedState) -> Vec<IpAddr> {
     state
         .dhcp6
         .ntp_servers
         .iter()
         .map(|a| IpAddr::V6(*a).to_canonical())
+        .chain(state.wan.ntp_servers.iter().map(|a| a.to_canonical()))
         .collect()
 }
 

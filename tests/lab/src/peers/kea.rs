@@ -377,6 +377,8 @@ pub struct Kea4Options {
     pub router: Ipv4Addr,
     /// Option 6 (DNS servers); empty omits it.
     pub dns_servers: Vec<Ipv4Addr>,
+    /// Option 42 (NTP servers, Kea's `ntp-servers`); empty omits it.
+    pub ntp_servers: Vec<Ipv4Addr>,
     /// Lease time in seconds (T1 and T2 are half and 7/8 of it).
     pub valid_lifetime: u32,
 }
@@ -391,6 +393,7 @@ impl Default for Kea4Options {
             pool: (plan::V4_POOL_START, plan::V4_POOL_END),
             router: plan::ISP_ADDR_V4,
             dns_servers: vec![plan::DNS_A_V4, plan::DNS_B_V4],
+            ntp_servers: Vec::new(),
             valid_lifetime: 3600,
         }
     }
@@ -403,6 +406,10 @@ fn config4_json(opts: &Kea4Options, paths: &KeaPaths) -> Value {
     if !opts.dns_servers.is_empty() {
         let list: Vec<String> = opts.dns_servers.iter().map(ToString::to_string).collect();
         options.push(json!({ "name": "domain-name-servers", "data": list.join(", ") }));
+    }
+    if !opts.ntp_servers.is_empty() {
+        let list: Vec<String> = opts.ntp_servers.iter().map(ToString::to_string).collect();
+        options.push(json!({ "name": "ntp-servers", "data": list.join(", ") }));
     }
     let lifetime = opts.valid_lifetime;
     json!({
