@@ -296,17 +296,9 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Encoding an NTP header cannot fail; the type keeps the codec shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EncodeError {}
-
-impl fmt::Display for EncodeError {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
-}
-
-impl std::error::Error for EncodeError {}
+/// Encoding an NTP header cannot fail; the alias keeps the codec shape
+/// (`encode(..) -> Result<(), EncodeError>`) without a type of its own.
+pub type EncodeError = std::convert::Infallible;
 
 #[cfg(test)]
 mod tests {

@@ -79,6 +79,17 @@ fn spoof(
     seen
 }
 
+/// The NTP client's status once it says `synced` (45 s at most: the WAN
+/// comes up, then a burst of four requests 2 s apart per server).
+fn synced(router: &Router, what: &str) -> serde_json::Value {
+    router
+        .wait_status(what, Duration::from_secs(45), |s| {
+            let n = &s["daemon_status"]["ntp"];
+            (n["synced"] == true).then(|| n.clone())
+        })
+        .unwrap()
+}
+
 #[test]
 fn the_router_syncs_to_the_isp_ntp_server_from_option_56_and_drops_forged_replies() {
     let lab = Lab::new("ntp").unwrap();
@@ -128,16 +139,7 @@ fn the_router_syncs_to_the_isp_ntp_server_from_option_56_and_drops_forged_replie
     let started = Instant::now();
     let router = Router::start(&topo.router, &source).unwrap();
 
-    let ntp = router
-        .wait_status(
-            "the NTP client synchronised to the ISP's server",
-            Duration::from_secs(45),
-            |s| {
-                let n = &s["daemon_status"]["ntp"];
-                (n["synced"] == true).then(|| n.clone())
-            },
-        )
-        .unwrap();
+    let ntp = synced(&router, "the NTP client synchronised to the ISP's server");
     let took = started.elapsed();
     eprintln!("synchronised after {took:?}: {ntp:#}");
     assert_eq!(ntp["server"], ISP_ADDR.to_string(), "{ntp}");
@@ -214,16 +216,7 @@ fn over_ipv4_the_router_syncs_to_the_ntp_server_from_dhcpv4_option_42() {
     let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
     let started = Instant::now();
     let router = Router::start(&topo.router, &source).unwrap();
-    let ntp = router
-        .wait_status(
-            "the NTP client synchronised over IPv4",
-            Duration::from_secs(45),
-            |s| {
-                let n = &s["daemon_status"]["ntp"];
-                (n["synced"] == true).then(|| n.clone())
-            },
-        )
-        .unwrap();
+    let ntp = synced(&router, "the NTP client synchronised over IPv4");
     eprintln!("synchronised after {:?}: {ntp:#}", started.elapsed());
     assert_eq!(ntp["server"], ISP_ADDR_V4.to_string(), "{ntp}");
     assert_eq!(ntp["stratum"], 8, "{ntp}");

@@ -47,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
         match kind & 7 {
             0 | 1 | 2 => {
                 let mut bytes = payload.to_vec();
-                let (to, nonce) = last.unwrap_or((SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 123), Timestamp::ZERO));
+                let (to, nonce) = last.unwrap_or((
+                    SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 123),
+                    Timestamp::ZERO,
+                ));
                 // Kind 1: answers the request in flight (origin copied in).
                 if kind & 7 == 1 && bytes.len() >= 48 {
                     bytes[24..32].copy_from_slice(&nonce.0.to_be_bytes());
@@ -58,7 +61,14 @@ fuzz_target!(|data: &[u8]| {
                     to
                 };
                 replies += 1;
-                engine.handle(Input::Reply { from, data: &bytes, wall }, now);
+                engine.handle(
+                    Input::Reply {
+                        from,
+                        data: &bytes,
+                        wall,
+                    },
+                    now,
+                );
             }
             3 => {
                 let list = payload
