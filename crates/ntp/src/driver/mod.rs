@@ -106,6 +106,12 @@ impl Driver {
                     st.delay_ns.unwrap_or_default() as f64 / 1e6,
                 ),
                 (Some(r), true) => warn!("synchronised, but: {r}"),
+                // The start, not a problem: no warning for it.
+                (Some(r), false)
+                    if self.engine.counters().sent == 0 || r.starts_with("waiting") =>
+                {
+                    info!("not synchronised yet: {r}")
+                }
                 (Some(r), false) => warn!("not synchronised: {r}"),
                 (None, false) => {}
             }
