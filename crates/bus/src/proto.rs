@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn messages_round_trip_as_single_lines() {
-        let msg = ToSupervisor::Publish(Fact::Dhcp6(Dhcp6Facts {
+        let msg = ToSupervisor::Publish(Fact::Dhcp6(Box::new(Dhcp6Facts {
             state: "bound".into(),
             delegated_prefixes: vec![DelegatedPrefix {
                 prefix: "2001:db8:1200::/56".parse().unwrap(),
@@ -112,7 +112,7 @@ mod tests {
                 valid_until: MonoTime(2000),
             }],
             ..Default::default()
-        }));
+        })));
         let line = encode_line(&msg);
         assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
         let text = String::from_utf8(line.clone()).unwrap();

@@ -30,6 +30,8 @@ pub enum Daemon {
     Dhcp4s,
     /// DNS forwarder.
     Dns,
+    /// NTP client: the router's clock from the ISP's time servers.
+    Ntp,
 }
 
 /// Which kind of [`Fact`] a daemon may publish.
@@ -57,7 +59,7 @@ impl Fact {
 impl Daemon {
     /// Every daemon in start order: the WAN first so that facts start
     /// flowing early, the firewall before the LAN services.
-    pub const ALL: [Daemon; 7] = [
+    pub const ALL: [Daemon; 8] = [
         Daemon::Wan,
         Daemon::Dhcp6c,
         Daemon::Firewall,
@@ -65,6 +67,7 @@ impl Daemon {
         Daemon::Dhcp6s,
         Daemon::Dhcp4s,
         Daemon::Dns,
+        Daemon::Ntp,
     ];
 
     /// The name in `cpe daemon NAME`, the bus hello, logs and status.
@@ -77,6 +80,7 @@ impl Daemon {
             Daemon::Dhcp6s => "dhcp6s",
             Daemon::Dhcp4s => "dhcp4s",
             Daemon::Dns => "dns",
+            Daemon::Ntp => "ntp",
         }
     }
 
@@ -109,7 +113,7 @@ impl Daemon {
             Daemon::Wan => Some(FactKind::Wan),
             Daemon::Dhcp6c => Some(FactKind::Dhcp6),
             Daemon::Dhcp4s => Some(FactKind::Dhcp4Names),
-            Daemon::Firewall | Daemon::Ra | Daemon::Dhcp6s | Daemon::Dns => None,
+            Daemon::Firewall | Daemon::Ra | Daemon::Dhcp6s | Daemon::Dns | Daemon::Ntp => None,
         }
     }
 
@@ -201,6 +205,10 @@ impl Daemon {
                     "hostname": config.system.hostname,
                 })
             }),
+            Daemon::Ntp => config
+                .ntp
+                .enabled
+                .then(|| json!({ "ntp": to_value(&config.ntp) })),
         }
     }
 }
@@ -218,7 +226,6 @@ fn to_value<T: Serialize>(v: &T) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Dhcp6Facts, WanFacts};
 
     #[test]
     fn names_round_trip_and_match_serde() {
@@ -230,17 +237,17 @@ mod tests {
             );
             assert_eq!(d.to_string(), d.name());
         }
-        assert_eq!(Daemon::from_name("ntp"), None);
+        assert_eq!(Daemon::from_name("ntpd"), None);
         assert_eq!(
             Daemon::names(),
-            "wan, dhcp6c, firewall, ra, dhcp6s, dhcp4s, dns"
+            "wan, dhcp6c, firewall, ra, dhcp6s, dhcp4s, dns, ntp"
         );
     }
 
     #[test]
     fn only_the_owner_may_publish_a_fact() {
-        let wan = Fact::Wan(WanFacts::default());
-        let dhcp6 = Fact::Dhcp6(Dhcp6Facts::default());
+        let wan = Fact::Wan(Box::default());
+        let dhcp6 = Fact::Dhcp6(Box::default());
         let names = Fact::Dhcp4Names(crate::Dhcp4Names::default());
         for d in Daemon::ALL {
             assert_eq!(d.owns(&wan), d == Daemon::Wan, "{d}");

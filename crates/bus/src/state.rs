@@ -56,6 +56,10 @@ pub struct WanFacts {
     pub ra_router_lifetime: u32,
     /// DNS servers learned on the link (RA RDNSS, IPCP, DHCPv4).
     pub dns_servers: Vec<IpAddr>,
+    /// NTP servers learned on the link (DHCPv4 option 42); DHCPv6's
+    /// option 56 servers are in [`Dhcp6Facts::ntp_servers`].
+    #[serde(default)]
+    pub ntp_servers: Vec<IpAddr>,
     /// Link MTU in use on the WAN (1492 or less on PPPoE).
     pub mtu: u32,
 }
@@ -93,6 +97,10 @@ pub struct Dhcp6Facts {
     pub dns_servers: Vec<Ipv6Addr>,
     /// Domain search list from option 24.
     pub domains: Vec<String>,
+    /// NTP servers from option 56 (RFC 5908 server address suboptions;
+    /// multicast and FQDN suboptions are not used).
+    #[serde(default)]
+    pub ntp_servers: Vec<Ipv6Addr>,
     /// When we renew (T1) and rebind (T2).
     pub t1: Option<MonoTime>,
     /// See `t1`.
@@ -213,9 +221,9 @@ pub struct SharedState {
 #[serde(rename_all = "snake_case")]
 pub enum Fact {
     /// From the WAN daemon.
-    Wan(WanFacts),
+    Wan(Box<WanFacts>),
     /// From the DHCPv6 client.
-    Dhcp6(Dhcp6Facts),
+    Dhcp6(Box<Dhcp6Facts>),
     /// From the DHCPv4 server, one LAN at a time.
     Dhcp4Names(Dhcp4Names),
 }

@@ -429,8 +429,40 @@ pub fn status(r: &StatusReport, colour: bool) -> String {
         out.push_str(&l);
         out.push('\n');
     }
+    if let Some(l) = time_line(r) {
+        out.push_str(&l);
+        out.push('\n');
+    }
     out.push_str(&daemons(r));
     out
+}
+
+/// The NTP client's one line: whom the clock follows and how far off it
+/// was, or why it is not synchronised (a router without RTC logs lies
+/// until this line says "synced").
+fn time_line(r: &StatusReport) -> Option<String> {
+    let n: cpe_bus::status::ntp::NtpStatus = r.daemon(Daemon::Ntp)?;
+    let line = if n.synced {
+        let mut l = format!(
+            "time      synced to {} (stratum {})  offset {:+.3} ms",
+            n.server.as_deref().unwrap_or("?"),
+            n.stratum.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            n.offset_ms.unwrap_or_default()
+        );
+        if let Some(age) = n.last_sync_age {
+            let _ = write!(l, "  {} ago", duration(age));
+        }
+        if let Some(reason) = &n.reason {
+            let _ = write!(l, "; {reason}");
+        }
+        l
+    } else {
+        format!(
+            "time      NOT synced: {}",
+            n.reason.as_deref().unwrap_or("unknown")
+        )
+    };
+    Some(clip(&line, WIDTH))
 }
 
 /// A daemon's own status object as indented `key: value` lines.
@@ -668,6 +700,34 @@ mod tests {
         let text = lan_detail(&r);
         assert!(text.contains("mtu 1500"), "{text}");
         assert!(text.contains("; 1 dropped"), "{text}");
+    }
+
+    #[test]
+    fn the_time_line_says_whom_the_clock_follows_or_why_not() {
+        let mut r = sample();
+        assert!(
+            !status(&r, false).contains("time "),
+            "no NTP client, no line"
+        );
+        r.daemon_status.insert(
+            "ntp".into(),
+            serde_json::json!({"synced": false, "reason": "no reply from 2001:db8::123 for 8 s"}),
+        );
+        assert!(
+            status(&r, false).contains("time      NOT synced: no reply from 2001:db8::123 for 8 s")
+        );
+        r.daemon_status.insert(
+            "ntp".into(),
+            serde_json::json!({"synced": true, "server": "2001:db8::123", "stratum": 9,
+                "offset_ms": -0.25, "last_sync_age": 75, "reason": null}),
+        );
+        let text = status(&r, false);
+        assert!(
+            text.contains(
+                "time      synced to 2001:db8::123 (stratum 9)  offset -0.250 ms  1m15s ago"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

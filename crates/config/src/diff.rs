@@ -23,6 +23,8 @@ pub struct ConfigDiff {
     pub dns: bool,
     /// `[firewall]` differs.
     pub firewall: bool,
+    /// `[ntp]` differs.
+    pub ntp: bool,
 }
 
 impl ConfigDiff {
@@ -42,6 +44,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         wan: old.wan != new.wan,
         dns: old.dns != new.dns,
         firewall: old.firewall != new.firewall,
+        ntp: old.ntp != new.ntp,
         ..ConfigDiff::default()
     };
     for lan in &new.lan {

@@ -37,7 +37,21 @@ fn write_config(out: &mut String, c: &Config) -> fmt::Result {
         write_lan(out, lan)?;
     }
     write_dns(out, &c.dns)?;
-    write_firewall(out, &c.firewall)
+    write_firewall(out, &c.firewall)?;
+    write_ntp(out, &c.ntp)
+}
+
+fn write_ntp(out: &mut String, n: &Ntp) -> fmt::Result {
+    writeln!(out, "\n[ntp]")?;
+    writeln!(out, "enabled = {}", n.enabled)?;
+    let servers: Vec<String> = n
+        .servers
+        .iter()
+        .map(|a| a.to_canonical().to_string())
+        .collect();
+    writeln!(out, "servers = {}", list(servers.iter()))?;
+    writeln!(out, "use_wan = {}", n.use_wan)?;
+    writeln!(out, "set_clock = {}", n.set_clock)
 }
 
 fn write_wan(out: &mut String, w: &Wan) -> fmt::Result {

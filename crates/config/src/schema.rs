@@ -29,8 +29,8 @@ macro_rules! table {
 pub(crate) const ROOT: TableSchema = TableSchema {
     path: "",
     header: "the top level",
-    keys: &["system", "wan", "lan", "dns", "firewall"],
-    dotted: &["system", "wan", "lan", "dns", "firewall"],
+    keys: &["system", "wan", "lan", "dns", "firewall", "ntp"],
+    dotted: &["system", "wan", "lan", "dns", "firewall", "ntp"],
 };
 
 table!(
@@ -38,6 +38,13 @@ table!(
     "system",
     "[system]",
     ["hostname", "log_level", "state_dir", "run_dir",]
+);
+
+table!(
+    NTP,
+    "ntp",
+    "[ntp]",
+    ["enabled", "servers", "use_wan", "set_clock",]
 );
 
 table!(
@@ -178,6 +185,7 @@ pub(crate) const ALL: &[&TableSchema] = &[
     &DNS_HOSTS,
     &FIREWALL,
     &FIREWALL_PINHOLE,
+    &NTP,
 ];
 
 /// Every dotted path the configuration language knows: tables (`lan.ra`)

@@ -211,6 +211,12 @@ pub(crate) fn ipv6_server(text: &str) -> Result<Ipv6Addr, Problem> {
     Ok(addr)
 }
 
+/// A unicast server address of either family (IPv4 never IPv4-mapped).
+pub(crate) fn ip_server(text: &str) -> Result<IpAddr, Problem> {
+    let addr = ip_addr(text)?;
+    check_unicast(addr, text)
+}
+
 /// `"self"` or a unicast IPv6 address (RDNSS, DHCPv6 DNS option).
 pub(crate) fn addr_or_self_v6(text: &str) -> Result<AddrOrSelf, Problem> {
     if text == "self" {

@@ -350,6 +350,26 @@ fn firewall() -> impl Strategy<Value = Firewall> {
         })
 }
 
+fn ntp() -> impl Strategy<Value = Ntp> {
+    let server = prop_oneof![
+        doc_v6().prop_map(IpAddr::V6),
+        (1u8..=223, any::<[u8; 2]>(), 1u8..=254)
+            .prop_map(|(a, [b, c], d)| IpAddr::V4(Ipv4Addr::new(a, b, c, d))),
+    ];
+    (
+        any::<bool>(),
+        prop::collection::vec(server, 1..3),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(enabled, servers, use_wan, set_clock)| Ntp {
+            enabled,
+            servers,
+            use_wan,
+            set_clock,
+        })
+}
+
 fn config() -> impl Strategy<Value = Config> {
     wan()
         .prop_flat_map(|wan| {
@@ -362,14 +382,15 @@ fn config() -> impl Strategy<Value = Config> {
             let lans: Vec<_> = (0..count)
                 .map(|i| lan(u8::try_from(i).unwrap(), u16::try_from(base + i).unwrap()))
                 .collect();
-            (Just(wan), system(), lans, dns(), firewall())
+            (Just(wan), system(), lans, dns(), firewall(), ntp())
         })
-        .prop_map(|(wan, system, lan, dns, firewall)| Config {
+        .prop_map(|(wan, system, lan, dns, firewall, ntp)| Config {
             system,
             wan,
             lan,
             dns,
             firewall,
+            ntp,
         })
 }
 

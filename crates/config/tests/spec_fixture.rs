@@ -49,6 +49,7 @@ fn spec_values_are_the_documented_ones() {
 
     assert_eq!(c.dns, Dns::default());
     assert_eq!(c.firewall.pinhole.len(), 1);
+    assert_eq!(c.ntp, Ntp::default());
     let pinhole = &c.firewall.pinhole[0];
     assert_eq!(pinhole.name, "nas-https");
     assert_eq!(pinhole.proto, PinholeProto::Tcp);

@@ -1088,3 +1088,33 @@ fn oversized_input_is_refused() {
     let big = format!("[wan]\n[[lan]]\n#{}\n", "x".repeat(MAX_CONFIG_BYTES));
     error(&big, "1:1", "more than the");
 }
+
+#[test]
+fn ntp_servers_are_unicast_addresses_and_a_client_without_servers_is_flagged() {
+    error(
+        "[wan]\n[[lan]]\n[ntp]\nservers = [\"ff02::101\"]\n",
+        "4:12",
+        "multicast",
+    );
+    error(
+        "[wan]\n[[lan]]\n[ntp]\nservers = [\"pool.ntp.org\"]\n",
+        "4:12",
+        "is not a valid IP address",
+    );
+    warning(
+        "[wan]\n[[lan]]\n[ntp]\nuse_wan = false\n",
+        "3:1",
+        "the clock is never set",
+    );
+    let c = load(
+        "[wan]\n[[lan]]\n[ntp]\nservers = [\"192.0.2.123\", \"2001:db8::123\"]\nset_clock = false\n",
+    );
+    assert_eq!(
+        c.ntp.servers,
+        [
+            "192.0.2.123".parse::<std::net::IpAddr>().unwrap(),
+            "2001:db8::123".parse().unwrap()
+        ]
+    );
+    assert!(c.ntp.use_wan && !c.ntp.set_clock && c.ntp.enabled);
+}

@@ -223,5 +223,6 @@ fn daemon(mut args: Vec<OsString>) -> ExitCode {
         Daemon::Dhcp6s => cpe_dhcp6s::main(rest),
         Daemon::Dhcp4s => cpe_dhcp4s::main(rest),
         Daemon::Firewall => cpe_firewall::main(rest),
+        Daemon::Ntp => cpe_ntp::main(rest),
     }
 }

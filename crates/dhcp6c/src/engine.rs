@@ -111,6 +111,8 @@ pub struct OtherConfig {
     pub dns_servers: Vec<Ipv6Addr>,
     /// Domain search list (option 24).
     pub domains: Vec<DomainName>,
+    /// NTP server addresses (option 56).
+    pub ntp_servers: Vec<Ipv6Addr>,
     /// When to ask again (Information Refresh Time, at least IRT_MINIMUM).
     pub refresh_at: Instant,
 }
@@ -345,6 +347,16 @@ impl Client {
         }
     }
 
+    /// NTP servers in force, chosen like [`Client::dns_servers`].
+    pub fn ntp_servers(&self) -> &[Ipv6Addr] {
+        match (&self.lease, &self.other) {
+            (Some(l), _) if !l.ntp_servers.is_empty() => &l.ntp_servers,
+            (_, Some(o)) => &o.ntp_servers,
+            (Some(l), None) => &l.ntp_servers,
+            (None, None) => &[],
+        }
+    }
+
     /// Search list in force, chosen like [`Client::dns_servers`].
     pub fn domains(&self) -> &[DomainName] {
         match (&self.lease, &self.other) {
@@ -455,6 +467,7 @@ impl Client {
             server_id,
             dns_servers: msg.dns_servers(),
             domains: msg.domain_list(),
+            ntp_servers: msg.ntp_servers(),
             refresh_at,
         });
         self.inform_not_before = None;
@@ -1115,6 +1128,7 @@ impl Client {
             dns_servers: Vec::new(),
             domains: Vec::new(),
             excluded: Vec::new(),
+            ntp_servers: Vec::new(),
         });
         lease.server_id = server;
         let mut previous_prefixes = Vec::new();
@@ -1151,6 +1165,7 @@ impl Client {
         lease.t2 = t2;
         lease.dns_servers = msg.dns_servers();
         lease.domains = msg.domain_list();
+        lease.ntp_servers = msg.ntp_servers();
         let reason = match kind {
             Kind::Renew => UpdateReason::Renewed,
             Kind::Rebind { .. } => UpdateReason::Rebound,

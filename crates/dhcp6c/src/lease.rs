@@ -95,6 +95,9 @@ pub struct Lease {
     /// Exclude: typically the /64 of our own WAN link): no LAN may be
     /// numbered from them. Each lies inside one of `prefixes`.
     pub excluded: Vec<Ipv6Net>,
+    /// NTP server addresses (option 56); not saved across restarts (the
+    /// next Renew or Rebind brings them back).
+    pub ntp_servers: Vec<Ipv6Addr>,
 }
 
 impl Lease {

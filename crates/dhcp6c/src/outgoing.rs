@@ -9,15 +9,23 @@ use cpe_wire::dhcpv6::{
 use ipnet::Ipv6Net;
 
 /// Options we ask for. SOL_MAX_RT must be in every ORO a client sends
-/// (21.24); DNS servers and the search list feed the DNS forwarder.
-const ORO: [u16; 3] = [code::DNS_SERVERS, code::DOMAIN_LIST, code::SOL_MAX_RT];
+/// (21.24); DNS servers and the search list feed the DNS forwarder, NTP
+/// servers the NTP client (RFC 7084 WAA-5: "requests the NTP Server
+/// DHCPv6 option [RFC5908]").
+const ORO: [u16; 4] = [
+    code::DNS_SERVERS,
+    code::DOMAIN_LIST,
+    code::NTP_SERVER,
+    code::SOL_MAX_RT,
+];
 
 /// Options we ask for in an Information-request: INF_MAX_RT must be in it
 /// instead of SOL_MAX_RT (21.25), and the refresh time tells us when to ask
 /// again (21.23).
-const ORO_INFORMATION: [u16; 4] = [
+const ORO_INFORMATION: [u16; 5] = [
     code::DNS_SERVERS,
     code::DOMAIN_LIST,
+    code::NTP_SERVER,
     code::INFORMATION_REFRESH_TIME,
     code::INF_MAX_RT,
 ];

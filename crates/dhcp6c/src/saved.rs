@@ -136,6 +136,7 @@ impl SavedLease {
                 .filter_map(|d| DomainName::from_presentation(d).ok())
                 .collect(),
             excluded: self.excluded.clone(),
+            ntp_servers: Vec::new(),
         };
         let excluded = lease.live_excluded().copied().collect();
         let lease = Lease { excluded, ..lease };
@@ -205,6 +206,7 @@ mod tests {
                     dns_servers,
                     domains,
                     excluded: Vec::new(),
+                    ntp_servers: Vec::new(),
                 },
             )
     }

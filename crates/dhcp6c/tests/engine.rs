@@ -18,8 +18,8 @@ use cpe_dhcp6c::{
     SavedLease, State, UpdateReason,
 };
 use cpe_wire::dhcpv6::{
-    DhcpOption, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType, PdExclude, Status,
-    StatusCode, code,
+    DhcpOption, DomainName, Duid, IaAddress, IaNa, IaPd, IaPrefix, Message, MessageType,
+    NtpSuboption, PdExclude, Status, StatusCode, code,
 };
 use ipnet::Ipv6Net;
 
@@ -299,6 +299,7 @@ fn solicit_backs_off_to_sol_max_rt_with_rfc_jitter() {
     assert!(s.options.contains(&DhcpOption::Oro(vec![
         code::DNS_SERVERS,
         code::DOMAIN_LIST,
+        code::NTP_SERVER,
         code::SOL_MAX_RT,
         code::PD_EXCLUDE
     ])));
@@ -1117,6 +1118,7 @@ fn refused_solicit_falls_back_to_information_request_and_keeps_soliciting() {
     for c in [
         code::DNS_SERVERS,
         code::DOMAIN_LIST,
+        code::NTP_SERVER,
         code::INFORMATION_REFRESH_TIME,
         code::INF_MAX_RT,
     ] {
@@ -1488,4 +1490,40 @@ fn prefix_without_address_is_bound_when_both_were_asked_for() {
     let lease = lab.client.lease().expect("bound to the prefix");
     assert_eq!(lease.prefixes[0].prefix, net("2001:db8:1::/56"));
     assert!(lease.addresses.is_empty(), "{:?}", lease.addresses);
+}
+
+// ------------------------------------------------ NTP servers (RFC 7084 WAA-5)
+
+/// RFC 7084 WAA-5: the client asks for option 56 and uses the servers it
+/// gets; only server addresses are kept (no multicast NTP, and a name needs
+/// DNS the clock may be needed for).
+#[test]
+fn ntp_server_addresses_from_option_56_are_kept_with_the_lease() {
+    let mut lab = Lab::new(config());
+    lab.event(Input::Start);
+    lab.run_for(secs(1.0));
+    let solicit = lab.last().clone();
+    let ntp = DhcpOption::NtpServer(vec![
+        NtpSuboption::ServerAddress("2001:db8::123".parse().unwrap()),
+        NtpSuboption::MulticastAddress("ff05::101".parse().unwrap()),
+        NtpSuboption::ServerFqdn(DomainName::from_presentation("ntp.example").unwrap()),
+        NtpSuboption::ServerAddress("2001:db8::124".parse().unwrap()),
+    ]);
+    let ia = ia_pd(0, 0, &[("2001:db8:1::/56", 3600, 7200)]);
+    lab.deliver(&answer(
+        &solicit,
+        MessageType::Advertise,
+        1,
+        vec![pref(255), ia.clone()],
+    ));
+    let request = lab.last().clone();
+    lab.deliver(&answer(&request, MessageType::Reply, 1, vec![ia, ntp]));
+    assert_eq!(lab.client.state(), State::Bound);
+    assert_eq!(
+        lab.client.ntp_servers(),
+        &[
+            "2001:db8::123".parse::<Ipv6Addr>().unwrap(),
+            "2001:db8::124".parse().unwrap()
+        ]
+    );
 }

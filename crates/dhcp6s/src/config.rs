@@ -22,7 +22,7 @@ pub struct ServerConfig {
     pub dns: Vec<DnsEntry>,
     /// Option 24.
     pub domain_search: Vec<DomainName>,
-    /// Option 56, server address suboptions.
+    /// Option 56, server address suboptions; empty passes the ISP's on.
     pub ntp: Vec<Ipv6Addr>,
     /// Option 32, seconds.
     pub information_refresh: u32,
@@ -79,6 +79,13 @@ impl ServerConfig {
             },
             problems,
         )
+    }
+
+    /// The NTP servers to announce: the configured ones, else the ISP's
+    /// (`wan`, from its option 56). The router serves no NTP itself, so
+    /// passing the ISP's on is the one time source it can offer.
+    pub fn resolved_ntp<'a>(&'a self, wan: &'a [Ipv6Addr]) -> &'a [Ipv6Addr] {
+        if self.ntp.is_empty() { wan } else { &self.ntp }
     }
 
     /// The DNS servers to announce now: `"self"` replaced by `self_address`

@@ -57,6 +57,9 @@ pub enum Input<'a> {
     /// The router's address on this LAN (what `"self"` means) from the
     /// latest LAN facts; the next Reply uses it.
     SelfAddress(Option<Ipv6Addr>),
+    /// The ISP's NTP servers (DHCPv6 option 56 on the WAN), served when
+    /// `[lan.dhcpv6] ntp` is empty.
+    WanNtp(&'a [Ipv6Addr]),
     /// A datagram the driver dropped before the engine could see it
     /// (oversized, wrong interface): counted like the engine's own drops.
     DriverDrop(DropReason),
@@ -147,6 +150,7 @@ pub struct Engine {
     config: ServerConfig,
     duid: Duid,
     self_address: Option<Ipv6Addr>,
+    wan_ntp: Vec<Ipv6Addr>,
     limiter: RateLimiter<Ipv6Addr>,
     counters: Counters,
     queue: VecDeque<Action>,
@@ -173,6 +177,7 @@ impl Engine {
             config,
             duid,
             self_address: None,
+            wan_ntp: Vec::new(),
             limiter: RateLimiter::new(LIMITER_SOURCES, LIMITER_BURST, LIMITER_RATE),
             counters: Counters::default(),
             queue: VecDeque::new(),
@@ -182,6 +187,11 @@ impl Engine {
     /// The address `"self"` currently stands for.
     pub fn self_address(&self) -> Option<Ipv6Addr> {
         self.self_address
+    }
+
+    /// The NTP servers served now (configured, else the ISP's).
+    pub fn ntp(&self) -> &[Ipv6Addr] {
+        self.config.resolved_ntp(&self.wan_ntp)
     }
 
     /// The config served.
@@ -236,9 +246,13 @@ impl Engine {
             return Action::Drop(r);
         }
         let reply = match t {
-            MessageType::InformationRequest => {
-                reply::information(&msg, &self.duid, &self.config, self.self_address)
-            }
+            MessageType::InformationRequest => reply::information(
+                &msg,
+                &self.duid,
+                &self.config,
+                self.self_address,
+                self.ntp(),
+            ),
             MessageType::Request => {
                 reply::no_bindings(&msg, &self.duid, None, Status::NoAddrsAvail)
             }
@@ -311,6 +325,7 @@ impl cpe_daemon::Engine for Engine {
         match input {
             Input::Received(rx) => self.on_datagram(rx, now),
             Input::SelfAddress(address) => self.self_address = address,
+            Input::WanNtp(servers) => self.wan_ntp = servers.to_vec(),
             Input::DriverDrop(reason) => {
                 self.counters.received += 1;
                 self.counters.drop(reason.name());

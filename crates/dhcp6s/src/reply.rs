@@ -43,6 +43,7 @@ pub(crate) fn information(
     duid: &Duid,
     config: &ServerConfig,
     self_address: Option<Ipv6Addr>,
+    ntp: &[Ipv6Addr],
 ) -> Message {
     let mut reply = skeleton(req, duid);
     let oro = requested(req);
@@ -58,11 +59,9 @@ pub(crate) fn information(
             .options
             .push(DhcpOption::DomainList(config.domain_search.clone()));
     }
-    if wants(code::NTP_SERVER) && !config.ntp.is_empty() {
+    if wants(code::NTP_SERVER) && !ntp.is_empty() {
         reply.options.push(DhcpOption::NtpServer(
-            config
-                .ntp
-                .iter()
+            ntp.iter()
                 .map(|a| NtpSuboption::ServerAddress(*a))
                 .collect(),
         ));

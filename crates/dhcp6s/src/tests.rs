@@ -440,3 +440,34 @@ proptest! {
         }
     }
 }
+
+/// The NTP servers of option 56 in a Reply.
+fn ntp_of(r: &Message) -> Vec<Ipv6Addr> {
+    r.ntp_servers()
+}
+
+/// The router serves no NTP itself: with `ntp = []` it passes on the ISP's
+/// servers (option 56 on the WAN), following them; configured servers win.
+#[test]
+fn without_configured_ntp_servers_the_isps_are_passed_on() {
+    let isp: Ipv6Addr = "2001:db8:ffff::1".parse().unwrap();
+    let mut e = Engine::new(
+        ServerConfig {
+            ntp: Vec::new(),
+            ..config()
+        },
+        server_duid(),
+    );
+    let ir = info_request(&[code::NTP_SERVER]);
+    let r = reply(send(&mut e, &ir, Instant::now()));
+    assert!(ntp_of(&r).is_empty(), "nothing known, nothing sent");
+    e.handle(Input::WanNtp(&[isp]), Instant::now());
+    let r = reply(send(&mut e, &ir, Instant::now()));
+    assert_eq!(ntp_of(&r), [isp]);
+    assert_eq!(e.ntp(), [isp]);
+    // Configured servers are served instead of the ISP's.
+    let mut e = engine();
+    e.handle(Input::WanNtp(&[isp]), Instant::now());
+    let r = reply(send(&mut e, &ir, Instant::now()));
+    assert_eq!(ntp_of(&r), ["2001:db8:123::1".parse::<Ipv6Addr>().unwrap()]);
+}

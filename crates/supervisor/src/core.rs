@@ -324,7 +324,7 @@ impl Core {
             return;
         }
         match fact {
-            Fact::Wan(w) => self.wan_in = w,
+            Fact::Wan(w) => self.wan_in = *w,
             Fact::Dhcp6(d) => {
                 let mono = MonoTime::from_instant(now);
                 derive::update_retired(&mut self.retired, &self.dhcp6_in, &d, mono);
@@ -347,7 +347,7 @@ impl Core {
                         old.join(", ")
                     );
                 }
-                self.dhcp6_in = d;
+                self.dhcp6_in = *d;
             }
             Fact::Dhcp4Names(n) => {
                 if !self.config.lan.iter().any(|l| l.interface == n.interface) {
@@ -852,7 +852,7 @@ mod tests {
                 &mut core,
                 Input::Publish {
                     daemon: intruder,
-                    fact: Fact::Wan(up.clone()),
+                    fact: Fact::Wan(Box::new(up.clone())),
                 },
                 t0,
             );
@@ -871,7 +871,7 @@ mod tests {
             &mut core,
             Input::Publish {
                 daemon: Daemon::Wan,
-                fact: Fact::Dhcp6(forged.clone()),
+                fact: Fact::Dhcp6(Box::new(forged.clone())),
             },
             t0,
         );
@@ -885,7 +885,7 @@ mod tests {
             &mut core,
             Input::Publish {
                 daemon: Daemon::Wan,
-                fact: Fact::Wan(up),
+                fact: Fact::Wan(Box::new(up)),
             },
             t0,
         );
@@ -894,7 +894,7 @@ mod tests {
             &mut core,
             Input::Publish {
                 daemon: Daemon::Dhcp6c,
-                fact: Fact::Dhcp6(forged),
+                fact: Fact::Dhcp6(Box::new(forged)),
             },
             t0,
         );

@@ -8,9 +8,11 @@
 //! `socket` for interface indexes, packet information and raw ICMPv6,
 //! `packet` for link-layer (`AF_PACKET`) sockets and the PPPoE session socket,
 //! `sockbuf` for the size of the daemons' socket buffers, `random` for the
-//! kernel's entropy and the engines' seeded generator, `process` for
+//! kernel's entropy and the engines' seeded generator, `clock` for the
+//! wall clock the NTP client reads and steps, `process` for
 //! signals, the monotonic clock and network namespaces.
 
+pub mod clock;
 pub mod duid;
 pub mod icmp_errors;
 pub mod netlink;

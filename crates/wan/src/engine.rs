@@ -73,6 +73,8 @@ pub struct Ipv4Lease {
     pub router: Option<Ipv4Addr>,
     /// DNS servers.
     pub dns: Vec<Ipv4Addr>,
+    /// NTP servers (option 42).
+    pub ntp: Vec<Ipv4Addr>,
 }
 
 /// Something the driver observed.
@@ -455,8 +457,10 @@ impl Tracker {
             IpAddr::V4(_) => (2, *n),
         });
         let mut dns: Vec<IpAddr> = v.rdnss.keys().map(|a| IpAddr::V6(*a)).collect();
+        let mut ntp: Vec<IpAddr> = Vec::new();
         if let Some(lease) = &v.ipv4 {
             dns.extend(lease.dns.iter().map(|a| IpAddr::V4(*a)));
+            ntp.extend(lease.ntp.iter().map(|a| IpAddr::V4(*a)));
         }
         let (managed, other, lifetime) = match &v.last_ra {
             Some((ra, _)) => (ra.managed, ra.other_config, u32::from(ra.router_lifetime)),
@@ -475,6 +479,7 @@ impl Tracker {
             ra_other_config: other,
             ra_router_lifetime: lifetime,
             dns_servers: dns,
+            ntp_servers: ntp,
             mtu: v.link.map(|l| l.mtu).unwrap_or(0),
         }
     }

@@ -30,7 +30,7 @@ impl Outlet {
     /// Publishes new facts (standalone: with the next status).
     pub fn publish(&mut self, new: &WanFacts) {
         match &mut self.standalone {
-            None => self.out.publish(Fact::Wan(new.clone())),
+            None => self.out.publish(Fact::Wan(Box::new(new.clone()))),
             Some(facts) => *facts = Some(new.clone()),
         }
     }

@@ -16,5 +16,6 @@ pub mod dhcpv6;
 pub mod dns;
 pub mod name;
 pub mod nd;
+pub mod ntp;
 pub mod ppp;
 pub mod pppoe;

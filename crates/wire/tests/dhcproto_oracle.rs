@@ -97,7 +97,7 @@ fn ours_v4(m: &dhcpv4::Message) -> Facts {
             f.insert(format!("opt {code} {v}"));
         }
     }
-    for (code, list) in [(3, &o.routers), (6, &o.dns_servers)] {
+    for (code, list) in [(3, &o.routers), (6, &o.dns_servers), (42, &o.ntp_servers)] {
         if !list.is_empty() {
             f.insert(format!("opt {code} {list:?}"));
         }
@@ -152,6 +152,7 @@ fn theirs_v4(m: &dhcproto::v4::Message) -> Facts {
             O::Rebinding(v) => format!("opt 59 {v}"),
             O::Router(l) if !l.is_empty() => format!("opt 3 {l:?}"),
             O::DomainNameServer(l) if !l.is_empty() => format!("opt 6 {l:?}"),
+            O::NtpServers(l) if !l.is_empty() => format!("opt 42 {l:?}"),
             O::Hostname(t) => format!("opt 12 {t}"),
             O::DomainName(t) => format!("opt 15 {t}"),
             O::Message(t) => format!("opt 56 {t}"),

@@ -68,6 +68,7 @@ pub use parse::udhcpc_env::Dhcp4Lease;
 pub use peers::anchors::{
     Dhclient, DhclientOptions, Dhcp6Request, Dhcp6c, Dhcp6cOptions, Dnsmasq, DnsmasqOptions,
 };
+pub use peers::chrony::{Chrony, ChronyOptions};
 pub use peers::kea::{
     Kea4Options, KeaDhcp4, KeaDhcp6, KeaOptions, KeaReservation, LeaseTimers, PdPool,
 };

@@ -7,6 +7,7 @@
 //! fails to start fails the test with its own log lines in the message.
 
 pub mod anchors;
+pub mod chrony;
 pub mod kea;
 pub mod radvd;
 pub mod udhcpc;

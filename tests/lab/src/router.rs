@@ -49,18 +49,25 @@ pub fn repo_file(rel: &str) -> PathBuf {
 }
 
 /// Rewrites a config's `[system]` so `state_dir` and `run_dir` live in
-/// `dir`; everything else stays as the user wrote it.
+/// `dir`, and, unless the config has an `[ntp]` table of its own, keeps the
+/// NTP client from setting the clock: the realtime clock is not
+/// namespaced, so a lab that stepped it would step the host's. Everything
+/// else stays as the user wrote it.
 pub fn relocate_system_dirs(source: &str, dir: &Path) -> String {
     let system = format!(
         "[system]\nstate_dir = \"{}\"\nrun_dir = \"{}\"",
         dir.join("state").display(),
         dir.join("run").display()
     );
-    if source.contains("[system]") {
+    let mut out = if source.contains("[system]") {
         source.replacen("[system]", &system, 1)
     } else {
         format!("{system}\n{source}")
+    };
+    if !out.contains("[ntp]") {
+        out.push_str("\n[ntp]\nset_clock = false\n");
     }
+    out
 }
 
 /// `cpe run` in a namespace.

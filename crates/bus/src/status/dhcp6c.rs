@@ -31,6 +31,8 @@ pub struct Dhcp6cStatus {
     pub dns_servers: Vec<String>,
     /// Search list in force.
     pub domains: Vec<String>,
+    /// NTP servers from option 56 (RFC 5908), for the NTP client.
+    pub ntp_servers: Vec<String>,
     /// Learned by Information-request (the stateless fallback).
     pub other_config: Option<OtherConfig>,
     /// The last refusal of our IAs while no prefix is bound.

@@ -12,6 +12,7 @@
 mod dns;
 mod firewall;
 mod lan;
+mod ntp;
 mod wan;
 
 pub use dns::{Dns, HostEntry, UpstreamSpec};
@@ -19,6 +20,7 @@ pub use firewall::{
     Firewall, HostSpec, Icmpv6Policy, InboundPolicy, Pinhole, PinholeProto, RateLimit, RatePeriod,
 };
 pub use lan::{Dhcpv6Mode, Lan, LanDhcpv6, LanIpv4, LanRa, RaMtu, RouterPreference};
+pub use ntp::Ntp;
 pub use wan::{
     Dhcpv6Start, IPOE_DEFAULT_MTU, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, Wan, WanDhcpv6,
 };
@@ -40,6 +42,8 @@ pub struct Config {
     pub dns: Dns,
     /// `[firewall]`: policy turned into one nftables ruleset.
     pub firewall: Firewall,
+    /// `[ntp]`: the NTP client.
+    pub ntp: Ntp,
 }
 
 /// `[system]`.

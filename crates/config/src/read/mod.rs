@@ -8,6 +8,7 @@ mod firewall;
 mod lan;
 mod lan_ipv4;
 mod lan_ra;
+mod ntp;
 mod system;
 mod wan;
 
@@ -30,6 +31,7 @@ pub(crate) fn read_config(ctx: &mut Ctx<'_>, document: &Spanned<DeTable<'_>>) ->
     let lans = lan::read_all(ctx, &root, &wan, &dns);
     dns::check_against_lans(ctx, &dns, &wan.model, &lans);
     let firewall = firewall::read(ctx, &root, &wan.model);
+    let ntp = ntp::read(ctx, &root);
 
     Config {
         system,
@@ -37,6 +39,7 @@ pub(crate) fn read_config(ctx: &mut Ctx<'_>, document: &Spanned<DeTable<'_>>) ->
         lan: lans.into_iter().map(|l| l.model).collect(),
         dns: dns.model,
         firewall,
+        ntp,
     }
 }
 

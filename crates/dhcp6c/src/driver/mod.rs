@@ -459,10 +459,10 @@ impl Driver {
     }
 
     fn publish_facts(&self) {
-        self.outlet.publish(cpe_bus::Fact::Dhcp6(facts(
+        self.outlet.publish(cpe_bus::Fact::Dhcp6(Box::new(facts(
             &self.client,
             self.previous.list(),
-        )));
+        ))));
     }
 
     /// The interface DHCPv6 runs on now.

@@ -72,6 +72,7 @@ pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
             .unwrap_or_default(),
         dns_servers: client.dns_servers().to_vec(),
         domains: client.domains().iter().map(|d| d.to_string()).collect(),
+        ntp_servers: client.ntp_servers().to_vec(),
         t1: lease.and_then(|l| l.t1).map(bus_time),
         t2: lease.and_then(|l| l.t2).map(bus_time),
     }
@@ -161,6 +162,7 @@ pub fn status(
         t2: lease.and_then(|l| left(l.t2)),
         dns_servers: texts(client.dns_servers()),
         domains: texts(client.domains()),
+        ntp_servers: texts(client.ntp_servers()),
         other_config: client.other_config().map(|o| st::OtherConfig {
             server_duid: o.server_id.to_hex(),
             dns_servers: texts(&o.dns_servers),

@@ -118,6 +118,7 @@ mod tests {
             dns_servers: vec![],
             domains: vec![],
             excluded: vec![],
+            ntp_servers: vec![],
         };
         store.save_lease(Some(&lease), now).unwrap();
         let back = store.load_lease(now).unwrap();

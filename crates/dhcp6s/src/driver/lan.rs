@@ -60,7 +60,7 @@ impl LanTask {
                 .map(|a| a.to_string())
                 .collect(),
             domain_search: c.domain_search.iter().map(|d| d.to_string()).collect(),
-            ntp: c.ntp.iter().map(|a| a.to_string()).collect(),
+            ntp: engine.ntp().iter().map(|a| a.to_string()).collect(),
             information_refresh: Some(c.information_refresh),
             counters: engine.counters().to_status(),
         }
@@ -68,6 +68,9 @@ impl LanTask {
 
     fn follow_state(&mut self, engine: &mut Engine) {
         let state = self.lan.states.borrow_and_update().clone();
+        if state.dhcp6.ntp_servers != engine.ntp() && engine.config().ntp.is_empty() {
+            engine.handle(Input::WanNtp(&state.dhcp6.ntp_servers), Instant::now());
+        }
         let addr = self_address(&state, &self.lan.interface, self.lan_index);
         if addr != engine.self_address() {
             match addr {

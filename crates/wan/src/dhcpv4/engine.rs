@@ -36,6 +36,8 @@ pub struct Lease {
     pub router: Option<Ipv4Addr>,
     /// DNS servers.
     pub dns: Vec<Ipv4Addr>,
+    /// NTP servers (option 42).
+    pub ntp: Vec<Ipv4Addr>,
     /// The server that granted it (option 54).
     pub server: Ipv4Addr,
     /// Lease time, seconds.
@@ -473,6 +475,7 @@ impl Client {
             prefix_len,
             router: o.routers.first().copied(),
             dns: o.dns_servers.clone(),
+            ntp: o.ntp_servers.clone(),
             server,
             lease_secs,
             granted_at,

@@ -53,6 +53,7 @@ fn reply(to: &Message, t: MessageType, lease: u32) -> Vec<u8> {
             subnet_mask: Some(Ipv4Addr::new(255, 255, 255, 0)),
             routers: vec![SERVER],
             dns_servers: vec![Ipv4Addr::new(198, 51, 100, 1)],
+            ntp_servers: vec![Ipv4Addr::new(198, 51, 100, 123)],
             ..Options::default()
         },
     }
@@ -99,6 +100,7 @@ fn full_exchange_binds_with_rfc_timers() {
     assert_eq!(l.prefix_len, 24);
     assert_eq!(l.router, Some(SERVER));
     assert_eq!(l.dns, vec![Ipv4Addr::new(198, 51, 100, 1)]);
+    assert_eq!(l.ntp, vec![Ipv4Addr::new(198, 51, 100, 123)]);
     assert_eq!(l.t1, t0 + Duration::from_secs(1800));
     assert_eq!(l.t2, t0 + Duration::from_secs(3150));
     assert_eq!(l.expires, t0 + Duration::from_secs(3600));

@@ -365,6 +365,7 @@ fn ipv4_lease_adds_gateway_and_dns_and_is_mentioned_when_ipv6_is_missing() {
             address: "192.0.2.10/24".parse().unwrap(),
             router: Some("192.0.2.1".parse().unwrap()),
             dns: vec!["192.0.2.53".parse().unwrap()],
+            ntp: vec!["192.0.2.123".parse().unwrap()],
         })),
         t0,
     );
@@ -383,6 +384,11 @@ fn ipv4_lease_adds_gateway_and_dns_and_is_mentioned_when_ipv6_is_missing() {
         "no default route: ISP router lifetime 0 (RA from fe80::1); IPv4 192.0.2.10/24 via 192.0.2.1"
     );
     assert!(f.dns_servers.contains(&"192.0.2.53".parse().unwrap()));
+    assert_eq!(
+        f.ntp_servers,
+        ["192.0.2.123".parse::<std::net::IpAddr>().unwrap()],
+        "option 42 reaches the WAN facts"
+    );
 }
 
 #[test]

@@ -129,6 +129,7 @@ impl Dhcp4 {
                         address: IpNet::V4(net_of(&lease)),
                         router: lease.router,
                         dns: lease.dns.clone(),
+                        ntp: lease.ntp.clone(),
                     })));
                 }
                 Action::Deconfigure(lease) => {

@@ -21,6 +21,8 @@ pub mod code {
     pub const HOSTNAME: u8 = 12;
     /// Domain name (RFC 2132 3.17).
     pub const DOMAIN_NAME: u8 = 15;
+    /// Network Time Protocol servers (RFC 2132 8.3).
+    pub const NTP_SERVERS: u8 = 42;
     /// Broadcast address (RFC 2132 5.3).
     pub const BROADCAST: u8 = 28;
     /// Requested IP address (RFC 2132 9.1).
@@ -74,6 +76,8 @@ pub struct Options {
     pub routers: Vec<Ipv4Addr>,
     /// 6.
     pub dns_servers: Vec<Ipv4Addr>,
+    /// 42, in order of preference.
+    pub ntp_servers: Vec<Ipv4Addr>,
     /// 50.
     pub requested_ip: Option<Ipv4Addr>,
     /// 55.
@@ -163,11 +167,13 @@ pub const MAX_CLIENT_ID_LEN: usize = 255;
 pub const MIN_CLIENT_ID_LEN: usize = 2;
 
 /// What a WAN client asks servers for (option 55): mask, router, DNS,
+/// NTP servers (for the router's clock, RFC 7084 WAA-5's IPv4 twin),
 /// lease time, T1, T2.
-pub const PARAMETERS_WANTED: [u8; 6] = [
+pub const PARAMETERS_WANTED: [u8; 7] = [
     code::SUBNET_MASK,
     code::ROUTER,
     code::DNS,
+    code::NTP_SERVERS,
     code::LEASE_TIME,
     code::T1,
     code::T2,
@@ -255,6 +261,7 @@ pub(super) fn decode_options(mut rest: &[u8]) -> Result<Options, DecodeError> {
             code::REQUESTED_IP => set_once(&mut o.requested_ip, code, ip_of(code, v)?)?,
             code::ROUTER => o.routers.extend(ip_list(code, v)?),
             code::DNS => o.dns_servers.extend(ip_list(code, v)?),
+            code::NTP_SERVERS => o.ntp_servers.extend(ip_list(code, v)?),
             code::PARAM_LIST => o.parameter_list.extend_from_slice(v),
             code::CLIENT_ID => concat(&mut client_id, code, v)?,
             code::HOSTNAME => concat(&mut hostname, code, v)?,
@@ -352,6 +359,7 @@ impl Options {
         for (code, list) in [
             (code::ROUTER, &self.routers),
             (code::DNS, &self.dns_servers),
+            (code::NTP_SERVERS, &self.ntp_servers),
         ] {
             if !list.is_empty() {
                 let bytes: Vec<u8> = list.iter().flat_map(|a| a.octets()).collect();

@@ -244,6 +244,7 @@ prop_compose! {
         broadcast_address in prop::option::of(arb_ip()),
         routers in prop::collection::vec(arb_ip(), 0..70),
         dns_servers in prop::collection::vec(arb_ip(), 0..5),
+        ntp_servers in prop::collection::vec(arb_ip(), 0..5),
         requested_ip in prop::option::of(arb_ip()),
         parameter_list in prop::collection::vec(any::<u8>(), 0..300),
         client_id in prop::option::of(prop::collection::vec(any::<u8>(), MIN_CLIENT_ID_LEN..=MAX_CLIENT_ID_LEN)),
@@ -256,7 +257,7 @@ prop_compose! {
     ) -> Options {
         Options {
             message_type, server_id, lease_time, renewal_time, rebinding_time, subnet_mask,
-            broadcast_address, routers, dns_servers, requested_ip, parameter_list,
+            broadcast_address, routers, dns_servers, ntp_servers, requested_ip, parameter_list,
             client_id: client_id.unwrap_or_default(), hostname, domain_name, domain_search,
             message, max_message_size,
             client_fqdn: client_fqdn.map(|(flags, name)| ClientFqdn { flags, name }),
@@ -326,4 +327,30 @@ fn client_fqdn_in_both_name_forms() {
             len: 2
         })
     );
+}
+
+#[test]
+fn ntp_servers_option_42_round_trips_and_is_length_checked() {
+    let req = Message::decode(&discover_bytes()).unwrap();
+    let mut offer = Message::reply_to(&req, MessageType::Offer);
+    offer.options.server_id = Some(Ipv4Addr::new(192, 0, 2, 1));
+    offer.options.ntp_servers = vec![Ipv4Addr::new(192, 0, 2, 123), Ipv4Addr::new(192, 0, 2, 124)];
+    let bytes = offer.to_bytes().unwrap_or_else(|e| match e {});
+    let back = Message::decode(&bytes).unwrap();
+    assert_eq!(back.options.ntp_servers, offer.options.ntp_servers);
+    // Option 42 of five octets: not a list of addresses.
+    let at = bytes
+        .windows(2)
+        .position(|w| w == [42, 8])
+        .expect("option 42 encoded");
+    let mut bad = bytes.clone();
+    bad[at + 1] = 5;
+    bad.remove(at + 2 + 5);
+    bad.remove(at + 2 + 5);
+    bad.remove(at + 2 + 5);
+    assert_eq!(
+        Message::decode(&bad).unwrap_err().reason(),
+        "bad_option_length"
+    );
+    assert!(PARAMETERS_WANTED.contains(&code::NTP_SERVERS));
 }

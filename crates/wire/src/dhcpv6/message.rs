@@ -6,7 +6,8 @@ use super::domain::DomainName;
 use super::duid::Duid;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 use super::options::{
-    DhcpOption, IaNa, IaPd, Scope, StatusCode, decode_options, encode_options, first_status,
+    DhcpOption, IaNa, IaPd, NtpSuboption, Scope, StatusCode, decode_options, encode_options,
+    first_status,
 };
 
 /// Message types (RFC 8415 section 7.3). Relay types never decode.
@@ -222,6 +223,24 @@ impl Message {
             .iter()
             .filter_map(|o| match o {
                 DhcpOption::DnsServers(a) => Some(a.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// NTP server addresses (RFC 5908 suboption 1) from every NTP Server
+    /// option, in order. Multicast and FQDN suboptions are left out: the
+    /// router neither listens for multicast NTP nor resolves a name before
+    /// its clock is right.
+    pub fn ntp_servers(&self) -> Vec<Ipv6Addr> {
+        self.options
+            .iter()
+            .filter_map(|o| match o {
+                DhcpOption::NtpServer(subs) => Some(subs.iter().filter_map(|s| match s {
+                    NtpSuboption::ServerAddress(a) => Some(*a),
+                    _ => None,
+                })),
                 _ => None,
             })
             .flatten()

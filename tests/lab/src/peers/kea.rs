@@ -86,6 +86,10 @@ pub struct KeaOptions {
     pub dns_servers: Vec<Ipv6Addr>,
     /// OPTION_DOMAIN_LIST (24); empty omits it.
     pub domain_search: Vec<String>,
+    /// OPTION_NTP_SERVER (56, RFC 5908), one server address suboption
+    /// each; empty omits it. Kea 2.2 has no definition for option 56, so
+    /// the config defines it (an empty option encapsulating suboption 1).
+    pub ntp_servers: Vec<Ipv6Addr>,
     /// Timers and lifetimes.
     pub timers: LeaseTimers,
 }
@@ -109,6 +113,7 @@ impl Default for KeaOptions {
             rapid_commit: true,
             dns_servers: vec![plan::DNS_A, plan::DNS_B],
             domain_search: vec!["example.test".to_string()],
+            ntp_servers: Vec::new(),
             timers: LeaseTimers {
                 renew: 1000,
                 rebind: 2000,
@@ -127,6 +132,9 @@ struct KeaPaths {
     leases: PathBuf,
     dir: PathBuf,
 }
+
+/// The option space of RFC 5908's suboptions in the lab's Kea config.
+const NTP_SUBOPTIONS: &str = "ntp-server-suboptions";
 
 /// Builds Kea's JSON configuration for `opts`.
 fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
@@ -158,6 +166,16 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
     if !opts.domain_search.is_empty() {
         options.push(json!({ "name": "domain-search", "data": opts.domain_search.join(", ") }));
     }
+    if !opts.ntp_servers.is_empty() {
+        options.push(json!({ "name": "ntp-server" }));
+        for a in &opts.ntp_servers {
+            options.push(json!({
+                "name": "ntp-server-address",
+                "space": NTP_SUBOPTIONS,
+                "data": a.to_string(),
+            }));
+        }
+    }
     subnet["option-data"] = Value::Array(options);
     if !opts.reservations.is_empty() {
         subnet["reservations"] = opts
@@ -172,8 +190,19 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
             })
             .collect();
     }
+    let option_def = if opts.ntp_servers.is_empty() {
+        json!([])
+    } else {
+        json!([
+            { "name": "ntp-server", "code": 56, "space": "dhcp6", "type": "empty",
+              "encapsulate": NTP_SUBOPTIONS },
+            { "name": "ntp-server-address", "code": 1, "space": NTP_SUBOPTIONS,
+              "type": "ipv6-address" },
+        ])
+    };
     json!({
         "Dhcp6": {
+            "option-def": option_def,
             "interfaces-config": { "interfaces": [opts.interface] },
             "control-socket": { "socket-type": "unix", "socket-name": paths.socket },
             "lease-database": {
@@ -358,6 +387,8 @@ pub struct Kea4Options {
     pub router: Ipv4Addr,
     /// Option 6 (DNS servers); empty omits it.
     pub dns_servers: Vec<Ipv4Addr>,
+    /// Option 42 (NTP servers, Kea's `ntp-servers`); empty omits it.
+    pub ntp_servers: Vec<Ipv4Addr>,
     /// Lease time in seconds (T1 and T2 are half and 7/8 of it).
     pub valid_lifetime: u32,
 }
@@ -372,6 +403,7 @@ impl Default for Kea4Options {
             pool: (plan::V4_POOL_START, plan::V4_POOL_END),
             router: plan::ISP_ADDR_V4,
             dns_servers: vec![plan::DNS_A_V4, plan::DNS_B_V4],
+            ntp_servers: Vec::new(),
             valid_lifetime: 3600,
         }
     }
@@ -384,6 +416,10 @@ fn config4_json(opts: &Kea4Options, paths: &KeaPaths) -> Value {
     if !opts.dns_servers.is_empty() {
         let list: Vec<String> = opts.dns_servers.iter().map(ToString::to_string).collect();
         options.push(json!({ "name": "domain-name-servers", "data": list.join(", ") }));
+    }
+    if !opts.ntp_servers.is_empty() {
+        let list: Vec<String> = opts.ntp_servers.iter().map(ToString::to_string).collect();
+        options.push(json!({ "name": "ntp-servers", "data": list.join(", ") }));
     }
     let lifetime = opts.valid_lifetime;
     json!({
