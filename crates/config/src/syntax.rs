@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use cpe_wire::name::{MAX_LABEL_LEN, Name, NameError};
 use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::model::{AddrOrSelf, HostSpec, RateLimit, RatePeriod};
@@ -49,7 +50,7 @@ fn check_label(label: &str, whole: &str) -> Result<(), Problem> {
             quoted(whole)
         )));
     }
-    if label.len() > 63 {
+    if label.len() > MAX_LABEL_LEN {
         return Err(Problem::new(format!(
             "{} has a label longer than 63 characters",
             quoted(whole)
@@ -75,13 +76,14 @@ fn check_label(label: &str, whole: &str) -> Result<(), Problem> {
 }
 
 /// A DNS domain name of letter-digit-hyphen labels; a trailing dot is
-/// accepted and removed; total length at most 253 characters.
+/// accepted and removed. The length limits are the wire codecs' own
+/// ([`Name`]): 255 octets in wire form is 253 characters of text.
 pub(crate) fn domain_name(text: &str) -> Result<String, Problem> {
     let name = text.strip_suffix('.').unwrap_or(text);
     if name.is_empty() {
         return Err(Problem::new("domain name is empty"));
     }
-    if name.len() > 253 {
+    if Name::from_dotted(name) == Err(NameError::NameTooLong) {
         return Err(Problem::new(format!(
             "{} is longer than 253 characters",
             quoted(text)
@@ -506,6 +508,28 @@ mod tests {
         assert!(domain_name("a_b").is_err());
         assert!(hostname("123").is_err());
         assert!(hostname("cpe-1").is_ok());
+    }
+
+    #[test]
+    fn domain_limits_are_the_wire_codecs() {
+        // 63 + 63 + 63 + 61 characters and three dots: 253 characters, 255
+        // octets in wire form.
+        let at = [
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61),
+        ]
+        .join(".");
+        assert_eq!(at.len(), 253);
+        assert!(domain_name(&at).is_ok());
+        assert!(domain_name(&format!("{at}.")).is_ok());
+        let over = format!("{at}d");
+        let p = domain_name(&over).err().map(|p| p.message);
+        assert!(p.is_some_and(|m| m.contains("longer than 253")));
+        assert!(domain_name(&"a".repeat(63)).is_ok());
+        let p = domain_name(&"a".repeat(64)).err().map(|p| p.message);
+        assert!(p.is_some_and(|m| m.contains("label longer than 63")));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod args;
 pub mod engine;
 pub mod limiter;
 pub mod runner;

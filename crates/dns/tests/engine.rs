@@ -179,7 +179,7 @@ fn miss_forwards_then_cache_answers_with_decremented_ttl() {
     assert_ne!(Header::parse(q).unwrap().id, 0x1111);
     assert_eq!(
         wire::parse_question(q).unwrap().0.name.to_string(),
-        "www.example.com."
+        "www.example.com"
     );
     lab.at(20);
     let reply = answer_to(q, &[192, 0, 2, 7], 1, 300, 0);
@@ -196,7 +196,7 @@ fn miss_forwards_then_cache_answers_with_decremented_ttl() {
     assert_eq!((h.id, h.ancount, h.arcount), (0x1111, 1, 1));
     assert_eq!(
         wire::parse_question(resp).unwrap().0.name.to_string(),
-        "WWW.Example.com."
+        "WWW.Example.com"
     );
     assert!(acts.contains(&Action::CloseUpstream { sock: *sock }));
 
@@ -827,7 +827,7 @@ fn retransmissions_to_the_same_upstream_back_off() {
         let retries = upstream_sends(&lab.timer())
             .into_iter()
             .filter(|(_, _, q)| {
-                wire::parse_question(q).unwrap().0.name.to_string() == "slow.example."
+                wire::parse_question(q).unwrap().0.name.to_string() == "slow.example"
             })
             .count();
         if retries > 0 {

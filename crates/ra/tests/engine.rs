@@ -374,7 +374,7 @@ fn ra_content_follows_config_and_facts() {
     let rdnss = ra.rdnss().next().unwrap();
     assert_eq!(rdnss.lifetime, 1800, "3 x MaxRtrAdvInterval");
     let dnssl = ra.dnssl().next().unwrap();
-    assert_eq!(dnssl.domains[0].as_str(), "lan");
+    assert_eq!(dnssl.domains[0].to_string(), "lan");
     assert_eq!(dnssl.lifetime, 1800);
     let routes: Vec<_> = ra
         .routes()

@@ -50,12 +50,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
     let mut standalone_only = false;
     let mut mtu_given = false;
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
-        let value = |p: &mut lexopt::Parser| -> Result<String, String> {
-            p.value()
-                .map_err(|e| e.to_string())?
-                .into_string()
-                .map_err(|_| "argument is not UTF-8".to_string())
-        };
+        let value = cpe_daemon::args::value;
         match arg {
             Long("interface") => interface = Some(value(&mut p)?),
             Long("mtu") => {

@@ -12,7 +12,8 @@
 //!
 //! Neither does I/O or reads a clock. What a forwarder does with a message
 //! (which queries it answers, what it caches) is policy and lives in the
-//! `cpe-dns` crate. Names are [`NameBuf`]: RFC 1035 limits (label 63, name
+//! `cpe-dns` crate. Names are [`NameBuf`], the crate's one name type
+//! ([`crate::name::Name`]): RFC 1035 limits (label 63, name
 //! 255 octets in wire form), held inline.
 
 mod error;
@@ -23,7 +24,9 @@ mod walk;
 
 pub use error::{DecodeError, EncodeError};
 pub use message::{Message, Record};
-pub use name::{LabelIter, MAX_LABEL_LEN, MAX_NAME_LEN, NameBuf, skip_name};
+pub use name::{
+    LabelIter, MAX_LABEL_LEN, MAX_NAME_LEN, NameBuf, read_literal_name, read_name, skip_name,
+};
 pub use types::{Rcode, Rtype, rcode, rtype};
 pub use walk::{
     CLASS_IN, Edns, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LEN,

@@ -62,12 +62,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Option<Standalone>, String> {
         ..Standalone::default()
     };
     let mut any = false;
-    let text = |p: &mut lexopt::Parser| -> Result<String, String> {
-        p.value()
-            .map_err(|e| e.to_string())?
-            .into_string()
-            .map_err(|_| "argument is not UTF-8".to_string())
-    };
+    let text = cpe_daemon::args::value;
     while let Some(arg) = p.next().map_err(|e| e.to_string())? {
         any = true;
         match arg {
@@ -132,6 +127,40 @@ struct Driver {
     wan_addresses: WanAddresses,
 }
 
+impl Driver {
+    /// A driver before its first event, for either mode: not running, no
+    /// socket yet, DHCPv6 started without waiting for an RA.
+    fn new(client: Client, ctx: Context, store: Store, config_interface: String) -> Driver {
+        Driver {
+            client,
+            outlet: ctx.outlet(),
+            ctx,
+            store,
+            config_interface,
+            pppoe: false,
+            start_always: true,
+            socket: None,
+            running: false,
+            previous: Previous::default(),
+            routed: BTreeSet::new(),
+            last_state: State::Idle,
+            drops_logged: 0,
+            drops_logged_at: None,
+            wan_addresses: WanAddresses::default(),
+        }
+    }
+
+    /// Picks up the lease saved before a restart, if still valid (no
+    /// Release was sent when the process stopped).
+    async fn resume_saved_lease(&mut self, now: Instant) {
+        if let Some(lease) = self.store.load_lease(now) {
+            log::info!("resuming the lease saved before restart (no Release was sent)");
+            self.client.handle(Input::Restore(lease), now);
+            self.perform(now).await;
+        }
+    }
+}
+
 fn seed() -> Result<u64, String> {
     cpe_sys::random::seed().map_err(|e| format!("no randomness: {e}"))
 }
@@ -156,29 +185,12 @@ async fn run_standalone(ctx: Context, s: Standalone) -> Result<(), String> {
     log::info!("standalone on {}, DUID {duid}", s.interface);
     let socket =
         ClientSocket::open(&s.interface).map_err(|e| format!("UDP 546 on {}: {e}", s.interface))?;
-    let mut d = Driver {
-        client: Client::new(engine_config, duid, seed()?),
-        outlet: ctx.outlet(),
-        ctx,
-        store,
-        config_interface: s.interface,
-        pppoe: false,
-        start_always: true,
-        socket: Some(socket),
-        running: true,
-        previous: Previous::default(),
-        routed: BTreeSet::new(),
-        last_state: State::Idle,
-        drops_logged: 0,
-        drops_logged_at: None,
-        wan_addresses: WanAddresses::default(),
-    };
+    let client = Client::new(engine_config, duid, seed()?);
+    let mut d = Driver::new(client, ctx, store, s.interface);
+    d.socket = Some(socket);
+    d.running = true;
     let now = Instant::now();
-    if let Some(lease) = d.store.load_lease(now) {
-        log::info!("resuming the lease saved before restart (no Release was sent)");
-        d.client.handle(Input::Restore(lease), now);
-        d.perform(now).await;
-    }
+    d.resume_saved_lease(now).await;
     d.client.handle(Input::Start, now);
     d.perform(now).await;
     d.publish(Instant::now());
@@ -214,29 +226,10 @@ async fn run(ctx: Context) -> Result<(), String> {
         engine_config.prefix_hint,
         engine_config.rapid_commit
     );
-    let mut d = Driver {
-        client: Client::new(engine_config, duid, seed),
-        outlet: ctx.outlet(),
-        ctx,
-        store,
-        config_interface: iface,
-        pppoe: matches!(cfg.wan.mode, cpe_config::Mode::Pppoe),
-        start_always: cfg.wan.dhcpv6.start == cpe_config::Dhcpv6Start::Always,
-        socket: None,
-        running: false,
-        previous: Previous::default(),
-        routed: BTreeSet::new(),
-        last_state: State::Idle,
-        drops_logged: 0,
-        drops_logged_at: None,
-        wan_addresses: WanAddresses::default(),
-    };
-    let now = Instant::now();
-    if let Some(lease) = d.store.load_lease(now) {
-        log::info!("resuming the lease saved before restart (no Release was sent)");
-        d.client.handle(Input::Restore(lease), now);
-        d.perform(now).await;
-    }
+    let mut d = Driver::new(Client::new(engine_config, duid, seed), ctx, store, iface);
+    d.pppoe = matches!(cfg.wan.mode, cpe_config::Mode::Pppoe);
+    d.start_always = cfg.wan.dhcpv6.start == cpe_config::Dhcpv6Start::Always;
+    d.resume_saved_lease(Instant::now()).await;
     d.on_state(&welcome, Instant::now()).await;
     d.publish(Instant::now());
     d.run_loop().await

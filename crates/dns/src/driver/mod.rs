@@ -14,6 +14,7 @@ pub use io::ListenSpec;
 use crate::config::ForwarderConfig;
 use crate::engine::{Forwarder, Input};
 use cpe_daemon::Engine as _;
+use cpe_daemon::args::value as val;
 use cpe_daemon::runner::{self, Context, Mode};
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -81,13 +82,6 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
     }
     a.opts.local.hosts = hosts;
     Ok(a)
-}
-
-fn val(p: &mut lexopt::Parser) -> Result<String, String> {
-    p.value()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|_| "argument is not UTF-8".to_string())
 }
 
 /// Entry point used by the `cpe` binary for `cpe daemon dns [ARGS]`.

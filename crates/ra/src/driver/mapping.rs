@@ -405,7 +405,7 @@ mod tests {
                 DnsServer::Address("2001:db8::53".parse().unwrap())
             ]
         );
-        assert_eq!(c.dnssl[0].as_str(), "home.arpa");
+        assert_eq!(c.dnssl[0].to_string(), "home.arpa");
         assert_eq!(c.min_interval, Duration::from_secs(200));
         assert_eq!(c.router_lifetime, 1800);
     }

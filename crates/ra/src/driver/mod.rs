@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cpe_daemon::args::value as val;
 use cpe_daemon::runner::{self, Context, Mode};
 use log::info;
 
@@ -134,13 +135,6 @@ fn parse_args(args: Vec<OsString>) -> Result<Option<Standalone>, String> {
         s.config.dnssl = dnssl;
     }
     Ok((!s.interfaces.is_empty()).then_some(s))
-}
-
-fn val(p: &mut lexopt::Parser) -> Result<String, String> {
-    p.value()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|_| "argument is not UTF-8".to_string())
 }
 
 /// Entry point used by the `cpe` binary for `cpe daemon ra [ARGS]`.

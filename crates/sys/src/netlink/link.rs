@@ -56,7 +56,7 @@ pub enum OperState {
 }
 
 impl OperState {
-    fn from_u8(v: u8) -> Self {
+    pub(crate) fn from_u8(v: u8) -> Self {
         match v {
             0 => OperState::Unknown,
             1 => OperState::NotPresent,

@@ -30,6 +30,8 @@ mod wire;
 mod tests_codec;
 #[cfg(test)]
 mod tests_kernel;
+#[cfg(test)]
+mod tests_oracle;
 
 pub use addr::{AddrFlags, Address, Lifetimes, Scope, parse_address};
 pub use error::ParseError;

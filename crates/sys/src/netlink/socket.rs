@@ -2,7 +2,7 @@
 
 use super::consts::*;
 use super::message::{Message, parse_message};
-use super::wire::{RequestBuilder, messages};
+use super::wire::{MessageHeader, RequestBuilder, messages};
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -137,6 +137,34 @@ pub(crate) fn set_recv_timeout(fd: &OwnedFd, secs: u8) -> io::Result<()> {
 }
 
 /// Sends one datagram (one or more messages) to the kernel.
+/// Reads datagrams from `fd` until `on_reply` ends the exchange: every
+/// message with sequence number `seq` is passed to it (others are late
+/// replies to an earlier, abandoned request, and skipped), and it returns
+/// `Some` with the outcome when the exchange is over. The one reply loop of
+/// the rtnetlink and nfnetlink clients.
+pub(crate) fn await_replies<R>(
+    fd: &OwnedFd,
+    buf: &mut [u8],
+    seq: u32,
+    mut on_reply: impl FnMut(&MessageHeader, &[u8]) -> io::Result<Option<R>>,
+) -> io::Result<R> {
+    loop {
+        let Some(n) = recv_from_kernel(fd, buf)? else {
+            continue;
+        };
+        let data = buf.get(..n).unwrap_or(&[]);
+        for m in messages(data) {
+            let (h, payload) = m?;
+            if h.seq != seq {
+                continue;
+            }
+            if let Some(r) = on_reply(&h, payload)? {
+                return Ok(r);
+            }
+        }
+    }
+}
+
 pub(crate) fn send_to_kernel(fd: &OwnedFd, bytes: &[u8]) -> io::Result<()> {
     // SAFETY: zeroed sockaddr_nl is valid (pid 0 = the kernel); bytes is a
     // valid buffer of the given length. The kernel's address is passed
@@ -203,24 +231,16 @@ impl Netlink {
     /// Sends a request that expects only an ack.
     pub(crate) fn request_ack(&mut self, req: RequestBuilder, context: &str) -> io::Result<()> {
         let seq = self.send(req)?;
-        loop {
-            let Some(n) = recv_from_kernel(&self.fd, &mut self.buf)? else {
-                continue;
-            };
-            let data = self.buf.get(..n).unwrap_or(&[]);
-            for m in messages(data) {
-                let (h, payload) = m?;
-                if h.seq != seq {
-                    continue; // a late reply to an earlier, abandoned request
-                }
-                if let Message::Ack(ack) = parse_message(&h, payload)? {
-                    return match ack {
-                        None => Ok(()),
-                        Some(e) => Err(e.to_io(context)),
-                    };
-                }
-            }
-        }
+        await_replies(
+            &self.fd,
+            &mut self.buf,
+            seq,
+            |h, payload| match parse_message(h, payload)? {
+                Message::Ack(None) => Ok(Some(())),
+                Message::Ack(Some(e)) => Err(e.to_io(context)),
+                _ => Ok(None),
+            },
+        )
     }
 
     /// Sends a request that returns messages (a dump, or a single get), and
@@ -232,45 +252,28 @@ impl Netlink {
         context: &str,
         mut pick: impl FnMut(Message) -> Option<T>,
     ) -> io::Result<Vec<T>> {
-        'restart: for _attempt in 0..5 {
+        for _attempt in 0..5 {
             let seq = self.send(req())?;
             let mut out = Vec::new();
-            loop {
-                let Some(n) = recv_from_kernel(&self.fd, &mut self.buf)? else {
-                    continue;
-                };
-                let data = self.buf.get(..n).unwrap_or(&[]);
-                let mut finished = false;
-                let mut interrupted = false;
-                for m in messages(data) {
-                    let (h, payload) = m?;
-                    if h.seq != seq {
-                        continue;
-                    }
-                    if h.flags & NLM_F_DUMP_INTR != 0 {
-                        interrupted = true;
-                    }
-                    match parse_message(&h, payload)? {
-                        Message::Done => finished = true,
-                        Message::Ack(None) => finished = true,
-                        Message::Ack(Some(e)) => return Err(e.to_io(context)),
-                        other => {
-                            if let Some(t) = pick(other) {
-                                out.push(t);
-                            }
-                            // A single reply (not a dump) ends the exchange.
-                            if h.flags & NLM_F_MULTI == 0 {
-                                finished = true;
-                            }
+            let mut interrupted = false;
+            await_replies(&self.fd, &mut self.buf, seq, |h, payload| {
+                if h.flags & NLM_F_DUMP_INTR != 0 {
+                    interrupted = true;
+                }
+                match parse_message(h, payload)? {
+                    Message::Done | Message::Ack(None) => Ok(Some(())),
+                    Message::Ack(Some(e)) => Err(e.to_io(context)),
+                    other => {
+                        if let Some(t) = pick(other) {
+                            out.push(t);
                         }
+                        // A single reply (not a dump) ends the exchange.
+                        Ok((h.flags & NLM_F_MULTI == 0).then_some(()))
                     }
                 }
-                if finished {
-                    if interrupted {
-                        continue 'restart;
-                    }
-                    return Ok(out);
-                }
+            })?;
+            if !interrupted {
+                return Ok(out);
             }
         }
         Err(io::Error::new(

@@ -51,76 +51,23 @@ pub struct MessageHeader {
     pub pid: u32,
 }
 
-/// Splits a datagram into messages. Stops at the first framing error: once a
-/// length is wrong, nothing after it can be located reliably.
-pub(crate) struct Messages<'a> {
-    rest: &'a [u8],
-    failed: bool,
-}
+/// Reads the header at the start of a TLV: (header, total length).
+type ReadHeader<H> = fn(&[u8], &'static str) -> Result<(H, usize), ParseError>;
 
-pub(crate) fn messages(buf: &[u8]) -> Messages<'_> {
-    Messages {
-        rest: buf,
-        failed: false,
-    }
-}
-
-impl<'a> Iterator for Messages<'a> {
-    type Item = Result<(MessageHeader, &'a [u8]), ParseError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.rest.is_empty() {
-            return None;
-        }
-        let r = self.parse_one();
-        if r.is_err() {
-            self.failed = true;
-        }
-        Some(r)
-    }
-}
-
-impl<'a> Messages<'a> {
-    fn parse_one(&mut self) -> Result<(MessageHeader, &'a [u8]), ParseError> {
-        let buf = self.rest;
-        let header = MessageHeader {
-            len: u32_at(buf, 0, "nlmsghdr")?,
-            kind: u16_at(buf, 4, "nlmsghdr")?,
-            flags: u16_at(buf, 6, "nlmsghdr")?,
-            seq: u32_at(buf, 8, "nlmsghdr")?,
-            pid: u32_at(buf, 12, "nlmsghdr")?,
-        };
-        let len = header.len as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            return Err(ParseError::BadLength {
-                what: "nlmsghdr",
-                len,
-            });
-        }
-        let payload = buf.get(NLMSG_HDRLEN..len).unwrap_or(&[]);
-        self.rest = buf.get(align4(len)..).unwrap_or(&[]);
-        Ok((header, payload))
-    }
-}
-
-/// Iterates over a list of `rtattr`/`nlattr`: yields (type without the
-/// nested/byte-order bits, payload). Fused after the first error.
-pub(crate) struct Attributes<'a> {
+/// Walks a run of netlink TLVs, messages (`nlmsghdr`) or attributes
+/// (`rtattr`/`nlattr`): each starts with its own length, which covers its
+/// header, and is padded to 4 octets. Yields (header, payload); fused after
+/// the first error, because past a bad length the rest cannot be located.
+pub(crate) struct Tlvs<'a, H> {
     rest: &'a [u8],
     what: &'static str,
+    header_len: usize,
+    read: ReadHeader<H>,
     failed: bool,
 }
 
-pub(crate) fn attributes<'a>(buf: &'a [u8], what: &'static str) -> Attributes<'a> {
-    Attributes {
-        rest: buf,
-        what,
-        failed: false,
-    }
-}
-
-impl<'a> Iterator for Attributes<'a> {
-    type Item = Result<(u16, &'a [u8]), ParseError>;
+impl<'a, H> Iterator for Tlvs<'a, H> {
+    type Item = Result<(H, &'a [u8]), ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
@@ -134,20 +81,57 @@ impl<'a> Iterator for Attributes<'a> {
     }
 }
 
-impl<'a> Attributes<'a> {
-    fn parse_one(&mut self) -> Result<(u16, &'a [u8]), ParseError> {
+impl<'a, H> Tlvs<'a, H> {
+    fn parse_one(&mut self) -> Result<(H, &'a [u8]), ParseError> {
         let buf = self.rest;
-        let len = u16_at(buf, 0, self.what)? as usize;
-        let kind = u16_at(buf, 2, self.what)? & NLA_TYPE_MASK;
-        if len < NLA_HDRLEN || len > buf.len() {
+        let (header, len) = (self.read)(buf, self.what)?;
+        if len < self.header_len || len > buf.len() {
             return Err(ParseError::BadLength {
                 what: self.what,
                 len,
             });
         }
-        let payload = buf.get(NLA_HDRLEN..len).unwrap_or(&[]);
+        let payload = buf.get(self.header_len..len).unwrap_or(&[]);
         self.rest = buf.get(align4(len)..).unwrap_or(&[]);
-        Ok((kind, payload))
+        Ok((header, payload))
+    }
+}
+
+/// The messages of a datagram.
+pub(crate) fn messages(buf: &[u8]) -> Tlvs<'_, MessageHeader> {
+    fn read(buf: &[u8], what: &'static str) -> Result<(MessageHeader, usize), ParseError> {
+        let header = MessageHeader {
+            len: u32_at(buf, 0, what)?,
+            kind: u16_at(buf, 4, what)?,
+            flags: u16_at(buf, 6, what)?,
+            seq: u32_at(buf, 8, what)?,
+            pid: u32_at(buf, 12, what)?,
+        };
+        Ok((header, header.len as usize))
+    }
+    Tlvs {
+        rest: buf,
+        what: "nlmsghdr",
+        header_len: NLMSG_HDRLEN,
+        read,
+        failed: false,
+    }
+}
+
+/// The attributes of a message: (type without the nested/byte-order bits,
+/// payload).
+pub(crate) fn attributes<'a>(buf: &'a [u8], what: &'static str) -> Tlvs<'a, u16> {
+    fn read(buf: &[u8], what: &'static str) -> Result<(u16, usize), ParseError> {
+        let len = u16_at(buf, 0, what)? as usize;
+        let kind = u16_at(buf, 2, what)? & NLA_TYPE_MASK;
+        Ok((kind, len))
+    }
+    Tlvs {
+        rest: buf,
+        what,
+        header_len: NLA_HDRLEN,
+        read,
+        failed: false,
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::domain::DomainName;
+use super::domain::{DomainName, decode_name};
 use super::duid::Duid;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 use super::reader::Reader;
@@ -335,6 +335,10 @@ pub struct StatusCode {
 
 /// NTP server suboptions (RFC 5908 section 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a name is 256 octets inline (no allocation); a Reply carries a few suboptions, decoded once"
+)]
 pub enum NtpSuboption {
     /// 1: unicast server address.
     ServerAddress(Ipv6Addr),
@@ -621,7 +625,7 @@ fn decode_one(code: u16, body: &[u8], at: usize) -> Result<DhcpOption, DecodeErr
         code::DOMAIN_LIST => {
             let mut names = Vec::new();
             while !r.is_empty() {
-                names.push(DomainName::decode(&mut r)?);
+                names.push(decode_name(&mut r)?);
             }
             DhcpOption::DomainList(names)
         }
@@ -676,7 +680,7 @@ fn decode_ntp(r: &mut Reader<'_>) -> Result<Vec<NtpSuboption>, DecodeError> {
                 }
             }
             3 => {
-                let name = DomainName::decode(&mut br)?;
+                let name = decode_name(&mut br)?;
                 if !br.is_empty() {
                     return Err(bad_len(code, len, at));
                 }

@@ -54,6 +54,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The unread bytes, without consuming them.
+    pub(crate) fn peek_rest(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or(&[])
+    }
+
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         let s = self.buf.get(self.pos..).unwrap_or(&[]);
         self.pos = self.buf.len();

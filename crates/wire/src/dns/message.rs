@@ -8,7 +8,7 @@
 //! reject the same messages.
 
 use super::error::{DecodeError, EncodeError};
-use super::name::NameBuf;
+use super::name::{NameBuf, read_name};
 use super::types::{Rcode, Rtype};
 use super::walk::{
     Edns, HEADER_LEN, Header, Question, RecordRef, Section, parse_question, walk_records,
@@ -139,7 +139,7 @@ impl Message {
 
 /// Reads one record the walk found, decompressing the names of its RDATA.
 fn read_record(buf: &[u8], r: &RecordRef) -> Result<Record, DecodeError> {
-    let (name, _) = NameBuf::read(buf, r.start)?;
+    let (name, _) = read_name(buf, r.start)?;
     let raw = buf.get(r.rdata..r.end).ok_or(DecodeError::Truncated)?;
     let rdata = match r.rtype.compressible_rdata() {
         None => raw.to_vec(),
@@ -150,7 +150,7 @@ fn read_record(buf: &[u8], r: &RecordRef) -> Result<Record, DecodeError> {
                 if pos >= r.end {
                     return Err(DecodeError::BadRdata);
                 }
-                let (n, after) = NameBuf::read(buf, pos)?;
+                let (n, after) = read_name(buf, pos)?;
                 out.extend_from_slice(n.as_wire());
                 pos = after;
             }

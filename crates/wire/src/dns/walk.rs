@@ -10,7 +10,7 @@
 //! on the same walk.
 
 use super::error::DecodeError;
-use super::name::{NameBuf, skip_name};
+use super::name::{NameBuf, read_literal_name, skip_name};
 use super::types::{Rcode, Rtype};
 
 /// Fixed DNS header length (RFC 1035 4.1.1).
@@ -150,7 +150,7 @@ pub struct Question {
 
 /// Reads the single question following the header. The name must be literal.
 pub fn parse_question(msg: &[u8]) -> Result<(Question, usize), DecodeError> {
-    let (name, off) = NameBuf::read_literal(msg, HEADER_LEN)?;
+    let (name, off) = read_literal_name(msg, HEADER_LEN)?;
     let qtype = Rtype::from_u16(u16_at(msg, off)?);
     let qclass = u16_at(msg, off + 2)?;
     Ok((

@@ -1,18 +1,18 @@
-//! Domain names as carried in the DNSSL option (RFC 8106 5.2): uncompressed
-//! RFC 1035 label sequences.
+//! Domain names as carried in the DNSSL option (RFC 8106 5.2): the crate's
+//! one [`Name`] type, uncompressed, with the DNSSL's own rules on top.
 //!
 //! A validated type makes DNSSL encoding infallible per name and keeps bytes
 //! that could confuse a log line or a host's resolver (dots inside labels,
-//! control characters) out of the router in both directions.
+//! control characters) out of the router in both directions: a search
+//! domain is made of host-name characters and is never the root.
 
 use std::fmt;
 
-use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN};
+use crate::name::{Compression, Name, NameError};
 
-/// A non-root domain name made of letters, digits, `-` and `_`, stored in
-/// dotted text form without the trailing dot.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DomainName(String);
+/// A non-root domain name made of letters, digits, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DomainName(Name);
 
 /// Why a domain name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,94 +49,75 @@ impl fmt::Display for DomainNameError {
 
 impl std::error::Error for DomainNameError {}
 
+impl From<NameError> for DomainNameError {
+    fn from(e: NameError) -> DomainNameError {
+        match e {
+            NameError::EmptyLabel => DomainNameError::EmptyLabel,
+            NameError::LabelTooLong => DomainNameError::LabelTooLong,
+            NameError::NameTooLong => DomainNameError::NameTooLong,
+            NameError::Truncated => DomainNameError::Truncated,
+            NameError::BadEscape | NameError::BadCharacter => DomainNameError::BadCharacter,
+            // 0b11 is a pointer, 0b01/0b10 are extended/obsolete label types.
+            NameError::Compressed
+            | NameError::BadLabelType
+            | NameError::BadPointer
+            | NameError::PointerLoop => DomainNameError::CompressedLabel,
+        }
+    }
+}
+
 fn label_char_ok(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
 impl DomainName {
+    /// Checks the DNSSL rules on top of the RFC 1035 limits.
+    fn checked(name: Name) -> Result<Self, DomainNameError> {
+        if name.is_root() {
+            return Err(DomainNameError::Empty);
+        }
+        if !name.labels().all(|l| l.iter().copied().all(label_char_ok)) {
+            return Err(DomainNameError::BadCharacter);
+        }
+        Ok(DomainName(name))
+    }
+
     /// Parses dotted text such as `home.example.` (one trailing dot allowed).
     pub fn parse(text: &str) -> Result<Self, DomainNameError> {
         let trimmed = text.strip_suffix('.').unwrap_or(text);
         if trimmed.is_empty() {
             return Err(DomainNameError::Empty);
         }
-        let mut wire_len = 1;
-        for label in trimmed.split('.') {
-            if label.is_empty() {
-                return Err(DomainNameError::EmptyLabel);
-            }
-            if label.len() > MAX_LABEL_LEN {
-                return Err(DomainNameError::LabelTooLong);
-            }
-            if !label.bytes().all(label_char_ok) {
-                return Err(DomainNameError::BadCharacter);
-            }
-            wire_len += 1 + label.len();
-        }
-        if wire_len > MAX_NAME_LEN {
-            return Err(DomainNameError::NameTooLong);
-        }
-        Ok(DomainName(trimmed.to_owned()))
+        Self::checked(Name::from_dotted(trimmed)?)
     }
 
-    /// Dotted text form without trailing dot.
-    pub fn as_str(&self) -> &str {
+    /// The name as the one name type.
+    pub fn name(&self) -> &Name {
         &self.0
     }
 
     /// Octets of the uncompressed wire form, root label included.
     pub fn wire_len(&self) -> usize {
-        self.0.len() + 2
+        self.0.wire_len()
     }
 
     /// Appends the uncompressed wire form.
     pub(crate) fn write_wire(&self, out: &mut Vec<u8>) {
-        for label in self.0.split('.') {
-            // Labels are at most 63 octets by construction.
-            out.push(label.len() as u8);
-            out.extend_from_slice(label.as_bytes());
-        }
-        out.push(0);
+        self.0.encode(out);
     }
 
     /// Reads one uncompressed name from the start of `data`; returns the name
     /// and the octets it used.
     pub(crate) fn read_wire(data: &[u8]) -> Result<(Self, usize), DomainNameError> {
-        let mut text = String::new();
-        let mut pos = 0;
-        loop {
-            let len = usize::from(*data.get(pos).ok_or(DomainNameError::Truncated)?);
-            pos += 1;
-            if len == 0 {
-                break;
-            }
-            if len > MAX_LABEL_LEN {
-                // 0b11 is a pointer, 0b01/0b10 are extended/obsolete label types.
-                return Err(DomainNameError::CompressedLabel);
-            }
-            let label = data.get(pos..pos + len).ok_or(DomainNameError::Truncated)?;
-            if !label.iter().copied().all(label_char_ok) {
-                return Err(DomainNameError::BadCharacter);
-            }
-            if pos + len + 1 > MAX_NAME_LEN {
-                return Err(DomainNameError::NameTooLong);
-            }
-            if !text.is_empty() {
-                text.push('.');
-            }
-            // All octets are ASCII, checked above.
-            text.extend(label.iter().map(|&b| char::from(b)));
-            pos += len;
-        }
-        if text.is_empty() {
-            return Err(DomainNameError::Empty);
-        }
-        Ok((DomainName(text), pos))
+        let (name, used) = Name::decode(data, 0, Compression::Forbidden)?;
+        Ok((Self::checked(name)?, used))
     }
 }
 
 impl fmt::Display for DomainName {
+    /// Dotted text without trailing dot (only host-name characters, so
+    /// nothing is escaped).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        self.0.fmt(f)
     }
 }

@@ -350,7 +350,7 @@ fn domain_name_validation() {
     );
     let long = vec!["a".repeat(63); 4].join(".");
     assert_eq!(DomainName::parse(&long), Err(DomainNameError::NameTooLong));
-    assert_eq!(name("Example.COM.").as_str(), "Example.COM");
+    assert_eq!(name("Example.COM.").to_string(), "Example.COM");
 }
 
 fn arb_addr() -> impl Strategy<Value = Ipv6Addr> {

@@ -3,8 +3,8 @@
 use super::super::consts::{NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN};
 use super::super::message::KernelError;
 use super::super::socket::{
-    RECV_BUF, open_socket_for, recv_from_kernel, recv_from_kernel_flags, send_to_kernel,
-    set_int_opt, set_recv_timeout,
+    RECV_BUF, await_replies, open_socket_for, recv_from_kernel_flags, send_to_kernel, set_int_opt,
+    set_recv_timeout,
 };
 use super::super::wire::messages;
 use super::batch::{Batch, TableFamily};
@@ -118,27 +118,20 @@ impl Nftables {
         req[8..12].copy_from_slice(&seq.to_ne_bytes());
         send_to_kernel(&self.fd, &req)?;
         let mut out = BTreeMap::new();
-        loop {
-            let Some(n) = recv_from_kernel(&self.fd, &mut self.buf)? else {
-                continue;
-            };
-            let data = self.buf.get(..n).unwrap_or(&[]);
-            for m in messages(data) {
-                let (h, payload) = m?;
-                if h.seq != seq {
-                    continue;
+        await_replies(
+            &self.fd,
+            &mut self.buf,
+            seq,
+            |h, payload| match parse_reply(h, payload)? {
+                Reply::Done | Reply::Ack(None) => Ok(Some(())),
+                Reply::Ack(Some(e)) => Err(e.to_io(&format!("list counters of {table}"))),
+                Reply::Counter(c) if c.table == table => {
+                    out.insert(c.name.clone(), c);
+                    Ok(None)
                 }
-                match parse_reply(&h, payload)? {
-                    Reply::Done | Reply::Ack(None) => return Ok(out),
-                    Reply::Ack(Some(e)) => {
-                        return Err(e.to_io(&format!("list counters of {table}")));
-                    }
-                    Reply::Counter(c) if c.table == table => {
-                        out.insert(c.name.clone(), c);
-                    }
-                    _ => {}
-                }
-            }
-        }
+                _ => Ok(None),
+            },
+        )?;
+        Ok(out)
     }
 }
