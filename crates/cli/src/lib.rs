@@ -7,6 +7,7 @@
 
 pub mod firewall;
 pub mod render;
+pub mod why;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -22,12 +23,16 @@ commands:
   status [--json]          one-screen router status (or the JSON document)
   show wan|lan|daemons|DAEMON [--json]
                            one part of the status in detail
+  why [--json]             the diagnosis alone: one finding a line, with its
+                           evidence; exit 0 healthy, 1 degraded, 2 down
   reload                   re-read the config; refused (exit 1) if invalid
   help                     this text (also --help, -h, after any command)
 The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
 --config FILE, or /etc/cpe/config.toml, or /run/cpe if that names none.
 Only run_dir is read, so a config broken since the last reload still
-finds the supervisor: `status` answers and `reload` lists the errors.";
+finds the supervisor: `status` answers and `reload` lists the errors.
+A usage error exits 64. Example, in a script:
+  cpectl why --json > /tmp/why.json; echo $?   # 0, 1, 2";
 
 /// How long the console waits for the supervisor before giving up.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,14 +95,19 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     match words.as_slice() {
         [] | ["status"] => status(&locate(true), json, None),
         ["show", what] => status(&locate(true), json, Some(what)),
+        ["why"] => why(&locate(true), json),
         ["reload"] => reload(&locate(false)),
         _ => usage(&format!("unknown command {:?}", words.join(" "))),
     }
 }
 
+/// Exit code of a usage error: sysexits' EX_USAGE, so that `cpectl why`'s
+/// 1 (degraded) and 2 (down) mean only what they say.
+const EXIT_USAGE: u8 = 64;
+
 fn usage(msg: &str) -> ExitCode {
     eprintln!("cpectl: {msg}\n{USAGE}");
-    ExitCode::from(2)
+    ExitCode::from(EXIT_USAGE)
 }
 
 /// Default place of the config file, whose `run_dir` names the socket.
@@ -143,6 +153,37 @@ fn find_socket(config: Option<PathBuf>, tell: bool) -> PathBuf {
     run_dir
         .unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_DIR))
         .join(cpe_bus::SOCKET_NAME)
+}
+
+/// `cpectl why`: the findings (text or a JSON array), exit 0/1/2 by the
+/// worst. A supervisor that does not answer is itself the finding: down.
+fn why(socket: &std::path::Path, json: bool) -> ExitCode {
+    let report = match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
+        Ok(FromSupervisor::Status(r)) => r,
+        Ok(FromSupervisor::Error { message }) => {
+            eprintln!("cpectl: supervisor: {message}");
+            return ExitCode::from(2);
+        }
+        Ok(other) => {
+            eprintln!("cpectl: unexpected answer: {other:?}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("cpectl: supervisor not reachable, nothing runs: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let findings = why::findings(&report);
+    let out = if json {
+        serde_json::to_string_pretty(&findings).unwrap_or_default() + "\n"
+    } else {
+        why::render(&report, &findings)
+    };
+    let written = emit(&out);
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
+    ExitCode::from(why::exit_code(&findings))
 }
 
 fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode {

@@ -1,0 +1,764 @@
+//! `cpectl why`: the diagnosis alone. Each line is one finding (what is
+//! wrong, where, and the evidence the daemons reported), computed from the
+//! same status report `cpectl status` shows, so the two never disagree.
+//!
+//! The exit code is for scripts and monitoring: 0 healthy, 1 degraded
+//! (something the customer may notice: no IPv6, DNS, a rogue router), 2
+//! down (no WAN, or the supervisor does not answer), 64 usage.
+
+use std::fmt::Write;
+
+use cpe_bus::Daemon;
+use cpe_bus::WanState;
+use cpe_bus::status::StatusReport;
+use cpe_bus::status::dhcp6c::Dhcp6cStatus;
+use cpe_bus::status::firewall::FirewallStatus;
+use cpe_bus::status::ntp::NtpStatus;
+use cpe_bus::status::ra::RaStatus;
+use cpe_bus::status::wan::WanStatus;
+use ipnet::Ipv6Net;
+use serde::{Deserialize, Serialize};
+
+use crate::render::{WIDTH, duration};
+
+/// How bad a finding is; the worst one sets the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Works, but not as it should: the customer may notice.
+    Degraded,
+    /// No Internet through this router.
+    Down,
+}
+
+impl Severity {
+    fn word(self) -> &'static str {
+        match self {
+            Severity::Degraded => "DEGRADED",
+            Severity::Down => "DOWN",
+        }
+    }
+}
+
+/// One finding: what is wrong with what, and the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How bad.
+    pub severity: Severity,
+    /// What it is about: `wan`, `lan br0`, `dns`, `firewall`, `time`, ...
+    pub subject: String,
+    /// The finding with its evidence, one sentence.
+    pub text: String,
+}
+
+impl Finding {
+    fn new(severity: Severity, subject: impl Into<String>, text: impl Into<String>) -> Finding {
+        Finding {
+            severity,
+            subject: subject.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Prefixes of the NTT NGN "closed network" (FLET'S): a delegation from
+/// these reaches the carrier's own services but not the Internet unless
+/// the customer also has an ISP contract over IPoE/PPPoE for IPv6.
+///
+/// A constant for now; issue 14 asks for it to be configurable (other
+/// carriers have closed networks of their own).
+pub const CARRIER_CLOSED: &[(&str, &str)] = &[
+    ("2001:c90::/32", "NTT NGN"),
+    ("2001:d70::/30", "NTT NGN"),
+    ("2001:a000::/21", "NTT NGN"),
+    ("2404:1a8::/32", "NTT NGN"),
+    ("2408::/22", "NTT NGN"),
+];
+
+/// The closed range (and its carrier) that holds `p`, if any.
+pub fn carrier_closed(p: Ipv6Net) -> Option<(Ipv6Net, &'static str)> {
+    CARRIER_CLOSED.iter().find_map(|(net, carrier)| {
+        let net: Ipv6Net = net.parse().ok()?;
+        net.contains(&p).then_some((net, *carrier))
+    })
+}
+
+/// What `cpectl why` reads of the DNS forwarder's status.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DnsStatus {
+    upstreams: Vec<DnsUpstream>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DnsUpstream {
+    address: String,
+    health: String,
+    queries: u64,
+    answers: u64,
+    failures: u64,
+}
+
+/// Every finding in `r`, the worst first; empty when healthy.
+pub fn findings(r: &StatusReport) -> Vec<Finding> {
+    let mut out = Vec::new();
+    wan(r, &mut out);
+    prefix(r, &mut out);
+    for l in &r.lan {
+        for p in &l.problems {
+            out.push(Finding::new(
+                Severity::Degraded,
+                format!("lan {}", l.interface),
+                p.clone(),
+            ));
+        }
+    }
+    rogues(r, &mut out);
+    dns(r, &mut out);
+    firewall(r, &mut out);
+    ntp(r, &mut out);
+    daemons(r, &mut out);
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+fn wan(r: &StatusReport, out: &mut Vec<Finding>) {
+    let w = &r.wan;
+    if w.state == WanState::Up {
+        return;
+    }
+    let state = match w.state {
+        WanState::Unknown => "state unknown",
+        WanState::Down => "down",
+        WanState::Connecting => "connecting",
+        WanState::Up => "up",
+    };
+    let mode = if w.mode.is_empty() { "WAN" } else { &w.mode };
+    let iface = if w.interface.is_empty() {
+        "-"
+    } else {
+        &w.interface
+    };
+    let mut text = format!("WAN {iface} ({mode}) {state}");
+    if !w.reason.is_empty() {
+        let _ = write!(text, ": {}", w.reason);
+    }
+    if let Some(p) = r.daemon::<WanStatus>(Daemon::Wan).and_then(|s| s.pppoe) {
+        if !p.phase.is_empty() && !w.reason.contains(&p.phase) {
+            let _ = write!(text, "; PPPoE {}", p.phase);
+            if p.attempts > 0 {
+                let _ = write!(text, " (attempt {})", p.attempts);
+            }
+        }
+        if let Some(f) = p.last_failure.as_deref()
+            && !w.reason.contains(f)
+        {
+            let _ = write!(text, "; last failure: {f}");
+        }
+    }
+    if !w.carrier && w.mode != "pppoe" {
+        text.push_str("; no carrier on the link");
+    }
+    out.push(Finding::new(Severity::Down, "wan", text));
+}
+
+/// No prefix delegated while the WAN is up: every LAN is without IPv6
+/// (ULA only), with the DHCPv6 client's evidence and the ISP's RA flags.
+fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
+    let w = &r.wan;
+    if w.state != WanState::Up || !w.delegated_prefixes.is_empty() {
+        for p in &w.delegated_prefixes {
+            if let Some((range, carrier)) = carrier_closed(p.prefix) {
+                out.push(Finding::new(
+                    Severity::Degraded,
+                    "prefix",
+                    format!(
+                        "delegated {} is inside {range}, a {carrier} closed-network range: \
+                         LAN clients numbered from it reach the carrier's own services but \
+                         not the Internet through this ISP's closed network",
+                        p.prefix
+                    ),
+                ));
+            }
+        }
+        return;
+    }
+    let lans: Vec<&str> = r.lan.iter().map(|l| l.interface.as_str()).collect();
+    let mut text = if lans.is_empty() {
+        "no IPv6 on the LAN: no prefix delegated".to_owned()
+    } else {
+        format!("no IPv6 on LAN {}: no prefix delegated", lans.join(", "))
+    };
+    let d: Option<Dhcp6cStatus> = r.daemon(Daemon::Dhcp6c);
+    let state = d
+        .as_ref()
+        .map(|d| d.state.as_str())
+        .filter(|s| !s.is_empty())
+        .unwrap_or(w.dhcpv6.state.as_str());
+    let _ = write!(
+        text,
+        ": DHCPv6 {}",
+        if state.is_empty() {
+            "not reporting"
+        } else {
+            state
+        }
+    );
+    if let Some(d) = &d {
+        if let Some(f) = &d.refusal {
+            let _ = write!(
+                text,
+                "; {} refused: {} (code {})",
+                if f.scope.is_empty() {
+                    "IA_PD"
+                } else {
+                    &f.scope
+                },
+                if f.status.is_empty() { "-" } else { &f.status },
+                f.status_code
+            );
+            if !f.message.is_empty() {
+                let _ = write!(text, " {:?}", f.message);
+            }
+            let _ = write!(text, " {} ago", duration(f.age));
+        }
+        let c = &d.counters;
+        let _ = write!(
+            text,
+            "; {} sent ({} retransmissions), {} received",
+            c.transmitted, c.retransmissions, c.received
+        );
+        let dropped: u64 = c.dropped.values().chain(c.malformed.values()).sum();
+        if dropped > 0 {
+            let _ = write!(text, ", {dropped} dropped");
+        }
+    }
+    let flags = |m: bool, o: bool| format!("M={} O={}", u8::from(m), u8::from(o));
+    match r
+        .daemon::<WanStatus>(Daemon::Wan)
+        .and_then(|s| s.ipoe)
+        .and_then(|i| i.last_ra)
+    {
+        Some(ra) => {
+            let _ = write!(
+                text,
+                "; ISP RA seen {} ago with {}",
+                duration(ra.age_s),
+                flags(ra.managed, ra.other_config)
+            );
+            if !ra.managed && !ra.other_config {
+                text.push_str(" (the ISP does not offer DHCPv6 on this link)");
+            }
+        }
+        None if w.mode == "pppoe" => {}
+        None => {
+            let _ = write!(
+                text,
+                "; no ISP RA reported (last known {})",
+                flags(w.ra_managed, w.ra_other_config)
+            );
+        }
+    }
+    out.push(Finding::new(Severity::Degraded, "prefix", text));
+}
+
+fn rogues(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(ra) = r.daemon::<RaStatus>(Daemon::Ra) else {
+        return;
+    };
+    for lan in &ra.lans {
+        for g in &lan.rogue_routers {
+            let mut text = format!(
+                "another router advertises on {}: {} ({}) seen {}x, last {} ago",
+                lan.interface,
+                g.source.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                g.link_layer_address.as_deref().unwrap_or("-"),
+                g.count,
+                duration(g.last_seen_secs_ago)
+            );
+            if !g.prefixes.is_empty() {
+                let _ = write!(text, ", prefixes {}", g.prefixes.join(" "));
+            }
+            if g.router_lifetime > 0 {
+                text.push_str("; hosts may send traffic through it");
+            }
+            out.push(Finding::new(
+                Severity::Degraded,
+                format!("lan {}", lan.interface),
+                text,
+            ));
+        }
+        if lan.rogue_untracked > 0 {
+            out.push(Finding::new(
+                Severity::Degraded,
+                format!("lan {}", lan.interface),
+                format!(
+                    "{} more RAs from routers not tracked (table full)",
+                    lan.rogue_untracked
+                ),
+            ));
+        }
+    }
+}
+
+fn dns(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(v) = r.daemon_status.get(Daemon::Dns.name()) else {
+        return;
+    };
+    let Ok(d) = DnsStatus::deserialize(v) else {
+        return;
+    };
+    if d.upstreams.is_empty() {
+        if r.wan.state == WanState::Up {
+            out.push(Finding::new(
+                Severity::Degraded,
+                "dns",
+                "no upstream DNS server known (none configured, none learned from the WAN): \
+                 LAN names beyond the router's own do not resolve",
+            ));
+        }
+        return;
+    }
+    if d.upstreams.iter().any(|u| u.health == "up") {
+        return;
+    }
+    let each: Vec<String> = d
+        .upstreams
+        .iter()
+        .map(|u| {
+            format!(
+                "{} ({} queries, {} answers, {} failures)",
+                u.address, u.queries, u.answers, u.failures
+            )
+        })
+        .collect();
+    out.push(Finding::new(
+        Severity::Degraded,
+        "dns",
+        format!(
+            "every upstream DNS server is down: {}; clients get SERVFAIL",
+            each.join(", ")
+        ),
+    ));
+}
+
+fn firewall(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(f) = r.daemon::<FirewallStatus>(Daemon::Firewall) else {
+        return;
+    };
+    if f.implemented != Some(false) && f.state == "active" {
+        return;
+    }
+    let state = if f.implemented == Some(false) {
+        "no engine in this build"
+    } else if f.state.is_empty() {
+        "-"
+    } else {
+        &f.state
+    };
+    let mut text = format!("firewall not active ({state})");
+    if !f.reason.is_empty() {
+        let _ = write!(text, ": {}", f.reason);
+    }
+    text.push_str("; traffic is not filtered as configured");
+    out.push(Finding::new(Severity::Degraded, "firewall", text));
+}
+
+fn ntp(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(n) = r.daemon::<NtpStatus>(Daemon::Ntp) else {
+        return;
+    };
+    if n.synced {
+        return;
+    }
+    out.push(Finding::new(
+        Severity::Degraded,
+        "time",
+        format!(
+            "clock not synchronised: {}; log times may be wrong",
+            n.reason.as_deref().unwrap_or("no reason reported")
+        ),
+    ));
+}
+
+/// A daemon that is not running (waiting to be restarted, or stopped).
+fn daemons(r: &StatusReport, out: &mut Vec<Finding>) {
+    for d in r.daemons.iter().filter(|d| d.state != "running") {
+        let mut text = format!("daemon {} is {}", d.name, d.state);
+        if d.restarts > 0 {
+            let _ = write!(text, " after {} restarts", d.restarts);
+        }
+        if let Some(e) = &d.last_exit {
+            let _ = write!(text, "; last exit: {e}");
+        }
+        out.push(Finding::new(Severity::Degraded, d.name.clone(), text));
+    }
+}
+
+/// The exit code for `findings`: 0 healthy, 1 degraded, 2 down.
+pub fn exit_code(findings: &[Finding]) -> u8 {
+    match findings.iter().map(|f| f.severity).max() {
+        None => 0,
+        Some(Severity::Degraded) => 1,
+        Some(Severity::Down) => 2,
+    }
+}
+
+/// The findings as text, 80 columns: `DOWN     wan: ...`, the evidence
+/// wrapped under the text; one `healthy: ...` line when there are none.
+pub fn render(r: &StatusReport, findings: &[Finding]) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
+        let prefixes: Vec<String> = r
+            .wan
+            .delegated_prefixes
+            .iter()
+            .map(|p| p.prefix.to_string())
+            .collect();
+        let line = format!(
+            "healthy: WAN {} up, prefix {}, {} LAN(s), {} daemons running",
+            if r.wan.interface.is_empty() {
+                "-"
+            } else {
+                &r.wan.interface
+            },
+            if prefixes.is_empty() {
+                "-".to_owned()
+            } else {
+                prefixes.join(" ")
+            },
+            r.lan.len(),
+            r.daemons.len()
+        );
+        push_wrapped(&mut out, "", &line);
+        return out;
+    }
+    for f in findings {
+        let label = format!("{:<9}", f.severity.word());
+        push_wrapped(&mut out, &label, &format!("{}: {}", f.subject, f.text));
+    }
+    out
+}
+
+/// `text` after `label`, wrapped at spaces to [`WIDTH`], continuation lines
+/// indented under the text; control characters from a daemon become
+/// spaces and a word longer than a line is cut, so nothing widens the
+/// screen.
+fn push_wrapped(out: &mut String, label: &str, text: &str) {
+    let width = WIDTH - label.len();
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in clean.split_whitespace() {
+        let mut word: String = word.to_owned();
+        while word.chars().count() > width {
+            let head: String = word.chars().take(width).collect();
+            let tail: String = word.chars().skip(width).collect();
+            if !cur.is_empty() {
+                lines.push(std::mem::take(&mut cur));
+            }
+            lines.push(head);
+            word = tail;
+        }
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    let indent = " ".repeat(label.len());
+    for (i, l) in lines.iter().enumerate() {
+        let _ = writeln!(out, "{}{l}", if i == 0 { label } else { &indent });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpe_bus::status::{DaemonReport, LanReport, PrefixReport};
+    use serde_json::json;
+
+    /// A healthy router: WAN up with a /56, one LAN, daemons running and
+    /// reporting well.
+    fn healthy() -> StatusReport {
+        let mut r = StatusReport::default();
+        r.wan.mode = "ipoe".into();
+        r.wan.interface = "wan0".into();
+        r.wan.state = WanState::Up;
+        r.wan.carrier = true;
+        r.wan.delegated_prefixes = vec![PrefixReport {
+            prefix: "2001:db8:1200::/56".parse().unwrap(),
+            preferred_lft: 3600,
+            valid_lft: 7200,
+        }];
+        r.lan = vec![LanReport {
+            interface: "br0".into(),
+            subnet_id: 1,
+            ..Default::default()
+        }];
+        r.daemons = ["wan", "dhcp6c", "ra", "dns", "firewall", "ntp"]
+            .iter()
+            .map(|n| DaemonReport {
+                name: (*n).into(),
+                pid: Some(100),
+                state: "running".into(),
+                ..Default::default()
+            })
+            .collect();
+        let st = &mut r.daemon_status;
+        st.insert(
+            "dns".into(),
+            json!({"upstreams": [{"address": "2001:db8::53", "health": "up"}]}),
+        );
+        st.insert(
+            "firewall".into(),
+            json!({"implemented": true, "state": "active"}),
+        );
+        st.insert("ntp".into(), json!({"synced": true}));
+        st.insert("ra".into(), json!({"lans": [{"interface": "br0"}]}));
+        r
+    }
+
+    fn text_of(r: &StatusReport) -> (String, u8) {
+        let f = findings(r);
+        let text = render(r, &f);
+        for l in text.lines() {
+            assert!(l.chars().count() <= WIDTH, "too wide: {l}");
+        }
+        (text, exit_code(&f))
+    }
+
+    #[test]
+    fn healthy_is_one_line_and_exit_0() {
+        let (text, code) = text_of(&healthy());
+        assert_eq!(
+            text,
+            "healthy: WAN wan0 up, prefix 2001:db8:1200::/56, 1 LAN(s), 6 daemons running\n"
+        );
+        assert_eq!(code, 0);
+        assert_eq!(serde_json::to_string(&findings(&healthy())).unwrap(), "[]");
+    }
+
+    #[test]
+    fn wan_down_is_down_with_its_reason_and_exit_2() {
+        let mut r = healthy();
+        r.wan.state = WanState::Connecting;
+        r.wan.delegated_prefixes.clear();
+        r.wan.reason = "no Router Advertisement from the ISP for 30s (4 RS sent)".into();
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 2);
+        assert!(
+            text.starts_with(
+                "DOWN     wan: WAN wan0 (ipoe) connecting: no Router Advertisement from the ISP\n"
+            ),
+            "{text}"
+        );
+        // No prefix is a consequence of the WAN, not a second finding.
+        assert!(!text.contains("prefix:"), "{text}");
+        // PPPoE: the phase and the AC's own words.
+        r.wan.mode = "pppoe".into();
+        r.wan.state = WanState::Down;
+        r.wan.reason = "PPPoE discovery: PADI sent, no PADO".into();
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"pppoe": {"phase": "holdoff", "attempts": 3,
+                "last_failure": "PADS from AC 'lab-ac': Service-Name-Error \"no such service\""}}),
+        );
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 2);
+        let one = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            one.contains(
+                "PADI sent, no PADO; PPPoE holdoff (attempt 3); last failure: PADS from AC \
+                 'lab-ac': Service-Name-Error \"no such service\""
+            ),
+            "{text}"
+        );
+        assert!(!one.contains("carrier"), "{text}");
+    }
+
+    #[test]
+    fn no_prefix_names_the_dhcpv6_evidence_and_the_isp_ra_flags() {
+        let mut r = healthy();
+        r.wan.delegated_prefixes.clear();
+        r.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "soliciting", "counters": {"transmitted": 14,
+                "retransmissions": 13, "received": 0}}),
+        );
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"mode": "ipoe", "last_ra": {"from": "fe80::1", "age_s": 12,
+                "managed": true, "other_config": true, "router_lifetime": 1800}}),
+        );
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 1);
+        assert_eq!(
+            text,
+            "DEGRADED prefix: no IPv6 on LAN br0: no prefix delegated: DHCPv6 soliciting; 14\n         \
+             sent (13 retransmissions), 0 received; ISP RA seen 12s ago with M=1 O=1\n"
+        );
+        // The server's refusal, with its status code and text.
+        r.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "bound", "refusal": {"server_duid": "0001", "scope": "IA_PD",
+                "status": "NoPrefixAvail", "status_code": 6, "message": "pool exhausted",
+                "age": 75}, "counters": {"transmitted": 3, "received": 3}}),
+        );
+        let f = findings(&r);
+        assert!(
+            f[0].text.contains(
+                "DHCPv6 bound; IA_PD refused: NoPrefixAvail (code 6) \"pool exhausted\" 1m15s ago; \
+                 3 sent (0 retransmissions), 3 received"
+            ),
+            "{f:?}"
+        );
+        // M=0 O=0: the ISP offers no DHCPv6 here at all.
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"last_ra": {"age_s": 5, "managed": false, "other_config": false}}),
+        );
+        let f = findings(&r);
+        assert!(
+            f[0].text.ends_with(
+                "ISP RA seen 5s ago with M=0 O=0 (the ISP does not offer DHCPv6 on this link)"
+            ),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn lan_problems_rogues_dns_firewall_time_and_daemons_each_degrade() {
+        let mut r = healthy();
+        r.lan[0].problems =
+            vec!["delegated 2001:db8:1200::/64 has no subnet 1 for br0: numbered with 0".into()];
+        r.daemon_status.insert(
+            "ra".into(),
+            json!({"lans": [{"interface": "br0", "rogue_routers": [{"source": "fe80::bad",
+                "link_layer_address": "02:00:00:00:0b:ad", "count": 7, "last_seen_secs_ago": 3,
+                "router_lifetime": 1800, "prefixes": ["2001:db8:bad::/64"]}]}]}),
+        );
+        r.daemon_status.insert(
+            "dns".into(),
+            json!({"upstreams": [
+                {"address": "2001:db8::53", "health": "down", "queries": 9, "failures": 9},
+                {"address": "192.0.2.53", "health": "down", "queries": 2, "failures": 2}]}),
+        );
+        r.daemon_status.insert(
+            "firewall".into(),
+            json!({"implemented": true, "state": "failed",
+                "reason": "ruleset refused by the kernel: Operation not permitted"}),
+        );
+        r.daemon_status.insert(
+            "ntp".into(),
+            json!({"synced": false, "reason": "no reply from 2001:db8::123 for 8 s"}),
+        );
+        r.daemons[1].state = "backoff".into();
+        r.daemons[1].restarts = 4;
+        r.daemons[1].last_exit = Some("signal 11".into());
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 1);
+        let f = findings(&r);
+        let subjects: Vec<&str> = f.iter().map(|f| f.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            ["lan br0", "lan br0", "dns", "firewall", "time", "dhcp6c"]
+        );
+        assert!(f.iter().all(|f| f.severity == Severity::Degraded));
+        let one = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for want in [
+            "DEGRADED lan br0: delegated 2001:db8:1200::/64 has no subnet 1",
+            "another router advertises on br0: fe80::bad (02:00:00:00:0b:ad) seen 7x, last 3s \
+             ago, prefixes 2001:db8:bad::/64; hosts may send traffic through it",
+            "every upstream DNS server is down: 2001:db8::53 (9 queries, 0 answers, 9 failures), \
+             192.0.2.53 (2 queries",
+            "firewall not active (failed): ruleset refused by the kernel",
+            "clock not synchronised: no reply from 2001:db8::123 for 8 s",
+            "daemon dhcp6c is backoff after 4 restarts; last exit: signal 11",
+        ] {
+            assert!(one.contains(want), "missing {want:?} in\n{text}");
+        }
+        // One upstream up is enough: DNS works.
+        r.daemon_status.insert(
+            "dns".into(),
+            json!({"upstreams": [{"address": "2001:db8::53", "health": "down"},
+                {"address": "192.0.2.53", "health": "up"}]}),
+        );
+        assert!(!findings(&r).iter().any(|f| f.subject == "dns"));
+        // A firewall without its engine is not active either.
+        r.daemon_status.insert(
+            "firewall".into(),
+            json!({"implemented": false, "note": "protocol engine not in this build yet"}),
+        );
+        assert!(findings(&r).iter().any(|f| f.text.starts_with(
+            "firewall not active (no engine in this build); traffic is not filtered"
+        )));
+    }
+
+    #[test]
+    fn a_prefix_in_a_carrier_closed_range_says_what_it_means() {
+        let mut r = healthy();
+        r.wan.delegated_prefixes[0].prefix = "2408:210:1200::/48".parse().unwrap();
+        let f = findings(&r);
+        assert_eq!(exit_code(&f), 1);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].text.starts_with(
+            "delegated 2408:210:1200::/48 is inside 2408::/22, a NTT NGN closed-network range: \
+             LAN clients numbered from it reach the carrier's own services but not the Internet"
+        ));
+        for (p, closed) in [
+            ("2001:c90:1::/48", true),
+            ("2001:d73:ffff::/48", true),
+            ("2001:d74::/48", false),
+            ("2001:a7ff:1::/48", true),
+            ("2404:1a8:7f01::/48", true),
+            ("2408:400::/48", false),
+            ("2001:db8::/48", false),
+        ] {
+            assert_eq!(carrier_closed(p.parse().unwrap()).is_some(), closed, "{p}");
+        }
+    }
+
+    #[test]
+    fn json_is_an_array_of_severity_subject_text_and_the_worst_comes_first() {
+        let mut r = healthy();
+        r.daemon_status
+            .insert("ntp".into(), json!({"synced": false, "reason": "x"}));
+        r.wan.state = WanState::Down;
+        r.wan.carrier = false;
+        let f = findings(&r);
+        assert_eq!(exit_code(&f), 2);
+        let v = serde_json::to_value(&f).unwrap();
+        assert_eq!(
+            v,
+            json!([
+                {"severity": "down", "subject": "wan",
+                 "text": "WAN wan0 (ipoe) down; no carrier on the link"},
+                {"severity": "degraded", "subject": "time",
+                 "text": "clock not synchronised: x; log times may be wrong"}
+            ])
+        );
+    }
+
+    #[test]
+    fn hostile_daemon_text_cannot_widen_or_break_the_screen() {
+        let mut r = healthy();
+        r.daemon_status.insert(
+            "ntp".into(),
+            json!({"synced": false, "reason": format!("a\n\x1b[2Jb{}", "x".repeat(300))}),
+        );
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 1);
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(text.lines().count() >= 5, "{text}");
+    }
+}
