@@ -81,6 +81,8 @@ fn every_cpectl_command_answers_help() {
         &["show", "wan", "--help"],
         &["reload", "--help"],
         &["reload", "-h"],
+        &["why", "--help"],
+        &["why", "--json", "-h"],
         &["--config", "/nonexistent.toml", "reload", "--help"],
     ];
     for args in commands {
@@ -112,6 +114,52 @@ fn check_config_reads_a_file_named_like_an_option_only_after_double_dash() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "--help: ok\n");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `cpectl why` is for scripts: a usage error must not read as one of its
+/// answers (1 degraded, 2 down), and a supervisor that does not answer is
+/// "down", not a usage error.
+#[test]
+fn cpectl_why_exits_64_on_usage_and_2_without_a_supervisor() {
+    let help = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        c.args(["ctl", "why", "--help"]);
+        c
+    });
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("why [--json]"), "{text}");
+    assert!(text.contains("Example"), "{text}");
+
+    let out = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        c.args(["ctl", "why", "--bogus"]);
+        c
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "stderr: {stderr}");
+    assert!(stderr.contains("--bogus"), "stderr: {stderr}");
+    assert!(out.stdout.is_empty());
+
+    let out = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        c.args(["ctl", "why", "extra"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(64));
+
+    let sock = std::env::temp_dir().join(format!("cpe-why-none-{}.sock", std::process::id()));
+    let out = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        c.arg("ctl").arg("--socket").arg(&sock).arg("why");
+        c
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("supervisor not reachable"),
+        "stderr: {stderr}"
+    );
 }
 
 /// `cpectl --help | head -1`: the reader is gone before the console writes.
