@@ -278,6 +278,24 @@ fn a_broken_or_fifo_config_still_leaves_status_and_reload_working() {
     assert_eq!(firewall.contains(" not active "), stand_in, "{text}");
     assert_eq!(firewall.contains(" running "), !stand_in, "{text}");
 
+    // No ISP: `cpectl why` says the WAN is down with its reason, exit 2.
+    let out = router.cpectl(&["why"]).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.starts_with("DOWN     wan: WAN "), "{text}");
+    let out = router.cpectl(&["why", "--json"]).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let wan = &findings[0];
+    assert_eq!(wan["severity"], "down", "{findings}");
+    assert_eq!(wan["subject"], "wan", "{findings}");
+    let reason = router.status().unwrap()["wan"]["reason"].clone();
+    let reason = reason.as_str().unwrap_or_default();
+    assert!(
+        !reason.is_empty() && wan["text"].as_str().unwrap().contains(reason),
+        "the WAN's reason {reason:?} not in {findings}"
+    );
+
     // Broken after start: an unknown key and a bad address. The console
     // still finds the socket through the file's run_dir.
     let broken = good
