@@ -221,7 +221,7 @@ pub fn lan(r: &StatusReport) -> String {
 
 /// Splits `text` into lines of at most `width` characters at spaces (a
 /// word longer than `width` stands alone), so the screen stays 80 columns.
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut cur = String::new();
     for word in text.split_whitespace() {
@@ -240,7 +240,7 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
 }
 
 /// Text as shown, `-` for nothing (a field the daemon did not send).
-fn dash(text: &str) -> &str {
+pub(crate) fn dash(text: &str) -> &str {
     if text.is_empty() { "-" } else { text }
 }
 
@@ -506,11 +506,12 @@ pub fn json_as_text(v: &serde_json::Value) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use cpe_bus::status::{DaemonReport, LanReport};
 
-    fn sample() -> StatusReport {
+    /// A report with a bit of everything, shared with `why`'s tests.
+    pub(crate) fn sample() -> StatusReport {
         let mut r = StatusReport {
             version: "0.1.0".into(),
             hostname: "cpe".into(),

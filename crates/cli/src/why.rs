@@ -19,7 +19,7 @@ use cpe_bus::status::wan::WanStatus;
 use ipnet::Ipv6Net;
 use serde::{Deserialize, Serialize};
 
-use crate::render::{WIDTH, duration};
+use crate::render::{WIDTH, dash, duration, wrap_words};
 
 /// How bad a finding is; the worst one sets the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -135,11 +135,7 @@ fn wan(r: &StatusReport, out: &mut Vec<Finding>) {
         WanState::Up => "up",
     };
     let mode = if w.mode.is_empty() { "WAN" } else { &w.mode };
-    let iface = if w.interface.is_empty() {
-        "-"
-    } else {
-        &w.interface
-    };
+    let iface = dash(&w.interface);
     let mut text = format!("WAN {iface} ({mode}) {state}");
     if !w.reason.is_empty() {
         let _ = write!(text, ": {}", w.reason);
@@ -215,7 +211,7 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
                 } else {
                     &f.scope
                 },
-                if f.status.is_empty() { "-" } else { &f.status },
+                dash(&f.status),
                 f.status_code
             );
             if !f.message.is_empty() {
@@ -352,10 +348,8 @@ fn firewall(r: &StatusReport, out: &mut Vec<Finding>) {
     }
     let state = if f.implemented == Some(false) {
         "no engine in this build"
-    } else if f.state.is_empty() {
-        "-"
     } else {
-        &f.state
+        dash(&f.state)
     };
     let mut text = format!("firewall not active ({state})");
     if !f.reason.is_empty() {
@@ -418,11 +412,7 @@ pub fn render(r: &StatusReport, findings: &[Finding]) -> String {
             .collect();
         let line = format!(
             "healthy: WAN {} up, prefix {}, {} LAN(s), {} daemons running",
-            if r.wan.interface.is_empty() {
-                "-"
-            } else {
-                &r.wan.interface
-            },
+            dash(&r.wan.interface),
             if prefixes.is_empty() {
                 "-".to_owned()
             } else {
@@ -447,36 +437,21 @@ pub fn render(r: &StatusReport, findings: &[Finding]) -> String {
 /// screen.
 fn push_wrapped(out: &mut String, label: &str, text: &str) {
     let width = WIDTH - label.len();
-    let clean: String = text
+    let mut words = String::new();
+    for word in text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let mut lines: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for word in clean.split_whitespace() {
-        let mut word: String = word.to_owned();
-        while word.chars().count() > width {
-            let head: String = word.chars().take(width).collect();
-            let tail: String = word.chars().skip(width).collect();
-            if !cur.is_empty() {
-                lines.push(std::mem::take(&mut cur));
-            }
-            lines.push(head);
-            word = tail;
+        .collect::<String>()
+        .split_whitespace()
+    {
+        let chars: Vec<char> = word.chars().collect();
+        for piece in chars.chunks(width) {
+            words.extend(piece);
+            words.push(' ');
         }
-        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut cur));
-        }
-        if !cur.is_empty() {
-            cur.push(' ');
-        }
-        cur.push_str(&word);
-    }
-    if !cur.is_empty() {
-        lines.push(cur);
     }
     let indent = " ".repeat(label.len());
-    for (i, l) in lines.iter().enumerate() {
+    for (i, l) in wrap_words(&words, width).iter().enumerate() {
         let _ = writeln!(out, "{}{l}", if i == 0 { label } else { &indent });
     }
 }
@@ -484,27 +459,16 @@ fn push_wrapped(out: &mut String, label: &str, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cpe_bus::status::{DaemonReport, LanReport, PrefixReport};
+    use cpe_bus::status::DaemonReport;
     use serde_json::json;
 
     /// A healthy router: WAN up with a /56, one LAN, daemons running and
     /// reporting well.
     fn healthy() -> StatusReport {
-        let mut r = StatusReport::default();
-        r.wan.mode = "ipoe".into();
-        r.wan.interface = "wan0".into();
-        r.wan.state = WanState::Up;
+        let mut r = crate::render::tests::sample();
         r.wan.carrier = true;
-        r.wan.delegated_prefixes = vec![PrefixReport {
-            prefix: "2001:db8:1200::/56".parse().unwrap(),
-            preferred_lft: 3600,
-            valid_lft: 7200,
-        }];
-        r.lan = vec![LanReport {
-            interface: "br0".into(),
-            subnet_id: 1,
-            ..Default::default()
-        }];
+        r.lan[0].prefixes.clear();
+        r.lan[0].problems.clear();
         r.daemons = ["wan", "dhcp6c", "ra", "dns", "firewall", "ntp"]
             .iter()
             .map(|n| DaemonReport {
