@@ -180,6 +180,11 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
         }
         return;
     }
+    // A config without a DHCPv6 client asks for no delegation.
+    let client = Daemon::Dhcp6c.name();
+    if !r.daemons.iter().any(|d| d.name == client) && !r.daemon_status.contains_key(client) {
+        return;
+    }
     let lans: Vec<&str> = r.lan.iter().map(|l| l.interface.as_str()).collect();
     let mut text = if lans.is_empty() {
         "no IPv6 on the LAN: no prefix delegated".to_owned()
@@ -586,6 +591,11 @@ mod tests {
             ),
             "{f:?}"
         );
+        // No DHCPv6 client configured: no delegation is expected.
+        let mut v4 = r.clone();
+        v4.daemons.retain(|d| d.name != "dhcp6c");
+        v4.daemon_status.remove("dhcp6c");
+        assert_eq!(findings(&v4), []);
         // M=0 O=0: the ISP offers no DHCPv6 here at all.
         r.daemon_status.insert(
             "wan".into(),
