@@ -58,6 +58,11 @@ pub enum Input<'a> {
     /// A reply the driver could not send; `reason` is a counter key (see
     /// [`Counters::unsent`]).
     Unsent(&'static str),
+    /// The ISP's IPv4 NTP servers (option 42 of the WAN's DHCPv4 lease),
+    /// passed on in option 42 to clients that ask for it: the router runs
+    /// no NTP server itself, so it hands out the ones the ISP runs, as
+    /// dhcp6s does with option 56 (RFC 7084 WAA-5).
+    WanNtp(&'a [Ipv4Addr]),
 }
 
 /// What to do with a datagram.
@@ -168,6 +173,8 @@ pub struct Engine {
     /// "bound" and "released" lines: a REQUEST flood from made-up clients
     /// makes one per datagram.
     lease_log: LogThrottle,
+    /// The ISP's IPv4 NTP servers ([`Input::WanNtp`]).
+    wan_ntp: Vec<Ipv4Addr>,
 }
 
 /// DHCPNAK lines logged per [`NAK_LOG_WINDOW`] before the rest are only
@@ -211,6 +218,7 @@ impl Engine {
             nak_log: LogThrottle::new(NAK_LOG_BURST, NAK_LOG_WINDOW),
             offer_limit_log: LogThrottle::new(1, NAK_LOG_WINDOW),
             lease_log: LogThrottle::new(LEASE_LOG_BURST, NAK_LOG_WINDOW),
+            wan_ntp: Vec::new(),
         }
     }
 
@@ -233,6 +241,11 @@ impl Engine {
     /// The lease table.
     pub fn leases(&self) -> &LeaseTable {
         &self.leases
+    }
+
+    /// The NTP servers handed out in option 42 (the ISP's, as last learned).
+    pub fn ntp(&self) -> &[Ipv4Addr] {
+        &self.wan_ntp
     }
 
     /// The config served.
@@ -608,6 +621,10 @@ impl Engine {
         if m.options.requested(code::DOMAIN_SEARCH) {
             o.domain_search = c.domain.iter().cloned().collect();
         }
+        // RFC 2132 9.8: beyond the basics, only what the client asked for.
+        if m.options.requested(code::NTP_SERVERS) {
+            o.ntp_servers = self.wan_ntp.clone();
+        }
         if lease {
             let t = c.lease_time;
             o.lease_time = Some(t);
@@ -643,6 +660,7 @@ impl cpe_daemon::Engine for Engine {
                 self.counters.drop(reason.name());
             }
             Input::Unsent(reason) => self.counters.unsent(reason),
+            Input::WanNtp(servers) => self.wan_ntp = servers.to_vec(),
         }
     }
 

@@ -846,3 +846,41 @@ fn client_fqdn_names_the_lease() {
     assert_eq!(name_with(Some(broken)), vec!["host1"]);
     assert_eq!(name_with(None), vec!["host1"]);
 }
+
+/// The ISP's NTP servers (WAN option 42) reach the LAN clients that ask
+/// for option 42 in their parameter request list, and only those.
+#[test]
+fn the_isps_ntp_servers_are_passed_on_in_option_42() {
+    let t0 = Instant::now();
+    let mut s = Engine::new(cfg(100, 110), LeaseTable::new());
+    let asks = |n| {
+        client_msg(n, MessageType::Discover, |m| {
+            m.options.parameter_list.push(dhcpv4::code::NTP_SERVERS)
+        })
+    };
+    let (_, o) = answer(handle(&mut s, &asks(1), t0));
+    assert!(
+        o.options.ntp_servers.is_empty(),
+        "nothing known, nothing sent"
+    );
+    let isp = [
+        Ipv4Addr::new(192, 0, 2, 123),
+        Ipv4Addr::new(198, 51, 100, 7),
+    ];
+    s.handle(Input::WanNtp(&isp), t0);
+    assert_eq!(s.ntp(), isp);
+    let (_, o) = answer(handle(&mut s, &asks(2), t0));
+    assert_eq!(o.options.ntp_servers, isp);
+    let inform = client_msg(3, MessageType::Inform, |m| {
+        m.ciaddr = ip(50);
+        m.options.parameter_list = vec![dhcpv4::code::NTP_SERVERS];
+    });
+    let (_, o) = answer(handle(&mut s, &inform, t0));
+    assert_eq!(o.options.ntp_servers, isp, "INFORM gets it too");
+    let (_, o) = answer(handle(
+        &mut s,
+        &client_msg(4, MessageType::Discover, |_| {}),
+        t0,
+    ));
+    assert!(o.options.ntp_servers.is_empty(), "not asked for, not sent");
+}

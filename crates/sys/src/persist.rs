@@ -4,7 +4,10 @@
 //! the old content or the new content after a power cut, never a truncated
 //! mix, so every write goes to a temporary file in the same directory, is
 //! fsynced, renamed over the target, and the directory is fsynced so the
-//! rename itself is durable.
+//! rename itself is durable. A removal is made durable the same way: the
+//! unlink, then an fsync of the directory, or the old file can come back
+//! after a power cut (ext4, UBIFS and JFFS2 all may lose an unsynced
+//! directory change) and a forgotten lease would be used again.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -17,10 +20,7 @@ use std::path::Path;
 /// previous power cut is simply overwritten. Files are created mode 0600
 /// because state files can hold secrets (leases, identifiers).
 pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     fs::create_dir_all(dir)?;
     let file_name = path
         .file_name()
@@ -41,6 +41,31 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> io::Result<()> {
     fs::rename(&tmp, path)?;
     File::open(dir)?.sync_all()?;
     Ok(())
+}
+
+/// Removes the state file `path` durably: unlinks it, then fsyncs its
+/// directory so the removal survives a power cut. A file already gone is
+/// no error, and the directory is still synced (an earlier removal whose
+/// sync failed is made durable now); a missing directory means there is
+/// nothing to remove.
+pub fn remove_durable(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    match File::open(parent_dir(path)) {
+        Ok(d) => d.sync_all(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// Reads a state file, treating "does not exist" as `None`.
@@ -68,6 +93,23 @@ mod tests {
         assert_eq!(read_optional(&p).unwrap().as_deref(), Some(&b"two"[..]));
         assert!(!dir.join("sub/duid.tmp").exists());
         assert_eq!(read_optional(&dir.join("missing")).unwrap(), None);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The unlink is observable, the directory fsync is not (only a power
+    /// cut would show it): this checks removal, idempotence and errors.
+    #[test]
+    fn remove_durable_removes_and_tolerates_what_is_already_gone() {
+        let dir = std::env::temp_dir().join(format!("cpe-persist3-{}", std::process::id()));
+        let p = dir.join("lease.json");
+        atomic_write(&p, b"lease").unwrap();
+        remove_durable(&p).unwrap();
+        assert_eq!(read_optional(&p).unwrap(), None);
+        remove_durable(&p).unwrap();
+        remove_durable(&dir.join("no-such-dir/lease.json")).unwrap();
+        // A directory in the file's place is an error, not a silent success.
+        fs::create_dir(dir.join("sub")).unwrap();
+        assert!(remove_durable(&dir.join("sub")).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 

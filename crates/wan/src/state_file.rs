@@ -1,6 +1,7 @@
 //! Small JSON state files in `state_dir` (the remembered DHCPv4 lease, the
-//! live PPPoE session): read leniently, written atomically, removed when
-//! there is nothing to remember.
+//! live PPPoE session): read leniently, written atomically, removed
+//! durably (`cpe_sys::persist::remove_durable`) when there is nothing to
+//! remember.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,9 +34,6 @@ pub fn save<T: Serialize>(path: &Path, value: Option<&T>) -> io::Result<()> {
             let bytes = serde_json::to_vec(v).map_err(io::Error::other)?;
             cpe_sys::persist::atomic_write(path, &bytes)
         }
-        None => match std::fs::remove_file(path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        },
+        None => cpe_sys::persist::remove_durable(path),
     }
 }

@@ -26,6 +26,7 @@ use cpe_lab::plan::{ISP_ADDR, ISP_ADDR_V4, ISP_IF};
 use cpe_lab::router::{RouterUnderTest as Router, repo_file};
 use cpe_lab::{
     Chrony, ChronyOptions, IspOptions, Kea4Options, KeaOptions, Lab, RadvdOptions, TopologyOptions,
+    Udhcpc, UdhcpcOptions,
 };
 use ipnet::{IpNet, Ipv6Net};
 
@@ -190,7 +191,9 @@ fn the_router_syncs_to_the_isp_ntp_server_from_option_56_and_drops_forged_replie
 
 /// The IPv4 twin: an ISP that names its NTP server only in DHCPv4 option
 /// 42 (Kea's `ntp-servers`); the WAN's DHCPv4 client asks for it and the
-/// NTP client synchronises to chrony over IPv4.
+/// NTP client synchronises to chrony over IPv4. A LAN host's udhcpc that
+/// asks for option 42 gets that server from dhcp4s (RFC 7084 WAA-5: the
+/// router passes the ISP's NTP servers on).
 #[test]
 fn over_ipv4_the_router_syncs_to_the_ntp_server_from_dhcpv4_option_42() {
     let lab = Lab::new("ntp4").unwrap();
@@ -222,4 +225,17 @@ fn over_ipv4_the_router_syncs_to_the_ntp_server_from_dhcpv4_option_42() {
     assert_eq!(ntp["stratum"], 8, "{ntp}");
     assert!(ntp["offset_ms"].as_f64().unwrap().abs() < 50.0, "{ntp}");
     assert_eq!(ntp["set_clock"], false, "the lab's default [ntp]: {ntp}");
+    let client = Udhcpc::start(
+        &topo.host,
+        &UdhcpcOptions {
+            label: "udhcpc-ntp".to_string(),
+            configure: false,
+            exit_after_lease: true,
+            extra_args: vec!["-O".to_string(), "ntpsrv".to_string()],
+            ..UdhcpcOptions::host()
+        },
+    )
+    .unwrap();
+    let lease = client.wait_for_lease(Duration::from_secs(15)).unwrap();
+    assert_eq!(lease.ntp, [ISP_ADDR_V4], "option 42 on the LAN: {lease:?}");
 }

@@ -31,6 +31,9 @@ pub struct Dhcp4sLanStatus {
     pub lease_time: Option<u32>,
     /// Domain name handed out (option 15).
     pub domain: Option<String>,
+    /// NTP servers handed out in option 42 to clients that ask (the WAN's,
+    /// `wan.ntp_servers`); empty: none known, option 42 not sent.
+    pub ntp: Vec<String>,
     /// Leases bound.
     pub bound: Option<u64>,
     /// Leases offered and not yet requested.

@@ -131,6 +131,7 @@ impl LanTask {
             pool_size: Some(c.pool_size()),
             lease_time: Some(c.lease_time),
             domain: c.domain.clone(),
+            ntp: server.ntp().iter().map(|a| a.to_string()).collect(),
             bound: count(LeaseState::Bound),
             offered: count(LeaseState::Offered),
             declined: count(LeaseState::Declined),
@@ -143,9 +144,42 @@ impl LanTask {
         }
     }
 
+    /// Takes the WAN's IPv4 NTP servers (DHCPv4 option 42 there) from the
+    /// shared state when they changed.
+    fn follow_state(&mut self, server: &mut Engine) {
+        let ntp: Vec<std::net::Ipv4Addr> = self
+            .lan
+            .states
+            .borrow_and_update()
+            .wan
+            .ntp_servers
+            .iter()
+            .filter_map(|a| match a {
+                std::net::IpAddr::V4(a) => Some(*a),
+                std::net::IpAddr::V6(_) => None,
+            })
+            .collect();
+        if ntp != server.ntp() {
+            info!(
+                "{}: NTP servers handed out (option 42): {}",
+                self.lan.interface,
+                if ntp.is_empty() {
+                    "none".to_string()
+                } else {
+                    ntp.iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+            server.handle(Input::WanNtp(&ntp), Instant::now());
+        }
+    }
+
     /// Runs until shutdown.
     pub async fn run(mut self) {
         let mut server = Engine::new(self.config.clone(), self.load(Instant::now()));
+        self.follow_state(&mut server);
         let mut store = LeaseStore::new(self.lease_file.clone());
         server.handle_timeout(Instant::now());
         self.lan
@@ -215,6 +249,14 @@ impl LanTask {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 },
+                changed = self.lan.states.changed() => {
+                    if changed.is_err() {
+                        // The runner is gone: the stop follows.
+                        self.save(&mut store, &mut server, true);
+                        return;
+                    }
+                    self.follow_state(&mut server);
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     server.handle_timeout(Instant::now());
                     self.save(&mut store, &mut server, false);

@@ -1,7 +1,9 @@
 //! What the client keeps in `state_dir/dhcp6c/`: its DUID and its lease.
 //!
 //! Both are written with `cpe_sys::persist::atomic_write`, so a power cut
-//! leaves the old or the new file, never half of one. The DUID (kept by
+//! leaves the old or the new file, never half of one; a lease that ends
+//! is removed with `remove_durable` (unlink, then a directory fsync), so
+//! it cannot come back after a power cut. The DUID (kept by
 //! `cpe_sys::duid`) is created once and never changes (a new DUID makes the ISP see a new customer and
 //! hand out a new prefix); the lease is rewritten on every change so a
 //! restarted client resumes instead of starting over (RFC 9096).
@@ -10,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use cpe_sys::persist::{atomic_write, read_optional};
+use cpe_sys::persist::{atomic_write, read_optional, remove_durable};
 use cpe_wire::dhcpv6::Duid;
 
 use crate::lease::Lease;
@@ -79,10 +81,7 @@ impl Store {
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
                 atomic_write(&self.lease_path(), &json)
             }
-            None => match std::fs::remove_file(self.lease_path()) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            },
+            None => remove_durable(&self.lease_path()),
         }
     }
 }

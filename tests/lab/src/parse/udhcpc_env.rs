@@ -29,6 +29,8 @@ pub struct Dhcp4Lease {
     pub server_id: Option<Ipv4Addr>,
     /// Interface MTU (option 26).
     pub mtu: Option<u16>,
+    /// NTP servers (option 42, `ntpsrv`), in order.
+    pub ntp: Vec<Ipv4Addr>,
 }
 
 /// Parses `KEY=value` lines (the output of `env`). Unknown keys and
@@ -53,6 +55,7 @@ pub fn parse_udhcpc_env(text: &str) -> Dhcp4Lease {
             "lease" => lease.lease_secs = value.parse().ok(),
             "serverid" => lease.server_id = value.parse().ok(),
             "mtu" => lease.mtu = value.parse().ok(),
+            "ntpsrv" => lease.ntp = addrs(value),
             _ => {}
         }
     }
@@ -84,7 +87,8 @@ mod tests {
     fn parses_what_udhcpc_exports() {
         let env = "interface=eth0\nip=192.168.1.117\nsubnet=255.255.255.0\nmask=24\n\
                    router=192.168.1.1 192.168.1.2\ndns=192.168.1.1\ndomain=lan\nlease=3600\n\
-                   serverid=192.168.1.1\nopt53=05\nPATH=/usr/bin\nevent=bound\n";
+                   serverid=192.168.1.1\nopt53=05\nPATH=/usr/bin\nevent=bound\n\
+                   ntpsrv=192.0.2.123 192.0.2.124\n";
         let l = parse_udhcpc_env(env);
         assert_eq!(l.event, "bound");
         assert_eq!(l.interface, "eth0");
@@ -95,6 +99,10 @@ mod tests {
         assert_eq!(l.domain.as_deref(), Some("lan"));
         assert_eq!(l.lease_secs, Some(3600));
         assert_eq!(l.server_id, Some(Ipv4Addr::new(192, 168, 1, 1)));
+        assert_eq!(
+            l.ntp,
+            [Ipv4Addr::new(192, 0, 2, 123), Ipv4Addr::new(192, 0, 2, 124)]
+        );
     }
 
     #[test]
