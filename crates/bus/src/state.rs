@@ -27,6 +27,10 @@ pub enum WanState {
     Up,
 }
 
+crate::from_json_enum! {
+    WanState { Unknown = "unknown", Down = "down", Connecting = "connecting", Up = "up" }
+}
+
 /// Facts the WAN daemon learns from the link and the ISP's Router
 /// Advertisements (and, on PPPoE, from IPCP/IPV6CP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

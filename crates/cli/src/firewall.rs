@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn show_firewall_fits_80_columns_and_says_why() {
-        let text = show(&serde_json::from_value(sample()).unwrap());
+        let text = show(&cpe_bus::status::json::read(&sample()).unwrap());
         for l in text.lines() {
             assert!(l.len() <= WIDTH, "too wide ({}): {l}", l.len());
         }
@@ -177,7 +177,7 @@ mod tests {
         // A status cut short (an older build, a restarting daemon) renders
         // with dashes instead of failing.
         let short: FirewallStatus =
-            serde_json::from_value(serde_json::json!({"implemented": false})).unwrap();
+            cpe_bus::status::json::read(&serde_json::json!({"implemented": false})).unwrap();
         let text = show(&short);
         assert!(text.contains("firewall -  -"), "{text}");
         assert!(

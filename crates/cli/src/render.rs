@@ -11,7 +11,6 @@ use cpe_bus::status::ra::RaStatus;
 use cpe_bus::status::wan::{PppoeStatus, WanStatus};
 use cpe_bus::status::{Common, INFINITE_LFT, LanPrefixReport, PrefixReport, StatusReport};
 use cpe_bus::{Daemon, WanState};
-use serde::Deserialize;
 
 /// Longest line we print; serial consoles are 80 columns.
 pub const WIDTH: usize = 80;
@@ -352,7 +351,7 @@ pub fn lan_detail(r: &StatusReport) -> String {
 /// supervisor; printed as such, a `firewall running` line would tell the
 /// engineer the router filters traffic when nothing is installed.
 fn not_active_reason(r: &StatusReport, name: &str) -> Option<String> {
-    let own: Common = Common::deserialize(r.daemon_status.get(name)?).ok()?;
+    let own: Common = cpe_bus::status::json::read(r.daemon_status.get(name)?)?;
     if own.implemented != Some(false) {
         return None;
     }

@@ -17,7 +17,7 @@ use cpe_bus::status::ntp::NtpStatus;
 use cpe_bus::status::ra::RaStatus;
 use cpe_bus::status::wan::WanStatus;
 use ipnet::Ipv6Net;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::render::{WIDTH, dash, duration, wrap_words};
 
@@ -84,20 +84,23 @@ pub fn carrier_closed(p: Ipv6Net) -> Option<(Ipv6Net, &'static str)> {
 }
 
 /// What `cpectl why` reads of the DNS forwarder's status.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 struct DnsStatus {
     upstreams: Vec<DnsUpstream>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 struct DnsUpstream {
     address: String,
     health: String,
     queries: u64,
     answers: u64,
     failures: u64,
+}
+
+cpe_bus::from_json! {
+    DnsStatus { upstreams }
+    DnsUpstream { address, health, queries, answers, failures }
 }
 
 /// Every finding in `r`, the worst first; empty when healthy.
@@ -304,10 +307,7 @@ fn rogues(r: &StatusReport, out: &mut Vec<Finding>) {
 }
 
 fn dns(r: &StatusReport, out: &mut Vec<Finding>) {
-    let Some(v) = r.daemon_status.get(Daemon::Dns.name()) else {
-        return;
-    };
-    let Ok(d) = DnsStatus::deserialize(v) else {
+    let Some(d) = r.daemon::<DnsStatus>(Daemon::Dns) else {
         return;
     };
     if d.upstreams.is_empty() {

@@ -3,19 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The daemon's whole status object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp4sStatus {
     /// One entry per LAN interface.
     pub lans: Vec<Dhcp4sLanStatus>,
 }
 
 /// The server on one LAN.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp4sLanStatus {
     /// The LAN interface.
     pub interface: String,
@@ -49,8 +47,7 @@ pub struct Dhcp4sLanStatus {
 }
 
 /// One lease.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp4sLease {
     /// The address.
     pub address: String,
@@ -67,8 +64,7 @@ pub struct Dhcp4sLease {
 }
 
 /// Counters of one LAN's server.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp4sCounters {
     /// Datagrams received.
     pub received: u64,
@@ -85,11 +81,18 @@ pub struct Dhcp4sCounters {
 }
 
 /// Writes of the lease file (flash wear is counted).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LeaseFile {
     /// Writes since start.
     pub writes: u64,
     /// A write is waiting (coalesced or retrying).
     pub pending: bool,
+}
+
+crate::from_json! {
+    Dhcp4sStatus { lans }
+    Dhcp4sLanStatus { interface, listening, address, pool, pool_size, lease_time, domain, ntp, bound, offered, declined, leases, counters, lease_file }
+    Dhcp4sLease { address, mac, client, hostname, state, expires_in }
+    Dhcp4sCounters { received, requests, replies, dropped, drops, unsent }
+    LeaseFile { writes, pending }
 }

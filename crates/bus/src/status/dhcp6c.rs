@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The daemon's whole status object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp6cStatus {
     /// State machine state (`soliciting`, `bound`, ...).
     pub state: String,
@@ -46,8 +45,7 @@ pub struct Dhcp6cStatus {
 }
 
 /// A delegated prefix with lifetimes left.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Lifetimed {
     /// The prefix.
     pub prefix: String,
@@ -58,8 +56,7 @@ pub struct Lifetimed {
 }
 
 /// An IA_NA address with lifetimes left.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LeasedAddress {
     /// The address.
     pub address: String,
@@ -70,8 +67,7 @@ pub struct LeasedAddress {
 }
 
 /// Configuration learned by Information-request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OtherConfig {
     /// The server that answered.
     pub server_duid: String,
@@ -84,8 +80,7 @@ pub struct OtherConfig {
 }
 
 /// The last refusal of our IAs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Refusal {
     /// The server that refused.
     pub server_duid: String,
@@ -102,8 +97,7 @@ pub struct Refusal {
 }
 
 /// Traffic and drop counters of the client.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp6cCounters {
     /// Datagrams handed to the engine.
     pub received: u64,
@@ -121,11 +115,20 @@ pub struct Dhcp6cCounters {
 }
 
 /// An address the client put on the WAN.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WanAddress {
     /// The address.
     pub address: String,
     /// `tentative` or `done`.
     pub dad: String,
+}
+
+crate::from_json! {
+    Dhcp6cStatus { state, interface, duid, server_duid, delegated_prefixes, previous_prefixes, addresses, t1, t2, dns_servers, domains, ntp_servers, other_config, refusal, sol_max_rt, counters, wan_addresses }
+    Lifetimed { prefix, preferred_lft, valid_lft }
+    LeasedAddress { address, preferred_lft, valid_lft }
+    OtherConfig { server_duid, dns_servers, domains, refresh_in }
+    Refusal { server_duid, scope, status, status_code, message, age }
+    Dhcp6cCounters { received, transmitted, retransmissions, declined, malformed, dropped }
+    WanAddress { address, dad }
 }

@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The daemon's whole status object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp6sStatus {
     /// One entry per LAN interface.
     pub lans: Vec<Dhcp6sLanStatus>,
@@ -16,8 +15,7 @@ pub struct Dhcp6sStatus {
 }
 
 /// The server on one LAN.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp6sLanStatus {
     /// The LAN interface.
     pub interface: String,
@@ -39,8 +37,7 @@ pub struct Dhcp6sLanStatus {
 
 /// Counters of one LAN's server. Keys are stable snake_case words an
 /// engineer can grep for.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp6sCounters {
     /// Datagrams received (before any check).
     pub received: u64,
@@ -54,4 +51,10 @@ pub struct Dhcp6sCounters {
     pub drops: BTreeMap<String, u64>,
     /// Replies decided but not sent, by reason.
     pub unsent: BTreeMap<String, u64>,
+}
+
+crate::from_json! {
+    Dhcp6sStatus { lans, duid }
+    Dhcp6sLanStatus { interface, listening, self_address, dns, domain_search, ntp, information_refresh, counters }
+    Dhcp6sCounters { received, requests, replies, dropped, drops, unsent }
 }

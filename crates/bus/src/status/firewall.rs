@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Everything the console shows about the firewall.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FirewallStatus {
     /// True for the real firewall (`false` is how a daemon without its
     /// engine says so; the console then shows it "not active").
@@ -37,7 +36,7 @@ pub struct FirewallStatus {
 }
 
 /// Where forwarding stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Forwarding {
     /// Off: no ruleset committed yet.
@@ -51,7 +50,7 @@ pub enum Forwarding {
 }
 
 /// How much of the ruleset a commit replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplyKind {
     /// The whole table, atomically.
@@ -62,8 +61,7 @@ pub enum ApplyKind {
 
 /// Applies and failures since the daemon started; the engine counts into
 /// this struct.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FirewallCounters {
     /// Full table replacements committed.
     pub full_applies: u64,
@@ -76,8 +74,7 @@ pub struct FirewallCounters {
 }
 
 /// The policy in a few words.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PolicySummary {
     /// WAN interface.
     pub wan: String,
@@ -94,8 +91,7 @@ pub struct PolicySummary {
 }
 
 /// One pinhole.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PinholeStatus {
     /// Its name.
     pub name: String,
@@ -110,8 +106,7 @@ pub struct PinholeStatus {
 }
 
 /// The last commit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ApplyStatus {
     /// Full or set update.
     pub kind: Option<ApplyKind>,
@@ -126,11 +121,60 @@ pub struct ApplyStatus {
 }
 
 /// One kernel counter.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DropCount {
     /// Packets.
     pub packets: u64,
     /// Bytes.
     pub bytes: u64,
+}
+
+crate::from_json! {
+    FirewallStatus { implemented, state, reason, forwarding, policy, sets, pinholes, last_apply, applies, drops, counters_error, rules }
+    FirewallCounters { full_applies, set_updates, apply_failures, forwarding_failures }
+    PolicySummary { wan, lan, wan_inbound, ipv4_nat, mss_clamp, echo_request_limit }
+    PinholeStatus { name, proto, port, host, addresses }
+    ApplyStatus { kind, seconds_ago, duration_us, result, error }
+    DropCount { packets, bytes }
+}
+
+crate::from_json_enum! { ApplyKind { Full = "full", Sets = "sets" } }
+
+impl crate::status::json::FromJson for Forwarding {
+    /// Unit variants are strings; `Failed` is `{"failed": "why"}` (serde's
+    /// external tagging, as the daemon writes it).
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        if let Some(why) = v.get("failed") {
+            return Some(Forwarding::Failed(why.as_str()?.to_owned()));
+        }
+        match v.as_str()? {
+            "off" => Some(Forwarding::Off),
+            "requested" => Some(Forwarding::Requested),
+            "on" => Some(Forwarding::On),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::json::read;
+
+    #[test]
+    fn enums_read_back_what_serde_writes() {
+        for f in [
+            Forwarding::Off,
+            Forwarding::Requested,
+            Forwarding::On,
+            Forwarding::Failed("EPERM".into()),
+        ] {
+            let v = serde_json::to_value(&f).unwrap();
+            assert_eq!(read::<Forwarding>(&v), Some(f));
+        }
+        for k in [ApplyKind::Full, ApplyKind::Sets] {
+            let v = serde_json::to_value(k).unwrap();
+            assert_eq!(read::<ApplyKind>(&v), Some(k));
+        }
+    }
 }

@@ -16,6 +16,7 @@ pub mod dhcp4s;
 pub mod dhcp6c;
 pub mod dhcp6s;
 pub mod firewall;
+pub mod json;
 pub mod ntp;
 pub mod ra;
 pub mod wan;
@@ -59,19 +60,17 @@ pub struct StatusReport {
 
 impl StatusReport {
     /// Daemon `daemon`'s own status as its typed struct: `None` when it has
-    /// not reported, or reported something of another shape altogether (a
-    /// field of the wrong type). Missing fields take their defaults.
-    pub fn daemon<T: serde::de::DeserializeOwned>(&self, daemon: crate::Daemon) -> Option<T> {
-        let v = self.daemon_status.get(daemon.name())?;
-        T::deserialize(v).ok()
+    /// not reported, or reported something other than an object. Missing or
+    /// unreadable fields take their defaults ([`json`]).
+    pub fn daemon<T: json::FromJson>(&self, daemon: crate::Daemon) -> Option<T> {
+        json::read(self.daemon_status.get(daemon.name())?)
     }
 }
 
 /// What any daemon's status may say about itself, whatever its shape: a
 /// daemon that runs but does nothing says `"implemented": false`, with
 /// the reason in `reason` or `note`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Common {
     /// `false`: the process runs but does not do its job.
     pub implemented: Option<bool>,
@@ -80,6 +79,8 @@ pub struct Common {
     /// Why, in words (older builds).
     pub note: Option<String>,
 }
+
+crate::from_json! { Common { implemented, reason, note } }
 
 /// One supervised daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

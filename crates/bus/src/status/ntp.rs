@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The daemon's whole status object.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NtpStatus {
     /// A good sample arrived recently: the clock follows `server`.
     pub synced: bool,
@@ -36,8 +35,7 @@ pub struct NtpStatus {
 }
 
 /// Counters of the client. Keys are stable snake_case words.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NtpCounters {
     /// Requests sent.
     pub sent: u64,
@@ -55,4 +53,9 @@ pub struct NtpCounters {
     pub drops: BTreeMap<String, u64>,
     /// Clock steps performed.
     pub steps: u64,
+}
+
+crate::from_json! {
+    NtpStatus { synced, server, stratum, offset_ms, delay_ms, last_sync_age, reason, set_clock, servers, retired, poll, counters }
+    NtpCounters { sent, received, accepted, timeouts, kisses, dropped, drops, steps }
 }

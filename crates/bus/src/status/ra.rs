@@ -6,19 +6,17 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The daemon's whole status object.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RaStatus {
     /// One entry per LAN interface.
     pub lans: Vec<RaLanStatus>,
 }
 
 /// One advertised prefix as hosts see it now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PrefixStatus {
     /// `2001:db8:1:1::/64`.
     pub prefix: String,
@@ -31,8 +29,7 @@ pub struct PrefixStatus {
 }
 
 /// Status of the RA sender on one LAN interface.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RaLanStatus {
     /// The LAN interface.
     pub interface: String,
@@ -83,8 +80,7 @@ pub struct RaLanStatus {
 /// Event counters of one LAN's RA engine since the daemon started. The
 /// engine counts into this very struct (drop reasons are its static
 /// words, so counting never allocates after the first of a kind).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RaCounters {
     /// Periodic RAs sent.
     pub ra_sent_unsolicited: u64,
@@ -122,8 +118,7 @@ impl RaCounters {
 }
 
 /// Another router advertising on our LAN, with the latest content it sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RogueRouter {
     /// Link-local source address of the RA.
     pub source: Option<Ipv6Addr>,
@@ -149,4 +144,12 @@ pub struct RogueRouter {
     pub first_seen_secs_ago: u64,
     /// Seconds since the latest one.
     pub last_seen_secs_ago: u64,
+}
+
+crate::from_json! {
+    RaStatus { lans }
+    PrefixStatus { prefix, valid_lifetime, preferred_lifetime, deprecated }
+    RaLanStatus { interface, state, managed, other_config, preference, router_lifetime, upstream_default_route, not_default_router, mtu, prefixes, remembered_prefixes, routes, rdnss, dnssl, dns_lifetime, next_ra_in_ms, last_ra_secs_ago, counters, rogue_untracked, rogue_routers, send_errors }
+    RaCounters { ra_sent_unsolicited, ra_sent_solicited, ra_sent_final, rs_received, rs_answered, ra_received_own, ra_received_rogue, dropped, encode_errors, options_skipped }
+    RogueRouter { source, link_layer_address, managed, other_config, preference, router_lifetime, prefixes, dns_servers, malformed, count, first_seen_secs_ago, last_seen_secs_ago }
 }

@@ -4,13 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::state::WanState;
 
 /// The daemon's whole status object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct WanStatus {
     /// `ipoe` or `pppoe`.
     pub mode: String,
@@ -32,8 +31,7 @@ pub struct WanStatus {
 }
 
 /// The IPoE part, flattened into [`WanStatus`] on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IpoeStatus {
     /// The WAN link, once it exists.
     pub link: Option<LinkStatus>,
@@ -51,8 +49,7 @@ pub struct IpoeStatus {
 }
 
 /// The WAN's DHCPv4 client.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Dhcp4ClientStatus {
     /// Client state (`selecting`, `bound`, ...).
     pub state: String,
@@ -77,8 +74,7 @@ pub struct Dhcp4ClientStatus {
 }
 
 /// The WAN link.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LinkStatus {
     /// Interface index.
     pub index: u32,
@@ -93,8 +89,7 @@ pub struct LinkStatus {
 }
 
 /// The ISP's last RA.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LastRa {
     /// Its source (link-local).
     pub from: String,
@@ -111,8 +106,7 @@ pub struct LastRa {
 }
 
 /// One RDNSS server.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RdnssStatus {
     /// The server.
     pub server: String,
@@ -121,8 +115,7 @@ pub struct RdnssStatus {
 }
 
 /// The DHCPv4 lease on the WAN.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Ipv4Status {
     /// Leased address.
     pub address: String,
@@ -133,8 +126,7 @@ pub struct Ipv4Status {
 }
 
 /// IPoE counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IpoeCounters {
     /// RAs accepted.
     pub ra_accepted: u64,
@@ -147,8 +139,7 @@ pub struct IpoeCounters {
 }
 
 /// PPPoE discovery and session.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PppoeStatus {
     /// `idle`, `discovery`, `request`, `session`, `holdoff`, `stopped`.
     pub phase: String,
@@ -179,11 +170,132 @@ pub struct PppoeStatus {
 }
 
 /// An access concentrator.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AcStatus {
     /// AC-Name, printable.
     pub name: String,
     /// Its MAC.
     pub mac: String,
+}
+
+crate::from_json! {
+    IpoeStatus { link, last_ra, rdnss, ipv4, counters, dhcpv4 }
+    Dhcp4ClientStatus { state, address, server, router, lease_s, t1_s, t2_s, malformed, ignored, naks }
+    LinkStatus { index, admin_up, carrier, mtu, mac }
+    LastRa { from, age_s, managed, other_config, router_lifetime, mtu }
+    RdnssStatus { server, lifetime_s }
+    Ipv4Status { address, router, dns }
+    IpoeCounters { ra_accepted, ra_rejected, rs_sent, netlink_malformed }
+    PppoeStatus { phase, service, ac_name_wanted, ac, session_id, last_session_id, attempts, last_failure, sent, received, dropped, send_errors }
+    AcStatus { name, mac }
+}
+
+impl crate::status::json::FromJson for WanStatus {
+    /// By hand for the flattened IPoE part: its fields are this object's
+    /// own, and it is always there (all its fields have defaults), as
+    /// serde's `flatten` read it.
+    fn from_json(v: &serde_json::Value) -> Option<Self> {
+        use crate::status::json::field;
+        let o = v.as_object()?;
+        Some(WanStatus {
+            mode: field(o, "mode"),
+            interface: field(o, "interface"),
+            state: field(o, "state"),
+            reason: field(o, "reason"),
+            ipoe: Some(IpoeStatus::from_json(v)?),
+            pppoe: field(o, "pppoe"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::json::read;
+
+    /// What the daemon writes, the console reads: every field set to
+    /// something other than its default, in both modes.
+    #[test]
+    fn a_full_status_reads_back_as_written() {
+        let ipoe = WanStatus {
+            mode: "ipoe".into(),
+            interface: "wan0".into(),
+            state: Some(WanState::Up),
+            reason: Some("up".into()),
+            ipoe: Some(IpoeStatus {
+                link: Some(LinkStatus {
+                    index: 3,
+                    admin_up: true,
+                    carrier: true,
+                    mtu: 1500,
+                    mac: Some("02:00:00:00:00:01".into()),
+                }),
+                last_ra: Some(LastRa {
+                    from: "fe80::1".into(),
+                    age_s: 4,
+                    managed: true,
+                    other_config: true,
+                    router_lifetime: 1800,
+                    mtu: Some(1454),
+                }),
+                rdnss: vec![RdnssStatus {
+                    server: "2001:db8::53".into(),
+                    lifetime_s: 600,
+                }],
+                ipv4: Some(Ipv4Status {
+                    address: "192.0.2.10/24".into(),
+                    router: Some("192.0.2.1".into()),
+                    dns: vec!["192.0.2.53".into()],
+                }),
+                counters: IpoeCounters {
+                    ra_accepted: 1,
+                    ra_rejected: 2,
+                    rs_sent: 3,
+                    netlink_malformed: 4,
+                },
+                dhcpv4: Some(Dhcp4ClientStatus {
+                    state: "bound".into(),
+                    address: Some("192.0.2.10/24".into()),
+                    server: Some("192.0.2.1".into()),
+                    router: Some("192.0.2.1".into()),
+                    lease_s: Some(3600),
+                    t1_s: Some(1800),
+                    t2_s: Some(3150),
+                    malformed: 5,
+                    ignored: 6,
+                    naks: 7,
+                }),
+            }),
+            pppoe: None,
+        };
+        let v = serde_json::to_value(&ipoe).unwrap();
+        assert_eq!(read::<WanStatus>(&v), Some(ipoe));
+
+        let pppoe = WanStatus {
+            mode: "pppoe".into(),
+            interface: "wan0".into(),
+            state: None,
+            reason: None,
+            ipoe: Some(IpoeStatus::default()),
+            pppoe: Some(PppoeStatus {
+                phase: "session".into(),
+                service: Some("internet".into()),
+                ac_name_wanted: Some("ac1".into()),
+                ac: Some(AcStatus {
+                    name: "ac1".into(),
+                    mac: "02:00:00:00:00:02".into(),
+                }),
+                session_id: Some("0x0001".into()),
+                last_session_id: Some("0x0002".into()),
+                attempts: 2,
+                last_failure: Some("AC-System-Error: full".into()),
+                sent: [("PADI".to_string(), 2)].into(),
+                received: [("PADO".to_string(), 1)].into(),
+                dropped: [("host_uniq".to_string(), 9)].into(),
+                send_errors: 1,
+            }),
+        };
+        let v = serde_json::to_value(&pppoe).unwrap();
+        assert_eq!(read::<WanStatus>(&v), Some(pppoe));
+    }
 }
