@@ -12,6 +12,7 @@ use cpe_bus::Daemon;
 use cpe_bus::WanState;
 use cpe_bus::status::StatusReport;
 use cpe_bus::status::dhcp6c::Dhcp6cStatus;
+use cpe_bus::status::dns::DnsStatus;
 use cpe_bus::status::firewall::FirewallStatus;
 use cpe_bus::status::ntp::NtpStatus;
 use cpe_bus::status::ra::RaStatus;
@@ -81,26 +82,6 @@ pub fn carrier_closed(p: Ipv6Net) -> Option<(Ipv6Net, &'static str)> {
         let net: Ipv6Net = net.parse().ok()?;
         net.contains(&p).then_some((net, *carrier))
     })
-}
-
-/// What `cpectl why` reads of the DNS forwarder's status.
-#[derive(Debug, Default)]
-struct DnsStatus {
-    upstreams: Vec<DnsUpstream>,
-}
-
-#[derive(Debug, Default)]
-struct DnsUpstream {
-    address: String,
-    health: String,
-    queries: u64,
-    answers: u64,
-    failures: u64,
-}
-
-cpe_bus::from_json! {
-    DnsStatus { upstreams }
-    DnsUpstream { address, health, queries, answers, failures }
 }
 
 /// Every finding in `r`, the worst first; empty when healthy.

@@ -2,9 +2,6 @@
 //! under the reason it was dropped, so a field engineer can tell a spoofing
 //! attempt from a broken client from an overloaded router.
 
-use serde::Serialize;
-use std::collections::BTreeMap;
-
 /// Why a packet or query was dropped (or answered with SERVFAIL instead of
 /// being forwarded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,72 +75,24 @@ impl DropReason {
     }
 }
 
-/// Query counters.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Counters {
-    /// Queries received over UDP.
-    pub queries_udp: u64,
-    /// Queries received over TCP.
-    pub queries_tcp: u64,
-    /// Answered from local names.
-    pub answered_local: u64,
-    /// Answered from the cache.
-    pub answered_cache: u64,
-    /// Answered from a fresh upstream reply.
-    pub answered_upstream: u64,
-    /// Joined an identical outstanding upstream query.
-    pub joined: u64,
-    /// Upstream queries sent (UDP and TCP, including retries).
-    pub upstream_queries: u64,
-    /// Upstream replies that were truncated and retried over TCP.
-    pub upstream_truncated: u64,
-    /// TCP attempts to upstreams that failed (refused, reset, timed out).
-    pub upstream_tcp_failed: u64,
-    /// Truncated upstream answers not retried over TCP because that
-    /// upstream's TCP is backing off after a failure or already had its
-    /// TCP connections for this second.
-    pub upstream_tcp_skipped: u64,
-    /// Questions that reached the per-question attempt cap.
-    pub attempts_capped: u64,
-    /// Questions that arrived while every upstream was marked down (each got
-    /// one short try per upstream, then SERVFAIL if nothing answered).
-    pub all_down_queries: u64,
-    /// Responses to clients that were truncated to fit their UDP size.
-    pub truncated_to_client: u64,
-    /// FORMERR/NOTIMP/REFUSED/BADVERS answers to bad queries.
-    pub error_responses: u64,
-    /// SERVFAIL answers (no upstream, timeouts, table full).
-    pub servfail: u64,
-    /// Drops by reason.
-    #[serde(serialize_with = "serialize_drops")]
-    pub drops: BTreeMap<DropReason, u64>,
-}
+/// The forwarder's counters: the status struct of `cpe-bus`, counted into
+/// directly.
+pub type Counters = cpe_bus::status::dns::DnsCounters;
 
-fn serialize_drops<S: serde::Serializer>(
-    drops: &BTreeMap<DropReason, u64>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut m = s.serialize_map(Some(drops.len()))?;
-    for (k, v) in drops {
-        m.serialize_entry(k.name(), v)?;
-    }
-    m.end()
-}
-
-impl Counters {
+/// Counting by [`DropReason`] into [`Counters`].
+pub trait CountDrops {
     /// Counts one drop.
-    pub fn drop(&mut self, reason: DropReason) {
-        *self.drops.entry(reason).or_insert(0) += 1;
-    }
-
+    fn drop(&mut self, reason: DropReason);
     /// Drops counted under `reason`.
-    pub fn drops_of(&self, reason: DropReason) -> u64 {
-        self.drops.get(&reason).copied().unwrap_or(0)
+    fn drops_by(&self, reason: DropReason) -> u64;
+}
+
+impl CountDrops for Counters {
+    fn drop(&mut self, reason: DropReason) {
+        self.drop_for(reason.name());
     }
 
-    /// Total queries received.
-    pub fn queries(&self) -> u64 {
-        self.queries_udp + self.queries_tcp
+    fn drops_by(&self, reason: DropReason) -> u64 {
+        self.drops_of(reason.name())
     }
 }

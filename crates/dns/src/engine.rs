@@ -13,14 +13,14 @@
 
 use crate::cache::{Cache, CacheKey};
 use crate::config::ForwarderConfig;
-use crate::counters::{Counters, DropReason};
+use crate::counters::{CountDrops, Counters, DropReason};
 use crate::local::LocalNames;
 use crate::message::{
     self, Answer, AnswerParts, ClientQuery, ClientView, QueryReject, ReplyReject,
     parse_upstream_reply,
 };
 use crate::rng::Rng;
-use crate::upstream::{UpstreamStatus, Upstreams};
+use crate::upstream::Upstreams;
 use cpe_wire::dns::{self as wire, Header, NameBuf, Question, rcode};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -276,33 +276,8 @@ const ALL_DOWN_DEADLINE: Duration = Duration::from_millis(1000);
 /// How long a health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Snapshot for `cpectl show dns`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Status {
-    /// Upstreams with health and latency.
-    pub upstreams: Vec<UpstreamStatus>,
-    /// Cached entries.
-    pub cache_entries: usize,
-    /// Cache bound.
-    pub cache_capacity: usize,
-    /// Cache hits / (hits + misses) since start, 0..1.
-    pub cache_hit_rate: f64,
-    /// Cache heap bytes per entry.
-    pub cache_bytes_per_entry: usize,
-    /// Outstanding upstream questions.
-    pub outstanding: usize,
-    /// Open LAN TCP connections.
-    pub tcp_clients: usize,
-    /// Queries per second since the previous status snapshot.
-    pub queries_per_second: f64,
-    /// Counters, including drops by reason.
-    pub counters: Counters,
-    /// Host names of DHCPv4 leases answered under the local domain.
-    pub lease_names: usize,
-    /// Lease names refused (not a label, the router's, a configured
-    /// host's, or held by another lease); each is logged once.
-    pub lease_names_refused: usize,
-}
+/// Snapshot for `cpectl show dns` (the driver adds its own counts).
+pub type Status = cpe_bus::status::dns::DnsStatus;
 
 /// The DNS forwarder engine.
 pub struct Forwarder {
@@ -385,26 +360,30 @@ impl Forwarder {
         self.qps_mark = (now, q);
         let cs = self.cache.stats();
         let lookups = cs.hits + cs.misses;
+        let len = |n: usize| n as u64;
         Status {
             upstreams: self.upstreams.status(),
-            cache_entries: self.cache.len(),
-            cache_capacity: self.cache.capacity(),
+            cache_entries: len(self.cache.len()),
+            cache_capacity: len(self.cache.capacity()),
             cache_hit_rate: if lookups > 0 {
                 cs.hits as f64 / lookups as f64
             } else {
                 0.0
             },
-            cache_bytes_per_entry: self
+            cache_bytes_per_entry: len(self
                 .cache
                 .memory_bytes()
                 .checked_div(self.cache.len())
-                .unwrap_or(0),
-            outstanding: self.by_key.len(),
-            tcp_clients: self.tcp_clients.len(),
+                .unwrap_or(0)),
+            outstanding: len(self.by_key.len()),
+            tcp_clients: len(self.tcp_clients.len()),
             queries_per_second: qps,
             counters: self.counters.clone(),
-            lease_names: self.local.lease_counts().0,
-            lease_names_refused: self.local.lease_counts().1,
+            lease_names: len(self.local.lease_counts().0),
+            lease_names_refused: len(self.local.lease_counts().1),
+            udp_send_errors: 0,
+            tcp_overflows: 0,
+            tcp_stalled: 0,
         }
     }
 
@@ -533,7 +512,7 @@ impl Forwarder {
             "TCP client {peer} already has {} connections open, further ones closed \
              ({} refused so far)",
             self.opts.max_tcp_per_client,
-            self.counters.drops_of(DropReason::TcpPerClientFull)
+            self.counters.drops_by(DropReason::TcpPerClientFull)
         );
     }
 

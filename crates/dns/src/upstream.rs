@@ -19,7 +19,6 @@
 //! doubles from 1 s to 64 s, so an upstream that truncates over UDP and
 //! refuses TCP costs one UDP query per client question, not a storm.
 
-use serde::Serialize;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -63,23 +62,7 @@ pub struct Upstream {
 }
 
 /// Status line for one upstream.
-#[derive(Debug, Clone, Serialize)]
-pub struct UpstreamStatus {
-    /// Address (RFC 5952 for IPv6).
-    pub address: String,
-    /// "up" or "down".
-    pub health: &'static str,
-    /// Smoothed round-trip time in milliseconds, if measured.
-    pub srtt_ms: Option<f64>,
-    /// Queries sent.
-    pub queries: u64,
-    /// Answers accepted.
-    pub answers: u64,
-    /// Failed attempts.
-    pub failures: u64,
-    /// Failed TCP attempts (refused, reset, timed out).
-    pub tcp_failures: u64,
-}
+pub use cpe_bus::status::dns::UpstreamStatus;
 
 impl Upstream {
     fn new(addr: SocketAddr) -> Upstream {
@@ -325,7 +308,7 @@ impl Upstreams {
             .iter()
             .map(|u| UpstreamStatus {
                 address: u.addr.to_string(),
-                health: if u.down { "down" } else { "up" },
+                health: if u.down { "down" } else { "up" }.to_string(),
                 srtt_ms: u.srtt_us.map(|s| s as f64 / 1000.0),
                 queries: u.queries,
                 answers: u.answers,

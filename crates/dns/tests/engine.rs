@@ -4,7 +4,7 @@
 
 use cpe_daemon::engine::drive;
 use cpe_dns::config::ForwarderConfig;
-use cpe_dns::counters::DropReason;
+use cpe_dns::counters::{CountDrops, DropReason};
 use cpe_dns::engine::{Action, Forwarder, Input, SockId, UpstreamFailure};
 use cpe_dns::local::{HostAddr, LocalConfig};
 use cpe_wire::dns::{
@@ -275,7 +275,7 @@ fn identical_questions_join_one_upstream_query() {
     assert!(upstream_sends(&second).is_empty());
     // A retransmission from the same client is not a second waiter.
     lab.udp_query("192.168.1.60:2000", 2, "A.EXAMPLE", rtype::A, false);
-    assert_eq!(lab.fw.counters().drops_of(DropReason::DuplicateQuery), 1);
+    assert_eq!(lab.fw.counters().drops_by(DropReason::DuplicateQuery), 1);
     let reply = answer_to(&first[0].2, &[192, 0, 2, 1], 1, 60, 0);
     let out = client_replies(&lab.ev(Input::UpstreamUdp {
         sock: first[0].0,
@@ -347,10 +347,10 @@ fn spoofed_replies_are_ignored_and_the_real_one_accepted() {
     let c = lab.fw.counters();
     assert_eq!(
         (
-            c.drops_of(DropReason::WrongSource),
-            c.drops_of(DropReason::WrongId),
-            c.drops_of(DropReason::WrongQuestion),
-            c.drops_of(DropReason::UpstreamMalformed)
+            c.drops_by(DropReason::WrongSource),
+            c.drops_by(DropReason::WrongId),
+            c.drops_by(DropReason::WrongQuestion),
+            c.drops_by(DropReason::UpstreamMalformed)
         ),
         (1, 1, 1, 1)
     );
@@ -565,7 +565,7 @@ fn tables_are_bounded_with_servfail_and_counters() {
     lab.udp_query("192.168.1.50:1000", 2, "b.example", rtype::A, false);
     let out = client_replies(&lab.udp_query("192.168.1.50:1000", 3, "c.example", rtype::A, false));
     assert_eq!(Header::parse(&out[0].1).unwrap().rcode(), rcode::SERVFAIL);
-    assert_eq!(lab.fw.counters().drops_of(DropReason::TableFull), 1);
+    assert_eq!(lab.fw.counters().drops_by(DropReason::TableFull), 1);
     let local = "192.168.1.1".parse().unwrap();
     lab.ev(Input::ClientTcpOpened {
         conn: 1,
@@ -597,7 +597,7 @@ fn queries_from_non_lan_interfaces_are_dropped_silently() {
         data: &data,
     });
     assert!(acts.is_empty());
-    assert_eq!(lab.fw.counters().drops_of(DropReason::NotLan), 1);
+    assert_eq!(lab.fw.counters().drops_by(DropReason::NotLan), 1);
 }
 
 #[test]
@@ -928,7 +928,7 @@ fn dead_upstream_gives_fast_servfail_and_is_used_again_within_a_second() {
     }));
     assert_eq!(Header::parse(&out[0].1).unwrap().rcode(), rcode::NOERROR);
     assert_eq!(lab.fw.counters().all_down_queries, 1);
-    assert_eq!(lab.fw.counters().drops_of(DropReason::UpstreamsDown), 2);
+    assert_eq!(lab.fw.counters().drops_by(DropReason::UpstreamsDown), 2);
 }
 
 /// Issue 9 item 3, frozen upstream (no ICMP at all): once three timeouts
@@ -1024,7 +1024,7 @@ fn truncating_upstream_that_refuses_tcp_does_not_cause_a_retry_storm() {
     assert_eq!(st.upstreams[0].tcp_failures, 2);
     assert_eq!(st.counters.upstream_tcp_failed, 2);
     assert_eq!(st.counters.upstream_tcp_skipped, 2);
-    assert_eq!(st.counters.drops_of(DropReason::UpstreamNoTcp), 4);
+    assert_eq!(st.counters.drops_by(DropReason::UpstreamNoTcp), 4);
     assert_eq!(lab.fw.outstanding(), 0);
 }
 
@@ -1130,7 +1130,7 @@ fn one_host_cannot_take_every_tcp_slot() {
     }
     assert_eq!(closed_at_once, 100 - cap);
     assert_eq!(
-        lab.fw.counters().drops_of(DropReason::TcpPerClientFull),
+        lab.fw.counters().drops_by(DropReason::TcpPerClientFull),
         (100 - cap) as u64
     );
     // Another host gets in and is answered.
@@ -1160,7 +1160,7 @@ fn one_host_cannot_take_every_tcp_slot() {
     assert_eq!(closed.len(), cap, "{closed:?}");
     assert!(!closed.contains(&1000));
     assert_eq!(
-        lab.fw.counters().drops_of(DropReason::TcpNoMessage),
+        lab.fw.counters().drops_by(DropReason::TcpNoMessage),
         cap as u64
     );
     // Its slots are free again.
@@ -1203,7 +1203,7 @@ fn tcp_retries_per_upstream_are_bounded_per_second() {
     assert_eq!(opened, max);
     assert_eq!(lab.fw.counters().upstream_tcp_skipped, (50 - max) as u64);
     assert_eq!(
-        lab.fw.counters().drops_of(DropReason::UpstreamNoTcp),
+        lab.fw.counters().drops_by(DropReason::UpstreamNoTcp),
         (50 - max) as u64
     );
 }

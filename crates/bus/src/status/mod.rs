@@ -6,7 +6,7 @@
 //! moment of the report; [`INFINITE_LFT`] means infinite, as on the wire.
 //!
 //! Each daemon's own status object is a struct in its own module here
-//! ([`wan`], [`dhcp6c`], [`ra`], [`dhcp6s`], [`dhcp4s`], [`firewall`], [`ntp`]): the daemon
+//! ([`wan`], [`dhcp6c`], [`ra`], [`dhcp6s`], [`dhcp4s`], [`dns`], [`firewall`], [`ntp`]): the daemon
 //! builds it, the supervisor passes it on as JSON, and the console
 //! deserializes it with [`StatusReport::daemon`]. Every field has a
 //! default, so a status from an older build or one cut short still shows
@@ -15,6 +15,7 @@
 pub mod dhcp4s;
 pub mod dhcp6c;
 pub mod dhcp6s;
+pub mod dns;
 pub mod firewall;
 pub mod json;
 pub mod ntp;

@@ -226,14 +226,11 @@ async fn run(
             }
             _ = status_tick.tick() => {
                 let mut c = core.borrow_mut();
-                let st = c.fw.status(Instant::now());
-                let mut json = serde_json::to_value(&st).unwrap_or_default();
-                if let Some(obj) = json.as_object_mut() {
-                    obj.insert("udp_send_errors".into(), c.io.send_errors.into());
-                    obj.insert("tcp_overflows".into(), c.io.tcp_overflows.into());
-                    obj.insert("tcp_stalled".into(), c.io.tcp_stalled.into());
-                }
-                outlet.set_status(&json);
+                let mut st = c.fw.status(Instant::now());
+                st.udp_send_errors = c.io.send_errors;
+                st.tcp_overflows = c.io.tcp_overflows;
+                st.tcp_stalled = c.io.tcp_stalled;
+                outlet.set_status(&st);
             }
             _ = stop.requested() => break,
         }
