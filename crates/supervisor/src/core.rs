@@ -1137,7 +1137,7 @@ mod tests {
             "warn dhcp6c prefix 2001:db8:1200::/56 deprecated: preferred lifetime over without a renewal, valid 60 s",
             "warn dhcp6c prefix 2001:db8:1200::/56 expired: valid lifetime over",
             "info ra br0 no longer advertises 2001:db8:1200:1::/64",
-            "info dhcp6c DHCPv6 bound (was rebinding), server 000100ab",
+            "info dhcp6c DHCPv6 bound (was rebinding)",
             "info dhcp6c prefix 2001:db8:1200::/56 delegated: preferred 130 s, valid 430 s",
             "info ra br0 advertises 2001:db8:1200:1::/64 (delegated)",
         ];

@@ -68,11 +68,7 @@ pub fn wan_changes(old: &WanFacts, new: &WanFacts) -> Vec<Note> {
             (_, Some(r)) => out.push(note(
                 Level::Info,
                 "wan",
-                format!(
-                    "ISP router {r} is the IPv6 default router (RA lifetime {} s, {})",
-                    new.ra_router_lifetime,
-                    flags(new.ra_managed, new.ra_other_config)
-                ),
+                format!("ISP router {r} is the IPv6 default router"),
             )),
             (Some(r), None) => out.push(note(
                 Level::Warn,
@@ -81,9 +77,8 @@ pub fn wan_changes(old: &WanFacts, new: &WanFacts) -> Vec<Note> {
             )),
             (None, None) => {}
         }
-    } else if new.default_router_v6.is_some()
-        && (old.ra_managed, old.ra_other_config) != (new.ra_managed, new.ra_other_config)
-    {
+    }
+    if (old.ra_managed, old.ra_other_config) != (new.ra_managed, new.ra_other_config) {
         out.push(note(
             Level::Info,
             "wan",
@@ -118,7 +113,11 @@ pub fn dhcp6_changes(old: &Dhcp6Facts, new: &Dhcp6Facts) -> Vec<Note> {
     if !old.state.is_empty() {
         text.push_str(&format!(" (was {})", old.state));
     }
+    // The server is news after a Solicit, not after every renewal.
+    let renewal = matches!(old.state.as_str(), "renewing" | "rebinding")
+        && old.server_duid == new.server_duid;
     if new.state == "bound"
+        && !renewal
         && let Some(s) = &new.server_duid
     {
         text.push_str(&format!(", server {s}"));
@@ -134,7 +133,9 @@ fn prefix_note(
     now: MonoTime,
     text: String,
 ) -> Note {
-    let (preferred_s, valid_s) = if matches!(what, "expired" | "withdrawn") && link == "wan" {
+    // Lifetimes left mean nothing once a prefix is gone from where it was.
+    let gone = what == "expired" || (what == "withdrawn" && link != "wan");
+    let (preferred_s, valid_s) = if gone {
         (None, None)
     } else {
         (
@@ -443,4 +444,86 @@ pub fn status_changes(daemon: cpe_bus::Daemon, old: Option<&Value>, new: &Value)
         Daemon::Firewall | Daemon::Dhcp6s | Daemon::Dhcp4s | Daemon::Ntp => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(notes: &[Note]) -> Vec<String> {
+        notes
+            .iter()
+            .map(|n| format!("{} {}", n.level.word(), n.text))
+            .collect()
+    }
+
+    #[test]
+    fn wan_changes_name_the_router_flags_and_state() {
+        let up = WanFacts {
+            interface: "wan0".into(),
+            state: WanState::Up,
+            reason: "default route via fe80::1 on wan0".into(),
+            default_router_v6: Some("fe80::1".parse().unwrap()),
+            ra_managed: true,
+            ra_other_config: true,
+            ..WanFacts::default()
+        };
+        assert_eq!(
+            texts(&wan_changes(&WanFacts::default(), &up)),
+            [
+                "info WAN wan0 up: default route via fe80::1 on wan0",
+                "info ISP router fe80::1 is the IPv6 default router",
+                "info ISP RA flags now M=1 O=1 (were M=0 O=0)",
+            ]
+        );
+        assert!(
+            wan_changes(&up, &up.clone()).is_empty(),
+            "no change, no event"
+        );
+        let gone = WanFacts {
+            state: WanState::Connecting,
+            reason: "waiting for RA".into(),
+            default_router_v6: None,
+            default_router_v4: None,
+            ..up.clone()
+        };
+        assert_eq!(
+            texts(&wan_changes(&up, &gone)),
+            [
+                "warn WAN wan0 connecting: waiting for RA",
+                "warn ISP router fe80::1 gone: no IPv6 default router",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refusal_and_a_rogue_router_are_events_once() {
+        let refused = serde_json::json!({"refusal": {"scope": "IA_PD", "status": "NoPrefixAvail",
+            "server_duid": "0001", "message": "no prefixes", "age": 1}});
+        let later = serde_json::json!({"refusal": {"scope": "IA_PD", "status": "NoPrefixAvail",
+            "server_duid": "0001", "message": "no prefixes", "age": 9}});
+        let d = cpe_bus::Daemon::Dhcp6c;
+        assert_eq!(
+            texts(&status_changes(d, None, &refused)),
+            ["warn server 0001 refused IA_PD: NoPrefixAvail \"no prefixes\""]
+        );
+        assert!(status_changes(d, Some(&refused), &later).is_empty());
+        let rogue = serde_json::json!({"lans": [{"interface": "br0",
+            "rogue_routers": [{"source": "fe80::bad"}]}]});
+        let ra = cpe_bus::Daemon::Ra;
+        assert_eq!(
+            texts(&status_changes(ra, Some(&Value::Null), &rogue)),
+            ["warn another router fe80::bad advertises on br0"]
+        );
+        assert!(status_changes(ra, Some(&rogue), &rogue).is_empty());
+        // Garbage is no event and no panic.
+        for junk in [serde_json::json!(5), serde_json::json!({"upstreams": "x"})] {
+            for daemon in cpe_bus::Daemon::ALL {
+                assert!(status_changes(daemon, Some(&junk), &junk).is_empty());
+            }
+        }
+        assert_eq!(upstream_name("192.0.2.53:53"), "192.0.2.53");
+        assert_eq!(upstream_name("[::ffff:192.0.2.53]:53"), "192.0.2.53");
+        assert_eq!(upstream_name("[2001:db8::53]:5353"), "[2001:db8::53]:5353");
+    }
 }
