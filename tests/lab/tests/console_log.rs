@@ -131,6 +131,7 @@ fn a_dhcpv6_outage_that_passed_is_in_the_log_the_prefix_timeline_and_status() {
 
     // The warnings alone, and the JSON with wall-clock stamps of now.
     let warn = text(&router, &["log", "--level", "warn"]);
+    eprintln!("{warn}");
     assert!(
         warn.contains("expired") && !warn.contains(" info "),
         "{warn}"
@@ -177,6 +178,7 @@ fn a_dhcpv6_outage_that_passed_is_in_the_log_the_prefix_timeline_and_status() {
 
     // The status screen counts it.
     let status = text(&router, &["status"]);
+    eprintln!("{status}");
     let since = status
         .lines()
         .find(|l| l.starts_with("since boot: "))
