@@ -123,15 +123,17 @@ pub fn parse_log_args(args: Vec<OsString>, json: bool) -> Result<LogArgs, String
     Ok(out)
 }
 
-fn ask(socket: &Path, q: Query) -> Result<Events, String> {
-    match cpe_bus::control::request(socket, Request::Log(q), TIMEOUT) {
-        Ok(FromSupervisor::Log(e)) => Ok(e),
-        Ok(FromSupervisor::Error { message }) => Err(format!("supervisor: {message}")),
-        Ok(other) => Err(format!(
-            "unexpected answer (a supervisor without the event log?): {other:?}"
-        )),
-        Err(e) => Err(e.to_string()),
-    }
+/// Asks the supervisor for events; a failure is said on stderr and is
+/// the command's exit code.
+fn ask(socket: &Path, q: Query) -> Result<Events, ExitCode> {
+    let problem = match cpe_bus::control::request(socket, Request::Log(q), TIMEOUT) {
+        Ok(FromSupervisor::Log(e)) => return Ok(e),
+        Ok(FromSupervisor::Error { message }) => format!("supervisor: {message}"),
+        Ok(other) => format!("unexpected answer (a supervisor without the event log?): {other:?}"),
+        Err(e) => e.to_string(),
+    };
+    eprintln!("cpectl: {problem}");
+    Err(ExitCode::FAILURE)
 }
 
 /// Appends `text` after a `head` of `indent` columns, wrapped at
@@ -217,10 +219,7 @@ fn json_lines(events: &[Event]) -> String {
 pub fn log(socket: &Path, args: LogArgs) -> ExitCode {
     let first = match ask(socket, args.query.clone()) {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("cpectl: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let mut day = String::new();
     let text = if args.json && !args.follow {
@@ -252,16 +251,24 @@ pub fn log(socket: &Path, args: LogArgs) -> ExitCode {
             since_s: None,
             ..args.query.clone()
         };
-        let next = match ask(socket, q) {
+        let mut next = match ask(socket, q.clone()) {
             Ok(e) => e,
-            Err(e) => {
-                eprintln!("cpectl: {e}");
-                return ExitCode::FAILURE;
-            }
+            Err(code) => return code,
         };
         if next.last_seq < last {
-            // A new supervisor: its ring starts again at 1.
+            // A new supervisor: its ring starts again at 1, so everything
+            // it has is new.
             eprintln!("cpectl: the supervisor restarted; following its new log");
+            next = match ask(
+                socket,
+                Query {
+                    after_seq: None,
+                    ..q
+                },
+            ) {
+                Ok(e) => e,
+                Err(code) => return code,
+            };
         }
         last = next.last_seq;
         let text = if args.json {
@@ -284,10 +291,7 @@ pub fn show_prefix(socket: &Path, json: bool) -> ExitCode {
     };
     let events = match ask(socket, q) {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("cpectl: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let text = if json {
         serde_json::to_string_pretty(&events).unwrap_or_default() + "\n"
