@@ -17,7 +17,9 @@ use std::collections::VecDeque;
 use ipnet::Ipv6Net;
 use serde::{Deserialize, Serialize};
 
-/// Events kept: about 60 KB at the longest texts, whatever happens.
+/// Events kept: at most about 210 KB of memory (184 bytes an event plus
+/// its texts, each cut at [`MAX_TEXT`]), typically half that, whatever
+/// happens.
 pub const CAPACITY: usize = 512;
 
 /// Longest text kept, bytes; longer ones are cut (a hostile server's

@@ -3,7 +3,8 @@
 //! `cpectl status` answers "what is this router doing and why" on one
 //! 80-column screen; `--json` gives the same as a stable, documented object
 //! (`docs/status-json.md`) for scripts and tests; `cpectl reload` applies an
-//! edited config and says exactly why it refused one.
+//! edited config and says exactly why it refused one; `cpectl log` and
+//! `cpectl show prefix` tell what happened before the engineer arrived.
 
 pub mod firewall;
 pub mod render;
