@@ -14,6 +14,7 @@
 
 pub mod client;
 pub mod control;
+pub mod events;
 pub mod proto;
 pub mod registry;
 pub mod state;

@@ -42,6 +42,8 @@ pub enum Request {
     Status,
     /// Re-read and apply the config file.
     Reload,
+    /// Events of the timeline (`cpectl log`, `cpectl show prefix`).
+    Log(crate::events::Query),
 }
 
 /// Messages from the supervisor.
@@ -62,6 +64,8 @@ pub enum FromSupervisor {
     Status(Box<StatusReport>),
     /// Answer to [`Request::Reload`].
     Reload(ReloadOutcome),
+    /// Answer to [`Request::Log`].
+    Log(crate::events::Events),
     /// The request could not be served.
     Error {
         /// Why.

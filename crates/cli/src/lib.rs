@@ -3,10 +3,12 @@
 //! `cpectl status` answers "what is this router doing and why" on one
 //! 80-column screen; `--json` gives the same as a stable, documented object
 //! (`docs/status-json.md`) for scripts and tests; `cpectl reload` applies an
-//! edited config and says exactly why it refused one.
+//! edited config and says exactly why it refused one; `cpectl log` and
+//! `cpectl show prefix` tell what happened before the engineer arrived.
 
 pub mod firewall;
 pub mod render;
+pub mod timeline;
 pub mod why;
 
 use std::ffi::OsString;
@@ -25,6 +27,9 @@ commands:
                            one part of the status in detail
   why [--json]             the diagnosis alone: one finding a line, with its
                            evidence; exit 0 healthy, 1 degraded, 2 down
+  log [--since 10m] [--level warn] [-n N] [-f] [--json]
+                           the event timeline (`cpectl log --help`)
+  show prefix [--json]     each delegated and advertised prefix's history
   reload                   re-read the config; refused (exit 1) if invalid
   help                     this text (also --help, -h, after any command)
 The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
@@ -60,6 +65,8 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let mut config: Option<PathBuf> = None;
     let mut json = false;
     let mut words: Vec<String> = Vec::new();
+    // The arguments after `log`, which has options of its own.
+    let mut log_args: Option<Vec<OsString>> = None;
     let mut parser = lexopt::Parser::from_args(args);
     loop {
         match parser.next() {
@@ -77,6 +84,10 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             Ok(Some(lexopt::Arg::Long("help")) | Some(lexopt::Arg::Short('h'))) => {
                 return emit(&format!("{USAGE}\n"));
             }
+            Ok(Some(lexopt::Arg::Value(v))) if words.is_empty() && v == "log" => {
+                log_args = Some(parser.raw_args().map(|r| r.collect()).unwrap_or_default());
+                break;
+            }
             Ok(Some(lexopt::Arg::Value(v))) => words.push(v.to_string_lossy().into_owned()),
             Ok(Some(other)) => return usage(&other.unexpected().to_string()),
             Ok(None) => break,
@@ -92,8 +103,19 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             .clone()
             .unwrap_or_else(|| find_socket(config.clone(), tell))
     };
+    if let Some(rest) = log_args {
+        return match timeline::parse_log_args(rest, json) {
+            Ok(a) if a.help => emit(&format!("{}\n", timeline::LOG_USAGE)),
+            Ok(a) => timeline::log(&locate(true), a),
+            Err(e) => {
+                eprintln!("cpectl log: {e}\n{}", timeline::LOG_USAGE);
+                ExitCode::from(EXIT_USAGE)
+            }
+        };
+    }
     match words.as_slice() {
         [] | ["status"] => status(&locate(true), json, None),
+        ["show", "prefix" | "prefixes"] => timeline::show_prefix(&locate(true), json),
         ["show", what] => status(&locate(true), json, Some(what)),
         ["why"] => why(&locate(true), json),
         ["reload"] => reload(&locate(false)),

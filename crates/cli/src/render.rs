@@ -432,6 +432,7 @@ pub fn status(r: &StatusReport, colour: bool) -> String {
         out.push_str(&l);
         out.push('\n');
     }
+    out.push_str(&crate::timeline::since_boot_line(r));
     out.push_str(&daemons(r));
     out
 }

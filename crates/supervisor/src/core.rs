@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use cpe_bus::events::{Events, Level, Query, Ring, SinceBoot};
 use cpe_bus::proto::ReloadOutcome;
 use cpe_bus::status::{DaemonReport, StatusReport, network_reports};
 use cpe_bus::{Daemon, DelegatedPrefix, Dhcp6Facts, Fact, MonoTime, SharedState, WanFacts};
@@ -23,6 +24,7 @@ use crate::children::{Child, Intent, restart_delay};
 use crate::derive;
 use crate::lan_addr;
 use crate::plan::{self, DaemonSpec};
+use crate::timeline::{self, Note};
 
 /// A config read from disk and validated, handed to [`Input::Reload`].
 #[derive(Debug, Clone)]
@@ -143,6 +145,16 @@ pub struct Core {
     /// as a deadline.
     last_now: Option<Instant>,
     actions: VecDeque<Action>,
+    /// The event timeline behind `cpectl log`.
+    ring: Ring,
+    /// The counters behind the "since boot" line of `cpectl status`.
+    since_boot: SinceBoot,
+    /// An instant and the wall clock (ms UTC) at it, set by the driver, to
+    /// stamp events with the time an engineer reads.
+    wall: Option<(Instant, u64)>,
+    /// When the snapshot was last derived: a preferred lifetime that ran
+    /// out since then is an event.
+    last_derived: Option<MonoTime>,
 }
 
 /// The lease names of the LANs that still serve DHCPv4, in config order
@@ -186,7 +198,62 @@ impl Core {
             lan_problems: Vec::new(),
             last_now: None,
             actions: VecDeque::new(),
+            ring: Ring::default(),
+            since_boot: SinceBoot::default(),
+            wall: None,
+            last_derived: None,
         }
+    }
+
+    /// Tells the core the wall clock (ms since 1970, UTC) at `at`; events
+    /// are stamped from the latest anchor (the wall clock may be stepped
+    /// by NTP, so the driver sets it before every input).
+    pub fn set_wall_clock(&mut self, at: Instant, unix_ms: u64) {
+        self.wall = Some((at, unix_ms));
+    }
+
+    fn wall_ms(&self, now: Instant) -> u64 {
+        match self.wall {
+            Some((at, ms)) if now >= at => ms.saturating_add((now - at).as_millis() as u64),
+            Some((at, ms)) => ms.saturating_sub((at - now).as_millis() as u64),
+            None => 0,
+        }
+    }
+
+    /// Puts one event into the ring, stamped `now`.
+    fn record(&mut self, now: Instant, n: Note) {
+        let wall = self.wall_ms(now);
+        self.ring.push(
+            MonoTime::from_instant(now).0,
+            wall,
+            n.level,
+            n.daemon,
+            &n.text,
+            n.prefix,
+        );
+    }
+
+    fn record_all(&mut self, now: Instant, notes: Vec<Note>) {
+        for n in notes {
+            self.record(now, n);
+        }
+    }
+
+    fn event(&mut self, now: Instant, level: Level, daemon: &'static str, text: String) {
+        self.record(
+            now,
+            Note {
+                level,
+                daemon,
+                text,
+                prefix: None,
+            },
+        );
+    }
+
+    /// The events `q` asks for (`cpectl log`, `cpectl show prefix`).
+    pub fn log(&self, q: &Query, now: Instant) -> Events {
+        self.ring.query(q, MonoTime::from_instant(now).0)
     }
 
     /// The config in force.
@@ -238,6 +305,7 @@ impl Core {
         if child.crash_pending {
             child.crash_pending = false;
             child.restarts += 1;
+            self.since_boot.restarts += 1;
             log::warn!(
                 "restarted daemon {name} as pid {pid} (restart #{})",
                 child.restarts
@@ -249,6 +317,12 @@ impl Core {
 
     fn spawn_failed(&mut self, name: Daemon, error: &str, now: Instant) {
         log::error!("cannot start daemon {name}: {error}");
+        self.event(
+            now,
+            Level::Error,
+            name.name(),
+            format!("cannot start: {error}"),
+        );
         if let Some(child) = self.children.get_mut(&name) {
             child.quick_failures += 1;
             child.restart_at = Some(now + restart_delay(child.quick_failures));
@@ -303,13 +377,27 @@ impl Core {
         }
         child.exited(status, now);
         let exit = child.last_exit.clone().unwrap_or_default();
-        match (child.intent, child.restart_at) {
-            (Intent::Run, Some(at)) if child.crash_pending => log::warn!(
-                "daemon {name} (pid {pid}) died: {exit}; restarting in {} ms",
-                at.saturating_duration_since(now).as_millis()
-            ),
-            _ => log::info!("daemon {name} (pid {pid}) stopped: {exit}"),
+        let crashed = match (child.intent, child.restart_at) {
+            (Intent::Run, Some(at)) if child.crash_pending => {
+                Some(at.saturating_duration_since(now).as_millis())
+            }
+            _ => None,
+        };
+        match crashed {
+            Some(ms) => {
+                log::warn!("daemon {name} (pid {pid}) died: {exit}; restarting in {ms} ms");
+                self.event(
+                    now,
+                    Level::Warn,
+                    name.name(),
+                    format!("died (pid {pid}): {exit}; restarting in {ms} ms"),
+                );
+            }
+            None => log::info!("daemon {name} (pid {pid}) stopped: {exit}"),
         }
+        let Some(child) = self.children.get_mut(&name) else {
+            return;
+        };
         if child.intent == Intent::Stop && !in_plan {
             self.children.remove(&name);
             self.daemon_status.remove(&name);
@@ -324,8 +412,18 @@ impl Core {
             return;
         }
         match fact {
-            Fact::Wan(w) => self.wan_in = *w,
+            Fact::Wan(w) => {
+                let notes = timeline::wan_changes(&self.wan_in, &w);
+                if self.wan_in.state == cpe_bus::WanState::Up && w.state != cpe_bus::WanState::Up {
+                    self.since_boot.wan_down += 1;
+                    self.since_boot.wan_down_last_ms = Some(self.wall_ms(now));
+                }
+                self.record_all(now, notes);
+                self.wan_in = *w;
+            }
             Fact::Dhcp6(d) => {
+                let notes = timeline::dhcp6_changes(&self.dhcp6_in, &d);
+                self.record_all(now, notes);
                 let mono = MonoTime::from_instant(now);
                 derive::update_retired(&mut self.retired, &self.dhcp6_in, &d, mono);
                 let set = |f: &Dhcp6Facts| -> Vec<Ipv6Net> {
@@ -365,8 +463,8 @@ impl Core {
 
     /// Re-derives the LAN side; programs the addresses and pushes a
     /// snapshot if anything changed.
-    fn recompute(&mut self, now: Instant) {
-        let now = MonoTime::from_instant(now);
+    fn recompute(&mut self, at: Instant) {
+        let now = MonoTime::from_instant(at);
         self.retired.retain(|r| r.valid_until > now);
         let mut next = SharedState {
             generation: self.state.generation,
@@ -402,6 +500,16 @@ impl Core {
         }
         next.upstream_dns = derive::upstream_dns(&next.dhcp6, &next.wan);
         next.lease_names = lease_names(&self.config, &self.dhcp4_names_in);
+        let last = self.last_derived.unwrap_or(now);
+        let notes = timeline::prefix_changes(&self.state, &next, last, now);
+        if !self.state.dhcp6.delegated_prefixes.is_empty()
+            && next.dhcp6.delegated_prefixes.is_empty()
+        {
+            self.since_boot.pd_lost += 1;
+            self.since_boot.pd_lost_last_ms = Some(self.wall_ms(at));
+        }
+        self.record_all(at, notes);
+        self.last_derived = Some(now);
         if next.lan != self.state.lan || self.state.generation == 0 || self.address_errors {
             let v4: Vec<_> = self
                 .config
@@ -433,6 +541,18 @@ impl Core {
                     log::error!("reload refused: {e}");
                 }
                 log::error!("reload refused; still running the previous config");
+                self.since_boot.reloads_refused += 1;
+                let more = match errors.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" (+{} more)", n - 1),
+                };
+                let first = errors.first().map_or("", String::as_str);
+                self.event(
+                    now,
+                    Level::Error,
+                    "supervisor",
+                    format!("reload refused, previous config kept: {first}{more}"),
+                );
                 return ReloadOutcome {
                     applied: false,
                     errors,
@@ -466,7 +586,7 @@ impl Core {
         }
         self.on_timer(now);
         let changed = change.touched();
-        log::info!(
+        let text = format!(
             "reload applied (config generation {}): {}",
             self.config_generation,
             if changed.is_empty() {
@@ -475,6 +595,8 @@ impl Core {
                 format!("restarted/started/stopped [{}]", changed.join(", "))
             }
         );
+        log::info!("{text}");
+        self.event(now, Level::Info, "supervisor", text);
         ReloadOutcome {
             applied: true,
             errors: vec![],
@@ -517,6 +639,7 @@ impl Core {
                 .iter()
                 .map(|(d, v)| (d.name().to_string(), v.clone()))
                 .collect(),
+            since_boot: self.since_boot.clone(),
         }
     }
 }
@@ -549,6 +672,9 @@ impl cpe_daemon::Engine for Core {
             Input::Publish { daemon, fact } => self.publish(daemon, fact, now),
             Input::Status { daemon, value } => {
                 if self.children.contains_key(&daemon) {
+                    let notes =
+                        timeline::status_changes(daemon, self.daemon_status.get(&daemon), &value);
+                    self.record_all(now, notes);
                     self.daemon_status.insert(daemon, value);
                 }
             }
@@ -601,10 +727,17 @@ impl cpe_daemon::Engine for Core {
         // Re-derive when a phased-out or current prefix expires.
         let expiry = self.last_now.and_then(|at| {
             let mono = MonoTime::from_instant(at);
+            // A preferred lifetime that runs out is an event (deprecated).
             self.retired
                 .iter()
-                .chain(&self.state.dhcp6.delegated_prefixes)
                 .map(|p| p.valid_until)
+                .chain(
+                    self.state
+                        .dhcp6
+                        .delegated_prefixes
+                        .iter()
+                        .flat_map(|p| [p.preferred_until, p.valid_until]),
+                )
                 .filter(|t| *t > mono && *t != cpe_bus::state::INFINITE)
                 .min()
                 .map(|t| at + Duration::from_millis(t.0 - mono.0))
@@ -708,7 +841,10 @@ mod tests {
             })],
             "no spawn, no signal, no snapshot"
         );
-        assert_eq!(core.report(t0, secs(0), "t.toml"), before);
+        let mut after = core.report(t0, secs(0), "t.toml");
+        assert_eq!(after.since_boot.reloads_refused, 1, "counted, nothing else");
+        after.since_boot = before.since_boot.clone();
+        assert_eq!(after, before);
         assert_eq!(core.source(), CONFIG);
     }
 
@@ -935,5 +1071,184 @@ mod tests {
         let lans: Vec<&str> = got.iter().map(|l| l.interface.as_str()).collect();
         assert_eq!(lans, ["br0", "br1"]);
         assert_eq!(got[0].names, vec![name("a", 100), name("c", 101)]);
+    }
+
+    fn texts(core: &Core, q: Query, now: Instant) -> Vec<String> {
+        core.log(&q, now)
+            .events
+            .iter()
+            .map(|e| format!("{} {} {}", e.level.word(), e.daemon, e.text))
+            .collect()
+    }
+
+    /// The timeline of a delegation lost and regained, derived from the
+    /// facts alone: obtained, renewed, deprecated and expired while the
+    /// server is away, delegated again; the LAN /64 follows, and the
+    /// "since boot" counters count the loss. Stamped with the wall clock.
+    #[test]
+    fn a_lost_and_regained_delegation_is_a_timeline() {
+        let t0 = Instant::now();
+        let (mut core, _) = running(t0);
+        core.set_wall_clock(t0, 1_796_295_861_000);
+        let m0 = MonoTime::from_instant(t0);
+        let pd = |pref: u64, valid: u64| Dhcp6Facts {
+            state: "bound".into(),
+            server_duid: Some("000100ab".into()),
+            delegated_prefixes: vec![DelegatedPrefix {
+                prefix: "2001:db8:1200::/56".parse().unwrap(),
+                preferred_until: m0.after(secs(pref)),
+                valid_until: m0.after(secs(valid)),
+            }],
+            ..Dhcp6Facts::default()
+        };
+        let publish = |core: &mut Core, d: Dhcp6Facts, at: Instant| {
+            feed(
+                core,
+                Input::Publish {
+                    daemon: Daemon::Dhcp6c,
+                    fact: Fact::Dhcp6(Box::new(d)),
+                },
+                at,
+            )
+        };
+        publish(&mut core, pd(60, 120), t0);
+        // Renewed at 30 s; the server is gone after that.
+        publish(&mut core, pd(90, 150), t0 + secs(30));
+        let mut renewing = pd(90, 150);
+        renewing.state = "rebinding".into();
+        publish(&mut core, renewing, t0 + secs(60));
+        // Virtual time runs on: the preferred lifetime ends at 90 s, the
+        // valid one at 150 s; each is a timer of the core.
+        let mut now = t0 + secs(60);
+        while let Some(due) = core.poll_timeout().filter(|d| *d <= t0 + secs(200)) {
+            now = due;
+            advance(&mut core, due, 10);
+        }
+        assert!(now >= t0 + secs(150), "expiry is a deadline: {now:?}");
+        let back = pd(300, 600);
+        publish(&mut core, back, t0 + secs(170));
+        let all = texts(&core, Query::default(), t0 + secs(170));
+        let expected = [
+            "info dhcp6c DHCPv6 bound, server 000100ab",
+            "info dhcp6c prefix 2001:db8:1200::/56 delegated: preferred 60 s, valid 120 s",
+            "info ra br0 advertises 2001:db8:1200:1::/64 (delegated)",
+            "info dhcp6c prefix 2001:db8:1200::/56 renewed: preferred 60 s, valid 120 s",
+            "warn dhcp6c DHCPv6 rebinding (was bound)",
+            "warn dhcp6c prefix 2001:db8:1200::/56 deprecated: preferred lifetime over without a renewal, valid 60 s",
+            "warn dhcp6c prefix 2001:db8:1200::/56 expired: valid lifetime over",
+            "info ra br0 no longer advertises 2001:db8:1200:1::/64",
+            "info dhcp6c DHCPv6 bound (was rebinding)",
+            "info dhcp6c prefix 2001:db8:1200::/56 delegated: preferred 130 s, valid 430 s",
+            "info ra br0 advertises 2001:db8:1200:1::/64 (delegated)",
+        ];
+        let from = all
+            .iter()
+            .position(|t| t.starts_with("info dhcp6c DHCPv6 bound"))
+            .unwrap();
+        assert_eq!(&all[from..], expected, "{all:#?}");
+        let report = core.report(t0 + secs(170), secs(170), "t.toml");
+        assert_eq!(report.since_boot.pd_lost, 1);
+        let lost = report.since_boot.pd_lost_last_ms.unwrap();
+        assert_eq!(cpe_bus::events::clock_text(lost), "11:06:51", "t0 + 150 s");
+        assert_eq!(report.since_boot.wan_down, 0);
+        // Filters: the prefix timeline, the warnings, the last 2 minutes.
+        let prefixes = core.log(
+            &Query {
+                prefixes_only: true,
+                ..Query::default()
+            },
+            t0 + secs(170),
+        );
+        let whats: Vec<&str> = prefixes
+            .events
+            .iter()
+            .filter(|e| e.prefix.as_ref().unwrap().link == "wan")
+            .map(|e| e.prefix.as_ref().unwrap().what.as_str())
+            .collect();
+        assert_eq!(
+            whats,
+            ["delegated", "renewed", "deprecated", "expired", "delegated"]
+        );
+        let warns = texts(
+            &core,
+            Query {
+                min_level: Level::Warn,
+                since_s: Some(100),
+                ..Query::default()
+            },
+            t0 + secs(170),
+        );
+        assert_eq!(warns.len(), 2, "{warns:#?}");
+        assert!(warns[0].contains("deprecated") && warns[1].contains("expired"));
+    }
+
+    /// Restarts, refused and applied reloads, the WAN going down and a
+    /// dead upstream are events; a daemon's status republished unchanged
+    /// is not.
+    #[test]
+    fn restarts_reloads_wan_and_upstream_health_are_events() {
+        let t0 = Instant::now();
+        let (mut core, _) = running(t0);
+        crash(&mut core, Daemon::Dns, t0 + secs(1));
+        advance(&mut core, t0 + secs(2), 10);
+        feed(
+            &mut core,
+            Input::Spawned {
+                daemon: Daemon::Dns,
+                pid: 900,
+            },
+            t0 + secs(2),
+        );
+        feed(
+            &mut core,
+            Input::Reload(Err(vec![
+                "t.toml:3:1: error: unknown key".into(),
+                "x".into(),
+            ])),
+            t0 + secs(3),
+        );
+        let wan = |state| WanFacts {
+            interface: "wan0".into(),
+            state,
+            reason: "no carrier on wan0".into(),
+            ..WanFacts::default()
+        };
+        for st in [WanState::Up, WanState::Down] {
+            feed(
+                &mut core,
+                Input::Publish {
+                    daemon: Daemon::Wan,
+                    fact: Fact::Wan(Box::new(wan(st))),
+                },
+                t0 + secs(4),
+            );
+        }
+        let dns = |health: &str| serde_json::json!({"upstreams": [{"address": "[2001:db8::53]:53", "health": health}]});
+        for h in ["up", "down", "down", "up"] {
+            feed(
+                &mut core,
+                Input::Status {
+                    daemon: Daemon::Dns,
+                    value: dns(h),
+                },
+                t0 + secs(5),
+            );
+        }
+        let all = texts(&core, Query::default(), t0 + secs(5));
+        let expected = [
+            "warn dns died (pid 106): signal 9; restarting in 250 ms",
+            "error supervisor reload refused, previous config kept: t.toml:3:1: error: unknown key (+1 more)",
+            "info wan WAN wan0 up: no carrier on wan0",
+            "warn wan WAN wan0 down: no carrier on wan0",
+            "warn dns upstream DNS 2001:db8::53 not answering",
+            "info dns upstream DNS 2001:db8::53 answering again",
+        ];
+        let from = all.iter().position(|t| t.contains("died")).unwrap();
+        assert_eq!(&all[from..], expected, "{all:#?}");
+        let since = core.report(t0 + secs(5), secs(5), "t.toml").since_boot;
+        assert_eq!(
+            (since.restarts, since.wan_down, since.reloads_refused),
+            (1, 1, 1)
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod derive;
 pub mod lan_addr;
 pub mod plan;
 mod server;
+pub mod timeline;
 pub mod ula;
 
 use std::collections::HashMap;
@@ -221,6 +222,7 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = tokio::time::sleep_until(wake.into()) => {
+                sup.set_wall_clock();
                 sup.core.handle_timeout(Instant::now());
                 sup.perform();
             }
@@ -248,8 +250,18 @@ fn load_ula(engine: &mut Core, config: &Config) {
 }
 
 impl Supervisor {
+    /// Anchors the core's event stamps to the wall clock as it is now (NTP
+    /// may have stepped it since the last input).
+    fn set_wall_clock(&mut self) {
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.core.set_wall_clock(Instant::now(), unix_ms);
+    }
+
     /// Feeds the core one input now and performs what it asks.
     fn feed(&mut self, input: core::Input) {
+        self.set_wall_clock();
         self.core.handle(input, Instant::now());
         self.perform();
     }
@@ -335,6 +347,10 @@ impl Supervisor {
                         &self.config_path.display().to_string(),
                     );
                     let _ = reply.send(FromSupervisor::Status(Box::new(report)));
+                }
+                Request::Log(query) => {
+                    let events = self.core.log(&query, Instant::now());
+                    let _ = reply.send(FromSupervisor::Log(events));
                 }
                 Request::Reload => {
                     log::info!("reload requested from the console");

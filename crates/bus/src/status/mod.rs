@@ -57,6 +57,10 @@ pub struct StatusReport {
     pub upstream_dns: Vec<IpAddr>,
     /// Each daemon's own status object, by daemon name.
     pub daemon_status: BTreeMap<String, serde_json::Value>,
+    /// What happened since the supervisor started (`cpectl log` has the
+    /// events themselves).
+    #[serde(default)]
+    pub since_boot: crate::events::SinceBoot,
 }
 
 impl StatusReport {
