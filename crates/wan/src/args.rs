@@ -151,7 +151,8 @@ mod tests {
             PppoeSettings {
                 service: "flets".into(),
                 ac_name: "bras".into(),
-                reconnect_min: 2
+                reconnect_min: 2,
+                ..PppoeSettings::default()
             }
         );
         assert_eq!(standalone(&["--interface", "wan0"]).mtu, IPOE_DEFAULT_MTU);
