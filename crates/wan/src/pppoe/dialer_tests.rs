@@ -337,6 +337,14 @@ fn wrong_password_holds_off_for_the_auth_failure_wait() {
         "{p}"
     );
     assert!(p["next_attempt_s"].as_u64().unwrap() >= 100, "{p}");
+    let f = w.facts();
+    assert_eq!(f.state, WanState::Connecting);
+    assert_eq!(
+        f.reason,
+        "PPPoE session 0x1234 with AC 'bras' (02:00:00:00:ac:01): authentication failed: \
+         PAP: the server refused the user name or password: \"E=691 R=0 C=00 V=0 M=Authentication \
+         failure\"; reconnecting shortly"
+    );
     assert!(!v.to_string().contains(PASSWORD));
     assert!(!format!("{:?}", w.d).contains(PASSWORD));
 }
