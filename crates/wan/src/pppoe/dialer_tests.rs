@@ -396,3 +396,42 @@ fn shutdown_sends_terminate_then_padt_and_does_not_redial() {
     assert!(order.iter().any(|o| o == "Detach"), "{order:?}");
     assert_eq!(w.d.next_attempt(), None);
 }
+
+#[test]
+fn a_closed_channel_ends_the_session_with_padt_and_a_redial() {
+    let mut w = World::new(None, Kernel::Ppp);
+    w.run_to(5);
+    w.d.handle(
+        DialInput::ChannelClosed("the kernel closed the PPP channel"),
+        w.now,
+    );
+    w.run_to(5);
+    assert_eq!(w.padts().len(), 1, "{:?}", w.log);
+    assert_eq!(w.count(|a| *a == DialAction::Detach), 1);
+    assert!(w.d.next_attempt().is_some());
+    assert_eq!(
+        w.d.discovery().last_failure(),
+        Some(
+            "PPPoE session 0x1234 with AC 'bras' (02:00:00:00:ac:01): the kernel closed the \
+             PPP channel"
+        )
+    );
+}
+
+#[test]
+fn carrier_loss_ends_the_session_without_padt_and_waits_for_carrier() {
+    let mut w = World::new(None, Kernel::Ppp);
+    w.run_to(5);
+    let padi = w.padi;
+    w.d.handle(DialInput::LinkDown, w.now);
+    w.run_to(120);
+    assert!(w.padts().is_empty());
+    assert_eq!(w.count(|a| *a == DialAction::Detach), 1);
+    assert_eq!(w.d.next_attempt(), None);
+    assert_eq!(w.padi, padi, "nothing is sent without carrier");
+    let f = status::facts(&settings(), Some(&w.d), "no carrier on eth1", false);
+    assert_eq!(f.state, WanState::Down);
+    w.d.handle(DialInput::Start, w.now);
+    w.run_to(125);
+    assert_eq!(w.facts().state, WanState::Up);
+}

@@ -309,6 +309,22 @@ impl Driver {
     }
 
     fn channel_closed(&mut self, why: &str) {
+        // The kernel closes the channel when it sees the AC's PADT, which
+        // our discovery socket received too: read that first, so the
+        // console shows the AC's words rather than just "closed".
+        let mut buf = [0u8; 1600];
+        while let Ok(Some(rx)) = self.socket.try_recv(&mut buf) {
+            if rx.kind.is_for_us() {
+                let packet = buf.get(..rx.len).unwrap_or(&[]);
+                self.engine.handle(
+                    DialInput::Discovery {
+                        src: rx.src,
+                        packet,
+                    },
+                    Instant::now(),
+                );
+            }
+        }
         self.engine
             .handle(DialInput::ChannelClosed(why), Instant::now());
         self.perform();
