@@ -427,3 +427,30 @@ fn pppoe_a_stale_session_from_before_a_restart_is_cleared_first() {
     );
     assert!(!saved.exists(), "no session left to clear");
 }
+
+/// The demo's `config/pppoe-dualstack.toml`, as shipped (only the system
+/// directories moved into the lab): every daemon starts, and the WAN runs
+/// discovery to a session with the AC; on this kernel it then says why the
+/// session goes no further. The rest (LCP to DHCPv6-PD) is the QEMU system
+/// test's.
+#[test]
+fn pppoe_the_demo_config_runs_up_to_a_session() {
+    let Some(cause) = expected_cause() else {
+        eprintln!("this kernel has PPP: the session would go on to LCP; skipped");
+        return;
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/pppoe-dualstack.toml");
+    let demo = std::fs::read_to_string(&path).unwrap();
+    let w = wire("pppoe_demo");
+    let ac = start_ac(&w.ac, 4, None);
+    let router = RouterUnderTest::start(&w.router, &demo).unwrap();
+    let want = format!("PPPoE session 0x0001 with {AC_SHOWN}: {cause}");
+    let status = router
+        .wait_status("the WAN reason after PADS", Duration::from_secs(15), |s| {
+            (s["wan"]["reason"] == want.as_str()).then(|| s.clone())
+        })
+        .unwrap_or_else(|e| panic!("{e}\npppoe-server log:\n{}", ac.log_tail(30)));
+    assert_eq!(status["wan"]["mode"], "pppoe");
+    let out = router.cpectl(&["show", "wan"]).unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("secret"));
+}
