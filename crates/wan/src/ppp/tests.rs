@@ -366,6 +366,33 @@ impl Ac {
     }
 }
 
+/// Fires the earliest deadline of `engine` or `ac` if it is not after
+/// `until`, moving `now` to it; otherwise moves `now` to `until` and
+/// returns false.
+pub(crate) fn fire_next<E: Engine>(
+    engine: &mut E,
+    ac: &mut Ac,
+    now: &mut Instant,
+    until: Instant,
+) -> bool {
+    let next = [engine.poll_timeout(), ac.deadline()]
+        .into_iter()
+        .flatten()
+        .min();
+    match next {
+        Some(at) if at <= until => {
+            *now = (*now).max(at);
+            engine.handle_timeout(*now);
+            ac.timeout(*now);
+            true
+        }
+        _ => {
+            *now = until;
+            false
+        }
+    }
+}
+
 /// Our session and the AC on one virtual wire.
 struct Lab {
     t0: Instant,
@@ -433,20 +460,8 @@ impl Lab {
             if !quiet {
                 continue;
             }
-            let next = [self.s.poll_timeout(), self.ac.deadline()]
-                .into_iter()
-                .flatten()
-                .min();
-            match next {
-                Some(at) if at <= until => {
-                    self.now = self.now.max(at);
-                    self.s.handle_timeout(self.now);
-                    self.ac.timeout(self.now);
-                }
-                _ => {
-                    self.now = until;
-                    return;
-                }
+            if !fire_next(&mut self.s, &mut self.ac, &mut self.now, until) {
+                return;
             }
         }
         panic!("the lab did not settle");

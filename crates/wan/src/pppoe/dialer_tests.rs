@@ -7,7 +7,7 @@ use super::dialer::{AUTH_FAILURE_HOLDOFF, DialAction, DialInput, Dialer, DialerC
 use super::status;
 use crate::config::WanSettings;
 use crate::ppp::lcp::AuthKind;
-use crate::ppp::tests::{AC_ADDR, AC_IID, ASSIGNED, Ac, DNS1, DNS2, PASSWORD};
+use crate::ppp::tests::{AC_ADDR, AC_IID, ASSIGNED, Ac, DNS1, DNS2, PASSWORD, fire_next};
 use cpe_bus::WanState;
 use cpe_daemon::Engine;
 use cpe_wire::pppoe::{Code, Message, Tag};
@@ -157,20 +157,8 @@ impl World {
             if !quiet {
                 continue;
             }
-            let next = [self.d.poll_timeout(), self.ac.deadline()]
-                .into_iter()
-                .flatten()
-                .min();
-            match next {
-                Some(at) if at <= until => {
-                    self.now = self.now.max(at);
-                    self.d.handle_timeout(self.now);
-                    self.ac.timeout(self.now);
-                }
-                _ => {
-                    self.now = until;
-                    return;
-                }
+            if !fire_next(&mut self.d, &mut self.ac, &mut self.now, until) {
+                return;
             }
         }
         panic!("the world did not settle");
