@@ -382,6 +382,8 @@ mod tests {
         // This host's build uses its own layout.
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "arm"))]
         assert_eq!(PPPIOCGCHAN, 0x8004_7437);
+        #[cfg(any(target_arch = "mips", target_arch = "mips64"))]
+        assert_eq!(PPPIOCGCHAN, 0x4004_7437);
     }
 
     #[test]

@@ -259,6 +259,11 @@ impl Dialer {
             .filter(|p| *p != Phase::Dead)
     }
 
+    /// Whether the dialer gave up for good (the kernel has no PPP).
+    pub fn gave_up(&self) -> bool {
+        self.fatal
+    }
+
     /// Whether at least one family is up (the WAN can route).
     pub fn is_up(&self) -> bool {
         self.ipv4.is_some() || self.ipv6.is_some()

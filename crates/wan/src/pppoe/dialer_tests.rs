@@ -354,6 +354,12 @@ fn a_kernel_without_ppp_is_said_once_with_padt_and_not_redialled() {
     let v = serde_json::to_value(status::render(&settings(), &w.d, 0, w.now)).unwrap();
     assert_eq!(v["pppoe"]["phase"], "stopped");
     assert_eq!(v["pppoe"]["last_session_id"], "0x1234");
+    // A carrier bounce changes nothing, and the console still says why.
+    w.d.handle(DialInput::LinkDown, w.now);
+    w.d.handle(DialInput::Start, w.now);
+    w.run_to(700);
+    assert_eq!(w.count(|a| matches!(a, DialAction::Attach(_))), 1);
+    assert_eq!(w.facts().reason, f.reason);
 }
 
 #[test]

@@ -100,6 +100,12 @@ pub fn reason(d: &Dialer, carrier: bool, ifname: &str) -> String {
             PppPhase::Establish | PppPhase::Dead => format!("{session}: LCP negotiating"),
         };
     }
+    if d.gave_up()
+        && let Some(why) = s.last_failure.as_deref()
+    {
+        // Still true after a carrier bounce: nothing will change it.
+        return why.to_owned();
+    }
     let retry = if d.next_attempt().is_some() {
         "; reconnecting shortly"
     } else {
