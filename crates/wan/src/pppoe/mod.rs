@@ -526,3 +526,41 @@ fn host_uniq() -> io::Result<Vec<u8>> {
     cpe_sys::random::fill(&mut b)?;
     Ok(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(step: &'static str, errno: i32) -> (String, bool) {
+        setup_failure(&SetupError {
+            step,
+            error: io::Error::from_raw_os_error(errno),
+        })
+    }
+
+    #[test]
+    fn a_kernel_without_ppp_is_named_and_not_retried_other_errors_are() {
+        assert_eq!(
+            failure("socket(AF_PPPOX)", libc::EAFNOSUPPORT),
+            (
+                "the kernel has no PPP support (socket(AF_PPPOX): EAFNOSUPPORT)".into(),
+                false
+            )
+        );
+        assert_eq!(
+            failure("open(/dev/ppp)", libc::ENOENT),
+            (
+                "the kernel has no PPP support (open(/dev/ppp): ENOENT)".into(),
+                false
+            )
+        );
+        assert_eq!(
+            failure("open(/dev/ppp)", libc::EACCES),
+            (
+                "cannot set up the kernel's PPP session (open(/dev/ppp): EACCES)".into(),
+                true
+            )
+        );
+        assert!(failure("connect(AF_PPPOX)", libc::ENODEV).1);
+    }
+}
