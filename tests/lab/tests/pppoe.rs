@@ -453,4 +453,14 @@ fn pppoe_the_demo_config_runs_up_to_a_session() {
     assert_eq!(status["wan"]["mode"], "pppoe");
     let out = router.cpectl(&["show", "wan"]).unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("secret"));
+    // The firewall filters, clamps and NATs on the PPP units, and the
+    // kernel took that ruleset.
+    let fw = router
+        .wait_status("the firewall's first apply", Duration::from_secs(10), |s| {
+            let f = &s["daemon_status"]["firewall"];
+            (f["applies"]["full_applies"].as_u64() >= Some(1)).then(|| f.clone())
+        })
+        .unwrap();
+    assert_eq!(fw["policy"]["wan"], "ppp*");
+    assert_eq!(fw["applies"]["apply_failures"], 0, "{fw:#}");
 }
