@@ -10,7 +10,9 @@ use serde::Deserialize;
 pub struct Policy {
     /// `[firewall]`.
     pub firewall: Firewall,
-    /// The WAN interface.
+    /// The WAN interface; on PPPoE the PPP units ([`PPP_UNITS`]), since
+    /// traffic leaves and arrives on `pppN`, never on the Ethernet port
+    /// the session runs over.
     pub wan: String,
     /// The LAN interfaces, with their IPv4 subnet if any.
     pub lan: Vec<LanSide>,
@@ -25,12 +27,21 @@ pub struct LanSide {
     pub ipv4: Option<Ipv4Net>,
 }
 
+/// The WAN on PPPoE: every `pppN` (nftables' interface wildcard). The unit
+/// number is the kernel's choice and changes across reconnects, and the
+/// router runs no other PPP link, so a prefix match keeps the ruleset
+/// stable instead of recompiling it per session.
+pub const PPP_UNITS: &str = "ppp*";
+
 impl Policy {
     /// From the loaded config.
     pub fn from_config(c: &cpe_config::Config) -> Policy {
         Policy {
             firewall: c.firewall.clone(),
-            wan: c.wan.interface.clone(),
+            wan: match c.wan.mode {
+                cpe_config::Mode::Pppoe => PPP_UNITS.to_owned(),
+                cpe_config::Mode::Ipoe => c.wan.interface.clone(),
+            },
             lan: c.lan.iter().map(lan_side).collect(),
         }
     }

@@ -165,7 +165,13 @@ pub struct Ruleset {
     pub retired: Retired,
 }
 
+/// The compare data of an interface-name match: the name padded to
+/// IFNAMSIZ, or for a wildcard (`ppp*`) only the prefix, so the compare
+/// covers just those octets (what `nft` makes of `iifname "ppp*"`).
 fn ifname(name: &str) -> Vec<u8> {
+    if let Some(prefix) = name.strip_suffix('*') {
+        return prefix.as_bytes().to_vec();
+    }
     let mut v = name.as_bytes().to_vec();
     v.resize(16, 0);
     v

@@ -26,6 +26,39 @@ fn policy() -> Policy {
     Policy::from_config(&cpe_config::parse_str(&text, "t.toml").unwrap().config)
 }
 
+/// The PPPoE demo config: the WAN is every `pppN`.
+fn pppoe_policy() -> Policy {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/pppoe-dualstack.toml"
+    ))
+    .unwrap();
+    Policy::from_config(&cpe_config::parse_str(&text, "t.toml").unwrap().config)
+}
+
+#[test]
+fn pppoe_ruleset_with_the_ppp_wildcard_matches_nft_reading_of_its_text() {
+    if Command::new("nft").arg("--version").output().is_err() {
+        eprintln!("skipped: nft (the test oracle) is not installed");
+        return;
+    }
+    let p = pppoe_policy();
+    assert_eq!(p.wan, "ppp*");
+    let c = compile(&p, &snapshot(&["2001:db8:1:101::/64"], &[]));
+    let ours = Ns::new("ppp-ours");
+    let reference = Ns::new("ppp-ref");
+    let b = c.batch();
+    ours.run(move || Nftables::open().unwrap().commit(&b).unwrap());
+    let path = format!("/tmp/{}.nft", reference.0);
+    std::fs::write(&path, c.text()).unwrap();
+    reference.nft(&["-f", &path]);
+    let _ = std::fs::remove_file(&path);
+    let listed = ours.nft(&["list", "ruleset"]);
+    assert_eq!(listed, reference.nft(&["list", "ruleset"]));
+    assert!(listed.contains("oifname \"ppp*\""), "{listed}");
+    assert!(!listed.contains("wan0"), "{listed}");
+}
+
 fn snapshot(current: &[&str], deprecated: &[&str]) -> Snapshot {
     Snapshot {
         current: current.iter().map(|s| s.parse().unwrap()).collect(),
