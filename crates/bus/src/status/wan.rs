@@ -204,7 +204,11 @@ crate::from_json! {
     RdnssStatus { server, lifetime_s }
     Ipv4Status { address, router, dns }
     IpoeCounters { ra_accepted, ra_rejected, rs_sent, netlink_malformed }
-    PppoeStatus { phase, service, ac_name_wanted, ac, session_id, last_session_id, attempts, last_failure, sent, received, dropped, send_errors }
+    PppoeStatus {
+        phase, service, ac_name_wanted, ac, session_id, last_session_id, attempts, last_failure,
+        sent, received, dropped, send_errors, unit, mru, mtu, ipcp, ipv6cp, auth_failure,
+        reconnects, next_attempt_s
+    }
     AcStatus { name, mac }
 }
 
@@ -311,6 +315,14 @@ mod tests {
                 received: [("PADO".to_string(), 1)].into(),
                 dropped: [("host_uniq".to_string(), 9)].into(),
                 send_errors: 1,
+                unit: Some("ppp0".into()),
+                mru: Some(1492),
+                mtu: Some(1492),
+                ipcp: Some("192.0.2.7 peer 192.0.2.1".into()),
+                ipv6cp: Some("fe80::1234".into()),
+                auth_failure: Some("PAP: Login incorrect".into()),
+                reconnects: 3,
+                next_attempt_s: Some(12),
             }),
         };
         let v = serde_json::to_value(&pppoe).unwrap();
