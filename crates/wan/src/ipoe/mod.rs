@@ -50,6 +50,7 @@ pub async fn run(
         settings: settings.clone(),
         ifname: settings.interface.clone(),
         logged: None,
+        logged_mtu: 0,
     };
     let mut buf = vec![0u8; 9216]; // an RA fits the link MTU, jumbo included
     let mut buf4 = vec![0u8; 1500];
@@ -134,6 +135,8 @@ struct Driver {
     /// address or a DNS server changes, and the log says only what an
     /// engineer reads as news (every "up" was logged twice).
     logged: Option<(cpe_bus::WanState, String)>,
+    /// The IPv6 MTU last logged.
+    logged_mtu: u32,
 }
 
 impl Driver {
@@ -258,6 +261,10 @@ impl Driver {
             log::info!("{}: {}: {}", f.interface, state_word(f.state), f.reason);
             self.logged = Some(line);
         }
+        if f.ipv6_mtu != self.logged_mtu && f.ipv6_mtu > 0 {
+            self.log_mtu(&f);
+            self.logged_mtu = f.ipv6_mtu;
+        }
         outlet.publish(&f);
         true
     }
@@ -298,6 +305,26 @@ impl Driver {
                     );
                 }
             }
+        }
+    }
+
+    /// One line when the IPv6 MTU in effect changes, saying where it
+    /// comes from, and why an RA MTU option was not applied.
+    fn log_mtu(&self, f: &cpe_bus::WanFacts) {
+        let ra = self.tracker.view().ra_mtu;
+        match ra {
+            Some(m) if m == f.ipv6_mtu => log::info!(
+                "{}: IPv6 MTU {m} from the ISP's RA (link MTU {})",
+                f.interface,
+                f.mtu
+            ),
+            Some(m) => log::warn!(
+                "{}: ignoring RA MTU option {m}: outside 1280..={} (the link MTU); IPv6 MTU {}",
+                f.interface,
+                f.mtu,
+                f.ipv6_mtu
+            ),
+            None => log::info!("{}: IPv6 MTU {} (link MTU)", f.interface, f.ipv6_mtu),
         }
     }
 
