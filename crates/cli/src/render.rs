@@ -154,6 +154,9 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     }
     for p in &w.delegated_prefixes {
         let _ = writeln!(out, "      prefix {}", prefix_line(p));
+        if let Some(text) = cpe_config::closed_prefix_finding(&w.closed_prefixes, p.prefix) {
+            problem_line(&mut out, &text);
+        }
     }
     for p in &d.previous_prefixes {
         let _ = writeln!(out, "      old    {}", prefix_line(p));
@@ -223,13 +226,18 @@ pub fn lan(r: &StatusReport) -> String {
             let _ = writeln!(out, "      {}", lan_prefix_line(p));
         }
         for problem in &l.problems {
-            for (i, line) in wrap_words(problem, 80 - 8).iter().enumerate() {
-                let mark = if i == 0 { "!" } else { " " };
-                let _ = writeln!(out, "      {mark} {line}");
-            }
+            problem_line(&mut out, problem);
         }
     }
     out
+}
+
+/// A problem under its section: `!` and the text, wrapped under itself.
+fn problem_line(out: &mut String, problem: &str) {
+    for (i, line) in wrap_words(problem, WIDTH - 8).iter().enumerate() {
+        let mark = if i == 0 { "!" } else { " " };
+        let _ = writeln!(out, "      {mark} {line}");
+    }
 }
 
 /// Splits `text` into lines of at most `width` characters at spaces (a
