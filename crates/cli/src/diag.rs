@@ -153,33 +153,23 @@ pub fn run(r: &StatusReport, opts: &Options) -> Diag {
     let show = |a: IpAddr| shown(a, wan);
     let probes = std::thread::scope(|s| {
         let mut handles = Vec::new();
-        handles.push(s.spawn(move || match isp6 {
-            Some(a) => echo("ping6", scoped(a), show(a), opts.timeout, 1),
-            None => Probe::new(
+        // The three Echoes: what to ping, or why there is nothing to.
+        let echoes: [(&'static str, Option<IpAddr>, &str, &str); 3] = [
+            (
                 "ping6",
-                "ISP router".into(),
-                Outcome::Skip,
-                "no IPv6 default router (no RA from the ISP yet)".into(),
+                isp6,
+                "ISP router",
+                "no IPv6 default router (no RA from the ISP yet)",
             ),
-        }));
-        handles.push(s.spawn(move || match gw4 {
-            Some(a) => echo("ping4", scoped(a), show(a), opts.timeout, 2),
-            None => Probe::new(
-                "ping4",
-                "gateway".into(),
-                Outcome::Skip,
-                "no IPv4 gateway (no DHCPv4 lease)".into(),
-            ),
-        }));
-        handles.push(s.spawn(move || match opts.target {
-            Some(a) => echo("ping", scoped(a), show(a), opts.timeout, 3),
-            None => Probe::new(
-                "ping",
-                "target".into(),
-                Outcome::Skip,
-                "no --target given".into(),
-            ),
-        }));
+            ("ping4", gw4, "gateway", "no IPv4 gateway (no DHCPv4 lease)"),
+            ("ping", opts.target, "target", "no --target given"),
+        ];
+        for (seq, (kind, addr, label, why_not)) in (1u16..).zip(echoes) {
+            handles.push(s.spawn(move || match addr {
+                Some(a) => echo(kind, scoped(a), show(a), opts.timeout, seq),
+                None => Probe::new(kind, label.into(), Outcome::Skip, why_not.into()),
+            }));
+        }
         for (i, u) in upstreams.iter().enumerate() {
             let seq = i as u16;
             handles.push(s.spawn(move || dns_probe(scoped(*u), show(*u), opts, seq)));
@@ -379,9 +369,7 @@ fn dns_probe(to: SocketAddr, shown: String, opts: &Options, seq: u16) -> Probe {
 /// host answered with ICMP port unreachable (no DNS server runs there).
 fn socket_error(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => {
-            "refused (nothing listens on port 53)".into()
-        }
+        std::io::ErrorKind::ConnectionRefused => "refused (nothing listens on port 53)".into(),
         _ => e.to_string(),
     }
 }

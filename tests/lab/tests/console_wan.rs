@@ -96,12 +96,7 @@ fn a_delegation_in_a_configured_closed_range_is_warned_once_and_explained() {
     let _isp = topo
         .start_isp(&IspOptions {
             kea: Some(KeaOptions {
-                timers: LeaseTimers {
-                    renew: 2,
-                    rebind: 5,
-                    preferred: 60,
-                    valid: 90,
-                },
+                timers: LeaseTimers::SHORT,
                 ..KeaOptions::default()
             }),
             dns: vec![],

@@ -25,8 +25,6 @@ const ECHO_REQUEST_V4: u8 = 8;
 const ECHO_REPLY_V4: u8 = 0;
 const ECHO_REQUEST_V6: u8 = 128;
 const ECHO_REPLY_V6: u8 = 129;
-/// `ICMP6_FILTER` (linux/icmpv6.h), as in the ND socket.
-const ICMP6_FILTER: libc::c_int = 1;
 
 /// IPv6 header plus ICMP header.
 const V6_OVERHEAD: usize = 48;
@@ -77,7 +75,7 @@ impl Pinger {
                 setsockopt(
                     fd,
                     libc::IPPROTO_ICMPV6,
-                    ICMP6_FILTER,
+                    super::icmp6::ICMP6_FILTER,
                     &super::filter_passing(&[ECHO_REPLY_V6]),
                 )?;
             }
