@@ -2,7 +2,8 @@
 //! Unbound A and B) on a WAN link of MTU 1454, the router with
 //! config/default.toml and `wan.mtu = 1454`, and a LAN host. The probes
 //! must find the ISP's router, both DNS upstreams answering, a Path MTU of
-//! 1454 and the host among the LAN's neighbours; with the ISP's DNS
+//! 1454 and the host among the LAN's neighbours; behind an ISP that drops
+//! packets over 1400 bytes, a Path MTU of 1400; with the ISP's DNS
 //! stopped, the DNS probes fail and the exit code says so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
@@ -108,6 +109,27 @@ fn diag_finds_the_isp_router_dns_path_mtu_and_the_lan_host_then_a_dead_dns() {
     let host = &j["lan_hosts"][0];
     assert_eq!(host["interface"], plan::BRIDGE_IF);
     assert_eq!(host["mac"], plan::HOST_MAC);
+
+    // A smaller hop on the path: the ISP drops IPv6 packets over 1400
+    // bytes. The search finds it (1454 lost, 1280 back, then halving).
+    for cmd in [
+        "add table ip6 diag",
+        "add chain ip6 diag input { type filter hook input priority -300 ; }",
+        "add rule ip6 diag input meta length > 1400 drop",
+    ] {
+        topo.isp.exec_ok(&["nft", cmd]).unwrap();
+    }
+    let isp_addr = plan::ISP_ADDR.to_string();
+    let (code, json, took) = diag(&topo.router, &router, &["--json", "--target", &isp_addr]);
+    eprintln!("{json}took {took:?}");
+    assert_eq!(code, Some(0), "{json}");
+    let j: Value = serde_json::from_str(&json).unwrap();
+    let pmtu = probe(&j, "pmtu", &isp_addr);
+    assert_eq!(pmtu["mtu"], 1400, "{pmtu}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    topo.isp
+        .exec_ok(&["nft", "delete", "table", "ip6", "diag"])
+        .unwrap();
 
     // The ISP's DNS dies: the probes say so, exit 1, still within bounds.
     isp.dns.clear();
