@@ -149,18 +149,32 @@ fn diag_option(o: &mut diag::Options, opt: &str, value: &str) -> Result<(), Stri
     Ok(())
 }
 
+/// The supervisor's status report, or the line to print instead: its own
+/// error, an unexpected answer, or why it is not reachable (followed by
+/// `unreachable_note`, when given, for what that means to the command).
+fn fetch_report(
+    socket: &std::path::Path,
+    unreachable_note: &str,
+) -> Result<Box<cpe_bus::status::StatusReport>, String> {
+    match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
+        Ok(FromSupervisor::Status(r)) => Ok(r),
+        Ok(FromSupervisor::Error { message }) => Err(format!("cpectl: supervisor: {message}")),
+        Ok(other) => Err(format!("cpectl: unexpected answer: {other:?}")),
+        Err(e) if unreachable_note.is_empty() => Err(format!("cpectl: {e}")),
+        Err(e) => Err(format!(
+            "cpectl: supervisor not reachable, {unreachable_note}: {e}"
+        )),
+    }
+}
+
 /// `cpectl diag`: the probes (text or JSON), exit 0 when all passed, 1
 /// when one failed or the supervisor (which names the targets) is not
 /// reachable.
 fn run_diag(socket: &std::path::Path, json: bool, opts: &diag::Options) -> ExitCode {
-    let report = match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
-        Ok(FromSupervisor::Status(r)) => r,
-        Ok(other) => {
-            eprintln!("cpectl: unexpected answer: {other:?}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("cpectl: supervisor not reachable (it names the targets): {e}");
+    let report = match fetch_report(socket, "it names the targets") {
+        Ok(r) => r,
+        Err(line) => {
+            eprintln!("{line}");
             return ExitCode::FAILURE;
         }
     };
@@ -234,18 +248,10 @@ fn find_socket(config: Option<PathBuf>, tell: bool) -> PathBuf {
 /// `cpectl why`: the findings (text or a JSON array), exit 0/1/2 by the
 /// worst. A supervisor that does not answer is itself the finding: down.
 fn why(socket: &std::path::Path, json: bool) -> ExitCode {
-    let report = match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
-        Ok(FromSupervisor::Status(r)) => r,
-        Ok(FromSupervisor::Error { message }) => {
-            eprintln!("cpectl: supervisor: {message}");
-            return ExitCode::from(2);
-        }
-        Ok(other) => {
-            eprintln!("cpectl: unexpected answer: {other:?}");
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("cpectl: supervisor not reachable, nothing runs: {e}");
+    let report = match fetch_report(socket, "nothing runs") {
+        Ok(r) => r,
+        Err(line) => {
+            eprintln!("{line}");
             return ExitCode::from(2);
         }
     };
@@ -263,18 +269,10 @@ fn why(socket: &std::path::Path, json: bool) -> ExitCode {
 }
 
 fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode {
-    let report = match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
-        Ok(FromSupervisor::Status(r)) => r,
-        Ok(FromSupervisor::Error { message }) => {
-            eprintln!("cpectl: supervisor: {message}");
-            return ExitCode::FAILURE;
-        }
-        Ok(other) => {
-            eprintln!("cpectl: unexpected answer: {other:?}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("cpectl: {e}");
+    let report = match fetch_report(socket, "") {
+        Ok(r) => r,
+        Err(line) => {
+            eprintln!("{line}");
             return ExitCode::FAILURE;
         }
     };
