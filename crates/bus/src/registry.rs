@@ -138,6 +138,9 @@ impl Daemon {
                 let mut wan = to_value(&config.wan);
                 if let Some(obj) = wan.as_object_mut() {
                     obj.remove("dhcpv6");
+                    // The supervisor's and the console's alone: a new list
+                    // must not restart the WAN.
+                    obj.remove("closed_prefixes");
                 }
                 Some(json!({ "wan": wan, "state_dir": state_dir }))
             }
@@ -269,5 +272,17 @@ mod tests {
         let mut off = config.clone();
         off.dns.enabled = false;
         assert_eq!(Daemon::Dns.config_slice(&off), None);
+    }
+
+    /// A new `wan.closed_prefixes` changes what the console warns about,
+    /// not the link: no daemon's slice changes, so nothing restarts.
+    #[test]
+    fn closed_prefixes_restart_no_daemon() {
+        let load = |src: &str| cpe_config::parse_str(src, "t.toml").unwrap().config;
+        let old = load("[wan]\n[[lan]]\n");
+        let new = load("[wan]\nclosed_prefixes = [\"2001:db8::/32\"]\n[[lan]]\n");
+        for d in Daemon::ALL {
+            assert_eq!(d.config_slice(&old), d.config_slice(&new), "{d}");
+        }
     }
 }

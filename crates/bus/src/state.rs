@@ -66,6 +66,11 @@ pub struct WanFacts {
     pub ntp_servers: Vec<IpAddr>,
     /// Link MTU in use on the WAN (1492 or less on PPPoE).
     pub mtu: u32,
+    /// IPv6 MTU in effect on the WAN: the ISP RA's MTU option when
+    /// applicable (1280..=`mtu`), else `mtu`; 0 = not known (the LAN RA
+    /// then follows `mtu`).
+    #[serde(default)]
+    pub ipv6_mtu: u32,
 }
 
 /// One prefix the ISP delegated to us, with absolute deadlines.

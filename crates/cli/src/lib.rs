@@ -6,6 +6,7 @@
 //! edited config and says exactly why it refused one; `cpectl log` and
 //! `cpectl show prefix` tell what happened before the engineer arrived.
 
+pub mod diag;
 pub mod firewall;
 pub mod render;
 pub mod timeline;
@@ -30,6 +31,13 @@ commands:
   log [--since 10m] [--level warn] [-n N] [-f] [--json]
                            the event timeline (`cpectl log --help`)
   show prefix [--json]     each delegated and advertised prefix's history
+  diag [--target ADDR] [--timeout MS] [--name NAME] [--json]
+                           active probes from the router: ping the ISP's
+                           router (v6) and gateway (v4) and ADDR, a DNS query
+                           for NAME (default localhost) through each upstream,
+                           the WAN Path MTU, the LAN hosts (NDP/ARP); timeout
+                           per probe (default 1000 ms); exit 0 all passed,
+                           1 some failed
   reload                   re-read the config; refused (exit 1) if invalid
   help                     this text (also --help, -h, after any command)
 The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
@@ -37,7 +45,8 @@ The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
 Only run_dir is read, so a config broken since the last reload still
 finds the supervisor: `status` answers and `reload` lists the errors.
 A usage error exits 64. Example, in a script:
-  cpectl why --json > /tmp/why.json; echo $?   # 0, 1, 2";
+  cpectl why --json > /tmp/why.json; echo $?   # 0, 1, 2
+  cpectl diag --target 2001:db8::1 --name example.com";
 
 /// How long the console waits for the supervisor before giving up.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,6 +73,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let mut socket: Option<PathBuf> = None;
     let mut config: Option<PathBuf> = None;
     let mut json = false;
+    let mut diag_opts = diag::Options::default();
     let mut words: Vec<String> = Vec::new();
     // The arguments after `log`, which has options of its own.
     let mut log_args: Option<Vec<OsString>> = None;
@@ -81,6 +91,16 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                 }
             }
             Ok(Some(lexopt::Arg::Long("json"))) => json = true,
+            Ok(Some(lexopt::Arg::Long(opt @ ("target" | "timeout" | "name")))) => {
+                let opt = opt.to_owned();
+                let value = match parser.value() {
+                    Ok(v) => v.to_string_lossy().into_owned(),
+                    Err(e) => return usage(&e.to_string()),
+                };
+                if let Err(e) = diag_option(&mut diag_opts, &opt, &value) {
+                    return usage(&e);
+                }
+            }
             Ok(Some(lexopt::Arg::Long("help")) | Some(lexopt::Arg::Short('h'))) => {
                 return emit(&format!("{USAGE}\n"));
             }
@@ -119,8 +139,78 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         ["show", what] => status(&locate(true), json, Some(what)),
         ["why"] => why(&locate(true), json),
         ["reload"] => reload(&locate(false)),
+        ["diag"] => run_diag(&locate(true), json, &diag_opts),
         _ => usage(&format!("unknown command {:?}", words.join(" "))),
     }
+}
+
+/// One of `diag`'s options.
+fn diag_option(o: &mut diag::Options, opt: &str, value: &str) -> Result<(), String> {
+    match opt {
+        "target" => {
+            o.target = Some(
+                value
+                    .parse()
+                    .map_err(|_| format!("--target {value:?} is not an IP address"))?,
+            );
+        }
+        "timeout" => {
+            let ms: u64 = value
+                .parse()
+                .ok()
+                .filter(|ms| (1..=10_000).contains(ms))
+                .ok_or_else(|| format!("--timeout {value:?}: milliseconds, 1..=10000"))?;
+            o.timeout = Duration::from_millis(ms);
+        }
+        _ => {
+            cpe_wire::name::Name::from_dotted(value)
+                .map_err(|e| format!("--name {value:?}: {e}"))?;
+            o.name = value.to_owned();
+        }
+    }
+    Ok(())
+}
+
+/// The supervisor's status report, or the line to print instead: its own
+/// error, an unexpected answer, or why it is not reachable (followed by
+/// `unreachable_note`, when given, for what that means to the command).
+fn fetch_report(
+    socket: &std::path::Path,
+    unreachable_note: &str,
+) -> Result<Box<cpe_bus::status::StatusReport>, String> {
+    match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
+        Ok(FromSupervisor::Status(r)) => Ok(r),
+        Ok(FromSupervisor::Error { message }) => Err(format!("cpectl: supervisor: {message}")),
+        Ok(other) => Err(format!("cpectl: unexpected answer: {other:?}")),
+        Err(e) if unreachable_note.is_empty() => Err(format!("cpectl: {e}")),
+        Err(e) => Err(format!(
+            "cpectl: supervisor not reachable, {unreachable_note}: {e}"
+        )),
+    }
+}
+
+/// `cpectl diag`: the probes (text or JSON), exit 0 when all passed, 1
+/// when one failed or the supervisor (which names the targets) is not
+/// reachable.
+fn run_diag(socket: &std::path::Path, json: bool, opts: &diag::Options) -> ExitCode {
+    let report = match fetch_report(socket, "it names the targets") {
+        Ok(r) => r,
+        Err(line) => {
+            eprintln!("{line}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let d = diag::run(&report, opts);
+    let out = if json {
+        serde_json::to_string_pretty(&diag::to_json(&d)).unwrap_or_default() + "\n"
+    } else {
+        diag::render(&d)
+    };
+    let written = emit(&out);
+    if written != ExitCode::SUCCESS {
+        return written;
+    }
+    ExitCode::from(d.exit_code())
 }
 
 /// Exit code of a usage error: sysexits' EX_USAGE, so that `cpectl why`'s
@@ -180,18 +270,10 @@ fn find_socket(config: Option<PathBuf>, tell: bool) -> PathBuf {
 /// `cpectl why`: the findings (text or a JSON array), exit 0/1/2 by the
 /// worst. A supervisor that does not answer is itself the finding: down.
 fn why(socket: &std::path::Path, json: bool) -> ExitCode {
-    let report = match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
-        Ok(FromSupervisor::Status(r)) => r,
-        Ok(FromSupervisor::Error { message }) => {
-            eprintln!("cpectl: supervisor: {message}");
-            return ExitCode::from(2);
-        }
-        Ok(other) => {
-            eprintln!("cpectl: unexpected answer: {other:?}");
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("cpectl: supervisor not reachable, nothing runs: {e}");
+    let report = match fetch_report(socket, "nothing runs") {
+        Ok(r) => r,
+        Err(line) => {
+            eprintln!("{line}");
             return ExitCode::from(2);
         }
     };
@@ -209,18 +291,10 @@ fn why(socket: &std::path::Path, json: bool) -> ExitCode {
 }
 
 fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode {
-    let report = match cpe_bus::control::request(socket, Request::Status, TIMEOUT) {
-        Ok(FromSupervisor::Status(r)) => r,
-        Ok(FromSupervisor::Error { message }) => {
-            eprintln!("cpectl: supervisor: {message}");
-            return ExitCode::FAILURE;
-        }
-        Ok(other) => {
-            eprintln!("cpectl: unexpected answer: {other:?}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("cpectl: {e}");
+    let report = match fetch_report(socket, "") {
+        Ok(r) => r,
+        Err(line) => {
+            eprintln!("{line}");
             return ExitCode::FAILURE;
         }
     };

@@ -124,9 +124,12 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     }
     wrapped(&mut out, "      addr ", &w.addresses);
     let router = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or("-".into());
+    // The IPv6 router is link-local (at most 25 characters) and the IPv4
+    // one at most 15, so even `mtu 9000 v6 1280` keeps this within 79.
+    let mtu = mtu_text(w).map(|m| format!("  {m}")).unwrap_or_default();
     let _ = writeln!(
         out,
-        "      router v6 {}  v4 {}",
+        "      router v6 {}  v4 {}{mtu}",
         router(w.default_router_v6),
         router(w.default_router_v4)
     );
@@ -150,11 +153,24 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     }
     for p in &w.delegated_prefixes {
         let _ = writeln!(out, "      prefix {}", prefix_line(p));
+        if let Some(text) = cpe_config::closed_prefix_finding(&w.closed_prefixes, p.prefix) {
+            problem_line(&mut out, &text);
+        }
     }
     for p in &d.previous_prefixes {
         let _ = writeln!(out, "      old    {}", prefix_line(p));
     }
     out
+}
+
+/// The WAN MTU as the LAN sees it: one number, or the link's and the
+/// IPv6 one when the ISP's RA lowered IPv6's (`mtu 1500 v6 1454`).
+fn mtu_text(w: &cpe_bus::status::WanReport) -> Option<String> {
+    match (w.mtu, w.ipv6_mtu) {
+        (0, _) => None,
+        (l, v6) if v6 == 0 || v6 == l => Some(format!("mtu {l}")),
+        (l, v6) => Some(format!("mtu {l} v6 {v6}")),
+    }
 }
 
 /// `text` after `label`, wrapped at word boundaries to the console width,
@@ -244,13 +260,18 @@ pub fn lan(r: &StatusReport) -> String {
             let _ = writeln!(out, "      {}", lan_prefix_line(p));
         }
         for problem in &l.problems {
-            for (i, line) in wrap_words(problem, 80 - 8).iter().enumerate() {
-                let mark = if i == 0 { "!" } else { " " };
-                let _ = writeln!(out, "      {mark} {line}");
-            }
+            problem_line(&mut out, problem);
         }
     }
     out
+}
+
+/// A problem under its section: `!` and the text, wrapped under itself.
+fn problem_line(out: &mut String, problem: &str) {
+    for (i, line) in wrap_words(problem, WIDTH - 8).iter().enumerate() {
+        let mark = if i == 0 { "!" } else { " " };
+        let _ = writeln!(out, "      {mark} {line}");
+    }
 }
 
 /// Splits `text` into lines of at most `width` characters at spaces (a
@@ -688,6 +709,27 @@ pub(crate) mod tests {
         assert!(text.contains("prefix 2001:db8:1200::/56  pref 1h00m  valid 2h00m"));
         assert!(text.contains("deprecated"));
         assert!(status(&sample(), true).contains("\x1b[1mUP\x1b[0m"));
+    }
+
+    /// The WAN's MTU, and the IPv6 one when the ISP's RA lowered it, on
+    /// the router line, which still fits with the longest values.
+    #[test]
+    fn the_wan_mtu_shows_the_ipv6_mtu_from_the_isp_ra() {
+        let mut r = sample();
+        r.wan.mtu = 1500;
+        assert!(wan(&r, false).contains("router v6 -  v4 -  mtu 1500\n"));
+        r.wan.ipv6_mtu = 1454;
+        assert!(wan(&r, false).contains("router v6 -  v4 -  mtu 1500 v6 1454\n"));
+        r.wan.default_router_v6 = Some("fe80::aaaa:bbbb:cccc:dddd".parse().unwrap());
+        r.wan.default_router_v4 = Some("198.151.100.100".parse().unwrap());
+        let text = wan(&r, false);
+        assert!(
+            text.contains("v4 198.151.100.100  mtu 1500 v6 1454\n"),
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "too wide ({}): {line}", line.len());
+        }
     }
 
     #[test]

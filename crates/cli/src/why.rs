@@ -17,7 +17,6 @@ use cpe_bus::status::firewall::FirewallStatus;
 use cpe_bus::status::ntp::NtpStatus;
 use cpe_bus::status::ra::RaStatus;
 use cpe_bus::status::wan::WanStatus;
-use ipnet::Ipv6Net;
 use serde::Serialize;
 
 use crate::render::{WIDTH, dash, duration, wrap_words};
@@ -60,28 +59,6 @@ impl Finding {
             text: text.into(),
         }
     }
-}
-
-/// Prefixes of the NTT NGN "closed network" (FLET'S): a delegation from
-/// these reaches the carrier's own services but not the Internet unless
-/// the customer also has an ISP contract over IPoE/PPPoE for IPv6.
-///
-/// A constant for now; issue 14 asks for it to be configurable (other
-/// carriers have closed networks of their own).
-pub const CARRIER_CLOSED: &[(&str, &str)] = &[
-    ("2001:c90::/32", "NTT NGN"),
-    ("2001:d70::/30", "NTT NGN"),
-    ("2001:a000::/21", "NTT NGN"),
-    ("2404:1a8::/32", "NTT NGN"),
-    ("2408::/22", "NTT NGN"),
-];
-
-/// The closed range (and its carrier) that holds `p`, if any.
-pub fn carrier_closed(p: Ipv6Net) -> Option<(Ipv6Net, &'static str)> {
-    CARRIER_CLOSED.iter().find_map(|(net, carrier)| {
-        let net: Ipv6Net = net.parse().ok()?;
-        net.contains(&p).then_some((net, *carrier))
-    })
 }
 
 /// Every finding in `r`, the worst first; empty when healthy.
@@ -149,17 +126,8 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
     let w = &r.wan;
     if w.state != WanState::Up || !w.delegated_prefixes.is_empty() {
         for p in &w.delegated_prefixes {
-            if let Some((range, carrier)) = carrier_closed(p.prefix) {
-                out.push(Finding::new(
-                    Severity::Degraded,
-                    "prefix",
-                    format!(
-                        "delegated {} is inside {range}, a {carrier} closed-network range: \
-                         LAN clients numbered from it reach the carrier's own services but \
-                         not the Internet through this ISP's closed network",
-                        p.prefix
-                    ),
-                ));
+            if let Some(text) = cpe_config::closed_prefix_finding(&w.closed_prefixes, p.prefix) {
+                out.push(Finding::new(Severity::Degraded, "prefix", text));
             }
         }
         return;
@@ -662,14 +630,29 @@ mod tests {
     #[test]
     fn a_prefix_in_a_carrier_closed_range_says_what_it_means() {
         let mut r = healthy();
+        r.wan.closed_prefixes = cpe_config::default_closed_prefixes();
         r.wan.delegated_prefixes[0].prefix = "2408:210:1200::/48".parse().unwrap();
         let f = findings(&r);
         assert_eq!(exit_code(&f), 1);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].text.starts_with(
-            "delegated 2408:210:1200::/48 is inside 2408::/22, a NTT NGN closed-network range: \
+            "delegated 2408:210:1200::/48 is inside 2408::/22, an NTT NGN closed-network range: \
              LAN clients numbered from it reach the carrier's own services but not the Internet"
         ));
+        // The configured list is the one used: another carrier's range, or
+        // none at all (`closed_prefixes = []`).
+        r.wan.closed_prefixes = vec!["2408:200::/23".parse().unwrap()];
+        let f = findings(&r);
+        assert!(
+            f[0].text.starts_with(
+                "delegated 2408:210:1200::/48 is inside 2408:200::/23, a closed-network range \
+             (wan.closed_prefixes): LAN clients"
+            ),
+            "{f:?}"
+        );
+        r.wan.closed_prefixes.clear();
+        assert_eq!(exit_code(&findings(&r)), 0);
+        r.wan.closed_prefixes = cpe_config::default_closed_prefixes();
         for (p, closed) in [
             ("2001:c90:1::/48", true),
             ("2001:d73:ffff::/48", true),
@@ -679,7 +662,8 @@ mod tests {
             ("2408:400::/48", false),
             ("2001:db8::/48", false),
         ] {
-            assert_eq!(carrier_closed(p.parse().unwrap()).is_some(), closed, "{p}");
+            r.wan.delegated_prefixes[0].prefix = p.parse().unwrap();
+            assert_eq!(exit_code(&findings(&r)), u8::from(closed), "{p}");
         }
     }
 

@@ -93,6 +93,15 @@ mod tests {
         assert!(d.lans_changed.is_empty(), "{d:?}");
     }
 
+    /// A new closed-prefix list is a `[wan]` change (the report says so),
+    /// though the WAN daemon's slice leaves it out (cpe-bus registry).
+    #[test]
+    fn closed_prefixes_are_part_of_the_wan() {
+        let old = load("[wan]\n[[lan]]\n");
+        let new = load("[wan]\nclosed_prefixes = []\n[[lan]]\n");
+        assert!(diff(&old, &new).wan);
+    }
+
     #[test]
     fn lan_setting_change_is_reported_by_interface() {
         let old = load("[wan]\n[[lan]]\n");

@@ -64,6 +64,7 @@ fn write_wan(out: &mut String, w: &Wan) -> fmt::Result {
     writeln!(out, "mode = {}", string(mode))?;
     writeln!(out, "mtu = {}", w.mtu)?;
     writeln!(out, "ipv4 = {}", w.ipv4)?;
+    writeln!(out, "closed_prefixes = {}", list(w.closed_prefixes.iter()))?;
     if let Some(p) = &w.pppoe {
         writeln!(out, "\n[wan.pppoe]")?;
         writeln!(out, "username = {}", string(&p.username))?;

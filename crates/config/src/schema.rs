@@ -51,7 +51,15 @@ table!(
     WAN,
     "wan",
     "[wan]",
-    ["interface", "mode", "mtu", "ipv4", "pppoe", "dhcpv6",]
+    [
+        "interface",
+        "mode",
+        "mtu",
+        "ipv4",
+        "pppoe",
+        "dhcpv6",
+        "closed_prefixes",
+    ]
 );
 
 table!(

@@ -276,6 +276,24 @@ pub(crate) fn advertised_prefix(text: &str) -> Result<Ipv6Net, Problem> {
     Ok(net)
 }
 
+/// An IPv6 network (`wan.closed_prefixes`): address/length with no bits
+/// set after the length, so what is written is the range matched.
+pub(crate) fn network_prefix(text: &str) -> Result<Ipv6Net, Problem> {
+    let net: Ipv6Net = text.parse().map_err(|_| {
+        Problem::new(format!("{} is not a valid IPv6 prefix", quoted(text)))
+            .hint("write it as address/length, e.g. \"2408::/22\"")
+    })?;
+    if net.addr() != net.network() {
+        return Err(Problem::new(format!(
+            "{} has bits set after the first {}",
+            quoted(text),
+            net.prefix_len()
+        ))
+        .hint(format!("did you mean \"{}\"?", net.trunc())));
+    }
+    Ok(net)
+}
+
 /// A configured ULA prefix (`lan.ula`): a /48 of fd00::/8, the locally
 /// assigned half of fc00::/7 (RFC 4193 3.1: L = 1; L = 0 is left to a
 /// registry that was never defined), no bits after the 48th.

@@ -106,8 +106,9 @@ fn wan() -> impl Strategy<Value = Wan> {
             any::<bool>(),
             any::<bool>(),
         ),
+        proptest::collection::vec((any::<u16>(), 16u8..=64), 0..4),
     )
-        .prop_map(|(mode, mtu, ipv4, pppoe, fallback, d)| Wan {
+        .prop_map(|(mode, mtu, ipv4, pppoe, fallback, d, closed)| Wan {
             interface: "wan0".to_owned(),
             mode,
             mtu,
@@ -131,6 +132,22 @@ fn wan() -> impl Strategy<Value = Wan> {
                 } else {
                     Dhcpv6Start::Ra
                 },
+            },
+            // Disjoint ranges (one per distinct first segment), no host bits.
+            closed_prefixes: {
+                let mut seen = Vec::new();
+                closed
+                    .into_iter()
+                    .filter(|(s, _)| {
+                        let new = !seen.contains(s);
+                        seen.push(*s);
+                        new
+                    })
+                    .map(|(s, len)| {
+                        let a = Ipv6Addr::new(0x2000 | (s & 0x0fff), s, 0, 0, 0, 0, 0, 0);
+                        ipnet::Ipv6Net::new(a, len.max(32)).unwrap().trunc()
+                    })
+                    .collect()
             },
         })
 }

@@ -218,6 +218,45 @@ fn wan_mtu_range() {
     error("[wan]\nmtu = 9001\n[[lan]]\n", "2:7", "out of range");
 }
 
+/// `wan.closed_prefixes`: NTT NGN's ranges by default, `[]` turns the
+/// warning off, a custom list replaces it; a malformed, host-bit or
+/// overlapping entry is an error at that entry.
+#[test]
+fn wan_closed_prefixes_default_empty_custom_and_bad_entries() {
+    let c = load("[wan]\n[[lan]]\n");
+    assert_eq!(c.wan.closed_prefixes, default_closed_prefixes());
+    assert_eq!(c.wan.closed_prefixes.len(), 5);
+    assert!(
+        load("[wan]\nclosed_prefixes = []\n[[lan]]\n")
+            .wan
+            .closed_prefixes
+            .is_empty()
+    );
+    let c = load("[wan]\nclosed_prefixes = [\"2001:db8::/32\"]\n[[lan]]\n");
+    assert_eq!(c.wan.closed_prefixes, ["2001:db8::/32".parse().unwrap()]);
+    error(
+        "[wan]\nclosed_prefixes = [\"2408::/22\", \"nope\"]\n[[lan]]\n",
+        "2:33",
+        "wan.closed_prefixes: \"nope\" is not a valid IPv6 prefix",
+    );
+    let line = error(
+        "[wan]\nclosed_prefixes = [\"2408:1::/22\"]\n[[lan]]\n",
+        "2:20",
+        "\"2408:1::/22\" has bits set after the first 22",
+    );
+    assert!(line.contains("did you mean \"2408::/22\"?"), "{line}");
+    error(
+        "[wan]\nclosed_prefixes = [\"2408::/22\", \"2408:100::/24\"]\n[[lan]]\n",
+        "2:33",
+        "wan.closed_prefixes: 2408:100::/24 is already covered by 2408::/22",
+    );
+    error(
+        "[wan]\nclosed_prefixes = \"2408::/22\"\n[[lan]]\n",
+        "2:19",
+        "wan.closed_prefixes: expected an array of strings",
+    );
+}
+
 #[test]
 fn pppoe_mtu_defaults_to_1492() {
     let c =

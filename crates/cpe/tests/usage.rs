@@ -83,6 +83,8 @@ fn every_cpectl_command_answers_help() {
         &["reload", "-h"],
         &["why", "--help"],
         &["why", "--json", "-h"],
+        &["diag", "--help"],
+        &["diag", "--target", "2001:db8::1", "--timeout", "500", "-h"],
         &["--config", "/nonexistent.toml", "reload", "--help"],
     ];
     for args in commands {

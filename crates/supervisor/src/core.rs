@@ -444,6 +444,15 @@ impl Core {
                         new.join(", "),
                         old.join(", ")
                     );
+                    // Once per prefix as it arrives, not on every Renew.
+                    let before = set(&self.dhcp6_in);
+                    for p in set(&d).into_iter().filter(|p| !before.contains(p)) {
+                        if let Some(text) =
+                            cpe_config::closed_prefix_finding(&self.config.wan.closed_prefixes, p)
+                        {
+                            log::warn!("{text}");
+                        }
+                    }
                 }
                 self.dhcp6_in = *d;
             }
@@ -609,7 +618,8 @@ impl Core {
     /// the supervisor, `config_file` as shown.
     pub fn report(&self, now: Instant, uptime: Duration, config_file: &str) -> StatusReport {
         // In start order: the map's order is the registry's.
-        let (wan, mut lan) = network_reports(&self.state, MonoTime::from_instant(now));
+        let (mut wan, mut lan) = network_reports(&self.state, MonoTime::from_instant(now));
+        wan.closed_prefixes = self.config.wan.closed_prefixes.clone();
         for (report, problems) in lan.iter_mut().zip(&self.lan_problems) {
             report.problems = problems.clone();
         }

@@ -29,6 +29,9 @@ pub const RS_CONFIRM_GAP: Duration = Duration::from_secs(1);
 /// moment after the packet. Until then the console says it is waiting,
 /// rather than suggesting a misconfiguration on every boot.
 pub const ROUTE_GRACE: Duration = Duration::from_secs(2);
+/// RFC 8200 5: every IPv6 link carries at least 1280-byte packets; an RA
+/// MTU option below it is ignored.
+pub const IPV6_MIN_MTU: u32 = 1280;
 
 /// The link as far as the WAN state cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +138,12 @@ pub struct View {
     /// Until when a missing IPv6 default route is the kernel still
     /// processing the latest RA ([`ROUTE_GRACE`]), not a fault.
     pub route_grace_until: Option<Instant>,
+    /// The MTU option of the latest RA that carried one. Kept while RAs
+    /// without the option come and after the RA expires, as the kernel
+    /// keeps it (RFC 4861 6.3.4 only updates on an option present); forgotten when
+    /// the link MTU changes or the link goes, as the kernel resets its
+    /// IPv6 MTU to the link MTU then.
+    pub ra_mtu: Option<u32>,
 }
 
 impl View {
@@ -159,6 +168,20 @@ impl View {
         let advertised = matches!(&self.last_ra,
             Some((ra, _)) if ra.source == router && ra.router_lifetime > 0);
         routed || advertised
+    }
+
+    /// The IPv6 MTU on the WAN: the ISP's RA MTU option when it is one a
+    /// host may apply (RFC 4861 6.3.4: not below the IPv6 minimum of 1280,
+    /// RFC 8200 5; not above the link MTU, which the daemon set to
+    /// `wan.mtu`), else the link MTU; 0 while there is no link. This is the
+    /// rule the kernel applies to `net.ipv6.conf.IF.mtu` with
+    /// `accept_ra_mtu=1`, so the value published is the one in effect.
+    pub fn ipv6_mtu(&self) -> u32 {
+        let Some(link) = self.link else { return 0 };
+        match self.ra_mtu {
+            Some(m) if (IPV6_MIN_MTU..=link.mtu).contains(&m) => m,
+            _ => link.mtu,
+        }
     }
 
     fn default_v4(&self) -> Option<Ipv4Addr> {
@@ -339,7 +362,12 @@ impl Tracker {
     /// Takes one observation into the view.
     fn observe(&mut self, input: Input, now: Instant) {
         match input {
-            Input::Link(link) => self.view.link = link,
+            Input::Link(link) => {
+                if link.map(|l| (l.index, l.mtu)) != self.view.link.map(|l| (l.index, l.mtu)) {
+                    self.view.ra_mtu = None;
+                }
+                self.view.link = link;
+            }
             Input::AddressUp(a) => {
                 self.view.addresses.insert(a.net, a);
             }
@@ -417,6 +445,9 @@ impl Tracker {
             self.solicit.stop();
         }
         self.view.route_grace_until = (ra.router_lifetime > 0).then_some(now + ROUTE_GRACE);
+        if ra.mtu.is_some() {
+            self.view.ra_mtu = ra.mtu;
+        }
         self.view.last_ra = Some((ra, now));
     }
 
@@ -481,6 +512,7 @@ impl Tracker {
             dns_servers: dns,
             ntp_servers: ntp,
             mtu: v.link.map(|l| l.mtu).unwrap_or(0),
+            ipv6_mtu: v.ipv6_mtu(),
         }
     }
 }

@@ -409,12 +409,7 @@ fn kea_renumbering_is_one_change_with_the_new_prefix_and_the_old_deprecated() {
     // `config-reload` gives Kea a new one and it silently drops our Renew
     // (it names the old server): the change arrives with the Rebind at T2,
     // as it would after an ISP replaced its server. T2 is kept short.
-    let timers = LeaseTimers {
-        renew: 2,
-        rebind: 5,
-        preferred: 60,
-        valid: 90,
-    };
+    let timers = LeaseTimers::SHORT;
     let opts = KeaOptions {
         timers,
         ..KeaOptions::default()

@@ -457,12 +457,7 @@ fn after_a_kea_renumbering_the_old_source_gets_code_5_and_the_pinhole_follows() 
     let lab = Lab::new("fw_renumber").unwrap();
     let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
     let kea = KeaOptions {
-        timers: LeaseTimers {
-            renew: 2,
-            rebind: 5,
-            preferred: 60,
-            valid: 90,
-        },
+        timers: LeaseTimers::SHORT,
         ..KeaOptions::default()
     };
     let isp = topo

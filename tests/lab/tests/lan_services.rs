@@ -249,12 +249,7 @@ fn ula_only_lan_is_not_advertised_as_a_default_router() {
 
 #[test]
 fn kea_renumbering_deprecates_the_hosts_old_address_and_a_new_one_forms() {
-    let timers = LeaseTimers {
-        renew: 2,
-        rebind: 5,
-        preferred: 60,
-        valid: 90,
-    };
+    let timers = LeaseTimers::SHORT;
     let kea = KeaOptions {
         timers,
         ..KeaOptions::default()

@@ -133,6 +133,14 @@ pub struct WanReport {
     pub ra_router_lifetime: u32,
     /// Link MTU in use on the WAN.
     pub mtu: u32,
+    /// IPv6 MTU in effect on the WAN (the ISP RA's MTU option applied);
+    /// 0 = not reported.
+    #[serde(default)]
+    pub ipv6_mtu: u32,
+    /// `wan.closed_prefixes` in force: a delegation inside one of them
+    /// reaches only the carrier's closed network.
+    #[serde(default)]
+    pub closed_prefixes: Vec<Ipv6Net>,
     /// Current delegations with remaining lifetimes.
     pub delegated_prefixes: Vec<PrefixReport>,
     /// DHCPv6 client state.
@@ -242,6 +250,8 @@ pub fn network_reports(state: &SharedState, now: MonoTime) -> (WanReport, Vec<La
         ra_other_config: w.ra_other_config,
         ra_router_lifetime: w.ra_router_lifetime,
         mtu: w.mtu,
+        ipv6_mtu: w.ipv6_mtu,
+        closed_prefixes: Vec::new(),
         delegated_prefixes: d
             .delegated_prefixes
             .iter()

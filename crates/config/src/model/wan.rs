@@ -22,6 +22,44 @@ pub struct Wan {
     pub pppoe: Option<Pppoe>,
     /// The DHCPv6 client on the WAN (over the PPP link in PPPoE mode).
     pub dhcpv6: WanDhcpv6,
+    /// Carrier "closed network" ranges: a delegation inside one reaches the
+    /// carrier's own services, not the Internet (NTT NGN without an IPv6
+    /// ISP contract). Only the console and the log read it, so a change
+    /// restarts nothing. Default [`DEFAULT_CLOSED_PREFIXES`]; empty: off.
+    pub closed_prefixes: Vec<ipnet::Ipv6Net>,
+}
+
+/// NTT NGN (FLET'S) closed-network ranges, the default of
+/// `wan.closed_prefixes`.
+pub const DEFAULT_CLOSED_PREFIXES: [&str; 5] = [
+    "2001:c90::/32",
+    "2001:d70::/30",
+    "2001:a000::/21",
+    "2404:1a8::/32",
+    "2408::/22",
+];
+
+/// What a delegation inside a closed range means, for the log and the
+/// console alike; `None` when `prefix` is in none of `closed`.
+pub fn closed_prefix_finding(closed: &[ipnet::Ipv6Net], prefix: ipnet::Ipv6Net) -> Option<String> {
+    let range = closed.iter().find(|r| r.contains(&prefix))?;
+    let whose = if default_closed_prefixes().contains(range) {
+        "an NTT NGN closed-network range"
+    } else {
+        "a closed-network range (wan.closed_prefixes)"
+    };
+    Some(format!(
+        "delegated {prefix} is inside {range}, {whose}: LAN clients numbered from it reach \
+         the carrier's own services but not the Internet through this ISP's closed network"
+    ))
+}
+
+/// [`DEFAULT_CLOSED_PREFIXES`] as prefixes.
+pub fn default_closed_prefixes() -> Vec<ipnet::Ipv6Net> {
+    DEFAULT_CLOSED_PREFIXES
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 /// Access mode of the WAN.
@@ -147,6 +185,7 @@ impl Default for Wan {
             ipv4: true,
             pppoe: None,
             dhcpv6: WanDhcpv6::default(),
+            closed_prefixes: default_closed_prefixes(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ipnet::Ipv6Net;
 use toml::de::DeValue;
 
 use crate::model::{
@@ -88,8 +89,30 @@ pub(super) fn read(ctx: &mut Ctx<'_>, root: &super::Table<'_, '_>) -> WanRead {
             ipv4: t.bool(ctx, "ipv4").or(defaults.ipv4),
             pppoe,
             dhcpv6,
+            closed_prefixes: closed_prefixes(ctx, &t).unwrap_or(defaults.closed_prefixes),
         },
     }
+}
+
+/// `closed_prefixes`: carrier ranges; a duplicate or a range inside
+/// another listed one is reported where it stands.
+fn closed_prefixes(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<Vec<Ipv6Net>> {
+    let Field::Set(list, _) = t.list(ctx, "closed_prefixes", syntax::network_prefix) else {
+        return None;
+    };
+    let mut out: Vec<Ipv6Net> = Vec::with_capacity(list.len());
+    for (net, span) in list {
+        match out.iter().find(|o| o.contains(&net)) {
+            Some(o) => ctx.error(
+                &span,
+                Problem::new(format!(
+                    "wan.closed_prefixes: {net} is already covered by {o}"
+                )),
+            ),
+            None => out.push(net),
+        }
+    }
+    Some(out)
 }
 
 /// At most 255 bytes: PAP carries lengths in one octet, and PPPoE tags this

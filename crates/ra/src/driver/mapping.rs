@@ -193,9 +193,17 @@ pub fn lan_facts(
         link_local: kernel.link_local.clone(),
         link_layer_address: kernel.mac,
         upstream_default_route: upstream_default_route(state),
-        wan_mtu: (state.wan.mtu >= 1280).then_some(state.wan.mtu),
+        wan_mtu: Some(wan_ipv6_mtu(&state.wan)).filter(|m| *m >= 1280),
         routes,
     }
+}
+
+/// The MTU `lan.ra.mtu = "auto"` follows: the WAN's IPv6 MTU (the ISP
+/// RA's MTU option applied), or its link MTU from a WAN daemon that does
+/// not report one. A LAN host told more than the WAN carries would depend on
+/// Packet Too Big from us for every large packet.
+fn wan_ipv6_mtu(w: &cpe_bus::WanFacts) -> u32 {
+    if w.ipv6_mtu > 0 { w.ipv6_mtu } else { w.mtu }
 }
 
 #[cfg(test)]
@@ -317,6 +325,12 @@ mod tests {
         assert!(f.upstream_default_route);
         assert!(f.delegation_known);
         assert_eq!(f.wan_mtu, Some(1492));
+        // `mtu = "auto"` follows the ISP RA's MTU once the WAN applied it.
+        state.wan.ipv6_mtu = 1454;
+        assert_eq!(
+            lan_facts(&state, "br0", &kernel, &clock).wan_mtu,
+            Some(1454)
+        );
         let routes: Vec<Ipv6Net> = f.routes.iter().map(|r| r.prefix).collect();
         // The ULA /48 covers br1's ULA /64; br1's global /64 gets its own route.
         assert_eq!(routes, [net("fd00:1:2::/48"), net("2001:db8:1:2::/64")]);

@@ -4,6 +4,7 @@ use super::addr::{Address, parse_address};
 use super::consts::*;
 use super::error::ParseError;
 use super::link::{Link, parse_link};
+use super::neigh::{Neighbour, parse_neighbour};
 use super::route::{Route, parse_route};
 use super::wire::{MessageHeader, attr_string, attributes, messages, take};
 use std::io;
@@ -24,6 +25,8 @@ pub enum Message {
     NewRoute(Route),
     /// A route was removed.
     DelRoute(Route),
+    /// A neighbour cache entry (dump reply).
+    NewNeighbour(Neighbour),
     /// End of a dump.
     Done,
     /// The answer to a request: `None` for success, or the errno and the
@@ -100,6 +103,7 @@ pub fn parse_message(header: &MessageHeader, payload: &[u8]) -> Result<Message, 
         RTM_DELADDR => Message::DelAddress(parse_address(payload)?),
         RTM_NEWROUTE => Message::NewRoute(parse_route(payload)?),
         RTM_DELROUTE => Message::DelRoute(parse_route(payload)?),
+        RTM_NEWNEIGH => Message::NewNeighbour(parse_neighbour(payload)?),
         NLMSG_DONE => Message::Done,
         NLMSG_ERROR => Message::Ack(parse_error(header, payload)?),
         other => Message::Other(other),

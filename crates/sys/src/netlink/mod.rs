@@ -1,5 +1,5 @@
-//! A compact rtnetlink client: links, addresses, routes, and change
-//! notifications.
+//! A compact rtnetlink client: links, addresses, routes, neighbours, and
+//! change notifications.
 //!
 //! Written here rather than taken from `rtnetlink`/`netlink-packet-route`
 //! because those cost ~650 KB of a binary that must fit 8-16 MB of flash with
@@ -20,6 +20,7 @@ mod error;
 mod link;
 mod message;
 mod monitor;
+mod neigh;
 pub mod nftables;
 mod ops;
 mod route;
@@ -40,6 +41,7 @@ pub use message::{
     KernelError, Message, RequestError, kernel_errno, parse_datagram, parse_message,
 };
 pub use monitor::{Event, Group, Monitor, decode_events};
+pub use neigh::{Neighbour, NudState, parse_neighbour};
 pub use ops::Family;
 pub use route::{Route, RouteProtocol, RouteType, parse_route};
 pub use socket::Netlink;

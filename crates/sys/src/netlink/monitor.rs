@@ -41,7 +41,9 @@ impl Event {
             Message::DelAddress(a) => Event::DelAddress(a),
             Message::NewRoute(r) => Event::NewRoute(r),
             Message::DelRoute(r) => Event::DelRoute(r),
-            Message::Done | Message::Ack(_) | Message::Other(_) => return None,
+            Message::Done | Message::Ack(_) | Message::Other(_) | Message::NewNeighbour(_) => {
+                return None;
+            }
         })
     }
 }

@@ -4,6 +4,7 @@ use super::addr::{self, Address};
 use super::consts::*;
 use super::link::{self, Link};
 use super::message::{Message, kernel_errno};
+use super::neigh::{self, Neighbour};
 use super::route::{self, Route};
 use super::socket::Netlink;
 use std::io;
@@ -41,6 +42,19 @@ fn route_text(r: &Route) -> String {
 }
 
 impl Netlink {
+    /// The kernel's neighbour caches (NDP for IPv6, ARP for IPv4), every
+    /// interface.
+    pub fn neighbours(&mut self, family: Family) -> io::Result<Vec<Neighbour>> {
+        self.request_collect(
+            || neigh::dump_request(family.af()),
+            "dump neighbours",
+            |m| match m {
+                Message::NewNeighbour(n) => Some(n),
+                _ => None,
+            },
+        )
+    }
+
     /// All links.
     pub fn links(&mut self) -> io::Result<Vec<Link>> {
         self.request_collect(link::dump_request, "dump links", |m| match m {

@@ -218,7 +218,7 @@ fn ours(msg: &[u8]) -> Result<(u16, Facts), String> {
         Message::NewRoute(r) | Message::DelRoute(r) => ours_route(r),
         Message::Done => Facts::new(),
         Message::Ack(e) => facts([("errno", opt(e.as_ref().map(|e| e.errno)))]),
-        Message::Other(_) => Facts::new(),
+        Message::Other(_) | Message::NewNeighbour(_) => Facts::new(),
     };
     Ok((h.kind, f))
 }

@@ -22,7 +22,7 @@ use super::{ReceivedDatagram, bind_to_device, recv_with_info, set_int, setsockop
 
 /// `ICMP6_FILTER` socket option (linux/icmpv6.h, RFC 3542 3.2), absent
 /// from `libc`.
-const ICMP6_FILTER: libc::c_int = 1;
+pub(super) const ICMP6_FILTER: libc::c_int = 1;
 
 /// The filter words for "block everything except these types" (RFC 3542:
 /// a set bit blocks on Linux).

@@ -7,6 +7,7 @@
 //!   messages read by the safe, bounds-checked [`cmsg`] parser;
 //! - [`Icmp6Socket`]: the raw ICMPv6 socket of Neighbour Discovery, with
 //!   the kernel's type filter (RFC 3542 3.2) and hop limit 255;
+//! - [`ping`]: ICMP Echo for the console's probes (ping socket, or raw);
 //! - [`batch`]: `recvmmsg`/`sendmmsg` with per-datagram packet information,
 //!   for the DNS forwarder's listening sockets.
 //!
@@ -15,6 +16,7 @@
 pub mod batch;
 pub mod cmsg;
 mod icmp6;
+pub mod ping;
 
 use std::io;
 use std::mem;

@@ -488,3 +488,50 @@ fn forged_withdrawal_flood_is_answered_by_at_most_one_rs_per_second() {
     }
     assert!((9..=11).contains(&sent), "{sent} RS in 10 s");
 }
+
+fn ra_with_mtu(mtu: Option<u32>) -> Input {
+    Input::Ra(RaInfo { mtu, ..ra(1800) })
+}
+
+/// RFC 4861 6.3.4: the ISP RA's MTU option sets the IPv6 MTU, within
+/// 1280..=link MTU; an RA without it keeps the last; a new link MTU resets.
+#[test]
+fn ipv6_mtu_follows_the_ra_mtu_option_within_bounds() {
+    let t0 = Instant::now();
+    let mut t = tracker();
+    let f = last_facts(&bring_up(&mut t, t0)).unwrap();
+    assert_eq!((f.mtu, f.ipv6_mtu), (1500, 1500));
+    let f = last_facts(&feed(&mut t, ra_with_mtu(Some(1454)), t0)).unwrap();
+    assert_eq!((f.mtu, f.ipv6_mtu), (1500, 1454));
+    // Without the option: unchanged, so nothing new to publish about it.
+    feed(&mut t, ra_with_mtu(None), t0);
+    assert_eq!(t.facts().ipv6_mtu, 1454);
+    let f = last_facts(&feed(&mut t, ra_with_mtu(Some(1400)), t0)).unwrap();
+    assert_eq!(f.ipv6_mtu, 1400);
+    // Below the IPv6 minimum, or above what the link carries: ignored.
+    feed(&mut t, ra_with_mtu(Some(1200)), t0);
+    assert_eq!(t.facts().ipv6_mtu, 1500);
+    feed(&mut t, ra_with_mtu(Some(9000)), t0);
+    assert_eq!(t.facts().ipv6_mtu, 1500);
+    feed(&mut t, ra_with_mtu(Some(1280)), t0);
+    assert_eq!(t.facts().ipv6_mtu, 1280);
+    // The RA expiring does not undo it (the kernel keeps it too).
+    timeout(&mut t, t0 + Duration::from_secs(1801));
+    assert_eq!(t.facts().ipv6_mtu, 1280);
+    // A new link MTU (wan.mtu changed) starts from the link again.
+    let f = last_facts(&feed(
+        &mut t,
+        Input::Link(Some(LinkView {
+            index: 2,
+            admin_up: true,
+            carrier: true,
+            running: true,
+            mtu: 1454,
+        })),
+        t0 + Duration::from_secs(1802),
+    ))
+    .unwrap();
+    assert_eq!((f.mtu, f.ipv6_mtu), (1454, 1454));
+    feed(&mut t, Input::Link(None), t0 + Duration::from_secs(1803));
+    assert_eq!(t.facts().ipv6_mtu, 0);
+}

@@ -161,6 +161,9 @@ pub fn router_wan_sysctls(ifname: &str) -> Vec<(io::Result<SysctlKey>, &'static 
         (SysctlKey::ipv6_conf(ifname, "accept_ra_defrtr"), "1"),
         (SysctlKey::ipv6_conf(ifname, "accept_ra_pinfo"), "1"),
         (SysctlKey::ipv6_conf(ifname, "autoconf"), "1"),
+        // The ISP RA's MTU option sets the IPv6 MTU (not the link MTU, so
+        // IPv4 keeps `wan.mtu`); the tracker publishes the same value.
+        (SysctlKey::ipv6_conf(ifname, "accept_ra_mtu"), "1"),
     ]
 }
 

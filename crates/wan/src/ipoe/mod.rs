@@ -50,6 +50,7 @@ pub async fn run(
         settings: settings.clone(),
         ifname: settings.interface.clone(),
         logged: None,
+        logged_mtu: (None, 0),
     };
     let mut buf = vec![0u8; 9216]; // an RA fits the link MTU, jumbo included
     let mut buf4 = vec![0u8; 1500];
@@ -134,6 +135,8 @@ struct Driver {
     /// address or a DNS server changes, and the log says only what an
     /// engineer reads as news (every "up" was logged twice).
     logged: Option<(cpe_bus::WanState, String)>,
+    /// The RA MTU option and the IPv6 MTU last logged.
+    logged_mtu: (Option<u32>, u32),
 }
 
 impl Driver {
@@ -252,6 +255,7 @@ impl Driver {
                 inputs.extend(updates.into_iter().map(|u| Input::Ipv4(u.0)));
             }
         }
+        self.log_mtu();
         let Some(f) = facts else { return false };
         let line = (f.state, f.reason.clone());
         if self.logged.as_ref() != Some(&line) {
@@ -298,6 +302,33 @@ impl Driver {
                     );
                 }
             }
+        }
+    }
+
+    /// One line when the IPv6 MTU in effect changes, saying where it
+    /// comes from, and one when an RA MTU option is not applied (the
+    /// facts do not change then, so this does not wait for a publication).
+    fn log_mtu(&mut self) {
+        let v = self.tracker.view();
+        let Some(link) = v.link else { return };
+        let now = (v.ra_mtu, v.ipv6_mtu());
+        // The link MTU alone is logged where the daemon sets it.
+        let news = now != self.logged_mtu && (now.0.is_some() || self.logged_mtu.0.is_some());
+        self.logged_mtu = now;
+        if !news {
+            return;
+        }
+        let ifname = &self.ifname;
+        match now {
+            (Some(m), v6) if m == v6 => log::info!(
+                "{ifname}: IPv6 MTU {m} from the ISP's RA (link MTU {})",
+                link.mtu
+            ),
+            (Some(m), v6) => log::warn!(
+                "{ifname}: ignoring RA MTU option {m}: outside 1280..={} (the link MTU); IPv6 MTU {v6}",
+                link.mtu
+            ),
+            (None, v6) => log::info!("{ifname}: IPv6 MTU {v6}, the link MTU (RA MTU forgotten)"),
         }
     }
 

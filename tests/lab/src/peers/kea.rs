@@ -60,6 +60,17 @@ pub struct LeaseTimers {
     pub valid: u32,
 }
 
+impl LeaseTimers {
+    /// Renew every 2 s, Rebind at 5 s, lifetimes 60/90 s: lease changes
+    /// within a lab test's seconds.
+    pub const SHORT: LeaseTimers = LeaseTimers {
+        renew: 2,
+        rebind: 5,
+        preferred: 60,
+        valid: 90,
+    };
+}
+
 /// Kea's configuration, reduced to what ISP emulation needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeaOptions {
