@@ -22,7 +22,8 @@ pub use firewall::{
 pub use lan::{Dhcpv6Mode, Lan, LanDhcpv6, LanIpv4, LanRa, RaMtu, RouterPreference};
 pub use ntp::Ntp;
 pub use wan::{
-    Dhcpv6Start, IPOE_DEFAULT_MTU, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, Wan, WanDhcpv6,
+    Aftr, Dhcpv6Start, IPOE_DEFAULT_MTU, Ipv4OverIpv6, MapRule, Mode, PPPOE_DEFAULT_MTU, Pppoe,
+    RequestAddress, S46Mode, Wan, WanDhcpv6,
 };
 
 use std::net::IpAddr;

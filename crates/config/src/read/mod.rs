@@ -11,6 +11,7 @@ mod lan_ra;
 mod ntp;
 mod system;
 mod wan;
+mod wan_s46;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};

@@ -80,6 +80,7 @@ pub(super) fn read(ctx: &mut Ctx<'_>, root: &super::Table<'_, '_>) -> WanRead {
     };
 
     let dhcpv6 = read_dhcpv6(ctx, &t);
+    let ipv4_over_ipv6 = super::wan_s46::read(ctx, &t);
     WanRead {
         model: Wan {
             interface: interface.or(defaults.interface),
@@ -88,6 +89,7 @@ pub(super) fn read(ctx: &mut Ctx<'_>, root: &super::Table<'_, '_>) -> WanRead {
             ipv4: t.bool(ctx, "ipv4").or(defaults.ipv4),
             pppoe,
             dhcpv6,
+            ipv4_over_ipv6,
         },
     }
 }
