@@ -29,6 +29,36 @@ pub struct WanStatus {
     /// PPPoE discovery and session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pppoe: Option<PppoeStatus>,
+    /// IPv4 over IPv6 (DS-Lite), when `[wan.ipv4_over_ipv6]` is not off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_over_ipv6: Option<S46Status>,
+}
+
+/// The IPv4-over-IPv6 softwire (DS-Lite B4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct S46Status {
+    /// `auto`, `dslite` (`map-e`: not built yet).
+    pub mode: String,
+    /// `waiting-address`, `no-aftr`, `no-dns`, `resolving`,
+    /// `resolve-failed`, `creating`, `failed` or `up`.
+    pub state: String,
+    /// Why it is not up, with the evidence.
+    pub reason: Option<String>,
+    /// The AFTR as configured or from DHCPv6 option 64.
+    pub aftr: Option<String>,
+    /// `config` or `dhcpv6`.
+    pub aftr_source: Option<String>,
+    /// The AFTR's IPv6 address, once resolved.
+    pub aftr_address: Option<String>,
+    /// The tunnel interface.
+    pub tunnel: String,
+    /// Our end of the softwire (the WAN address), once up.
+    pub local: Option<String>,
+    /// Tunnel MTU, once up.
+    pub mtu: Option<u32>,
+    /// The B4's IPv4 address (192.0.0.2/29), once up.
+    pub ipv4: Option<String>,
 }
 
 /// The IPoE part, flattened into [`WanStatus`] on the wire.
