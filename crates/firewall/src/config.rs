@@ -12,6 +12,10 @@ pub struct Policy {
     pub firewall: Firewall,
     /// The WAN interface.
     pub wan: String,
+    /// The DS-Lite softwire, a second WAN-side interface for IPv4: MSS
+    /// clamped, unsolicited inbound treated like the WAN's, and never
+    /// NATed (the AFTR does the NAT, RFC 6333 2).
+    pub softwire: Option<String>,
     /// The LAN interfaces, with their IPv4 subnet if any.
     pub lan: Vec<LanSide>,
 }
@@ -31,6 +35,7 @@ impl Policy {
         Policy {
             firewall: c.firewall.clone(),
             wan: c.wan.interface.clone(),
+            softwire: c.wan.ipv4_over_ipv6.softwire().map(str::to_owned),
             lan: c.lan.iter().map(lan_side).collect(),
         }
     }

@@ -22,8 +22,8 @@ pub use firewall::{
 pub use lan::{Dhcpv6Mode, Lan, LanDhcpv6, LanIpv4, LanRa, RaMtu, RouterPreference};
 pub use ntp::Ntp;
 pub use wan::{
-    Aftr, Dhcpv6Start, IPOE_DEFAULT_MTU, Ipv4OverIpv6, MapRule, Mode, PPPOE_DEFAULT_MTU, Pppoe,
-    RequestAddress, S46Mode, Wan, WanDhcpv6,
+    Aftr, DSLITE_INTERFACE, Dhcpv6Start, IPOE_DEFAULT_MTU, Ipv4OverIpv6, MapRule, Mode,
+    PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, S46Mode, Wan, WanDhcpv6,
 };
 
 use std::net::IpAddr;

@@ -43,6 +43,21 @@ pub struct Ipv4OverIpv6 {
     pub map_rule: Option<MapRule>,
 }
 
+/// The DS-Lite softwire's interface: one fixed name, so the firewall can
+/// name it in its rules from the config alone, before the tunnel exists.
+pub const DSLITE_INTERFACE: &str = "dslite0";
+
+impl Ipv4OverIpv6 {
+    /// The softwire interface this config may bring up (`dslite`,
+    /// `auto`), if any.
+    pub fn softwire(&self) -> Option<&'static str> {
+        match self.mode {
+            S46Mode::DsLite | S46Mode::Auto => Some(DSLITE_INTERFACE),
+            S46Mode::Off | S46Mode::MapE => None,
+        }
+    }
+}
+
 /// `wan.ipv4_over_ipv6.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub enum S46Mode {

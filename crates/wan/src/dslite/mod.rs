@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use cpe_config::Aftr;
 
 /// The tunnel interface.
-pub const TUNNEL: &str = "dslite0";
+pub const TUNNEL: &str = cpe_config::DSLITE_INTERFACE;
 /// The B4's IPv4 address on the softwire (RFC 6333 5.7: 192.0.0.2 of the
 /// well-known 192.0.0.0/29, the AFTR being 192.0.0.1).
 pub const B4_ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 0, 2);
