@@ -108,6 +108,10 @@ fn dslite_softwire_is_wan_side_without_nat() {
     let p = policy("[wan.ipv4_over_ipv6]\nmode = \"dslite\"\n");
     let text = compile(&p, &renumbered()).text();
     assert!(text.contains("oifname \"dslite0\" tcp flags syn"), "{text}");
-    assert!(!text.lines().any(|l| l.contains("dslite0") && l.contains("masquerade")));
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("dslite0") && l.contains("masquerade"))
+    );
     check("dslite", &text);
 }
