@@ -146,6 +146,9 @@ fn lan_host_reaches_an_ipv4_server_through_the_aftr() {
     let show = router.cpectl(&["show", "wan"]).unwrap();
     let show = String::from_utf8_lossy(&show.stdout).into_owned();
     assert!(show.contains("aftr aftr.test (dhcpv6)"), "{show}");
+    eprintln!("cpectl show wan:\n{show}");
+    let why = router.cpectl(&["why"]).unwrap();
+    eprintln!("cpectl why:\n{}", String::from_utf8_lossy(&why.stdout));
 
     if !kernel_has_ip6tnl(&topo.isp) {
         assert_eq!(d["state"], "failed", "{d}");
