@@ -109,9 +109,10 @@ impl fmt::Display for Aftr {
 }
 
 /// A MAP-E Basic Mapping Rule (RFC 7597 section 5) with its Border Relay.
-/// Its arithmetic was checked at load: `32 - ipv4_prefix.prefix_len()` IPv4
-/// suffix bits plus the PSID length make `ea_bits`, the PSID fits in the
-/// 16 port bits after `psid_offset`, and `ipv6_prefix` + EA bits fit in 64.
+/// Its arithmetic was checked at load by `cpe_wire::map_e::Rule::new`:
+/// `32 - ipv4_prefix.prefix_len()` IPv4 suffix bits plus the PSID length
+/// make `ea_bits`, the PSID fits in the 16 port bits after `psid_offset`,
+/// and `ipv6_prefix` + EA bits fit in 64.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MapRule {
     /// Rule IPv6 prefix: the delegated prefix must lie inside it.

@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
+use cpe_wire::map_e::{Rule, RuleError};
+
 use crate::model::{Aftr, Ipv4OverIpv6, MapRule, S46Mode};
 use crate::reader::{Ctx, Field, Problem, Table, quoted};
 use crate::schema;
@@ -151,45 +153,51 @@ fn read_rule(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<MapRule> {
     };
     let ea_bits = u8::try_from(ea).unwrap_or(0);
     let suffix = 32 - p4.prefix_len();
-    if ea_bits < suffix {
-        ctx.error(
-            &ea_span,
+    let checked = Rule::new(
+        p6.network(),
+        p6.prefix_len(),
+        p4.network(),
+        p4.prefix_len(),
+        ea_bits,
+        psid_offset,
+    );
+    let (span, problem) = match checked {
+        Ok(_) => {
+            return Some(MapRule {
+                ipv6_prefix: p6,
+                ipv4_prefix: p4,
+                ea_bits,
+                psid_offset,
+                br,
+            });
+        }
+        Err(RuleError::EaBelowSuffix { suffix }) => (
+            ea_span,
             Problem::new(format!(
                 "ea_bits = {ea_bits} is less than the {suffix} IPv4 suffix bits of \
                  rule_ipv4_prefix {p4}: EA bits are the IPv4 suffix followed by the PSID \
                  (RFC 7597 5.2)"
             ))
             .hint(format!("ea_bits must be at least {suffix}")),
-        );
-        return None;
-    }
-    let psid_len = ea_bits - suffix;
-    if psid_len > 16 {
-        ctx.error(
-            &ea_span,
+        ),
+        Err(RuleError::PsidTooLong { psid_len }) => (
+            ea_span,
             Problem::new(format!(
                 "ea_bits = {ea_bits} leaves a {psid_len}-bit PSID after the {suffix} IPv4 \
                  suffix bits of {p4}, but a port has 16 bits"
             ))
             .hint(format!("ea_bits must be at most {}", suffix + 16)),
-        );
-        return None;
-    }
-    if psid_len > 0 && psid_offset + psid_len > 16 {
-        ctx.error(
-            &offset_span.unwrap_or(ea_span),
+        ),
+        Err(RuleError::PortBits { total }) => (
+            offset_span.unwrap_or(ea_span),
             Problem::new(format!(
-                "psid_offset = {psid_offset} plus the {psid_len}-bit PSID (ea_bits {ea_bits} - \
-                 {suffix} IPv4 suffix bits) is {}, more than the 16 bits of a port",
-                psid_offset + psid_len
+                "psid_offset = {psid_offset} plus the {}-bit PSID (ea_bits {ea_bits} - \
+                 {suffix} IPv4 suffix bits) is {total}, more than the 16 bits of a port",
+                total - psid_offset
             )),
-        );
-        return None;
-    }
-    let total = u16::from(p6.prefix_len()) + u16::from(ea_bits);
-    if total > 64 {
-        ctx.error(
-            &ea_span,
+        ),
+        Err(RuleError::PastSixtyFour { total }) => (
+            ea_span,
             Problem::new(format!(
                 "rule_ipv6_prefix {p6} (/{}) plus ea_bits = {ea_bits} is {total} bits: the EA \
                  bits must end within the first 64 bits of the delegated prefix \
@@ -197,14 +205,10 @@ fn read_rule(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<MapRule> {
                 p6.prefix_len()
             ))
             .hint(format!("ea_bits must be at most {}", 64 - p6.prefix_len())),
-        );
-        return None;
-    }
-    Some(MapRule {
-        ipv6_prefix: p6,
-        ipv4_prefix: p4,
-        ea_bits,
-        psid_offset,
-        br,
-    })
+        ),
+        // The readers above bound every length.
+        Err(RuleError::PrefixLength) => (ea_span, Problem::new("prefix length out of range")),
+    };
+    ctx.error(&span, problem);
+    None
 }
