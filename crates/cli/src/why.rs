@@ -170,7 +170,8 @@ fn softwire(r: &StatusReport, out: &mut Vec<Finding>) {
     else {
         return;
     };
-    if s.state == "up" {
+    // `auto` without an AFTR is an ISP that offers no DS-Lite: nothing wrong.
+    if s.state == "up" || (s.mode == "auto" && s.state == "no-aftr") {
         return;
     }
     let mut text = format!(
@@ -564,6 +565,11 @@ mod tests {
             json!({"ipv4_over_ipv6": {"mode": "dslite", "state": "up", "tunnel": "dslite0"}}),
         );
         assert_eq!(text_of(&r).1, 0);
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {"mode": "auto", "state": "no-aftr", "tunnel": "dslite0"}}),
+        );
+        assert_eq!(text_of(&r).1, 0, "auto without an AFTR is not a fault");
     }
 
     #[test]
