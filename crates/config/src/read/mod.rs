@@ -101,3 +101,13 @@ fn missing(ctx: &mut Ctx<'_>, table: &Table<'_, '_>, key: &str, hint: &str) {
         .hint(hint.to_owned()),
     );
 }
+
+/// [`missing`] for each `(key, absent, hint)` whose key is absent: the
+/// required keys of one table, reported together.
+fn require(ctx: &mut Ctx<'_>, table: &Table<'_, '_>, keys: &[(&str, bool, &str)]) {
+    for (key, absent, hint) in keys {
+        if *absent {
+            missing(ctx, table, key, hint);
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use cpe_wire::map_e::{Rule, RuleError};
 
@@ -58,17 +58,16 @@ fn aftr(text: &str) -> Result<Option<Aftr>, Problem> {
     }
 }
 
-fn ipv6_prefix(text: &str) -> Result<Ipv6Net, Problem> {
-    let net: Ipv6Net = text.parse().map_err(|_| {
-        Problem::new(format!("{} is not an IPv6 prefix", quoted(text)))
-            .hint("write it as address/length, e.g. \"2001:db8::/40\"")
-    })?;
-    if net.prefix_len() > 64 {
-        return Err(Problem::new(format!(
-            "{} is longer than /64: the EA bits follow the rule prefix inside the first 64 bits",
-            quoted(text)
-        )));
-    }
+/// A prefix of `family` ("IPv6" or "IPv4") without host bits.
+fn rule_prefix(text: &str, family: &str, example: &str) -> Result<IpNet, Problem> {
+    let net = text
+        .parse::<IpNet>()
+        .ok()
+        .filter(|n| matches!(n, IpNet::V6(_)) == (family == "IPv6"))
+        .ok_or_else(|| {
+            Problem::new(format!("{} is not an {family} prefix", quoted(text)))
+                .hint(format!("write it as address/length, e.g. \"{example}\""))
+        })?;
     if net.addr() != net.network() {
         return Err(Problem::new(format!(
             "{} has bits set after the prefix length",
@@ -79,19 +78,24 @@ fn ipv6_prefix(text: &str) -> Result<Ipv6Net, Problem> {
     Ok(net)
 }
 
-fn ipv4_prefix(text: &str) -> Result<Ipv4Net, Problem> {
-    let net: Ipv4Net = text.parse().map_err(|_| {
-        Problem::new(format!("{} is not an IPv4 prefix", quoted(text)))
-            .hint("write it as address/length, e.g. \"192.0.2.0/24\"")
-    })?;
-    if net.addr() != net.network() {
-        return Err(Problem::new(format!(
-            "{} has bits set after the prefix length",
+fn ipv6_prefix(text: &str) -> Result<Ipv6Net, Problem> {
+    match rule_prefix(text, "IPv6", "2001:db8::/40")? {
+        IpNet::V6(net) if net.prefix_len() <= 64 => Ok(net),
+        _ => Err(Problem::new(format!(
+            "{} is longer than /64: the EA bits follow the rule prefix inside the first 64 bits",
             quoted(text)
-        ))
-        .hint(format!("did you mean \"{}\"?", net.trunc())));
+        ))),
     }
-    Ok(net)
+}
+
+fn ipv4_prefix(text: &str) -> Result<Ipv4Net, Problem> {
+    match rule_prefix(text, "IPv4", "192.0.2.0/24")? {
+        IpNet::V4(net) => Ok(net),
+        IpNet::V6(_) => Err(Problem::new(format!(
+            "{} is not an IPv4 prefix",
+            quoted(text)
+        ))),
+    }
 }
 
 /// The rule keys: all absent = no configured rule (DHCPv6 provides it);
@@ -114,32 +118,32 @@ fn read_rule(ctx: &mut Ctx<'_>, t: &Table<'_, '_>) -> Option<MapRule> {
     if !any {
         return None;
     }
-    for (key, field_absent, why) in [
-        (
-            "rule_ipv6_prefix",
-            matches!(p6, Field::Absent),
-            "a MAP-E rule needs its IPv6 prefix",
-        ),
-        (
-            "rule_ipv4_prefix",
-            matches!(p4, Field::Absent),
-            "a MAP-E rule needs its IPv4 prefix",
-        ),
-        (
-            "ea_bits",
-            matches!(ea, Field::Absent),
-            "a MAP-E rule needs its EA-bits length",
-        ),
-        (
-            "br",
-            matches!(br, Field::Absent),
-            "a MAP-E rule needs the Border Relay's IPv6 address",
-        ),
-    ] {
-        if field_absent {
-            super::missing(ctx, t, key, why);
-        }
-    }
+    super::require(
+        ctx,
+        t,
+        &[
+            (
+                "rule_ipv6_prefix",
+                matches!(p6, Field::Absent),
+                "a MAP-E rule needs its IPv6 prefix",
+            ),
+            (
+                "rule_ipv4_prefix",
+                matches!(p4, Field::Absent),
+                "a MAP-E rule needs its IPv4 prefix",
+            ),
+            (
+                "ea_bits",
+                matches!(ea, Field::Absent),
+                "a MAP-E rule needs its EA-bits length",
+            ),
+            (
+                "br",
+                matches!(br, Field::Absent),
+                "a MAP-E rule needs the Border Relay's IPv6 address",
+            ),
+        ],
+    );
     let (Field::Set(p6, _), Field::Set(p4, _), Field::Set(ea, ea_span), Field::Set(br, _)) =
         (p6, p4, ea, br)
     else {
