@@ -79,9 +79,9 @@ fn wan_address_change_recreates_and_losing_it_removes() {
     assert_eq!(e.phase(), &Phase::WaitingAddress);
 }
 
-#[test]
-fn aftr_change_re_resolves_and_moves_the_tunnel() {
-    let t0 = Instant::now();
+/// An engine whose softwire is up to a.example (2001:db8:aa::1), learned
+/// from DHCPv6, from 2001:db8:1::2.
+fn up_via_a_example(t0: Instant) -> DsLite {
     let mut e = DsLite::new(None);
     drive::feed(
         &mut e,
@@ -90,6 +90,14 @@ fn aftr_change_re_resolves_and_moves_the_tunnel() {
     );
     drive::feed(&mut e, Input::Resolved(Ok(a("2001:db8:aa::1"))), t0);
     drive::feed(&mut e, Input::Created(Ok(())), t0);
+    assert_eq!(e.phase(), &Phase::Up);
+    e
+}
+
+#[test]
+fn aftr_change_re_resolves_and_moves_the_tunnel() {
+    let t0 = Instant::now();
+    let mut e = up_via_a_example(t0);
     let acts = drive::feed(
         &mut e,
         Input::View(wan(Some("2001:db8:1::2"), Some("b.example"))),
@@ -151,14 +159,7 @@ fn no_dns_server_is_its_own_finding() {
 #[test]
 fn resolved_name_is_looked_up_again_after_refresh() {
     let t0 = Instant::now();
-    let mut e = DsLite::new(None);
-    drive::feed(
-        &mut e,
-        Input::View(wan(Some("2001:db8:1::2"), Some("a.example"))),
-        t0,
-    );
-    drive::feed(&mut e, Input::Resolved(Ok(a("2001:db8:aa::1"))), t0);
-    drive::feed(&mut e, Input::Created(Ok(())), t0);
+    let mut e = up_via_a_example(t0);
     assert_eq!(e.poll_timeout(), Some(t0 + REFRESH));
     let acts = drive::timeout(&mut e, t0 + REFRESH);
     assert!(matches!(acts[..], [Action::Resolve { .. }]));
