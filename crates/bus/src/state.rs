@@ -110,6 +110,10 @@ pub struct Dhcp6Facts {
     /// multicast and FQDN suboptions are not used).
     #[serde(default)]
     pub ntp_servers: Vec<Ipv6Addr>,
+    /// The DS-Lite AFTR name from option 64 (RFC 6334), lower case, no
+    /// final dot; asked for only when `[wan.ipv4_over_ipv6]` wants it.
+    #[serde(default)]
+    pub aftr_name: Option<String>,
     /// When we renew (T1) and rebind (T2).
     pub t1: Option<MonoTime>,
     /// See `t1`.

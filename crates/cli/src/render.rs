@@ -8,7 +8,7 @@ use std::fmt::Write;
 use cpe_bus::status::dhcp4s::Dhcp4sStatus;
 use cpe_bus::status::dhcp6s::Dhcp6sStatus;
 use cpe_bus::status::ra::RaStatus;
-use cpe_bus::status::wan::{PppoeStatus, WanStatus};
+use cpe_bus::status::wan::{PppoeStatus, S46Status, WanStatus};
 use cpe_bus::status::{Common, INFINITE_LFT, LanPrefixReport, PrefixReport, StatusReport};
 use cpe_bus::{Daemon, WanState};
 
@@ -119,8 +119,12 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     if !w.reason.is_empty() {
         labelled(&mut out, "      why: ", &w.reason);
     }
-    if let Some(p) = r.daemon::<WanStatus>(Daemon::Wan).and_then(|s| s.pppoe) {
-        pppoe(&mut out, &p, &w.reason);
+    let daemon = r.daemon::<WanStatus>(Daemon::Wan);
+    if let Some(p) = daemon.as_ref().and_then(|s| s.pppoe.as_ref()) {
+        pppoe(&mut out, p, &w.reason);
+    }
+    if let Some(s) = daemon.as_ref().and_then(|s| s.ipv4_over_ipv6.as_ref()) {
+        softwire(&mut out, s);
     }
     wrapped(&mut out, "      addr ", &w.addresses);
     let router = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or("-".into());
@@ -182,6 +186,47 @@ fn labelled(out: &mut String, label: &str, text: &str) {
     }
 }
 
+/// The DS-Lite lines of the WAN section: state, tunnel, the AFTR and
+/// where it came from, and why it is not up.
+fn softwire(out: &mut String, s: &S46Status) {
+    let mut line = format!("      ds-lite {}  {}", dash(&s.state), dash(&s.tunnel));
+    if let Some(v4) = &s.ipv4 {
+        let _ = write!(line, " {v4}");
+    }
+    if let Some(mtu) = s.mtu {
+        let _ = write!(line, " mtu {mtu}");
+    }
+    fitted(out, &line);
+    if let Some(aftr) = &s.aftr {
+        let mut line = format!("aftr {aftr}");
+        if let Some(src) = &s.aftr_source {
+            let _ = write!(line, " ({src})");
+        }
+        if let Some(a) = &s.aftr_address
+            && a != aftr
+        {
+            let _ = write!(line, " {a}");
+        }
+        if let Some(l) = &s.local {
+            let _ = write!(line, "  from {l}");
+        }
+        fitted(out, &format!("      {line}"));
+    }
+    if let Some(why) = &s.reason {
+        labelled(out, "      ds-lite why: ", why);
+    }
+}
+
+/// An indented status line as built when it fits the console; a longer one
+/// (a long name in it) gives up its double spaces and wraps.
+fn fitted(out: &mut String, line: &str) {
+    if line.len() <= WIDTH {
+        let _ = writeln!(out, "{line}");
+    } else {
+        labelled(out, "      ", line.trim_start());
+    }
+}
+
 /// The PPPoE lines of the WAN section, from the WAN daemon's own status:
 /// discovery phase, the access concentrator, the session id (or the one
 /// that ended), and the last failure when the reason above does not
@@ -200,12 +245,7 @@ fn pppoe(out: &mut String, p: &PppoeStatus, reason: &str) {
         }
         (None, None) => {}
     }
-    if line.len() <= WIDTH {
-        let _ = writeln!(out, "{line}");
-    } else {
-        // A long AC name: give up the double spaces to stay in 80 columns.
-        labelled(out, "      ", line.trim_start());
-    }
+    fitted(out, &line);
     if let Some(f) = p.last_failure.as_deref()
         && !reason.contains(f)
     {
@@ -612,6 +652,49 @@ pub(crate) mod tests {
             last_exit: Some("signal 9".into()),
         }];
         r
+    }
+
+    #[test]
+    fn dslite_shows_tunnel_aftr_and_why() {
+        let mut r = sample();
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"ipv4_over_ipv6": {
+                "mode": "dslite", "state": "up", "tunnel": "dslite0",
+                "ipv4": "192.0.0.2/29", "mtu": 1460, "aftr": "aftr.isp.example",
+                "aftr_source": "dhcpv6", "aftr_address": "2001:db8:aa::1",
+                "local": "2001:db8:1::2"}}),
+        );
+        let text = wan(&r, false);
+        assert!(
+            text.contains("      ds-lite up  dslite0 192.0.0.2/29 mtu 1460\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "      aftr aftr.isp.example (dhcpv6) 2001:db8:aa::1  from 2001:db8:1::2\n"
+            ),
+            "{text}"
+        );
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"ipv4_over_ipv6": {
+                "mode": "dslite", "state": "resolve-failed", "tunnel": "dslite0",
+                "aftr": "aftr.isp.example", "aftr_source": "dhcpv6",
+                "reason": "AFTR name does not resolve: aftr.isp.example does not exist (NXDOMAIN)"}}),
+        );
+        let text = wan(&r, false);
+        assert!(
+            text.contains("      ds-lite resolve-failed  dslite0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      ds-lite why: AFTR name does not resolve"),
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "too wide: {line}");
+        }
     }
 
     #[test]

@@ -65,6 +65,7 @@ impl Finding {
 pub fn findings(r: &StatusReport) -> Vec<Finding> {
     let mut out = Vec::new();
     wan(r, &mut out);
+    softwire(r, &mut out);
     prefix(r, &mut out);
     for l in &r.lan {
         for p in &l.problems {
@@ -118,6 +119,31 @@ fn wan(r: &StatusReport, out: &mut Vec<Finding>) {
         text.push_str("; no carrier on the link");
     }
     out.push(Finding::new(Severity::Down, "wan", text));
+}
+
+/// A DS-Lite softwire that is not up: IPv4 to the Internet is out, with
+/// the engine's reason (no AFTR-Name from the DHCPv6 server, the name not
+/// resolving, the kernel refusing the tunnel).
+fn softwire(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(s) = r
+        .daemon::<WanStatus>(Daemon::Wan)
+        .and_then(|s| s.ipv4_over_ipv6)
+    else {
+        return;
+    };
+    // `auto` without an AFTR is an ISP that offers no DS-Lite: nothing wrong.
+    if s.state == "up" || (s.mode == "auto" && s.state == "no-aftr") {
+        return;
+    }
+    let mut text = format!(
+        "DS-Lite {} {}: no IPv4 to the Internet",
+        dash(&s.tunnel),
+        dash(&s.state)
+    );
+    if let Some(why) = &s.reason {
+        let _ = write!(text, "; {why}");
+    }
+    out.push(Finding::new(Severity::Degraded, "ipv4", text));
 }
 
 /// No prefix delegated while the WAN is up: every LAN is without IPv6
@@ -464,6 +490,35 @@ mod tests {
         );
         assert_eq!(code, 0);
         assert_eq!(serde_json::to_string(&findings(&healthy())).unwrap(), "[]");
+    }
+
+    #[test]
+    fn dslite_not_up_names_the_missing_aftr_and_up_is_quiet() {
+        let mut r = healthy();
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {
+                "mode": "dslite", "state": "no-aftr", "tunnel": "dslite0",
+                "reason": "no AFTR: none in the config and the DHCPv6 server sent no \
+                           AFTR-Name (option 64)"}}),
+        );
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 1, "{text}");
+        assert!(
+            text.contains("ipv4: DS-Lite dslite0 no-aftr: no IPv4 to the Internet; no AFTR"),
+            "{text}"
+        );
+        assert!(text.contains("AFTR-Name (option 64)"), "{text}");
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {"mode": "dslite", "state": "up", "tunnel": "dslite0"}}),
+        );
+        assert_eq!(text_of(&r).1, 0);
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {"mode": "auto", "state": "no-aftr", "tunnel": "dslite0"}}),
+        );
+        assert_eq!(text_of(&r).1, 0, "auto without an AFTR is not a fault");
     }
 
     #[test]

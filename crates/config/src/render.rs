@@ -95,7 +95,32 @@ fn write_wan(out: &mut String, w: &Wan) -> fmt::Result {
         Dhcpv6Start::Ra => "\"ra\"",
         Dhcpv6Start::Always => "\"always\"",
     };
-    writeln!(out, "start = {start}")
+    writeln!(out, "start = {start}")?;
+    write_s46(out, &w.ipv4_over_ipv6)
+}
+
+fn write_s46(out: &mut String, s: &Ipv4OverIpv6) -> fmt::Result {
+    writeln!(out, "\n[wan.ipv4_over_ipv6]")?;
+    writeln!(out, "mode = {}", string(s.mode.as_str()))?;
+    if let Some(aftr) = &s.aftr {
+        writeln!(out, "aftr = {}", string(&aftr.to_string()))?;
+    }
+    if let Some(r) = &s.map_rule {
+        writeln!(
+            out,
+            "rule_ipv6_prefix = {}",
+            string(&r.ipv6_prefix.to_string())
+        )?;
+        writeln!(
+            out,
+            "rule_ipv4_prefix = {}",
+            string(&r.ipv4_prefix.to_string())
+        )?;
+        writeln!(out, "ea_bits = {}", r.ea_bits)?;
+        writeln!(out, "psid_offset = {}", r.psid_offset)?;
+        writeln!(out, "br = {}", string(&r.br.to_string()))?;
+    }
+    Ok(())
 }
 
 fn write_lan(out: &mut String, lan: &Lan) -> fmt::Result {

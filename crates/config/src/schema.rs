@@ -59,6 +59,22 @@ table!(
         "pppoe",
         "dhcpv6",
         "closed_prefixes",
+        "ipv4_over_ipv6",
+    ]
+);
+
+table!(
+    WAN_IPV4_OVER_IPV6,
+    "wan.ipv4_over_ipv6",
+    "[wan.ipv4_over_ipv6]",
+    [
+        "mode",
+        "aftr",
+        "rule_ipv6_prefix",
+        "rule_ipv4_prefix",
+        "ea_bits",
+        "psid_offset",
+        "br",
     ]
 );
 
@@ -185,6 +201,7 @@ pub(crate) const ALL: &[&TableSchema] = &[
     &WAN,
     &WAN_PPPOE,
     &WAN_DHCPV6,
+    &WAN_IPV4_OVER_IPV6,
     &LAN,
     &LAN_RA,
     &LAN_IPV4,

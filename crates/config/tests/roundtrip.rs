@@ -91,6 +91,41 @@ fn pppoe() -> impl Strategy<Value = Pppoe> {
         )
 }
 
+/// A consistent MAP-E rule: the EA bits are the IPv4 suffix plus a PSID
+/// that fits after the offset, and end within 64 bits.
+fn map_rule() -> impl Strategy<Value = MapRule> {
+    (16u8..=32, 0u8..=8, 0u8..=8, 24u8..=40, doc_v6()).prop_map(|(p4, psid, off, p6, br)| {
+        let ea_bits = (32 - p4) + psid;
+        MapRule {
+            ipv6_prefix: Ipv6Net::new("2001:db8::".parse().unwrap(), p6.min(64 - ea_bits))
+                .unwrap()
+                .trunc(),
+            ipv4_prefix: Ipv4Net::new(Ipv4Addr::new(192, 0, 2, 0), p4)
+                .unwrap()
+                .trunc(),
+            ea_bits,
+            psid_offset: off,
+            br,
+        }
+    })
+}
+
+fn s46() -> impl Strategy<Value = Ipv4OverIpv6> {
+    (
+        0usize..4,
+        proptest::option::of(prop_oneof![
+            domain().prop_map(Aftr::Name),
+            doc_v6().prop_map(Aftr::Address)
+        ]),
+        proptest::option::of(map_rule()),
+    )
+        .prop_map(|(mode, aftr, map_rule)| Ipv4OverIpv6 {
+            mode: [S46Mode::Off, S46Mode::Auto, S46Mode::DsLite, S46Mode::MapE][mode],
+            aftr,
+            map_rule,
+        })
+}
+
 fn wan() -> impl Strategy<Value = Wan> {
     (
         prop_oneof![Just(Mode::Ipoe), Just(Mode::Pppoe)],
@@ -107,8 +142,9 @@ fn wan() -> impl Strategy<Value = Wan> {
             any::<bool>(),
         ),
         proptest::collection::vec((any::<u16>(), 16u8..=64), 0..4),
+        s46(),
     )
-        .prop_map(|(mode, mtu, ipv4, pppoe, fallback, d, closed)| Wan {
+        .prop_map(|(mode, mtu, ipv4, pppoe, fallback, d, closed, s46)| Wan {
             interface: "wan0".to_owned(),
             mode,
             mtu,
@@ -149,6 +185,7 @@ fn wan() -> impl Strategy<Value = Wan> {
                     })
                     .collect()
             },
+            ipv4_over_ipv6: s46,
         })
 }
 

@@ -432,6 +432,130 @@ fn request_address_accepts_auto_and_booleans() {
     );
 }
 
+// ---- wan.ipv4_over_ipv6 -------------------------------------------------
+
+/// A MAP-E table with the given rule lines, and one LAN.
+fn s46(lines: &str) -> String {
+    format!("[wan]\n[wan.ipv4_over_ipv6]\nmode = \"map-e\"\n{lines}[[lan]]\n")
+}
+
+#[test]
+fn s46_defaults_to_off_without_rule() {
+    let c = load("[wan]\n[[lan]]\n");
+    assert_eq!(c.wan.ipv4_over_ipv6, Ipv4OverIpv6::default());
+    assert_eq!(c.wan.ipv4_over_ipv6.mode, S46Mode::Off);
+}
+
+#[test]
+fn s46_aftr_name_or_address() {
+    let c = load(
+        "[wan]\n[wan.ipv4_over_ipv6]\nmode = \"dslite\"\naftr = \"AFTR.Example.JP.\"\n[[lan]]\n",
+    );
+    assert_eq!(c.wan.ipv4_over_ipv6.mode, S46Mode::DsLite);
+    assert_eq!(
+        c.wan.ipv4_over_ipv6.aftr,
+        Some(Aftr::Name("aftr.example.jp".to_owned()))
+    );
+    let c = load("[wan]\n[wan.ipv4_over_ipv6]\naftr = \"2001:db8::1\"\n[[lan]]\n");
+    assert_eq!(
+        c.wan.ipv4_over_ipv6.aftr,
+        Some(Aftr::Address("2001:db8::1".parse().unwrap()))
+    );
+}
+
+#[test]
+fn s46_aftr_ipv4_is_refused() {
+    error(
+        "[wan]\n[wan.ipv4_over_ipv6]\naftr = \"192.0.2.1\"\n[[lan]]\n",
+        "3:8",
+        "the AFTR is reached over IPv6",
+    );
+}
+
+#[test]
+fn s46_unknown_mode_gets_a_hint() {
+    error(
+        "[wan]\n[wan.ipv4_over_ipv6]\nmode = \"mape\"\n[[lan]]\n",
+        "3:8",
+        "wan.ipv4_over_ipv6.mode",
+    );
+}
+
+#[test]
+fn s46_rfc7597_rule_loads() {
+    // RFC 7597 appendix A, example 1: 2001:db8::/40, 192.0.2.0/24, 16 EA bits.
+    let c = load(&s46(
+        "rule_ipv6_prefix = \"2001:db8::/40\"\nrule_ipv4_prefix = \"192.0.2.0/24\"\nea_bits = 16\nbr = \"2001:db8:ffff::1\"\n",
+    ));
+    let rule = c.wan.ipv4_over_ipv6.map_rule.expect("rule");
+    assert_eq!(rule.psid_offset, 6);
+    assert_eq!(rule.psid_len(), 8);
+}
+
+#[test]
+fn s46_rule_needs_all_keys() {
+    error(
+        &s46("rule_ipv4_prefix = \"192.0.2.0/24\"\nea_bits = 16\nbr = \"2001:db8::1\"\n"),
+        "2:1",
+        "[wan.ipv4_over_ipv6] is missing required key \"rule_ipv6_prefix\"",
+    );
+}
+
+#[test]
+fn s46_ea_bits_below_ipv4_suffix() {
+    error(
+        &s46(
+            "rule_ipv6_prefix = \"2001:db8::/40\"\nrule_ipv4_prefix = \"192.0.2.0/24\"\nea_bits = 6\nbr = \"2001:db8::1\"\n",
+        ),
+        "6:11",
+        "ea_bits = 6 is less than the 8 IPv4 suffix bits",
+    );
+}
+
+#[test]
+fn s46_ea_bits_past_64() {
+    error(
+        &s46(
+            "rule_ipv6_prefix = \"2001:db8::/48\"\nrule_ipv4_prefix = \"192.0.0.0/16\"\nea_bits = 20\nbr = \"2001:db8::1\"\n",
+        ),
+        "6:11",
+        "is 68 bits",
+    );
+}
+
+#[test]
+fn s46_psid_longer_than_a_port() {
+    error(
+        &s46(
+            "rule_ipv6_prefix = \"2001:db8::/32\"\nrule_ipv4_prefix = \"192.0.2.0/24\"\nea_bits = 25\nbr = \"2001:db8::1\"\n",
+        ),
+        "6:11",
+        "17-bit PSID",
+    );
+}
+
+#[test]
+fn s46_psid_offset_plus_length_past_16() {
+    error(
+        &s46(
+            "rule_ipv6_prefix = \"2001:db8::/40\"\nrule_ipv4_prefix = \"192.0.2.0/24\"\nea_bits = 16\npsid_offset = 10\nbr = \"2001:db8::1\"\n",
+        ),
+        "7:15",
+        "more than the 16 bits of a port",
+    );
+}
+
+#[test]
+fn s46_rule_prefix_host_bits() {
+    error(
+        &s46(
+            "rule_ipv6_prefix = \"2001:db8::1/40\"\nrule_ipv4_prefix = \"192.0.2.0/24\"\nea_bits = 16\nbr = \"2001:db8::1\"\n",
+        ),
+        "4:20",
+        "did you mean \"2001:db8::/40\"",
+    );
+}
+
 // ---- lan ----------------------------------------------------------------
 
 #[test]

@@ -27,6 +27,11 @@ pub struct ClientConfig {
     pub iaid_pd: u32,
     /// IAID of our IA_NA (see [`iaid_for`]).
     pub iaid_na: u32,
+    /// Option codes asked for on top of the fixed ORO, in every ORO: the
+    /// AFTR-Name (64) and MAP-E container (94) when
+    /// `[wan.ipv4_over_ipv6]` wants them (RFC 6334 3, RFC 7598 7: a client
+    /// gets these only by asking).
+    pub extra_oro: Vec<u16>,
 }
 
 /// Which identity association an IAID is for.
@@ -58,6 +63,19 @@ pub fn iaid_for(interface: &str, kind: IaKind) -> u32 {
         })
 }
 
+/// The ORO additions for an `[wan.ipv4_over_ipv6]` mode: the AFTR name
+/// for DS-Lite, the MAP-E container for MAP-E, both for `auto`.
+pub fn s46_oro(mode: cpe_config::S46Mode) -> Vec<u16> {
+    use cpe_config::S46Mode;
+    use cpe_wire::dhcpv6::code;
+    match mode {
+        S46Mode::Off => Vec::new(),
+        S46Mode::DsLite => vec![code::AFTR_NAME],
+        S46Mode::MapE => vec![code::S46_CONT_MAPE],
+        S46Mode::Auto => vec![code::AFTR_NAME, code::S46_CONT_MAPE],
+    }
+}
+
 impl ClientConfig {
     /// The usual home-router setup: IA_PD with a /56 hint, IA_NA on M=1,
     /// Rapid Commit, IAIDs from `interface`.
@@ -69,6 +87,7 @@ impl ClientConfig {
             rapid_commit: true,
             iaid_pd: iaid_for(interface, IaKind::Prefix),
             iaid_na: iaid_for(interface, IaKind::Address),
+            extra_oro: Vec::new(),
         }
     }
 }

@@ -113,6 +113,8 @@ pub struct OtherConfig {
     pub domains: Vec<DomainName>,
     /// NTP server addresses (option 56).
     pub ntp_servers: Vec<Ipv6Addr>,
+    /// The DS-Lite AFTR name (option 64, RFC 6334), lower-case text.
+    pub aftr_name: Option<String>,
     /// When to ask again (Information Refresh Time, at least IRT_MINIMUM).
     pub refresh_at: Instant,
 }
@@ -268,6 +270,9 @@ pub struct Client {
     /// The Information-request running beside the Solicit, if any.
     info: Option<Exchange>,
     other: Option<OtherConfig>,
+    /// The AFTR name of the last Reply that bound or extended the lease
+    /// (kept beside the lease, which travels in inputs and stays small).
+    lease_aftr: Option<String>,
     refusal: Option<Refusal>,
     /// No Information-request fallback before this (after one went
     /// unanswered).
@@ -295,6 +300,7 @@ impl Client {
             inf_max_rt: rfc::INF_MAX_RT,
             info: None,
             other: None,
+            lease_aftr: None,
             refusal: None,
             inform_not_before: None,
             counters: Counters::default(),
@@ -354,6 +360,16 @@ impl Client {
             (_, Some(o)) => &o.ntp_servers,
             (Some(l), None) => &l.ntp_servers,
             (None, None) => &[],
+        }
+    }
+
+    /// The AFTR name in force, chosen like [`Client::dns_servers`].
+    pub fn aftr_name(&self) -> Option<&str> {
+        match (&self.lease, &self.other) {
+            (Some(_), _) if self.lease_aftr.is_some() => self.lease_aftr.as_deref(),
+            (_, Some(o)) => o.aftr_name.as_deref(),
+            (Some(_), None) => self.lease_aftr.as_deref(),
+            (None, None) => None,
         }
     }
 
@@ -468,6 +484,7 @@ impl Client {
             dns_servers: msg.dns_servers(),
             domains: msg.domain_list(),
             ntp_servers: msg.ntp_servers(),
+            aftr_name: aftr_text(msg),
             refresh_at,
         });
         self.inform_not_before = None;
@@ -787,6 +804,7 @@ impl Client {
             server.as_ref(),
             ias,
             self.config.rapid_commit,
+            &self.config.extra_oro,
         );
         Exchange {
             kind,
@@ -1166,6 +1184,7 @@ impl Client {
         lease.dns_servers = msg.dns_servers();
         lease.domains = msg.domain_list();
         lease.ntp_servers = msg.ntp_servers();
+        self.lease_aftr = aftr_text(msg);
         let reason = match kind {
             Kind::Renew => UpdateReason::Renewed,
             Kind::Rebind { .. } => UpdateReason::Rebound,
@@ -1314,4 +1333,12 @@ impl cpe_daemon::Engine for Client {
         };
         earliest(earliest(exchange, lease), fallback)
     }
+}
+
+/// The AFTR name of `msg` as lower-case text without the final dot; the
+/// root name (no labels) counts as absent: there is no tunnel to it.
+fn aftr_text(msg: &Message) -> Option<String> {
+    let text = msg.aftr_name()?.to_string().to_ascii_lowercase();
+    let text = text.strip_suffix('.').unwrap_or(&text).to_owned();
+    (!text.is_empty()).then_some(text)
 }

@@ -25,7 +25,7 @@ mod outgoing;
 pub mod retransmit;
 pub mod saved;
 
-pub use config::{AddressMode, ClientConfig, IaKind, iaid_for};
+pub use config::{AddressMode, ClientConfig, IaKind, iaid_for, s46_oro};
 pub use driver::main;
 pub use engine::{
     Action, Client, INFORM_RETRY, Input, LeaseUpdate, OtherConfig, Refusal, State, UpdateReason,

@@ -106,6 +106,7 @@ pub(crate) fn build(
     server: Option<&Duid>,
     ias: &IaContents,
     rapid_commit: bool,
+    extra_oro: &[u16],
 ) -> Message {
     let mut m = Message::new(msg_type, xid);
     m.options.push(DhcpOption::ClientId(client.clone()));
@@ -116,10 +117,13 @@ pub(crate) fn build(
     match msg_type {
         MessageType::Release | MessageType::Decline => {}
         MessageType::InformationRequest => {
-            m.options.push(DhcpOption::Oro(ORO_INFORMATION.to_vec()));
+            let mut oro = ORO_INFORMATION.to_vec();
+            oro.extend_from_slice(extra_oro);
+            m.options.push(DhcpOption::Oro(oro));
         }
         _ => {
             let mut oro = ORO.to_vec();
+            oro.extend_from_slice(extra_oro);
             // RFC 6603 5.1/6.1: a requesting router that honours Prefix
             // Exclude SHOULD ask for it whenever it asks for prefixes.
             if ias.pd.is_some() {

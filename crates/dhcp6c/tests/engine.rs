@@ -38,6 +38,7 @@ fn config() -> ClientConfig {
         rapid_commit: false,
         iaid_pd: IAID_PD,
         iaid_na: IAID_NA,
+        extra_oro: Vec::new(),
     }
 }
 
@@ -493,6 +494,58 @@ fn rapid_commit_binds_in_two_messages() {
         vec!["2001:db8::53".parse::<Ipv6Addr>().unwrap()]
     );
     assert_eq!(lease.domains[0].to_string(), "isp.example");
+}
+
+/// With DS-Lite configured the ORO asks for AFTR-Name (RFC 6334 3), and
+/// the name in the Reply is the client's until a Reply without it.
+#[test]
+fn aftr_name_is_requested_and_kept_from_the_reply() {
+    let mut cfg = config();
+    cfg.extra_oro = cpe_dhcp6c::s46_oro(cpe_config::S46Mode::DsLite);
+    let mut lab = Lab::new(cfg);
+    lab.event(Input::Start);
+    lab.run_for(secs(1.0));
+    let solicit = lab.last().clone();
+    let oro = solicit
+        .options
+        .iter()
+        .find_map(|o| match o {
+            DhcpOption::Oro(codes) => Some(codes.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(oro.contains(&code::AFTR_NAME), "{oro:?}");
+    assert!(!oro.contains(&code::S46_CONT_MAPE), "{oro:?}");
+    let aftr = DomainName::from_dotted("aftr.isp.example").unwrap();
+    let ia = ia_pd(1800, 2880, &[("2001:db8:1200::/56", 3600, 7200)]);
+    lab.deliver(&answer(
+        &solicit,
+        MessageType::Advertise,
+        1,
+        vec![pref(255), ia.clone()],
+    ));
+    let request = lab.last().clone();
+    assert_eq!(request.msg_type, MessageType::Request);
+    lab.deliver(&answer(
+        &request,
+        MessageType::Reply,
+        1,
+        vec![ia, dns(), DhcpOption::AftrName(aftr)],
+    ));
+    assert_eq!(lab.client.state(), State::Bound);
+    assert_eq!(lab.client.aftr_name(), Some("aftr.isp.example"));
+}
+
+#[test]
+fn s46_oro_follows_the_mode() {
+    use cpe_config::S46Mode;
+    use cpe_dhcp6c::s46_oro;
+    assert!(s46_oro(S46Mode::Off).is_empty());
+    assert_eq!(s46_oro(S46Mode::MapE), vec![code::S46_CONT_MAPE]);
+    assert_eq!(
+        s46_oro(S46Mode::Auto),
+        vec![code::AFTR_NAME, code::S46_CONT_MAPE]
+    );
 }
 
 #[test]

@@ -249,8 +249,14 @@ fn forward(p: &Policy, has_v4: bool) -> Chain {
     let wan = || Match::Iif(p.wan.clone());
     let to_wan = || Match::Oif(p.wan.clone());
     let mut rules = Vec::new();
+    let softwire = || p.softwire.iter().map(|t| Match::Iif(t.clone()));
+    let to_softwire = || p.softwire.iter().map(|t| Match::Oif(t.clone()));
     if p.firewall.mss_clamp {
-        for m in [wan(), to_wan()] {
+        for m in [wan(), to_wan()]
+            .into_iter()
+            .chain(softwire())
+            .chain(to_softwire())
+        {
             rules.push(r(
                 vec![m, Match::TcpSyn],
                 vec![Statement::ClampMss],
@@ -307,11 +313,13 @@ fn forward(p: &Policy, has_v4: bool) -> Chain {
         }
     }
     if has_v4 {
-        rules.push(r(
-            vec![wan(), Match::Ip4SaddrSet(SET_LAN4.into(), true)],
-            count_drop("drop_bcp38_ingress"),
-            "BCP 38: our subnets never come from the WAN",
-        ));
+        for m in std::iter::once(wan()).chain(softwire()) {
+            rules.push(r(
+                vec![m, Match::Ip4SaddrSet(SET_LAN4.into(), true)],
+                count_drop("drop_bcp38_ingress"),
+                "BCP 38: our subnets never come from the WAN",
+            ));
+        }
     }
     icmpv6_errors(&mut rules);
     echo(p, &mut rules);
@@ -366,35 +374,37 @@ fn forward(p: &Policy, has_v4: bool) -> Chain {
             ));
         }
     }
-    match p.firewall.wan_inbound {
-        InboundPolicy::Drop => rules.push(r(
-            vec![wan()],
-            count_drop("drop_wan_inbound"),
-            "RFC 6092: unsolicited from the WAN",
-        )),
-        InboundPolicy::Reject => {
-            rules.push(r(
-                vec![wan(), Match::L4(TCP)],
-                vec![
-                    Statement::Counter("drop_wan_inbound".into()),
-                    Statement::RejectTcpReset,
-                ],
-                "RFC 6092: unsolicited from the WAN, refused",
-            ));
-            rules.push(r(
-                vec![wan()],
-                vec![
-                    Statement::Counter("drop_wan_inbound".into()),
-                    Statement::RejectAdmin,
-                ],
-                "RFC 6092: unsolicited from the WAN, refused",
-            ));
+    for from in std::iter::once(wan()).chain(softwire()) {
+        match p.firewall.wan_inbound {
+            InboundPolicy::Drop => rules.push(r(
+                vec![from.clone()],
+                count_drop("drop_wan_inbound"),
+                "RFC 6092: unsolicited from the WAN",
+            )),
+            InboundPolicy::Reject => {
+                rules.push(r(
+                    vec![from.clone(), Match::L4(TCP)],
+                    vec![
+                        Statement::Counter("drop_wan_inbound".into()),
+                        Statement::RejectTcpReset,
+                    ],
+                    "RFC 6092: unsolicited from the WAN, refused",
+                ));
+                rules.push(r(
+                    vec![from.clone()],
+                    vec![
+                        Statement::Counter("drop_wan_inbound".into()),
+                        Statement::RejectAdmin,
+                    ],
+                    "RFC 6092: unsolicited from the WAN, refused",
+                ));
+            }
+            InboundPolicy::Accept => rules.push(r(
+                vec![from.clone()],
+                vec![Statement::Accept],
+                "wan_inbound = accept: the LAN is open to the Internet",
+            )),
         }
-        InboundPolicy::Accept => rules.push(r(
-            vec![wan()],
-            vec![Statement::Accept],
-            "wan_inbound = accept: the LAN is open to the Internet",
-        )),
     }
     rules.push(default_deny());
     Chain {

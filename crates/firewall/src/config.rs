@@ -14,6 +14,10 @@ pub struct Policy {
     /// traffic leaves and arrives on `pppN`, never on the Ethernet port
     /// the session runs over.
     pub wan: String,
+    /// The DS-Lite softwire, a second WAN-side interface for IPv4: MSS
+    /// clamped, unsolicited inbound treated like the WAN's, and never
+    /// NATed (the AFTR does the NAT, RFC 6333 2).
+    pub softwire: Option<String>,
     /// The LAN interfaces, with their IPv4 subnet if any.
     pub lan: Vec<LanSide>,
 }
@@ -42,6 +46,7 @@ impl Policy {
                 cpe_config::Mode::Pppoe => PPP_UNITS.to_owned(),
                 cpe_config::Mode::Ipoe => c.wan.interface.clone(),
             },
+            softwire: c.wan.ipv4_over_ipv6.softwire().map(str::to_owned),
             lan: c.lan.iter().map(lan_side).collect(),
         }
     }

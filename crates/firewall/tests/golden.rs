@@ -100,3 +100,18 @@ fn disabled_firewall_is_an_empty_table() {
         "table inet cpe\ndelete table inet cpe\ntable inet cpe {\n}\n"
     );
 }
+
+/// DS-Lite: the softwire is clamped and guarded like the WAN, and the NAT
+/// chain still masquerades out of the WAN only (the AFTR does DS-Lite's NAT).
+#[test]
+fn dslite_softwire_is_wan_side_without_nat() {
+    let p = policy("[wan.ipv4_over_ipv6]\nmode = \"dslite\"\n");
+    let text = compile(&p, &renumbered()).text();
+    assert!(text.contains("oifname \"dslite0\" tcp flags syn"), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("dslite0") && l.contains("masquerade"))
+    );
+    check("dslite", &text);
+}

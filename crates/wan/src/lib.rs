@@ -18,6 +18,7 @@ mod args;
 pub mod config;
 pub mod counters;
 pub mod dhcpv4;
+pub mod dslite;
 pub mod engine;
 pub mod ipoe;
 pub mod outlet;
@@ -70,9 +71,38 @@ async fn drive(ctx: Context, settings: Option<WanSettings>) -> Result<(), String
     let shutdown = async move {
         stop.requested().await;
     };
-    run_mode(&settings, &mut outlet, shutdown)
-        .await
-        .map_err(|e| format!("on {}: {e}", settings.interface))
+    // DS-Lite runs beside the mode's loop, fed by the shared state (it
+    // needs the DHCPv6 client's facts); supervised only.
+    let slot = outlet.s46_slot();
+    let softwire = async {
+        match ctx.config().filter(|_| !standalone) {
+            Some(cfg) => {
+                let runner_outlet = ctx.outlet();
+                let field = slot.clone();
+                dslite::driver::run(
+                    cfg.wan.ipv4_over_ipv6.clone(),
+                    settings.interface.clone(),
+                    cfg.wan.mtu,
+                    ctx.states(),
+                    slot,
+                    move || {
+                        if let Ok(v) = serde_json::to_value(&*field.borrow()) {
+                            runner_outlet.set_field("ipv4_over_ipv6", v);
+                        }
+                    },
+                )
+                .await;
+                std::future::pending::<()>().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        r = run_mode(&settings, &mut outlet, shutdown) => {
+            r.map_err(|e| format!("on {}: {e}", settings.interface))
+        }
+        () = softwire => Ok(()),
+    }
 }
 
 /// Runs the configured mode until `shutdown` resolves.

@@ -15,6 +15,8 @@ pub struct Outlet {
     /// Standalone: facts are kept here and written with the status that
     /// follows them, so a reader never sees new facts beside a stale status.
     standalone: Option<Option<WanFacts>>,
+    /// The DS-Lite task's status, merged into every status written.
+    s46: crate::dslite::driver::StatusSlot,
 }
 
 impl Outlet {
@@ -24,7 +26,14 @@ impl Outlet {
             out,
             stop,
             standalone: standalone.then_some(None),
+            s46: crate::dslite::driver::StatusSlot::default(),
         }
+    }
+
+    /// Where the DS-Lite task keeps its status; merged into every status
+    /// this outlet writes (that task also writes the field itself).
+    pub fn s46_slot(&self) -> crate::dslite::driver::StatusSlot {
+        self.s46.clone()
     }
 
     /// Publishes new facts (standalone: with the next status).
@@ -37,6 +46,17 @@ impl Outlet {
 
     /// Replaces the daemon's status object.
     pub fn set_status(&mut self, status: &WanStatus) {
+        let merged;
+        let status = match self.s46.borrow().as_ref() {
+            Some(s) => {
+                merged = WanStatus {
+                    ipv4_over_ipv6: Some(s.clone()),
+                    ..status.clone()
+                };
+                &merged
+            }
+            None => status,
+        };
         match &self.standalone {
             None => self.out.set_status(status),
             Some(facts) => self

@@ -20,6 +20,7 @@ mod error;
 mod message;
 mod options;
 mod reader;
+mod s46;
 
 pub use domain::{DomainName, NameError};
 pub use duid::{Duid, DuidError, DuidKind, HW_TYPE_ETHERNET, duid_time_from_unix};
@@ -29,6 +30,7 @@ pub use options::{
     DhcpOption, IaAddress, IaNa, IaPd, IaPrefix, NtpSuboption, PdExclude, PdExcludeError, Status,
     StatusCode, code,
 };
+pub use s46::{S46_RULE_FLAG_FMR, S46PortParams, S46Rule};
 
 /// UDP port clients listen on (RFC 8415 section 7.2).
 pub const CLIENT_PORT: u16 = 546;

@@ -14,6 +14,7 @@
 pub mod dhcpv4;
 pub mod dhcpv6;
 pub mod dns;
+pub mod map_e;
 pub mod name;
 pub mod nd;
 pub mod ntp;

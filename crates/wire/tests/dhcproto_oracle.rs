@@ -15,7 +15,9 @@
 //!   relay messages and compressed names in DHCPv6 (RFC 8415 section 10
 //!   forbids them). We reject all of these with a typed error.
 //! - dhcproto leaves SOL_MAX_RT (82) and INF_MAX_RT (83) untyped; we type
-//!   them. Their bytes must still be our value.
+//!   them. Their bytes must still be our value. Same for AFTR-Name (64)
+//!   and the MAP-E container (94): dhcproto keeps them raw, and our
+//!   re-encoded body must be those bytes.
 //!
 //! Split DHCPv4 options (RFC 3396) are not a disagreement: both
 //! concatenate (`golden_offer_70_dns`).
@@ -390,6 +392,13 @@ fn ours_v6_opts(prefix: &str, opts: &[dhcpv6::DhcpOption], f: &mut Facts) {
             O::InformationRefreshTime(v) => format!("{prefix}32 {v}"),
             O::SolMaxRt(v) => format!("{prefix}82 {v}"),
             O::InfMaxRt(v) => format!("{prefix}83 {v}"),
+            // dhcproto keeps AFTR-Name and the MAP-E container raw: the
+            // option must cover the same bytes on both sides.
+            O::AftrName(_) | O::S46ContMapE(_) => {
+                let mut wire = Vec::new();
+                o.encode(&mut wire).unwrap();
+                format!("{prefix}{} {}", o.code(), hex(&wire[4..]))
+            }
             // Typed by one side only (NTP, reconfigure) or by neither.
             _ => continue,
         };
@@ -441,6 +450,9 @@ fn theirs_v6_opts(prefix: &str, opts: &dhcproto::v6::DhcpOptions, f: &mut Facts)
                     Ok(b) => format!("{prefix}{} {}", u16::from(u.code()), u32::from_be_bytes(b)),
                     Err(_) => continue,
                 }
+            }
+            O::Unknown(u) if [64, 94].contains(&u16::from(u.code())) => {
+                format!("{prefix}{} {}", u16::from(u.code()), hex(u.data()))
             }
             _ => continue,
         };

@@ -28,6 +28,35 @@ pub struct WanStatus {
     /// PPPoE discovery and session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pppoe: Option<PppoeStatus>,
+    /// IPv4 over IPv6 (DS-Lite), when `[wan.ipv4_over_ipv6]` is not off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_over_ipv6: Option<S46Status>,
+}
+
+/// The IPv4-over-IPv6 softwire (DS-Lite B4).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct S46Status {
+    /// `auto`, `dslite` (`map-e`: not built yet).
+    pub mode: String,
+    /// `waiting-address`, `no-aftr`, `no-dns`, `resolving`,
+    /// `resolve-failed`, `creating`, `failed` or `up`.
+    pub state: String,
+    /// Why it is not up, with the evidence.
+    pub reason: Option<String>,
+    /// The AFTR as configured or from DHCPv6 option 64.
+    pub aftr: Option<String>,
+    /// `config` or `dhcpv6`.
+    pub aftr_source: Option<String>,
+    /// The AFTR's IPv6 address, once resolved.
+    pub aftr_address: Option<String>,
+    /// The tunnel interface.
+    pub tunnel: String,
+    /// Our end of the softwire (the WAN address), once up.
+    pub local: Option<String>,
+    /// Tunnel MTU, once up.
+    pub mtu: Option<u32>,
+    /// The B4's IPv4 address (192.0.0.2/29), once up.
+    pub ipv4: Option<String>,
 }
 
 /// The IPoE part, flattened into [`WanStatus`] on the wire.
@@ -197,6 +226,7 @@ pub struct AcStatus {
 }
 
 crate::from_json! {
+    S46Status { mode, state, reason, aftr, aftr_source, aftr_address, tunnel, local, mtu, ipv4 }
     IpoeStatus { link, last_ra, rdnss, ipv4, counters, dhcpv4 }
     Dhcp4ClientStatus { state, address, server, router, lease_s, t1_s, t2_s, malformed, ignored, naks }
     LinkStatus { index, admin_up, carrier, mtu, mac }
@@ -226,6 +256,7 @@ impl crate::status::json::FromJson for WanStatus {
             reason: field(o, "reason"),
             ipoe: Some(IpoeStatus::from_json(v)?),
             pppoe: field(o, "pppoe"),
+            ipv4_over_ipv6: field(o, "ipv4_over_ipv6"),
         })
     }
 }
@@ -289,6 +320,18 @@ mod tests {
                 }),
             }),
             pppoe: None,
+            ipv4_over_ipv6: Some(S46Status {
+                mode: "dslite".into(),
+                state: "up".into(),
+                reason: Some("up".into()),
+                aftr: Some("aftr.example".into()),
+                aftr_source: Some("dhcpv6".into()),
+                aftr_address: Some("2001:db8::aa".into()),
+                tunnel: "dslite0".into(),
+                local: Some("2001:db8:1::2".into()),
+                mtu: Some(1460),
+                ipv4: Some("192.0.0.2/29".into()),
+            }),
         };
         let v = serde_json::to_value(&ipoe).unwrap();
         assert_eq!(read::<WanStatus>(&v), Some(ipoe));
@@ -324,6 +367,7 @@ mod tests {
                 reconnects: 3,
                 next_attempt_s: Some(12),
             }),
+            ipv4_over_ipv6: None,
         };
         let v = serde_json::to_value(&pppoe).unwrap();
         assert_eq!(read::<WanStatus>(&v), Some(pppoe));

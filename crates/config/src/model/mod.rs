@@ -22,8 +22,9 @@ pub use firewall::{
 pub use lan::{Dhcpv6Mode, Lan, LanDhcpv6, LanIpv4, LanRa, RaMtu, RouterPreference};
 pub use ntp::Ntp;
 pub use wan::{
-    DEFAULT_CLOSED_PREFIXES, Dhcpv6Start, IPOE_DEFAULT_MTU, Mode, PPPOE_DEFAULT_MTU, Pppoe,
-    RequestAddress, Wan, WanDhcpv6, closed_prefix_finding, default_closed_prefixes,
+    Aftr, DEFAULT_CLOSED_PREFIXES, DSLITE_INTERFACE, Dhcpv6Start, IPOE_DEFAULT_MTU, Ipv4OverIpv6,
+    MapRule, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, S46Mode, Wan, WanDhcpv6,
+    closed_prefix_finding, default_closed_prefixes,
 };
 
 use std::net::IpAddr;

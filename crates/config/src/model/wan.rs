@@ -1,7 +1,10 @@
 //! `[wan]` and its sub-tables.
 
 use std::fmt;
+use std::net::Ipv6Addr;
 use std::path::PathBuf;
+
+use ipnet::{Ipv4Net, Ipv6Net};
 
 /// `[wan]`: the upstream link.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -27,6 +30,8 @@ pub struct Wan {
     /// ISP contract). Only the console and the log read it, so a change
     /// restarts nothing. Default [`DEFAULT_CLOSED_PREFIXES`]; empty: off.
     pub closed_prefixes: Vec<ipnet::Ipv6Net>,
+    /// IPv4 carried inside IPv6 (DS-Lite, MAP-E) on an IPv6-only access.
+    pub ipv4_over_ipv6: Ipv4OverIpv6,
 }
 
 /// NTT NGN (FLET'S) closed-network ranges, the default of
@@ -60,6 +65,113 @@ pub fn default_closed_prefixes() -> Vec<ipnet::Ipv6Net> {
         .iter()
         .filter_map(|p| p.parse().ok())
         .collect()
+}
+
+/// `[wan.ipv4_over_ipv6]`: how IPv4 reaches the Internet when the access
+/// network is IPv6-only (RFC 6333 DS-Lite, RFC 7597 MAP-E).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Ipv4OverIpv6 {
+    /// Which mechanism runs.
+    pub mode: S46Mode,
+    /// The DS-Lite AFTR written in the config; `None` = take it from DHCPv6
+    /// option 64 (RFC 6334).
+    pub aftr: Option<Aftr>,
+    /// A MAP-E Basic Mapping Rule written in the config; `None` = take it
+    /// from DHCPv6 (RFC 7598 option 94).
+    pub map_rule: Option<MapRule>,
+}
+
+/// The DS-Lite softwire's interface: one fixed name, so the firewall can
+/// name it in its rules from the config alone, before the tunnel exists.
+pub const DSLITE_INTERFACE: &str = "dslite0";
+
+impl Ipv4OverIpv6 {
+    /// The softwire interface this config may bring up (`dslite`,
+    /// `auto`), if any.
+    pub fn softwire(&self) -> Option<&'static str> {
+        match self.mode {
+            S46Mode::DsLite | S46Mode::Auto => Some(DSLITE_INTERFACE),
+            S46Mode::Off | S46Mode::MapE => None,
+        }
+    }
+}
+
+/// `wan.ipv4_over_ipv6.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+pub enum S46Mode {
+    /// No tunnel: IPv4 only if the WAN itself has it (`"off"`).
+    #[default]
+    #[serde(rename = "off")]
+    Off,
+    /// Whatever the ISP's DHCPv6 offers: a MAP-E rule (option 94) first,
+    /// else an AFTR (option 64) (`"auto"`).
+    #[serde(rename = "auto")]
+    Auto,
+    /// DS-Lite B4 toward the AFTR (`"dslite"`).
+    #[serde(rename = "dslite")]
+    DsLite,
+    /// MAP-E CE (`"map-e"`).
+    #[serde(rename = "map-e")]
+    MapE,
+}
+
+impl S46Mode {
+    /// The word written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S46Mode::Off => "off",
+            S46Mode::Auto => "auto",
+            S46Mode::DsLite => "dslite",
+            S46Mode::MapE => "map-e",
+        }
+    }
+}
+
+/// The DS-Lite AFTR: a name resolved through the WAN's DNS, or an address.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Aftr {
+    /// A fully qualified domain name, lower case, without the trailing dot.
+    Name(String),
+    /// A unicast IPv6 address.
+    Address(Ipv6Addr),
+}
+
+impl fmt::Display for Aftr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Aftr::Name(name) => f.write_str(name),
+            Aftr::Address(addr) => addr.fmt(f),
+        }
+    }
+}
+
+/// A MAP-E Basic Mapping Rule (RFC 7597 section 5) with its Border Relay.
+/// Its arithmetic was checked at load by `cpe_wire::map_e::Rule::new`:
+/// `32 - ipv4_prefix.prefix_len()` IPv4 suffix bits plus the PSID length
+/// make `ea_bits`, the PSID fits in the 16 port bits after `psid_offset`,
+/// and `ipv6_prefix` + EA bits fit in 64.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MapRule {
+    /// Rule IPv6 prefix: the delegated prefix must lie inside it.
+    pub ipv6_prefix: Ipv6Net,
+    /// Rule IPv4 prefix: the shared IPv4 addresses come from it.
+    pub ipv4_prefix: Ipv4Net,
+    /// Embedded-address bits: IPv4 suffix and PSID taken from the
+    /// delegated prefix after the rule IPv6 prefix (0..=48).
+    pub ea_bits: u8,
+    /// Port bits before the PSID (RFC 7597 5.1: default 6, so the
+    /// well-known ports 0..1023 are in no port set).
+    pub psid_offset: u8,
+    /// The Border Relay the tunnel goes to.
+    pub br: Ipv6Addr,
+}
+
+impl MapRule {
+    /// PSID length in bits: EA bits minus the IPv4 suffix bits.
+    pub fn psid_len(&self) -> u8 {
+        self.ea_bits - (32 - self.ipv4_prefix.prefix_len())
+    }
 }
 
 /// Access mode of the WAN.
@@ -186,6 +298,7 @@ impl Default for Wan {
             pppoe: None,
             dhcpv6: WanDhcpv6::default(),
             closed_prefixes: default_closed_prefixes(),
+            ipv4_over_ipv6: Ipv4OverIpv6::default(),
         }
     }
 }

@@ -72,32 +72,32 @@ fn pinholes(ctx: &mut Ctx<'_>, firewall: &Table<'_, '_>) -> Vec<Pinhole> {
         let proto = t.choice(ctx, "proto", PROTOS);
         let port = t.int(ctx, "port", 1..=65535, "");
         let host = t.parsed(ctx, "host", syntax::pinhole_host);
-        for (key, absent, hint) in [
-            (
-                "name",
-                matches!(name, Field::Absent),
-                "a label such as \"nas-https\"",
-            ),
-            (
-                "proto",
-                matches!(proto, Field::Absent),
-                "\"tcp\" or \"udp\"",
-            ),
-            (
-                "port",
-                matches!(port, Field::Absent),
-                "the destination port, 1..65535",
-            ),
-            (
-                "host",
-                matches!(host, Field::Absent),
-                "an interface identifier such as \"::1234\", or a full address",
-            ),
-        ] {
-            if absent {
-                super::missing(ctx, t, key, hint);
-            }
-        }
+        super::require(
+            ctx,
+            t,
+            &[
+                (
+                    "name",
+                    matches!(name, Field::Absent),
+                    "a label such as \"nas-https\"",
+                ),
+                (
+                    "proto",
+                    matches!(proto, Field::Absent),
+                    "\"tcp\" or \"udp\"",
+                ),
+                (
+                    "port",
+                    matches!(port, Field::Absent),
+                    "the destination port, 1..65535",
+                ),
+                (
+                    "host",
+                    matches!(host, Field::Absent),
+                    "an interface identifier such as \"::1234\", or a full address",
+                ),
+            ],
+        );
         let (
             Field::Set(name, name_span),
             Field::Set(proto, _),

@@ -11,6 +11,7 @@ mod lan_ra;
 mod ntp;
 mod system;
 mod wan;
+mod wan_s46;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -99,4 +100,14 @@ fn missing(ctx: &mut Ctx<'_>, table: &Table<'_, '_>, key: &str, hint: &str) {
         ))
         .hint(hint.to_owned()),
     );
+}
+
+/// [`missing`] for each `(key, absent, hint)` whose key is absent: the
+/// required keys of one table, reported together.
+fn require(ctx: &mut Ctx<'_>, table: &Table<'_, '_>, keys: &[(&str, bool, &str)]) {
+    for (key, absent, hint) in keys {
+        if *absent {
+            missing(ctx, table, key, hint);
+        }
+    }
 }

@@ -81,6 +81,7 @@ pub(super) fn read(ctx: &mut Ctx<'_>, root: &super::Table<'_, '_>) -> WanRead {
     };
 
     let dhcpv6 = read_dhcpv6(ctx, &t);
+    let ipv4_over_ipv6 = super::wan_s46::read(ctx, &t);
     WanRead {
         model: Wan {
             interface: interface.or(defaults.interface),
@@ -90,6 +91,7 @@ pub(super) fn read(ctx: &mut Ctx<'_>, root: &super::Table<'_, '_>) -> WanRead {
             pppoe,
             dhcpv6,
             closed_prefixes: closed_prefixes(ctx, &t).unwrap_or(defaults.closed_prefixes),
+            ipv4_over_ipv6,
         },
     }
 }

@@ -89,6 +89,7 @@ fuzz_target!(|data: &[u8]| {
         rapid_commit: data.first().is_some_and(|b| b & 1 == 1),
         iaid_pd: 1,
         iaid_na: 2,
+        extra_oro: vec![64, 94],
     };
     let Ok(duid) = Duid::link_layer(1, &[2, 0, 0, 0, 0, 1]) else { return };
     let mut client = Client::new(config, duid, 7);

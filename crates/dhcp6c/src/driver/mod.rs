@@ -29,9 +29,10 @@ use cpe_bus::SharedState;
 use cpe_daemon::runner::{self, Context, Mode, Outlet};
 use ipnet::Ipv6Net;
 
-use crate::config::{AddressMode, ClientConfig, IaKind, iaid_for};
+use crate::config::{AddressMode, ClientConfig, IaKind, iaid_for, s46_oro};
 use crate::engine::{Action, Client, Input, State, UpdateReason};
 use cpe_daemon::Engine as _;
+use cpe_wire::dhcpv6::code;
 use publish::{Previous, describe, facts, status, wan_ready};
 use socket::ClientSocket;
 use store::Store;
@@ -177,6 +178,7 @@ async fn run_standalone(ctx: Context, s: Standalone) -> Result<(), String> {
         rapid_commit: s.rapid_commit,
         iaid_pd: iaid_for(&s.interface, IaKind::Prefix),
         iaid_na: iaid_for(&s.interface, IaKind::Address),
+        extra_oro: vec![code::AFTR_NAME],
     };
     let store = Store::new(&s.state_dir);
     let duid = store
@@ -213,6 +215,7 @@ async fn run(ctx: Context) -> Result<(), String> {
         rapid_commit: d6.rapid_commit,
         iaid_pd: iaid_for(&iface, IaKind::Prefix),
         iaid_na: iaid_for(&iface, IaKind::Address),
+        extra_oro: s46_oro(cfg.wan.ipv4_over_ipv6.mode),
     };
     let store = Store::new(&cfg.system.state_dir);
     let duid = store

@@ -73,6 +73,7 @@ pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
         dns_servers: client.dns_servers().to_vec(),
         domains: client.domains().iter().map(|d| d.to_string()).collect(),
         ntp_servers: client.ntp_servers().to_vec(),
+        aftr_name: client.aftr_name().map(str::to_owned),
         t1: lease.and_then(|l| l.t1).map(bus_time),
         t2: lease.and_then(|l| l.t2).map(bus_time),
     }

@@ -98,3 +98,18 @@ pub const AF_INET6: u8 = 10;
 
 /// `USER_HZ`: route expiry in RTA_CACHEINFO is in these ticks per second.
 pub const USER_HZ: u32 = 100;
+
+// Link kinds (include/uapi/linux/if_link.h, if_tunnel.h).
+pub const IFLA_LINKINFO: u16 = 18;
+pub const IFLA_INFO_KIND: u16 = 1;
+pub const IFLA_INFO_DATA: u16 = 2;
+pub const IFLA_IPTUN_LINK: u16 = 1;
+pub const IFLA_IPTUN_LOCAL: u16 = 2;
+pub const IFLA_IPTUN_REMOTE: u16 = 3;
+pub const IFLA_IPTUN_TTL: u16 = 4;
+pub const IFLA_IPTUN_ENCAP_LIMIT: u16 = 6;
+pub const IFLA_IPTUN_FLAGS: u16 = 8;
+pub const IFLA_IPTUN_PROTO: u16 = 9;
+/// ip6_tunnel.h: send no Tunnel Encapsulation Limit option.
+pub const IP6_TNL_F_IGN_ENCAP_LIMIT: u32 = 0x1;
+pub const IPPROTO_IPIP: u8 = 4;

@@ -201,3 +201,67 @@ pub(crate) fn set_mtu_request(index: u32, mtu: u32) -> RequestBuilder {
         .fixed(&ifinfomsg(index, 0, 0))
         .attr_u32(IFLA_MTU, mtu)
 }
+
+/// An ip6tnl tunnel carrying IPv4 in IPv6 (RFC 2473 encapsulation, `mode
+/// ipip6`): DS-Lite's softwire from the B4 to the AFTR (RFC 6333 5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ip6Tunnel {
+    /// Interface name (at most 15 bytes).
+    pub name: String,
+    /// The underlying WAN interface's index: packets leave through it.
+    pub link: u32,
+    /// Our end: the WAN's IPv6 address.
+    pub local: std::net::Ipv6Addr,
+    /// The far end (the AFTR).
+    pub remote: std::net::Ipv6Addr,
+    /// Tunnel MTU in bytes (WAN MTU - 40).
+    pub mtu: u32,
+}
+
+/// One attribute (header, payload, padding to 4) as bytes, for nesting.
+fn nla(kind: u16, payload: &[u8]) -> Vec<u8> {
+    let len = (NLA_HDRLEN + payload.len()) as u16;
+    let mut out = Vec::with_capacity(super::wire::align4(usize::from(len)));
+    out.extend_from_slice(&len.to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(payload);
+    while !out.len().is_multiple_of(4) {
+        out.push(0);
+    }
+    out
+}
+
+/// RTM_NEWLINK creating `t` (fails with EEXIST if the name is taken): kind
+/// "ip6tnl", proto IPIP, hop limit 64, and no Encapsulation Limit
+/// destination option (RFC 2473 4.1.1 makes it optional; AFTRs commonly
+/// drop packets that carry it, and it costs 8 bytes of every packet).
+pub(crate) fn new_ip6tnl_request(t: &Ip6Tunnel) -> RequestBuilder {
+    let mut data = Vec::new();
+    data.extend(nla(IFLA_IPTUN_LINK, &t.link.to_ne_bytes()));
+    data.extend(nla(IFLA_IPTUN_LOCAL, &t.local.octets()));
+    data.extend(nla(IFLA_IPTUN_REMOTE, &t.remote.octets()));
+    data.extend(nla(IFLA_IPTUN_TTL, &[64]));
+    data.extend(nla(IFLA_IPTUN_ENCAP_LIMIT, &[0]));
+    data.extend(nla(
+        IFLA_IPTUN_FLAGS,
+        &IP6_TNL_F_IGN_ENCAP_LIMIT.to_ne_bytes(),
+    ));
+    data.extend(nla(IFLA_IPTUN_PROTO, &[IPPROTO_IPIP]));
+    let mut info = nla(IFLA_INFO_KIND, b"ip6tnl");
+    info.extend(nla(IFLA_INFO_DATA, &data));
+    let mut name = t.name.as_bytes().to_vec();
+    name.push(0);
+    RequestBuilder::new(
+        RTM_NEWLINK,
+        NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+    )
+    .fixed(&ifinfomsg(0, 0, 0))
+    .attr(IFLA_IFNAME, &name)
+    .attr_u32(IFLA_MTU, t.mtu)
+    .attr(IFLA_LINKINFO, &info)
+}
+
+/// RTM_DELLINK of the link with index `index`.
+pub(crate) fn del_request(index: u32) -> RequestBuilder {
+    RequestBuilder::new(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK).fixed(&ifinfomsg(index, 0, 0))
+}

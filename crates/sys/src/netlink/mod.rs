@@ -36,7 +36,7 @@ mod tests_oracle;
 
 pub use addr::{AddrFlags, Address, Lifetimes, Scope, parse_address};
 pub use error::ParseError;
-pub use link::{Link, LinkFlags, OperState, parse_link};
+pub use link::{Ip6Tunnel, Link, LinkFlags, OperState, parse_link};
 pub use message::{
     KernelError, Message, RequestError, kernel_errno, parse_datagram, parse_message,
 };

@@ -2,7 +2,7 @@
 
 use super::addr::{self, Address};
 use super::consts::*;
-use super::link::{self, Link};
+use super::link::{self, Ip6Tunnel, Link};
 use super::message::{Message, kernel_errno};
 use super::neigh::{self, Neighbour};
 use super::route::{self, Route};
@@ -106,6 +106,23 @@ impl Netlink {
             link::set_mtu_request(index, mtu),
             &format!("set link #{index} mtu {mtu}"),
         )
+    }
+
+    /// Creates an ip6tnl (IPv4-in-IPv6) tunnel; EEXIST if the name is
+    /// taken. The link is left down.
+    pub fn create_ip6_tunnel(&mut self, t: &Ip6Tunnel) -> io::Result<()> {
+        self.request_ack(
+            link::new_ip6tnl_request(t),
+            &format!(
+                "create ip6tnl {} {} -> {} mtu {}",
+                t.name, t.local, t.remote, t.mtu
+            ),
+        )
+    }
+
+    /// Deletes the link with index `index`.
+    pub fn del_link(&mut self, index: u32) -> io::Result<()> {
+        self.request_ack(link::del_request(index), &format!("delete link #{index}"))
     }
 
     /// All addresses of a family, on every interface.

@@ -433,6 +433,60 @@ fn link_requests_read_back_as_meant() {
     assert_eq!(l.attributes, vec![LinkAttribute::IfName("wan0".into())]);
 }
 
+#[test]
+fn ip6tnl_request_reads_back_as_meant() {
+    use netlink_packet_route::link::{InfoData, InfoIpTunnel, InfoKind, LinkInfo};
+    let t = Ip6Tunnel {
+        name: "dslite0".into(),
+        link: 4,
+        local: "2001:db8:1::2".parse().unwrap(),
+        remote: "2001:db8:aa::1".parse().unwrap(),
+        mtu: 1460,
+    };
+    let bytes = link::new_ip6tnl_request(&t).finish(1);
+    let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).unwrap();
+    assert_eq!(
+        m.header.flags,
+        NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+    );
+    let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) = m.payload else {
+        panic!("not RTM_NEWLINK: {m:?}");
+    };
+    assert_eq!(l.header.index, 0);
+    assert_eq!(l.attributes[0], LinkAttribute::IfName("dslite0".into()));
+    assert_eq!(l.attributes[1], LinkAttribute::Mtu(1460));
+    let LinkAttribute::LinkInfo(info) = &l.attributes[2] else {
+        panic!("{:?}", l.attributes);
+    };
+    assert_eq!(info[0], LinkInfo::Kind(InfoKind::Ip6Tnl));
+    let LinkInfo::Data(InfoData::IpTunnel(data)) = &info[1] else {
+        panic!("{info:?}");
+    };
+    let text: Vec<String> = data.iter().map(|a| format!("{a:?}")).collect();
+    assert_eq!(data[0], InfoIpTunnel::Link(4));
+    assert_eq!(data[1], InfoIpTunnel::Local(IpAddr::V6(t.local)));
+    assert_eq!(data[2], InfoIpTunnel::Remote(IpAddr::V6(t.remote)));
+    assert_eq!(data[3], InfoIpTunnel::Ttl(64));
+    assert_eq!(data[4], InfoIpTunnel::EncapLimit(0));
+    assert!(
+        text[5].contains("IGN_ENCAP_LIMIT") || text[5].contains("IgnEncapLimit"),
+        "{}",
+        text[5]
+    );
+    assert!(
+        text[6].contains("Ipip") || text[6].contains("IpIp"),
+        "{}",
+        text[6]
+    );
+    assert_eq!(data.len(), 7);
+    let bytes = link::del_request(9).finish(1);
+    let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes).unwrap();
+    let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) = m.payload else {
+        panic!("not RTM_DELLINK: {m:?}");
+    };
+    assert_eq!(l.header.index, 9);
+}
+
 // --- decoding ------------------------------------------------------------------
 
 fn corpus() -> Vec<(String, Vec<u8>)> {

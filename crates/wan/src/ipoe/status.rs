@@ -58,6 +58,7 @@ pub fn render(t: &Tracker, wan: &WanLink, c: &Counters, now: Instant) -> WanStat
             dhcpv4: None,
         }),
         pppoe: None,
+        ipv4_over_ipv6: None,
     }
 }
 

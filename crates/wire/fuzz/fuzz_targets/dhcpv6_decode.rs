@@ -1,10 +1,13 @@
 //! Any byte string: decoding must not panic, and whatever decodes must
 //! re-encode to exactly the same bytes (the codec keeps wire order and raw
 //! unknown options, so anything else is a codec bug); Prefix Exclude
-//! options are resolved against their IA Prefix.
+//! options are resolved against their IA Prefix; MAP-E rules that pass
+//! the arithmetic checks are applied to their own prefix (address, PSID,
+//! port set), which must never panic either.
 #![no_main]
 
-use cpe_wire::dhcpv6::Message;
+use cpe_wire::dhcpv6::{DhcpOption, Message};
+use cpe_wire::map_e::Rule;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,6 +21,24 @@ fuzz_target!(|data: &[u8]| {
         for ia in msg.ia_pds() {
             for p in ia.prefixes() {
                 p.excluded().for_each(drop);
+            }
+        }
+        for o in msg.map_e().unwrap_or_default() {
+            let DhcpOption::S46Rule(r) = o else { continue };
+            let offset = r.port_params().map_or(6, |p| p.offset);
+            let rule = Rule::new(
+                r.ipv6_prefix,
+                r.prefix6_len,
+                r.ipv4_prefix,
+                r.prefix4_len,
+                r.ea_len,
+                offset,
+            );
+            if let Ok(rule) = rule
+                && let Some(m) = rule.map(r.ipv6_prefix, 64)
+            {
+                let ranges = m.port_ranges();
+                assert!(ranges.iter().all(|x| m.has_port(*x.start())));
             }
         }
     }

@@ -282,4 +282,20 @@ impl Message {
             _ => None,
         })
     }
+    /// The DS-Lite AFTR name (option 64), if sent.
+    pub fn aftr_name(&self) -> Option<&DomainName> {
+        self.options.iter().find_map(|o| match o {
+            DhcpOption::AftrName(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// The options inside the first MAP-E container (option 94), if sent:
+    /// S46 Rules and BRs in wire order.
+    pub fn map_e(&self) -> Option<&[DhcpOption]> {
+        self.options.iter().find_map(|o| match o {
+            DhcpOption::S46ContMapE(inner) => Some(inner.as_slice()),
+            _ => None,
+        })
+    }
 }

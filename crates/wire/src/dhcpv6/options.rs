@@ -12,6 +12,9 @@ use super::domain::{DomainName, decode_name};
 use super::duid::Duid;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 use super::reader::Reader;
+use super::s46::{
+    S46PortParams, S46Rule, decode_port_params, decode_rule, encode_port_params, encode_rule,
+};
 
 /// Option codes (IANA "DHCPv6 Option Codes").
 pub mod code {
@@ -47,15 +50,25 @@ pub mod code {
     pub const INFORMATION_REFRESH_TIME: u16 = 32;
     /// NTP Server (RFC 5908).
     pub const NTP_SERVER: u16 = 56;
+    /// AFTR-Name: the DS-Lite tunnel endpoint (RFC 6334).
+    pub const AFTR_NAME: u16 = 64;
     /// Prefix Exclude (RFC 6603), inside an IA Prefix.
     pub const PD_EXCLUDE: u16 = 67;
     /// SOL_MAX_RT (RFC 8415 21.24).
     pub const SOL_MAX_RT: u16 = 82;
     /// INF_MAX_RT (RFC 8415 21.25).
     pub const INF_MAX_RT: u16 = 83;
+    /// S46 Rule (RFC 7598 4.1), inside an S46 container.
+    pub const S46_RULE: u16 = 89;
+    /// S46 BR: a Border Relay address (RFC 7598 4.2), inside S46_CONT_MAPE.
+    pub const S46_BR: u16 = 90;
+    /// S46 Port Parameters (RFC 7598 4.5), inside an S46 Rule.
+    pub const S46_PORTPARAMS: u16 = 93;
+    /// S46 MAP-E container (RFC 7598 5.1).
+    pub const S46_CONT_MAPE: u16 = 94;
 
     /// Every code the codec decodes into a typed variant.
-    pub const TYPED: [u16; 19] = [
+    pub const TYPED: [u16; 24] = [
         CLIENT_ID,
         SERVER_ID,
         IA_NA,
@@ -75,6 +88,11 @@ pub mod code {
         PD_EXCLUDE,
         SOL_MAX_RT,
         INF_MAX_RT,
+        AFTR_NAME,
+        S46_RULE,
+        S46_BR,
+        S46_PORTPARAMS,
+        S46_CONT_MAPE,
     ];
 }
 
@@ -88,6 +106,10 @@ pub(crate) enum Scope {
     Lease,
     /// Inside an IA Prefix: no containers, but Prefix Exclude.
     PrefixLease,
+    /// Inside S46_CONT_MAPE: S46 Rules and BRs.
+    S46Container,
+    /// Inside an S46 Rule: Port Parameters.
+    S46Rule,
 }
 
 /// One DHCPv6 option.
@@ -131,6 +153,16 @@ pub enum DhcpOption {
     SolMaxRt(u32),
     /// Server-imposed maximum Information-request retransmission time.
     InfMaxRt(u32),
+    /// The DS-Lite AFTR's name (RFC 6334).
+    AftrName(DomainName),
+    /// The MAP-E container (RFC 7598 5.1): S46 Rules, BRs, others raw.
+    S46ContMapE(Vec<DhcpOption>),
+    /// One MAP rule (RFC 7598 4.1), inside a container.
+    S46Rule(S46Rule),
+    /// A Border Relay address (RFC 7598 4.2), inside a container.
+    S46Br(Ipv6Addr),
+    /// Port set parameters (RFC 7598 4.5), inside an S46 Rule.
+    S46PortParams(S46PortParams),
     /// Any other option, kept verbatim. `code` must not be one of
     /// [`code::TYPED`] (those always decode typed).
     Unknown {
@@ -445,6 +477,11 @@ impl DhcpOption {
             Self::PdExclude(_) => code::PD_EXCLUDE,
             Self::SolMaxRt(_) => code::SOL_MAX_RT,
             Self::InfMaxRt(_) => code::INF_MAX_RT,
+            Self::AftrName(_) => code::AFTR_NAME,
+            Self::S46ContMapE(_) => code::S46_CONT_MAPE,
+            Self::S46Rule(_) => code::S46_RULE,
+            Self::S46Br(_) => code::S46_BR,
+            Self::S46PortParams(_) => code::S46_PORTPARAMS,
             Self::Unknown { code, .. } => *code,
         }
     }
@@ -476,6 +513,9 @@ pub(crate) fn decode_options(
             code::IAADDR => scope == Scope::IaNa,
             code::IAPREFIX => scope == Scope::IaPd,
             code::PD_EXCLUDE => scope == Scope::PrefixLease,
+            code::S46_CONT_MAPE => scope == Scope::Message,
+            code::S46_RULE | code::S46_BR => scope == Scope::S46Container,
+            code::S46_PORTPARAMS => scope == Scope::S46Rule,
             _ => true,
         };
         if !allowed {
@@ -650,6 +690,22 @@ fn decode_one(code: u16, body: &[u8], at: usize) -> Result<DhcpOption, DecodeErr
                 subnet_id: r.rest().to_vec(),
             })
         }
+        code::AFTR_NAME => {
+            let name = decode_name(&mut r)?;
+            if !r.is_empty() {
+                return Err(bad_len(code, len, at));
+            }
+            DhcpOption::AftrName(name)
+        }
+        code::S46_CONT_MAPE => {
+            DhcpOption::S46ContMapE(decode_options(body, at, Scope::S46Container)?)
+        }
+        code::S46_RULE => DhcpOption::S46Rule(decode_rule(body, at, code)?),
+        code::S46_BR => {
+            fixed(16)?;
+            DhcpOption::S46Br(r.ipv6(short)?)
+        }
+        code::S46_PORTPARAMS => DhcpOption::S46PortParams(decode_port_params(body, at, code)?),
         _ => DhcpOption::Unknown {
             code,
             data: body.to_vec(),
@@ -785,6 +841,11 @@ impl DhcpOption {
                     out.push(x.prefix_len);
                     out.extend_from_slice(&x.subnet_id);
                 }
+                Self::AftrName(name) => out.extend_from_slice(name.as_wire()),
+                Self::S46ContMapE(options) => encode_options(options, out)?,
+                Self::S46Rule(rule) => encode_rule(rule, out)?,
+                Self::S46Br(addr) => out.extend_from_slice(&addr.octets()),
+                Self::S46PortParams(p) => encode_port_params(p, out),
                 Self::Unknown { data, .. } => out.extend_from_slice(data),
             }
             Ok(())

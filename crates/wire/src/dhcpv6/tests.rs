@@ -225,6 +225,7 @@ fn arb_leaf() -> impl Strategy<Value = DhcpOption> {
         any::<u32>().prop_map(DhcpOption::InformationRefreshTime),
         any::<u32>().prop_map(DhcpOption::SolMaxRt),
         any::<u32>().prop_map(DhcpOption::InfMaxRt),
+        arb_name().prop_map(DhcpOption::AftrName),
         proptest::collection::vec(
             prop_oneof![
                 any::<[u8; 16]>().prop_map(|a| NtpSuboption::ServerAddress(a.into())),
@@ -327,9 +328,53 @@ fn arb_ia_na() -> impl Strategy<Value = DhcpOption> {
         })
 }
 
+/// An S46 Rule whose IPv6 prefix field has zeros after its
+/// ceil(prefix6_len / 8) octets (the wire cannot carry more).
+fn arb_s46_rule() -> impl Strategy<Value = DhcpOption> {
+    let params = (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(offset, psid_len, psid)| {
+        DhcpOption::S46PortParams(S46PortParams {
+            offset,
+            psid_len,
+            psid,
+        })
+    });
+    (
+        any::<[u8; 3]>(),
+        any::<[u8; 4]>(),
+        0u8..=128,
+        any::<[u8; 16]>(),
+        proptest::collection::vec(prop_oneof![params, arb_leaf()], 0..3),
+    )
+        .prop_map(|(head, v4, prefix6_len, mut v6, options)| {
+            for octet in v6.iter_mut().skip(usize::from(prefix6_len).div_ceil(8)) {
+                *octet = 0;
+            }
+            DhcpOption::S46Rule(S46Rule {
+                flags: head[0],
+                ea_len: head[1],
+                prefix4_len: head[2],
+                ipv4_prefix: v4.into(),
+                prefix6_len,
+                ipv6_prefix: v6.into(),
+                options,
+            })
+        })
+}
+
+fn arb_s46_map_e() -> impl Strategy<Value = DhcpOption> {
+    let br = any::<[u8; 16]>().prop_map(|a| DhcpOption::S46Br(a.into()));
+    proptest::collection::vec(prop_oneof![arb_s46_rule(), br, arb_leaf()], 0..4)
+        .prop_map(DhcpOption::S46ContMapE)
+}
+
 fn arb_message() -> impl Strategy<Value = Message> {
     let msg_type = any::<u8>().prop_filter_map("relay types never decode", MessageType::from_u8);
-    let option = prop_oneof![3 => arb_leaf(), 1 => arb_ia_pd(), 1 => arb_ia_na()];
+    let option = prop_oneof![
+        3 => arb_leaf(),
+        1 => arb_ia_pd(),
+        1 => arb_ia_na(),
+        1 => arb_s46_map_e()
+    ];
     (
         msg_type,
         0u32..0x0100_0000,
@@ -504,6 +549,118 @@ proptest! {
         b.truncate(cut);
         if let Ok(m) = Message::decode(&b) {
             prop_assert_eq!(m.to_bytes().unwrap(), b);
+        }
+    }
+}
+
+// ------------------------------------------------------------ S46 options
+
+/// A Reply carrying AFTR-Name (RFC 6334 3: the tunnel-endpoint-name as an
+/// uncompressed DNS name) and a MAP-E container (RFC 7598 5.1) with one
+/// rule (4.1) holding Port Parameters (4.5), then a BR (4.2). The rule is
+/// RFC 7597 appendix A example 1: 2001:db8::/40, 192.0.2.0/24, 16 EA bits,
+/// PSID offset 6; the field layout is the RFCs' figures, byte by byte.
+fn s46_reply_bytes() -> Vec<u8> {
+    let mut b = vec![7, 0xab, 0xcd, 0xef];
+    // AFTR-Name aftr.example.jp
+    b.extend_from_slice(&[0, 64, 0, 17, 4, b'a', b'f', b't', b'r']);
+    b.extend_from_slice(&[
+        7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 2, b'j', b'p', 0,
+    ]);
+    // S46_CONT_MAPE: rule (4 + 13 + 8 = 25) + BR (4 + 16 = 20) = 45
+    b.extend_from_slice(&[0, 94, 0, 45]);
+    // S46_RULE: flags F=1, ea-len 16, prefix4-len 24, 192.0.2.0,
+    // prefix6-len 40, 5 octets 2001:0db8:00, then S46_PORTPARAMS
+    b.extend_from_slice(&[0, 89, 0, 21, 0x01, 16, 24, 192, 0, 2, 0, 40]);
+    b.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0x00]);
+    // S46_PORTPARAMS offset 6, psid-len 0, psid 0
+    b.extend_from_slice(&[0, 93, 0, 4, 6, 0, 0, 0]);
+    // S46_BR 2001:db8:ffff::1
+    b.extend_from_slice(&[0, 90, 0, 16, 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff]);
+    b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    b
+}
+
+#[test]
+fn s46_reply_decodes_and_reencodes_exactly() {
+    let b = s46_reply_bytes();
+    let m = Message::decode(&b).unwrap();
+    assert_eq!(m.aftr_name().unwrap().to_string(), "aftr.example.jp");
+    let inner = m.map_e().unwrap();
+    let DhcpOption::S46Rule(rule) = &inner[0] else {
+        panic!("{inner:?}")
+    };
+    assert!(rule.is_fmr());
+    assert_eq!(
+        (rule.ea_len, rule.prefix4_len, rule.prefix6_len),
+        (16, 24, 40)
+    );
+    assert_eq!(rule.ipv4_prefix, std::net::Ipv4Addr::new(192, 0, 2, 0));
+    assert_eq!(rule.ipv6_prefix, "2001:db8::".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(
+        rule.port_params(),
+        Some(S46PortParams {
+            offset: 6,
+            psid_len: 0,
+            psid: 0
+        })
+    );
+    assert_eq!(
+        inner[1],
+        DhcpOption::S46Br("2001:db8:ffff::1".parse().unwrap())
+    );
+    assert_eq!(m.to_bytes().unwrap(), b);
+}
+
+#[test]
+fn s46_rule_keeps_prefix_padding_bits() {
+    // prefix6-len 36: 5 octets, the last one's low nibble is padding the
+    // server should send as zero; kept as sent so re-encoding is exact.
+    let mut b = vec![7, 0, 0, 1, 0, 94, 0, 17];
+    b.extend_from_slice(&[0, 89, 0, 13, 0, 12, 28, 10, 0, 0, 0, 36]);
+    b.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0x1f]);
+    let m = Message::decode(&b).unwrap();
+    assert_eq!(m.to_bytes().unwrap(), b);
+}
+
+#[test]
+fn s46_malformed_options_are_typed_errors() {
+    let kind = |b: &[u8]| Message::decode(b).unwrap_err().kind;
+    // Rule at message level: only inside a container.
+    let rule = [0, 89, 0, 8, 0, 0, 32, 192, 0, 2, 1, 0];
+    let mut b = vec![7, 0, 0, 1];
+    b.extend_from_slice(&rule);
+    assert_eq!(kind(&b), DecodeErrorKind::MisplacedOption { code: 89 });
+    // Port parameters directly in the container: only inside a rule.
+    let b = [7, 0, 0, 1, 0, 94, 0, 8, 0, 93, 0, 4, 6, 0, 0, 0];
+    assert_eq!(kind(&b), DecodeErrorKind::MisplacedOption { code: 93 });
+    // prefix6-len 129.
+    let b = [
+        7, 0, 0, 1, 0, 94, 0, 12, 0, 89, 0, 8, 0, 0, 32, 192, 0, 2, 1, 129,
+    ];
+    assert_eq!(kind(&b), DecodeErrorKind::BadPrefixLength);
+    // prefix6-len 64 with only 4 octets of prefix.
+    let b = [
+        7, 0, 0, 1, 0, 94, 0, 16, 0, 89, 0, 12, 0, 0, 32, 192, 0, 2, 1, 64, 0x20, 1, 0xd, 0xb8,
+    ];
+    assert_eq!(kind(&b), DecodeErrorKind::BadLength { code: 89, len: 12 });
+    // BR of 15 octets; port parameters of 3.
+    let mut b = vec![7, 0, 0, 1, 0, 94, 0, 19, 0, 90, 0, 15];
+    b.extend_from_slice(&[0; 15]);
+    assert_eq!(kind(&b), DecodeErrorKind::BadLength { code: 90, len: 15 });
+    // AFTR-Name with bytes after the name, or compressed.
+    let b = [7, 0, 0, 1, 0, 64, 0, 4, 1, b'a', 0, 0];
+    assert_eq!(kind(&b), DecodeErrorKind::BadLength { code: 64, len: 4 });
+    let b = [7, 0, 0, 1, 0, 64, 0, 4, 1, b'a', 0xc0, 4];
+    assert_eq!(kind(&b), DecodeErrorKind::CompressedName);
+}
+
+#[test]
+fn s46_reply_truncated_anywhere_never_panics() {
+    let b = s46_reply_bytes();
+    for cut in 0..b.len() {
+        if let Ok(m) = Message::decode(&b[..cut]) {
+            assert_eq!(m.to_bytes().unwrap(), &b[..cut]);
         }
     }
 }

@@ -101,6 +101,8 @@ pub struct KeaOptions {
     /// each; empty omits it. Kea 2.2 has no definition for option 56, so
     /// the config defines it (an empty option encapsulating suboption 1).
     pub ntp_servers: Vec<Ipv6Addr>,
+    /// OPTION_AFTR_NAME (64, RFC 6334, Kea's `aftr-name`); `None` omits it.
+    pub aftr_name: Option<String>,
     /// Timers and lifetimes.
     pub timers: LeaseTimers,
 }
@@ -125,6 +127,7 @@ impl Default for KeaOptions {
             dns_servers: vec![plan::DNS_A, plan::DNS_B],
             domain_search: vec!["example.test".to_string()],
             ntp_servers: Vec::new(),
+            aftr_name: None,
             timers: LeaseTimers {
                 renew: 1000,
                 rebind: 2000,
@@ -176,6 +179,9 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
     }
     if !opts.domain_search.is_empty() {
         options.push(json!({ "name": "domain-search", "data": opts.domain_search.join(", ") }));
+    }
+    if let Some(name) = &opts.aftr_name {
+        options.push(json!({ "name": "aftr-name", "data": name }));
     }
     if !opts.ntp_servers.is_empty() {
         options.push(json!({ "name": "ntp-server" }));
