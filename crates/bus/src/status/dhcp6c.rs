@@ -43,6 +43,18 @@ pub struct Dhcp6cStatus {
     pub counters: Dhcp6cCounters,
     /// IA_NA addresses put on the WAN as /128 (RFC 7084 W-1).
     pub wan_addresses: Vec<WanAddress>,
+    /// Seconds in the current state.
+    pub state_age: Option<u64>,
+    /// Messages sent since the current state began (Solicits while
+    /// soliciting, Renews while renewing, ...).
+    pub sent_in_state: u64,
+    /// Server answers (replies, refusals included) since then.
+    pub replies_in_state: u64,
+    /// Seconds since a server last answered; `None`: never.
+    pub last_reply_age: Option<u64>,
+    /// Why the client is idle, in its own words (`ISP RA has M=0 O=0;
+    /// wan.dhcpv6.start = "ra"`); `None` while it runs.
+    pub waiting: Option<String>,
 }
 
 /// A delegated prefix with lifetimes left.
