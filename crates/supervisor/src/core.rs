@@ -142,6 +142,9 @@ pub struct Core {
     /// The time of the latest input, to express prefix expiries (bus time)
     /// as a deadline.
     last_now: Option<Instant>,
+    /// The last reload was refused (first error, count, when): the file
+    /// on disk is not what runs, which `cpectl status` must say.
+    reload_refused: Option<(String, usize, Instant)>,
     actions: VecDeque<Action>,
 }
 
@@ -185,6 +188,7 @@ impl Core {
             address_errors: false,
             lan_problems: Vec::new(),
             last_now: None,
+            reload_refused: None,
             actions: VecDeque::new(),
         }
     }
@@ -433,6 +437,8 @@ impl Core {
                     log::error!("reload refused: {e}");
                 }
                 log::error!("reload refused; still running the previous config");
+                let first = errors.first().cloned().unwrap_or_default();
+                self.reload_refused = Some((first, errors.len(), now));
                 return ReloadOutcome {
                     applied: false,
                     errors,
@@ -444,6 +450,7 @@ impl Core {
         for w in &loaded.warnings {
             log::warn!("{w}");
         }
+        self.reload_refused = None;
         let new_plan = plan::plan(&loaded.config);
         let change = plan::diff(&self.plan, &new_plan);
         self.config = loaded.config;
@@ -517,6 +524,13 @@ impl Core {
                 .iter()
                 .map(|(d, v)| (d.name().to_string(), v.clone()))
                 .collect(),
+            reload_refused: self.reload_refused.as_ref().map(|(error, errors, at)| {
+                cpe_bus::status::ReloadRefused {
+                    error: error.clone(),
+                    errors: *errors,
+                    age_s: now.saturating_duration_since(*at).as_secs(),
+                }
+            }),
         }
     }
 }
@@ -708,8 +722,29 @@ mod tests {
             })],
             "no spawn, no signal, no snapshot"
         );
-        assert_eq!(core.report(t0, secs(0), "t.toml"), before);
+        // Nothing changed but the note that the file is not what runs.
+        let mut after = core.report(t0, secs(0), "t.toml");
+        assert!(after.reload_refused.take().is_some());
+        assert_eq!(
+            core.report(t0 + secs(7), secs(0), "t.toml").reload_refused,
+            Some(cpe_bus::status::ReloadRefused {
+                error: "t.toml:3:1: error: unknown key".into(),
+                errors: 1,
+                age_s: 2,
+            })
+        );
+        assert_eq!(after, before);
         assert_eq!(core.source(), CONFIG);
+        // A reload that applies clears it.
+        feed(
+            &mut core,
+            Input::Reload(Ok(Box::new(loaded(CONFIG)))),
+            t0 + secs(8),
+        );
+        assert_eq!(
+            core.report(t0 + secs(9), secs(9), "t.toml").reload_refused,
+            None
+        );
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub struct LastRa {
     pub router_lifetime: u16,
     /// MTU option.
     pub mtu: Option<u32>,
+    /// Seconds between the last two RAs from this router; `None` until
+    /// two came.
+    pub interval_s: Option<u64>,
 }
 
 /// One RDNSS server.
