@@ -49,6 +49,10 @@ pub struct Finding {
     pub subject: String,
     /// The finding with its evidence, one sentence.
     pub text: String,
+    /// `cpectl status` already says it on a line of its own (the WAN's
+    /// `why:`, the DHCPv6 line), so its WARN block leaves it out.
+    #[serde(skip)]
+    pub on_own_line: bool,
 }
 
 impl Finding {
@@ -57,7 +61,13 @@ impl Finding {
             severity,
             subject: subject.into(),
             text: text.into(),
+            on_own_line: false,
         }
+    }
+
+    fn on_own_line(mut self) -> Finding {
+        self.on_own_line = true;
+        self
     }
 }
 
@@ -83,21 +93,97 @@ pub fn carrier_closed(p: Ipv6Net) -> Option<(Ipv6Net, &'static str)> {
     })
 }
 
-/// What `cpectl why` reads of the DNS forwarder's status.
+/// What the console reads of the DNS forwarder's status.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct DnsStatus {
-    upstreams: Vec<DnsUpstream>,
+pub(crate) struct DnsStatus {
+    pub(crate) upstreams: Vec<DnsUpstream>,
 }
 
+/// One upstream DNS server as the forwarder sees it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct DnsUpstream {
-    address: String,
-    health: String,
-    queries: u64,
-    answers: u64,
-    failures: u64,
+pub(crate) struct DnsUpstream {
+    pub(crate) address: String,
+    pub(crate) health: String,
+    pub(crate) queries: u64,
+    pub(crate) answers: u64,
+    pub(crate) failures: u64,
+}
+
+/// The DNS forwarder's status, if it reported one.
+pub(crate) fn dns_status(r: &StatusReport) -> Option<DnsStatus> {
+    DnsStatus::deserialize(r.daemon_status.get(Daemon::Dns.name())?).ok()
+}
+
+/// Why DHCPv6 has no (or a refused) delegation, in the words of the
+/// status screen's DHCPv6 line and of `why`: `soliciting 1m17s: 7
+/// Solicit, 0 replies`, `IA_PD refused: NoPrefixAvail (server 0001...:
+/// "pool exhausted") 1m15s ago`, `idle: ISP RA has M=0 O=0; ...`,
+/// `rebinding 40s: 5 Rebind, 0 replies; last reply 3m10s ago`. `None`
+/// while bound and nothing was refused.
+pub fn dhcpv6_reason(d: &Dhcp6cStatus) -> Option<String> {
+    let state = dash(&d.state);
+    let mut text = match state {
+        "idle" => format!(
+            "idle: {}",
+            d.waiting.as_deref().unwrap_or("not started by the WAN")
+        ),
+        // An older client without per-state counts: the state alone.
+        "soliciting" | "requesting" | "renewing" | "rebinding" if d.state_age.is_some() => {
+            let what = match state {
+                "soliciting" => "Solicit",
+                "requesting" => "Request",
+                "renewing" => "Renew",
+                _ => "Rebind",
+            };
+            let mut t = state.to_owned();
+            if let Some(age) = d.state_age {
+                let _ = write!(t, " {}", duration(age));
+            }
+            let _ = write!(
+                t,
+                ": {} {what}, {} {}",
+                d.sent_in_state,
+                d.replies_in_state,
+                if d.replies_in_state == 1 {
+                    "reply"
+                } else {
+                    "replies"
+                }
+            );
+            if d.replies_in_state == 0 && state != "soliciting" {
+                match d.last_reply_age {
+                    Some(age) => {
+                        let _ = write!(t, "; last reply {} ago", duration(age));
+                    }
+                    None => t.push_str("; no reply since start"),
+                }
+            }
+            t
+        }
+        _ if d.refusal.is_none() => return None,
+        other => other.to_owned(),
+    };
+    if let Some(f) = &d.refusal {
+        let scope = if f.scope.is_empty() {
+            "IA_PD"
+        } else {
+            &f.scope
+        };
+        let _ = write!(
+            text,
+            "; {scope} refused: {} (code {}, server {}",
+            dash(&f.status),
+            f.status_code,
+            dash(&f.server_duid)
+        );
+        if !f.message.is_empty() {
+            let _ = write!(text, ": {:?}", f.message);
+        }
+        let _ = write!(text, ") {} ago", duration(f.age));
+    }
+    Some(text)
 }
 
 /// Every finding in `r`, the worst first; empty when healthy.
@@ -114,10 +200,13 @@ pub fn findings(r: &StatusReport) -> Vec<Finding> {
             ));
         }
     }
+    isp_ra(r, &mut out);
+    lan_ra_interval(r, &mut out);
     rogues(r, &mut out);
     dns(r, &mut out);
     firewall(r, &mut out);
     ntp(r, &mut out);
+    reload(r, &mut out);
     daemons(r, &mut out);
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
@@ -156,7 +245,7 @@ fn wan(r: &StatusReport, out: &mut Vec<Finding>) {
     if !w.carrier && w.mode != "pppoe" {
         text.push_str("; no carrier on the link");
     }
-    out.push(Finding::new(Severity::Down, "wan", text));
+    out.push(Finding::new(Severity::Down, "wan", text).on_own_line());
 }
 
 /// No prefix delegated while the WAN is up: every LAN is without IPv6
@@ -197,33 +286,18 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
         .map(|d| d.state.as_str())
         .filter(|s| !s.is_empty())
         .unwrap_or(w.dhcpv6.state.as_str());
+    let reason = d.as_ref().and_then(dhcpv6_reason);
     let _ = write!(
         text,
         ": DHCPv6 {}",
-        if state.is_empty() {
-            "not reporting"
-        } else {
-            state
+        match (&reason, state) {
+            (Some(reason), _) => reason.as_str(),
+            (None, "") => "not reporting",
+            (None, state) => state,
         }
     );
-    if let Some(d) = &d {
-        if let Some(f) = &d.refusal {
-            let _ = write!(
-                text,
-                "; {} refused: {} (code {})",
-                if f.scope.is_empty() {
-                    "IA_PD"
-                } else {
-                    &f.scope
-                },
-                dash(&f.status),
-                f.status_code
-            );
-            if !f.message.is_empty() {
-                let _ = write!(text, " {:?}", f.message);
-            }
-            let _ = write!(text, " {} ago", duration(f.age));
-        }
+    // The totals, when the client does not count per state (older build).
+    if let Some(d) = d.as_ref().filter(|d| d.state_age.is_none()) {
         let c = &d.counters;
         let _ = write!(
             text,
@@ -261,7 +335,98 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
             );
         }
     }
-    out.push(Finding::new(Severity::Degraded, "prefix", text));
+    out.push(Finding::new(Severity::Degraded, "prefix", text).on_own_line());
+}
+
+/// The ISP's RAs stopped: none for longer than the router lifetime, or
+/// than three of the intervals seen before (RFC 4861 repeats an RA well
+/// within its lifetime), while the WAN still counts on its default route.
+fn isp_ra(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(ra) = r
+        .daemon::<WanStatus>(Daemon::Wan)
+        .and_then(|s| s.ipoe)
+        .and_then(|i| i.last_ra)
+    else {
+        return;
+    };
+    let lifetime = u64::from(ra.router_lifetime);
+    let late = ra.interval_s.filter(|i| *i > 0 && ra.age_s > 3 * i);
+    if !(lifetime > 0 && ra.age_s > lifetime) && late.is_none() {
+        return;
+    }
+    let mut text = format!(
+        "no RA from the ISP router {} for {}",
+        dash(&ra.from),
+        duration(ra.age_s)
+    );
+    if let Some(i) = ra.interval_s {
+        let _ = write!(text, " (one every {} before", duration(i));
+    } else {
+        text.push_str(" (");
+    }
+    let _ = write!(
+        text,
+        "{}router lifetime {})",
+        if ra.interval_s.is_some() { "; " } else { "" },
+        duration(lifetime)
+    );
+    text.push_str(": the ISP router may be gone; the default route ends with the lifetime");
+    out.push(Finding::new(Severity::Degraded, "wan", text));
+}
+
+/// Our own RAs on a LAN come less often than a prefix they advertise stays
+/// preferred: hosts deprecate (or lose) their addresses between two RAs.
+fn lan_ra_interval(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(ra) = r.daemon::<RaStatus>(Daemon::Ra) else {
+        return;
+    };
+    for lan in &ra.lans {
+        let (Some(last), Some(next)) = (lan.last_ra_secs_ago, lan.next_ra_in_ms) else {
+            continue;
+        };
+        let interval = last + next / 1000;
+        for p in lan.prefixes.iter().filter(|p| !p.deprecated) {
+            let (pref, valid) = (u64::from(p.preferred_lifetime), u64::from(p.valid_lifetime));
+            if pref == 0 || pref >= interval {
+                continue;
+            }
+            let what = if valid < interval {
+                "lose"
+            } else {
+                "deprecate"
+            };
+            out.push(Finding::new(
+                Severity::Degraded,
+                format!("lan {}", lan.interface),
+                format!(
+                    "RA interval ~{} is longer than {}'s preferred lifetime {} (valid {}): \
+                     hosts {what} their addresses between two RAs",
+                    duration(interval),
+                    dash(&p.prefix),
+                    duration(pref),
+                    duration(valid)
+                ),
+            ));
+        }
+    }
+}
+
+/// The last reload was refused: the file on disk is not what runs, and the
+/// next reboot will fail the same way.
+fn reload(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(f) = &r.reload_refused else {
+        return;
+    };
+    let mut text = format!(
+        "running config differs from {}: reload refused {} ago: {}",
+        dash(&r.config_file),
+        duration(f.age_s),
+        dash(&f.error)
+    );
+    if f.errors > 1 {
+        let _ = write!(text, " (and {} more)", f.errors - 1);
+    }
+    out.push(Finding::new(Severity::Degraded, "config", text));
 }
 
 fn rogues(r: &StatusReport, out: &mut Vec<Finding>) {
@@ -304,10 +469,7 @@ fn rogues(r: &StatusReport, out: &mut Vec<Finding>) {
 }
 
 fn dns(r: &StatusReport, out: &mut Vec<Finding>) {
-    let Some(v) = r.daemon_status.get(Daemon::Dns.name()) else {
-        return;
-    };
-    let Ok(d) = DnsStatus::deserialize(v) else {
+    let Some(d) = dns_status(r) else {
         return;
     };
     if d.upstreams.is_empty() {
@@ -440,7 +602,7 @@ pub fn render(r: &StatusReport, findings: &[Finding]) -> String {
 /// indented under the text; control characters from a daemon become
 /// spaces and a word longer than a line is cut, so nothing widens the
 /// screen.
-fn push_wrapped(out: &mut String, label: &str, text: &str) {
+pub(crate) fn push_wrapped(out: &mut String, label: &str, text: &str) {
     let width = WIDTH - label.len();
     let mut words = String::new();
     for word in text
@@ -462,14 +624,14 @@ fn push_wrapped(out: &mut String, label: &str, text: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use cpe_bus::status::DaemonReport;
     use serde_json::json;
 
     /// A healthy router: WAN up with a /56, one LAN, daemons running and
     /// reporting well.
-    fn healthy() -> StatusReport {
+    pub(crate) fn healthy() -> StatusReport {
         let mut r = crate::render::tests::sample();
         r.wan.carrier = true;
         r.lan[0].prefixes.clear();
@@ -561,7 +723,8 @@ mod tests {
         r.wan.delegated_prefixes.clear();
         r.daemon_status.insert(
             "dhcp6c".into(),
-            json!({"state": "soliciting", "counters": {"transmitted": 14,
+            json!({"state": "soliciting", "state_age": 133, "sent_in_state": 14,
+                "replies_in_state": 0, "counters": {"transmitted": 14,
                 "retransmissions": 13, "received": 0}}),
         );
         r.daemon_status.insert(
@@ -573,8 +736,19 @@ mod tests {
         assert_eq!(code, 1);
         assert_eq!(
             text,
-            "DEGRADED prefix: no IPv6 on LAN br0: no prefix delegated: DHCPv6 soliciting; 14\n         \
-             sent (13 retransmissions), 0 received; ISP RA seen 12s ago with M=1 O=1\n"
+            "DEGRADED prefix: no IPv6 on LAN br0: no prefix delegated: DHCPv6 soliciting\n         \
+             2m13s: 14 Solicit, 0 replies; ISP RA seen 12s ago with M=1 O=1\n"
+        );
+        // An older client without per-state counts: its totals.
+        r.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "soliciting", "counters": {"transmitted": 14,
+                "retransmissions": 13, "received": 0}}),
+        );
+        assert!(
+            findings(&r)[0]
+                .text
+                .contains("DHCPv6 soliciting; 14 sent (13 retransmissions), 0 received; ISP RA")
         );
         // The server's refusal, with its status code and text.
         r.daemon_status.insert(
@@ -586,8 +760,8 @@ mod tests {
         let f = findings(&r);
         assert!(
             f[0].text.contains(
-                "DHCPv6 bound; IA_PD refused: NoPrefixAvail (code 6) \"pool exhausted\" 1m15s ago; \
-                 3 sent (0 retransmissions), 3 received"
+                "DHCPv6 bound; IA_PD refused: NoPrefixAvail (code 6, server 0001: \"pool exhausted\") \
+                 1m15s ago; 3 sent (0 retransmissions), 3 received"
             ),
             "{f:?}"
         );
