@@ -204,7 +204,7 @@ fn ra_line(r: &StatusReport) -> Option<String> {
 fn dns_health(r: &StatusReport) -> Vec<String> {
     let dns = crate::why::dns_status(r).unwrap_or_default();
     let verdict = |addr: &str| -> String {
-        match dns.upstreams.iter().find(|u| u.address == addr) {
+        match dns.upstreams.iter().find(|u| u.host() == addr) {
             Some(u) if u.health == "down" => format!(
                 "{addr} DOWN ({} failures, {} answers)",
                 u.failures, u.answers
@@ -220,8 +220,9 @@ fn dns_health(r: &StatusReport) -> Vec<String> {
         .map(|a| verdict(&a.to_string()))
         .collect();
     for u in &dns.upstreams {
-        if !r.wan.dns_servers.iter().any(|a| a.to_string() == u.address) {
-            items.push(verdict(&u.address));
+        let host = u.host();
+        if !r.wan.dns_servers.iter().any(|a| a.to_string() == host) {
+            items.push(verdict(&host));
         }
     }
     items
@@ -991,8 +992,8 @@ pub(crate) mod tests {
         r.daemon_status.insert(
             "dns".into(),
             serde_json::json!({"upstreams": [
-                {"address": "2001:db8::53", "health": "down", "queries": 9, "failures": 9},
-                {"address": "192.0.2.53", "health": "up", "answers": 3}]}),
+                {"address": "[2001:db8::53]:53", "health": "down", "queries": 9, "failures": 9},
+                {"address": "192.0.2.53:53", "health": "up", "answers": 3}]}),
         );
         let text = status(&r, false);
         fits(&text);

@@ -111,6 +111,16 @@ pub(crate) struct DnsUpstream {
     pub(crate) failures: u64,
 }
 
+impl DnsUpstream {
+    /// The server's address alone: the forwarder reports a socket address
+    /// (`[2001:db8::53]:53`), the WAN an address.
+    pub(crate) fn host(&self) -> String {
+        self.address
+            .parse::<std::net::SocketAddr>()
+            .map_or_else(|_| self.address.clone(), |a| a.ip().to_string())
+    }
+}
+
 /// The DNS forwarder's status, if it reported one.
 pub(crate) fn dns_status(r: &StatusReport) -> Option<DnsStatus> {
     DnsStatus::deserialize(r.daemon_status.get(Daemon::Dns.name())?).ok()
@@ -253,6 +263,7 @@ fn wan(r: &StatusReport, out: &mut Vec<Finding>) {
 fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
     let w = &r.wan;
     if w.state != WanState::Up || !w.delegated_prefixes.is_empty() {
+        silent_server(r, out);
         for p in &w.delegated_prefixes {
             if let Some((range, carrier)) = carrier_closed(p.prefix) {
                 out.push(Finding::new(
@@ -336,6 +347,32 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
         }
     }
     out.push(Finding::new(Severity::Degraded, "prefix", text).on_own_line());
+}
+
+/// A delegation held while its server does not answer Renew or Rebind:
+/// the prefix goes when its valid lifetime does, long before which the
+/// engineer should know.
+fn silent_server(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(d) = r.daemon::<Dhcp6cStatus>(Daemon::Dhcp6c) else {
+        return;
+    };
+    // Rebinding: the bound server already let every Renew go unanswered.
+    let silent = match d.state.as_str() {
+        "renewing" => d.sent_in_state >= 2,
+        "rebinding" => d.sent_in_state >= 1,
+        _ => false,
+    };
+    if !silent || d.replies_in_state > 0 {
+        return;
+    }
+    let Some(reason) = dhcpv6_reason(&d) else {
+        return;
+    };
+    let mut text = format!("DHCPv6 server not answering: {reason}");
+    for p in &r.wan.delegated_prefixes {
+        let _ = write!(text, "; {} valid {} more", p.prefix, duration(p.valid_lft));
+    }
+    out.push(Finding::new(Severity::Degraded, "dhcpv6", text).on_own_line());
 }
 
 /// The ISP's RAs stopped: none for longer than the router lifetime, or
@@ -492,7 +529,10 @@ fn dns(r: &StatusReport, out: &mut Vec<Finding>) {
         .map(|u| {
             format!(
                 "{} ({} queries, {} answers, {} failures)",
-                u.address, u.queries, u.answers, u.failures
+                u.host(),
+                u.queries,
+                u.answers,
+                u.failures
             )
         })
         .collect();
@@ -764,6 +804,21 @@ pub(crate) mod tests {
                  1m15s ago; 3 sent (0 retransmissions), 3 received"
             ),
             "{f:?}"
+        );
+        // A bound prefix whose server stopped answering.
+        let mut held = r.clone();
+        held.wan.delegated_prefixes = healthy().wan.delegated_prefixes;
+        held.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "rebinding", "state_age": 40, "sent_in_state": 5,
+                "replies_in_state": 0, "last_reply_age": 190}),
+        );
+        let f = findings(&held);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].text,
+            "DHCPv6 server not answering: rebinding 40s: 5 Rebind, 0 replies; last reply \
+             3m10s ago; 2001:db8:1200::/56 valid 2h00m more"
         );
         // No DHCPv6 client configured: no delegation is expected.
         let mut v4 = r.clone();

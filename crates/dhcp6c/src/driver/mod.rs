@@ -127,8 +127,12 @@ struct Driver {
     wan_addresses: WanAddresses,
     /// How the current state is going (console line, unanswered log).
     progress: Progress,
-    /// Why the client does not run, as last logged; `None` while it runs.
+    /// Why the client does not run; `None` while it runs.
     waiting: Option<String>,
+    /// The reason last logged: it is logged once it has lasted a status
+    /// interval, so the boot's passing states (no carrier yet, no RA yet)
+    /// do not reach the console.
+    waiting_logged: Option<String>,
 }
 
 impl Driver {
@@ -139,6 +143,7 @@ impl Driver {
         Driver {
             progress,
             waiting: None,
+            waiting_logged: None,
             client,
             outlet: ctx.outlet(),
             ctx,
@@ -312,6 +317,10 @@ impl Driver {
                     if let Some(line) = self.progress.unanswered(self.client.counters(), now) {
                         log::warn!("{line}");
                     }
+                    if self.waiting.is_some() && self.waiting != self.waiting_logged {
+                        log::info!("not started: {}", self.waiting.as_deref().unwrap_or(""));
+                        self.waiting_logged = self.waiting.clone();
+                    }
                     self.publish_status(now);
                 }
             }
@@ -355,6 +364,7 @@ impl Driver {
             );
             self.running = true;
             self.waiting = None;
+            self.waiting_logged = None;
             self.client.handle(Input::Start, now);
             self.perform(now).await;
         } else if !ready {
@@ -367,8 +377,6 @@ impl Driver {
                 self.running = false;
                 self.client.handle(Input::Pause, now);
                 self.perform(now).await;
-            } else if self.waiting.as_deref() != Some(why.as_str()) {
-                log::info!("not started: {why}");
             }
             if self.waiting.as_deref() != Some(why.as_str()) {
                 self.waiting = Some(why);

@@ -238,6 +238,10 @@ pub struct Progress {
     sent_at_start: u64,
     answers_at_start: u64,
     answers: u64,
+    /// Messages sent as of the last observation: the message that goes
+    /// out with a state change (the first Rebind at T2) belongs to the
+    /// new state.
+    sent: u64,
     last_answer: Option<Instant>,
     logged_sent: u64,
     logged_at: Option<Instant>,
@@ -252,6 +256,7 @@ impl Progress {
             sent_at_start: c.transmitted,
             answers_at_start: c.answers(),
             answers: c.answers(),
+            sent: c.transmitted,
             last_answer: None,
             logged_sent: 0,
             logged_at: None,
@@ -267,10 +272,12 @@ impl Progress {
         }
         self.answers = answers;
         if state != self.state {
-            let last = self.last_answer;
+            let (last, sent) = (self.last_answer, self.sent);
             *self = Progress::new(state, c, now);
             self.last_answer = last;
+            self.sent_at_start = sent;
         }
+        self.sent = c.transmitted;
     }
 
     /// Messages sent and answers received in the current state.
@@ -487,8 +494,11 @@ mod tests {
         c.transmitted += 1;
         assert_eq!(p.unanswered(&c, at(200)), None);
         c.transmitted += 2;
+        p.observe(State::Renewing, &c, at(290));
+        // T2: the first Rebind goes out in the event that changes state.
+        c.transmitted += 1;
         p.observe(State::Rebinding, &c, at(300));
-        c.transmitted += 3;
+        c.transmitted += 2;
         p.fill(&mut st, &c, at(340));
         assert_eq!(
             (
