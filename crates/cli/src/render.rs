@@ -118,20 +118,41 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
         bold(state_word(w.state), colour),
         if w.carrier { "yes" } else { "no" }
     );
-    if !w.reason.is_empty() {
+    // Up on IPoE the reason only restates the router and IPv4 lines below
+    // ("default route via ..."): a screen line saved for what is wrong.
+    let restates = w.state == WanState::Up && w.mode == "ipoe";
+    if !w.reason.is_empty() && !restates {
         labelled(&mut out, "      why: ", &w.reason);
     }
     if let Some(p) = r.daemon::<WanStatus>(Daemon::Wan).and_then(|s| s.pppoe) {
         pppoe(&mut out, &p, &w.reason);
     }
-    wrapped(&mut out, "      addr ", &w.addresses);
+    // IPv6 addresses on the addr line, IPv4 with its gateway on the router
+    // line; the WAN's own link-local address says nothing an engineer
+    // needs (the ISP router's is on the router line). One screen line less.
+    let (v4, v6): (Vec<String>, Vec<String>) = w
+        .addresses
+        .iter()
+        .filter(|a| !a.starts_with("fe80:"))
+        .cloned()
+        .partition(|a| a.contains('.'));
+    wrapped(&mut out, "      addr ", &v6);
     let router = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or("-".into());
-    let _ = writeln!(
-        out,
-        "      router v6 {}  v4 {}",
-        router(w.default_router_v6),
+    let gw4 = if v4.is_empty() {
         router(w.default_router_v4)
-    );
+    } else {
+        format!("{} via {}", v4.join(" "), router(w.default_router_v4))
+    };
+    let line = format!("      router v6 {}  v4 {gw4}", router(w.default_router_v6));
+    if line.chars().count() <= WIDTH {
+        let _ = writeln!(out, "{line}");
+    } else {
+        labelled(
+            &mut out,
+            "      router ",
+            line.trim_start().trim_start_matches("router "),
+        );
+    }
     if let Some(line) = ra_line(r) {
         labelled(&mut out, "      ra   ", &line);
     }
@@ -213,19 +234,27 @@ fn dns_health(r: &StatusReport) -> Vec<String> {
             _ => addr.to_owned(),
         }
     };
-    let mut items: Vec<String> = r
-        .wan
-        .dns_servers
-        .iter()
-        .map(|a| verdict(&a.to_string()))
-        .collect();
+    let mut hosts: Vec<String> = r.wan.dns_servers.iter().map(|a| a.to_string()).collect();
     for u in &dns.upstreams {
         let host = u.host();
-        if !r.wan.dns_servers.iter().any(|a| a.to_string() == host) {
-            items.push(verdict(&host));
+        if !hosts.contains(&host) {
+            hosts.push(host);
         }
     }
-    items
+    // Every one up (the usual case): said once, so the line stays one line.
+    let all_up = !hosts.is_empty()
+        && hosts.iter().all(|h| {
+            dns.upstreams
+                .iter()
+                .any(|u| u.host() == *h && u.health == "up")
+        });
+    if all_up {
+        if let Some(last) = hosts.last_mut() {
+            last.push_str(" (all up)");
+        }
+        return hosts;
+    }
+    hosts.iter().map(|h| verdict(h)).collect()
 }
 
 /// The WARN block: every finding of `cpectl why` that no line above
@@ -494,15 +523,20 @@ pub fn daemons(r: &StatusReport) -> String {
 /// The whole screen.
 pub fn status(r: &StatusReport, colour: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} (cpe {})  up {}  config gen {}",
+    let head = format!(
+        "{} (cpe {})  up {}  config",
         r.hostname,
         r.version,
-        duration(r.uptime_s),
-        r.config_generation
+        duration(r.uptime_s)
     );
-    let _ = writeln!(out, "config {}", r.config_file);
+    let config = format!("{} (gen {})", r.config_file, r.config_generation);
+    // One line when the path is short (the device's /etc/cpe/config.toml).
+    if head.len() + 1 + config.len() <= WIDTH {
+        let _ = writeln!(out, "{head} {config}");
+    } else {
+        let _ = writeln!(out, "{head} gen {}", r.config_generation);
+        let _ = writeln!(out, "config {}", r.config_file);
+    }
     out.push_str(&wan(r, colour));
     out.push_str(&lan(r));
     if let Some(l) = crate::firewall::status_line(r) {
@@ -904,9 +938,39 @@ pub(crate) mod tests {
             text.contains("      ra   fe80::1 M=1 O=1 lifetime 30m00s mtu 1500 seen 12s ago\n"),
             "{text}"
         );
-        assert!(text.contains("      dns  2001:db8::53 up\n"), "{text}");
+        assert!(
+            text.contains("      dns  2001:db8::53 (all up)\n"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("cpe (cpe 0.1.0)  up 1h02m  config /etc/cpe/config.toml (gen 1)\n"),
+            "{text}"
+        );
+        // Up on IPoE: no `why:` restating the router line; no link-local.
+        let mut r = healthy_lab();
+        r.wan.reason = "default route via fe80::1 on wan0 (router lifetime 1800 s)".into();
+        r.wan.addresses.push("fe80::ff:fe00:201/64".into());
+        let text = status(&r, false);
+        assert!(
+            !text.contains("why:") && !text.contains("fe80::ff"),
+            "{text}"
+        );
+        r.wan.state = WanState::Connecting;
+        assert!(status(&r, false).contains("      why: default route via"));
+        // A long config path keeps its own line.
+        r.config_file = format!("/tmp/{}/config.toml", "x".repeat(40));
+        let text = status(&r, false);
+        fits(&text);
+        assert!(text.starts_with("cpe (cpe 0.1.0)  up 1h02m  config gen 1\nconfig /tmp/xx"));
         assert!(
             text.contains("      dhcpv6 bound  T1 30m00s  T2 48m00s\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "      addr 2001:db8:ffff::2/128, 2001:db8:ffff:0:ff:fe00:201/64\n      \
+                 router v6 fe80::1  v4 192.0.2.2/24 via 192.0.2.1\n"
+            ),
             "{text}"
         );
     }

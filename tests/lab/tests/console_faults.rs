@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use cpe_lab::router::{RouterUnderTest as Router, repo_file};
 use cpe_lab::{
-    Check, IpoeTopology, Isp, IspOptions, KeaOptions, Lab, LeaseTimers, Radvd, RadvdOptions,
-    TopologyOptions, plan, wait_for, wait_until,
+    Check, Chrony, ChronyOptions, IpoeTopology, Isp, IspOptions, Kea4Options, KeaOptions, Lab,
+    LeaseTimers, Radvd, RadvdOptions, TopologyOptions, plan, wait_for, wait_until,
 };
 use ipnet::Ipv6Net;
 
@@ -99,6 +99,48 @@ fn wait_delegation(router: &Router) {
                 .map(|_| ())
         })
         .unwrap();
+}
+
+/// The screen the faults are measured against: the whole ISP (RA, Kea
+/// with NTP servers, DHCPv4, Unbound A and B, chrony) and nothing wrong.
+/// It fits one 24 x 80 serial console and has no WARN block; `why` says
+/// healthy and exits 0.
+#[test]
+fn the_healthy_screen_fits_24_by_80_without_warnings() {
+    let lab = Lab::new("cf_healthy").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let _chrony = Chrony::start(
+        &topo.isp,
+        &ChronyOptions {
+            bind: vec![std::net::IpAddr::V6(plan::ISP_ADDR)],
+            local_stratum: 8,
+        },
+    )
+    .unwrap();
+    let _isp = topo
+        .start_isp(&IspOptions {
+            kea: Some(KeaOptions {
+                ntp_servers: vec![plan::ISP_ADDR],
+                ..KeaOptions::default()
+            }),
+            kea4: Some(Kea4Options::default()),
+            ..IspOptions::default()
+        })
+        .unwrap();
+    let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let router = Router::start(&topo.router, &source).unwrap();
+    let text = wait_screen(
+        &router,
+        &["status"],
+        &["prefix 2001:db8:", "time synced to", " ago", "up"],
+        Duration::from_secs(30),
+    );
+    let lines = text.lines().count();
+    assert!(lines <= 24, "{lines} lines:\n{text}");
+    assert!(!text.contains("WARN"), "{text}");
+    let out = router.cpectl(&["why"]).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("healthy: WAN wan0 up"));
 }
 
 #[test]
