@@ -420,3 +420,64 @@ fn a_rogue_router_on_the_lan_is_on_the_status_screen() {
     );
     let _ = &s.isp;
 }
+
+#[test]
+fn a_refused_reload_is_on_the_status_screen_until_one_applies() {
+    let s = setup(
+        "cf_reload",
+        IspOptions {
+            dns: vec![],
+            ..IspOptions::default()
+        },
+    );
+    wait_delegation(&s.router);
+    let good = std::fs::read_to_string(&s.router.config).unwrap();
+    let broken = good.replacen("[[lan]]", "[[lan]]\nbogus_key = 1", 1);
+    std::fs::write(&s.router.config, &broken).unwrap();
+    let out = s.router.cpectl(&["reload"]).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let cfg = s.router.config.display().to_string();
+    // At once: the supervisor answers from its own state.
+    let needle = format!("WARN config: running config differs from {cfg}: reload refused");
+    wait_screen(
+        &s.router,
+        &["status"],
+        &[&needle, "bogus_key"],
+        Duration::from_secs(2),
+    );
+    wait_screen(
+        &s.router,
+        &["why"],
+        &[&format!("config: running config differs from {cfg}")],
+        Duration::from_secs(2),
+    );
+    // A reload that applies (a DHCPv6 change: dhcp6c restarts) clears it.
+    let edited = good.replacen("prefix_hint = 56", "prefix_hint = 60", 1);
+    assert_ne!(edited, good);
+    std::fs::write(&s.router.config, &edited).unwrap();
+    let out = s.router.cpectl(&["reload"]).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = console(&s.router, &["status"]);
+    assert!(!text.contains("WARN  config"), "{text}");
+    // The restarted client resumes its lease and says it starts once
+    // more; the refused reload started nothing.
+    wait_until(
+        "dhcp6c restarted and bound",
+        Duration::from_secs(10),
+        || {
+            s.router
+                .supervisor
+                .log_text()
+                .contains("rebinding -> bound")
+        },
+    )
+    .unwrap();
+    let log = s.router.supervisor.log_text();
+    assert_eq!(
+        log.matches("dhcp6c: WAN wan0 ready (RA M=1 O=1); starting")
+            .count(),
+        2,
+        "{log}"
+    );
+    let _ = (&s.isp, &s.topo);
+}
