@@ -322,6 +322,16 @@ impl Client {
         &self.counters
     }
 
+    /// Transmissions of the exchange under way (the Solicits of this
+    /// round of soliciting, the Renews of this renewal, ...; not the
+    /// Information-requests beside a Solicit); 0 with none.
+    pub fn transmissions(&self) -> u64 {
+        self.exchange
+            .as_ref()
+            .and_then(|e| e.rtx.as_ref())
+            .map_or(0, |r| u64::from(r.count()))
+    }
+
     /// SOL_MAX_RT in force (default, or what a server set).
     pub fn sol_max_rt(&self) -> Duration {
         self.sol_max_rt

@@ -1527,3 +1527,23 @@ fn ntp_server_addresses_from_option_56_are_kept_with_the_lease() {
         ]
     );
 }
+
+/// The console's "N Solicit" counts the Solicits of this round only: the
+/// Information-requests that run beside them (RA O=1, three Solicits
+/// unanswered) are other messages.
+#[test]
+fn transmissions_count_the_exchange_under_way_not_the_information_requests_beside_it() {
+    let mut lab = Lab::new(config());
+    lab.event(Input::RaFlags {
+        managed: true,
+        other: true,
+    });
+    lab.event(Input::Start);
+    assert_eq!(lab.client.transmissions(), 0, "initial random delay");
+    lab.run_until(secs(20.0));
+    let solicits = lab.sent_of(MessageType::Solicit).len() as u64;
+    assert!(!lab.sent_of(MessageType::InformationRequest).is_empty());
+    assert!(solicits >= 4, "{solicits}");
+    assert_eq!(lab.client.transmissions(), solicits);
+    assert!(lab.client.counters().transmitted > solicits);
+}

@@ -44,6 +44,15 @@ fn setup(hint: &str, isp: IspOptions) -> Setup {
     }
 }
 
+/// The standard lab ISP without its DNS servers (what most scenarios
+/// need; Unbound only slows the start).
+fn without_dns() -> IspOptions {
+    IspOptions {
+        dns: vec![],
+        ..IspOptions::default()
+    }
+}
+
 /// `cpectl ARGS` as text (any exit code: `why` exits 1 or 2 on a fault).
 fn console(router: &Router, args: &[&str]) -> String {
     let out = router.cpectl(args).unwrap();
@@ -153,8 +162,7 @@ fn isp_ra_with_m0_o0_is_named_as_dhcpv6s_own_reason() {
                 other: false,
                 ..RadvdOptions::isp()
             }),
-            dns: vec![],
-            ..IspOptions::default()
+            ..without_dns()
         },
     );
     // Within 15 s of the router's start: the WAN is up by SLAAC, DHCPv6
@@ -202,8 +210,7 @@ fn kea_without_a_pd_pool_refuses_the_prefix_with_its_status_code() {
                 pd_pool: None,
                 ..KeaOptions::default()
             }),
-            dns: vec![],
-            ..IspOptions::default()
+            ..without_dns()
         },
     );
     // Kea leases the address (M=1) and answers IA_PD with NoPrefixAvail.
@@ -246,8 +253,7 @@ fn a_dhcpv6_server_gone_after_bind_shows_renew_and_rebind_unanswered() {
                 },
                 ..KeaOptions::default()
             }),
-            dns: vec![],
-            ..IspOptions::default()
+            ..without_dns()
         },
     );
     wait_delegation(&s.router);
@@ -285,8 +291,7 @@ fn isp_ras_that_stop_are_warned_of_before_the_router_lifetime_ends() {
                 max_interval: 4,
                 ..RadvdOptions::isp()
             }),
-            dns: vec![],
-            ..IspOptions::default()
+            ..without_dns()
         },
     );
     wait_delegation(&s.router);
@@ -322,13 +327,7 @@ fn isp_ras_that_stop_are_warned_of_before_the_router_lifetime_ends() {
 #[test]
 fn dead_upstream_dns_servers_are_down_on_the_status_screen() {
     // No Unbound: the resolvers Kea announces do not answer.
-    let s = setup(
-        "cf_dnsdead",
-        IspOptions {
-            dns: vec![],
-            ..IspOptions::default()
-        },
-    );
+    let s = setup("cf_dnsdead", without_dns());
     wait_delegation(&s.router);
     let status = s.router.status().unwrap();
     let ula_router = status["lan"][0]["prefixes"]
@@ -380,13 +379,7 @@ fn dead_upstream_dns_servers_are_down_on_the_status_screen() {
 
 #[test]
 fn a_rogue_router_on_the_lan_is_on_the_status_screen() {
-    let s = setup(
-        "cf_rogue",
-        IspOptions {
-            dns: vec![],
-            ..IspOptions::default()
-        },
-    );
+    let s = setup("cf_rogue", without_dns());
     wait_delegation(&s.router);
     let rogue_prefix: Ipv6Net = "2001:db8:bad::/64".parse().unwrap();
     let _rogue = Radvd::start(
@@ -423,13 +416,7 @@ fn a_rogue_router_on_the_lan_is_on_the_status_screen() {
 
 #[test]
 fn a_refused_reload_is_on_the_status_screen_until_one_applies() {
-    let s = setup(
-        "cf_reload",
-        IspOptions {
-            dns: vec![],
-            ..IspOptions::default()
-        },
-    );
+    let s = setup("cf_reload", without_dns());
     wait_delegation(&s.router);
     let good = std::fs::read_to_string(&s.router.config).unwrap();
     let broken = good.replacen("[[lan]]", "[[lan]]\nbogus_key = 1", 1);
@@ -478,6 +465,54 @@ fn a_refused_reload_is_on_the_status_screen_until_one_applies() {
             .count(),
         2,
         "{log}"
+    );
+    let _ = (&s.isp, &s.topo);
+}
+
+#[test]
+fn no_dhcpv6_server_shows_solicits_unanswered_and_logs_them_within_a_status_interval() {
+    let s = setup(
+        "cf_nokea",
+        IspOptions {
+            kea: None,
+            ..without_dns()
+        },
+    );
+    // Solicits at about 1, 2, 4, 8 s (RFC 8415 SOL_TIMEOUT doubling):
+    // logged within a status interval (10 s) of the third, long before
+    // anything expires.
+    let logged = wait_until(
+        "unanswered Solicits logged",
+        Duration::from_secs(15),
+        || {
+            let log = s.router.supervisor.log_text();
+            log.lines()
+                .any(|l| l.contains("dhcp6c: no reply to") && l.contains("Solicit in"))
+        },
+    );
+    assert!(logged.is_ok(), "{}", s.router.supervisor.log_tail(30));
+    let text = wait_screen(
+        &s.router,
+        &["status"],
+        &["dhcpv6 soliciting", "Solicit, 0 replies", "prefix -"],
+        Duration::from_secs(2),
+    );
+    let sent: u64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("dhcpv6 soliciting "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no Solicit count:\n{text}"));
+    assert!(sent >= 3, "{text}");
+    wait_screen(
+        &s.router,
+        &["why"],
+        &[
+            "no IPv6 on LAN br0: no prefix delegated: DHCPv6 soliciting",
+            "Solicit, 0 replies; ISP RA seen",
+            "with M=1 O=1",
+        ],
+        Duration::from_secs(2),
     );
     let _ = (&s.isp, &s.topo);
 }

@@ -314,7 +314,11 @@ impl Driver {
                         self.publish_facts();
                     }
                     self.log_drops(now);
-                    if let Some(line) = self.progress.unanswered(self.client.counters(), now) {
+                    if let Some(line) = self.progress.unanswered(
+                        self.client.counters(),
+                        self.client.transmissions(),
+                        now,
+                    ) {
                         log::warn!("{line}");
                     }
                     if self.waiting.is_some() && self.waiting != self.waiting_logged {
@@ -498,7 +502,12 @@ impl Driver {
     fn publish_status(&self, now: Instant) {
         let iface = self.wan_interface();
         let mut st = status(&self.client, self.previous.list(), &iface, now);
-        self.progress.fill(&mut st, self.client.counters(), now);
+        self.progress.fill(
+            &mut st,
+            self.client.counters(),
+            self.client.transmissions(),
+            now,
+        );
         st.waiting = self.waiting.clone();
         st.wan_addresses = self
             .wan_addresses
