@@ -510,7 +510,10 @@ fn dns(r: &StatusReport, out: &mut Vec<Finding>) {
         return;
     };
     if d.upstreams.is_empty() {
-        if r.wan.state == WanState::Up {
+        // The supervisor already hands servers to the forwarder, whose
+        // status has not caught up yet (it refreshes every few seconds):
+        // not a finding, and not a contradiction of the `dns` line.
+        if r.wan.state == WanState::Up && r.upstream_dns.is_empty() {
             out.push(Finding::new(
                 Severity::Degraded,
                 "dns",
@@ -890,6 +893,18 @@ pub(crate) mod tests {
         ] {
             assert!(one.contains(want), "missing {want:?} in\n{text}");
         }
+        // No upstream known: a finding, unless the forwarder's status only
+        // lags the servers the supervisor already gave it.
+        let mut none = r.clone();
+        none.daemon_status
+            .insert("dns".into(), json!({"upstreams": []}));
+        assert!(
+            findings(&none)
+                .iter()
+                .any(|f| f.text.starts_with("no upstream DNS"))
+        );
+        none.upstream_dns = vec!["2001:db8::53".parse().unwrap()];
+        assert!(!findings(&none).iter().any(|f| f.subject == "dns"));
         // One upstream up is enough: DNS works.
         r.daemon_status.insert(
             "dns".into(),
