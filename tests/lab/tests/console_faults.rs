@@ -491,6 +491,11 @@ fn no_dhcpv6_server_shows_solicits_unanswered_and_logs_them_within_a_status_inte
         },
     );
     assert!(logged.is_ok(), "{}", s.router.supervisor.log_tail(30));
+    for l in s.router.supervisor.log_text().lines() {
+        if l.contains("dhcp6c: no reply to") {
+            eprintln!("{l}");
+        }
+    }
     let text = wait_screen(
         &s.router,
         &["status"],
