@@ -349,13 +349,27 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
     out.push(Finding::new(Severity::Degraded, "prefix", text).on_own_line());
 }
 
-/// A delegation held while its server does not answer Renew or Rebind:
-/// the prefix goes when its valid lifetime does, long before which the
-/// engineer should know.
+/// A delegation held while its server does not answer Renew or Rebind,
+/// or answers it refusing the prefix: the prefix goes when its valid
+/// lifetime does, long before which the engineer should know.
 fn silent_server(r: &StatusReport, out: &mut Vec<Finding>) {
     let Some(d) = r.daemon::<Dhcp6cStatus>(Daemon::Dhcp6c) else {
         return;
     };
+    let left = |text: &mut String| {
+        for p in &r.wan.delegated_prefixes {
+            let _ = write!(text, "; {} valid {} more", p.prefix, duration(p.valid_lft));
+        }
+    };
+    if d.refusal.is_some() && !r.wan.delegated_prefixes.is_empty() {
+        if let Some(reason) = dhcpv6_reason(&d) {
+            let mut text = format!("DHCPv6 server no longer delegates: {reason}");
+            left(&mut text);
+            text.push_str("; the LANs lose IPv6 when it ends");
+            out.push(Finding::new(Severity::Degraded, "dhcpv6", text).on_own_line());
+        }
+        return;
+    }
     // Rebinding: the bound server already let every Renew go unanswered.
     let silent = match d.state.as_str() {
         "renewing" => d.sent_in_state >= 2,
@@ -369,9 +383,7 @@ fn silent_server(r: &StatusReport, out: &mut Vec<Finding>) {
         return;
     };
     let mut text = format!("DHCPv6 server not answering: {reason}");
-    for p in &r.wan.delegated_prefixes {
-        let _ = write!(text, "; {} valid {} more", p.prefix, duration(p.valid_lft));
-    }
+    left(&mut text);
     out.push(Finding::new(Severity::Degraded, "dhcpv6", text).on_own_line());
 }
 
@@ -822,6 +834,19 @@ pub(crate) mod tests {
             f[0].text,
             "DHCPv6 server not answering: rebinding 40s: 5 Rebind, 0 replies; last reply \
              3m10s ago; 2001:db8:1200::/56 valid 2h00m more"
+        );
+        // The server refuses the prefix on Renew while the old one runs out.
+        held.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "bound", "state_age": 2, "refusal": {"server_duid": "0001",
+                "scope": "IA_PD", "status": "NoPrefixAvail", "status_code": 6, "age": 2}}),
+        );
+        let f = findings(&held);
+        assert_eq!(
+            f[0].text,
+            "DHCPv6 server no longer delegates: bound; IA_PD refused: NoPrefixAvail (code 6, \
+             server 0001) 2s ago; 2001:db8:1200::/56 valid 2h00m more; the LANs lose IPv6 when \
+             it ends"
         );
         // No DHCPv6 client configured: no delegation is expected.
         let mut v4 = r.clone();

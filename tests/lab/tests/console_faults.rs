@@ -521,3 +521,63 @@ fn no_dhcpv6_server_shows_solicits_unanswered_and_logs_them_within_a_status_inte
     );
     let _ = (&s.isp, &s.topo);
 }
+
+#[test]
+fn kea_refusing_the_prefix_on_renew_is_named_with_its_status_code() {
+    let kea = KeaOptions {
+        timers: LeaseTimers {
+            renew: 3,
+            rebind: 30,
+            preferred: 40,
+            valid: 60,
+        },
+        ..KeaOptions::default()
+    };
+    let s = setup(
+        "cf_renewref",
+        IspOptions {
+            kea: Some(kea.clone()),
+            ..without_dns()
+        },
+    );
+    wait_delegation(&s.router);
+    // The ISP's pool goes away under a bound client: its Renew (T1 3 s)
+    // is answered without the prefix.
+    s.isp
+        .kea
+        .as_ref()
+        .unwrap()
+        .reload(&KeaOptions {
+            pd_pool: None,
+            ..kea
+        })
+        .unwrap();
+    // Seen on the status screen and in why within two Renews, while the
+    // old prefix runs out; logged once.
+    wait_screen(
+        &s.router,
+        &["status"],
+        &[
+            "why6: IA_PD refused: NoPrefixAvail (code 6, server 00:02:00:00:",
+            "prefix 2001:db8:1000::/56",
+        ],
+        Duration::from_secs(10),
+    );
+    wait_screen(
+        &s.router,
+        &["why"],
+        &[
+            "dhcpv6: DHCPv6 server no longer delegates",
+            "IA_PD refused: NoPrefixAvail (code 6",
+        ],
+        Duration::from_secs(2),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let log = s.router.supervisor.log_text();
+    assert_eq!(
+        log.matches("refuses IA_PD: NoPrefixAvail (6)").count(),
+        1,
+        "{log}"
+    );
+    let _ = &s.topo;
+}
