@@ -13,35 +13,19 @@
 
 use std::time::{Duration, Instant};
 
-use cpe_lab::router::{RouterUnderTest as Router, repo_file};
+use cpe_lab::router::{RouterLab, RouterUnderTest as Router, repo_file};
 use cpe_lab::{
-    Check, Chrony, ChronyOptions, IpoeTopology, Isp, IspOptions, Kea4Options, KeaOptions, Lab,
-    LeaseTimers, Radvd, RadvdOptions, TopologyOptions, plan, wait_for, wait_until,
+    Check, Chrony, ChronyOptions, IspOptions, Kea4Options, KeaOptions, Lab, LeaseTimers, Radvd,
+    RadvdOptions, TopologyOptions, plan, wait_for, wait_until,
 };
 use ipnet::Ipv6Net;
 
 /// Bring-up of the standard ISP (RA, DHCPv6, delegation).
 const BRING_UP: Duration = Duration::from_secs(20);
 
-struct Setup {
-    topo: IpoeTopology,
-    isp: Isp,
-    router: Router,
-    _lab: Lab,
-}
-
-fn setup(hint: &str, isp: IspOptions) -> Setup {
+fn setup(hint: &str, isp: IspOptions) -> RouterLab {
     let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
-    let lab = Lab::new(hint).unwrap();
-    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
-    let isp = topo.start_isp(&isp).unwrap();
-    let router = Router::start(&topo.router, &source).unwrap();
-    Setup {
-        topo,
-        isp,
-        router,
-        _lab: lab,
-    }
+    RouterLab::start(hint, &isp, &source).unwrap()
 }
 
 /// The standard lab ISP without its DNS servers (what most scenarios
@@ -382,14 +366,7 @@ fn a_rogue_router_on_the_lan_is_on_the_status_screen() {
     let s = setup("cf_rogue", without_dns());
     wait_delegation(&s.router);
     let rogue_prefix: Ipv6Net = "2001:db8:bad::/64".parse().unwrap();
-    let _rogue = Radvd::start(
-        &s.topo.host,
-        &RadvdOptions {
-            interface: plan::HOST_IF.to_string(),
-            ..RadvdOptions::lan(rogue_prefix, vec![])
-        },
-    )
-    .unwrap();
+    let _rogue = Radvd::start(&s.topo.host, &RadvdOptions::rogue_host(rogue_prefix)).unwrap();
     // radvd's first RA goes out at once; the status refreshes within
     // seconds.
     let needle = format!(
