@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use cpe_bus::status::dhcp4s::Dhcp4sStatus;
+use cpe_bus::status::dhcp6c::Dhcp6cStatus;
 use cpe_bus::status::dhcp6s::Dhcp6sStatus;
 use cpe_bus::status::ra::RaStatus;
 use cpe_bus::status::wan::{PppoeStatus, S46Status, WanStatus};
@@ -116,7 +117,10 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
         bold(state_word(w.state), colour),
         if w.carrier { "yes" } else { "no" }
     );
-    if !w.reason.is_empty() {
+    // Up on IPoE the reason only restates the router and IPv4 lines below
+    // ("default route via ..."): a screen line saved for what is wrong.
+    let restates = w.state == WanState::Up && w.mode == "ipoe";
+    if !w.reason.is_empty() && !restates {
         labelled(&mut out, "      why: ", &w.reason);
     }
     let daemon = r.daemon::<WanStatus>(Daemon::Wan);
@@ -126,28 +130,68 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     if let Some(s) = daemon.as_ref().and_then(|s| s.ipv4_over_ipv6.as_ref()) {
         softwire(&mut out, s);
     }
-    wrapped(&mut out, "      addr ", &w.addresses);
+    // IPv6 addresses on the addr line, IPv4 with its gateway on the router
+    // line; the WAN's own link-local address says nothing an engineer
+    // needs (the ISP router's is on the router line). One screen line less.
+    let (v4, v6): (Vec<String>, Vec<String>) = w
+        .addresses
+        .iter()
+        .filter(|a| !a.starts_with("fe80:"))
+        .cloned()
+        .partition(|a| a.contains('.'));
+    wrapped(&mut out, "      addr ", &v6);
     let router = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or("-".into());
-    // The IPv6 router is link-local (at most 25 characters) and the IPv4
-    // one at most 15, so even `mtu 9000 v6 1280` keeps this within 79.
+    // The IPv6 router is link-local (at most 25 characters); a line that
+    // grows past 80 columns with IPv4 and the MTU wraps.
     let mtu = mtu_text(w).map(|m| format!("  {m}")).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "      router v6 {}  v4 {}{mtu}",
-        router(w.default_router_v6),
+    let gw4 = if v4.is_empty() {
         router(w.default_router_v4)
+    } else {
+        format!("{} via {}", v4.join(" "), router(w.default_router_v4))
+    };
+    let line = format!(
+        "      router v6 {}  v4 {gw4}{mtu}",
+        router(w.default_router_v6)
     );
-    let dns: Vec<String> = w.dns_servers.iter().map(|a| a.to_string()).collect();
-    wrapped(&mut out, "      dns  ", &dns);
+    if line.chars().count() <= WIDTH {
+        let _ = writeln!(out, "{line}");
+    } else {
+        labelled(
+            &mut out,
+            "      router ",
+            line.trim_start().trim_start_matches("router "),
+        );
+    }
+    if let Some(line) = ra_line(r) {
+        labelled(&mut out, "      ra   ", &line);
+    }
+    wrapped(&mut out, "      dns  ", &dns_health(r));
     let d = &w.dhcpv6;
     let t = |v: Option<u64>| v.map(duration).unwrap_or("-".into());
-    let _ = writeln!(
-        out,
-        "      dhcpv6 {}  T1 {}  T2 {}",
-        if d.state.is_empty() { "-" } else { &d.state },
-        t(d.t1_s),
-        t(d.t2_s)
-    );
+    let own: Option<Dhcp6cStatus> = r.daemon(Daemon::Dhcp6c);
+    match own.as_ref().and_then(crate::why::dhcpv6_reason) {
+        // Bound: the timers; a refusal of part of it follows as its why.
+        Some(reason) if d.state == "bound" => {
+            let _ = writeln!(
+                out,
+                "      dhcpv6 bound  T1 {}  T2 {}",
+                t(d.t1_s),
+                t(d.t2_s)
+            );
+            let refusal = reason.strip_prefix("bound; ").unwrap_or(&reason);
+            labelled(&mut out, "      why6: ", refusal);
+        }
+        Some(reason) => labelled(&mut out, "      dhcpv6 ", &reason),
+        None => {
+            let _ = writeln!(
+                out,
+                "      dhcpv6 {}  T1 {}  T2 {}",
+                dash(&d.state),
+                t(d.t1_s),
+                t(d.t2_s)
+            );
+        }
+    }
     if let Some(duid) = &d.server_duid {
         let shown = if duid.len() > 60 { &duid[..60] } else { duid };
         let _ = writeln!(out, "      server {shown}");
@@ -175,6 +219,76 @@ fn mtu_text(w: &cpe_bus::status::WanReport) -> Option<String> {
         (l, v6) if v6 == 0 || v6 == l => Some(format!("mtu {l}")),
         (l, v6) => Some(format!("mtu {l} v6 {v6}")),
     }
+}
+
+/// The ISP's last RA as the WAN daemon saw it: router, flags, router
+/// lifetime, MTU option and age; `None` on PPPoE (no RA of its own there
+/// before IPv6CP) or before the WAN daemon reports.
+fn ra_line(r: &StatusReport) -> Option<String> {
+    let s: WanStatus = r.daemon(Daemon::Wan)?;
+    let i = s.ipoe?;
+    let Some(ra) = i.last_ra else {
+        return Some(format!("none seen ({} RS sent)", i.counters.rs_sent));
+    };
+    Some(format!(
+        "{} M={} O={} lifetime {} mtu {} seen {} ago",
+        dash(&ra.from),
+        u8::from(ra.managed),
+        u8::from(ra.other_config),
+        duration(u64::from(ra.router_lifetime)),
+        opt(ra.mtu),
+        duration(ra.age_s)
+    ))
+}
+
+/// The WAN's DNS servers with the forwarder's verdict on each (`up`, or
+/// `DOWN` with its failures), then upstreams the forwarder uses that the
+/// WAN did not learn (configured ones).
+fn dns_health(r: &StatusReport) -> Vec<String> {
+    let dns = r
+        .daemon::<cpe_bus::status::dns::DnsStatus>(Daemon::Dns)
+        .unwrap_or_default();
+    let verdict = |addr: &str| -> String {
+        match dns.upstreams.iter().find(|u| u.host() == addr) {
+            Some(u) if u.health == "down" => format!(
+                "{addr} DOWN ({} failures, {} answers)",
+                u.failures, u.answers
+            ),
+            Some(u) if !u.health.is_empty() => format!("{addr} {}", u.health),
+            _ => addr.to_owned(),
+        }
+    };
+    let mut hosts: Vec<String> = r.wan.dns_servers.iter().map(|a| a.to_string()).collect();
+    for u in &dns.upstreams {
+        let host = u.host();
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    // Every one up (the usual case): said once, so the line stays one line.
+    let all_up = !hosts.is_empty()
+        && hosts.iter().all(|h| {
+            dns.upstreams
+                .iter()
+                .any(|u| u.host() == *h && u.health == "up")
+        });
+    if all_up {
+        if let Some(last) = hosts.last_mut() {
+            last.push_str(" (all up)");
+        }
+        return hosts;
+    }
+    hosts.iter().map(|h| verdict(h)).collect()
+}
+
+/// The WARN block: every finding of `cpectl why` that no line above
+/// already shows, wrapped like `why` does; nothing when there is none.
+fn warnings(r: &StatusReport) -> String {
+    let mut out = String::new();
+    for f in crate::why::findings(r).iter().filter(|f| !f.on_own_line) {
+        crate::why::push_wrapped(&mut out, "WARN  ", &format!("{}: {}", f.subject, f.text));
+    }
+    out
 }
 
 /// `text` after `label`, wrapped at word boundaries to the console width,
@@ -509,15 +623,20 @@ pub fn daemons(r: &StatusReport) -> String {
 /// The whole screen.
 pub fn status(r: &StatusReport, colour: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} (cpe {})  up {}  config gen {}",
+    let head = format!(
+        "{} (cpe {})  up {}  config",
         r.hostname,
         r.version,
-        duration(r.uptime_s),
-        r.config_generation
+        duration(r.uptime_s)
     );
-    let _ = writeln!(out, "config {}", r.config_file);
+    let config = format!("{} (gen {})", r.config_file, r.config_generation);
+    // One line when the path is short (the device's /etc/cpe/config.toml).
+    if head.len() + 1 + config.len() <= WIDTH {
+        let _ = writeln!(out, "{head} {config}");
+    } else {
+        let _ = writeln!(out, "{head} gen {}", r.config_generation);
+        let _ = writeln!(out, "config {}", r.config_file);
+    }
     out.push_str(&wan(r, colour));
     out.push_str(&lan(r));
     if let Some(l) = crate::firewall::status_line(r) {
@@ -529,6 +648,7 @@ pub fn status(r: &StatusReport, colour: bool) -> String {
         out.push('\n');
     }
     out.push_str(&crate::timeline::since_boot_line(r));
+    out.push_str(&warnings(r));
     out.push_str(&daemons(r));
     out
 }
@@ -867,7 +987,7 @@ pub(crate) mod tests {
         r.daemons
             .iter_mut()
             .for_each(|d| d.state = "backoff".into());
-        assert!(!status(&r, false).contains("not active"));
+        assert!(!daemons(&r).contains("not active"));
     }
 
     #[test]
@@ -934,6 +1054,313 @@ pub(crate) mod tests {
                 "time      synced to 2001:db8::123 (stratum 9)  offset -0.250 ms  1m15s ago"
             ),
             "{text}"
+        );
+    }
+
+    /// The healthy lab router as `cpectl status --json` gives it: every
+    /// daemon of `config/default.toml`, the ISP's RA, DNS up, time synced.
+    fn healthy_lab() -> StatusReport {
+        let mut r = crate::why::tests::healthy();
+        r.wan.addresses = vec![
+            "2001:db8:ffff::2/128".into(),
+            "2001:db8:ffff:0:ff:fe00:201/64".into(),
+            "192.0.2.2/24".into(),
+        ];
+        r.wan.default_router_v6 = Some("fe80::1".parse().unwrap());
+        r.wan.default_router_v4 = Some("192.0.2.1".parse().unwrap());
+        r.wan.dns_servers = vec!["2001:db8::53".parse().unwrap()];
+        r.wan.dhcpv6.state = "bound".into();
+        r.wan.dhcpv6.t1_s = Some(1800);
+        r.wan.dhcpv6.t2_s = Some(2880);
+        r.wan.dhcpv6.server_duid = Some("000100012f0b4d6a0200000000a1".into());
+        r.lan[0].prefixes = vec![
+            LanPrefixReport {
+                prefix: "2001:db8:1201::/64".parse().unwrap(),
+                router_address: "2001:db8:1201::1".parse().unwrap(),
+                preferred_lft: 3600,
+                valid_lft: 7200,
+                deprecated: false,
+                origin: cpe_bus::PrefixOrigin::Delegated,
+            },
+            LanPrefixReport {
+                prefix: "fd12:3456:789a:1::/64".parse().unwrap(),
+                router_address: "fd12:3456:789a:1::1".parse().unwrap(),
+                preferred_lft: INFINITE_LFT,
+                valid_lft: INFINITE_LFT,
+                deprecated: false,
+                origin: cpe_bus::PrefixOrigin::Ula,
+            },
+        ];
+        r.daemons = [
+            "wan", "dhcp6c", "firewall", "ra", "dhcp6s", "dhcp4s", "dns", "ntp",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| DaemonReport {
+            name: (*n).into(),
+            pid: Some(1000 + i as u32),
+            state: "running".into(),
+            restarts: 0,
+            uptime_s: Some(3600),
+            last_exit: None,
+        })
+        .collect();
+        let st = &mut r.daemon_status;
+        st.insert(
+            "wan".into(),
+            serde_json::json!({"mode": "ipoe", "last_ra": {"from": "fe80::1", "age_s": 12,
+                "managed": true, "other_config": true, "router_lifetime": 1800,
+                "mtu": 1500, "interval_s": 200}}),
+        );
+        st.insert(
+            "dhcp6c".into(),
+            serde_json::json!({"state": "bound", "state_age": 600, "sent_in_state": 2,
+                "replies_in_state": 2, "last_reply_age": 600}),
+        );
+        st.insert(
+            "ntp".into(),
+            serde_json::json!({"synced": true, "server": "2001:db8::123", "stratum": 2,
+                "offset_ms": 0.1, "last_sync_age": 30}),
+        );
+        st.insert(
+            "firewall".into(),
+            serde_json::json!({"implemented": true, "state": "active"}),
+        );
+        r
+    }
+
+    fn fits(text: &str) {
+        for line in text.lines() {
+            assert!(line.chars().count() <= WIDTH, "too wide: {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_healthy_screen_fits_80x24_with_the_ra_and_dns_health_and_no_warn() {
+        let text = status(&healthy_lab(), false);
+        fits(&text);
+        assert!(
+            text.lines().count() <= 24,
+            "{} lines:\n{text}",
+            text.lines().count()
+        );
+        assert!(!text.contains("WARN"), "{text}");
+        assert!(
+            text.contains("      ra   fe80::1 M=1 O=1 lifetime 30m00s mtu 1500 seen 12s ago\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      dns  2001:db8::53 (all up)\n"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("cpe (cpe 0.1.0)  up 1h02m  config /etc/cpe/config.toml (gen 1)\n"),
+            "{text}"
+        );
+        // Up on IPoE: no `why:` restating the router line; no link-local.
+        let mut r = healthy_lab();
+        r.wan.reason = "default route via fe80::1 on wan0 (router lifetime 1800 s)".into();
+        r.wan.addresses.push("fe80::ff:fe00:201/64".into());
+        let text = status(&r, false);
+        assert!(
+            !text.contains("why:") && !text.contains("fe80::ff"),
+            "{text}"
+        );
+        r.wan.state = WanState::Connecting;
+        assert!(status(&r, false).contains("      why: default route via"));
+        // A long config path keeps its own line.
+        r.config_file = format!("/tmp/{}/config.toml", "x".repeat(40));
+        let text = status(&r, false);
+        fits(&text);
+        assert!(text.starts_with("cpe (cpe 0.1.0)  up 1h02m  config gen 1\nconfig /tmp/xx"));
+        assert!(
+            text.contains("      dhcpv6 bound  T1 30m00s  T2 48m00s\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "      addr 2001:db8:ffff::2/128, 2001:db8:ffff:0:ff:fe00:201/64\n      \
+                 router v6 fe80::1  v4 192.0.2.2/24 via 192.0.2.1\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_dhcpv6_line_says_why_there_is_no_prefix() {
+        let mut r = healthy_lab();
+        r.wan.delegated_prefixes.clear();
+        r.wan.dhcpv6.state = "soliciting".into();
+        let set = |r: &mut StatusReport, v: serde_json::Value| {
+            r.daemon_status.insert("dhcp6c".into(), v);
+            let text = status(r, false);
+            fits(&text);
+            text
+        };
+        let text = set(
+            &mut r,
+            serde_json::json!({"state": "soliciting", "state_age": 77,
+            "sent_in_state": 7, "replies_in_state": 0}),
+        );
+        assert!(
+            text.contains("      dhcpv6 soliciting 1m17s: 7 Solicit, 0 replies\n"),
+            "{text}"
+        );
+        // Shown on its line, not again in the WARN block.
+        assert!(!text.contains("WARN"), "{text}");
+        let text = set(
+            &mut r,
+            serde_json::json!({"state": "idle",
+            "waiting": "ISP RA has M=0 O=0; wan.dhcpv6.start = \"ra\""}),
+        );
+        assert!(
+            text.contains("      dhcpv6 idle: ISP RA has M=0 O=0; wan.dhcpv6.start = \"ra\"\n"),
+            "{text}"
+        );
+        let text = set(
+            &mut r,
+            serde_json::json!({"state": "rebinding", "state_age": 40,
+            "sent_in_state": 5, "replies_in_state": 0, "last_reply_age": 190}),
+        );
+        assert!(
+            text.contains(
+                "      dhcpv6 rebinding 40s: 5 Rebind, 0 replies; last reply 3m10s ago\n"
+            ),
+            "{text}"
+        );
+        let text = set(
+            &mut r,
+            serde_json::json!({"state": "soliciting", "state_age": 30,
+            "sent_in_state": 5, "replies_in_state": 5,
+            "refusal": {"server_duid": "000100012f0b4d6a0200000000a1", "scope": "IA_PD",
+                "status": "NoPrefixAvail", "status_code": 6,
+                "message": "no prefixes available", "age": 4}}),
+        );
+        assert!(
+            text.contains(
+                "      dhcpv6 soliciting 30s: 5 Solicit, 5 replies; IA_PD refused: NoPrefixAvail\n             \
+                 (code 6, server 000100012f0b4d6a0200000000a1: \"no prefixes\n             \
+                 available\") 4s ago\n"
+            ),
+            "{text}"
+        );
+        // Bound (an address, say) with the prefix refused: the timers, then why.
+        r.wan.dhcpv6.state = "bound".into();
+        let text = set(
+            &mut r,
+            serde_json::json!({"state": "bound", "state_age": 30,
+            "refusal": {"server_duid": "0001", "scope": "IA_PD", "status": "NoPrefixAvail",
+                "status_code": 6, "age": 4}}),
+        );
+        assert!(
+            text.contains(
+                "      dhcpv6 bound  T1 30m00s  T2 48m00s\n      why6: IA_PD refused: \
+                 NoPrefixAvail (code 6, server 0001) 4s ago\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn dns_health_names_each_upstream_and_the_warn_block_says_when_all_are_down() {
+        let mut r = healthy_lab();
+        r.daemon_status.insert(
+            "dns".into(),
+            serde_json::json!({"upstreams": [
+                {"address": "[2001:db8::53]:53", "health": "down", "queries": 9, "failures": 9},
+                {"address": "192.0.2.53:53", "health": "up", "answers": 3}]}),
+        );
+        let text = status(&r, false);
+        fits(&text);
+        assert!(
+            text.contains("      dns  2001:db8::53 DOWN (9 failures, 0 answers), 192.0.2.53 up\n"),
+            "{text}"
+        );
+        assert!(!text.contains("WARN"), "one upstream works: {text}");
+        r.daemon_status.insert(
+            "dns".into(),
+            serde_json::json!({"upstreams": [
+                {"address": "2001:db8::53", "health": "down", "queries": 9, "failures": 9}]}),
+        );
+        let text = status(&r, false);
+        assert!(
+            text.contains("WARN  dns: every upstream DNS server is down: 2001:db8::53 (9"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_warn_block_lists_what_no_line_above_shows() {
+        let mut r = healthy_lab();
+        // Everything at once: RAs stopped, a refused reload, a LAN RA
+        // interval longer than the prefix's lifetime, a rogue router, the
+        // firewall down, a closed-network prefix.
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"mode": "ipoe", "last_ra": {"from": "fe80::1", "age_s": 31,
+                "managed": true, "other_config": true, "router_lifetime": 1800,
+                "interval_s": 10}}),
+        );
+        r.reload_refused = Some(cpe_bus::status::ReloadRefused {
+            error: "config.toml:3:1: error: unknown key `foo`".into(),
+            errors: 2,
+            age_s: 65,
+        });
+        r.daemon_status.insert(
+            "ra".into(),
+            serde_json::json!({"lans": [{"interface": "br0", "last_ra_secs_ago": 100,
+                "next_ra_in_ms": 500_000,
+                "prefixes": [{"prefix": "2001:db8:1201::/64", "preferred_lifetime": 300,
+                    "valid_lifetime": 900}],
+                "rogue_routers": [{"source": "fe80::bad", "count": 2,
+                    "last_seen_secs_ago": 1, "router_lifetime": 1800}]}]}),
+        );
+        r.daemon_status.insert(
+            "firewall".into(),
+            serde_json::json!({"implemented": true, "state": "failed", "reason": "no nft"}),
+        );
+        r.wan.delegated_prefixes[0].prefix = "2408:210:1200::/56".parse().unwrap();
+        r.wan.closed_prefixes = cpe_config::default_closed_prefixes();
+        let text = status(&r, false);
+        fits(&text);
+        let warn: Vec<&str> = text.lines().filter(|l| l.starts_with("WARN  ")).collect();
+        let all = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for want in [
+            "! delegated 2408:210:1200::/56 is inside 2408::/22",
+            "WARN wan: no RA from the ISP router fe80::1 for 31s (one every 10s before; router \
+             lifetime 30m00s)",
+            "WARN lan br0: RA interval ~10m00s is longer than 2001:db8:1201::/64's preferred \
+             lifetime 5m00s (valid 15m00s): hosts deprecate their addresses between two RAs",
+            "WARN lan br0: another router advertises on br0: fe80::bad",
+            "WARN firewall: firewall not active (failed): no nft",
+            "WARN config: running config differs from /etc/cpe/config.toml: reload refused \
+             1m05s ago: config.toml:3:1: error: unknown key `foo` (and 1 more)",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in\n{text}");
+        }
+        assert_eq!(warn.len(), 5, "the closed range is under its prefix: {text}");
+        // Same findings as `why`, no second copy of the logic.
+        let why = crate::why::findings(&r);
+        assert_eq!(why.len(), 6, "{why:?}");
+        // 30 s without an RA after one every 10 s is not yet late.
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"last_ra": {"from": "fe80::1", "age_s": 30,
+                "router_lifetime": 1800, "interval_s": 10}}),
+        );
+        assert!(!status(&r, false).contains("WARN  wan:"));
+        // Past the router lifetime, without a known interval.
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"last_ra": {"from": "fe80::1", "age_s": 10,
+                "router_lifetime": 9}}),
+        );
+        assert!(
+            status(&r, false).contains(
+                "WARN  wan: no RA from the ISP router fe80::1 for 10s (router lifetime 9s)"
+            ),
+            "{}",
+            status(&r, false)
         );
     }
 

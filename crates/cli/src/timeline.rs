@@ -372,6 +372,10 @@ pub fn render_prefixes(e: &Events) -> String {
 /// The "since boot" line of `cpectl status`: what went wrong and passed.
 pub fn since_boot_line(r: &StatusReport) -> String {
     let s = &r.since_boot;
+    // Nothing happened: no line, so the healthy screen keeps to 24 rows.
+    if s.pd_lost == 0 && s.wan_down == 0 && s.restarts == 0 && s.reloads_refused == 0 {
+        return String::new();
+    }
     let last = |ms: Option<u64>| ms.map(|m| format!(" (last {})", clock_text(m)));
     let mut line = format!("since boot: PD lost {}x", s.pd_lost);
     line.extend(last(s.pd_lost_last_ms));
@@ -502,6 +506,11 @@ mod tests {
         assert_eq!(
             since_boot_line(&r),
             "since boot: PD lost 2x (last 11:04:21), WAN down 1x, restarts 0\n"
+        );
+        assert_eq!(
+            since_boot_line(&StatusReport::default()),
+            "",
+            "nothing to say"
         );
     }
 }

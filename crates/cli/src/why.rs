@@ -49,6 +49,10 @@ pub struct Finding {
     pub subject: String,
     /// The finding with its evidence, one sentence.
     pub text: String,
+    /// `cpectl status` already says it on a line of its own (the WAN's
+    /// `why:`, the DHCPv6 line), so its WARN block leaves it out.
+    #[serde(skip)]
+    pub on_own_line: bool,
 }
 
 impl Finding {
@@ -57,8 +61,84 @@ impl Finding {
             severity,
             subject: subject.into(),
             text: text.into(),
+            on_own_line: false,
         }
     }
+
+    fn on_own_line(mut self) -> Finding {
+        self.on_own_line = true;
+        self
+    }
+}
+
+/// Why DHCPv6 has no (or a refused) delegation, in the words of the
+/// status screen's DHCPv6 line and of `why`: `soliciting 1m17s: 7
+/// Solicit, 0 replies`, `IA_PD refused: NoPrefixAvail (server 0001...:
+/// "pool exhausted") 1m15s ago`, `idle: ISP RA has M=0 O=0; ...`,
+/// `rebinding 40s: 5 Rebind, 0 replies; last reply 3m10s ago`. `None`
+/// while bound and nothing was refused.
+pub fn dhcpv6_reason(d: &Dhcp6cStatus) -> Option<String> {
+    let state = dash(&d.state);
+    let mut text = match state {
+        "idle" => format!(
+            "idle: {}",
+            d.waiting.as_deref().unwrap_or("not started by the WAN")
+        ),
+        // An older client without per-state counts: the state alone.
+        "soliciting" | "requesting" | "renewing" | "rebinding" if d.state_age.is_some() => {
+            let what = match state {
+                "soliciting" => "Solicit",
+                "requesting" => "Request",
+                "renewing" => "Renew",
+                _ => "Rebind",
+            };
+            let mut t = state.to_owned();
+            if let Some(age) = d.state_age {
+                let _ = write!(t, " {}", duration(age));
+            }
+            let _ = write!(
+                t,
+                ": {} {what}, {} {}",
+                d.sent_in_state,
+                d.replies_in_state,
+                if d.replies_in_state == 1 {
+                    "reply"
+                } else {
+                    "replies"
+                }
+            );
+            if d.replies_in_state == 0 && state != "soliciting" {
+                match d.last_reply_age {
+                    Some(age) => {
+                        let _ = write!(t, "; last reply {} ago", duration(age));
+                    }
+                    None => t.push_str("; no reply since start"),
+                }
+            }
+            t
+        }
+        _ if d.refusal.is_none() => return None,
+        other => other.to_owned(),
+    };
+    if let Some(f) = &d.refusal {
+        let scope = if f.scope.is_empty() {
+            "IA_PD"
+        } else {
+            &f.scope
+        };
+        let _ = write!(
+            text,
+            "; {scope} refused: {} (code {}, server {}",
+            dash(&f.status),
+            f.status_code,
+            dash(&f.server_duid)
+        );
+        if !f.message.is_empty() {
+            let _ = write!(text, ": {:?}", f.message);
+        }
+        let _ = write!(text, ") {} ago", duration(f.age));
+    }
+    Some(text)
 }
 
 /// Every finding in `r`, the worst first; empty when healthy.
@@ -76,10 +156,13 @@ pub fn findings(r: &StatusReport) -> Vec<Finding> {
             ));
         }
     }
+    isp_ra(r, &mut out);
+    lan_ra_interval(r, &mut out);
     rogues(r, &mut out);
     dns(r, &mut out);
     firewall(r, &mut out);
     ntp(r, &mut out);
+    reload(r, &mut out);
     daemons(r, &mut out);
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
@@ -118,7 +201,7 @@ fn wan(r: &StatusReport, out: &mut Vec<Finding>) {
     if !w.carrier && w.mode != "pppoe" {
         text.push_str("; no carrier on the link");
     }
-    out.push(Finding::new(Severity::Down, "wan", text));
+    out.push(Finding::new(Severity::Down, "wan", text).on_own_line());
 }
 
 /// A DS-Lite softwire that is not up: IPv4 to the Internet is out, with
@@ -151,9 +234,11 @@ fn softwire(r: &StatusReport, out: &mut Vec<Finding>) {
 fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
     let w = &r.wan;
     if w.state != WanState::Up || !w.delegated_prefixes.is_empty() {
+        silent_server(r, out);
         for p in &w.delegated_prefixes {
+            // `status` shows it under the prefix line itself.
             if let Some(text) = cpe_config::closed_prefix_finding(&w.closed_prefixes, p.prefix) {
-                out.push(Finding::new(Severity::Degraded, "prefix", text));
+                out.push(Finding::new(Severity::Degraded, "prefix", text).on_own_line());
             }
         }
         return;
@@ -175,33 +260,18 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
         .map(|d| d.state.as_str())
         .filter(|s| !s.is_empty())
         .unwrap_or(w.dhcpv6.state.as_str());
+    let reason = d.as_ref().and_then(dhcpv6_reason);
     let _ = write!(
         text,
         ": DHCPv6 {}",
-        if state.is_empty() {
-            "not reporting"
-        } else {
-            state
+        match (&reason, state) {
+            (Some(reason), _) => reason.as_str(),
+            (None, "") => "not reporting",
+            (None, state) => state,
         }
     );
-    if let Some(d) = &d {
-        if let Some(f) = &d.refusal {
-            let _ = write!(
-                text,
-                "; {} refused: {} (code {})",
-                if f.scope.is_empty() {
-                    "IA_PD"
-                } else {
-                    &f.scope
-                },
-                dash(&f.status),
-                f.status_code
-            );
-            if !f.message.is_empty() {
-                let _ = write!(text, " {:?}", f.message);
-            }
-            let _ = write!(text, " {} ago", duration(f.age));
-        }
+    // The totals, when the client does not count per state (older build).
+    if let Some(d) = d.as_ref().filter(|d| d.state_age.is_none()) {
         let c = &d.counters;
         let _ = write!(
             text,
@@ -239,7 +309,136 @@ fn prefix(r: &StatusReport, out: &mut Vec<Finding>) {
             );
         }
     }
-    out.push(Finding::new(Severity::Degraded, "prefix", text));
+    out.push(Finding::new(Severity::Degraded, "prefix", text).on_own_line());
+}
+
+/// A delegation held while its server does not answer Renew or Rebind,
+/// or answers it refusing the prefix: the prefix goes when its valid
+/// lifetime does, long before which the engineer should know.
+fn silent_server(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(d) = r.daemon::<Dhcp6cStatus>(Daemon::Dhcp6c) else {
+        return;
+    };
+    let left = |text: &mut String| {
+        for p in &r.wan.delegated_prefixes {
+            let _ = write!(text, "; {} valid {} more", p.prefix, duration(p.valid_lft));
+        }
+    };
+    if d.refusal.is_some() && !r.wan.delegated_prefixes.is_empty() {
+        if let Some(reason) = dhcpv6_reason(&d) {
+            let mut text = format!("DHCPv6 server no longer delegates: {reason}");
+            left(&mut text);
+            text.push_str("; the LANs lose IPv6 when it ends");
+            out.push(Finding::new(Severity::Degraded, "dhcpv6", text).on_own_line());
+        }
+        return;
+    }
+    // Rebinding: the bound server already let every Renew go unanswered.
+    let silent = match d.state.as_str() {
+        "renewing" => d.sent_in_state >= 2,
+        "rebinding" => d.sent_in_state >= 1,
+        _ => false,
+    };
+    if !silent || d.replies_in_state > 0 {
+        return;
+    }
+    let Some(reason) = dhcpv6_reason(&d) else {
+        return;
+    };
+    let mut text = format!("DHCPv6 server not answering: {reason}");
+    left(&mut text);
+    out.push(Finding::new(Severity::Degraded, "dhcpv6", text).on_own_line());
+}
+
+/// The ISP's RAs stopped: none for longer than the router lifetime, or
+/// than three of the intervals seen before (RFC 4861 repeats an RA well
+/// within its lifetime), while the WAN still counts on its default route.
+fn isp_ra(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(ra) = r
+        .daemon::<WanStatus>(Daemon::Wan)
+        .and_then(|s| s.ipoe)
+        .and_then(|i| i.last_ra)
+    else {
+        return;
+    };
+    let lifetime = u64::from(ra.router_lifetime);
+    let late = ra.interval_s.filter(|i| *i > 0 && ra.age_s > 3 * i);
+    if !(lifetime > 0 && ra.age_s > lifetime) && late.is_none() {
+        return;
+    }
+    let mut text = format!(
+        "no RA from the ISP router {} for {}",
+        dash(&ra.from),
+        duration(ra.age_s)
+    );
+    if let Some(i) = ra.interval_s {
+        let _ = write!(text, " (one every {} before", duration(i));
+    } else {
+        text.push_str(" (");
+    }
+    let _ = write!(
+        text,
+        "{}router lifetime {})",
+        if ra.interval_s.is_some() { "; " } else { "" },
+        duration(lifetime)
+    );
+    text.push_str(": the ISP router may be gone; the default route ends with the lifetime");
+    out.push(Finding::new(Severity::Degraded, "wan", text));
+}
+
+/// Our own RAs on a LAN come less often than a prefix they advertise stays
+/// preferred: hosts deprecate (or lose) their addresses between two RAs.
+fn lan_ra_interval(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(ra) = r.daemon::<RaStatus>(Daemon::Ra) else {
+        return;
+    };
+    for lan in &ra.lans {
+        let (Some(last), Some(next)) = (lan.last_ra_secs_ago, lan.next_ra_in_ms) else {
+            continue;
+        };
+        let interval = last + next / 1000;
+        for p in lan.prefixes.iter().filter(|p| !p.deprecated) {
+            let (pref, valid) = (u64::from(p.preferred_lifetime), u64::from(p.valid_lifetime));
+            if pref == 0 || pref >= interval {
+                continue;
+            }
+            let what = if valid < interval {
+                "lose"
+            } else {
+                "deprecate"
+            };
+            out.push(Finding::new(
+                Severity::Degraded,
+                format!("lan {}", lan.interface),
+                format!(
+                    "RA interval ~{} is longer than {}'s preferred lifetime {} (valid {}): \
+                     hosts {what} their addresses between two RAs",
+                    duration(interval),
+                    dash(&p.prefix),
+                    duration(pref),
+                    duration(valid)
+                ),
+            ));
+        }
+    }
+}
+
+/// The last reload was refused: the file on disk is not what runs, and the
+/// next reboot will fail the same way.
+fn reload(r: &StatusReport, out: &mut Vec<Finding>) {
+    let Some(f) = &r.reload_refused else {
+        return;
+    };
+    let mut text = format!(
+        "running config differs from {}: reload refused {} ago: {}",
+        dash(&r.config_file),
+        duration(f.age_s),
+        dash(&f.error)
+    );
+    if f.errors > 1 {
+        let _ = write!(text, " (and {} more)", f.errors - 1);
+    }
+    out.push(Finding::new(Severity::Degraded, "config", text));
 }
 
 fn rogues(r: &StatusReport, out: &mut Vec<Finding>) {
@@ -286,7 +485,10 @@ fn dns(r: &StatusReport, out: &mut Vec<Finding>) {
         return;
     };
     if d.upstreams.is_empty() {
-        if r.wan.state == WanState::Up {
+        // The supervisor already hands servers to the forwarder, whose
+        // status has not caught up yet (it refreshes every few seconds):
+        // not a finding, and not a contradiction of the `dns` line.
+        if r.wan.state == WanState::Up && r.upstream_dns.is_empty() {
             out.push(Finding::new(
                 Severity::Degraded,
                 "dns",
@@ -305,7 +507,10 @@ fn dns(r: &StatusReport, out: &mut Vec<Finding>) {
         .map(|u| {
             format!(
                 "{} ({} queries, {} answers, {} failures)",
-                u.address, u.queries, u.answers, u.failures
+                u.host(),
+                u.queries,
+                u.answers,
+                u.failures
             )
         })
         .collect();
@@ -415,7 +620,7 @@ pub fn render(r: &StatusReport, findings: &[Finding]) -> String {
 /// indented under the text; control characters from a daemon become
 /// spaces and a word longer than a line is cut, so nothing widens the
 /// screen.
-fn push_wrapped(out: &mut String, label: &str, text: &str) {
+pub(crate) fn push_wrapped(out: &mut String, label: &str, text: &str) {
     let width = WIDTH - label.len();
     let mut words = String::new();
     for word in text
@@ -437,14 +642,14 @@ fn push_wrapped(out: &mut String, label: &str, text: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use cpe_bus::status::DaemonReport;
     use serde_json::json;
 
     /// A healthy router: WAN up with a /56, one LAN, daemons running and
     /// reporting well.
-    fn healthy() -> StatusReport {
+    pub(crate) fn healthy() -> StatusReport {
         let mut r = crate::render::tests::sample();
         r.wan.carrier = true;
         r.lan[0].prefixes.clear();
@@ -565,7 +770,8 @@ mod tests {
         r.wan.delegated_prefixes.clear();
         r.daemon_status.insert(
             "dhcp6c".into(),
-            json!({"state": "soliciting", "counters": {"transmitted": 14,
+            json!({"state": "soliciting", "state_age": 133, "sent_in_state": 14,
+                "replies_in_state": 0, "counters": {"transmitted": 14,
                 "retransmissions": 13, "received": 0}}),
         );
         r.daemon_status.insert(
@@ -577,8 +783,19 @@ mod tests {
         assert_eq!(code, 1);
         assert_eq!(
             text,
-            "DEGRADED prefix: no IPv6 on LAN br0: no prefix delegated: DHCPv6 soliciting; 14\n         \
-             sent (13 retransmissions), 0 received; ISP RA seen 12s ago with M=1 O=1\n"
+            "DEGRADED prefix: no IPv6 on LAN br0: no prefix delegated: DHCPv6 soliciting\n         \
+             2m13s: 14 Solicit, 0 replies; ISP RA seen 12s ago with M=1 O=1\n"
+        );
+        // An older client without per-state counts: its totals.
+        r.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "soliciting", "counters": {"transmitted": 14,
+                "retransmissions": 13, "received": 0}}),
+        );
+        assert!(
+            findings(&r)[0]
+                .text
+                .contains("DHCPv6 soliciting; 14 sent (13 retransmissions), 0 received; ISP RA")
         );
         // The server's refusal, with its status code and text.
         r.daemon_status.insert(
@@ -590,10 +807,38 @@ mod tests {
         let f = findings(&r);
         assert!(
             f[0].text.contains(
-                "DHCPv6 bound; IA_PD refused: NoPrefixAvail (code 6) \"pool exhausted\" 1m15s ago; \
-                 3 sent (0 retransmissions), 3 received"
+                "DHCPv6 bound; IA_PD refused: NoPrefixAvail (code 6, server 0001: \"pool exhausted\") \
+                 1m15s ago; 3 sent (0 retransmissions), 3 received"
             ),
             "{f:?}"
+        );
+        // A bound prefix whose server stopped answering.
+        let mut held = r.clone();
+        held.wan.delegated_prefixes = healthy().wan.delegated_prefixes;
+        held.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "rebinding", "state_age": 40, "sent_in_state": 5,
+                "replies_in_state": 0, "last_reply_age": 190}),
+        );
+        let f = findings(&held);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].text,
+            "DHCPv6 server not answering: rebinding 40s: 5 Rebind, 0 replies; last reply \
+             3m10s ago; 2001:db8:1200::/56 valid 2h00m more"
+        );
+        // The server refuses the prefix on Renew while the old one runs out.
+        held.daemon_status.insert(
+            "dhcp6c".into(),
+            json!({"state": "bound", "state_age": 2, "refusal": {"server_duid": "0001",
+                "scope": "IA_PD", "status": "NoPrefixAvail", "status_code": 6, "age": 2}}),
+        );
+        let f = findings(&held);
+        assert_eq!(
+            f[0].text,
+            "DHCPv6 server no longer delegates: bound; IA_PD refused: NoPrefixAvail (code 6, \
+             server 0001) 2s ago; 2001:db8:1200::/56 valid 2h00m more; the LANs lose IPv6 when \
+             it ends"
         );
         // No DHCPv6 client configured: no delegation is expected.
         let mut v4 = r.clone();
@@ -665,6 +910,18 @@ mod tests {
         ] {
             assert!(one.contains(want), "missing {want:?} in\n{text}");
         }
+        // No upstream known: a finding, unless the forwarder's status only
+        // lags the servers the supervisor already gave it.
+        let mut none = r.clone();
+        none.daemon_status
+            .insert("dns".into(), json!({"upstreams": []}));
+        assert!(
+            findings(&none)
+                .iter()
+                .any(|f| f.text.starts_with("no upstream DNS"))
+        );
+        none.upstream_dns = vec!["2001:db8::53".parse().unwrap()];
+        assert!(!findings(&none).iter().any(|f| f.subject == "dns"));
         // One upstream up is enough: DNS works.
         r.daemon_status.insert(
             "dns".into(),

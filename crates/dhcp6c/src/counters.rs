@@ -87,6 +87,28 @@ impl Counters {
         }
     }
 
+    /// Messages that were a server's answer to us, a refusal included:
+    /// what was received less what was undecodable or not for our
+    /// exchange. The console's "N replies" (a server that answers "no" is
+    /// not a server that is gone).
+    pub fn answers(&self) -> u64 {
+        let not_ours: u64 = [
+            DropReason::UnexpectedType,
+            DropReason::NoExchange,
+            DropReason::WrongTransactionId,
+            DropReason::BadServerId,
+            DropReason::BadClientId,
+            DropReason::WrongServer,
+        ]
+        .iter()
+        .filter_map(|r| self.dropped.get(r.name()))
+        .sum();
+        let malformed: u64 = self.malformed.values().sum();
+        self.received
+            .saturating_sub(not_ours)
+            .saturating_sub(malformed)
+    }
+
     /// Total drops of either kind (the driver logs when this moves).
     pub fn total_dropped(&self) -> u64 {
         self.malformed.values().chain(self.dropped.values()).sum()

@@ -328,6 +328,16 @@ impl Client {
         &self.counters
     }
 
+    /// Transmissions of the exchange under way (the Solicits of this
+    /// round of soliciting, the Renews of this renewal, ...; not the
+    /// Information-requests beside a Solicit); 0 with none.
+    pub fn transmissions(&self) -> u64 {
+        self.exchange
+            .as_ref()
+            .and_then(|e| e.rtx.as_ref())
+            .map_or(0, |r| u64::from(r.count()))
+    }
+
     /// SOL_MAX_RT in force (default, or what a server set).
     pub fn sol_max_rt(&self) -> Duration {
         self.sol_max_rt
@@ -1179,6 +1189,10 @@ impl Client {
             let live = u.leases.iter().filter(|l| l.2 != 0).map(|l| l.1);
             fold_times(renewal_times(u.t1, u.t2, live, now));
         }
+        // Granted only when this answer's IA_PD carries a live prefix; a
+        // Renew answered with the address and IA_PD NoPrefixAvail keeps
+        // the old prefix (on its own lifetimes) and the refusal.
+        let pd_granted = pd.is_some_and(|u| u.leases.iter().any(|l| l.2 != 0));
         lease.t1 = t1;
         lease.t2 = t2;
         lease.dns_servers = msg.dns_servers();
@@ -1204,7 +1218,7 @@ impl Client {
             self.lease = None;
             self.start_solicit(now);
         } else {
-            if !lease.prefixes.is_empty() {
+            if pd_granted {
                 // What was refused has been granted.
                 self.refusal = None;
             }

@@ -1580,3 +1580,75 @@ fn ntp_server_addresses_from_option_56_are_kept_with_the_lease() {
         ]
     );
 }
+
+/// The console's "N Solicit" counts the Solicits of this round only: the
+/// Information-requests that run beside them (RA O=1, three Solicits
+/// unanswered) are other messages.
+#[test]
+fn transmissions_count_the_exchange_under_way_not_the_information_requests_beside_it() {
+    let mut lab = Lab::new(config());
+    lab.event(Input::RaFlags {
+        managed: true,
+        other: true,
+    });
+    lab.event(Input::Start);
+    assert_eq!(lab.client.transmissions(), 0, "initial random delay");
+    lab.run_until(secs(20.0));
+    let solicits = lab.sent_of(MessageType::Solicit).len() as u64;
+    assert!(!lab.sent_of(MessageType::InformationRequest).is_empty());
+    assert!(solicits >= 4, "{solicits}");
+    assert_eq!(lab.client.transmissions(), solicits);
+    assert!(lab.client.counters().transmitted > solicits);
+}
+
+/// Issue 14: the server stops delegating under a bound client (its pool
+/// is gone) and answers every Renew with IA_PD NoPrefixAvail while it
+/// renews the address. The refusal is kept for the console while the old
+/// prefix runs out, and reported once, not on every Renew.
+#[test]
+fn a_prefix_refused_on_renew_is_kept_and_reported_once() {
+    let mut lab = Lab::new(ClientConfig {
+        request_address: AddressMode::Always,
+        ..config()
+    });
+    let mut ias = vec![
+        ia_pd(10, 16, &[("2001:db8:1::/56", 30, 60)]),
+        ia_na_with("2001:db8::abcd"),
+    ];
+    lab.event(Input::Start);
+    lab.run_for(secs(1.0));
+    let solicit = lab.last().clone();
+    let mut adv = vec![pref(255)];
+    adv.extend(ias.clone());
+    lab.deliver(&answer(&solicit, MessageType::Advertise, 1, adv));
+    let request = lab.last().clone();
+    ias.push(dns());
+    lab.deliver(&answer(&request, MessageType::Reply, 1, ias));
+    assert_eq!(lab.client.state(), State::Bound);
+    for round in 0..3 {
+        lab.run_for(secs(10.0));
+        let renew = lab.last().clone();
+        assert_eq!(renew.msg_type, MessageType::Renew, "round {round}");
+        let refused = DhcpOption::IaPd(IaPd {
+            iaid: IAID_PD,
+            t1: 0,
+            t2: 0,
+            options: vec![top_status(Status::NoPrefixAvail, "no prefixes")],
+        });
+        let mut na = ia_na_with("2001:db8::abcd");
+        if let DhcpOption::IaNa(ia) = &mut na {
+            (ia.t1, ia.t2) = (10, 16);
+        }
+        lab.deliver(&answer(&renew, MessageType::Reply, 1, vec![refused, na]));
+        assert_eq!(lab.client.state(), State::Bound, "round {round}");
+        let r = lab.client.refusal().expect("the refusal is kept");
+        assert_eq!(r.scope, "IA_PD");
+        assert_eq!(r.status.status, Status::NoPrefixAvail);
+        assert_eq!(
+            lab.client.lease().unwrap().prefixes[0].prefix,
+            net("2001:db8:1::/56"),
+            "the old prefix runs out on its own lifetimes"
+        );
+    }
+    assert_eq!(lab.refusals.len(), 1, "{:?}", lab.refusals);
+}

@@ -144,6 +144,9 @@ pub struct Core {
     /// The time of the latest input, to express prefix expiries (bus time)
     /// as a deadline.
     last_now: Option<Instant>,
+    /// The last reload was refused (first error, count, when): the file
+    /// on disk is not what runs, which `cpectl status` must say.
+    reload_refused: Option<(String, usize, Instant)>,
     actions: VecDeque<Action>,
     /// The event timeline behind `cpectl log`.
     ring: Ring,
@@ -197,6 +200,7 @@ impl Core {
             address_errors: false,
             lan_problems: Vec::new(),
             last_now: None,
+            reload_refused: None,
             actions: VecDeque::new(),
             ring: Ring::default(),
             since_boot: SinceBoot::default(),
@@ -562,6 +566,7 @@ impl Core {
                     "supervisor",
                     format!("reload refused, previous config kept: {first}{more}"),
                 );
+                self.reload_refused = Some((first.to_owned(), errors.len(), now));
                 return ReloadOutcome {
                     applied: false,
                     errors,
@@ -573,6 +578,7 @@ impl Core {
         for w in &loaded.warnings {
             log::warn!("{w}");
         }
+        self.reload_refused = None;
         let new_plan = plan::plan(&loaded.config);
         let change = plan::diff(&self.plan, &new_plan);
         self.config = loaded.config;
@@ -650,6 +656,13 @@ impl Core {
                 .map(|(d, v)| (d.name().to_string(), v.clone()))
                 .collect(),
             since_boot: self.since_boot.clone(),
+            reload_refused: self.reload_refused.as_ref().map(|(error, errors, at)| {
+                cpe_bus::status::ReloadRefused {
+                    error: error.clone(),
+                    errors: *errors,
+                    age_s: now.saturating_duration_since(*at).as_secs(),
+                }
+            }),
         }
     }
 }
@@ -854,8 +867,27 @@ mod tests {
         let mut after = core.report(t0, secs(0), "t.toml");
         assert_eq!(after.since_boot.reloads_refused, 1, "counted, nothing else");
         after.since_boot = before.since_boot.clone();
+        assert!(after.reload_refused.take().is_some());
+        assert_eq!(
+            core.report(t0 + secs(7), secs(0), "t.toml").reload_refused,
+            Some(cpe_bus::status::ReloadRefused {
+                error: "t.toml:3:1: error: unknown key".into(),
+                errors: 1,
+                age_s: 2,
+            })
+        );
         assert_eq!(after, before);
         assert_eq!(core.source(), CONFIG);
+        // A reload that applies clears it.
+        feed(
+            &mut core,
+            Input::Reload(Ok(Box::new(loaded(CONFIG)))),
+            t0 + secs(8),
+        );
+        assert_eq!(
+            core.report(t0 + secs(9), secs(9), "t.toml").reload_refused,
+            None
+        );
     }
 
     #[test]

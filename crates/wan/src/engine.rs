@@ -33,6 +33,10 @@ pub const ROUTE_GRACE: Duration = Duration::from_secs(2);
 /// MTU option below it is ignored.
 pub const IPV6_MIN_MTU: u32 = 1280;
 
+/// RFC 4861 MIN_DELAY_BETWEEN_RAS: multicast RAs come no closer; a
+/// quicker one is an answer to our Router Solicitation.
+const MIN_DELAY_BETWEEN_RAS: Duration = Duration::from_secs(3);
+
 /// The link as far as the WAN state cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkView {
@@ -131,6 +135,10 @@ pub struct View {
     pub routes: Vec<DefaultRoute>,
     /// The most recent RA, with when it came.
     pub last_ra: Option<(RaInfo, Instant)>,
+    /// Time between the last two RAs from the same router (at least
+    /// MIN_DELAY_BETWEEN_RAS, RFC 4861: a quicker one answered our RS),
+    /// so the console can say RAs stopped before the lifetime runs out.
+    pub ra_interval: Option<Duration>,
     /// RDNSS servers with their expiry.
     pub rdnss: BTreeMap<Ipv6Addr, Instant>,
     /// The DHCPv4 lease, if any.
@@ -447,6 +455,16 @@ impl Tracker {
         self.view.route_grace_until = (ra.router_lifetime > 0).then_some(now + ROUTE_GRACE);
         if ra.mtu.is_some() {
             self.view.ra_mtu = ra.mtu;
+        }
+        if let Some((last, at)) = &self.view.last_ra
+            && last.source == ra.source
+        {
+            let gap = now.saturating_duration_since(*at);
+            if gap >= MIN_DELAY_BETWEEN_RAS {
+                self.view.ra_interval = Some(gap);
+            }
+        } else {
+            self.view.ra_interval = None;
         }
         self.view.last_ra = Some((ra, now));
     }

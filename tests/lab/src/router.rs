@@ -183,3 +183,34 @@ impl RouterUnderTest {
             .unwrap_or_default()
     }
 }
+
+/// A whole lab run of the product: the topology, the ISP's peers and the
+/// router under test with a config. Dropped in field order: the router's
+/// namespace peers, then the ISP, the supervisor, the lab.
+pub struct RouterLab {
+    /// The namespaces and links.
+    pub topo: crate::IpoeTopology,
+    /// The ISP's peers.
+    pub isp: crate::Isp,
+    /// `cpe run` in the router namespace.
+    pub router: RouterUnderTest,
+    /// The lab (its directory and cleanup).
+    pub lab: crate::Lab,
+}
+
+impl RouterLab {
+    /// A lab named after `hint` with the ISP of `isp`, and the router
+    /// started with the config `source`.
+    pub fn start(hint: &str, isp: &crate::IspOptions, source: &str) -> Result<RouterLab> {
+        let lab = crate::Lab::new(hint)?;
+        let topo = lab.ipoe(&crate::TopologyOptions::default())?;
+        let isp = topo.start_isp(isp)?;
+        let router = RouterUnderTest::start(&topo.router, source)?;
+        Ok(RouterLab {
+            topo,
+            isp,
+            router,
+            lab,
+        })
+    }
+}

@@ -8,22 +8,16 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
-use cpe_lab::router::{RouterUnderTest as Router, repo_file};
+use cpe_lab::router::{RouterLab, RouterUnderTest as Router, repo_file};
 use cpe_lab::{
-    Check, IpoeTopology, Isp, IspOptions, KeaOptions, Lab, LeaseTimers, PdPool, Radvd,
-    RadvdOptions, TopologyOptions, plan, wait_for,
+    Check, IspOptions, KeaOptions, LeaseTimers, PdPool, Radvd, RadvdOptions, plan, wait_for,
 };
 use ipnet::Ipv6Net;
 use serde_json::Value;
 
 const BRING_UP: Duration = Duration::from_secs(20);
 
-struct Setup {
-    topo: IpoeTopology,
-    isp: Isp,
-    router: Router,
-    _lab: Lab,
-}
+type Setup = RouterLab;
 
 fn setup(hint: &str, kea: KeaOptions) -> Setup {
     let source = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
@@ -31,21 +25,11 @@ fn setup(hint: &str, kea: KeaOptions) -> Setup {
 }
 
 fn setup_with_config(hint: &str, kea: KeaOptions, source: &str) -> Setup {
-    let lab = Lab::new(hint).unwrap();
-    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
-    let isp = topo
-        .start_isp(&IspOptions {
-            kea: Some(kea),
-            ..IspOptions::default()
-        })
-        .unwrap();
-    let router = Router::start(&topo.router, source).unwrap();
-    Setup {
-        topo,
-        isp,
-        router,
-        _lab: lab,
-    }
+    let isp = IspOptions {
+        kea: Some(kea),
+        ..IspOptions::default()
+    };
+    RouterLab::start(hint, &isp, source).unwrap()
 }
 
 /// The LAN /64s of `origin` in a status document.
@@ -303,14 +287,7 @@ fn a_second_router_advertising_on_the_lan_is_reported() {
     current_delegated_lan(&s.router);
     // A LAN host starts advertising itself as a router (connection sharing).
     let rogue_prefix: Ipv6Net = "2001:db8:bad::/64".parse().unwrap();
-    let _rogue = Radvd::start(
-        &s.topo.host,
-        &RadvdOptions {
-            interface: plan::HOST_IF.to_string(),
-            ..RadvdOptions::lan(rogue_prefix, vec![])
-        },
-    )
-    .unwrap();
+    let _rogue = Radvd::start(&s.topo.host, &RadvdOptions::rogue_host(rogue_prefix)).unwrap();
     let rogue = s
         .router
         .wait_status("the rogue router in cpectl status", BRING_UP, |st| {

@@ -42,6 +42,18 @@ pub struct Dhcp6cStatus {
     pub counters: Dhcp6cCounters,
     /// IA_NA addresses put on the WAN as /128 (RFC 7084 W-1).
     pub wan_addresses: Vec<WanAddress>,
+    /// Seconds in the current state.
+    pub state_age: Option<u64>,
+    /// Messages sent since the current state began (Solicits while
+    /// soliciting, Renews while renewing, ...).
+    pub sent_in_state: u64,
+    /// Server answers (replies, refusals included) since then.
+    pub replies_in_state: u64,
+    /// Seconds since a server last answered; `None`: never.
+    pub last_reply_age: Option<u64>,
+    /// Why the client is idle, in its own words (`ISP RA has M=0 O=0;
+    /// wan.dhcpv6.start = "ra"`); `None` while it runs.
+    pub waiting: Option<String>,
 }
 
 /// A delegated prefix with lifetimes left.
@@ -124,7 +136,8 @@ pub struct WanAddress {
 }
 
 crate::from_json! {
-    Dhcp6cStatus { state, interface, duid, server_duid, delegated_prefixes, previous_prefixes, addresses, t1, t2, dns_servers, domains, ntp_servers, other_config, refusal, sol_max_rt, counters, wan_addresses }
+    Dhcp6cStatus { state, interface, duid, server_duid, delegated_prefixes, previous_prefixes, addresses, t1, t2, dns_servers, domains, ntp_servers, other_config, refusal, sol_max_rt, counters, wan_addresses, state_age, sent_in_state,
+        replies_in_state, last_reply_age, waiting }
     Lifetimed { prefix, preferred_lft, valid_lft }
     LeasedAddress { address, preferred_lft, valid_lft }
     OtherConfig { server_duid, dns_servers, domains, refresh_in }

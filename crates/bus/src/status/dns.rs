@@ -60,6 +60,16 @@ pub struct UpstreamStatus {
     pub tcp_failures: u64,
 }
 
+impl UpstreamStatus {
+    /// The server's address alone: the forwarder reports a socket address
+    /// (`[2001:db8::53]:53`), the WAN an address.
+    pub fn host(&self) -> String {
+        self.address
+            .parse::<std::net::SocketAddr>()
+            .map_or_else(|_| self.address.clone(), |a| a.ip().to_string())
+    }
+}
+
 /// Query counters; the forwarder's engine counts into this struct.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DnsCounters {

@@ -61,6 +61,22 @@ pub struct StatusReport {
     /// events themselves).
     #[serde(default)]
     pub since_boot: crate::events::SinceBoot,
+    /// The last reload was refused: what runs is not what the file says
+    /// (until a reload is applied). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload_refused: Option<ReloadRefused>,
+}
+
+/// A refused reload, as the status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ReloadRefused {
+    /// The first error, as `cpectl reload` printed it.
+    pub error: String,
+    /// How many errors there were.
+    pub errors: usize,
+    /// Seconds since.
+    pub age_s: u64,
 }
 
 impl StatusReport {

@@ -132,6 +132,9 @@ pub struct LastRa {
     pub router_lifetime: u16,
     /// MTU option.
     pub mtu: Option<u32>,
+    /// Seconds between the last two RAs from this router; `None` until
+    /// two came.
+    pub interval_s: Option<u64>,
 }
 
 /// One RDNSS server.
@@ -230,7 +233,7 @@ crate::from_json! {
     IpoeStatus { link, last_ra, rdnss, ipv4, counters, dhcpv4 }
     Dhcp4ClientStatus { state, address, server, router, lease_s, t1_s, t2_s, malformed, ignored, naks }
     LinkStatus { index, admin_up, carrier, mtu, mac }
-    LastRa { from, age_s, managed, other_config, router_lifetime, mtu }
+    LastRa { from, age_s, managed, other_config, router_lifetime, mtu, interval_s }
     RdnssStatus { server, lifetime_s }
     Ipv4Status { address, router, dns }
     IpoeCounters { ra_accepted, ra_rejected, rs_sent, netlink_malformed }
@@ -290,6 +293,7 @@ mod tests {
                     other_config: true,
                     router_lifetime: 1800,
                     mtu: Some(1454),
+                    interval_s: Some(200),
                 }),
                 rdnss: vec![RdnssStatus {
                     server: "2001:db8::53".into(),

@@ -33,7 +33,7 @@ use crate::config::{AddressMode, ClientConfig, IaKind, iaid_for, s46_oro};
 use crate::engine::{Action, Client, Input, State, UpdateReason};
 use cpe_daemon::Engine as _;
 use cpe_wire::dhcpv6::code;
-use publish::{Previous, describe, facts, status, wan_ready};
+use publish::{Previous, Progress, describe, facts, status, waiting_reason, wan_ready};
 use socket::ClientSocket;
 use store::Store;
 use wan_addr::WanAddresses;
@@ -126,13 +126,25 @@ struct Driver {
     drops_logged: u64,
     drops_logged_at: Option<Instant>,
     wan_addresses: WanAddresses,
+    /// How the current state is going (console line, unanswered log).
+    progress: Progress,
+    /// Why the client does not run; `None` while it runs.
+    waiting: Option<String>,
+    /// The reason last logged: it is logged once it has lasted a status
+    /// interval, so the boot's passing states (no carrier yet, no RA yet)
+    /// do not reach the console.
+    waiting_logged: Option<String>,
 }
 
 impl Driver {
     /// A driver before its first event, for either mode: not running, no
     /// socket yet, DHCPv6 started without waiting for an RA.
     fn new(client: Client, ctx: Context, store: Store, config_interface: String) -> Driver {
+        let progress = Progress::new(client.state(), client.counters(), Instant::now());
         Driver {
+            progress,
+            waiting: None,
+            waiting_logged: None,
             client,
             outlet: ctx.outlet(),
             ctx,
@@ -305,6 +317,17 @@ impl Driver {
                         self.publish_facts();
                     }
                     self.log_drops(now);
+                    if let Some(line) = self.progress.unanswered(
+                        self.client.counters(),
+                        self.client.transmissions(),
+                        now,
+                    ) {
+                        log::warn!("{line}");
+                    }
+                    if self.waiting.is_some() && self.waiting != self.waiting_logged {
+                        log::info!("not started: {}", self.waiting.as_deref().unwrap_or(""));
+                        self.waiting_logged = self.waiting.clone();
+                    }
                     self.publish_status(now);
                 }
             }
@@ -343,20 +366,29 @@ impl Driver {
             }
             log::info!(
                 "WAN {iface} ready (RA M={} O={}); starting",
-                state.wan.ra_managed,
-                state.wan.ra_other_config
+                u8::from(state.wan.ra_managed),
+                u8::from(state.wan.ra_other_config)
             );
             self.running = true;
+            self.waiting = None;
+            self.waiting_logged = None;
             self.client.handle(Input::Start, now);
             self.perform(now).await;
-        } else if !ready && self.running {
-            log::info!(
-                "WAN not ready ({}); pausing, bindings kept until they expire",
-                state.wan.reason
-            );
-            self.running = false;
-            self.client.handle(Input::Pause, now);
-            self.perform(now).await;
+        } else if !ready {
+            // The client's own reason, logged once per change: the WAN's
+            // reason ("no Router Advertisement ...") is not why DHCPv6
+            // waits when the ISP's RA simply says M=0 O=0.
+            let why = waiting_reason(&state.wan, self.pppoe, self.start_always);
+            if self.running {
+                log::info!("paused: {why}; bindings kept until they expire");
+                self.running = false;
+                self.client.handle(Input::Pause, now);
+                self.perform(now).await;
+            }
+            if self.waiting.as_deref() != Some(why.as_str()) {
+                self.waiting = Some(why);
+                self.publish_status(now);
+            }
         }
     }
 
@@ -421,6 +453,7 @@ impl Driver {
 
     fn after_event(&mut self, now: Instant) {
         let state = self.client.state();
+        self.progress.observe(state, self.client.counters(), now);
         if state != self.last_state {
             log::info!("{} -> {}", self.last_state.name(), state.name());
             self.last_state = state;
@@ -472,6 +505,13 @@ impl Driver {
     fn publish_status(&self, now: Instant) {
         let iface = self.wan_interface();
         let mut st = status(&self.client, self.previous.list(), &iface, now);
+        self.progress.fill(
+            &mut st,
+            self.client.counters(),
+            self.client.transmissions(),
+            now,
+        );
+        st.waiting = self.waiting.clone();
         st.wan_addresses = self
             .wan_addresses
             .list()

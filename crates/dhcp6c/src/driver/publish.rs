@@ -8,7 +8,8 @@ use cpe_bus::state::{DelegatedAddress, INFINITE};
 use cpe_bus::status::dhcp6c as st;
 use cpe_bus::{Dhcp6Facts, MonoTime, WanFacts, WanState};
 
-use crate::engine::{Client, LeaseUpdate, OtherConfig, Refusal};
+use crate::counters::Counters;
+use crate::engine::{Client, LeaseUpdate, OtherConfig, Refusal, State};
 use crate::lease::{Deadline, DelegatedPrefix, secs_left};
 
 /// This process's `Instant` and bus time at one moment, taken once.
@@ -181,6 +182,7 @@ pub fn status(
         sol_max_rt: client.sol_max_rt().as_secs(),
         counters: client.counters().to_status(),
         wan_addresses: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -222,6 +224,138 @@ pub fn describe(u: &LeaseUpdate, client: &Client, now: Instant) -> String {
         s.push_str(&format!("; server {}", l.server_id));
     }
     s
+}
+
+/// Unanswered messages are logged at most once per this interval.
+pub const UNANSWERED_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How the current state is going, for the console's DHCPv6 line
+/// (`soliciting 1m17s: 7 Solicit, 0 replies`) and for the log line that
+/// says a server is silent long before anything expires.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    state: State,
+    since: Instant,
+    answers_at_start: u64,
+    answers: u64,
+    last_answer: Option<Instant>,
+    logged_sent: u64,
+    logged_at: Option<Instant>,
+}
+
+impl Progress {
+    /// Progress from `now`, in `state`, with the counters as they stand.
+    pub fn new(state: State, c: &Counters, now: Instant) -> Progress {
+        Progress {
+            state,
+            since: now,
+            answers_at_start: c.answers(),
+            answers: c.answers(),
+            last_answer: None,
+            logged_sent: 0,
+            logged_at: None,
+        }
+    }
+
+    /// Takes in the client after an event: a new state starts the counts
+    /// afresh; an answer is timed.
+    pub fn observe(&mut self, state: State, c: &Counters, now: Instant) {
+        let answers = c.answers();
+        if answers > self.answers {
+            self.last_answer = Some(now);
+        }
+        self.answers = answers;
+        if state != self.state {
+            let last = self.last_answer;
+            *self = Progress::new(state, c, now);
+            self.last_answer = last;
+        }
+    }
+
+    /// Answers received in the current state.
+    pub fn answers(&self, c: &Counters) -> u64 {
+        c.answers().saturating_sub(self.answers_at_start)
+    }
+
+    /// Fills the progress fields of `st`; `sent` is what the client sent
+    /// in its current exchange ([`Client::transmissions`]: Information-
+    /// requests running beside a Solicit are not Solicits).
+    pub fn fill(&self, st: &mut st::Dhcp6cStatus, c: &Counters, sent: u64, now: Instant) {
+        let answers = self.answers(c);
+        st.state_age = Some(now.saturating_duration_since(self.since).as_secs());
+        st.sent_in_state = sent;
+        st.replies_in_state = answers;
+        st.last_reply_age = self
+            .last_answer
+            .map(|t| now.saturating_duration_since(t).as_secs());
+    }
+
+    /// The warning for messages no server answered, at most once per
+    /// [`UNANSWERED_LOG_INTERVAL`] and only when more went out since the
+    /// last one: "no reply to 7 Solicit in 77 s".
+    pub fn unanswered(&mut self, c: &Counters, sent: u64, now: Instant) -> Option<String> {
+        let what = match self.state {
+            State::Soliciting => "Solicit",
+            State::Requesting => "Request",
+            State::Renewing => "Renew",
+            State::Rebinding => "Rebind",
+            _ => return None,
+        };
+        let answers = self.answers(c);
+        if answers > 0 || sent < 3 || sent == self.logged_sent {
+            return None;
+        }
+        if self
+            .logged_at
+            .is_some_and(|t| now.saturating_duration_since(t) < UNANSWERED_LOG_INTERVAL)
+        {
+            return None;
+        }
+        self.logged_sent = sent;
+        self.logged_at = Some(now);
+        let mut line = format!(
+            "no reply to {sent} {what} in {} s",
+            now.saturating_duration_since(self.since).as_secs()
+        );
+        match self.last_answer {
+            Some(t) => line.push_str(&format!(
+                "; a server last answered {} s ago",
+                now.saturating_duration_since(t).as_secs()
+            )),
+            None => line.push_str("; no server has answered since start"),
+        }
+        Some(line)
+    }
+}
+
+/// Why DHCPv6 waits, in the client's own words: the WAN's reason is the
+/// WAN's, and "ISP RA has M=0 O=0" is a different cause from "no carrier".
+pub fn waiting_reason(wan: &WanFacts, pppoe: bool, start_always: bool) -> String {
+    if pppoe {
+        return format!(
+            "PPPoE session not up (WAN {})",
+            match wan.state {
+                WanState::Unknown => "state unknown",
+                WanState::Down => "down",
+                WanState::Connecting => "connecting",
+                WanState::Up => "up",
+            }
+        );
+    }
+    if !wan.carrier {
+        return "no carrier on the WAN".into();
+    }
+    if wan.state == WanState::Down {
+        return "WAN down".into();
+    }
+    if !start_always && !wan.ra_managed && !wan.ra_other_config {
+        return if wan.ra_router_lifetime == 0 && wan.default_router_v6.is_none() {
+            "no ISP RA with M or O yet; wan.dhcpv6.start = \"ra\"".into()
+        } else {
+            "ISP RA has M=0 O=0; wan.dhcpv6.start = \"ra\"".into()
+        };
+    }
+    "waiting for the WAN".into()
 }
 
 /// Whether the WAN is ready for DHCPv6: on IPoE when the link has carrier
@@ -297,6 +431,109 @@ mod tests {
         let ahead = bus_time(Instant::now() + Duration::from_secs(10));
         let diff = ahead.0.abs_diff(MonoTime::now().0 + 10_000);
         assert!(diff <= 2, "off by {diff} ms");
+    }
+
+    #[test]
+    fn progress_counts_per_state_and_logs_silence_at_a_rate_limit() {
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
+        let mut c = Counters::default();
+        let mut p = Progress::new(State::Idle, &c, t0);
+        p.observe(State::Soliciting, &c, at(1));
+        let mut log = Vec::new();
+        // Solicits at 1, 2, 4, 8, 16, 32, 64 s (RT doubling), none answered;
+        // the status tick looks every 10 s.
+        let sends = [1u64, 2, 4, 8, 16, 32, 64];
+        let mut sent = 0;
+        for now in 1..=78u64 {
+            sent += sends.iter().filter(|s| **s == now).count() as u64;
+            p.observe(State::Soliciting, &c, at(now));
+            if now % 10 == 0
+                && let Some(l) = p.unanswered(&c, sent, at(now))
+            {
+                log.push((now, l));
+            }
+        }
+        assert_eq!(
+            log,
+            [
+                (
+                    10,
+                    "no reply to 4 Solicit in 9 s; no server has answered since start".to_owned()
+                ),
+                (
+                    70,
+                    "no reply to 7 Solicit in 69 s; no server has answered since start".to_owned()
+                ),
+            ]
+        );
+        let mut st = st::Dhcp6cStatus::default();
+        p.fill(&mut st, &c, sent, at(78));
+        assert_eq!(
+            (
+                st.state_age,
+                st.sent_in_state,
+                st.replies_in_state,
+                st.last_reply_age
+            ),
+            (Some(77), 7, 0, None)
+        );
+        // An answer (a refusal counts: the server is there) ends the
+        // warnings; a new state counts afresh and remembers the answer.
+        c.received += 1;
+        c.drop(crate::counters::DropReason::AdvertiseWithoutLeases);
+        p.observe(State::Soliciting, &c, at(80));
+        assert_eq!(p.unanswered(&c, 8, at(200)), None);
+        p.observe(State::Renewing, &c, at(290));
+        p.observe(State::Rebinding, &c, at(300));
+        p.fill(&mut st, &c, 3, at(340));
+        assert_eq!(
+            (
+                st.state_age,
+                st.sent_in_state,
+                st.replies_in_state,
+                st.last_reply_age
+            ),
+            (Some(40), 3, 0, Some(260))
+        );
+        assert_eq!(
+            p.unanswered(&c, 3, at(340)).as_deref(),
+            Some("no reply to 3 Rebind in 40 s; a server last answered 260 s ago")
+        );
+        // A datagram that is not an answer to us does not count.
+        c.received += 1;
+        c.drop(crate::counters::DropReason::WrongTransactionId);
+        p.fill(&mut st, &c, 3, at(341));
+        assert_eq!(st.replies_in_state, 0);
+    }
+
+    #[test]
+    fn the_waiting_reason_is_dhcpv6s_own() {
+        let mut wan = WanFacts {
+            carrier: true,
+            state: WanState::Up,
+            reason: "no Router Advertisement from the ISP for 30s".into(),
+            ra_router_lifetime: 1800,
+            default_router_v6: Some("fe80::1".parse().unwrap()),
+            ..WanFacts::default()
+        };
+        assert_eq!(
+            waiting_reason(&wan, false, false),
+            "ISP RA has M=0 O=0; wan.dhcpv6.start = \"ra\""
+        );
+        wan.default_router_v6 = None;
+        wan.ra_router_lifetime = 0;
+        assert_eq!(
+            waiting_reason(&wan, false, false),
+            "no ISP RA with M or O yet; wan.dhcpv6.start = \"ra\""
+        );
+        wan.carrier = false;
+        assert_eq!(waiting_reason(&wan, false, false), "no carrier on the WAN");
+        wan.state = WanState::Connecting;
+        assert_eq!(
+            waiting_reason(&wan, true, false),
+            "PPPoE session not up (WAN connecting)"
+        );
     }
 
     #[test]

@@ -535,3 +535,23 @@ fn ipv6_mtu_follows_the_ra_mtu_option_within_bounds() {
     feed(&mut t, Input::Link(None), t0 + Duration::from_secs(1803));
     assert_eq!(t.facts().ipv6_mtu, 0);
 }
+
+#[test]
+fn the_interval_between_ras_is_kept_and_an_answer_to_our_rs_does_not_shorten_it() {
+    let t0 = Instant::now();
+    let at = |s| t0 + Duration::from_secs(s);
+    let mut t = tracker();
+    bring_up(&mut t, t0);
+    feed(&mut t, Input::Ra(ra(1800)), at(0));
+    assert_eq!(t.view().ra_interval, None, "one RA: no interval yet");
+    feed(&mut t, Input::Ra(ra(1800)), at(200));
+    assert_eq!(t.view().ra_interval, Some(Duration::from_secs(200)));
+    // An answer to a Router Solicitation, 1 s later.
+    feed(&mut t, Input::Ra(ra(1800)), at(201));
+    assert_eq!(t.view().ra_interval, Some(Duration::from_secs(200)));
+    // Another router: its interval is not known yet.
+    let mut other = ra(1800);
+    other.source = "fe80::2".parse().unwrap();
+    feed(&mut t, Input::Ra(other), at(300));
+    assert_eq!(t.view().ra_interval, None);
+}

@@ -258,8 +258,14 @@ impl Driver {
         self.log_mtu();
         let Some(f) = facts else { return false };
         let line = (f.state, f.reason.clone());
-        if self.logged.as_ref() != Some(&line) {
-            log::info!("{}: {}: {}", f.interface, state_word(f.state), f.reason);
+        if let Some(level) = change_level(self.logged.as_ref(), &line) {
+            log::log!(
+                level,
+                "{}: {}: {}",
+                f.interface,
+                state_word(f.state),
+                f.reason
+            );
             self.logged = Some(line);
         }
         outlet.publish(&f);
@@ -356,6 +362,23 @@ impl Driver {
 }
 
 /// The state as the status document spells it.
+/// How a change of the WAN's state and reason is logged, `None` when it
+/// is no change. Up again with other words (the router lifetime learned a
+/// moment after the kernel's route, a DHCPv4 lease that its client logs
+/// itself) is not a second "up" on the console: debug.
+fn change_level(
+    logged: Option<&(cpe_bus::WanState, String)>,
+    now: &(cpe_bus::WanState, String),
+) -> Option<log::Level> {
+    match logged {
+        Some(l) if l == now => None,
+        Some((cpe_bus::WanState::Up, _)) if now.0 == cpe_bus::WanState::Up => {
+            Some(log::Level::Debug)
+        }
+        _ => Some(log::Level::Info),
+    }
+}
+
 fn state_word(s: cpe_bus::WanState) -> &'static str {
     match s {
         cpe_bus::WanState::Unknown => "unknown",
@@ -376,5 +399,27 @@ async fn recv(sock: Option<&Icmp6Socket>, buf: &mut [u8]) -> io::Result<icmp6::R
     match sock {
         Some(s) => s.recv(buf).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::change_level;
+    use cpe_bus::WanState;
+
+    #[test]
+    fn up_is_logged_once_whatever_the_reason_adds() {
+        let up = |r: &str| (WanState::Up, r.to_owned());
+        let first = up("default route via fe80::1 on wan0");
+        assert_eq!(change_level(None, &first), Some(log::Level::Info));
+        assert_eq!(change_level(Some(&first), &first), None);
+        let more = up("default route via fe80::1 on wan0 (router lifetime 1800 s)");
+        assert_eq!(change_level(Some(&first), &more), Some(log::Level::Debug));
+        let down = (
+            WanState::Connecting,
+            "waiting for a Router Advertisement".to_owned(),
+        );
+        assert_eq!(change_level(Some(&more), &down), Some(log::Level::Info));
+        assert_eq!(change_level(Some(&down), &first), Some(log::Level::Info));
     }
 }

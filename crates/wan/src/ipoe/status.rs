@@ -20,6 +20,7 @@ pub fn render(t: &Tracker, wan: &WanLink, c: &Counters, now: Instant) -> WanStat
         other_config: ra.other_config,
         router_lifetime: ra.router_lifetime,
         mtu: ra.mtu,
+        interval_s: v.ra_interval.map(|d| d.as_secs()),
     });
     let rdnss = v
         .rdnss

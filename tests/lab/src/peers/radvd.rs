@@ -104,6 +104,15 @@ impl RadvdOptions {
         }
     }
 
+    /// A LAN host advertising itself as a router on its `eth0` (connection
+    /// sharing, a second home router): the rogue the RA sender reports.
+    pub fn rogue_host(prefix: Ipv6Net) -> Self {
+        RadvdOptions {
+            interface: plan::HOST_IF.to_string(),
+            ..RadvdOptions::lan(prefix, Vec::new())
+        }
+    }
+
     /// radvd.conf text.
     pub fn to_config(&self) -> String {
         let on = |b: bool| if b { "on" } else { "off" };
