@@ -26,6 +26,8 @@ commands:
   why [--json]             the diagnosis alone: one finding a line, with its
                            evidence; exit 0 healthy, 1 degraded, 2 down
   reload                   re-read the config; refused (exit 1) if invalid
+  upgrade FILE             write FILE to the other slot and boot it (cpe upgrade)
+  factory-reset --yes      erase config and state, reboot (cpe factory-reset)
   help                     this text (also --help, -h, after any command)
 The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
 --config FILE, or /etc/cpe/config.toml, or /run/cpe if that names none.
