@@ -443,19 +443,42 @@ fn printenv(args: &[String]) -> Outcome {
 
 fn setenv(args: &[String]) -> Outcome {
     let (layout, offs) = env_location()?;
-    let mut env = match read_env(&layout.dev, offs, layout.env_size) {
+    let assignment = match args {
+        [name] => name.clone(),
+        [name, value] => format!("{name}={value}"),
+        _ => return Err((EXIT_USAGE, "NAME [VALUE]".into())),
+    };
+    if assignment.starts_with('=') {
+        return Err((EXIT_USAGE, "NAME [VALUE]".into()));
+    }
+    edit_env(&layout.dev, offs, layout.env_size, &[assignment])
+}
+
+/// Prints the environment (no assignments) or applies `NAME=VALUE` and
+/// `NAME` (removal) and writes it back; a flash without a valid one
+/// starts empty.
+fn edit_env(dev: &Path, offs: (u64, u64), size: usize, assignments: &[String]) -> Outcome {
+    let mut env = match read_env(dev, offs, size) {
         Ok((env, _)) => env,
-        Err(e) => {
+        Err(e) if !assignments.is_empty() => {
             eprintln!("{e}: starting an empty one");
             Env::default()
         }
+        Err(e) => return Err((EXIT_IO, e)),
     };
-    match args {
-        [name] => env.remove(name),
-        [name, value] => set(&mut env, &[(name.as_str(), value.as_str())])?,
-        _ => return Err((EXIT_USAGE, "NAME [VALUE]".into())),
+    if assignments.is_empty() {
+        for (k, v) in env.iter() {
+            println!("{k}={v}");
+        }
+        return Ok(());
     }
-    write_env(&layout.dev, offs, layout.env_size, &env).map_err(|e| (EXIT_IO, e))
+    for a in assignments {
+        match a.split_once('=') {
+            Some((k, v)) => set(&mut env, &[(k, v)])?,
+            None => env.remove(a),
+        }
+    }
+    write_env(dev, offs, size, &env).map_err(|e| (EXIT_IO, e))
 }
 
 fn image_cmd(args: &[String]) -> Outcome {
@@ -522,6 +545,22 @@ fn image_cmd(args: &[String]) -> Outcome {
                 image::hex(&h.sha256)
             );
             Ok(())
+        }
+        ("env", assignments) => {
+            let get = |k: &str| {
+                opts.get(k)
+                    .cloned()
+                    .ok_or((EXIT_USAGE, format!("--{k} missing")))
+            };
+            let text = std::fs::read_to_string(get("board-env")?)
+                .map_err(|e| refused(format!("board env: {e}")))?;
+            let layout = Layout::from_board_env(&text);
+            let offs = layout.env_offsets.ok_or((
+                EXIT_UNSUPPORTED,
+                "the board has no boot environment".to_string(),
+            ))?;
+            let flash = PathBuf::from(get("flash")?);
+            edit_env(&flash, offs, layout.env_size, assignments)
         }
         _ => Err((EXIT_USAGE, format!("image {sub}: bad arguments"))),
     }
