@@ -565,3 +565,27 @@ fn image_cmd(args: &[String]) -> Outcome {
         _ => Err((EXIT_USAGE, format!("image {sub}: bad arguments"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_env_sets_and_removes_on_a_blank_flash() {
+        let path = std::env::temp_dir().join(format!("cpe-flash-edit-{}", std::process::id()));
+        File::create(&path).unwrap().set_len(0x20000).unwrap();
+        let offs = (0x8000, 0x10000);
+        // Nothing valid to print on a blank flash.
+        assert_eq!(edit_env(&path, offs, 0x1000, &[]).unwrap_err().0, EXIT_IO);
+        let args = ["slot=b".to_string(), "x=1".to_string(), "v=a=b".to_string()];
+        edit_env(&path, offs, 0x1000, &args).unwrap();
+        edit_env(&path, offs, 0x1000, &["x".to_string()]).unwrap();
+        let (env, copy) = read_env(&path, offs, 0x1000).unwrap();
+        assert_eq!(copy, device::Copy::First);
+        assert_eq!(
+            env.iter().collect::<Vec<_>>(),
+            [("slot", "b"), ("v", "a=b")]
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+}
