@@ -23,15 +23,14 @@ qemu_state_device_args() {
         -device "virtio-9p-pci,fsdev=state,mount_tag=cpestate"
 }
 
-# The board's flash, file $1. FLASH="sd": an SD card on a PCI SDHCI
-# controller (the guest's /dev/mmcblk0), standing in for the eMMC/SD of the
-# board class. cache=writeback: what the guest wrote reaches the file when
-# QEMU writes it, so killing QEMU loses only what the guest had not yet
-# written out, like a power cut.
+# The board's flash, file $1. FLASH="ab": a virtio-blk disk (the guest's
+# /dev/vda), standing in for the board class's eMMC, because U-Boot's
+# qemu_arm64 build, which boots it, has no MMC driver. cache=writeback:
+# what the guest wrote reaches the file when QEMU writes it, so killing
+# QEMU loses only what the guest had not yet written out, like a power cut.
 qemu_flash_device_args() {
     case $FLASH in
-        sd) printf '%s\n' -device sdhci-pci \
-                -drive "if=none,id=flash,file=$1,format=raw,cache=writeback" \
-                -device sd-card,drive=flash ;;
+        ab) printf '%s\n' -drive "if=none,id=flash,file=$1,format=raw,cache=writeback" \
+                -device virtio-blk-pci,drive=flash ;;
     esac
 }

@@ -39,6 +39,8 @@ commands:
                            per probe (default 1000 ms); exit 0 all passed,
                            1 some failed
   reload                   re-read the config; refused (exit 1) if invalid
+  upgrade FILE             write FILE to the other slot and boot it (cpe upgrade)
+  factory-reset --yes      erase config and state, reboot (cpe factory-reset)
   help                     this text (also --help, -h, after any command)
 The supervisor's socket is <run_dir>/cpe.sock, with run_dir taken from
 --config FILE, or /etc/cpe/config.toml, or /run/cpe if that names none.

@@ -1338,7 +1338,11 @@ pub(crate) mod tests {
         ] {
             assert!(all.contains(want), "missing {want:?} in\n{text}");
         }
-        assert_eq!(warn.len(), 5, "the closed range is under its prefix: {text}");
+        assert_eq!(
+            warn.len(),
+            5,
+            "the closed range is under its prefix: {text}"
+        );
         // Same findings as `why`, no second copy of the logic.
         let why = crate::why::findings(&r);
         assert_eq!(why.len(), 6, "{why:?}");

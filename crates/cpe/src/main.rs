@@ -17,6 +17,11 @@ commands:
   save-config FILE [DEST]    validate FILE and install it as the config
   ctl ARGS                   the console (same as cpectl ARGS)
   daemon NAME                run one daemon (started by the supervisor)
+  upgrade FILE               verify FILE, write the other slot, try it
+  factory-reset --yes        erase config and state at the next boot
+  boot-ok                    mark a trial boot good once the router is healthy
+  fw-printenv, fw-setenv     the boot environment (two-slot boards)
+  image pack|info            build or check an upgrade image
   version                    print the version
   help                       this text
 Every command answers --help (or -h) with its own usage.";
@@ -60,7 +65,14 @@ fn main() -> ExitCode {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if called_as == "cpectl" {
-        return cpe_cli::main(args.split_off(1));
+        let rest = args.split_off(1);
+        // The console's upgrade and reset run here, not in the supervisor
+        // (see cpe_flash::ops).
+        if let Some(cmd @ ("upgrade" | "factory-reset")) = rest.first().and_then(|a| a.to_str()) {
+            let cmd = cmd.to_string();
+            return cpe_flash::main(&cmd, rest[1..].to_vec());
+        }
+        return cpe_cli::main(rest);
     }
     if args.len() < 2 {
         eprintln!("{USAGE}");
@@ -74,6 +86,9 @@ fn main() -> ExitCode {
         "save-config" => save_config(rest),
         "ctl" => cpe_cli::main(rest),
         "daemon" => daemon(rest),
+        "upgrade" | "factory-reset" | "boot-ok" | "fw-printenv" | "fw-setenv" | "image" => {
+            cpe_flash::main(&command, rest)
+        }
         "version" | "--version" | "-V" if asks_help(&rest) => {
             println!("{VERSION_USAGE}");
             ExitCode::SUCCESS
