@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         // (see cpe_flash::ops).
         if let Some(cmd @ ("upgrade" | "factory-reset")) = rest.first().and_then(|a| a.to_str()) {
             let cmd = cmd.to_string();
-            return cpe_flash::main(&cmd, rest[1..].to_vec());
+            return cpe_flash::console_main(&cmd, rest[1..].to_vec());
         }
         return cpe_cli::main(rest);
     }

@@ -198,3 +198,36 @@ fn the_console_survives_a_closed_or_full_stdout() {
         "stderr: {stderr}"
     );
 }
+
+/// `cpectl upgrade` and `cpectl factory-reset` run the flash code in the
+/// console's process; a usage error there is 64 like every `cpectl`
+/// command's, and `cpe upgrade` keeps `cpe`'s 2.
+#[test]
+fn cpectl_upgrade_and_factory_reset_usage_errors_are_64() {
+    let dir = std::env::temp_dir().join(format!("cpe-usage-flash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cpectl: PathBuf = dir.join("cpectl");
+    let _ = std::fs::remove_file(&cpectl);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_cpe"), &cpectl).unwrap();
+    for args in [
+        &["upgrade", "--bogus"][..],
+        &["upgrade"],
+        &["factory-reset", "--bogus"],
+    ] {
+        let out = run({
+            let mut c = Command::new(&cpectl);
+            c.args(args);
+            c
+        });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {stderr}");
+        assert!(stderr.contains("usage:"), "{args:?}: {stderr}");
+    }
+    let out = run({
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        c.args(["upgrade", "--bogus"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

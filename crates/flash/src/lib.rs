@@ -10,4 +10,4 @@ pub mod health;
 pub mod image;
 pub mod ops;
 
-pub use ops::main;
+pub use ops::{console_main, main};

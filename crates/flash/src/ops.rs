@@ -101,6 +101,20 @@ fn booted_slot() -> Result<Slot, String> {
 
 /// Entry of every command of this crate; `command` is the first word.
 pub fn main(command: &str, args: Vec<OsString>) -> ExitCode {
+    run(command, args, EXIT_USAGE)
+}
+
+/// `cpectl upgrade` and `cpectl factory-reset`: the same commands, with
+/// the console's exit status for a usage error (64, as every `cpectl`
+/// command), so a script reads the other codes the same either way.
+pub fn console_main(command: &str, args: Vec<OsString>) -> ExitCode {
+    run(command, args, EXIT_CONSOLE_USAGE)
+}
+
+/// The console's usage-error status (`cpectl`, BSD's EX_USAGE).
+const EXIT_CONSOLE_USAGE: u8 = 64;
+
+fn run(command: &str, args: Vec<OsString>, usage_exit: u8) -> ExitCode {
     let args: Vec<String> = args
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -128,7 +142,7 @@ pub fn main(command: &str, args: Vec<OsString>) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err((EXIT_USAGE, msg)) => fail(EXIT_USAGE, format!("cpe {command}: {msg}\n{usage}")),
+        Err((EXIT_USAGE, msg)) => fail(usage_exit, format!("cpe {command}: {msg}\n{usage}")),
         Err((code, msg)) => fail(code, format!("cpe {command}: {msg}")),
     }
 }
