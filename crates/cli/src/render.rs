@@ -196,6 +196,41 @@ fn pppoe(out: &mut String, p: &PppoeStatus, reason: &str) {
     {
         labelled(out, "      last failure: ", f);
     }
+    ppp(out, p, reason);
+}
+
+/// The PPP lines under the PPPoE line: the unit with MRU/MTU, each NCP's
+/// result, an authentication failure, and the reconnect count with the
+/// next attempt.
+fn ppp(out: &mut String, p: &PppoeStatus, reason: &str) {
+    if let Some(unit) = &p.unit {
+        let mut line = format!("      {unit}");
+        if let Some(mru) = p.mru {
+            let _ = write!(line, "  MRU {mru}");
+        }
+        if let Some(mtu) = p.mtu {
+            let _ = write!(line, "  MTU {mtu}");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    if let Some(t) = &p.ipcp {
+        labelled(out, "      ipcp   ", t);
+    }
+    if let Some(t) = &p.ipv6cp {
+        labelled(out, "      ipv6cp ", t);
+    }
+    if let Some(f) = p.auth_failure.as_deref()
+        && !reason.contains(f)
+    {
+        labelled(out, "      auth failure: ", f);
+    }
+    if p.reconnects > 0 || p.next_attempt_s.is_some() {
+        let mut line = format!("      reconnects {}", p.reconnects);
+        if let Some(s) = p.next_attempt_s {
+            let _ = write!(line, ", next in {s} s");
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// The LAN section.
@@ -595,6 +630,52 @@ pub(crate) mod tests {
         );
         r.wan.reason = "PPPoE discovery: PADI sent, waiting for PADO".into();
         assert!(wan(&r, false).contains("      last failure: the kernel has no PPP support"));
+    }
+
+    #[test]
+    fn pppoe_shows_the_ppp_unit_ncps_and_reconnects() {
+        let mut r = sample();
+        r.wan.mode = "pppoe".into();
+        r.wan.reason = "PPPoE session 0x0001 with AC 'lab-ac' (02:00:00:00:ac:01) up on ppp0: \
+                        IPv4 192.0.2.10"
+            .into();
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"pppoe": {
+                "phase": "network",
+                "ac": {"name": "lab-ac", "mac": "02:00:00:00:ac:01"},
+                "session_id": "0x0001",
+                "unit": "ppp0", "mru": 1492, "mtu": 1492,
+                "ipcp": "up 192.0.2.10 peer 10.0.0.1 dns 198.51.100.1, 198.51.100.2",
+                "ipv6cp": "stopped: peer rejected IPV6CP",
+                "auth_failure": "PAP: refused: \"bad password\"",
+                "reconnects": 2, "next_attempt_s": null,
+            }}),
+        );
+        let text = wan(&r, false);
+        assert!(
+            text.contains("      pppoe network  AC 'lab-ac' 02:00:00:00:ac:01  session 0x0001\n"),
+            "{text}"
+        );
+        assert!(text.contains("      ppp0  MRU 1492  MTU 1492\n"), "{text}");
+        assert!(
+            text.contains(
+                "      ipcp   up 192.0.2.10 peer 10.0.0.1 dns 198.51.100.1, 198.51.100.2\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("      ipv6cp stopped: peer rejected IPV6CP\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      auth failure: PAP: refused: \"bad password\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("      reconnects 2\n"), "{text}");
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "too wide ({}): {line}", line.len());
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! addresses, routes and their change events, `sysctl` for `/proc/sys/net`,
 //! `socket` for interface indexes, packet information and raw ICMPv6,
 //! `packet` for link-layer (`AF_PACKET`) sockets and the PPPoE session socket,
+//! `ppp` for the kernel PPP session (`/dev/ppp` channel and `pppN` unit),
 //! `sockbuf` for the size of the daemons' socket buffers, `random` for the
 //! kernel's entropy and the engines' seeded generator, `clock` for the
 //! wall clock the NTP client reads and steps, `process` for
@@ -18,6 +19,7 @@ pub mod icmp_errors;
 pub mod netlink;
 pub mod packet;
 pub mod persist;
+pub mod ppp;
 pub mod process;
 pub mod random;
 pub mod sockbuf;

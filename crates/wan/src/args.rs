@@ -11,7 +11,7 @@ pub const USAGE: &str =
 standalone options:
   --mtu N              link MTU to set (default 1500, 1492 with --pppoe)
   --no-ipv4            do not run the DHCPv4 client
-  --pppoe              PPPoE mode (discovery; no PPP session yet)
+  --pppoe              PPPoE mode (no credentials: for discovery labs)
   --pppoe-service NAME PPPoE Service-Name to request (default: any)
   --pppoe-ac-name NAME take offers only from this access concentrator
   --pppoe-restart SECS wait before discovering again after a refusal or
@@ -151,7 +151,8 @@ mod tests {
             PppoeSettings {
                 service: "flets".into(),
                 ac_name: "bras".into(),
-                reconnect_min: 2
+                reconnect_min: 2,
+                ..PppoeSettings::default()
             }
         );
         assert_eq!(standalone(&["--interface", "wan0"]).mtu, IPOE_DEFAULT_MTU);

@@ -1,5 +1,6 @@
 //! The slice of configuration the WAN daemon runs with.
 
+use crate::ppp::auth::Credentials;
 use cpe_config::{Config, Mode};
 use std::path::PathBuf;
 
@@ -17,8 +18,8 @@ pub struct WanSettings {
     pub ipv4: bool,
     /// Where the DHCPv4 lease is persisted.
     pub state_dir: PathBuf,
-    /// PPPoE discovery parameters (used in PPPoE mode). The credentials
-    /// stay out of this struct, so `Debug` output can never carry them.
+    /// PPPoE parameters (used in PPPoE mode). The password is inside
+    /// [`Credentials`], whose `Debug` is redacted.
     pub pppoe: PppoeSettings,
 }
 
@@ -32,6 +33,14 @@ pub struct PppoeSettings {
     /// Seconds to wait before discovering again after the AC refused or
     /// ended a session.
     pub reconnect_min: u32,
+    /// Ceiling of the reconnect backoff, seconds.
+    pub reconnect_max: u32,
+    /// Seconds between LCP Echo-Requests (0: none).
+    pub lcp_echo_interval: u32,
+    /// Unanswered echoes that end the session.
+    pub lcp_echo_failure: u32,
+    /// PAP/CHAP user name and password.
+    pub credentials: Credentials,
 }
 
 impl Default for PppoeSettings {
@@ -41,6 +50,10 @@ impl Default for PppoeSettings {
             service: d.service,
             ac_name: d.ac_name,
             reconnect_min: d.reconnect_min,
+            reconnect_max: d.reconnect_max,
+            lcp_echo_interval: d.lcp_echo_interval,
+            lcp_echo_failure: d.lcp_echo_failure,
+            credentials: Credentials::new(&d.username, &d.password),
         }
     }
 }
@@ -84,6 +97,10 @@ impl WanSettings {
                     service: p.service.clone(),
                     ac_name: p.ac_name.clone(),
                     reconnect_min: p.reconnect_min,
+                    reconnect_max: p.reconnect_max,
+                    lcp_echo_interval: p.lcp_echo_interval,
+                    lcp_echo_failure: p.lcp_echo_failure,
+                    credentials: Credentials::new(&p.username, &p.password),
                 })
                 .unwrap_or_default(),
         }
@@ -119,7 +136,9 @@ mod tests {
             PppoeSettings {
                 service: "flets".into(),
                 ac_name: "bras".into(),
-                reconnect_min: 7
+                reconnect_min: 7,
+                credentials: Credentials::new("u", "hunter2"),
+                ..PppoeSettings::default()
             }
         );
         assert!(!format!("{s:?}").contains("hunter2"));

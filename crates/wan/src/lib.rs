@@ -8,9 +8,9 @@
 //! outlet, signals).
 //!
 //! Modes are modules behind one dispatch ([`run_mode`]): [`ipoe`], and
-//! [`pppoe`] (discovery so far; the PPP session is not in this build). The
-//! protocol logic is sans-IO ([`engine`], the WAN tracker, [`dhcpv4`]'s
-//! client and [`pppoe::discovery`], all on the one engine contract
+//! [`pppoe`] (discovery, the kernel's PPP session, [`ppp`] on its channel).
+//! The protocol logic is sans-IO ([`engine`], the WAN tracker, [`dhcpv4`]'s
+//! client, [`pppoe::discovery`] and the PPP engines, all on the one engine contract
 //! [`cpe_daemon::Engine`]); the drivers only move bytes and time.
 //! [`config`] holds the settings.
 

@@ -150,7 +150,8 @@ pub struct IpoeCounters {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PppoeStatus {
-    /// `idle`, `discovery`, `request`, `session`, `holdoff`, `stopped`.
+    /// Discovery's `idle`, `discovery`, `request`, `session`, `holdoff`,
+    /// `stopped`; once PPP runs, its `lcp`, `auth`, `network`, `terminate`.
     pub phase: String,
     /// Service-Name asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -176,6 +177,23 @@ pub struct PppoeStatus {
     pub dropped: BTreeMap<String, u64>,
     /// Frames the socket refused to send.
     pub send_errors: u64,
+    /// The PPP unit while the kernel session exists (`ppp0`).
+    pub unit: Option<String>,
+    /// Our MRU, once LCP opened.
+    pub mru: Option<u16>,
+    /// The MTU on the unit (the peer's MRU, at most `wan.mtu`).
+    pub mtu: Option<u32>,
+    /// IPCP: `up <address> peer <address> dns <a>, <b>`, or its state and
+    /// why it is not up.
+    pub ipcp: Option<String>,
+    /// IPV6CP: `up <link-local> peer <link-local>`, or why not.
+    pub ipv6cp: Option<String>,
+    /// The last authentication failure, with the server's text.
+    pub auth_failure: Option<String>,
+    /// Reconnect attempts since the daemon started.
+    pub reconnects: u64,
+    /// Seconds until the next reconnect attempt, when one is scheduled.
+    pub next_attempt_s: Option<u64>,
 }
 
 /// An access concentrator.

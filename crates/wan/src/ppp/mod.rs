@@ -24,7 +24,7 @@ pub mod ipv6cp;
 pub mod lcp;
 pub mod session;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use cpe_sys::random::Rng as SplitMix64;
 use cpe_wire::ppp::{Packet, protocol_name};

@@ -41,22 +41,30 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     /// The session settings of a PPPoE config; `None` without `[wan.pppoe]`.
-    /// IPV6CP always runs: DHCPv6 over the PPP link needs the link-local
-    /// address it yields.
     pub fn from_config(c: &cpe_config::Config) -> Option<SessionConfig> {
-        let p = c.wan.pppoe.as_ref()?;
-        Some(SessionConfig {
+        c.wan.pppoe.as_ref()?;
+        Some(Self::from_settings(
+            &crate::config::WanSettings::from_config(c),
+        ))
+    }
+
+    /// The session settings of the WAN's settings: MRU from `wan.mtu`, echo
+    /// from `[wan.pppoe]`, IPCP when `wan.ipv4`. IPV6CP always runs: DHCPv6
+    /// over the PPP link needs the link-local address it yields.
+    pub fn from_settings(settings: &crate::config::WanSettings) -> SessionConfig {
+        let p = &settings.pppoe;
+        SessionConfig {
             lcp: LcpConfig {
-                mru: u16::try_from(c.wan.mtu).unwrap_or(u16::MAX),
+                mru: u16::try_from(settings.mtu).unwrap_or(u16::MAX),
                 echo_interval: Duration::from_secs(u64::from(p.lcp_echo_interval)),
                 echo_failure: p.lcp_echo_failure,
             },
-            credentials: Credentials::new(&p.username, &p.password),
-            ipv4: c.wan.ipv4,
+            credentials: p.credentials.clone(),
+            ipv4: settings.ipv4,
             ipv6: true,
             interface_id: None,
             timers: Timers::default(),
-        })
+        }
     }
 }
 

@@ -17,12 +17,12 @@ use cpe_wire::ppp::{
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "s3cr3t-pw";
-const AC_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-const ASSIGNED: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
-const DNS1: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
-const DNS2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
-const AC_IID: [u8; 8] = [0x02, 0, 0x5e, 0xff, 0xfe, 0, 0x53, 1];
+pub(crate) const PASSWORD: &str = "s3cr3t-pw";
+pub(crate) const AC_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+pub(crate) const ASSIGNED: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+pub(crate) const DNS1: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+pub(crate) const DNS2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+pub(crate) const AC_IID: [u8; 8] = [0x02, 0, 0x5e, 0xff, 0xfe, 0, 0x53, 1];
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -189,26 +189,26 @@ impl Options for AcIpv6cp {
 }
 
 /// An access concentrator: pppd-like server side of one session.
-struct Ac {
+pub(crate) struct Ac {
     lcp: Fsm<AcLcp>,
     ipcp: Fsm<AcIpcp>,
     ipv6cp: Fsm<AcIpv6cp>,
     auth: Option<AuthKind>,
-    password: &'static str,
+    pub(crate) password: &'static str,
     failure_message: &'static [u8],
     /// Answers nothing at all (cable cut, AC crashed).
-    dead: bool,
+    pub(crate) dead: bool,
     /// Runs no IPv6: Protocol-Rejects IPV6CP.
     no_ipv6: bool,
     /// Ignores IPCP entirely (a broken BRAS).
     ignore_ipcp: bool,
     challenge: Vec<u8>,
-    out: Vec<Vec<u8>>,
+    pub(crate) out: Vec<Vec<u8>>,
     rejects: u8,
 }
 
 impl Ac {
-    fn new(auth: Option<AuthKind>) -> Ac {
+    pub(crate) fn new(auth: Option<AuthKind>) -> Ac {
         let t = Timers::default();
         Ac {
             lcp: Fsm::new(
@@ -234,7 +234,7 @@ impl Ac {
         }
     }
 
-    fn start(&mut self, now: Instant) {
+    pub(crate) fn start(&mut self, now: Instant) {
         if self.dead {
             return;
         }
@@ -250,7 +250,7 @@ impl Ac {
         }
     }
 
-    fn receive(&mut self, raw: &[u8], now: Instant) {
+    pub(crate) fn receive(&mut self, raw: &[u8], now: Instant) {
         if self.dead {
             return;
         }
@@ -341,7 +341,7 @@ impl Ac {
         }
     }
 
-    fn timeout(&mut self, now: Instant) {
+    pub(crate) fn timeout(&mut self, now: Instant) {
         if self.dead {
             return;
         }
@@ -351,7 +351,7 @@ impl Ac {
         self.pump(now);
     }
 
-    fn deadline(&self) -> Option<Instant> {
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         if self.dead {
             return None;
         }
@@ -363,6 +363,33 @@ impl Ac {
         .into_iter()
         .flatten()
         .min()
+    }
+}
+
+/// Fires the earliest deadline of `engine` or `ac` if it is not after
+/// `until`, moving `now` to it; otherwise moves `now` to `until` and
+/// returns false.
+pub(crate) fn fire_next<E: Engine>(
+    engine: &mut E,
+    ac: &mut Ac,
+    now: &mut Instant,
+    until: Instant,
+) -> bool {
+    let next = [engine.poll_timeout(), ac.deadline()]
+        .into_iter()
+        .flatten()
+        .min();
+    match next {
+        Some(at) if at <= until => {
+            *now = (*now).max(at);
+            engine.handle_timeout(*now);
+            ac.timeout(*now);
+            true
+        }
+        _ => {
+            *now = until;
+            false
+        }
     }
 }
 
@@ -433,20 +460,8 @@ impl Lab {
             if !quiet {
                 continue;
             }
-            let next = [self.s.poll_timeout(), self.ac.deadline()]
-                .into_iter()
-                .flatten()
-                .min();
-            match next {
-                Some(at) if at <= until => {
-                    self.now = self.now.max(at);
-                    self.s.handle_timeout(self.now);
-                    self.ac.timeout(self.now);
-                }
-                _ => {
-                    self.now = until;
-                    return;
-                }
+            if !fire_next(&mut self.s, &mut self.ac, &mut self.now, until) {
+                return;
             }
         }
         panic!("the lab did not settle");
