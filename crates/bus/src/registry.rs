@@ -141,6 +141,19 @@ impl Daemon {
                     // The supervisor's and the console's alone: a new list
                     // must not restart the WAN.
                     obj.remove("closed_prefixes");
+                    // The PPPoE password is redacted when serialized, so a
+                    // new one would not change the slice and the session
+                    // would keep the old secret after a reload. Its
+                    // fingerprint does change; slices stay in the
+                    // supervisor's memory and are never shown.
+                    if let Some(p) = &config.wan.pppoe {
+                        let mut h = std::hash::DefaultHasher::new();
+                        std::hash::Hash::hash(&p.password, &mut h);
+                        obj.insert(
+                            "password_fingerprint".into(),
+                            std::hash::Hasher::finish(&h).into(),
+                        );
+                    }
                 }
                 Some(json!({ "wan": wan, "state_dir": state_dir }))
             }
@@ -272,6 +285,28 @@ mod tests {
         let mut off = config.clone();
         off.dns.enabled = false;
         assert_eq!(Daemon::Dns.config_slice(&off), None);
+    }
+
+    /// A new PPPoE password restarts the WAN (the session must use it),
+    /// though the password itself is in no slice.
+    #[test]
+    fn a_new_pppoe_password_changes_the_wan_slice_without_showing_it() {
+        let load = |pw: &str| {
+            let src = format!(
+                "[wan]\nmode = \"pppoe\"\n[wan.pppoe]\nusername = \"u\"\npassword = \"{pw}\"\n[[lan]]\n"
+            );
+            cpe_config::parse_str(&src, "t.toml").unwrap().config
+        };
+        let (old, new) = (load("first-secret"), load("second-secret"));
+        let (a, b) = (
+            Daemon::Wan.config_slice(&old).unwrap(),
+            Daemon::Wan.config_slice(&new).unwrap(),
+        );
+        assert_ne!(a, b);
+        for (slice, pw) in [(&a, "first-secret"), (&b, "second-secret")] {
+            assert!(!slice.to_string().contains(pw), "{slice}");
+        }
+        assert_eq!(Daemon::Wan.config_slice(&load("first-secret")), Some(a));
     }
 
     /// A new `wan.closed_prefixes` changes what the console warns about,
