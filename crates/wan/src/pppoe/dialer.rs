@@ -162,6 +162,9 @@ pub struct Dialer {
     fatal: bool,
     backoff: Duration,
     next_attempt: Option<Instant>,
+    /// The wait chosen for [`Self::next_attempt`], and whether it is the
+    /// hold-off after an authentication failure (for the reason line).
+    next_wait: Option<(Duration, bool)>,
     reconnects: u64,
     auth_failed: bool,
     link_mtu: Option<u32>,
@@ -188,6 +191,7 @@ impl Dialer {
             stopping: false,
             fatal: false,
             next_attempt: None,
+            next_wait: None,
             reconnects: 0,
             auth_failed: false,
             link_mtu: None,
@@ -249,6 +253,12 @@ impl Dialer {
     /// When the next reconnect is due, if one is scheduled.
     pub fn next_attempt(&self) -> Option<Instant> {
         self.next_attempt
+    }
+
+    /// How long the wait before [`Self::next_attempt`] was when chosen, and
+    /// whether it is the authentication-failure hold-off.
+    pub fn next_wait(&self) -> Option<(Duration, bool)> {
+        self.next_attempt.and(self.next_wait)
     }
 
     /// The PPP phase while a session runs past discovery, else `None`.
@@ -427,9 +437,11 @@ impl Dialer {
         let quarter = u64::try_from(base.as_millis() / 4).unwrap_or(u64::MAX);
         let jitter = Duration::from_millis(self.rng.next_u64() % quarter.saturating_add(1));
         let mut wait = (base + jitter).min(self.config.reconnect_max.max(base));
-        if std::mem::take(&mut self.auth_failed) {
+        let auth = std::mem::take(&mut self.auth_failed);
+        if auth {
             wait = wait.max(AUTH_FAILURE_HOLDOFF);
         }
+        self.next_wait = Some((wait, auth));
         self.backoff = (base * 2).min(self.config.reconnect_max.max(self.config.reconnect_min));
         log::info!("pppoe: reconnecting in {:.1} s", wait.as_secs_f32());
         self.next_attempt = Some(now + wait);

@@ -106,10 +106,15 @@ pub fn reason(d: &Dialer, carrier: bool, ifname: &str) -> String {
         // Still true after a carrier bounce: nothing will change it.
         return why.to_owned();
     }
-    let retry = if d.next_attempt().is_some() {
-        "; reconnecting shortly"
-    } else {
-        ""
+    // The wait as chosen when the session ended: a fixed text (the reason
+    // is a fact, republished on change only); `show wan` counts it down.
+    let retry = match d.next_wait() {
+        Some((wait, true)) => format!(
+            "; next attempt {} s after it (hold-off after an authentication failure)",
+            wait.as_secs()
+        ),
+        Some((wait, false)) => format!("; reconnecting {} s after it", wait.as_secs().max(1)),
+        None => String::new(),
     };
     match (s.phase, s.last_failure.as_deref()) {
         (Phase::Idle, _) => "PPPoE discovery not started".into(),
