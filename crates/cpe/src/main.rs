@@ -109,6 +109,24 @@ fn main() -> ExitCode {
 }
 
 /// `cpe check-config FILE...`: all problems of all files, one line each.
+/// A warning when `wan.interface` is not a network interface of the
+/// machine `check-config` runs on. Only a warning: a config is often
+/// checked on another machine than the router it is for, and a USB or
+/// VLAN interface may appear after boot (the WAN daemon waits for it).
+fn missing_wan_interface(path: &Path, config: &cpe_config::Config) -> Option<String> {
+    let name = &config.wan.interface;
+    let sys = Path::new("/sys/class/net");
+    if !sys.is_dir() || sys.join(name).exists() {
+        return None;
+    }
+    Some(format!(
+        "{}: warning: wan.interface {name:?} does not exist on this system \
+         ({} has no such interface); fine if this config is for another device",
+        path.display(),
+        sys.display()
+    ))
+}
+
 fn check_config(args: Vec<OsString>) -> ExitCode {
     let mut files = Vec::new();
     let mut options_done = false;
@@ -136,6 +154,9 @@ fn check_config(args: Vec<OsString>) -> ExitCode {
         match cpe_config::load_file(path) {
             Ok(loaded) => {
                 for w in &loaded.warnings {
+                    println!("{w}");
+                }
+                if let Some(w) = missing_wan_interface(path, &loaded.config) {
                     println!("{w}");
                 }
                 println!("{}: ok", path.display());

@@ -140,3 +140,38 @@ fn cpe_run_refuses_a_fifo_config_at_once() {
     assert!(stderr.contains("refusing to start"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A WAN interface this machine does not have is a warning, not an error
+/// (configs are often checked away from the router they are for).
+#[test]
+fn a_wan_interface_that_does_not_exist_is_warned_of() {
+    let dir = std::env::temp_dir().join(format!("cpe-check-wan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |iface: &str| {
+        let path = dir.join(format!("{iface}.toml"));
+        std::fs::write(
+            &path,
+            format!("[wan]\ninterface = \"{iface}\"\n\n[[lan]]\ninterface = \"br0\"\n"),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cpe"))
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = check("cpenosuch0");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("warning: wan.interface \"cpenosuch0\" does not exist on this system"),
+        "{stdout}"
+    );
+    let (code, stdout) = check("lo");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("does not exist"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
