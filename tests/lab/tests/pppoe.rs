@@ -442,6 +442,12 @@ fn pppoe_the_demo_config_runs_up_to_a_session() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/pppoe-dualstack.toml");
     let demo = std::fs::read_to_string(&path).unwrap();
     let w = wire("pppoe_demo");
+    // The demo's LAN is br0, which the image's init creates on a device;
+    // without it the DNS forwarder cannot bind and is never "running".
+    w.router
+        .ip(&["link", "add", "br0", "type", "bridge"])
+        .unwrap();
+    w.router.ip(&["link", "set", "br0", "up"]).unwrap();
     let ac = start_ac(&w.ac, 4, None);
     let router = RouterUnderTest::start(&w.router, &demo).unwrap();
     let want = format!("PPPoE session 0x0001 with {AC_SHOWN}: {cause}");
