@@ -111,11 +111,23 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     } else {
         &w.interface
     };
+    let daemon = r.daemon::<WanStatus>(Daemon::Wan);
+    let pppoe_status = daemon.as_ref().and_then(|s| s.pppoe.as_ref());
+    // On PPPoE the link that matters is the session: the Ethernet carrier
+    // under it is only worth a word when it is missing.
+    let link = match (w.mode.as_str(), pppoe_status) {
+        ("pppoe", _) if !w.carrier => "no carrier".to_owned(),
+        ("pppoe", Some(p)) => p
+            .session_id
+            .as_ref()
+            .map_or_else(|| "no session".to_owned(), |id| format!("session {id}")),
+        ("pppoe", None) => "no session".to_owned(),
+        _ => format!("carrier {}", if w.carrier { "yes" } else { "no" }),
+    };
     let _ = writeln!(
         out,
-        "WAN   {mode} on {iface}  {}  carrier {}",
+        "WAN   {mode} on {iface}  {}  {link}",
         bold(state_word(w.state), colour),
-        if w.carrier { "yes" } else { "no" }
     );
     // Up on IPoE the reason only restates the router and IPv4 lines below
     // ("default route via ..."): a screen line saved for what is wrong.
@@ -123,8 +135,7 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
     if !w.reason.is_empty() && !restates {
         labelled(&mut out, "      why: ", &w.reason);
     }
-    let daemon = r.daemon::<WanStatus>(Daemon::Wan);
-    if let Some(p) = daemon.as_ref().and_then(|s| s.pppoe.as_ref()) {
+    if let Some(p) = pppoe_status {
         pppoe(&mut out, p, &w.reason);
     }
     if let Some(s) = daemon.as_ref().and_then(|s| s.ipv4_over_ipv6.as_ref()) {
@@ -645,7 +656,6 @@ pub fn status(r: &StatusReport, colour: bool) -> String {
     }
     if let Some(l) = time_line(r) {
         out.push_str(&l);
-        out.push('\n');
     }
     out.push_str(&crate::timeline::since_boot_line(r));
     out.push_str(&warnings(r));
@@ -660,7 +670,7 @@ fn time_line(r: &StatusReport) -> Option<String> {
     let n: cpe_bus::status::ntp::NtpStatus = r.daemon(Daemon::Ntp)?;
     let line = if n.synced {
         let mut l = format!(
-            "time      synced to {} (stratum {})  offset {:+.3} ms",
+            "synced to {} (stratum {})  offset {:+.3} ms",
             n.server.as_deref().unwrap_or("?"),
             n.stratum.map_or_else(|| "-".to_owned(), |s| s.to_string()),
             n.offset_ms.unwrap_or_default()
@@ -673,12 +683,18 @@ fn time_line(r: &StatusReport) -> Option<String> {
         }
         l
     } else {
-        format!(
-            "time      NOT synced: {}",
-            n.reason.as_deref().unwrap_or("unknown")
-        )
+        format!("NOT synced: {}", n.reason.as_deref().unwrap_or("unknown"))
     };
-    Some(clip(&line, WIDTH))
+    // Wrapped under its label, never cut: the end of a reason is often the
+    // server's address or how long it has been silent.
+    let line = clip(&line, usize::MAX);
+    let mut out = String::new();
+    if line.chars().count() + 10 <= WIDTH {
+        let _ = writeln!(out, "time      {line}");
+    } else {
+        labelled(&mut out, "time      ", &line);
+    }
+    Some(out)
 }
 
 /// A daemon's own status object as indented `key: value` lines.
@@ -835,7 +851,12 @@ pub(crate) mod tests {
                 "last_failure": "the kernel has no PPP support (socket(AF_PPPOX): EAFNOSUPPORT)",
             }}),
         );
+        r.wan.carrier = true;
         let text = wan(&r, false);
+        assert!(
+            text.starts_with("WAN   pppoe on wan0  DOWN  no session\n"),
+            "{text}"
+        );
         for line in text.lines() {
             assert!(line.len() <= WIDTH, "too wide ({}): {line}", line.len());
         }
@@ -876,7 +897,15 @@ pub(crate) mod tests {
                 "reconnects": 2, "next_attempt_s": null,
             }}),
         );
+        r.wan.carrier = true;
+        r.wan.interface = "ppp0".into();
         let text = wan(&r, false);
+        // The first line speaks of the session, not of the Ethernet
+        // carrier under it.
+        assert!(
+            text.starts_with("WAN   pppoe on ppp0  UP  session 0x0001\n"),
+            "{text}"
+        );
         assert!(
             text.contains("      pppoe network  AC 'lab-ac' 02:00:00:00:ac:01  session 0x0001\n"),
             "{text}"
@@ -1042,6 +1071,20 @@ pub(crate) mod tests {
         );
         assert!(
             status(&r, false).contains("time      NOT synced: no reply from 2001:db8::123 for 8 s")
+        );
+        // A long reason wraps under its label; nothing is cut at 80 columns.
+        let long = "no reply from 2001:db8:ffff:ffff:ffff:ffff:ffff:123, \
+                    2001:db8:ffff:ffff:ffff:ffff:ffff:124 for 1m20s";
+        r.daemon_status.insert(
+            "ntp".into(),
+            serde_json::json!({"synced": false, "reason": long}),
+        );
+        let text = status(&r, false);
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            joined.contains(&format!("time NOT synced: {long}")),
+            "{text}"
         );
         r.daemon_status.insert(
             "ntp".into(),
