@@ -308,15 +308,7 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
         Some(d) => match report.daemon_status.get(d) {
             Some(v) => Ok(v.clone()),
             None => {
-                eprintln!(
-                    "cpectl: nothing to show for {d:?}; try wan, lan, daemons or one of: {}",
-                    report
-                        .daemons
-                        .iter()
-                        .map(|d| d.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                eprintln!("{}", nothing_to_show(d, &report));
                 return ExitCode::FAILURE;
             }
         },
@@ -348,6 +340,22 @@ fn status(socket: &std::path::Path, json: bool, what: Option<&str>) -> ExitCode 
         }
     };
     emit(&out)
+}
+
+/// What `cpectl show NAME` says for a NAME it has nothing for: the
+/// sections it knows, then each running daemon whose own status it can
+/// show, every name once (the WAN daemon is also the `wan` section).
+fn nothing_to_show(name: &str, report: &cpe_bus::status::StatusReport) -> String {
+    let mut names = vec!["wan", "lan", "daemons", "prefix"];
+    for d in &report.daemons {
+        if !names.contains(&d.name.as_str()) {
+            names.push(&d.name);
+        }
+    }
+    format!(
+        "cpectl: nothing to show for {name:?}\ntry one of: {}",
+        names.join(", ")
+    )
 }
 
 fn reload(socket: &std::path::Path) -> ExitCode {
@@ -385,5 +393,28 @@ fn reload(socket: &std::path::Path) -> ExitCode {
             eprintln!("cpectl: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_show_hint_names_each_section_and_daemon_once() {
+        let mut report = render::tests::sample();
+        report.daemons = ["wan", "dhcp6c", "ra", "dns"]
+            .map(|name| cpe_bus::status::DaemonReport {
+                name: name.into(),
+                ..Default::default()
+            })
+            .to_vec();
+        let hint = nothing_to_show("bogus", &report);
+        assert_eq!(
+            hint,
+            "cpectl: nothing to show for \"bogus\"\n\
+             try one of: wan, lan, daemons, prefix, dhcp6c, ra, dns"
+        );
+        assert!(hint.lines().all(|l| l.len() <= render::WIDTH), "{hint}");
     }
 }
