@@ -446,7 +446,14 @@ fn rogues(r: &StatusReport, out: &mut Vec<Finding>) {
         return;
     };
     for lan in &ra.lans {
-        for g in &lan.rogue_routers {
+        // A router whose last RA has run out on the hosts (it left, or
+        // said goodbye with lifetime 0) is history: `show lan` and the
+        // log keep it, the diagnosis does not.
+        for g in lan
+            .rogue_routers
+            .iter()
+            .filter(|g| g.holds_secs_left != Some(0))
+        {
             let mut text = format!(
                 "another router advertises on {}: {} ({}) seen {}x, last {} ago",
                 lan.interface,
@@ -857,6 +864,22 @@ pub(crate) mod tests {
             ),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn a_rogue_router_whose_last_ra_ran_out_is_no_longer_a_finding() {
+        let mut r = healthy();
+        let rogue = |left: Option<u64>| {
+            json!({"lans": [{"interface": "br0", "rogue_routers": [{"source": "fe80::bad",
+                "count": 7, "last_seen_secs_ago": 40, "router_lifetime": 0,
+                "prefixes": ["2001:db8:bad::/64"], "holds_secs_left": left}]}]})
+        };
+        r.daemon_status.insert("ra".into(), rogue(Some(0)));
+        assert_eq!(text_of(&r).1, 0, "{:?}", findings(&r));
+        for left in [Some(5), None] {
+            r.daemon_status.insert("ra".into(), rogue(left));
+            assert_eq!(text_of(&r).1, 1, "{left:?}");
+        }
     }
 
     #[test]

@@ -38,6 +38,24 @@ pub struct RogueSummary {
     /// hosts with a lenient parser may still act on its header, so it is
     /// reported all the same (only the fixed header is then known).
     pub malformed: Option<&'static str>,
+    /// How long what this RA told the hosts holds, in seconds: the longest
+    /// of its router lifetime and the lifetimes of its prefixes, routes
+    /// and DNS options; `None` for infinite or unknown (a malformed RA).
+    /// A router that went quiet is still a problem until then (hosts keep
+    /// its route and addresses), and only history after.
+    pub holds_secs: Option<u32>,
+}
+
+/// The longest lifetime an RA gives hosts (see [`RogueSummary::holds_secs`]).
+fn holds_secs(ra: &RouterAdvertisement) -> Option<u32> {
+    let longest = ra
+        .prefixes()
+        .map(|p| p.valid_lifetime)
+        .chain(ra.routes().map(|r| r.route_lifetime))
+        .chain(ra.rdnss().map(|r| r.lifetime))
+        .chain(ra.dnssl().map(|d| d.lifetime))
+        .fold(u32::from(ra.router_lifetime), u32::max);
+    (longest != u32::MAX).then_some(longest)
 }
 
 impl RogueSummary {
@@ -71,6 +89,7 @@ impl RogueSummary {
                 .collect(),
             dns_servers: ra.dns_servers().copied().collect(),
             malformed: None,
+            holds_secs: holds_secs(ra),
         }
     }
 
@@ -93,6 +112,7 @@ impl RogueSummary {
             prefixes: Vec::new(),
             dns_servers: Vec::new(),
             malformed: Some(reason),
+            holds_secs: None,
         }
     }
 
@@ -181,6 +201,10 @@ impl RogueWatch {
                 count: s.count,
                 first_seen_secs_ago: now.saturating_duration_since(s.first_seen).as_secs(),
                 last_seen_secs_ago: now.saturating_duration_since(s.last_seen).as_secs(),
+                holds_secs_left: s.latest.holds_secs.map(|h| {
+                    u64::from(h)
+                        .saturating_sub(now.saturating_duration_since(s.last_seen).as_secs())
+                }),
             })
             .collect()
     }

@@ -741,12 +741,17 @@ fn remembered_prefixes_are_deprecated_after_grace_without_wan() {
 }
 
 fn foreign_ra() -> Vec<u8> {
+    foreign_ra_with(1800, 86400)
+}
+
+/// A rogue RA with router lifetime `router` and one PIO valid `valid` s.
+fn foreign_ra_with(router: u16, valid: u32) -> Vec<u8> {
     RouterAdvertisement {
         cur_hop_limit: 64,
         managed: false,
         other_config: false,
         preference: RouterPreference::Medium,
-        router_lifetime: 1800,
+        router_lifetime: router,
         options: vec![
             NdOption::SourceLinkLayerAddress(vec![0xaa, 0xbb, 0xcc, 0, 0, 1]),
             NdOption::PrefixInformation(PrefixInformation {
@@ -754,8 +759,8 @@ fn foreign_ra() -> Vec<u8> {
                 on_link: true,
                 autonomous: true,
                 other_flags: 0,
-                valid_lifetime: 86400,
-                preferred_lifetime: 14400,
+                valid_lifetime: valid,
+                preferred_lifetime: valid.min(14400),
                 prefix: ip("2001:db8:bad::"),
             }),
         ],
@@ -775,6 +780,31 @@ fn receive(e: &mut Engine, source: &str, message: &[u8], now: Instant) -> Vec<Ac
         }),
         now,
     )
+}
+
+#[test]
+fn a_rogue_router_holds_until_its_last_ra_runs_out_on_the_hosts() {
+    let (mut e, t0, _) = started(31, RaConfig::default());
+    let t = t0 + secs(10);
+    run_until(&mut e, t);
+    receive(&mut e, "fe80::bad", &foreign_ra_with(30, 60), t);
+    let held = |e: &Engine, at| e.status(at).rogue_routers[0].holds_secs_left;
+    // The prefix (60 s) outlasts the router lifetime (30 s).
+    assert_eq!(held(&e, t + secs(1)), Some(59));
+    // Its goodbye (router lifetime 0, as radvd sends when it stops) still
+    // leaves the hosts its prefix for 20 s.
+    receive(&mut e, "fe80::bad", &foreign_ra_with(0, 20), t + secs(5));
+    assert_eq!(held(&e, t + secs(5)), Some(20));
+    assert_eq!(held(&e, t + secs(25)), Some(0));
+    assert_eq!(e.status(t + secs(25)).rogue_routers[0].count, 2);
+    // An infinite prefix never runs out.
+    receive(
+        &mut e,
+        "fe80::bad",
+        &foreign_ra_with(30, u32::MAX),
+        t + secs(30),
+    );
+    assert_eq!(held(&e, t + secs(3600)), None);
 }
 
 #[test]

@@ -144,6 +144,11 @@ pub struct RogueRouter {
     pub first_seen_secs_ago: u64,
     /// Seconds since the latest one.
     pub last_seen_secs_ago: u64,
+    /// Seconds until what its latest RA told the hosts (router, prefix,
+    /// route and DNS lifetimes) runs out; 0 once it has: the router is
+    /// then history, no longer a problem on the LAN. `None`: infinite or
+    /// unknown.
+    pub holds_secs_left: Option<u64>,
 }
 
 crate::from_json! {
@@ -151,5 +156,5 @@ crate::from_json! {
     PrefixStatus { prefix, valid_lifetime, preferred_lifetime, deprecated }
     RaLanStatus { interface, state, managed, other_config, preference, router_lifetime, upstream_default_route, not_default_router, mtu, prefixes, remembered_prefixes, routes, rdnss, dnssl, dns_lifetime, next_ra_in_ms, last_ra_secs_ago, counters, rogue_untracked, rogue_routers, send_errors }
     RaCounters { ra_sent_unsolicited, ra_sent_solicited, ra_sent_final, rs_received, rs_answered, ra_received_own, ra_received_rogue, dropped, encode_errors, options_skipped }
-    RogueRouter { source, link_layer_address, managed, other_config, preference, router_lifetime, prefixes, dns_servers, malformed, count, first_seen_secs_ago, last_seen_secs_ago }
+    RogueRouter { source, link_layer_address, managed, other_config, preference, router_lifetime, prefixes, dns_servers, malformed, count, first_seen_secs_ago, last_seen_secs_ago, holds_secs_left }
 }
