@@ -38,7 +38,7 @@ commands:
                            the WAN Path MTU, the LAN hosts (NDP/ARP); timeout
                            per probe (default 1000 ms); exit 0 all passed,
                            1 some failed
-  reload                   re-read the config; refused (exit 1) if invalid
+  reload [--json]          re-read the config; refused (exit 1) if invalid
   upgrade FILE             write FILE to the other slot and boot it (cpe upgrade)
   factory-reset --yes      erase config and state, reboot (cpe factory-reset)
   help                     this text (also --help, -h, after any command)
@@ -140,7 +140,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         ["show", "prefix" | "prefixes"] => timeline::show_prefix(&locate(true), json),
         ["show", what] => status(&locate(true), json, Some(what)),
         ["why"] => why(&locate(true), json),
-        ["reload"] => reload(&locate(false)),
+        ["reload"] => reload(&locate(false), json),
         ["diag"] => run_diag(&locate(true), json, &diag_opts),
         _ => usage(&format!("unknown command {:?}", words.join(" "))),
     }
@@ -358,8 +358,20 @@ fn nothing_to_show(name: &str, report: &cpe_bus::status::StatusReport) -> String
     )
 }
 
-fn reload(socket: &std::path::Path) -> ExitCode {
+/// `cpectl reload`: what the supervisor did with the file; with `--json`
+/// its whole outcome (applied, errors, warnings, changed) on stdout for a
+/// script, exit 1 all the same when it was refused.
+fn reload(socket: &std::path::Path, json: bool) -> ExitCode {
     match cpe_bus::control::request(socket, Request::Reload, Duration::from_secs(15)) {
+        Ok(FromSupervisor::Reload(outcome)) if json => {
+            let written =
+                emit(&(serde_json::to_string_pretty(&outcome).unwrap_or_default() + "\n"));
+            if written != ExitCode::SUCCESS || outcome.applied {
+                written
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Ok(FromSupervisor::Reload(outcome)) => {
             for w in &outcome.warnings {
                 eprintln!("{w}");

@@ -707,7 +707,7 @@ pub fn json_as_text(v: &serde_json::Value) -> String {
                         let _ = writeln!(out, "{:indent$}{k}:", "");
                         walk(out, v, indent + 2);
                     } else {
-                        let _ = writeln!(out, "{:indent$}{k}: {}", "", scalar(v));
+                        item(out, indent, &format!("{k}: "), &scalar(v));
                     }
                 }
             }
@@ -717,14 +717,49 @@ pub fn json_as_text(v: &serde_json::Value) -> String {
                         let _ = writeln!(out, "{:indent$}-", "");
                         walk(out, v, indent + 2);
                     } else {
-                        let _ = writeln!(out, "{:indent$}- {}", "", scalar(v));
+                        item(out, indent, "- ", &scalar(v));
                     }
                 }
             }
-            other => {
-                let _ = writeln!(out, "{:indent$}{}", "", scalar(other));
-            }
+            other => item(out, indent, "", &scalar(other)),
         }
+    }
+    /// `head value` at `indent`, wrapped at [`WIDTH`] under the value (or
+    /// two columns in, when the head is long); a word wider than the
+    /// room left (a DUID, a long path) is cut into pieces that fit.
+    fn item(out: &mut String, indent: usize, head: &str, value: &str) {
+        let first = format!("{:indent$}{head}", "");
+        if first.chars().count() + value.chars().count() <= WIDTH {
+            let _ = writeln!(out, "{first}{value}");
+            return;
+        }
+        let next = " ".repeat(if first.len() <= WIDTH / 2 {
+            first.len()
+        } else {
+            indent + 2
+        });
+        let room = WIDTH - next.len();
+        let mut pieces: Vec<String> = Vec::new();
+        for word in value.split_whitespace() {
+            let chars: Vec<char> = word.chars().collect();
+            pieces.extend(chars.chunks(room).map(|c| c.iter().collect()));
+        }
+        let mut line = first.clone();
+        let mut fresh = true;
+        for p in pieces {
+            let sep = usize::from(!fresh);
+            if !fresh && line.chars().count() + sep + p.chars().count() > WIDTH {
+                let _ = writeln!(out, "{line}");
+                line = next.clone();
+                fresh = true;
+            }
+            if !fresh {
+                line.push(' ');
+            }
+            line.push_str(&p);
+            fresh = false;
+        }
+        let _ = writeln!(out, "{line}");
     }
     fn scalar(v: &serde_json::Value) -> String {
         match v {
@@ -1056,6 +1091,33 @@ pub(crate) mod tests {
         let text = lan_detail(&r);
         assert!(text.contains("mtu 1500"), "{text}");
         assert!(text.contains("; 1 dropped"), "{text}");
+    }
+
+    #[test]
+    fn a_daemon_shown_as_text_fits_80_columns() {
+        let v = serde_json::json!({
+            "reason": "no server known: none in [ntp] servers and none from the WAN \
+                       (DHCPv6 option 56)",
+            "duid": "00:01:00:01:32:a4:39:84:02:00:00:00:01:01:00:01:00:01:32:a4:39:84:02:00:00",
+            "servers": ["2001:db8::123"],
+            "nested": {"a_rather_long_key_name_that_takes_up_most_of_the_room_itself":
+                "and a value of several words after it"},
+        });
+        let text = json_as_text(&v);
+        assert!(text.lines().all(|l| l.chars().count() <= WIDTH), "{text}");
+        assert!(
+            text.contains(
+                "reason: no server known: none in [ntp] servers and none from the WAN (DHCPv6\n\
+                 \x20       option 56)\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("servers:\n  - 2001:db8::123\n"), "{text}");
+        let joined: String = text.split_whitespace().collect();
+        assert!(
+            joined.contains("duid:00:01:00:01:32:a4:39:84:02:00:00:00:01:01:00:01:00:01:32:a4"),
+            "{text}"
+        );
     }
 
     #[test]
