@@ -11,7 +11,7 @@ use cpe_bus::map_e::ranges_text;
 use cpe_bus::status::wan::S46Status;
 use cpe_config::{Ipv4OverIpv6, S46Mode};
 use cpe_daemon::Engine as _;
-use cpe_sys::netlink::{AddrFlags, Address, Ip6Tunnel, Netlink, Route};
+use cpe_sys::netlink::{AddrFlags, Address, Ip6Tunnel, Netlink, Route, kernel_errno};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use tokio::sync::watch;
 
@@ -91,7 +91,7 @@ fn remove(nl: &mut Netlink, wan: &str, t: Option<&Tunnel>) -> Result<(), String>
         match nl.del_address(&map_address(link.index, t)?) {
             Ok(()) => log::info!("MAP-E: removed {} from {wan}", t.local),
             // Not there (never added, or gone with the link's addresses).
-            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {}
+            Err(e) if kernel_errno(&e) == Some(libc::EADDRNOTAVAIL) => {}
             Err(e) => return Err(e.to_string()),
         }
     }
