@@ -26,6 +26,7 @@ pub mod outlet;
 pub mod ppp;
 pub mod pppoe;
 pub mod ra;
+mod softwire;
 mod state_file;
 
 use config::{WanMode, WanSettings};

@@ -3,7 +3,6 @@
 //! the IPv4 default route. Runs beside the WAN mode's loop in the WAN
 //! daemon, fed by the supervisor's shared state, like DS-Lite's driver.
 
-use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use cpe_bus::SharedState;
@@ -11,12 +10,12 @@ use cpe_bus::map_e::ranges_text;
 use cpe_bus::status::wan::S46Status;
 use cpe_config::{Ipv4OverIpv6, S46Mode};
 use cpe_daemon::Engine as _;
-use cpe_sys::netlink::{AddrFlags, Address, Ip6Tunnel, Netlink, Route, kernel_errno};
+use cpe_sys::netlink::{AddrFlags, Address, Ip6Tunnel, Netlink, kernel_errno};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use tokio::sync::watch;
 
 use super::{Action, Input, MapE, Phase, TUNNEL, Tunnel, View};
-use crate::dslite::driver::{StatusSlot, sleep_until};
+use crate::softwire::{StatusSlot, Wake, publish, remove_link, tunnel_up, wait, wan_index};
 
 /// Port ranges `cpectl show wan` lists before "..." and the count.
 const RANGES_SHOWN: usize = 3;
@@ -81,8 +80,7 @@ fn map_address(wan: u32, t: &Tunnel) -> Result<Address, String> {
 /// Deletes the tunnel link if it exists and, given one, its MAP IPv6
 /// address on the WAN.
 fn remove(nl: &mut Netlink, wan: &str, t: Option<&Tunnel>) -> Result<(), String> {
-    if let Some(link) = nl.link_by_name(TUNNEL).map_err(|e| e.to_string())? {
-        nl.del_link(link.index).map_err(|e| e.to_string())?;
+    if remove_link(nl, TUNNEL)? {
         log::info!("MAP-E: removed {TUNNEL}");
     }
     if let Some(t) = t
@@ -101,32 +99,18 @@ fn remove(nl: &mut Netlink, wan: &str, t: Option<&Tunnel>) -> Result<(), String>
 /// Creates the tunnel (see [`Action::Create`]).
 fn create(nl: &mut Netlink, wan: &str, t: &Tunnel) -> Result<(), String> {
     remove(nl, wan, Some(t))?;
-    let link = nl
-        .link_by_name(wan)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no interface {wan}"))?;
-    nl.add_address(&map_address(link.index, t)?)
+    let link = wan_index(nl, wan)?;
+    nl.add_address(&map_address(link, t)?)
         .map_err(|e| format!("MAP IPv6 address {} on {wan}: {e}", t.local))?;
-    nl.create_ip6_tunnel(&Ip6Tunnel {
+    let tunnel = Ip6Tunnel {
         name: TUNNEL.to_owned(),
-        link: link.index,
+        link,
         local: t.local,
         remote: t.remote,
         mtu: t.mtu,
-    })
-    .map_err(|e| e.to_string())?;
-    let tunnel = nl
-        .link_by_name(TUNNEL)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{TUNNEL} vanished after creation"))?;
+    };
     let net = Ipv4Net::new(t.ipv4, 32).map_err(|e| e.to_string())?;
-    nl.add_address(&Address::new(tunnel.index, IpNet::V4(net)))
-        .map_err(|e| e.to_string())?;
-    nl.set_link_up(tunnel.index, true)
-        .map_err(|e| e.to_string())?;
-    let default = IpNet::V4(Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0).map_err(|e| e.to_string())?);
-    nl.replace_route(&Route::unicast(default, None, Some(tunnel.index)))
-        .map_err(|e| e.to_string())?;
+    tunnel_up(nl, &tunnel, net)?;
     log::info!(
         "MAP-E: {TUNNEL} up, {} -> BR {}, IPv4 {}, mtu {}, IPv4 default route into it",
         t.local,
@@ -188,17 +172,16 @@ pub async fn run(
             }
         }
         let now_status = status(&engine);
-        if slot.borrow().as_ref() != Some(&now_status) {
-            if let Some(why) = &now_status.reason {
-                log::warn!("{why}");
-            }
-            *slot.borrow_mut() = Some(now_status);
-            changed();
+        let why = now_status.reason.clone();
+        if publish(&slot, now_status, &mut changed)
+            && let Some(why) = why
+        {
+            log::warn!("{why}");
         }
-        let deadline = engine.poll_timeout();
-        tokio::select! {
-            r = states.changed() => if r.is_err() { return },
-            () = sleep_until(deadline) => engine.handle_timeout(Instant::now()),
+        match wait(&mut states, engine.poll_timeout()).await {
+            Wake::Closed => return,
+            Wake::State => {}
+            Wake::Timeout => engine.handle_timeout(Instant::now()),
         }
     }
 }

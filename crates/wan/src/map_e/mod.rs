@@ -31,13 +31,9 @@ use ipnet::Ipv6Net;
 
 /// The tunnel interface.
 pub const TUNNEL: &str = cpe_config::MAPE_INTERFACE;
-/// IPv6 header the tunnel adds to every IPv4 packet.
-pub const ENCAP_OVERHEAD: u32 = 40;
-/// First retry after the kernel refused the tunnel; doubles up to
-/// [`RETRY_MAX`].
-pub const RETRY_MIN: Duration = Duration::from_secs(5);
-/// Longest wait between retries.
-pub const RETRY_MAX: Duration = Duration::from_secs(300);
+/// The encapsulation overhead and the retry schedule are DS-Lite's: the
+/// same ip6tnl, the same kernel that may refuse it.
+pub use crate::dslite::{ENCAP_OVERHEAD, RETRY_MAX, RETRY_MIN};
 
 /// The WAN as the engine needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
