@@ -154,6 +154,24 @@ fn lan_ipv4_leaves_map0_with_the_shared_address_and_only_our_ports() {
         }
     }
 
+    // A protocol without ports cannot share the address: dropped on the
+    // way out of map0, counted, never seen by the server.
+    let other =
+        srv.run(|| Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(253))).unwrap());
+    other
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    lan.run(|| {
+        let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(253))).unwrap();
+        let to = socket2::SockAddr::from(SocketAddr::from((SERVER, 0)));
+        for _ in 0..3 {
+            s.send_to(b"no ports here", &to).unwrap();
+        }
+    });
+    assert!((&other).read(&mut raw).is_err(), "protocol 253 got through");
+    let counter = rtr.nft(&["list", "counter", "inet", "cpe", "drop_mape_protocol"]);
+    assert!(counter.contains("packets 3 "), "{counter}");
+
     let mut ranges_used = BTreeSet::new();
     for (what, peers) in [("TCP", &tcp_peers), ("UDP", &udp_peers)] {
         for p in peers.iter() {
