@@ -2,22 +2,21 @@
 //! rtnetlink. Runs beside the WAN mode's loop in the WAN daemon, fed by the
 //! supervisor's shared state.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
 
 use cpe_bus::SharedState;
 use cpe_bus::status::wan::S46Status;
 use cpe_config::{Ipv4OverIpv6, S46Mode};
 use cpe_daemon::Engine as _;
-use cpe_sys::netlink::{Address, Ip6Tunnel, Netlink, Route};
-use ipnet::{IpNet, Ipv4Net};
+use cpe_sys::netlink::{Ip6Tunnel, Netlink};
+use ipnet::Ipv4Net;
 use tokio::sync::watch;
 
 use super::{Action, B4_ADDRESS, B4_PREFIX_LEN, DsLite, Input, Phase, Softwire, TUNNEL, View};
 
-/// Where the driver reports its status (the WAN outlet merges it into the
-/// daemon's status object).
-pub type StatusSlot = std::rc::Rc<std::cell::RefCell<Option<S46Status>>>;
+pub use crate::softwire::StatusSlot;
+use crate::softwire::{Wake, publish, remove_link, tunnel_up, wait, wan_index};
 
 /// The engine's view of the shared state: our WAN address (an IA_NA
 /// address, else a global SLAAC address on the WAN; never link-local or
@@ -76,13 +75,13 @@ pub fn status(mode: S46Mode, e: &DsLite) -> S46Status {
         local: sw.map(|s| s.local.to_string()),
         mtu: sw.map(|s| s.mtu),
         ipv4: sw.map(|_| format!("{B4_ADDRESS}/{B4_PREFIX_LEN}")),
+        ..S46Status::default()
     }
 }
 
 /// Deletes the tunnel if it exists.
 fn remove(nl: &mut Netlink) -> Result<(), String> {
-    if let Some(link) = nl.link_by_name(TUNNEL).map_err(|e| e.to_string())? {
-        nl.del_link(link.index).map_err(|e| e.to_string())?;
+    if remove_link(nl, TUNNEL)? {
         log::info!("DS-Lite: removed {TUNNEL}");
     }
     Ok(())
@@ -92,30 +91,16 @@ fn remove(nl: &mut Netlink) -> Result<(), String> {
 /// up, and the IPv4 default route into it (replacing any other).
 fn create(nl: &mut Netlink, wan: &str, sw: &Softwire) -> Result<(), String> {
     remove(nl)?;
-    let link = nl
-        .link_by_name(wan)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no interface {wan}"))?;
-    nl.create_ip6_tunnel(&Ip6Tunnel {
+    let link = wan_index(nl, wan)?;
+    let tunnel = Ip6Tunnel {
         name: TUNNEL.to_owned(),
-        link: link.index,
+        link,
         local: sw.local,
         remote: sw.remote,
         mtu: sw.mtu,
-    })
-    .map_err(|e| e.to_string())?;
-    let tunnel = nl
-        .link_by_name(TUNNEL)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{TUNNEL} vanished after creation"))?;
+    };
     let net = Ipv4Net::new(B4_ADDRESS, B4_PREFIX_LEN).map_err(|e| e.to_string())?;
-    nl.add_address(&Address::new(tunnel.index, IpNet::V4(net)))
-        .map_err(|e| e.to_string())?;
-    nl.set_link_up(tunnel.index, true)
-        .map_err(|e| e.to_string())?;
-    let default = IpNet::V4(Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0).map_err(|e| e.to_string())?);
-    nl.replace_route(&Route::unicast(default, None, Some(tunnel.index)))
-        .map_err(|e| e.to_string())?;
+    tunnel_up(nl, &tunnel, net)?;
     log::info!(
         "DS-Lite: {TUNNEL} up, {} -> AFTR {}, mtu {}, IPv4 default route into it",
         sw.local,
@@ -126,8 +111,8 @@ fn create(nl: &mut Netlink, wan: &str, sw: &Softwire) -> Result<(), String> {
 }
 
 /// Runs the softwire for `cfg` until the task is dropped. With mode `off`
-/// (or `map-e`, whose data path this build does not have) it only removes
-/// a tunnel left from an earlier run.
+/// or `map-e` ([`crate::map_e`]) it only removes a tunnel left from an
+/// earlier run.
 pub async fn run(
     cfg: Ipv4OverIpv6,
     wan: String,
@@ -147,11 +132,7 @@ pub async fn run(
         log::warn!("DS-Lite: removing a stale {TUNNEL}: {e}");
     }
     match cfg.mode {
-        S46Mode::Off => return,
-        S46Mode::MapE => {
-            log::warn!("DS-Lite: mode map-e: the MAP-E data path is not in this build");
-            return;
-        }
+        S46Mode::Off | S46Mode::MapE => return,
         S46Mode::Auto | S46Mode::DsLite => {}
     }
     let mut engine = DsLite::new(cfg.aftr.clone());
@@ -192,22 +173,11 @@ pub async fn run(
                 engine.handle(input, Instant::now());
             }
         }
-        let now_status = status(cfg.mode, &engine);
-        if slot.borrow().as_ref() != Some(&now_status) {
-            *slot.borrow_mut() = Some(now_status);
-            changed();
+        publish(&slot, status(cfg.mode, &engine), &mut changed);
+        match wait(&mut states, engine.poll_timeout()).await {
+            Wake::Closed => return,
+            Wake::State => {}
+            Wake::Timeout => engine.handle_timeout(Instant::now()),
         }
-        let deadline = engine.poll_timeout();
-        tokio::select! {
-            r = states.changed() => if r.is_err() { return },
-            () = sleep_until(deadline) => engine.handle_timeout(Instant::now()),
-        }
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t.into()).await,
-        None => std::future::pending().await,
     }
 }
