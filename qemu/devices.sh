@@ -28,14 +28,11 @@ qemu_state_device_args() {
 # qemu_arm64 build, which boots it, has no MMC driver. cache=writeback:
 # what the guest wrote reaches the file when QEMU writes it, so killing
 # QEMU loses only what the guest had not yet written out, like a power cut.
-# FLASH="nor": the board's own CFI NOR (Malta: the 4 MiB monitor flash,
-# pflash unit 0); QEMU programs the file as the guest programs the chip.
 # FLASH="emmc": as "ab", a virtio-blk disk standing in for the eMMC, but
 # QEMU loads the kernel and first stage itself (no U-Boot).
 qemu_flash_device_args() {
     case $FLASH in
         ab|emmc) printf '%s\n' -drive "if=none,id=flash,file=$1,format=raw,cache=writeback" \
                 -device virtio-blk-pci,drive=flash ;;
-        nor) printf '%s\n' -drive "if=pflash,unit=0,file=$1,format=raw,cache=writeback" ;;
     esac
 }

@@ -610,7 +610,7 @@ mod tests {
 
     #[test]
     fn one_slot_boards_refuse_upgrade_and_say_why() {
-        for (text, flash) in [(ARMV7, "emmc"), (MIPSEL, "nor")] {
+        for (text, flash) in [(ARMV7, "emmc"), (MIPSEL, "emmc")] {
             let e = two_slots_of(text).unwrap_err();
             assert!(
                 e.contains(&format!(
