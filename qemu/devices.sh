@@ -28,9 +28,11 @@ qemu_state_device_args() {
 # qemu_arm64 build, which boots it, has no MMC driver. cache=writeback:
 # what the guest wrote reaches the file when QEMU writes it, so killing
 # QEMU loses only what the guest had not yet written out, like a power cut.
+# FLASH="emmc": as "ab", a virtio-blk disk standing in for the eMMC, but
+# QEMU loads the kernel and first stage itself (no U-Boot).
 qemu_flash_device_args() {
     case $FLASH in
-        ab) printf '%s\n' -drive "if=none,id=flash,file=$1,format=raw,cache=writeback" \
+        ab|emmc) printf '%s\n' -drive "if=none,id=flash,file=$1,format=raw,cache=writeback" \
                 -device virtio-blk-pci,drive=flash ;;
     esac
 }

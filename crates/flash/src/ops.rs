@@ -85,10 +85,30 @@ fn this_board() -> Result<String, String> {
 
 /// The layout, or why this board refuses A/B operations.
 fn two_slots() -> Result<(Layout, (u64, u64)), String> {
-    let layout = Layout::from_board_env(&board_env()?);
+    two_slots_of(&board_env()?)
+}
+
+/// [`two_slots`] for the text of a `board.env`. A board with one copy of
+/// the system would have to overwrite the one it runs: a power cut or a bad
+/// image part way leaves nothing to boot, and no boot loader counts boots
+/// to go back. The refusal names the board's flash as `board.env` has it,
+/// so the engineer sees why rather than a bare "unsupported".
+fn two_slots_of(text: &str) -> Result<(Layout, (u64, u64)), String> {
+    let layout = Layout::from_board_env(text);
     match (layout.slots, layout.env_offsets) {
         (Some(_), Some(offs)) => Ok((layout, offs)),
-        _ => Err("this board has one slot; upgrade would risk a brick".into()),
+        _ => {
+            let flash = device::shell_var(text, "FLASH").unwrap_or_default();
+            let what = match flash.as_str() {
+                "" => "boots from RAM (kernel + initramfs, FLASH=\"\")".to_string(),
+                f => format!("has one copy of the system on its flash (FLASH=\"{f}\")"),
+            };
+            Err(format!(
+                "this board {what}: no second slot and no boot environment, so an upgrade \
+                 would overwrite the running system and a power cut or a bad image would \
+                 leave it unable to boot; refused, nothing written"
+            ))
+        }
     }
 }
 
@@ -583,6 +603,32 @@ fn image_cmd(args: &[String]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const AARCH64: &str = include_str!("../../../board/qemu-aarch64-virt/board.env");
+    const ARMV7: &str = include_str!("../../../board/qemu-armv7-virt/board.env");
+    const MIPSEL: &str = include_str!("../../../board/qemu-mipsel-malta/board.env");
+
+    #[test]
+    fn one_slot_boards_refuse_upgrade_and_say_why() {
+        for (text, flash) in [(ARMV7, "emmc"), (MIPSEL, "emmc")] {
+            let e = two_slots_of(text).unwrap_err();
+            assert!(
+                e.contains(&format!(
+                    "one copy of the system on its flash (FLASH=\"{flash}\")"
+                )),
+                "{e}"
+            );
+            assert!(
+                e.contains("no second slot") && e.contains("nothing written"),
+                "{e}"
+            );
+        }
+        let e = two_slots_of("FLASH=\"\"\n").unwrap_err();
+        assert!(e.contains("boots from RAM"), "{e}");
+        let (layout, offs) = two_slots_of(AARCH64).unwrap();
+        assert_eq!(layout.slots, Some((2, 3)));
+        assert_eq!(offs, (0x100000, 0x110000));
+    }
 
     #[test]
     fn edit_env_sets_and_removes_on_a_blank_flash() {
