@@ -44,7 +44,8 @@ pub struct BusConfig {
     pub interfaces: Vec<String>,
     /// Upstream specs in order.
     pub upstream: Vec<UpstreamSpec>,
-    /// WAN interface (scope for link-local upstreams).
+    /// WAN interface of the config: the scope of link-local upstreams
+    /// until the WAN daemon names its own (the PPP unit on PPPoE).
     pub wan_interface: String,
     /// (LAN interface, its IPv4 address) from the config.
     pub lan_v4: Vec<(String, Ipv4Addr)>,
@@ -137,7 +138,13 @@ impl BusConfig {
 
     /// Upstreams in config order, `auto` expanded from the shared state.
     pub fn upstreams(&self, state: &cpe_bus::SharedState) -> Vec<SocketAddr> {
-        let wan_scope = ifindex(&self.wan_interface).unwrap_or(0);
+        // The WAN daemon's facts name the interface the WAN is reached on
+        // now: on PPPoE the PPP unit (`ppp0`), not the Ethernet port of the
+        // config, which only carries the session.
+        let wan = Some(state.wan.interface.as_str())
+            .filter(|i| !i.is_empty())
+            .unwrap_or(&self.wan_interface);
+        let wan_scope = ifindex(wan).unwrap_or(0);
         let mut out = Vec::new();
         for spec in &self.upstream {
             let ips: Vec<IpAddr> = match spec {
@@ -240,5 +247,31 @@ mod tests {
         let specs = bc.listen_specs();
         assert_eq!(specs.len(), 2);
         assert!(specs.iter().all(|s| s.device.as_deref() == Some("br0")));
+    }
+
+    /// On PPPoE the config's `wan.interface` is the Ethernet port under
+    /// the session; a link-local upstream lives on the PPP unit the WAN
+    /// daemon names in its facts (`ppp0`). `lo` stands in for the unit:
+    /// it exists on every test machine, `wan0` does not.
+    #[test]
+    fn a_link_local_upstream_is_scoped_to_the_wan_facts_interface() {
+        let text = "[wan]\ninterface = \"wan0\"\nmode = \"pppoe\"\n[wan.pppoe]\nusername = \"u\"\npassword = \"p\"\n[[lan]]\ninterface = \"br0\"\nsubnet_id = 1\n";
+        let cfg = cpe_config::parse_str(text, "t.toml").unwrap().config;
+        let bc = BusConfig::from_config(&cfg);
+        let mut state = cpe_bus::SharedState {
+            upstream_dns: vec!["fe80::53".parse().unwrap()],
+            ..Default::default()
+        };
+        state.wan.interface = "lo".into();
+        let lo = ifindex("lo").unwrap();
+        let ups = bc.upstreams(&state);
+        assert!(
+            matches!(ups.as_slice(), [SocketAddr::V6(a)] if a.scope_id() == lo),
+            "{ups:?}"
+        );
+        // No facts yet: the configured port.
+        state.wan.interface.clear();
+        let ups = bc.upstreams(&state);
+        assert!(matches!(ups.as_slice(), [SocketAddr::V6(a)] if a.scope_id() == 0));
     }
 }
