@@ -15,6 +15,7 @@
 pub mod client;
 pub mod control;
 pub mod events;
+pub mod map_e;
 pub mod proto;
 pub mod registry;
 pub mod state;

@@ -114,10 +114,44 @@ pub struct Dhcp6Facts {
     /// final dot; asked for only when `[wan.ipv4_over_ipv6]` wants it.
     #[serde(default)]
     pub aftr_name: Option<String>,
+    /// The MAP-E container (option 94, RFC 7598): rules and Border Relay;
+    /// asked for only when `[wan.ipv4_over_ipv6]` wants MAP-E.
+    #[serde(default)]
+    pub map_e: Option<MapEOffer>,
     /// When we renew (T1) and rebind (T2).
     pub t1: Option<MonoTime>,
     /// See `t1`.
     pub t2: Option<MonoTime>,
+}
+
+/// What a DHCPv6 server's MAP-E container (option 94) offers, kept as
+/// sent apart from the structure the codec already checked; the rule's
+/// arithmetic is applied where it is used ([`crate::map_e`]), so one bad
+/// rule is a reason on the console, not a lost lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MapEOffer {
+    /// S46 Rules (option 89) in wire order.
+    pub rules: Vec<MapEOfferedRule>,
+    /// Border Relay addresses (option 90) in wire order.
+    pub br: Vec<Ipv6Addr>,
+}
+
+/// One S46 Rule of a MAP-E container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapEOfferedRule {
+    /// Rule IPv6 prefix (host bits cleared).
+    pub ipv6_prefix: Ipv6Net,
+    /// Rule IPv4 prefix address as sent.
+    pub ipv4_prefix: Ipv4Addr,
+    /// Rule IPv4 prefix length as sent (0..=32 is valid).
+    pub ipv4_len: u8,
+    /// EA-bits length as sent.
+    pub ea_bits: u8,
+    /// PSID offset from S46_PORTPARAMS (option 93), 6 when absent
+    /// (RFC 7597 5.1's default).
+    pub psid_offset: u8,
+    /// The F flag: also a Forwarding Mapping Rule.
+    pub fmr: bool,
 }
 
 /// An IA_NA address with its deadlines.

@@ -128,7 +128,11 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
         pppoe(&mut out, p, &w.reason);
     }
     if let Some(s) = daemon.as_ref().and_then(|s| s.ipv4_over_ipv6.as_ref()) {
-        softwire(&mut out, s);
+        if s.mode == "map-e" {
+            map_e(&mut out, s);
+        } else {
+            softwire(&mut out, s);
+        }
     }
     // IPv6 addresses on the addr line, IPv4 with its gateway on the router
     // line; the WAN's own link-local address says nothing an engineer
@@ -328,6 +332,51 @@ fn softwire(out: &mut String, s: &S46Status) {
     }
     if let Some(why) = &s.reason {
         labelled(out, "      ds-lite why: ", why);
+    }
+}
+
+/// The MAP-E lines of the WAN section: state and tunnel, the BR and the
+/// rule, the shared IPv4 address with the PSID, the port set (first
+/// ranges and the count), the MAP IPv6 address and its delegated prefix,
+/// and why it is not up.
+fn map_e(out: &mut String, s: &S46Status) {
+    let mut line = format!("      map-e {}  {}", dash(&s.state), dash(&s.tunnel));
+    if let Some(v4) = &s.ipv4 {
+        let _ = write!(line, " {v4}");
+    }
+    if let Some(mtu) = s.mtu {
+        let _ = write!(line, " mtu {mtu}");
+    }
+    fitted(out, &line);
+    if let Some(br) = &s.br {
+        let mut line = format!("      br {br}");
+        if let Some(rule) = &s.rule_prefix {
+            let _ = write!(line, "  rule {rule}");
+        }
+        if let Some(src) = &s.rule_source {
+            let _ = write!(line, " ({src})");
+        }
+        fitted(out, &line);
+    }
+    if let (Some(v4), Some(psid)) = (&s.map_ipv4, s.psid) {
+        let mut line = format!("      ipv4 {v4}  psid {psid:#x}");
+        if let (Some(len), Some(off)) = (s.psid_len, s.psid_offset) {
+            let _ = write!(line, " ({len} bits, offset {off})");
+        }
+        fitted(out, &line);
+    }
+    if let Some(ports) = &s.port_ranges {
+        fitted(out, &format!("      ports {ports}"));
+    }
+    if let Some(v6) = &s.map_ipv6 {
+        let mut line = format!("      map6 {v6}");
+        if let Some(d) = &s.delegated {
+            let _ = write!(line, "  from {d}");
+        }
+        fitted(out, &line);
+    }
+    if let Some(why) = &s.reason {
+        labelled(out, "      ", why);
     }
 }
 
@@ -772,6 +821,45 @@ pub(crate) mod tests {
             last_exit: Some("signal 9".into()),
         }];
         r
+    }
+
+    #[test]
+    fn map_e_shows_br_address_psid_ports_and_why() {
+        let mut r = sample();
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"ipv4_over_ipv6": {
+                "mode": "map-e", "state": "up", "tunnel": "map0",
+                "ipv4": "192.0.2.18/32", "mtu": 1460, "br": "2001:db8:ffff::1",
+                "rule_source": "dhcpv6", "rule_prefix": "2001:db8::/40",
+                "delegated": "2001:db8:12:3400::/56", "map_ipv4": "192.0.2.18",
+                "map_ipv6": "2001:db8:12:3400:0:c000:212:34", "psid": 52, "psid_len": 8,
+                "psid_offset": 6,
+                "port_ranges": "1232-1235 2256-2259 3280-3283 ... (63 ranges, 252 ports)",
+                "local": "2001:db8:12:3400:0:c000:212:34"}}),
+        );
+        let text = wan(&r, false);
+        for want in [
+            "      map-e up  map0 192.0.2.18/32 mtu 1460\n",
+            "      br 2001:db8:ffff::1  rule 2001:db8::/40 (dhcpv6)\n",
+            "      ipv4 192.0.2.18  psid 0x34 (8 bits, offset 6)\n",
+            "      ports 1232-1235 2256-2259 3280-3283 ... (63 ranges, 252 ports)\n",
+            "      map6 2001:db8:12:3400:0:c000:212:34  from 2001:db8:12:3400::/56\n",
+        ] {
+            assert!(text.contains(want), "{want}{text}");
+        }
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"ipv4_over_ipv6": {
+                "mode": "map-e", "state": "rule-mismatch", "tunnel": "map0",
+                "reason": "MAP-E: delegated prefix 2001:db8:1::/56 is not inside the rule's 2001:db9::/40"}}),
+        );
+        let text = wan(&r, false);
+        assert!(text.contains("      map-e rule-mismatch  map0\n"), "{text}");
+        assert!(
+            text.contains("      MAP-E: delegated prefix 2001:db8:1::/56 is not inside the rule's"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -204,9 +204,10 @@ fn wan(r: &StatusReport, out: &mut Vec<Finding>) {
     out.push(Finding::new(Severity::Down, "wan", text).on_own_line());
 }
 
-/// A DS-Lite softwire that is not up: IPv4 to the Internet is out, with
-/// the engine's reason (no AFTR-Name from the DHCPv6 server, the name not
-/// resolving, the kernel refusing the tunnel).
+/// A DS-Lite softwire or MAP-E tunnel that is not up: IPv4 to the
+/// Internet is out, with the engine's reason (no AFTR-Name from the DHCPv6
+/// server, the name not resolving; no MAP-E rule, a rule that does not
+/// match the delegated prefix; the kernel refusing the tunnel).
 fn softwire(r: &StatusReport, out: &mut Vec<Finding>) {
     let Some(s) = r
         .daemon::<WanStatus>(Daemon::Wan)
@@ -218,12 +219,18 @@ fn softwire(r: &StatusReport, out: &mut Vec<Finding>) {
     if s.state == "up" || (s.mode == "auto" && s.state == "no-aftr") {
         return;
     }
+    let name = if s.mode == "map-e" {
+        "MAP-E"
+    } else {
+        "DS-Lite"
+    };
     let mut text = format!(
-        "DS-Lite {} {}: no IPv4 to the Internet",
+        "{name} {} {}: no IPv4 to the Internet",
         dash(&s.tunnel),
         dash(&s.state)
     );
     if let Some(why) = &s.reason {
+        let why = why.strip_prefix("MAP-E: ").unwrap_or(why);
         let _ = write!(text, "; {why}");
     }
     out.push(Finding::new(Severity::Degraded, "ipv4", text));
@@ -724,6 +731,33 @@ pub(crate) mod tests {
             json!({"ipv4_over_ipv6": {"mode": "auto", "state": "no-aftr", "tunnel": "dslite0"}}),
         );
         assert_eq!(text_of(&r).1, 0, "auto without an AFTR is not a fault");
+    }
+
+    #[test]
+    fn map_e_not_up_names_the_rule_mismatch() {
+        let mut r = healthy();
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {
+                "mode": "map-e", "state": "rule-mismatch", "tunnel": "map0",
+                "reason": "MAP-E: delegated prefix 2001:db8:1::/56 is not inside the rule's \
+                           2001:db9::/40"}}),
+        );
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 1, "{text}");
+        let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            joined.contains(
+                "ipv4: MAP-E map0 rule-mismatch: no IPv4 to the Internet; delegated prefix \
+                 2001:db8:1::/56 is not inside the rule's 2001:db9::/40"
+            ),
+            "{text}"
+        );
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {"mode": "map-e", "state": "up", "tunnel": "map0"}}),
+        );
+        assert_eq!(text_of(&r).1, 0);
     }
 
     #[test]

@@ -436,8 +436,7 @@ fn request_address_accepts_auto_and_booleans() {
 
 /// A MAP-E table with the given rule lines, and one LAN.
 fn s46(lines: &str) -> String {
-    // `auto` takes a written rule as well and, unlike `map-e`, draws no
-    // warning that this build has no MAP-E data path.
+    // `auto` takes a written rule as well.
     format!("[wan]\n[wan.ipv4_over_ipv6]\nmode = \"auto\"\n{lines}[[lan]]\n")
 }
 
@@ -1285,10 +1284,12 @@ fn ntp_servers_are_unicast_addresses_and_a_client_without_servers_is_flagged() {
 }
 
 #[test]
-fn s46_map_e_says_this_build_carries_no_ipv4_yet() {
-    warning(
+fn s46_map_e_loads_without_a_warning() {
+    let loaded = cpe_config::parse_str(
         "[wan]\n[wan.ipv4_over_ipv6]\nmode = \"map-e\"\n[[lan]]\n",
-        "3:8",
-        "no MAP-E data path yet",
-    );
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(loaded.config.wan.ipv4_over_ipv6.mode, S46Mode::MapE);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }

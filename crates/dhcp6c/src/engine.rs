@@ -37,8 +37,9 @@ use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 use std::time::{Duration, Instant};
 
+use cpe_bus::state::{MapEOffer, MapEOfferedRule};
 use cpe_wire::dhcpv6::{
-    DomainName, Duid, Message, MessageType, Status, StatusCode, TransactionId, code,
+    DhcpOption, DomainName, Duid, Message, MessageType, Status, StatusCode, TransactionId, code,
 };
 use ipnet::Ipv6Net;
 
@@ -115,6 +116,8 @@ pub struct OtherConfig {
     pub ntp_servers: Vec<Ipv6Addr>,
     /// The DS-Lite AFTR name (option 64, RFC 6334), lower-case text.
     pub aftr_name: Option<String>,
+    /// The MAP-E container (option 94, RFC 7598).
+    pub map_e: Option<MapEOffer>,
     /// When to ask again (Information Refresh Time, at least IRT_MINIMUM).
     pub refresh_at: Instant,
 }
@@ -273,6 +276,8 @@ pub struct Client {
     /// The AFTR name of the last Reply that bound or extended the lease
     /// (kept beside the lease, which travels in inputs and stays small).
     lease_aftr: Option<String>,
+    /// The MAP-E container of that Reply, kept the same way.
+    lease_map_e: Option<MapEOffer>,
     refusal: Option<Refusal>,
     /// No Information-request fallback before this (after one went
     /// unanswered).
@@ -301,6 +306,7 @@ impl Client {
             info: None,
             other: None,
             lease_aftr: None,
+            lease_map_e: None,
             refusal: None,
             inform_not_before: None,
             counters: Counters::default(),
@@ -379,6 +385,16 @@ impl Client {
             (Some(_), _) if self.lease_aftr.is_some() => self.lease_aftr.as_deref(),
             (_, Some(o)) => o.aftr_name.as_deref(),
             (Some(_), None) => self.lease_aftr.as_deref(),
+            (None, None) => None,
+        }
+    }
+
+    /// The MAP-E container in force, chosen like [`Client::aftr_name`].
+    pub fn map_e(&self) -> Option<&MapEOffer> {
+        match (&self.lease, &self.other) {
+            (Some(_), _) if self.lease_map_e.is_some() => self.lease_map_e.as_ref(),
+            (_, Some(o)) => o.map_e.as_ref(),
+            (Some(_), None) => self.lease_map_e.as_ref(),
             (None, None) => None,
         }
     }
@@ -495,6 +511,7 @@ impl Client {
             domains: msg.domain_list(),
             ntp_servers: msg.ntp_servers(),
             aftr_name: aftr_text(msg),
+            map_e: map_e_offer(msg),
             refresh_at,
         });
         self.inform_not_before = None;
@@ -1199,6 +1216,7 @@ impl Client {
         lease.domains = msg.domain_list();
         lease.ntp_servers = msg.ntp_servers();
         self.lease_aftr = aftr_text(msg);
+        self.lease_map_e = map_e_offer(msg);
         let reason = match kind {
             Kind::Renew => UpdateReason::Renewed,
             Kind::Rebind { .. } => UpdateReason::Rebound,
@@ -1347,6 +1365,33 @@ impl cpe_daemon::Engine for Client {
         };
         earliest(earliest(exchange, lease), fallback)
     }
+}
+
+/// The MAP-E container of `msg` (RFC 7598 5.1): its S46 Rules with their
+/// PSID offset (S46_PORTPARAMS, else RFC 7597's default 6) and its BRs.
+/// An empty container counts as absent.
+fn map_e_offer(msg: &Message) -> Option<MapEOffer> {
+    let mut offer = MapEOffer::default();
+    for o in msg.map_e()? {
+        match o {
+            DhcpOption::S46Rule(r) => {
+                let Ok(ipv6_prefix) = Ipv6Net::new(r.ipv6_prefix, r.prefix6_len) else {
+                    continue;
+                };
+                offer.rules.push(MapEOfferedRule {
+                    ipv6_prefix: ipv6_prefix.trunc(),
+                    ipv4_prefix: r.ipv4_prefix,
+                    ipv4_len: r.prefix4_len,
+                    ea_bits: r.ea_len,
+                    psid_offset: r.port_params().map_or(6, |p| p.offset),
+                    fmr: r.is_fmr(),
+                });
+            }
+            DhcpOption::S46Br(a) => offer.br.push(*a),
+            _ => {}
+        }
+    }
+    (!offer.rules.is_empty() || !offer.br.is_empty()).then_some(offer)
 }
 
 /// The AFTR name of `msg` as lower-case text without the final dot; the

@@ -536,6 +536,60 @@ fn aftr_name_is_requested_and_kept_from_the_reply() {
     assert_eq!(lab.client.aftr_name(), Some("aftr.isp.example"));
 }
 
+/// With MAP-E configured the Reply's MAP-E container (option 94, RFC
+/// 7598) is kept as the client's offer: the rule with its PSID offset from
+/// option 93 (RFC 7597 appendix A example 1's BMR), and the BR.
+#[test]
+fn map_e_container_is_kept_from_the_reply() {
+    use cpe_wire::dhcpv6::{S46PortParams, S46Rule};
+    let mut cfg = config();
+    cfg.extra_oro = cpe_dhcp6c::s46_oro(cpe_config::S46Mode::MapE);
+    let mut lab = Lab::new(cfg);
+    lab.event(Input::Start);
+    lab.run_for(secs(1.0));
+    let solicit = lab.last().clone();
+    let ia = ia_pd(1800, 2880, &[("2001:db8:12:3400::/56", 3600, 7200)]);
+    lab.deliver(&answer(
+        &solicit,
+        MessageType::Advertise,
+        1,
+        vec![pref(255), ia.clone()],
+    ));
+    let request = lab.last().clone();
+    let br: Ipv6Addr = "2001:db8:ffff::1".parse().unwrap();
+    let rule = S46Rule {
+        flags: 1,
+        ea_len: 16,
+        prefix4_len: 24,
+        ipv4_prefix: std::net::Ipv4Addr::new(192, 0, 2, 0),
+        prefix6_len: 40,
+        ipv6_prefix: "2001:db8::".parse().unwrap(),
+        options: vec![DhcpOption::S46PortParams(S46PortParams {
+            offset: 4,
+            psid_len: 0,
+            psid: 0,
+        })],
+    };
+    lab.deliver(&answer(
+        &request,
+        MessageType::Reply,
+        1,
+        vec![
+            ia,
+            dns(),
+            DhcpOption::S46ContMapE(vec![DhcpOption::S46Rule(rule), DhcpOption::S46Br(br)]),
+        ],
+    ));
+    assert_eq!(lab.client.state(), State::Bound);
+    let offer = lab.client.map_e().unwrap();
+    assert_eq!(offer.br, vec![br]);
+    assert_eq!(offer.rules.len(), 1);
+    let r = offer.rules[0];
+    assert_eq!(r.ipv6_prefix, "2001:db8::/40".parse::<Ipv6Net>().unwrap());
+    assert_eq!((r.ipv4_prefix.octets(), r.ipv4_len), ([192, 0, 2, 0], 24));
+    assert_eq!((r.ea_bits, r.psid_offset, r.fmr), (16, 4, true));
+}
+
 #[test]
 fn s46_oro_follows_the_mode() {
     use cpe_config::S46Mode;

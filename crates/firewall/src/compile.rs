@@ -10,12 +10,13 @@
 //!   prefix, RFC 4890 section 4.3's ICMPv6 types, then established/related,
 //!   invalid dropped, LAN-initiated flows accepted, pinholes, and the
 //!   `wan_inbound` verdict for everything unsolicited from the WAN.
-//! - `postrouting` (nat): IPv4 masquerade out of the WAN.
+//! - `postrouting` (nat): IPv4 masquerade out of the WAN; with MAP-E, SNAT
+//!   out of `map0` into the port set ([`map_e_snat`]).
 //!
 //! ICMPv6 accepts come before `ct state invalid drop`: errors that match no
 //! flow are "invalid" to conntrack, and Path MTU Discovery depends on them.
 
-use crate::config::{Policy, Snapshot};
+use crate::config::{MapSnat, Policy, Snapshot};
 use crate::model::*;
 use cpe_config::{HostSpec, InboundPolicy, PinholeProto};
 use cpe_sys::netlink::nftables::{BaseChain, ChainType, Hook, SetKey};
@@ -27,7 +28,7 @@ pub const SET_LAN6: &str = "lan6";
 pub const SET_STALE6: &str = "stale6";
 /// LAN IPv4 subnets.
 pub const SET_LAN4: &str = "lan4";
-/// The NAT chain (absent with `ipv4_nat = false`).
+/// The NAT chain (absent with `ipv4_nat = false` and no MAP-E SNAT).
 pub const POSTROUTING: &str = "postrouting";
 
 /// One named counter per drop class, shown by `cpectl show firewall`.
@@ -419,8 +420,79 @@ fn forward(p: &Policy, has_v4: bool) -> Chain {
     }
 }
 
-fn postrouting(p: &Policy) -> Chain {
-    Chain {
+/// Counter of IPv4 packets MAP-E cannot carry (no ports: see [`map_e_snat`]).
+pub const DROP_MAPE_PROTOCOL: &str = "drop_mape_protocol";
+
+/// MAP-E's SNAT (RFC 7597 5.1, 8.1): every IPv4 packet leaving `map0`
+/// (from the LAN and from the router itself) gets the shared address and
+/// a source port, or ICMP identifier, of our port set, since the BR hands
+/// a packet to the CE whose set holds its destination port and other
+/// CEs share the address.
+///
+/// The port set is `2^a - 1` ranges of `2^m` ports (one range when the
+/// PSID offset is 0), and an nf_tables `nat` expression takes one range.
+/// Spreading new flows over the ranges, three ways were open: `numgen`
+/// with a verdict map jumping to one chain per range; a NAT map with
+/// concatenated address . port-range data (newer kernels, and a map type
+/// the netlink code here does not have); or, chosen, a cascade in the one
+/// chain: rule `i` of `N` holds with probability `1/(N-i)`
+/// (`numgen random mod N-i == 0`), which makes every range exactly `1/N`
+/// likely, the last rule taking what is left. It needs only `numgen`,
+/// `cmp` and `nat`, adds no chains or maps, and only a flow's first
+/// packet walks it (`N/2` rules on average). Each of TCP, UDP and ICMP
+/// has its own cascade, since a port range needs a transport match;
+/// every other protocol has no port to tell CEs apart and is dropped
+/// (counted in [`DROP_MAPE_PROTOCOL`]). With a PSID offset over 0 no
+/// range starts below `2^(16-a)`, so ports 0-1023 are never used (a = 6).
+///
+/// What it does not do: the range is drawn before the kernel looks for a
+/// free port in it, so when all `2^m` ports of the drawn range are taken
+/// toward one destination address and port, that new flow fails though
+/// other ranges have room. With the default 6-bit offset and a /24 of 8
+/// PSID bits that is 4 ports per range.
+fn map_e_snat(iface: &str, m: &MapSnat, rules: &mut Vec<Rule>) {
+    let out = || vec![Match::Oif(iface.to_owned()), Match::Ipv4];
+    let mut drop = out();
+    drop.push(Match::L4NoneOf(vec![TCP, UDP, ICMP]));
+    rules.push(r(
+        drop,
+        count_drop(DROP_MAPE_PROTOCOL),
+        "MAP-E: a shared IPv4 address carries only TCP, UDP and ICMP",
+    ));
+    let n = m.ports.len();
+    for proto in [TCP, UDP, ICMP] {
+        for (i, &(first, last)) in m.ports.iter().enumerate() {
+            let mut matches = out();
+            matches.push(Match::L4(proto));
+            let left = u32::try_from(n - i).unwrap_or(u32::MAX);
+            if left > 1 {
+                matches.push(Match::OneIn(left));
+            }
+            rules.push(r(
+                matches,
+                vec![Statement::Snat4 {
+                    addr: m.ipv4,
+                    ports: (first, last),
+                }],
+                "MAP-E: SNAT into our port set",
+            ));
+        }
+    }
+}
+
+fn postrouting(p: &Policy, s: &Snapshot) -> Option<Chain> {
+    let mut rules = Vec::new();
+    if let (Some(iface), Some(m)) = (p.map_e(), &s.map_e) {
+        map_e_snat(iface, m, &mut rules);
+    }
+    if p.firewall.ipv4_nat {
+        rules.push(r(
+            vec![Match::Oif(p.wan.clone()), Match::Ipv4],
+            vec![Statement::Masquerade],
+            "IPv4 NAT out of the WAN",
+        ));
+    }
+    (!rules.is_empty()).then_some(Chain {
         name: POSTROUTING,
         base: BaseChain {
             hook: Hook::Postrouting,
@@ -428,12 +500,8 @@ fn postrouting(p: &Policy) -> Chain {
             priority: 100,
             accept: true,
         },
-        rules: vec![r(
-            vec![Match::Oif(p.wan.clone()), Match::Ipv4],
-            vec![Statement::Masquerade],
-            "IPv4 NAT out of the WAN",
-        )],
-    }
+        rules,
+    })
 }
 
 /// Compiles the policy for the current state. With `enabled = false` the
@@ -478,13 +546,16 @@ pub fn compile(p: &Policy, s: &Snapshot) -> Ruleset {
         retired.sets.push((SET_LAN4, SetKey::Ipv4Addr));
     }
     let mut chains = vec![input(p), forward(p, has_v4)];
-    if p.firewall.ipv4_nat {
-        chains.push(postrouting(p));
-    } else {
-        retired.chains.push(POSTROUTING);
+    match postrouting(p, s) {
+        Some(c) => chains.push(c),
+        None => retired.chains.push(POSTROUTING),
+    }
+    let mut counters = COUNTERS.to_vec();
+    if p.map_e().is_some() {
+        counters.push(DROP_MAPE_PROTOCOL);
     }
     Ruleset {
-        counters: COUNTERS.to_vec(),
+        counters,
         sets,
         chains,
         retired,

@@ -1,9 +1,10 @@
 //! What the firewall reads: its config slice and the state it follows.
 
 use cpe_bus::state::SharedState;
-use cpe_config::{Firewall, Lan};
+use cpe_config::{Firewall, Lan, MapRule};
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Deserialize;
+use std::net::Ipv4Addr;
 
 /// The policy: `[firewall]` plus the interface names it applies to.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,9 +15,11 @@ pub struct Policy {
     /// traffic leaves and arrives on `pppN`, never on the Ethernet port
     /// the session runs over.
     pub wan: String,
-    /// The DS-Lite softwire, a second WAN-side interface for IPv4: MSS
-    /// clamped, unsolicited inbound treated like the WAN's, and never
-    /// NATed (the AFTR does the NAT, RFC 6333 2).
+    /// The softwire, a second WAN-side interface for IPv4: MSS clamped,
+    /// unsolicited inbound treated like the WAN's, never masqueraded.
+    /// DS-Lite's `dslite0` has no NAT at all (the AFTR does it, RFC 6333
+    /// 2); MAP-E's `map0` has the SNAT into the port set
+    /// ([`Snapshot::map_e`]).
     pub softwire: Option<String>,
     /// The LAN interfaces, with their IPv4 subnet if any.
     pub lan: Vec<LanSide>,
@@ -38,6 +41,14 @@ pub struct LanSide {
 pub const PPP_UNITS: &str = "ppp*";
 
 impl Policy {
+    /// The softwire's name when it is MAP-E's (which SNATs into the port
+    /// set), else `None`.
+    pub fn map_e(&self) -> Option<&str> {
+        self.softwire
+            .as_deref()
+            .filter(|s| *s == cpe_config::MAPE_INTERFACE)
+    }
+
     /// From the loaded config.
     pub fn from_config(c: &cpe_config::Config) -> Policy {
         Policy {
@@ -66,6 +77,45 @@ pub struct Snapshot {
     pub current: Vec<Ipv6Net>,
     /// Prefixes being phased out after a renumbering, no longer routed to us.
     pub deprecated: Vec<Ipv6Net>,
+    /// MAP-E: the shared IPv4 address and port set in force, when the
+    /// softwire is MAP-E's and a rule maps the delegated prefix.
+    pub map_e: Option<MapSnat>,
+}
+
+/// What the MAP-E SNAT translates to: the shared IPv4 address and our
+/// port set (RFC 7597 5.1), as [`cpe_bus::map_e::in_force`] computes it
+/// for the WAN daemon's tunnel from the same facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapSnat {
+    /// The shared IPv4 address.
+    pub ipv4: Ipv4Addr,
+    /// The port set: disjoint ranges, ascending.
+    pub ports: Vec<(u16, u16)>,
+}
+
+impl MapSnat {
+    /// From the rule in the config (else DHCPv6's) and the state; `None`
+    /// when no rule maps a delegated prefix (then there is no tunnel
+    /// either).
+    pub fn from_state(configured: Option<&MapRule>, state: &SharedState) -> Option<MapSnat> {
+        let delegated: Vec<Ipv6Net> = state
+            .dhcp6
+            .delegated_prefixes
+            .iter()
+            .map(|p| p.prefix)
+            .collect();
+        let f =
+            cpe_bus::map_e::in_force(configured, state.dhcp6.map_e.as_ref(), &delegated).ok()?;
+        Some(MapSnat {
+            ipv4: f.mapping.ipv4,
+            ports: f
+                .mapping
+                .port_ranges()
+                .into_iter()
+                .map(|r| (*r.start(), *r.end()))
+                .collect(),
+        })
+    }
 }
 
 impl Snapshot {

@@ -18,6 +18,6 @@ pub mod model;
 pub mod status;
 
 pub use compile::compile;
-pub use config::{LanSide, Policy, Snapshot};
+pub use config::{LanSide, MapSnat, Policy, Snapshot};
 pub use driver::main;
 pub use model::Ruleset;

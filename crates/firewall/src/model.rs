@@ -35,6 +35,8 @@ pub const TCP: u8 = 6;
 pub const UDP: u8 = 17;
 /// ICMPv6.
 pub const ICMPV6: u8 = 58;
+/// ICMP (IPv4).
+pub const ICMP: u8 = 1;
 
 /// One condition of a rule. Each implies its protocol dependencies (an
 /// `ip6 saddr` match first checks that the packet is IPv6), as `nft` does.
@@ -76,6 +78,10 @@ pub enum Match {
     RoutingHeader0,
     /// TCP SYN flag set.
     TcpSyn,
+    /// Transport protocol none of these.
+    L4NoneOf(Vec<u8>),
+    /// One draw of `numgen random mod N` came out 0 (probability 1/N).
+    OneIn(u32),
 }
 
 /// What a rule does when every match holds.
@@ -106,6 +112,14 @@ pub enum Statement {
     ClampMss,
     /// Source NAT to the output interface's address.
     Masquerade,
+    /// Source NAT to an IPv4 address, the port (or ICMP identifier) in a
+    /// range.
+    Snat4 {
+        /// The address.
+        addr: std::net::Ipv4Addr,
+        /// First and last port.
+        ports: (u16, u16),
+    },
 }
 
 /// One rule: matches, statements, and a comment saying why it exists.
@@ -214,6 +228,7 @@ fn proto_name(p: u8) -> &'static str {
     match p {
         TCP => "tcp",
         UDP => "udp",
+        ICMP => "icmp",
         _ => "ipv6-icmp",
     }
 }
@@ -335,6 +350,18 @@ impl Match {
                     cmp_eq(vec![0]),
                 ]);
             }
+            Match::L4NoneOf(protos) => {
+                for p in protos {
+                    out.extend([
+                        Expr::Meta(MetaKey::L4proto),
+                        Expr::Cmp {
+                            op: CmpOp::Neq,
+                            data: vec![*p],
+                        },
+                    ]);
+                }
+            }
+            Match::OneIn(n) => out.extend([Expr::Numgen { modulus: *n }, cmp_eq(vec![0; 4])]),
             Match::TcpSyn => {
                 if *have_l4 != Some(TCP) {
                     out.extend(l4(TCP));
@@ -396,6 +423,12 @@ impl Match {
             Match::UdpPorts(s, d) => format!("udp sport {s} udp dport {d}"),
             Match::RoutingHeader0 => "rt type 0".into(),
             Match::TcpSyn => "tcp flags syn".into(),
+            Match::L4NoneOf(protos) => protos
+                .iter()
+                .map(|p| format!("meta l4proto != {}", proto_name(*p)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Match::OneIn(n) => format!("numgen random mod {n} == 0"),
         }
     }
 }
@@ -424,6 +457,10 @@ impl Statement {
                 },
             ],
             Statement::Masquerade => vec![Expr::Masquerade],
+            Statement::Snat4 { addr, ports } => vec![Expr::Snat4 {
+                addr: *addr,
+                ports: *ports,
+            }],
         }
     }
 
@@ -440,6 +477,9 @@ impl Statement {
             Statement::RejectAdmin => "reject with icmpx admin-prohibited".into(),
             Statement::ClampMss => "tcp option maxseg size set rt mtu".into(),
             Statement::Masquerade => "masquerade".into(),
+            Statement::Snat4 { addr, ports } => {
+                format!("snat ip to {addr}:{}-{}", ports.0, ports.1)
+            }
         }
     }
 }

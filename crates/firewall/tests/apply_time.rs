@@ -31,6 +31,7 @@ fn apply_time_full_vs_nft_and_set_update() {
     let snap = |cur: &str| Snapshot {
         current: vec![cur.parse().unwrap(), "fd00:1:2:1::/64".parse().unwrap()],
         deprecated: Vec::new(),
+        map_e: None,
     };
     let a = compile(&p, &snap("2001:db8:1:101::/64"));
     let b = compile(&p, &snap("2001:db8:2:101::/64"));

@@ -24,6 +24,7 @@ fn snap(current: &[&str], deprecated: &[&str]) -> Snapshot {
     Snapshot {
         current: current.iter().map(|s| s.parse().unwrap()).collect(),
         deprecated: deprecated.iter().map(|s| s.parse().unwrap()).collect(),
+        map_e: None,
     }
 }
 

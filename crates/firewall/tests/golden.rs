@@ -37,6 +37,7 @@ pub fn renumbered() -> Snapshot {
     Snapshot {
         current: vec![net("2001:db8:2:101::/64"), net("fd12:3456:789a:1::/64")],
         deprecated: vec![net("2001:db8:1:101::/64")],
+        map_e: None,
     }
 }
 
@@ -114,4 +115,64 @@ fn dslite_softwire_is_wan_side_without_nat() {
             .any(|l| l.contains("dslite0") && l.contains("masquerade"))
     );
     check("dslite", &text);
+}
+
+/// The MAP-E ruleset for RFC 7597 appendix A example 1's port set
+/// (192.0.2.18, PSID 0x34 of 8 bits, offset 6: 63 ranges of 4 ports).
+pub fn map_e_example_1() -> Snapshot {
+    Snapshot {
+        map_e: Some(cpe_firewall::MapSnat {
+            ipv4: std::net::Ipv4Addr::new(192, 0, 2, 18),
+            ports: (1..64u16)
+                .map(|a| {
+                    let first = (a << 10) | (0x34 << 2);
+                    (first, first + 3)
+                })
+                .collect(),
+        }),
+        ..renumbered()
+    }
+}
+
+/// MAP-E: `map0` is WAN-side like DS-Lite's softwire, is never
+/// masqueraded, and every IPv4 flow out of it is SNATed to the shared
+/// address with a port of our set: per protocol, one rule per range, each
+/// range drawn with probability 1/63, no port below 1232.
+#[test]
+fn map_e_snat_uses_only_our_port_set() {
+    let p = policy("[wan.ipv4_over_ipv6]\nmode = \"map-e\"\n");
+    let r = compile(&p, &map_e_example_1());
+    let text = r.text();
+    assert!(text.contains("oifname \"map0\" tcp flags syn"), "{text}");
+    let nat: Vec<&str> = text.lines().filter(|l| l.contains("snat ip to")).collect();
+    assert_eq!(nat.len(), 3 * 63);
+    for proto in ["tcp", "udp", "icmp"] {
+        let rules: Vec<&&str> = nat
+            .iter()
+            .filter(|l| l.contains(&format!("meta l4proto {proto} ")))
+            .collect();
+        assert_eq!(rules.len(), 63, "{proto}");
+        assert!(rules[0].contains("numgen random mod 63 == 0 snat ip to 192.0.2.18:1232-1235"));
+        assert!(rules[61].contains("numgen random mod 2 == 0 snat ip to 192.0.2.18:63696-63699"));
+        assert!(!rules[62].contains("numgen"));
+        assert!(rules[62].contains("snat ip to 192.0.2.18:64720-64723"));
+    }
+    for line in &nat {
+        let ports = line.split("192.0.2.18:").nth(1).unwrap();
+        let first: u16 = ports.split('-').next().unwrap().parse().unwrap();
+        assert!(first >= 1024 && first & 0x3fc == 0x34 << 2, "{line}");
+    }
+    assert!(text.contains(
+        "oifname \"map0\" meta nfproto ipv4 meta l4proto != tcp meta l4proto != udp \
+         meta l4proto != icmp counter name \"drop_mape_protocol\" drop"
+    ));
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.contains("map0") && l.contains("masquerade"))
+    );
+    check("map-e", &text);
+    // No mapping (no prefix yet): no SNAT, the WAN's masquerade stays.
+    let none = compile(&p, &renumbered()).text();
+    assert!(!none.contains("snat") && none.contains("masquerade"));
 }

@@ -63,6 +63,7 @@ fn snapshot(current: &[&str], deprecated: &[&str]) -> Snapshot {
     Snapshot {
         current: current.iter().map(|s| s.parse().unwrap()).collect(),
         deprecated: deprecated.iter().map(|s| s.parse().unwrap()).collect(),
+        map_e: None,
     }
 }
 
@@ -137,5 +138,42 @@ fn installed_ruleset_matches_nft_reading_of_its_text_and_set_updates_follow() {
     assert_eq!(
         ours.nft(&["list", "ruleset"]),
         reference.nft(&["list", "ruleset"])
+    );
+}
+
+/// MAP-E's SNAT (numgen, immediate port bounds, nat) as committed over
+/// netlink lists exactly as `nft -f` makes it from the text.
+#[test]
+fn map_e_snat_ruleset_matches_nft_reading_of_its_text() {
+    if Command::new("nft").arg("--version").output().is_err() {
+        eprintln!("skipped: nft (the test oracle) is not installed");
+        return;
+    }
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/default.toml"
+    ))
+    .unwrap();
+    let text = format!("{base}\n[wan.ipv4_over_ipv6]\nmode = \"map-e\"\n");
+    let p = Policy::from_config(&cpe_config::parse_str(&text, "t.toml").unwrap().config);
+    let mut snap = snapshot(&["2001:db8:12:3401::/64"], &[]);
+    snap.map_e = Some(cpe_firewall::MapSnat {
+        ipv4: std::net::Ipv4Addr::new(192, 0, 2, 18),
+        ports: vec![(1232, 1235), (2256, 2259), (64720, 64723)],
+    });
+    let c = compile(&p, &snap);
+    let ours = Ns::new("mape-ours");
+    let reference = Ns::new("mape-ref");
+    let b = c.batch();
+    ours.run(move || Nftables::open().unwrap().commit(&b).unwrap());
+    let path = format!("/tmp/{}.nft", reference.0);
+    std::fs::write(&path, c.text()).unwrap();
+    reference.nft(&["-f", &path]);
+    let _ = std::fs::remove_file(&path);
+    let listed = ours.nft(&["list", "ruleset"]);
+    assert_eq!(listed, reference.nft(&["list", "ruleset"]));
+    assert!(
+        listed.contains("snat ip to 192.0.2.18:2256-2259"),
+        "{listed}"
     );
 }

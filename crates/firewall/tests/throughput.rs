@@ -138,6 +138,7 @@ fn forwarding_throughput_without_and_with_the_ruleset() {
         &Snapshot {
             current: vec!["2001:db8:1:1::/64".parse().unwrap()],
             deprecated: Vec::new(),
+            map_e: None,
         },
     );
     let (lan, rtr, wan) = router_path();

@@ -21,6 +21,7 @@ pub mod dhcpv4;
 pub mod dslite;
 pub mod engine;
 pub mod ipoe;
+pub mod map_e;
 pub mod outlet;
 pub mod ppp;
 pub mod pppoe;
@@ -71,25 +72,39 @@ async fn drive(ctx: Context, settings: Option<WanSettings>) -> Result<(), String
     let shutdown = async move {
         stop.requested().await;
     };
-    // DS-Lite runs beside the mode's loop, fed by the shared state (it
-    // needs the DHCPv6 client's facts); supervised only.
+    // DS-Lite and MAP-E run beside the mode's loop, fed by the shared
+    // state (they need the DHCPv6 client's facts); supervised only. Each
+    // first removes its tunnel left from an earlier run; only the
+    // configured one stays running.
     let slot = outlet.s46_slot();
     let softwire = async {
         match ctx.config().filter(|_| !standalone) {
             Some(cfg) => {
-                let runner_outlet = ctx.outlet();
-                let field = slot.clone();
+                let publish = || {
+                    let runner_outlet = ctx.outlet();
+                    let field = slot.clone();
+                    move || {
+                        if let Ok(v) = serde_json::to_value(&*field.borrow()) {
+                            runner_outlet.set_field("ipv4_over_ipv6", v);
+                        }
+                    }
+                };
                 dslite::driver::run(
                     cfg.wan.ipv4_over_ipv6.clone(),
                     settings.interface.clone(),
                     cfg.wan.mtu,
                     ctx.states(),
-                    slot,
-                    move || {
-                        if let Ok(v) = serde_json::to_value(&*field.borrow()) {
-                            runner_outlet.set_field("ipv4_over_ipv6", v);
-                        }
-                    },
+                    slot.clone(),
+                    publish(),
+                )
+                .await;
+                map_e::driver::run(
+                    cfg.wan.ipv4_over_ipv6.clone(),
+                    settings.interface.clone(),
+                    cfg.wan.mtu,
+                    ctx.states(),
+                    slot.clone(),
+                    publish(),
                 )
                 .await;
                 std::future::pending::<()>().await;

@@ -70,7 +70,7 @@ pub use peers::anchors::{
 };
 pub use peers::chrony::{Chrony, ChronyOptions};
 pub use peers::kea::{
-    Kea4Options, KeaDhcp4, KeaDhcp6, KeaOptions, KeaReservation, LeaseTimers, PdPool,
+    Kea4Options, KeaDhcp4, KeaDhcp6, KeaMapE, KeaOptions, KeaReservation, LeaseTimers, PdPool,
 };
 pub use peers::radvd::{RaPrefixOptions, Radvd, RadvdOptions};
 pub use peers::udhcpc::{Udhcpc, UdhcpcOptions};

@@ -28,18 +28,20 @@ pub struct WanStatus {
     /// PPPoE discovery and session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pppoe: Option<PppoeStatus>,
-    /// IPv4 over IPv6 (DS-Lite), when `[wan.ipv4_over_ipv6]` is not off.
+    /// IPv4 over IPv6 (DS-Lite or MAP-E), when `[wan.ipv4_over_ipv6]` is not off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipv4_over_ipv6: Option<S46Status>,
 }
 
-/// The IPv4-over-IPv6 softwire (DS-Lite B4).
+/// The IPv4-over-IPv6 softwire (DS-Lite B4 or MAP-E CE).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct S46Status {
-    /// `auto`, `dslite` (`map-e`: not built yet).
+    /// `auto`, `dslite` or `map-e`.
     pub mode: String,
-    /// `waiting-address`, `no-aftr`, `no-dns`, `resolving`,
-    /// `resolve-failed`, `creating`, `failed` or `up`.
+    /// DS-Lite: `waiting-address`, `no-aftr`, `no-dns`, `resolving`,
+    /// `resolve-failed`, `creating`, `failed` or `up`. MAP-E: `no-rule`,
+    /// `no-br`, `bad-rule`, `waiting-prefix`, `rule-mismatch`, `creating`,
+    /// `failed` or `up`.
     pub state: String,
     /// Why it is not up, with the evidence.
     pub reason: Option<String>,
@@ -55,8 +57,40 @@ pub struct S46Status {
     pub local: Option<String>,
     /// Tunnel MTU, once up.
     pub mtu: Option<u32>,
-    /// The B4's IPv4 address (192.0.0.2/29), once up.
+    /// The B4's IPv4 address (192.0.0.2/29), or MAP-E's shared address
+    /// (/32), once up.
     pub ipv4: Option<String>,
+    /// MAP-E: the Border Relay, once a rule is in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub br: Option<String>,
+    /// MAP-E: where the rule comes from, `config` or `dhcpv6`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_source: Option<String>,
+    /// MAP-E: the rule's IPv6 prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_prefix: Option<String>,
+    /// MAP-E: the delegated prefix the mapping comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated: Option<String>,
+    /// MAP-E: the shared IPv4 address the rule gives us.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_ipv4: Option<String>,
+    /// MAP-E: the MAP IPv6 address (RFC 7597 6) put on the WAN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_ipv6: Option<String>,
+    /// MAP-E: the Port Set ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psid: Option<u16>,
+    /// MAP-E: PSID length in bits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psid_len: Option<u8>,
+    /// MAP-E: PSID offset in bits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub psid_offset: Option<u8>,
+    /// MAP-E: the port set, compact ("1232-1235 2256-2259 ... (63
+    /// ranges, 252 ports)").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_ranges: Option<String>,
 }
 
 /// The IPoE part, flattened into [`WanStatus`] on the wire.
@@ -229,7 +263,11 @@ pub struct AcStatus {
 }
 
 crate::from_json! {
-    S46Status { mode, state, reason, aftr, aftr_source, aftr_address, tunnel, local, mtu, ipv4 }
+    S46Status {
+        mode, state, reason, aftr, aftr_source, aftr_address, tunnel, local, mtu, ipv4, br,
+        rule_source, rule_prefix, delegated, map_ipv4, map_ipv6, psid, psid_len, psid_offset,
+        port_ranges
+    }
     IpoeStatus { link, last_ra, rdnss, ipv4, counters, dhcpv4 }
     Dhcp4ClientStatus { state, address, server, router, lease_s, t1_s, t2_s, malformed, ignored, naks }
     LinkStatus { index, admin_up, carrier, mtu, mac }
@@ -335,10 +373,29 @@ mod tests {
                 local: Some("2001:db8:1::2".into()),
                 mtu: Some(1460),
                 ipv4: Some("192.0.0.2/29".into()),
+                ..S46Status::default()
             }),
         };
         let v = serde_json::to_value(&ipoe).unwrap();
         assert_eq!(read::<WanStatus>(&v), Some(ipoe));
+        let map_e = S46Status {
+            mode: "map-e".into(),
+            state: "up".into(),
+            tunnel: "map0".into(),
+            br: Some("2001:db8:ffff::1".into()),
+            rule_source: Some("config".into()),
+            rule_prefix: Some("2001:db8::/40".into()),
+            delegated: Some("2001:db8:12:3400::/56".into()),
+            map_ipv4: Some("192.0.2.18".into()),
+            map_ipv6: Some("2001:db8:12:3400:0:c000:212:34".into()),
+            psid: Some(0x34),
+            psid_len: Some(8),
+            psid_offset: Some(6),
+            port_ranges: Some("1232-1235 ... (63 ranges, 252 ports)".into()),
+            ..S46Status::default()
+        };
+        let v = serde_json::to_value(&map_e).unwrap();
+        assert_eq!(read::<S46Status>(&v), Some(map_e));
 
         let pppoe = WanStatus {
             mode: "pppoe".into(),

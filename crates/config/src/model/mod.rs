@@ -23,8 +23,8 @@ pub use lan::{Dhcpv6Mode, Lan, LanDhcpv6, LanIpv4, LanRa, RaMtu, RouterPreferenc
 pub use ntp::Ntp;
 pub use wan::{
     Aftr, DEFAULT_CLOSED_PREFIXES, DSLITE_INTERFACE, Dhcpv6Start, IPOE_DEFAULT_MTU, Ipv4OverIpv6,
-    MapRule, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, S46Mode, Wan, WanDhcpv6,
-    closed_prefix_finding, default_closed_prefixes,
+    MAPE_INTERFACE, MapRule, Mode, PPPOE_DEFAULT_MTU, Pppoe, RequestAddress, S46Mode, Wan,
+    WanDhcpv6, closed_prefix_finding, default_closed_prefixes,
 };
 
 use std::net::IpAddr;

@@ -85,13 +85,17 @@ pub struct Ipv4OverIpv6 {
 /// name it in its rules from the config alone, before the tunnel exists.
 pub const DSLITE_INTERFACE: &str = "dslite0";
 
+/// The MAP-E tunnel's interface, fixed for the same reason.
+pub const MAPE_INTERFACE: &str = "map0";
+
 impl Ipv4OverIpv6 {
-    /// The softwire interface this config may bring up (`dslite`,
-    /// `auto`), if any.
+    /// The softwire interface this config may bring up (`dslite0` for
+    /// `dslite` and `auto`, `map0` for `map-e`), if any.
     pub fn softwire(&self) -> Option<&'static str> {
         match self.mode {
             S46Mode::DsLite | S46Mode::Auto => Some(DSLITE_INTERFACE),
-            S46Mode::Off | S46Mode::MapE => None,
+            S46Mode::MapE => Some(MAPE_INTERFACE),
+            S46Mode::Off => None,
         }
     }
 }

@@ -29,16 +29,6 @@ pub(super) fn read(ctx: &mut Ctx<'_>, wan: &Table<'_, '_>) -> Ipv4OverIpv6 {
         return Ipv4OverIpv6::default();
     };
     let mode = t.choice(ctx, "mode", MODES);
-    if let Field::Set(S46Mode::MapE, span) = &mode {
-        ctx.warning(
-            span,
-            Problem::new(
-                "mode = \"map-e\": this build checks and keeps the MAP-E rule but has no MAP-E \
-                 data path yet; no IPv4 will be carried",
-            )
-            .hint("use \"dslite\" if the ISP offers DS-Lite"),
-        );
-    }
     Ipv4OverIpv6 {
         mode: mode.or(S46Mode::Off),
         aftr: t.parsed(ctx, "aftr", aftr).or(None),

@@ -75,6 +75,7 @@ pub fn facts(client: &Client, previous: &[DelegatedPrefix]) -> Dhcp6Facts {
         domains: client.domains().iter().map(|d| d.to_string()).collect(),
         ntp_servers: client.ntp_servers().to_vec(),
         aftr_name: client.aftr_name().map(str::to_owned),
+        map_e: client.map_e().cloned(),
         t1: lease.and_then(|l| l.t1).map(bus_time),
         t2: lease.and_then(|l| l.t2).map(bus_time),
     }

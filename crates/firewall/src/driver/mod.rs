@@ -8,7 +8,7 @@
 //! On exit (any stop of the runner's signal policy) the ruleset stays
 //! installed: a crashed or stopped firewall daemon must not open the router.
 
-use crate::config::{Policy, Snapshot};
+use crate::config::{MapSnat, Policy, Snapshot};
 use crate::engine::{Action, Engine, Input};
 use crate::model::TABLE;
 use cpe_daemon::Engine as _;
@@ -107,6 +107,18 @@ async fn run(ctx: Context) -> Result<(), String> {
     let mut states = ctx.states();
     let mut stop = ctx.stop();
     let policy = Policy::from_config(cfg);
+    // MAP-E: the SNAT follows the mapping the state gives (the rule in the
+    // config, else DHCPv6's).
+    let map_rule = policy
+        .map_e()
+        .map(|_| cfg.wan.ipv4_over_ipv6.map_rule.clone());
+    let snapshot = |s: &cpe_bus::SharedState| {
+        let mut snap = Snapshot::from_state(s);
+        if let Some(rule) = &map_rule {
+            snap.map_e = MapSnat::from_state(rule.as_ref(), s);
+        }
+        snap
+    };
     info!(
         "policy: wan {} lan {:?}, {} pinholes",
         policy.wan,
@@ -118,7 +130,7 @@ async fn run(ctx: Context) -> Result<(), String> {
         error!("cannot open the nf_tables netlink socket: {e}; forwarding stays off");
     }
     let mut engine = Engine::new(policy);
-    let first = Snapshot::from_state(&states.borrow_and_update());
+    let first = snapshot(&states.borrow_and_update());
     engine.handle(Input::State(first), Instant::now());
     drain(&mut engine, &mut nl);
     publish(&outlet, &engine, &mut nl);
@@ -132,7 +144,7 @@ async fn run(ctx: Context) -> Result<(), String> {
                 if changed.is_err() {
                     return Ok(());
                 }
-                let snap = Snapshot::from_state(&states.borrow_and_update());
+                let snap = snapshot(&states.borrow_and_update());
                 engine.handle(Input::State(snap), Instant::now());
             }
             () = tokio::time::sleep_until(wake.into()) => {

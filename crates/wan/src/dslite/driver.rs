@@ -76,6 +76,7 @@ pub fn status(mode: S46Mode, e: &DsLite) -> S46Status {
         local: sw.map(|s| s.local.to_string()),
         mtu: sw.map(|s| s.mtu),
         ipv4: sw.map(|_| format!("{B4_ADDRESS}/{B4_PREFIX_LEN}")),
+        ..S46Status::default()
     }
 }
 
@@ -126,8 +127,8 @@ fn create(nl: &mut Netlink, wan: &str, sw: &Softwire) -> Result<(), String> {
 }
 
 /// Runs the softwire for `cfg` until the task is dropped. With mode `off`
-/// (or `map-e`, whose data path this build does not have) it only removes
-/// a tunnel left from an earlier run.
+/// or `map-e` ([`crate::map_e`]) it only removes a tunnel left from an
+/// earlier run.
 pub async fn run(
     cfg: Ipv4OverIpv6,
     wan: String,
@@ -147,11 +148,7 @@ pub async fn run(
         log::warn!("DS-Lite: removing a stale {TUNNEL}: {e}");
     }
     match cfg.mode {
-        S46Mode::Off => return,
-        S46Mode::MapE => {
-            log::warn!("DS-Lite: mode map-e: the MAP-E data path is not in this build");
-            return;
-        }
+        S46Mode::Off | S46Mode::MapE => return,
         S46Mode::Auto | S46Mode::DsLite => {}
     }
     let mut engine = DsLite::new(cfg.aftr.clone());
@@ -205,7 +202,8 @@ pub async fn run(
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
+/// Waits until `at`, or forever without a deadline.
+pub(crate) async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,

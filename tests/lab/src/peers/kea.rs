@@ -103,6 +103,9 @@ pub struct KeaOptions {
     pub ntp_servers: Vec<Ipv6Addr>,
     /// OPTION_AFTR_NAME (64, RFC 6334, Kea's `aftr-name`); `None` omits it.
     pub aftr_name: Option<String>,
+    /// OPTION_S46_CONT_MAPE (94, RFC 7598): one S46 Rule with its Port
+    /// Parameters, and a BR; `None` omits it.
+    pub map_e: Option<KeaMapE>,
     /// Timers and lifetimes.
     pub timers: LeaseTimers,
 }
@@ -128,6 +131,7 @@ impl Default for KeaOptions {
             domain_search: vec!["example.test".to_string()],
             ntp_servers: Vec::new(),
             aftr_name: None,
+            map_e: None,
             timers: LeaseTimers {
                 renew: 1000,
                 rebind: 2000,
@@ -136,6 +140,22 @@ impl Default for KeaOptions {
             },
         }
     }
+}
+
+/// A MAP-E Basic Mapping Rule and Border Relay as Kea sends them (Kea's
+/// `s46-cont-mape`, `s46-rule`, `s46-portparams`, `s46-br`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeaMapE {
+    /// Rule IPv6 prefix.
+    pub ipv6_prefix: Ipv6Net,
+    /// Rule IPv4 prefix.
+    pub ipv4_prefix: ipnet::Ipv4Net,
+    /// EA-bits length.
+    pub ea_bits: u8,
+    /// PSID offset (option 93).
+    pub psid_offset: u8,
+    /// The Border Relay.
+    pub br: Ipv6Addr,
 }
 
 /// Where Kea keeps its files in the lab directory.
@@ -182,6 +202,30 @@ fn config_json(opts: &KeaOptions, paths: &KeaPaths) -> Value {
     }
     if let Some(name) = &opts.aftr_name {
         options.push(json!({ "name": "aftr-name", "data": name }));
+    }
+    if let Some(m) = &opts.map_e {
+        options.push(json!({ "name": "s46-cont-mape" }));
+        options.push(json!({
+            "space": "s46-cont-mape-options",
+            "name": "s46-rule",
+            "data": format!(
+                "0, {}, {}, {}, {}",
+                m.ea_bits,
+                m.ipv4_prefix.prefix_len(),
+                m.ipv4_prefix.network(),
+                m.ipv6_prefix
+            ),
+        }));
+        options.push(json!({
+            "space": "s46-rule-options",
+            "name": "s46-portparams",
+            "data": format!("{}, 0/0", m.psid_offset),
+        }));
+        options.push(json!({
+            "space": "s46-cont-mape-options",
+            "name": "s46-br",
+            "data": m.br.to_string(),
+        }));
     }
     if !opts.ntp_servers.is_empty() {
         options.push(json!({ "name": "ntp-server" }));

@@ -48,6 +48,26 @@ pub const NFT_RETURN: i32 = -5;
 pub const NFT_REG_VERDICT: u32 = 0;
 /// The first 16-byte data register: wide enough for an IPv6 address.
 pub const NFT_REG_1: u32 = 1;
+/// The second and third 16-byte registers (a NAT's port range bounds).
+pub const NFT_REG_2: u32 = 2;
+/// See [`NFT_REG_2`].
+pub const NFT_REG_3: u32 = 3;
+
+// numgen (NFTA_NG_*) and nat (NFTA_NAT_*) expressions
+pub const NFTA_NG_DREG: u16 = 1;
+pub const NFTA_NG_MODULUS: u16 = 2;
+pub const NFTA_NG_TYPE: u16 = 3;
+pub const NFT_NG_RANDOM: u32 = 1;
+pub const NFTA_NAT_TYPE: u16 = 1;
+pub const NFTA_NAT_FAMILY: u16 = 2;
+pub const NFTA_NAT_REG_ADDR_MIN: u16 = 3;
+pub const NFTA_NAT_REG_ADDR_MAX: u16 = 4;
+pub const NFTA_NAT_REG_PROTO_MIN: u16 = 5;
+pub const NFTA_NAT_REG_PROTO_MAX: u16 = 6;
+pub const NFTA_NAT_FLAGS: u16 = 7;
+pub const NFT_NAT_SNAT: u32 = 0;
+/// `NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED`.
+pub const NF_NAT_RANGE_IPS_AND_PROTO: u32 = 1 | 2;
 
 // attributes
 pub const NFTA_LIST_ELEM: u16 = 1;

@@ -1,7 +1,9 @@
 //! Rule expressions: the small register machine nf_tables rules are written
 //! in. Every expression here loads into, or reads from, register 1 (16 bytes,
 //! wide enough for an IPv6 address), which is how `nft` itself compiles the
-//! rules a router needs; there is never more than one value in flight.
+//! rules a router needs; there is never more than one value in flight,
+//! except for [`Expr::Snat4`], which (as `nft` does) takes the address from
+//! register 1 and the port bounds from registers 2 and 3.
 
 use super::consts::*;
 use super::encode::Attrs;
@@ -153,6 +155,21 @@ pub enum Expr {
     },
     /// Rewrite the source address to the output interface's (IPv4 NAT).
     Masquerade,
+    /// Register 1 = a random number below `modulus` (`numgen random`).
+    Numgen {
+        /// Exclusive upper bound.
+        modulus: u32,
+    },
+    /// Source NAT of IPv4 to `addr`, with the source port (or ICMP
+    /// identifier) chosen in `ports`: loads the three values into
+    /// registers 1-3 and runs `nat` on them (three expressions, as `nft`
+    /// compiles `snat ip to A:P-Q`).
+    Snat4 {
+        /// The address.
+        addr: std::net::Ipv4Addr,
+        /// First and last port.
+        ports: (u16, u16),
+    },
     /// Refuse with an answer.
     Reject(Reject),
     /// End the rule with a verdict.
@@ -164,8 +181,23 @@ fn value(a: &mut Attrs, kind: u16, data: &[u8]) {
 }
 
 impl Expr {
-    /// Appends this expression as one `NFTA_LIST_ELEM`.
+    /// Appends this expression as `NFTA_LIST_ELEM`s (one, or four for
+    /// [`Expr::Snat4`]).
     pub(crate) fn encode(&self, a: &mut Attrs) {
+        if let Expr::Snat4 { addr, ports } = self {
+            let load = |a: &mut Attrs, reg: u32, data: &[u8]| {
+                a.nest(NFTA_LIST_ELEM, |a| {
+                    a.string(NFTA_EXPR_NAME, "immediate");
+                    a.nest(NFTA_EXPR_DATA, |a| {
+                        a.be32(NFTA_IMMEDIATE_DREG, reg);
+                        value(a, NFTA_IMMEDIATE_DATA, data);
+                    });
+                });
+            };
+            load(a, NFT_REG_1, &addr.octets());
+            load(a, NFT_REG_2, &ports.0.to_be_bytes());
+            load(a, NFT_REG_3, &ports.1.to_be_bytes());
+        }
         a.nest(NFTA_LIST_ELEM, |a| {
             a.string(NFTA_EXPR_NAME, self.kernel_name());
             a.nest(NFTA_EXPR_DATA, |a| self.encode_data(a));
@@ -187,6 +219,8 @@ impl Expr {
             Expr::Counter(_) => "objref",
             Expr::Limit { .. } => "limit",
             Expr::Masquerade => "masq",
+            Expr::Numgen { .. } => "numgen",
+            Expr::Snat4 { .. } => "nat",
             Expr::Reject(_) => "reject",
             Expr::Verdict(_) => "immediate",
         }
@@ -282,6 +316,20 @@ impl Expr {
                 a.be32(NFTA_LIMIT_FLAGS, 0);
             }
             Expr::Masquerade => {}
+            Expr::Numgen { modulus } => {
+                a.be32(NFTA_NG_DREG, NFT_REG_1);
+                a.be32(NFTA_NG_MODULUS, *modulus);
+                a.be32(NFTA_NG_TYPE, NFT_NG_RANDOM);
+            }
+            Expr::Snat4 { .. } => {
+                a.be32(NFTA_NAT_TYPE, NFT_NAT_SNAT);
+                a.be32(NFTA_NAT_FAMILY, u32::from(NFPROTO_IPV4));
+                a.be32(NFTA_NAT_REG_ADDR_MIN, NFT_REG_1);
+                a.be32(NFTA_NAT_REG_ADDR_MAX, NFT_REG_1);
+                a.be32(NFTA_NAT_REG_PROTO_MIN, NFT_REG_2);
+                a.be32(NFTA_NAT_REG_PROTO_MAX, NFT_REG_3);
+                a.be32(NFTA_NAT_FLAGS, NF_NAT_RANGE_IPS_AND_PROTO);
+            }
             Expr::Reject(r) => {
                 let (ty, code) = match r {
                     Reject::Icmpv6Unreachable(code) => (0, *code),
