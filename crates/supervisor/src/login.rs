@@ -16,17 +16,26 @@ use std::path::Path;
 use cpe_config::Config;
 
 /// The shadow file for `config`: root with the configured hash, or locked
-/// (`*`, no password opens it) when there is none. The aging fields are
-/// empty: a router has no clock at boot, and an expiry would lock the
-/// engineer out.
+/// (`*`, no password opens it) when there is none.
+///
+/// The aging fields are numbers, not empty: busybox's own shadow parser
+/// (the image's `login`) skips an entry whose last-change, minimum,
+/// maximum or warning field is empty, and then refuses every password
+/// (seen in QEMU: "Login incorrect" with the right one). Last change day 1
+/// (not 0, which shadow tools read as "change at next login"), maximum
+/// 99999 days: a router has no clock at boot, and an expiry would lock
+/// the engineer out.
 pub fn shadow_text(config: &Config) -> String {
     let hash = config
         .system
         .root_password_hash
         .as_ref()
         .map_or("*", |h| h.as_str());
-    format!("root:{hash}:::::::\nnobody:*:::::::\n")
+    format!("root:{hash}:{AGING}\nnobody:*:{AGING}\n")
 }
+
+/// Last change, minimum, maximum, warning; inactive, expiry, flag empty.
+const AGING: &str = "1:0:99999:7:::";
 
 /// What the console does under `config`, for the boot console and the log
 /// (never the hash itself).
@@ -71,8 +80,18 @@ mod tests {
     fn a_hash_becomes_roots_shadow_entry_and_none_locks_root() {
         assert_eq!(
             shadow_text(&config(Some(HASH))),
-            format!("root:{HASH}:::::::\nnobody:*:::::::\n")
+            format!("root:{HASH}:1:0:99999:7:::\nnobody:*:1:0:99999:7:::\n")
         );
+        // Nine fields, the four aging numbers present (busybox skips the
+        // entry otherwise).
+        let fields: Vec<&str> = shadow_text(&config(None))
+            .lines()
+            .next()
+            .unwrap()
+            .split(':')
+            .collect();
+        assert_eq!(fields.len(), 9);
+        assert!(fields[2..6].iter().all(|f| f.parse::<u32>().is_ok()));
         assert!(shadow_text(&config(None)).starts_with("root:*:"));
         assert!(!summary(&config(Some(HASH))).contains("ltjgWl"));
     }
