@@ -84,12 +84,8 @@ mod tests {
         );
         // Nine fields, the four aging numbers present (busybox skips the
         // entry otherwise).
-        let fields: Vec<&str> = shadow_text(&config(None))
-            .lines()
-            .next()
-            .unwrap()
-            .split(':')
-            .collect();
+        let locked = shadow_text(&config(None));
+        let fields: Vec<&str> = locked.lines().next().unwrap().split(':').collect();
         assert_eq!(fields.len(), 9);
         assert!(fields[2..6].iter().all(|f| f.parse::<u32>().is_ok()));
         assert!(shadow_text(&config(None)).starts_with("root:*:"));
