@@ -5,7 +5,9 @@
 //!
 //! A password that came from `password_file` is rendered as that
 //! `password_file`, never as the secret; an inline password is rendered
-//! inline (it was in the file already).
+//! inline (it was in the file already), and so is
+//! `system.root_password_hash` (a hash, and loading the output must give
+//! the same login); `Debug` and `Serialize` redact both.
 
 use std::fmt::{self, Write};
 use std::net::Ipv6Addr;
@@ -31,6 +33,9 @@ fn write_config(out: &mut String, c: &Config) -> fmt::Result {
         string(&s.state_dir.to_string_lossy())
     )?;
     writeln!(out, "run_dir = {}", string(&s.run_dir.to_string_lossy()))?;
+    if let Some(hash) = &s.root_password_hash {
+        writeln!(out, "root_password_hash = {}", string(hash.as_str()))?;
+    }
 
     write_wan(out, &c.wan)?;
     for lan in &c.lan {

@@ -37,7 +37,13 @@ table!(
     SYSTEM,
     "system",
     "[system]",
-    ["hostname", "log_level", "state_dir", "run_dir",]
+    [
+        "hostname",
+        "log_level",
+        "state_dir",
+        "run_dir",
+        "root_password_hash",
+    ]
 );
 
 table!(

@@ -504,6 +504,48 @@ pub(crate) fn rule_name(text: &str) -> Result<String, Problem> {
     Ok(text.to_owned())
 }
 
+/// crypt(3)'s alphabet for salts and hashes.
+fn is_crypt_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'.' || b == b'/'
+}
+
+/// A crypt(3) SHA-512 hash as `mkpasswd -m sha-512` or `openssl passwd -6`
+/// print it: `$6$`, optionally `rounds=N$` (1000..=999999999, the range
+/// glibc and busybox accept without clamping), a salt of 1 to 16
+/// characters, `$`, and 86 characters of hash. Form only: nothing here can
+/// tell a right password from a wrong one. Messages never repeat the text,
+/// since it ends up in logs.
+pub(crate) fn sha512_crypt(text: &str) -> Result<crate::model::CryptHash, Problem> {
+    let hint = "generate one with `mkpasswd -m sha-512` or `openssl passwd -6`";
+    let bad =
+        |what: &str| Err(Problem::new(format!("not a SHA-512 crypt hash: {what}")).hint(hint));
+    let Some(rest) = text.strip_prefix("$6$") else {
+        return bad("it does not start with $6$ (MD5 $1$, SHA-256 $5$ and DES are too weak)");
+    };
+    let rest = match rest.strip_prefix("rounds=") {
+        Some(r) => {
+            let Some((n, after)) = r.split_once('$') else {
+                return bad("rounds= is not followed by $");
+            };
+            match n.parse::<u32>() {
+                Ok(1000..=999_999_999) if !n.starts_with('0') => after,
+                _ => return bad("rounds must be 1000 to 999999999"),
+            }
+        }
+        None => rest,
+    };
+    let Some((salt, hash)) = rest.split_once('$') else {
+        return bad("no $ between salt and hash");
+    };
+    if salt.is_empty() || salt.len() > 16 || !salt.bytes().all(is_crypt_char) {
+        return bad("the salt must be 1 to 16 characters of a-z A-Z 0-9 . /");
+    }
+    if hash.len() != 86 || !hash.bytes().all(is_crypt_char) {
+        return bad("the hash part must be 86 characters of a-z A-Z 0-9 . /");
+    }
+    Ok(crate::model::CryptHash::new(text.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -619,5 +661,38 @@ mod tests {
         assert!(ipv4_interface("192.168.1.255/24").is_err());
         assert!(ipv4_interface("192.168.1.1/31").is_err());
         assert!(ipv4_interface("192.168.1.1/24").is_ok());
+    }
+
+    /// `openssl passwd -6 -salt abcdefgh secret`.
+    const HASH: &str = "$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG.";
+
+    #[test]
+    fn sha512_crypt_hashes_are_checked_for_form_and_never_echoed() {
+        assert_eq!(
+            sha512_crypt(HASH).ok().map(|h| h.as_str().to_owned()),
+            Some(HASH.to_owned())
+        );
+        let with_rounds = HASH.replacen("$6$", "$6$rounds=5000$", 1);
+        assert!(sha512_crypt(&with_rounds).is_ok());
+        for bad in [
+            "secret".to_owned(),                               // a password, not a hash
+            HASH.replacen("$6$", "$1$", 1),                    // MD5
+            HASH.replacen("$6$", "$5$", 1),                    // SHA-256
+            HASH[..HASH.len() - 1].to_owned(),                 // 85 hash characters
+            format!("{HASH}x"),                                // 87
+            HASH.replacen("abcdefgh", "", 1),                  // empty salt
+            HASH.replacen("abcdefgh", "abcdefgh12345678x", 1), // 17-character salt
+            HASH.replacen("abcdefgh", "abc:efgh", 1),          // ':' would break /etc/shadow
+            HASH.replacen("$6$", "$6$rounds=999$", 1),
+            HASH.replacen("$6$", "$6$rounds=01000$", 1),
+            HASH.replacen("$6$", "$6$rounds=x$", 1),
+            HASH.replace('.', "\n"),
+        ] {
+            let Err(problem) = sha512_crypt(&bad) else {
+                panic!("accepted {bad:?}");
+            };
+            let message = format!("{} {:?}", problem.message, problem.hint);
+            assert!(!message.contains("ltjgWl"), "{message}");
+        }
     }
 }

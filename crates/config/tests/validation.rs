@@ -1293,3 +1293,38 @@ fn s46_map_e_loads_without_a_warning() {
     assert_eq!(loaded.config.wan.ipv4_over_ipv6.mode, S46Mode::MapE);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
+
+/// `openssl passwd -6 -salt abcdefgh secret`.
+const ROOT_HASH: &str = "$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG.";
+
+#[test]
+fn root_password_hash_is_kept_for_login_and_redacted_when_shown() {
+    let src = format!("[system]\nroot_password_hash = \"{ROOT_HASH}\"\n[wan]\n[[lan]]\n");
+    let loaded = parse_str(&src, "t.toml").unwrap();
+    let hash = loaded.config.system.root_password_hash.as_ref().unwrap();
+    assert_eq!(hash.as_str(), ROOT_HASH);
+    let debug = format!("{:?}", loaded.config);
+    let json = serde_json::to_string(&loaded.config).unwrap();
+    for shown in [&debug, &json] {
+        assert!(!shown.contains("ltjgWl"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+    // The effective config loads back to the same login.
+    let again = parse_str(&to_toml(&loaded.config), "t.toml").unwrap();
+    assert_eq!(again.config, loaded.config);
+    // Absent: no login, and no line in the effective config.
+    let plain = parse_str("[wan]\n[[lan]]\n", "t.toml").unwrap();
+    assert_eq!(plain.config.system.root_password_hash, None);
+    assert!(!to_toml(&plain.config).contains("root_password_hash"));
+}
+
+#[test]
+fn root_password_hash_that_is_not_sha512_crypt_is_refused_without_echo() {
+    let md5 = ROOT_HASH.replacen("$6$", "$1$", 1);
+    let line = error(
+        &format!("[system]\nroot_password_hash = \"{md5}\"\n[wan]\n[[lan]]\n"),
+        "2:22",
+        "does not start with $6$",
+    );
+    assert!(!line.contains("ltjgWl"), "{line}");
+}

@@ -15,6 +15,7 @@ commands:
   run [--config FILE]        run the supervisor (foreground, logs to stderr)
   check-config FILE...       validate config files; FILE:LINE:COL errors
   save-config FILE [DEST]    validate FILE and install it as the config
+  console-login CONFIG SHADOW  write the console's shadow file from CONFIG
   ctl ARGS                   the console (same as cpectl ARGS)
   daemon NAME                run one daemon (started by the supervisor)
   upgrade FILE               verify FILE, write the other slot, try it
@@ -39,6 +40,15 @@ Validates FILE like check-config and, only if it is valid, replaces DEST
 fsynced, renamed over it, directory fsynced. A power cut leaves the old
 config or the new one, never a mix. Then `cpectl reload` applies it.
 Exit 0 when installed, 1 when FILE is invalid or the write failed.";
+
+const CONSOLE_LOGIN_USAGE: &str = "usage: cpe console-login CONFIG SHADOW
+Writes SHADOW (the image's /etc/shadow, in RAM) from [system]
+root_password_hash of CONFIG: root gets the hash, or is locked when there
+is none (the console then opens a shell without login). Run at boot before
+the console starts; the supervisor (`cpe run --login-shadow SHADOW`) keeps
+it in step at every reload. Prints what the console does, never the hash.
+Exit 0 when written, 1 when CONFIG is invalid (SHADOW untouched) or the
+write failed.";
 
 const DAEMON_USAGE: &str = "usage: cpe daemon NAME [ARGS]
 Runs one daemon. The supervisor (`cpe run`) starts each daemon of the
@@ -84,6 +94,7 @@ fn main() -> ExitCode {
         "run" => cpe_supervisor::main(rest),
         "check-config" => check_config(rest),
         "save-config" => save_config(rest),
+        "console-login" => console_login(rest),
         "ctl" => cpe_cli::main(rest),
         "daemon" => daemon(rest),
         "upgrade" | "factory-reset" | "boot-ok" | "fw-printenv" | "fw-setenv" | "image" => {
@@ -159,6 +170,14 @@ fn check_config(args: Vec<OsString>) -> ExitCode {
                 if let Some(w) = missing_wan_interface(path, &loaded.config) {
                     println!("{w}");
                 }
+                if loaded.config.system.root_password_hash.is_none() {
+                    println!(
+                        "{}: warning: [system] root_password_hash is not set: the serial \
+                         console has no login (anyone at it is root); set a crypt(3) \
+                         SHA-512 hash (`mkpasswd -m sha-512`)",
+                        path.display()
+                    );
+                }
                 println!("{}: ok", path.display());
             }
             Err(diags) => {
@@ -229,6 +248,45 @@ fn save_config(args: Vec<OsString>) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{}: error: not saved: {e}", dest.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cpe console-login CONFIG SHADOW`: the login the console asks for is
+/// in force before anyone can type at it, whether or not the supervisor
+/// comes up.
+fn console_login(args: Vec<OsString>) -> ExitCode {
+    if asks_help(&args) {
+        println!("{CONSOLE_LOGIN_USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let [config, shadow] = args.as_slice() else {
+        eprintln!("{CONSOLE_LOGIN_USAGE}");
+        return ExitCode::from(2);
+    };
+    let (config, shadow) = (Path::new(config), Path::new(shadow));
+    let loaded = match cpe_config::load_file(config) {
+        Ok(loaded) => loaded,
+        Err(diags) => {
+            for d in &diags.0 {
+                println!("{d}");
+            }
+            println!(
+                "{}: invalid: {} not written",
+                config.display(),
+                shadow.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match cpe_supervisor::login::write_shadow(shadow, &loaded.config) {
+        Ok(_) => {
+            println!("{}", cpe_supervisor::login::summary(&loaded.config));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: error: not written: {e}", shadow.display());
             ExitCode::FAILURE
         }
     }

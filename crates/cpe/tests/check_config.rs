@@ -175,3 +175,74 @@ fn a_wan_interface_that_does_not_exist_is_warned_of() {
     assert!(!stdout.contains("does not exist"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `openssl passwd -6 -salt abcdefgh secret`.
+const ROOT_HASH: &str = "$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG.";
+
+/// Without `root_password_hash` the serial console has no login: valid,
+/// but said; with one, not; the hash itself is never printed.
+#[test]
+fn a_console_without_login_is_warned_of_and_the_hash_never_printed() {
+    let dir = std::env::temp_dir().join(format!("cpe-check-login-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |name: &str, system: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{system}[wan]\n[[lan]]\n")).unwrap();
+        let (code, stdout) = check_within_5s(&path);
+        assert_eq!(code, Some(0), "{stdout}");
+        stdout
+    };
+    let open = check("open.toml", "");
+    assert!(
+        open.contains(
+            "warning: [system] root_password_hash is not set: the serial console has no login"
+        ),
+        "{open}"
+    );
+    let locked = check(
+        "locked.toml",
+        &format!("[system]\nroot_password_hash = \"{ROOT_HASH}\"\n"),
+    );
+    assert!(!locked.contains("root_password_hash"), "{locked}");
+    assert!(!locked.contains("ltjgWl"), "{locked}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `cpe console-login CONFIG SHADOW` as the image's /init runs it before
+/// the console starts: root's entry from the hash, locked without one; an
+/// invalid config leaves the shadow file as it was.
+#[test]
+fn console_login_writes_roots_shadow_entry_from_the_config() {
+    let dir = std::env::temp_dir().join(format!("cpe-console-login-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shadow = dir.join("run").join("shadow");
+    let login = |system: &str| {
+        let config = dir.join("config.toml");
+        std::fs::write(&config, format!("{system}[wan]\n[[lan]]\n")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cpe"));
+        cmd.arg("console-login").arg(&config).arg(&shadow);
+        let out = common::output_within(cmd, std::time::Duration::from_secs(5));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!stdout.contains("ltjgWl"), "{stdout}");
+        (out.status.code(), stdout)
+    };
+    let (code, stdout) = login(&format!("[system]\nroot_password_hash = \"{ROOT_HASH}\"\n"));
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("asks for root's password"), "{stdout}");
+    let text = std::fs::read_to_string(&shadow).unwrap();
+    assert!(text.starts_with(&format!("root:{ROOT_HASH}:")), "{text}");
+
+    let (code, stdout) = login("[system]\nroot_password_hash = \"secret\"\n");
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&shadow).unwrap(), text, "untouched");
+
+    let (code, stdout) = login("");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("console login: none"), "{stdout}");
+    assert!(
+        std::fs::read_to_string(&shadow)
+            .unwrap()
+            .starts_with("root:*:")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -42,6 +42,11 @@ fn every_cpe_command_answers_help() {
         (&["check-config", "/etc/some.toml"], "cpe check-config"),
         (&["save-config"], "cpe save-config"),
         (&["save-config", "/tmp/new.toml"], "cpe save-config"),
+        (&["console-login"], "cpe console-login"),
+        (
+            &["console-login", "/etc/cpe/config.toml", "/run/shadow"],
+            "cpe console-login",
+        ),
         (&["ctl"], "cpectl"),
         (&["ctl", "status"], "cpectl"),
         (&["daemon"], "cpe daemon NAME"),

@@ -10,6 +10,7 @@ pub mod children;
 pub mod core;
 pub mod derive;
 pub mod lan_addr;
+pub mod login;
 pub mod plan;
 mod server;
 pub mod timeline;
@@ -88,9 +89,12 @@ pub const DEFAULT_CONFIG: &str = "/etc/cpe/config.toml";
 /// How long an orderly stop may take in total before children are killed.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(4000);
 
+const RUN_USAGE: &str = "usage: cpe run [--config FILE] [--login-shadow FILE]";
+
 /// Entry point of `cpe run`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
     let mut config_path = PathBuf::from(DEFAULT_CONFIG);
+    let mut login_shadow = None;
     let mut parser = lexopt::Parser::from_args(args);
     loop {
         match parser.next() {
@@ -100,9 +104,15 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
                     Err(e) => return usage(&e.to_string()),
                 }
             }
+            Ok(Some(lexopt::Arg::Long("login-shadow"))) => match parser.value() {
+                Ok(v) => login_shadow = Some(PathBuf::from(v)),
+                Err(e) => return usage(&e.to_string()),
+            },
             Ok(Some(lexopt::Arg::Long("help") | lexopt::Arg::Short('h'))) => {
                 println!(
-                    "usage: cpe run [--config FILE]\n\nRuns the supervisor in the foreground, logging to stderr."
+                    "{RUN_USAGE}\n\nRuns the supervisor in the foreground, logging to stderr.\n\
+                     --login-shadow FILE: keep FILE (the image's /etc/shadow) in step with\n\
+                     [system] root_password_hash, at start and at every reload."
                 );
                 return ExitCode::SUCCESS;
             }
@@ -139,7 +149,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(config_path, loaded.config, source)) {
+    match rt.block_on(run(config_path, login_shadow, loaded.config, source)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e}");
@@ -149,7 +159,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 }
 
 fn usage(msg: &str) -> ExitCode {
-    eprintln!("cpe run: {msg}\nusage: cpe run [--config FILE]");
+    eprintln!("cpe run: {msg}\n{RUN_USAGE}");
     ExitCode::from(2)
 }
 
@@ -163,6 +173,8 @@ struct Conn {
 struct Supervisor {
     core: Core,
     config_path: PathBuf,
+    /// The console's shadow file, kept in step with the config.
+    login_shadow: Option<PathBuf>,
     conns: HashMap<u64, Conn>,
     lan_addrs: lan_addr::LanAddresses,
     started: Instant,
@@ -173,7 +185,12 @@ struct Supervisor {
     reload_reply: Option<oneshot::Sender<FromSupervisor>>,
 }
 
-async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::Result<()> {
+async fn run(
+    config_path: PathBuf,
+    login_shadow: Option<PathBuf>,
+    config: Config,
+    source: String,
+) -> std::io::Result<()> {
     let run_dir = config.system.run_dir.clone();
     let bus_path = run_dir.join(cpe_bus::SOCKET_NAME);
     let listener = server::bind(&bus_path)?;
@@ -186,9 +203,11 @@ async fn run(config_path: PathBuf, config: Config, source: String) -> std::io::R
 
     let mut core = Core::new(config.clone(), source);
     load_ula(&mut core, &config);
+    apply_login(login_shadow.as_deref(), &config);
     let mut sup = Supervisor {
         core,
         config_path,
+        login_shadow,
         conns: HashMap::new(),
         lan_addrs: lan_addr::LanAddresses::default(),
         started: Instant::now(),
@@ -246,6 +265,21 @@ fn load_ula(engine: &mut Core, config: &Config) {
                 config.system.state_dir.display()
             ),
         }
+    }
+}
+
+/// Rewrites the console's shadow file (if the supervisor keeps one) for
+/// `config`, logging what the console now does when that changed. A
+/// failure leaves the previous login in force and says so.
+fn apply_login(shadow: Option<&std::path::Path>, config: &Config) {
+    let Some(path) = shadow else { return };
+    match login::write_shadow(path, config) {
+        Ok(true) => log::info!("{} ({} rewritten)", login::summary(config), path.display()),
+        Ok(false) => {}
+        Err(e) => log::error!(
+            "cannot write {}: {e}; the console keeps its previous login",
+            path.display()
+        ),
     }
 }
 
@@ -399,6 +433,7 @@ impl Supervisor {
         if let Ok(l) = &loaded {
             cpe_log::set_level(cpe_log::parse_level(l.config.system.log_level.as_str()));
             load_ula(&mut self.core, &l.config);
+            apply_login(self.login_shadow.as_deref(), &l.config);
         }
         self.feed(core::Input::Reload(loaded));
     }

@@ -115,7 +115,9 @@ pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
     d
 }
 
-/// The router WAN's DUID-LL.
+/// A DUID-LL of the router WAN's MAC, for peer clients (dhclient) run in
+/// the router's place. `cpe` itself uses a DUID-UUID created at first
+/// start (its `state_dir/dhcp6c/duid`), which a factory reset renews.
 pub fn wan_duid_ll() -> Vec<u8> {
     duid_ll(WAN_MAC_BYTES)
 }

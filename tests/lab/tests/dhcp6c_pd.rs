@@ -203,10 +203,14 @@ fn prefix_is_delegated_published_numbered_on_the_lan_and_routed_unreachable() {
         plan::PD_POOL
     );
     assert_eq!(prefix.prefix_len(), 56);
-    // Kea agrees: a PD lease for exactly this prefix, to our DUID-LL.
+    // Kea agrees: a PD lease for exactly this prefix, to the DUID-UUID
+    // the router created in its state directory (RFC 6355, type 4).
     let rows = kea_pd_rows(&s.kea, prefix);
     assert!(!rows.is_empty(), "Kea has no lease for {prefix}");
-    assert_eq!(rows[0].duid, plan::wan_duid_ll());
+    let ours = std::fs::read_to_string(s.router.state_dir.join("dhcp6c/duid")).unwrap();
+    let ours = cpe_lab::parse::kea_leases::parse_hex_bytes(ours.trim()).unwrap();
+    assert_eq!(rows[0].duid, ours);
+    assert_eq!(&ours[..2], &[0, 4], "DUID-UUID");
 
     let first = s.router.status().unwrap();
     let wan = &first["wan"];

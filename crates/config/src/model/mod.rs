@@ -61,6 +61,43 @@ pub struct System {
     pub state_dir: PathBuf,
     /// Volatile runtime files (control sockets, pid files). Absolute path.
     pub run_dir: PathBuf,
+    /// crypt(3) SHA-512 hash of root's password for the serial console's
+    /// login; `None` leaves the console without a login, as a board fresh
+    /// from the bench has it.
+    pub root_password_hash: Option<CryptHash>,
+}
+
+/// A crypt(3) SHA-512 hash (`$6$[rounds=N$]salt$hash`), checked for form
+/// only: the console's `login` verifies passwords against it.
+///
+/// `Debug` and `Serialize` redact it, as the PPPoE password: a hash in a
+/// log or a status answer can be attacked offline. `PartialEq` compares the
+/// real text so a changed hash counts as a change on reload.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CryptHash(String);
+
+impl CryptHash {
+    /// Wraps text already validated by the config reader.
+    pub(crate) fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The hash as written in the config (for `/etc/shadow`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CryptHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl serde::Serialize for CryptHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
 }
 
 /// The five levels of the `log` crate, so a daemon can map them one to one.
@@ -118,6 +155,7 @@ impl Default for System {
             log_level: LogLevel::Info,
             state_dir: PathBuf::from("/var/lib/cpe"),
             run_dir: PathBuf::from("/run/cpe"),
+            root_password_hash: None,
         }
     }
 }

@@ -31,5 +31,9 @@ pub(super) fn read(ctx: &mut Ctx<'_>, root: &Table<'_, '_>) -> System {
         run_dir: t
             .parsed(ctx, "run_dir", syntax::absolute_path)
             .or(defaults.run_dir),
+        root_password_hash: t
+            .parsed(ctx, "root_password_hash", syntax::sha512_crypt)
+            .map(Some)
+            .or(None),
     }
 }

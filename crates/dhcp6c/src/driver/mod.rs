@@ -194,7 +194,7 @@ async fn run_standalone(ctx: Context, s: Standalone) -> Result<(), String> {
     };
     let store = Store::new(&s.state_dir);
     let duid = store
-        .load_or_create_duid(&s.interface)
+        .load_or_create_duid()
         .map_err(|e| format!("DUID: {e}"))?;
     log::info!("standalone on {}, DUID {duid}", s.interface);
     let socket =
@@ -231,7 +231,7 @@ async fn run(ctx: Context) -> Result<(), String> {
     };
     let store = Store::new(&cfg.system.state_dir);
     let duid = store
-        .load_or_create_duid(&iface)
+        .load_or_create_duid()
         .map_err(|e| format!("DUID: {e}"))?;
     let seed = seed()?;
     log::info!(

@@ -48,10 +48,10 @@ impl Store {
         self.dir.join("lease.json")
     }
 
-    /// The persisted DUID, or a new one from the MAC of `interface` (see
-    /// `cpe_sys::duid`: DUID-LL, or DUID-UUID when the link has no MAC).
-    pub fn load_or_create_duid(&self, interface: &str) -> io::Result<Duid> {
-        cpe_sys::duid::load_or_create(&self.duid_path(), interface)
+    /// The persisted DUID, or a new DUID-UUID (see `cpe_sys::duid`: a
+    /// factory reset, which wipes the store, gives the router a new one).
+    pub fn load_or_create_duid(&self) -> io::Result<Duid> {
+        cpe_sys::duid::load_or_create(&self.duid_path())
     }
 
     /// The lease saved before a restart, rebuilt for engine time `now`.
@@ -95,13 +95,9 @@ mod tests {
     fn duid_is_created_once_and_lease_round_trips() {
         let dir = std::env::temp_dir().join(format!("dhcp6c-store-{}", std::process::id()));
         let store = Store::new(&dir);
-        let a = store.load_or_create_duid("no-such-if0").unwrap();
+        let a = store.load_or_create_duid().unwrap();
         assert_eq!(a.duid_type(), 4, "no MAC: DUID-UUID");
-        assert_eq!(
-            store.load_or_create_duid("no-such-if0").unwrap(),
-            a,
-            "persisted"
-        );
+        assert_eq!(store.load_or_create_duid().unwrap(), a, "persisted");
 
         let now = Instant::now();
         let lease = Lease {

@@ -36,8 +36,8 @@ async fn run(ctx: Context) -> Result<(), String> {
             info!("no LAN has a stateless DHCPv6 server configured; idle");
             None
         }
-        Some((_, first)) => {
-            let duid = store::load_or_create_duid(&cfg.system.state_dir, &first.interface)
+        Some(_) => {
+            let duid = store::load_or_create_duid(&cfg.system.state_dir)
                 .map_err(|e| format!("server DUID in {}: {e}", cfg.system.state_dir.display()))?;
             info!("server DUID {duid}");
             ctx.outlet().set_field("duid", duid.to_string().into());
