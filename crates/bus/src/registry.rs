@@ -162,6 +162,8 @@ impl Daemon {
                     "interface": config.wan.interface,
                     "mode": to_value(&config.wan.mode),
                     "dhcpv6": to_value(&config.wan.dhcpv6),
+                    // Its Option Request Option follows this mode (64, 94).
+                    "ipv4_over_ipv6": to_value(&config.wan.ipv4_over_ipv6.mode),
                     "state_dir": state_dir,
                 })
             }),
@@ -307,6 +309,22 @@ mod tests {
             assert!(!slice.to_string().contains(pw), "{slice}");
         }
         assert_eq!(Daemon::Wan.config_slice(&load("first-secret")), Some(a));
+    }
+
+    /// dhcp6c asks for option 64 or 94 by `[wan.ipv4_over_ipv6] mode`: a
+    /// reload from DS-Lite to MAP-E must restart it, or its Renews keep
+    /// asking for the AFTR name only and the MAP-E rule never comes.
+    #[test]
+    fn a_new_ipv4_over_ipv6_mode_changes_the_dhcp6c_slice() {
+        let load = |mode: &str| {
+            let src = format!("[wan]\n[wan.ipv4_over_ipv6]\nmode = \"{mode}\"\n[[lan]]\n");
+            cpe_config::parse_str(&src, "t.toml").unwrap().config
+        };
+        let (dslite, map_e) = (load("dslite"), load("map-e"));
+        assert_ne!(
+            Daemon::Dhcp6c.config_slice(&dslite),
+            Daemon::Dhcp6c.config_slice(&map_e)
+        );
     }
 
     /// A new `wan.closed_prefixes` changes what the console warns about,
