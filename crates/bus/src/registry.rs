@@ -173,6 +173,9 @@ impl Daemon {
                 "firewall": to_value(&config.firewall),
                 "wan": config.wan.interface,
                 "mode": to_value(&config.wan.mode),
+                // The softwire is WAN side; MAP-E's SNAT takes the rule
+                // from here when the config writes one.
+                "ipv4_over_ipv6": to_value(&config.wan.ipv4_over_ipv6),
                 "lan": lan_ifaces,
             })),
             Daemon::Ra => config.lan.iter().any(|l| l.ra.enabled).then(|| {
@@ -325,6 +328,21 @@ mod tests {
             Daemon::Dhcp6c.config_slice(&dslite),
             Daemon::Dhcp6c.config_slice(&map_e)
         );
+    }
+
+    /// The firewall SNATs into the MAP-E port set only when the mode is
+    /// map-e, from the rule in the config when there is one: a reload from
+    /// DS-Lite to MAP-E (or a new rule) must restart it, or LAN IPv4 leaves
+    /// `map0` with its private source and never comes back.
+    #[test]
+    fn a_new_ipv4_over_ipv6_section_changes_the_firewall_slice() {
+        let load = |s46: &str| {
+            let src = format!("[wan]\n[wan.ipv4_over_ipv6]\n{s46}\n[[lan]]\n");
+            cpe_config::parse_str(&src, "t.toml").unwrap().config
+        };
+        let slice = |s46: &str| Daemon::Firewall.config_slice(&load(s46));
+        assert_ne!(slice("mode = \"dslite\""), slice("mode = \"map-e\""));
+        assert_eq!(slice("mode = \"map-e\""), slice("mode = \"map-e\""));
     }
 
     /// A new `wan.closed_prefixes` changes what the console warns about,
