@@ -12,6 +12,52 @@ use cpe_sys::netlink::{Address, Ip6Tunnel, Netlink, Route};
 use ipnet::{IpNet, Ipv4Net};
 use tokio::sync::watch;
 
+/// The retry back-off both engines keep after a refused tunnel or a failed
+/// lookup: [`RETRY_MIN`](crate::dslite::RETRY_MIN), doubling up to
+/// [`RETRY_MAX`](crate::dslite::RETRY_MAX); cleared on success.
+#[derive(Debug)]
+pub(crate) struct Retry {
+    at: Option<Instant>,
+    backoff: std::time::Duration,
+}
+
+impl Retry {
+    pub(crate) fn new() -> Retry {
+        Retry {
+            at: None,
+            backoff: crate::dslite::RETRY_MIN,
+        }
+    }
+
+    /// Success (or nothing to retry): the next failure waits the minimum.
+    pub(crate) fn reset(&mut self) {
+        *self = Retry::new();
+    }
+
+    /// A failure at `now`: wait the current back-off, then double it.
+    pub(crate) fn arm(&mut self, now: Instant) {
+        self.at = now.checked_add(self.backoff);
+        self.backoff = (self.backoff * 2).min(crate::dslite::RETRY_MAX);
+    }
+
+    /// Whether a retry is still being waited for at `now`.
+    pub(crate) fn waiting(&self, now: Instant) -> bool {
+        self.at.is_some_and(|t| now < t)
+    }
+
+    /// The wait is over at `now`: the next attempt may run.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        if self.at.is_some_and(|t| t <= now) {
+            self.at = None;
+        }
+    }
+
+    /// When the next attempt is due.
+    pub(crate) fn at(&self) -> Option<Instant> {
+        self.at
+    }
+}
+
 /// Where a driver reports its status (the WAN outlet merges it into the
 /// daemon's status object).
 pub type StatusSlot = std::rc::Rc<std::cell::RefCell<Option<S46Status>>>;

@@ -144,8 +144,7 @@ pub struct DsLite {
     refresh_at: Option<Instant>,
     installed: Option<Softwire>,
     creating: Option<Softwire>,
-    retry_at: Option<Instant>,
-    backoff: Duration,
+    retry: crate::softwire::Retry,
     actions: VecDeque<Action>,
 }
 
@@ -161,8 +160,7 @@ impl DsLite {
             refresh_at: None,
             installed: None,
             creating: None,
-            retry_at: None,
-            backoff: RETRY_MIN,
+            retry: crate::softwire::Retry::new(),
             actions: VecDeque::new(),
         }
     }
@@ -197,8 +195,7 @@ impl DsLite {
 
     fn fail(&mut self, phase: Phase, now: Instant) {
         self.phase = phase;
-        self.retry_at = now.checked_add(self.backoff);
-        self.backoff = (self.backoff * 2).min(RETRY_MAX);
+        self.retry.arm(now);
     }
 
     fn remove(&mut self) {
@@ -222,7 +219,7 @@ impl DsLite {
             self.phase = Phase::WaitingAddress;
             return;
         };
-        let waiting = self.retry_at.is_some_and(|t| now < t);
+        let waiting = self.retry.waiting(now);
         let remote = match &self.configured {
             Some(Aftr::Address(a)) => *a,
             _ => {
@@ -278,8 +275,7 @@ impl cpe_daemon::Engine for DsLite {
                 if v.aftr_name != self.view.aftr_name || v.dns != self.view.dns {
                     // A new name or new servers: a failed lookup may now
                     // succeed, so do not sit out the backoff.
-                    self.retry_at = None;
-                    self.backoff = RETRY_MIN;
+                    self.retry.reset();
                 }
                 self.view = v;
             }
@@ -290,8 +286,7 @@ impl cpe_daemon::Engine for DsLite {
                     Ok(addr) => {
                         self.resolved = Some((name, addr));
                         self.refresh_at = now.checked_add(REFRESH);
-                        self.retry_at = None;
-                        self.backoff = RETRY_MIN;
+                        self.retry.reset();
                     }
                     Err(why) if self.installed.is_some() => {
                         // The tunnel keeps working with the last address;
@@ -307,8 +302,7 @@ impl cpe_daemon::Engine for DsLite {
                 match result {
                     Ok(()) => {
                         self.installed = made;
-                        self.retry_at = None;
-                        self.backoff = RETRY_MIN;
+                        self.retry.reset();
                         self.phase = Phase::Up;
                     }
                     Err(why) => self.fail(Phase::Failed(why), now),
@@ -319,9 +313,7 @@ impl cpe_daemon::Engine for DsLite {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        if self.retry_at.is_some_and(|t| t <= now) {
-            self.retry_at = None;
-        }
+        self.retry.expire(now);
         self.reconcile(now);
     }
 
@@ -330,7 +322,7 @@ impl cpe_daemon::Engine for DsLite {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        match (self.retry_at, self.refresh_at) {
+        match (self.retry.at(), self.refresh_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

@@ -22,7 +22,7 @@ pub mod driver;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cpe_bus::map_e::{InForce, NotMapped, in_force};
 use cpe_bus::state::MapEOffer;
@@ -113,8 +113,7 @@ pub struct MapE {
     in_force: Option<InForce>,
     installed: Option<Tunnel>,
     creating: Option<Tunnel>,
-    retry_at: Option<Instant>,
-    backoff: Duration,
+    retry: crate::softwire::Retry,
     actions: VecDeque<Action>,
 }
 
@@ -128,8 +127,7 @@ impl MapE {
             in_force: None,
             installed: None,
             creating: None,
-            retry_at: None,
-            backoff: RETRY_MIN,
+            retry: crate::softwire::Retry::new(),
             actions: VecDeque::new(),
         }
     }
@@ -169,8 +167,7 @@ impl MapE {
             Err(why) => {
                 self.in_force = None;
                 self.remove();
-                self.retry_at = None;
-                self.backoff = RETRY_MIN;
+                self.retry.reset();
                 self.phase = Phase::NotMapped(why);
                 return;
             }
@@ -186,7 +183,7 @@ impl MapE {
             self.phase = Phase::Up;
             return;
         }
-        if self.retry_at.is_some_and(|t| now < t) {
+        if self.retry.waiting(now) {
             return;
         }
         // A new prefix or rule: the old address and port set go first.
@@ -206,8 +203,7 @@ impl cpe_daemon::Engine for MapE {
             Input::View(v) => {
                 if v != self.view {
                     // Other facts: a refused tunnel may now be made.
-                    self.retry_at = None;
-                    self.backoff = RETRY_MIN;
+                    self.retry.reset();
                 }
                 self.view = v;
             }
@@ -216,14 +212,12 @@ impl cpe_daemon::Engine for MapE {
                 match result {
                     Ok(()) => {
                         self.installed = made;
-                        self.retry_at = None;
-                        self.backoff = RETRY_MIN;
+                        self.retry.reset();
                         self.phase = Phase::Up;
                     }
                     Err(why) => {
                         self.phase = Phase::Failed(why);
-                        self.retry_at = now.checked_add(self.backoff);
-                        self.backoff = (self.backoff * 2).min(RETRY_MAX);
+                        self.retry.arm(now);
                     }
                 }
             }
@@ -232,9 +226,7 @@ impl cpe_daemon::Engine for MapE {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        if self.retry_at.is_some_and(|t| t <= now) {
-            self.retry_at = None;
-        }
+        self.retry.expire(now);
         self.reconcile(now);
     }
 
@@ -243,7 +235,7 @@ impl cpe_daemon::Engine for MapE {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.retry_at
+        self.retry.at()
     }
 }
 
