@@ -14,6 +14,7 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::proto::{FromSupervisor, MAX_LINE, ToSupervisor, decode_line, encode_line};
+use crate::registry::Daemon;
 use crate::state::{Fact, SharedState};
 
 /// What the supervisor hands a daemon on connect.
@@ -159,22 +160,65 @@ pub async fn connect(daemon: &str) -> io::Result<(Bus, Welcome)> {
     ))
 }
 
-/// [`connect`], then parses the config the supervisor handed over and
-/// applies its log level: what every daemon does first.
+/// [`connect`], then parses the config the supervisor handed over, applies
+/// its log level and keeps only `daemon`'s projection of it
+/// ([`daemon_config`]): what every daemon does first.
 ///
 /// The text was validated by the supervisor before it was sent, so an error
 /// here means a version mismatch or a bug, and the daemon should exit (the
 /// supervisor restarts it with backoff and the log says why).
 pub async fn connect_configured(
-    daemon: &str,
+    daemon: Daemon,
 ) -> Result<(Bus, Welcome, cpe_config::Config), String> {
-    let (bus, welcome) = connect(daemon)
+    let (bus, welcome) = connect(daemon.name())
         .await
         .map_err(|e| format!("cannot connect to the supervisor: {e}"))?;
+    let config = daemon_config(daemon, &welcome)?;
+    Ok((bus, welcome, config))
+}
+
+/// The config `daemon` runs with, from the supervisor's welcome: the whole
+/// file parsed, its log level applied (the runner's, for every daemon), and
+/// then only the daemon's projection ([`Daemon::project`]), the same view
+/// the supervisor compares on a reload. A field the daemon reads without
+/// declaring it holds its default, which the daemon's lab tests show,
+/// instead of a reload that silently misses the change.
+pub fn daemon_config(daemon: Daemon, welcome: &Welcome) -> Result<cpe_config::Config, String> {
     let loaded = cpe_config::parse_str(&welcome.config_source, &welcome.config_file)
         .map_err(|d| format!("config from the supervisor does not validate: {d}"))?;
     cpe_log::set_level(cpe_log::parse_level(
         loaded.config.system.log_level.as_str(),
     ));
-    Ok((bus, welcome, loaded.config))
+    Ok(daemon.project(&loaded.config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a daemon gets from the welcome is its projection: the NTP
+    /// client sees its `[ntp]` but not the WAN interface or the hostname.
+    #[test]
+    fn a_daemon_is_handed_only_its_projection() {
+        let welcome = Welcome {
+            config_file: "/etc/cpe/config.toml".into(),
+            config_source: "[system]\nhostname = \"gw\"\n[wan]\ninterface = \"eth9\"\n\
+                            [[lan]]\n[ntp]\nservers = [\"2001:db8::123\"]\n"
+                .into(),
+            state: SharedState::default(),
+        };
+        let whole = cpe_config::parse_str(&welcome.config_source, "t.toml")
+            .unwrap()
+            .config;
+        let ntp = daemon_config(Daemon::Ntp, &welcome).unwrap();
+        assert_eq!(ntp.ntp, whole.ntp);
+        assert_eq!(ntp.wan.interface, "wan0");
+        assert_eq!(ntp.system.hostname, "cpe");
+        let dns = daemon_config(Daemon::Dns, &welcome).unwrap();
+        assert_eq!(
+            (dns.wan.interface.as_str(), dns.system.hostname.as_str()),
+            ("eth9", "gw")
+        );
+        assert_eq!(dns.ntp, cpe_config::Ntp::default());
+    }
 }

@@ -16,6 +16,7 @@ pub mod client;
 pub mod control;
 pub mod events;
 pub mod map_e;
+pub mod projection;
 pub mod proto;
 pub mod registry;
 pub mod state;

@@ -8,8 +8,9 @@
 
 use cpe_config::Config;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::projection::{ConfigPath, config_path};
 use crate::state::Fact;
 
 /// A daemon of the router; [`Daemon::ALL`] lists them in start order.
@@ -122,115 +123,132 @@ impl Daemon {
         self.owned_fact() == Some(fact.kind())
     }
 
-    /// The part of `config` this daemon reads, as canonical JSON, or `None`
-    /// when `config` does not need the daemon at all.
+    /// The config paths this daemon reads: the one declaration behind both
+    /// [`Daemon::project`] (what the daemon receives) and
+    /// [`Daemon::config_slice`] (what a reload compares). A field a daemon
+    /// reads must be here, or the daemon sees its default.
+    ///
+    /// Left out on purpose: the WAN reads neither `wan.dhcpv6` (dhcp6c's)
+    /// nor `wan.closed_prefixes` (the supervisor's and the console's alone),
+    /// so a new list restarts no daemon. `system.log_level` is applied by
+    /// the runner from the whole config before the projection.
+    pub fn reads(self) -> &'static [ConfigPath] {
+        const STATE_DIR: ConfigPath = config_path!(system.state_dir);
+        match self {
+            Daemon::Wan => &[
+                config_path!(wan.interface),
+                config_path!(wan.mode),
+                config_path!(wan.mtu),
+                config_path!(wan.ipv4),
+                config_path!(wan.pppoe),
+                // The softwires run in the WAN daemon.
+                config_path!(wan.ipv4_over_ipv6),
+                STATE_DIR,
+            ],
+            Daemon::Dhcp6c => &[
+                config_path!(wan.interface),
+                config_path!(wan.mode),
+                config_path!(wan.dhcpv6),
+                // Its Option Request Option follows this mode (64, 94).
+                config_path!(wan.ipv4_over_ipv6.mode),
+                STATE_DIR,
+            ],
+            Daemon::Firewall => &[
+                config_path!(firewall),
+                config_path!(wan.interface),
+                config_path!(wan.mode),
+                // The softwire is WAN side; MAP-E's SNAT takes the rule from
+                // here when the config writes one.
+                config_path!(wan.ipv4_over_ipv6),
+                config_path!(lan[].interface),
+                // The NAT44 source subnet of each LAN.
+                config_path!(lan[].ipv4),
+            ],
+            Daemon::Ra => &[
+                config_path!(lan[].interface),
+                config_path!(lan[].ra),
+                // The first RA waits for a delegation the client asks for.
+                config_path!(wan.dhcpv6.enabled),
+                config_path!(wan.dhcpv6.request_prefix),
+                STATE_DIR,
+            ],
+            Daemon::Dhcp6s => &[
+                config_path!(lan[].interface),
+                config_path!(lan[].dhcpv6),
+                STATE_DIR,
+            ],
+            Daemon::Dhcp4s => &[
+                config_path!(lan[].interface),
+                config_path!(lan[].ipv4),
+                config_path!(dns.local_domain),
+                STATE_DIR,
+            ],
+            Daemon::Dns => &[
+                config_path!(dns),
+                config_path!(lan[].interface),
+                // `listen = ["wan"]` and the upstreams learned on the WAN.
+                config_path!(wan.interface),
+                config_path!(system.hostname),
+            ],
+            Daemon::Ntp => &[config_path!(ntp)],
+        }
+    }
+
+    /// The config this daemon runs with: `config` projected on
+    /// [`Daemon::reads`], every other field at its default.
+    pub fn project(self, config: &Config) -> Config {
+        crate::projection::project(self.reads(), config)
+    }
+
+    /// Whether `config` needs this daemon at all; decided on the daemon's
+    /// projection, so only from fields it reads.
+    fn needed(self, view: &Config) -> bool {
+        match self {
+            // Always needed: the firewall owns forwarding, which it turns
+            // on after its first commit (an empty table when disabled).
+            Daemon::Wan | Daemon::Firewall => true,
+            Daemon::Dhcp6c => view.wan.dhcpv6.enabled,
+            Daemon::Ra => view.lan.iter().any(|l| l.ra.enabled),
+            Daemon::Dhcp6s => view
+                .lan
+                .iter()
+                .any(|l| l.dhcpv6.mode != cpe_config::Dhcpv6Mode::Off),
+            Daemon::Dhcp4s => view
+                .lan
+                .iter()
+                .any(|l| l.ipv4.as_ref().is_some_and(|v4| v4.dhcp)),
+            Daemon::Dns => view.dns.enabled,
+            Daemon::Ntp => view.ntp.enabled,
+        }
+    }
+
+    /// The part of `config` this daemon reads, as canonical JSON (its
+    /// projection, [`Daemon::project`]), or `None` when `config` does not
+    /// need the daemon at all.
     ///
     /// A reload must not disturb a daemon whose settings did not change (the
     /// WAN session must survive an edit of the DNS cache size), so the
-    /// supervisor compares two configs slice by slice. A slice must hold
-    /// everything the daemon reads: a field left out is a change the daemon
-    /// never sees.
+    /// supervisor compares two configs slice by slice; the slice being the
+    /// projection, it holds everything the daemon reads.
     pub fn config_slice(self, config: &Config) -> Option<Value> {
-        let state_dir = to_value(&config.system.state_dir);
-        let lan_ifaces: Vec<&str> = config.lan.iter().map(|l| l.interface.as_str()).collect();
-        match self {
-            Daemon::Wan => {
-                let mut wan = to_value(&config.wan);
-                if let Some(obj) = wan.as_object_mut() {
-                    obj.remove("dhcpv6");
-                    // The supervisor's and the console's alone: a new list
-                    // must not restart the WAN.
-                    obj.remove("closed_prefixes");
-                    // The PPPoE password is redacted when serialized, so a
-                    // new one would not change the slice and the session
-                    // would keep the old secret after a reload. Its
-                    // fingerprint does change; slices stay in the
-                    // supervisor's memory and are never shown.
-                    if let Some(p) = &config.wan.pppoe {
-                        let mut h = std::hash::DefaultHasher::new();
-                        std::hash::Hash::hash(&p.password, &mut h);
-                        obj.insert(
-                            "password_fingerprint".into(),
-                            std::hash::Hasher::finish(&h).into(),
-                        );
-                    }
-                }
-                Some(json!({ "wan": wan, "state_dir": state_dir }))
-            }
-            Daemon::Dhcp6c => config.wan.dhcpv6.enabled.then(|| {
-                json!({
-                    "interface": config.wan.interface,
-                    "mode": to_value(&config.wan.mode),
-                    "dhcpv6": to_value(&config.wan.dhcpv6),
-                    // Its Option Request Option follows this mode (64, 94).
-                    "ipv4_over_ipv6": to_value(&config.wan.ipv4_over_ipv6.mode),
-                    "state_dir": state_dir,
-                })
-            }),
-            // Always needed: the firewall owns forwarding, which it turns
-            // on after its first commit (an empty table when disabled).
-            Daemon::Firewall => Some(json!({
-                "firewall": to_value(&config.firewall),
-                "wan": config.wan.interface,
-                "mode": to_value(&config.wan.mode),
-                // The softwire is WAN side; MAP-E's SNAT takes the rule
-                // from here when the config writes one.
-                "ipv4_over_ipv6": to_value(&config.wan.ipv4_over_ipv6),
-                "lan": lan_ifaces,
-            })),
-            Daemon::Ra => config.lan.iter().any(|l| l.ra.enabled).then(|| {
-                json!({
-                    "lan": config.lan.iter().map(|l| json!({
-                        "interface": l.interface,
-                        "subnet_id": l.subnet_id,
-                        "ula": l.ula,
-                        "ra": to_value(&l.ra),
-                        "dhcpv6": to_value(&l.dhcpv6),
-                    })).collect::<Vec<_>>(),
-                    "wan_mtu": config.wan.mtu,
-                    "mode": to_value(&config.wan.mode),
-                    "state_dir": state_dir,
-                })
-            }),
-            Daemon::Dhcp6s => config
-                .lan
-                .iter()
-                .any(|l| l.dhcpv6.mode != cpe_config::Dhcpv6Mode::Off)
-                .then(|| {
-                    json!({
-                        "lan": config.lan.iter().map(|l| json!({
-                            "interface": l.interface,
-                            "dhcpv6": to_value(&l.dhcpv6),
-                        })).collect::<Vec<_>>(),
-                        "state_dir": state_dir,
-                    })
-                }),
-            Daemon::Dhcp4s => config
-                .lan
-                .iter()
-                .any(|l| l.ipv4.as_ref().is_some_and(|v4| v4.dhcp))
-                .then(|| {
-                    json!({
-                        "lan": config.lan.iter().map(|l| json!({
-                            "interface": l.interface,
-                            "ipv4": to_value(&l.ipv4),
-                        })).collect::<Vec<_>>(),
-                        "local_domain": config.dns.local_domain,
-                        "state_dir": state_dir,
-                    })
-                }),
-            Daemon::Dns => config.dns.enabled.then(|| {
-                json!({
-                    "dns": to_value(&config.dns),
-                    "lan": lan_ifaces,
-                    "hostname": config.system.hostname,
-                })
-            }),
-            Daemon::Ntp => config
-                .ntp
-                .enabled
-                .then(|| json!({ "ntp": to_value(&config.ntp) })),
+        let view = self.project(config);
+        if !self.needed(&view) {
+            return None;
         }
+        let mut slice = to_value(&view);
+        // The PPPoE password is redacted when serialized, so a new one
+        // would not change the slice and the session would keep the old
+        // secret after a reload. Its fingerprint does change; slices stay
+        // in the supervisor's memory and are never shown.
+        if let (Some(p), Some(obj)) = (&view.wan.pppoe, slice.as_object_mut()) {
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(&p.password, &mut h);
+            obj.insert(
+                "password_fingerprint".into(),
+                std::hash::Hasher::finish(&h).into(),
+            );
+        }
+        Some(slice)
     }
 }
 

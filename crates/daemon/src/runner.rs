@@ -115,7 +115,9 @@ impl Context {
         (ctx, Feeds { stop, states })
     }
 
-    /// The config handed over by the supervisor; `None` in standalone mode.
+    /// The config handed over by the supervisor, projected on what this
+    /// daemon declares it reads ([`Daemon::reads`]: every other field is at
+    /// its default); `None` in standalone mode.
     pub fn config(&self) -> Option<&cpe_config::Config> {
         self.config.as_ref()
     }
@@ -460,7 +462,7 @@ async fn serve(daemon: Daemon, mode: Mode, driver: Driver) -> Result<(), String>
     let mut signals = Signals::install()?;
     let (mut bus, config, state, file) = match mode {
         Mode::Supervised => {
-            let (bus, welcome, config) = cpe_bus::client::connect_configured(daemon.name()).await?;
+            let (bus, welcome, config) = cpe_bus::client::connect_configured(daemon).await?;
             (Some(bus), Some(config), welcome.state, None)
         }
         Mode::Standalone { status_file, .. } => (None, None, SharedState::default(), status_file),

@@ -138,6 +138,24 @@ pub enum Dhcpv6Mode {
     Off,
 }
 
+/// `br0`, subnet 1, ULA on, and the defaults of each sub-table: the LAN
+/// `[[lan]]` alone gives. It is the base of a daemon's config projection
+/// (`cpe_bus::Daemon::project`): a LAN field the daemon does not declare
+/// holds this value.
+impl Default for Lan {
+    fn default() -> Self {
+        Self {
+            interface: "br0".to_owned(),
+            subnet_id: 1,
+            ula: true,
+            ula_prefix: None,
+            ra: LanRa::default(),
+            ipv4: Some(LanIpv4::default()),
+            dhcpv6: LanDhcpv6::default(),
+        }
+    }
+}
+
 /// RA on, O=1, medium preference, 200/600 s intervals, 1800 s lifetime, MTU
 /// from the WAN, the router as RDNSS, `lan` as DNSSL. (The reader derives
 /// the interval/lifetime defaults from `max_interval` and the DNSSL default

@@ -48,6 +48,23 @@ pub struct Config {
     pub ntp: Ntp,
 }
 
+/// The config `[wan]` and one `[[lan]]` give, every default filled in
+/// (a test keeps it equal to what the reader makes of that text). It is
+/// the base of a daemon's config projection (`cpe_bus::Daemon::project`):
+/// a field the daemon does not declare holds this value.
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            system: System::default(),
+            wan: Wan::default(),
+            lan: vec![Lan::default()],
+            dns: Dns::default(),
+            firewall: Firewall::default(),
+            ntp: Ntp::default(),
+        }
+    }
+}
+
 /// `[system]`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct System {
@@ -157,5 +174,19 @@ impl Default for System {
             run_dir: PathBuf::from("/run/cpe"),
             root_password_hash: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Config::default()` is what the reader makes of the smallest file, so
+    /// a projection's "every other field at its default" means the defaults
+    /// the file documents.
+    #[test]
+    fn the_default_config_is_the_smallest_file() {
+        let loaded = crate::parse_str("[wan]\n[[lan]]\n", "t.toml").unwrap();
+        assert_eq!(loaded.config, Config::default());
     }
 }
