@@ -186,6 +186,8 @@ impl Daemon {
             Daemon::Dns => &[
                 config_path!(dns),
                 config_path!(lan[].interface),
+                // The router's own IPv4 address per LAN: `self` and PTR.
+                config_path!(lan[].ipv4),
                 // `listen = ["wan"]` and the upstreams learned on the WAN.
                 config_path!(wan.interface),
                 config_path!(system.hostname),
