@@ -177,16 +177,19 @@ async fn run_supervised(ctx: Context) -> Result<(), String> {
         .filter(|l| l.ra.enabled)
         .map(|l| (l.interface.clone(), mapping::ra_config(&l.ra)))
         .collect();
-    // A delegation is on its way whenever the client asks for one: hold the
-    // first RA for it (see lan::FIRST_RA_HOLD).
-    let first_ra_hold = if cfg.wan.dhcpv6.enabled && cfg.wan.dhcpv6.request_prefix {
+    let state_dir = cfg.system.state_dir.clone();
+    serve(&ctx, specs, state_dir, first_ra_hold(cfg), Upstream::Bus).await;
+    Ok(())
+}
+
+/// A delegation is on its way whenever the client asks for one: hold the
+/// first RA for it (see lan::FIRST_RA_HOLD).
+fn first_ra_hold(cfg: &cpe_config::Config) -> Duration {
+    if cfg.wan.dhcpv6.enabled && cfg.wan.dhcpv6.request_prefix {
         lan::FIRST_RA_HOLD
     } else {
         Duration::ZERO
-    };
-    let state_dir = cfg.system.state_dir.clone();
-    serve(&ctx, specs, state_dir, first_ra_hold, Upstream::Bus).await;
-    Ok(())
+    }
 }
 
 /// One [`LanTask`] per interface until stopped: SIGTERM/SIGINT make every
@@ -216,4 +219,27 @@ async fn serve(
         .run()
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RA sender's view of the config (`Daemon::project`) holds the
+    /// `[wan.dhcpv6]` fields the first-RA hold follows: without them in
+    /// its declaration it would hold the first RA for a delegation the
+    /// client never asks for, and a reload would not restart it.
+    #[test]
+    fn the_first_ra_hold_comes_from_the_ra_view() {
+        for dhcpv6 in [
+            "request_prefix = false",
+            "enabled = false",
+            "request_prefix = true",
+        ] {
+            let src = format!("[wan]\n[wan.dhcpv6]\n{dhcpv6}\n[[lan]]\n");
+            let config = cpe_config::parse_str(&src, "t.toml").unwrap().config;
+            let view = cpe_bus::Daemon::Ra.project(&config);
+            assert_eq!(first_ra_hold(&view), first_ra_hold(&config), "{dhcpv6}");
+        }
+    }
 }
