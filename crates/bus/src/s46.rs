@@ -126,10 +126,9 @@ pub fn choose(cfg: &Ipv4OverIpv6, dhcp6: &Dhcp6Facts) -> Choice {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::state::{DelegatedPrefix, MapEOffer, MapEOfferedRule};
+    use crate::state::{DelegatedPrefix, MapEOffer};
     use crate::time::MonoTime;
     use cpe_config::{Aftr, MapRule};
-    use std::net::Ipv4Addr;
 
     fn net(s: &str) -> Ipv6Net {
         s.parse().unwrap()
@@ -137,17 +136,7 @@ mod tests {
 
     /// RFC 7597 appendix A example 1's BMR as DHCPv6 sends it.
     fn offer() -> MapEOffer {
-        MapEOffer {
-            rules: vec![MapEOfferedRule {
-                ipv6_prefix: net("2001:db8::/40"),
-                ipv4_prefix: Ipv4Addr::new(192, 0, 2, 0),
-                ipv4_len: 24,
-                ea_bits: 16,
-                psid_offset: 6,
-                fmr: false,
-            }],
-            br: vec!["2001:db8:ffff::1".parse().unwrap()],
-        }
+        MapEOffer::rfc7597_example_1()
     }
 
     fn facts(prefix: Option<&str>, aftr: Option<&str>, map_e: Option<MapEOffer>) -> Dhcp6Facts {

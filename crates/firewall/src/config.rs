@@ -166,7 +166,7 @@ impl Snapshot {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use cpe_bus::state::{DelegatedPrefix, MapEOffer, MapEOfferedRule};
+    use cpe_bus::state::{DelegatedPrefix, MapEOffer};
     use cpe_bus::time::MonoTime;
     use cpe_config::S46Mode;
 
@@ -180,17 +180,7 @@ mod tests {
             valid_until: MonoTime(2_000_000),
         }];
         s.dhcp6.aftr_name = aftr.then(|| "aftr.isp.example".to_owned());
-        s.dhcp6.map_e = map_e.then(|| MapEOffer {
-            rules: vec![MapEOfferedRule {
-                ipv6_prefix: "2001:db8::/40".parse().unwrap(),
-                ipv4_prefix: Ipv4Addr::new(192, 0, 2, 0),
-                ipv4_len: 24,
-                ea_bits: 16,
-                psid_offset: 6,
-                fmr: false,
-            }],
-            br: vec!["2001:db8:ffff::1".parse().unwrap()],
-        });
+        s.dhcp6.map_e = map_e.then(MapEOffer::rfc7597_example_1);
         s
     }
 

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 use cpe_bus::MonoTime;
-use cpe_bus::state::{DelegatedAddress, DelegatedPrefix, MapEOffer, MapEOfferedRule};
+use cpe_bus::state::{DelegatedAddress, DelegatedPrefix, MapEOffer};
 use cpe_daemon::engine::drive;
 
 use super::*;
@@ -20,17 +20,7 @@ const AFTR: &str = "aftr.isp.example";
 
 /// RFC 7597 appendix A example 1's BMR, as option 94 carries it.
 fn offer() -> MapEOffer {
-    MapEOffer {
-        rules: vec![MapEOfferedRule {
-            ipv6_prefix: "2001:db8::/40".parse().unwrap(),
-            ipv4_prefix: Ipv4Addr::new(192, 0, 2, 0),
-            ipv4_len: 24,
-            ea_bits: 16,
-            psid_offset: 6,
-            fmr: false,
-        }],
-        br: vec![a("2001:db8:ffff::1")],
-    }
+    MapEOffer::rfc7597_example_1()
 }
 
 /// Bound with an IA_NA address, a DNS server and the prefix of RFC 7597
