@@ -58,10 +58,16 @@ pub struct Choice {
     pub mechanism: Option<Mechanism>,
     /// Why (for `auto`, what DHCPv6 offered).
     pub why: String,
+    /// `auto` before DHCPv6's first Reply: nothing is offered *yet*, which
+    /// is no finding of its own (the DHCPv6 client's status says why).
+    pub waiting: bool,
 }
 
 /// The reason `auto` gives when DHCPv6 offered no S46 option at all.
 pub const NOTHING_OFFERED: &str = "auto: the ISP offered neither option 64 nor 94";
+
+/// The reason `auto` gives before DHCPv6's first Reply.
+pub const NO_REPLY_YET: &str = "auto: no DHCPv6 Reply yet to offer option 64 or 94";
 
 /// The mechanism `cfg` asks for on the facts `dhcp6` (see the module
 /// comment for `auto`).
@@ -69,6 +75,7 @@ pub fn choose(cfg: &Ipv4OverIpv6, dhcp6: &Dhcp6Facts) -> Choice {
     let fixed = |mechanism, why: &str| Choice {
         mechanism,
         why: why.to_owned(),
+        waiting: false,
     };
     match cfg.mode {
         S46Mode::Off => return fixed(None, "off in the config"),
@@ -94,6 +101,7 @@ pub fn choose(cfg: &Ipv4OverIpv6, dhcp6: &Dhcp6Facts) -> Choice {
                     rule_from(f.source),
                     f.delegated
                 ),
+                waiting: false,
             };
         }
         Err(e) => e,
@@ -109,15 +117,29 @@ pub fn choose(cfg: &Ipv4OverIpv6, dhcp6: &Dhcp6Facts) -> Choice {
         (Some(aftr), NotMapped::NoRule) => Choice {
             mechanism: Some(Mechanism::DsLite),
             why: format!("auto: {aftr}, no MAP-E rule (option 94)"),
+            waiting: false,
         },
         (Some(aftr), _) => Choice {
             mechanism: Some(Mechanism::DsLite),
             why: format!("auto: {aftr}; MAP-E offered but unusable: {map_e_why}"),
+            waiting: false,
         },
+        // No lease and no answer yet (stateless DHCPv6 is `idle`).
+        (None, NotMapped::NoRule)
+            if dhcp6.server_duid.is_none()
+                && matches!(dhcp6.state.as_str(), "" | "soliciting" | "requesting") =>
+        {
+            Choice {
+                mechanism: None,
+                why: NO_REPLY_YET.to_owned(),
+                waiting: true,
+            }
+        }
         (None, NotMapped::NoRule) => fixed(None, NOTHING_OFFERED),
         (None, _) => Choice {
             mechanism: Some(Mechanism::MapE),
             why: format!("auto: MAP-E offered, no AFTR-Name (option 64); not mapped: {map_e_why}"),
+            waiting: false,
         },
     }
 }
@@ -151,6 +173,8 @@ mod tests {
                 .collect(),
             aftr_name: aftr.map(str::to_owned),
             map_e,
+            state: "bound".to_owned(),
+            server_duid: Some("000300010200000001".to_owned()),
             ..Dhcp6Facts::default()
         }
     }
@@ -188,6 +212,22 @@ mod tests {
         let c = choose(&auto(), &facts(Some(INSIDE), None, None));
         assert_eq!(c.mechanism, None);
         assert_eq!(c.why, "auto: the ISP offered neither option 64 nor 94");
+        assert!(!c.waiting);
+        // Before the first Reply nothing is offered yet: not the ISP's
+        // "neither".
+        let soliciting = Dhcp6Facts {
+            state: "soliciting".to_owned(),
+            ..Dhcp6Facts::default()
+        };
+        let c = choose(&auto(), &soliciting);
+        assert_eq!(
+            (c.mechanism, c.why.as_str(), c.waiting),
+            (
+                None,
+                "auto: no DHCPv6 Reply yet to offer option 64 or 94",
+                true
+            )
+        );
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
         match s.chosen.as_deref().unwrap_or(&s.mode) {
             "map-e" => map_e(&mut out, s),
             // `auto` with nothing offered: the line above says it all.
-            "auto" if s.state == "no-offer" => {}
+            "auto" if matches!(s.state.as_str(), "no-offer" | "waiting-dhcpv6") => {}
             _ => softwire(&mut out, s),
         }
     }

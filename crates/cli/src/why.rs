@@ -221,6 +221,10 @@ fn softwire(r: &StatusReport, out: &mut Vec<Finding>) {
     // `auto` offered nothing: wrong only when the WAN has no IPv4 of its
     // own either (an ISP with native IPv4 offers no softwire). `no-aftr`
     // is how a WAN daemon of before MAP-E in `auto` said it.
+    // Before DHCPv6's first Reply the DHCPv6 client's finding says why.
+    if s.mode == "auto" && s.state == "waiting-dhcpv6" {
+        return;
+    }
     if s.mode == "auto" && matches!(s.state.as_str(), "no-offer" | "no-aftr") {
         if !r.wan.addresses.iter().any(|a| a.contains('.')) {
             let why = s.reason.as_deref().unwrap_or(cpe_bus::s46::NOTHING_OFFERED);
@@ -773,7 +777,18 @@ pub(crate) mod tests {
             ),
             "{text}"
         );
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {
+                "mode": "auto", "state": "waiting-dhcpv6", "tunnel": "",
+                "reason": "auto: no DHCPv6 Reply yet to offer option 64 or 94"}}),
+        );
+        assert_eq!(text_of(&r).1, 0, "DHCPv6's own finding covers the wait");
         r.wan.addresses.push("198.51.100.7/24".into());
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {"mode": "auto", "state": "no-offer", "tunnel": ""}}),
+        );
         assert_eq!(text_of(&r).1, 0, "native IPv4 needs no softwire");
         // auto running MAP-E with a rule that does not map: MAP-E's reason.
         r.daemon_status.insert(

@@ -133,7 +133,12 @@ impl S46 {
             Active::DsLite(e) => dslite::driver::status(self.cfg.mode, e),
             Active::MapE(e) => map_e::driver::status(e),
             Active::None if self.cfg.mode == S46Mode::Auto => S46Status {
-                state: "no-offer".to_owned(),
+                state: if choice.is_some_and(|c| c.waiting) {
+                    "waiting-dhcpv6"
+                } else {
+                    "no-offer"
+                }
+                .to_owned(),
                 reason: choice.map(|c| c.why.clone()),
                 ..S46Status::default()
             },

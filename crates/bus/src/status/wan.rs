@@ -48,7 +48,8 @@ pub struct S46Status {
     /// DS-Lite: `waiting-address`, `no-aftr`, `no-dns`, `resolving`,
     /// `resolve-failed`, `creating`, `failed` or `up`. MAP-E: `no-rule`,
     /// `no-br`, `bad-rule`, `waiting-prefix`, `rule-mismatch`, `creating`,
-    /// `failed` or `up`. `auto` with nothing offered: `no-offer`.
+    /// `failed` or `up`. `auto` with nothing offered: `no-offer`, or
+    /// before DHCPv6's first Reply `waiting-dhcpv6`.
     pub state: String,
     /// Why it is not up, with the evidence.
     pub reason: Option<String>,

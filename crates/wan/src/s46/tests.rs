@@ -27,6 +27,8 @@ fn offer() -> MapEOffer {
 /// appendix A example 1; `aftr` and `map_e` as the ISP's Reply had them.
 fn state(aftr: bool, map_e: bool) -> SharedState {
     let mut s = SharedState::default();
+    s.dhcp6.state = "bound".to_owned();
+    s.dhcp6.server_duid = Some("000300010200000001".to_owned());
     s.dhcp6.addresses = vec![DelegatedAddress {
         address: a("2001:db8:1::2"),
         preferred_until: MonoTime(1_000_000),
@@ -58,6 +60,9 @@ fn facts(s: &SharedState) -> Input {
 fn auto_follows_what_dhcpv6_offers_and_swaps_the_tunnels() {
     let t0 = Instant::now();
     let mut e = S46::new(auto());
+    // No Reply yet: waiting, not "nothing offered".
+    drive::feed(&mut e, facts(&SharedState::default()), t0);
+    assert_eq!(e.status().unwrap().state, "waiting-dhcpv6");
     // Nothing offered: no engine, the reason on the console.
     assert!(drive::feed(&mut e, facts(&state(false, false)), t0).is_empty());
     let st = e.status().unwrap();
