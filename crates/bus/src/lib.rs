@@ -18,6 +18,7 @@ pub mod events;
 pub mod map_e;
 pub mod proto;
 pub mod registry;
+pub mod s46;
 pub mod state;
 pub mod status;
 pub mod time;
