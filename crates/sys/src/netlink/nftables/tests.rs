@@ -86,7 +86,10 @@ fn a_rule_names_the_kernel_modules_its_expressions_need() {
     assert_eq!(
         seqs,
         [
-            (2, "add rule postrouting \"snat\" (needs nft_nat, nft_numgen)"),
+            (
+                2,
+                "add rule postrouting \"snat\" (needs nft_nat, nft_numgen)"
+            ),
             (3, "add rule input"),
         ]
     );
@@ -739,5 +742,9 @@ fn every_board_ships_the_modules_our_expressions_need() {
         }
         checked += 1;
     }
-    assert!(checked >= 5, "only {checked} boards found in {}", boards.display());
+    assert!(
+        checked >= 5,
+        "only {checked} boards found in {}",
+        boards.display()
+    );
 }
