@@ -19,6 +19,7 @@ pub mod map_e;
 pub mod projection;
 pub mod proto;
 pub mod registry;
+pub mod s46;
 pub mod state;
 pub mod status;
 pub mod time;

@@ -231,17 +231,7 @@ mod tests {
 
     /// RFC 7597 appendix A example 1's BMR as DHCPv6 would send it.
     fn offer() -> MapEOffer {
-        MapEOffer {
-            rules: vec![MapEOfferedRule {
-                ipv6_prefix: net("2001:db8::/40"),
-                ipv4_prefix: Ipv4Addr::new(192, 0, 2, 0),
-                ipv4_len: 24,
-                ea_bits: 16,
-                psid_offset: 6,
-                fmr: true,
-            }],
-            br: vec!["2001:db8:ffff::1".parse().unwrap()],
-        }
+        MapEOffer::rfc7597_example_1()
     }
 
     #[test]

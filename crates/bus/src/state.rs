@@ -154,6 +154,28 @@ pub struct MapEOfferedRule {
     pub fmr: bool,
 }
 
+impl MapEOffer {
+    /// RFC 7597 appendix A example 1's Basic Mapping Rule (2001:db8::/40,
+    /// 192.0.2.0/24, 16 EA bits, PSID offset 6) with BR 2001:db8:ffff::1,
+    /// as option 94 carries it: the worked example the unit tests of the
+    /// mapping, the softwire choice and the SNAT share (delegated prefix
+    /// 2001:db8:12:3400::/56 maps to 192.0.2.18, PSID 0x34).
+    pub fn rfc7597_example_1() -> MapEOffer {
+        MapEOffer {
+            rules: vec![MapEOfferedRule {
+                ipv6_prefix: Ipv6Net::new(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 40)
+                    .unwrap_or_default(),
+                ipv4_prefix: Ipv4Addr::new(192, 0, 2, 0),
+                ipv4_len: 24,
+                ea_bits: 16,
+                psid_offset: 6,
+                fmr: false,
+            }],
+            br: vec![Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, 0, 1)],
+        }
+    }
+}
+
 /// An IA_NA address with its deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegatedAddress {

@@ -139,10 +139,18 @@ pub fn wan(r: &StatusReport, colour: bool) -> String {
         pppoe(&mut out, p, &w.reason);
     }
     if let Some(s) = daemon.as_ref().and_then(|s| s.ipv4_over_ipv6.as_ref()) {
-        if s.mode == "map-e" {
-            map_e(&mut out, s);
-        } else {
-            softwire(&mut out, s);
+        if s.mode == "auto"
+            && let Some(why) = &s.choice
+        {
+            let picked = s.chosen.as_deref().unwrap_or("none");
+            let why = why.strip_prefix("auto: ").unwrap_or(why);
+            labelled(&mut out, &format!("      auto -> {picked}: "), why);
+        }
+        match s.chosen.as_deref().unwrap_or(&s.mode) {
+            "map-e" => map_e(&mut out, s),
+            // `auto` with nothing offered: the line above says it all.
+            "auto" if matches!(s.state.as_str(), "no-offer" | "waiting-dhcpv6") => {}
+            _ => softwire(&mut out, s),
         }
     }
     // IPv6 addresses on the addr line, IPv4 with its gateway on the router
@@ -949,6 +957,67 @@ pub(crate) mod tests {
         );
         assert!(
             text.contains("      ds-lite why: AFTR name does not resolve"),
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "too wide: {line}");
+        }
+    }
+
+    #[test]
+    fn auto_says_what_it_picked_and_why() {
+        let mut r = sample();
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"ipv4_over_ipv6": {
+                "mode": "auto", "chosen": "map-e",
+                "choice": "auto: the MAP-E rule of option 94 maps the delegated prefix \
+                           2001:db8:12:3400::/56",
+                "state": "up", "tunnel": "map0", "ipv4": "192.0.2.18/32", "mtu": 1460,
+                "br": "2001:db8:ffff::1", "rule_source": "dhcpv6",
+                "rule_prefix": "2001:db8::/40"}}),
+        );
+        let text = wan(&r, false);
+        assert!(
+            text.contains(
+                "      auto -> map-e: the MAP-E rule of option 94 maps the delegated prefix\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("      map-e up  map0 192.0.2.18/32 mtu 1460\n"),
+            "{text}"
+        );
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"ipv4_over_ipv6": {
+                "mode": "auto", "chosen": "dslite",
+                "choice": "auto: AFTR-Name aftr.isp.example (option 64), no MAP-E rule (option 94)",
+                "state": "up", "tunnel": "dslite0", "ipv4": "192.0.0.2/29", "mtu": 1460}}),
+        );
+        let text = wan(&r, false);
+        assert!(
+            text.contains("      auto -> dslite: AFTR-Name aftr.isp.example"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      ds-lite up  dslite0 192.0.0.2/29 mtu 1460\n"),
+            "{text}"
+        );
+        r.daemon_status.insert(
+            "wan".into(),
+            serde_json::json!({"ipv4_over_ipv6": {
+                "mode": "auto", "state": "no-offer", "tunnel": "",
+                "choice": "auto: the ISP offered neither option 64 nor 94",
+                "reason": "auto: the ISP offered neither option 64 nor 94"}}),
+        );
+        let text = wan(&r, false);
+        assert!(
+            text.contains("      auto -> none: the ISP offered neither option 64 nor 94\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("ds-lite") && !text.contains("map-e"),
             "{text}"
         );
         for line in text.lines() {

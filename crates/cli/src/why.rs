@@ -215,11 +215,28 @@ fn softwire(r: &StatusReport, out: &mut Vec<Finding>) {
     else {
         return;
     };
-    // `auto` without an AFTR is an ISP that offers no DS-Lite: nothing wrong.
-    if s.state == "up" || (s.mode == "auto" && s.state == "no-aftr") {
+    if s.state == "up" {
         return;
     }
-    let name = if s.mode == "map-e" {
+    // `auto` offered nothing: wrong only when the WAN has no IPv4 of its
+    // own either (an ISP with native IPv4 offers no softwire). `no-aftr`
+    // is how a WAN daemon of before MAP-E in `auto` said it.
+    // Before DHCPv6's first Reply the DHCPv6 client's finding says why.
+    if s.mode == "auto" && s.state == "waiting-dhcpv6" {
+        return;
+    }
+    if s.mode == "auto" && matches!(s.state.as_str(), "no-offer" | "no-aftr") {
+        if !r.wan.addresses.iter().any(|a| a.contains('.')) {
+            let why = s.reason.as_deref().unwrap_or(cpe_bus::s46::NOTHING_OFFERED);
+            out.push(Finding::new(
+                Severity::Degraded,
+                "ipv4",
+                format!("no IPv4 to the Internet: no IPv4 on the WAN, and {why}"),
+            ));
+        }
+        return;
+    }
+    let name = if s.chosen.as_deref().unwrap_or(&s.mode) == "map-e" {
         "MAP-E"
     } else {
         "DS-Lite"
@@ -737,7 +754,52 @@ pub(crate) mod tests {
             "wan".into(),
             json!({"ipv4_over_ipv6": {"mode": "auto", "state": "no-aftr", "tunnel": "dslite0"}}),
         );
+        r.wan.addresses.push("198.51.100.7/24".into());
         assert_eq!(text_of(&r).1, 0, "auto without an AFTR is not a fault");
+    }
+
+    #[test]
+    fn auto_with_nothing_offered_is_a_fault_only_without_wan_ipv4() {
+        let mut r = healthy();
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {
+                "mode": "auto", "state": "no-offer", "tunnel": "",
+                "reason": "auto: the ISP offered neither option 64 nor 94"}}),
+        );
+        let (text, code) = text_of(&r);
+        assert_eq!(code, 1, "{text}");
+        let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            joined.contains(
+                "ipv4: no IPv4 to the Internet: no IPv4 on the WAN, and auto: the ISP offered \
+                 neither option 64 nor 94"
+            ),
+            "{text}"
+        );
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {
+                "mode": "auto", "state": "waiting-dhcpv6", "tunnel": "",
+                "reason": "auto: no DHCPv6 Reply yet to offer option 64 or 94"}}),
+        );
+        assert_eq!(text_of(&r).1, 0, "DHCPv6's own finding covers the wait");
+        r.wan.addresses.push("198.51.100.7/24".into());
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {"mode": "auto", "state": "no-offer", "tunnel": ""}}),
+        );
+        assert_eq!(text_of(&r).1, 0, "native IPv4 needs no softwire");
+        // auto running MAP-E with a rule that does not map: MAP-E's reason.
+        r.daemon_status.insert(
+            "wan".into(),
+            json!({"ipv4_over_ipv6": {
+                "mode": "auto", "chosen": "map-e", "state": "rule-mismatch", "tunnel": "map0",
+                "reason": "MAP-E: delegated prefix 2001:db8:1::/56 is not inside the rule's \
+                           2001:db9::/40"}}),
+        );
+        let (text, _) = text_of(&r);
+        assert!(text.contains("ipv4: MAP-E map0 rule-mismatch"), "{text}");
     }
 
     #[test]

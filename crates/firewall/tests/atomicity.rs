@@ -45,7 +45,7 @@ fn flood_while(full: bool) {
     let policy = Policy {
         firewall: cpe_config::Firewall::default(),
         wan: "wan0".into(),
-        softwire: None,
+        softwire: Vec::new(),
         lan: vec![LanSide {
             interface: "br0".into(),
             ipv4: None,

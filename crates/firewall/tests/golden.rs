@@ -176,3 +176,24 @@ fn map_e_snat_uses_only_our_port_set() {
     let none = compile(&p, &renumbered()).text();
     assert!(!none.contains("snat") && none.contains("masquerade"));
 }
+
+/// `auto`: both softwires are clamped and guarded like the WAN (the one
+/// that does not exist matches nothing); the SNAT into the port set is
+/// there while MAP-E runs and gone while DS-Lite does.
+#[test]
+fn auto_guards_both_softwires_and_snats_only_with_a_mapping() {
+    let p = policy("[wan.ipv4_over_ipv6]\nmode = \"auto\"\n");
+    let text = compile(&p, &map_e_example_1()).text();
+    for sw in ["dslite0", "map0"] {
+        assert!(
+            text.contains(&format!("oifname \"{sw}\" tcp flags syn")),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        text.lines().filter(|l| l.contains("snat ip to")).count(),
+        3 * 63
+    );
+    let dslite = compile(&p, &renumbered()).text();
+    assert!(!dslite.contains("snat") && dslite.contains("masquerade"));
+}

@@ -26,6 +26,7 @@ pub mod outlet;
 pub mod ppp;
 pub mod pppoe;
 pub mod ra;
+pub mod s46;
 mod softwire;
 mod state_file;
 
@@ -74,9 +75,9 @@ async fn drive(ctx: Context, settings: Option<WanSettings>) -> Result<(), String
         stop.requested().await;
     };
     // DS-Lite and MAP-E run beside the mode's loop, fed by the shared
-    // state (they need the DHCPv6 client's facts); supervised only. Each
-    // first removes its tunnel left from an earlier run; only the
-    // configured one stays running.
+    // state (they need the DHCPv6 client's facts); supervised only. Both
+    // tunnels left from an earlier run are removed first; then the one the
+    // config (or in `auto` DHCPv6) asks for runs.
     let slot = outlet.s46_slot();
     let softwire = async {
         match ctx.config().filter(|_| !standalone) {
@@ -90,16 +91,7 @@ async fn drive(ctx: Context, settings: Option<WanSettings>) -> Result<(), String
                         }
                     }
                 };
-                dslite::driver::run(
-                    cfg.wan.ipv4_over_ipv6.clone(),
-                    settings.interface.clone(),
-                    cfg.wan.mtu,
-                    ctx.states(),
-                    slot.clone(),
-                    publish(),
-                )
-                .await;
-                map_e::driver::run(
+                s46::run(
                     cfg.wan.ipv4_over_ipv6.clone(),
                     settings.interface.clone(),
                     cfg.wan.mtu,

@@ -15,7 +15,8 @@ pub struct Outlet {
     /// Standalone: facts are kept here and written with the status that
     /// follows them, so a reader never sees new facts beside a stale status.
     standalone: Option<Option<WanFacts>>,
-    /// The DS-Lite task's status, merged into every status written.
+    /// The softwire task's status ([`crate::s46`]: DS-Lite or MAP-E),
+    /// merged into every status written.
     s46: crate::dslite::driver::StatusSlot,
 }
 
@@ -30,7 +31,7 @@ impl Outlet {
         }
     }
 
-    /// Where the DS-Lite task keeps its status; merged into every status
+    /// Where the softwire task keeps its status; merged into every status
     /// this outlet writes (that task also writes the field itself).
     pub fn s46_slot(&self) -> crate::dslite::driver::StatusSlot {
         self.s46.clone()

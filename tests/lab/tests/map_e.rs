@@ -17,14 +17,24 @@
 //! through the tunnel to a BR runs in the QEMU ISP guest;
 //! `crates/firewall/tests/map_e_snat.rs` proves the SNAT's ports on this
 //! kernel with a veth in the tunnel's place.
+//!
+//! `mode = "auto"` against the same ISP offering both option 94 and an
+//! AFTR-Name (option 64): the router runs MAP-E (the rule maps its
+//! prefix), with the same mapping and SNAT; when the ISP stops sending
+//! option 94 it switches to DS-Lite without a restart (the SNAT goes), and
+//! back to MAP-E when option 94 returns.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a test failure
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use cpe_lab::plan::ISP_ADDR;
 use cpe_lab::router::{RouterUnderTest as Router, repo_file};
-use cpe_lab::{IspOptions, KeaMapE, KeaOptions, Lab, LeaseTimers, PdPool, TopologyOptions, plan};
+use cpe_lab::{
+    IspOptions, KeaMapE, KeaOptions, Lab, LeaseTimers, PdPool, TopologyOptions, UnboundOptions,
+    plan,
+};
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::Value;
 
@@ -185,4 +195,119 @@ fn rule_from_dhcpv6_maps_the_prefix_and_the_snat_follows_a_renumbering() {
         !nat.contains(&format!("{ipv4}:")),
         "old mapping left:\n{nat}"
     );
+}
+
+/// The softwire status once `auto` runs `mechanism` and has gone as far as
+/// it can on this kernel (MAP-E: the tunnel tried; DS-Lite: the AFTR
+/// resolved and the tunnel tried).
+fn auto_runs(router: &Router, mechanism: &str, timeout: Duration) -> Value {
+    router
+        .wait_status(&format!("auto running {mechanism}"), timeout, |s| {
+            let d = &s["daemon_status"]["wan"]["ipv4_over_ipv6"];
+            (d["chosen"].as_str()? == mechanism && matches!(d["state"].as_str()?, "up" | "failed"))
+                .then(|| d.clone())
+        })
+        .unwrap()
+}
+
+fn show_wan(router: &Router) -> String {
+    let out = router.cpectl(&["show", "wan"]).unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn auto_picks_map_e_over_an_aftr_and_follows_option_94_coming_and_going() {
+    let lab = Lab::new("mapeauto").unwrap();
+    let topo = lab.ipoe(&TopologyOptions::default()).unwrap();
+    let v4 = Ipv4Addr::new(203, 0, 113, 0);
+    let kea_opts = KeaOptions {
+        map_e: Some(rule(plan::PD_POOL, v4)),
+        aftr_name: Some("aftr.test".into()),
+        timers: LeaseTimers::SHORT,
+        ..KeaOptions::default()
+    };
+    let mut dns = UnboundOptions::upstream_a();
+    dns.extra_records.push(format!("aftr IN AAAA {ISP_ADDR}"));
+    let isp = topo
+        .start_isp(&IspOptions {
+            kea: Some(kea_opts.clone()),
+            dns: vec![dns],
+            ..IspOptions::default()
+        })
+        .unwrap();
+    topo.route_delegated_prefix(plan::PD_POOL).unwrap();
+    let base = std::fs::read_to_string(repo_file("config/default.toml")).unwrap();
+    let config = format!("{base}\n[wan.ipv4_over_ipv6]\nmode = \"auto\"\n");
+    let router = Router::start(&topo.router, &config).unwrap();
+
+    // Both offered: the rule maps the prefix, so MAP-E, as in map-e mode.
+    let d = auto_runs(&router, "map-e", Duration::from_secs(40));
+    assert_eq!(d["mode"], "auto", "{d}");
+    let delegated: Ipv6Net = d["delegated"].as_str().unwrap().parse().unwrap();
+    let (ipv4, psid, snat) = expected(delegated, v4);
+    assert_eq!(
+        d["choice"],
+        format!("auto: the MAP-E rule of option 94 maps the delegated prefix {delegated}"),
+        "{d}"
+    );
+    assert_eq!(
+        (d["rule_source"].as_str(), d["br"].as_str()),
+        (Some("dhcpv6"), Some(&*BR.to_string()))
+    );
+    assert_eq!(d["map_ipv4"], ipv4.to_string(), "{d}");
+    assert_eq!(d["psid"], psid, "{d}");
+    let nat = router
+        .wait_status("the MAP-E SNAT", Duration::from_secs(10), |_| {
+            let nat = postrouting(&topo.router);
+            nat.contains(&snat).then_some(nat)
+        })
+        .unwrap();
+    assert_eq!(nat.matches("snat ip to ").count(), 3 * 63, "{nat}");
+    let show = show_wan(&router);
+    assert!(
+        show.contains("      auto -> map-e: the MAP-E rule of option 94"),
+        "{show}"
+    );
+    eprintln!("cpectl show wan (auto, both offered):\n{show}");
+
+    // The ISP stops sending option 94: the next Reply (Rebind: Kea's
+    // reload changes its DUID) has only the AFTR name.
+    let kea = isp.kea.as_ref().unwrap();
+    let aftr_only = KeaOptions {
+        map_e: None,
+        ..kea_opts.clone()
+    };
+    kea.reload(&aftr_only).unwrap();
+    let d = auto_runs(&router, "dslite", Duration::from_secs(30));
+    assert_eq!(
+        d["choice"], "auto: AFTR-Name aftr.test (option 64), no MAP-E rule (option 94)",
+        "{d}"
+    );
+    assert_eq!(d["aftr_address"], ISP_ADDR.to_string(), "{d}");
+    assert!(d.get("map_ipv4").is_none(), "{d}");
+    let nat = router
+        .wait_status("the MAP-E SNAT gone", Duration::from_secs(10), |_| {
+            let nat = postrouting(&topo.router);
+            (!nat.contains("snat ip to")).then_some(nat)
+        })
+        .unwrap();
+    assert!(nat.contains("masquerade"), "{nat}");
+    let show = show_wan(&router);
+    assert!(
+        show.contains("      auto -> dslite: AFTR-Name aftr.test (option 64)"),
+        "{show}"
+    );
+    assert!(show.contains("      ds-lite "), "{show}");
+    eprintln!("cpectl show wan (auto, AFTR only):\n{show}");
+
+    // Option 94 is back: MAP-E again, with its SNAT.
+    kea.reload(&kea_opts).unwrap();
+    let d = auto_runs(&router, "map-e", Duration::from_secs(30));
+    let delegated: Ipv6Net = d["delegated"].as_str().unwrap().parse().unwrap();
+    let (_, _, snat) = expected(delegated, v4);
+    router
+        .wait_status("the MAP-E SNAT back", Duration::from_secs(10), |_| {
+            postrouting(&topo.router).contains(&snat).then_some(())
+        })
+        .unwrap();
 }

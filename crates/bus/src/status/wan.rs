@@ -38,10 +38,18 @@ pub struct WanStatus {
 pub struct S46Status {
     /// `auto`, `dslite` or `map-e`.
     pub mode: String,
+    /// The mechanism running: `dslite` or `map-e` (in `auto`, what
+    /// [`crate::s46::choose`] picked from DHCPv6); absent when none runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
+    /// Why that one (in `auto`, what the ISP offered), or why none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
     /// DS-Lite: `waiting-address`, `no-aftr`, `no-dns`, `resolving`,
     /// `resolve-failed`, `creating`, `failed` or `up`. MAP-E: `no-rule`,
     /// `no-br`, `bad-rule`, `waiting-prefix`, `rule-mismatch`, `creating`,
-    /// `failed` or `up`.
+    /// `failed` or `up`. `auto` with nothing offered: `no-offer`, or
+    /// before DHCPv6's first Reply `waiting-dhcpv6`.
     pub state: String,
     /// Why it is not up, with the evidence.
     pub reason: Option<String>,
@@ -264,7 +272,7 @@ pub struct AcStatus {
 
 crate::from_json! {
     S46Status {
-        mode, state, reason, aftr, aftr_source, aftr_address, tunnel, local, mtu, ipv4, br,
+        mode, chosen, choice, state, reason, aftr, aftr_source, aftr_address, tunnel, local, mtu, ipv4, br,
         rule_source, rule_prefix, delegated, map_ipv4, map_ipv6, psid, psid_len, psid_offset,
         port_ranges
     }

@@ -89,13 +89,15 @@ pub const DSLITE_INTERFACE: &str = "dslite0";
 pub const MAPE_INTERFACE: &str = "map0";
 
 impl Ipv4OverIpv6 {
-    /// The softwire interface this config may bring up (`dslite0` for
-    /// `dslite` and `auto`, `map0` for `map-e`), if any.
-    pub fn softwire(&self) -> Option<&'static str> {
+    /// The softwire interfaces this config may bring up: `dslite0` for
+    /// `dslite`, `map0` for `map-e`, either for `auto` (which one runs
+    /// follows DHCPv6: `cpe_bus::s46::choose`), none for `off`.
+    pub fn softwires(&self) -> &'static [&'static str] {
         match self.mode {
-            S46Mode::DsLite | S46Mode::Auto => Some(DSLITE_INTERFACE),
-            S46Mode::MapE => Some(MAPE_INTERFACE),
-            S46Mode::Off => None,
+            S46Mode::DsLite => &[DSLITE_INTERFACE],
+            S46Mode::MapE => &[MAPE_INTERFACE],
+            S46Mode::Auto => &[DSLITE_INTERFACE, MAPE_INTERFACE],
+            S46Mode::Off => &[],
         }
     }
 }

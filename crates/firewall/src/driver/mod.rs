@@ -108,14 +108,12 @@ async fn run(ctx: Context) -> Result<(), String> {
     let mut stop = ctx.stop();
     let policy = Policy::from_config(cfg);
     // MAP-E: the SNAT follows the mapping the state gives (the rule in the
-    // config, else DHCPv6's).
-    let map_rule = policy
-        .map_e()
-        .map(|_| cfg.wan.ipv4_over_ipv6.map_rule.clone());
+    // config, else DHCPv6's) while MAP-E is what runs (`auto` may switch).
+    let s46 = policy.map_e().map(|_| cfg.wan.ipv4_over_ipv6.clone());
     let snapshot = |s: &cpe_bus::SharedState| {
         let mut snap = Snapshot::from_state(s);
-        if let Some(rule) = &map_rule {
-            snap.map_e = MapSnat::from_state(rule.as_ref(), s);
+        if let Some(s46) = &s46 {
+            snap.map_e = MapSnat::from_state(s46, s);
         }
         snap
     };

@@ -1,22 +1,19 @@
 //! Performs what the DS-Lite engine asks: DNS lookups and the tunnel over
-//! rtnetlink. Runs beside the WAN mode's loop in the WAN daemon, fed by the
-//! supervisor's shared state.
+//! rtnetlink. The loop that runs it beside the WAN mode's loop, fed by the
+//! supervisor's shared state, is [`crate::s46`]'s, shared with MAP-E.
 
 use std::net::{IpAddr, Ipv6Addr};
-use std::time::Instant;
 
 use cpe_bus::SharedState;
 use cpe_bus::status::wan::S46Status;
-use cpe_config::{Ipv4OverIpv6, S46Mode};
-use cpe_daemon::Engine as _;
+use cpe_config::S46Mode;
 use cpe_sys::netlink::{Ip6Tunnel, Netlink};
 use ipnet::Ipv4Net;
-use tokio::sync::watch;
 
 use super::{Action, B4_ADDRESS, B4_PREFIX_LEN, DsLite, Input, Phase, Softwire, TUNNEL, View};
 
 pub use crate::softwire::StatusSlot;
-use crate::softwire::{Wake, publish, remove_link, tunnel_up, wait, wan_index};
+use crate::softwire::{remove_link, tunnel_up, wan_index};
 
 /// The engine's view of the shared state: our WAN address (an IA_NA
 /// address, else a global SLAAC address on the WAN; never link-local or
@@ -80,7 +77,7 @@ pub fn status(mode: S46Mode, e: &DsLite) -> S46Status {
 }
 
 /// Deletes the tunnel if it exists.
-fn remove(nl: &mut Netlink) -> Result<(), String> {
+pub(crate) fn remove(nl: &mut Netlink) -> Result<(), String> {
     if remove_link(nl, TUNNEL)? {
         log::info!("DS-Lite: removed {TUNNEL}");
     }
@@ -110,74 +107,36 @@ fn create(nl: &mut Netlink, wan: &str, sw: &Softwire) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the softwire for `cfg` until the task is dropped. With mode `off`
-/// or `map-e` ([`crate::map_e`]) it only removes a tunnel left from an
-/// earlier run.
-pub async fn run(
-    cfg: Ipv4OverIpv6,
-    wan: String,
-    wan_mtu: u32,
-    mut states: watch::Receiver<SharedState>,
-    slot: StatusSlot,
-    mut changed: impl FnMut(),
-) {
-    let mut nl = match Netlink::open() {
-        Ok(nl) => nl,
-        Err(e) => {
-            log::error!("DS-Lite: netlink: {e}");
-            return;
-        }
-    };
-    if let Err(e) = remove(&mut nl) {
-        log::warn!("DS-Lite: removing a stale {TUNNEL}: {e}");
-    }
-    match cfg.mode {
-        S46Mode::Off | S46Mode::MapE => return,
-        S46Mode::Auto | S46Mode::DsLite => {}
-    }
-    let mut engine = DsLite::new(cfg.aftr.clone());
-    let mut last_view = None;
-    let mut xid: u16 = (std::process::id() & 0xffff) as u16;
-    loop {
-        let v = view(&states.borrow_and_update(), wan_mtu);
-        if last_view.as_ref() != Some(&v) {
-            last_view = Some(v.clone());
-            engine.handle(Input::View(v), Instant::now());
-        }
-        while let Some(action) = engine.poll_action() {
-            let input = match action {
-                Action::Resolve { name, servers } => {
-                    xid = xid.wrapping_add(1);
-                    let r = super::resolve::lookup(&name, &servers, xid).await;
-                    match &r {
-                        Ok(a) => log::info!("DS-Lite: AFTR {name} is {a}"),
-                        Err(e) => log::warn!("DS-Lite: AFTR {name} does not resolve: {e}"),
-                    }
-                    Some(Input::Resolved(r))
-                }
-                Action::Create(sw) => {
-                    let r = create(&mut nl, &wan, &sw);
-                    if let Err(e) = &r {
-                        log::error!("DS-Lite: cannot create {TUNNEL}: {e}");
-                    }
-                    Some(Input::Created(r))
-                }
-                Action::Remove => {
-                    if let Err(e) = remove(&mut nl) {
-                        log::error!("DS-Lite: cannot remove {TUNNEL}: {e}");
-                    }
-                    None
-                }
-            };
-            if let Some(input) = input {
-                engine.handle(input, Instant::now());
+/// Performs `action` (the [`crate::s46`] loop calls it); what to feed
+/// back to the engine, if anything. `xid` numbers the DNS queries.
+pub(crate) async fn perform(
+    nl: &mut Netlink,
+    wan: &str,
+    action: Action,
+    xid: &mut u16,
+) -> Option<Input> {
+    match action {
+        Action::Resolve { name, servers } => {
+            *xid = xid.wrapping_add(1);
+            let r = super::resolve::lookup(&name, &servers, *xid).await;
+            match &r {
+                Ok(a) => log::info!("DS-Lite: AFTR {name} is {a}"),
+                Err(e) => log::warn!("DS-Lite: AFTR {name} does not resolve: {e}"),
             }
+            Some(Input::Resolved(r))
         }
-        publish(&slot, status(cfg.mode, &engine), &mut changed);
-        match wait(&mut states, engine.poll_timeout()).await {
-            Wake::Closed => return,
-            Wake::State => {}
-            Wake::Timeout => engine.handle_timeout(Instant::now()),
+        Action::Create(sw) => {
+            let r = create(nl, wan, &sw);
+            if let Err(e) = &r {
+                log::error!("DS-Lite: cannot create {TUNNEL}: {e}");
+            }
+            Some(Input::Created(r))
+        }
+        Action::Remove => {
+            if let Err(e) = remove(nl) {
+                log::error!("DS-Lite: cannot remove {TUNNEL}: {e}");
+            }
+            None
         }
     }
 }

@@ -193,6 +193,11 @@ impl DsLite {
         self.installed
     }
 
+    /// Another mechanism takes over (`auto`): remove the tunnel, if any.
+    pub fn stop(&mut self) {
+        self.remove();
+    }
+
     fn fail(&mut self, phase: Phase, now: Instant) {
         self.phase = phase;
         self.retry.arm(now);

@@ -1,21 +1,17 @@
 //! Performs what the MAP-E engine asks over rtnetlink: the MAP IPv6
 //! address on the WAN, the `map0` tunnel to the BR, its IPv4 address and
-//! the IPv4 default route. Runs beside the WAN mode's loop in the WAN
-//! daemon, fed by the supervisor's shared state, like DS-Lite's driver.
-
-use std::time::Instant;
+//! the IPv4 default route. Run by [`crate::s46`]'s loop beside the WAN
+//! mode's loop, fed by the supervisor's shared state, like DS-Lite's.
 
 use cpe_bus::SharedState;
 use cpe_bus::map_e::ranges_text;
 use cpe_bus::status::wan::S46Status;
-use cpe_config::{Ipv4OverIpv6, S46Mode};
-use cpe_daemon::Engine as _;
+use cpe_config::S46Mode;
 use cpe_sys::netlink::{AddrFlags, Address, Ip6Tunnel, Netlink, kernel_errno};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use tokio::sync::watch;
 
 use super::{Action, Input, MapE, Phase, TUNNEL, Tunnel, View};
-use crate::softwire::{StatusSlot, Wake, publish, remove_link, tunnel_up, wait, wan_index};
+use crate::softwire::{remove_link, tunnel_up, wan_index};
 
 /// Port ranges `cpectl show wan` lists before "..." and the count.
 const RANGES_SHOWN: usize = 3;
@@ -79,7 +75,7 @@ fn map_address(wan: u32, t: &Tunnel) -> Result<Address, String> {
 
 /// Deletes the tunnel link if it exists and, given one, its MAP IPv6
 /// address on the WAN.
-fn remove(nl: &mut Netlink, wan: &str, t: Option<&Tunnel>) -> Result<(), String> {
+pub(crate) fn remove(nl: &mut Netlink, wan: &str, t: Option<&Tunnel>) -> Result<(), String> {
     if remove_link(nl, TUNNEL)? {
         log::info!("MAP-E: removed {TUNNEL}");
     }
@@ -121,67 +117,25 @@ fn create(nl: &mut Netlink, wan: &str, t: &Tunnel) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs MAP-E for `cfg` until the task is dropped. In any other mode it
-/// only removes a `map0` left from an earlier run.
-pub async fn run(
-    cfg: Ipv4OverIpv6,
-    wan: String,
-    wan_mtu: u32,
-    mut states: watch::Receiver<SharedState>,
-    slot: StatusSlot,
-    mut changed: impl FnMut(),
-) {
-    let mut nl = match Netlink::open() {
-        Ok(nl) => nl,
-        Err(e) => {
-            log::error!("MAP-E: netlink: {e}");
-            return;
-        }
-    };
-    if let Err(e) = remove(&mut nl, &wan, None) {
-        log::warn!("MAP-E: removing a stale {TUNNEL}: {e}");
-    }
-    if cfg.mode != S46Mode::MapE {
-        return;
-    }
-    let mut engine = MapE::new(cfg.map_rule.clone());
-    let mut last_view = None;
-    loop {
-        let v = view(&states.borrow_and_update(), wan_mtu);
-        if last_view.as_ref() != Some(&v) {
-            last_view = Some(v.clone());
-            engine.handle(Input::View(v), Instant::now());
-        }
-        while let Some(action) = engine.poll_action() {
-            match action {
-                Action::Create(t) => {
-                    let mut r = create(&mut nl, &wan, &t);
-                    if let Err(e) = &r {
-                        log::error!("MAP-E: cannot create {TUNNEL}: {e}");
-                        if let Err(e2) = remove(&mut nl, &wan, Some(&t)) {
-                            r = Err(format!("{e}; then cleaning up: {e2}"));
-                        }
-                    }
-                    engine.handle(Input::Created(r), Instant::now());
-                }
-                Action::Remove(t) => {
-                    if let Err(e) = remove(&mut nl, &wan, Some(&t)) {
-                        log::error!("MAP-E: cannot remove {TUNNEL}: {e}");
-                    }
+/// Performs `action` (the [`crate::s46`] loop calls it); what to feed
+/// back to the engine, if anything.
+pub(crate) fn perform(nl: &mut Netlink, wan: &str, action: Action) -> Option<Input> {
+    match action {
+        Action::Create(t) => {
+            let mut r = create(nl, wan, &t);
+            if let Err(e) = &r {
+                log::error!("MAP-E: cannot create {TUNNEL}: {e}");
+                if let Err(e2) = remove(nl, wan, Some(&t)) {
+                    r = Err(format!("{e}; then cleaning up: {e2}"));
                 }
             }
+            Some(Input::Created(r))
         }
-        let now_status = status(&engine);
-        let why = now_status.reason.clone();
-        if publish(&slot, now_status, &mut changed)
-            && let Some(why) = why
-        {
-            log::warn!("{why}");
-        }
-        match wait(&mut states, engine.poll_timeout()).await {
-            Wake::Closed => return,
-            Wake::State => {}
-            Wake::Timeout => engine.handle_timeout(Instant::now()),
+        Action::Remove(t) => {
+            if let Err(e) = remove(nl, wan, Some(&t)) {
+                log::error!("MAP-E: cannot remove {TUNNEL}: {e}");
+            }
+            None
         }
     }
 }

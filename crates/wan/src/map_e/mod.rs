@@ -147,6 +147,12 @@ impl MapE {
         self.installed
     }
 
+    /// Another mechanism takes over (`auto`): remove the tunnel and its
+    /// MAP address, if installed.
+    pub fn stop(&mut self) {
+        self.remove();
+    }
+
     fn remove(&mut self) {
         if let Some(t) = self.installed.take() {
             self.actions.push_back(Action::Remove(t));

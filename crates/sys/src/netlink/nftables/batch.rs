@@ -386,10 +386,16 @@ impl Batch {
         exprs: &[Expr],
         comment: Option<&str>,
     ) {
-        let what = match comment {
+        let mut what = match comment {
             Some(c) => format!("add rule {chain} \"{c}\""),
             None => format!("add rule {chain}"),
         };
+        let mut modules: Vec<&str> = exprs.iter().filter_map(Expr::kernel_module).collect();
+        modules.sort_unstable();
+        modules.dedup();
+        if !modules.is_empty() {
+            what.push_str(&format!(" (needs {})", modules.join(", ")));
+        }
         self.push(
             NFT_MSG_NEWRULE,
             NLM_F_CREATE | NLM_F_APPEND,

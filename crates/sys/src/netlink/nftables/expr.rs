@@ -226,6 +226,34 @@ impl Expr {
         }
     }
 
+    /// The kernel module that provides this expression when it is not part
+    /// of `nf_tables` itself. A rule whose expression the kernel does not
+    /// know is refused with ENOENT and nothing else; naming the module turns
+    /// that into something an integrator can act on (a MAP-E image once
+    /// shipped without `nft_numgen` and `nft_nat`, and the only evidence was
+    /// "No such file or directory").
+    pub fn kernel_module(&self) -> Option<&'static str> {
+        match self {
+            Expr::CtState => Some("nft_ct"),
+            Expr::Limit { .. } => Some("nft_limit"),
+            Expr::Masquerade => Some("nft_masq"),
+            Expr::Numgen { .. } => Some("nft_numgen"),
+            Expr::Snat4 { .. } => Some("nft_nat"),
+            Expr::Reject(_) => Some("nft_reject_inet"),
+            Expr::Meta(_)
+            | Expr::Payload { .. }
+            | Expr::Ipv6Exthdr { .. }
+            | Expr::TcpOptionWrite { .. }
+            | Expr::RtTcpMss
+            | Expr::Hton { .. }
+            | Expr::Bitwise { .. }
+            | Expr::Cmp { .. }
+            | Expr::Lookup { .. }
+            | Expr::Counter(_)
+            | Expr::Verdict(_) => None,
+        }
+    }
+
     fn encode_data(&self, a: &mut Attrs) {
         match self {
             Expr::Meta(key) => {
