@@ -608,10 +608,16 @@ mod tests {
     const ARMV7: &str = include_str!("../../../board/qemu-armv7-virt/board.env");
     const MIPSEL: &str = include_str!("../../../board/qemu-mipsel-malta/board.env");
     const X86_64: &str = include_str!("../../../board/qemu-x86_64-pc/board.env");
+    const MIPS: &str = include_str!("../../../board/qemu-mips-malta/board.env");
 
     #[test]
     fn one_slot_boards_refuse_upgrade_and_say_why() {
-        for (text, flash) in [(ARMV7, "emmc"), (MIPSEL, "emmc"), (X86_64, "emmc")] {
+        for (text, flash) in [
+            (ARMV7, "emmc"),
+            (MIPSEL, "emmc"),
+            (X86_64, "emmc"),
+            (MIPS, "emmc"),
+        ] {
             let e = two_slots_of(text).unwrap_err();
             assert!(
                 e.contains(&format!(
